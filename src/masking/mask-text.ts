@@ -1,0 +1,122 @@
+/**
+ * Masking for what Gatehouse itself prints about configuration: env and header values, URL
+ * credentials, secret-looking arguments and source snippets. The full detector set for
+ * server traffic lives beside this file as it grows; these are the high-confidence shapes.
+ */
+export const MASK = '*****';
+
+const SECRET_NAME = /(secret|token|passw(or)?d|passwd|pwd|api[-_]?key|apikey|auth|credential|private[-_]?key|access[-_]?key|session|cookie|signature|sig)$/i;
+const SECRET_NAME_ANYWHERE = /(secret|token|passw(or)?d|passwd|api[-_]?key|apikey|credential|private[-_]?key|access[-_]?key|authorization|cookie)/i;
+
+/** Well-known token shapes that are secrets wherever they appear. Each is bounded: linear time. */
+const TOKEN_SHAPES: readonly RegExp[] = [
+  /\b(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{20,255}\b/g,
+  /\bgithub_pat_[A-Za-z0-9_]{20,255}\b/g,
+  /\bglpat-[A-Za-z0-9_-]{20,64}\b/g,
+  /\bxox[abposr]-[A-Za-z0-9-]{10,255}\b/g,
+  /\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,255}\b/g,
+  /\bsk-(?:proj-|ant-(?:api|admin)\d{2}-)?[A-Za-z0-9_-]{20,255}\b/g,
+  /\b(?:AKIA|ASIA|ABIA|ACCA)[A-Z0-9]{16}\b/g,
+  /\bAIza[0-9A-Za-z_-]{35}\b/g,
+  /\bnpm_[A-Za-z0-9]{36}\b/g,
+  /\bpypi-[A-Za-z0-9_-]{50,255}\b/g,
+  /\beyJ[A-Za-z0-9_-]{5,4096}\.eyJ[A-Za-z0-9_-]{5,4096}\.[A-Za-z0-9_-]{0,4096}/g,
+  /-----BEGIN [A-Z ]{0,40}PRIVATE KEY-----/g,
+];
+
+/** True when a key or flag name says its value is a secret (`API_KEY`, `--token`, `client_secret`). */
+export function isSecretName(name: string): boolean {
+  const bare = name.replace(/^-+/, '');
+  return SECRET_NAME.test(bare) || SECRET_NAME_ANYWHERE.test(bare);
+}
+
+/** Replaces well-known token shapes in free text. */
+export function maskTokens(text: string): string {
+  let out = text;
+  for (const shape of TOKEN_SHAPES) out = out.replace(shape, MASK);
+  return out;
+}
+
+/** Masks the password of `user:pass@host` and the values of secret-named query parameters. */
+export function maskUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return maskTokens(raw);
+  }
+  let changed = false;
+  if (url.password) {
+    url.password = MASK;
+    changed = true;
+  }
+  for (const [name] of url.searchParams) {
+    if (isSecretName(name) || name.toLowerCase() === 'key' || name.toLowerCase() === 'code') {
+      url.searchParams.set(name, MASK);
+      changed = true;
+    }
+  }
+  if (!changed) return maskTokens(raw);
+  return maskTokens(url.toString().replace(/%2A%2A%2A%2A%2A/g, MASK));
+}
+
+/**
+ * Masks secrets in a command line: the value after a secret-named flag (`--token X`,
+ * `--api-key=X`), `NAME=value` pairs with secret names, URLs with credentials, known token shapes.
+ */
+export function maskArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  let maskNext = false;
+  for (const arg of args) {
+    if (maskNext) {
+      out.push(MASK);
+      maskNext = false;
+      continue;
+    }
+    const eq = arg.indexOf('=');
+    if (arg.startsWith('-') && eq > 0) {
+      const name = arg.slice(0, eq);
+      out.push(isSecretName(name) ? `${name}=${MASK}` : `${name}=${maskValue(arg.slice(eq + 1))}`);
+      continue;
+    }
+    if (arg.startsWith('-') && !arg.startsWith('---') && isSecretName(arg)) {
+      out.push(arg);
+      maskNext = true;
+      continue;
+    }
+    if (!arg.startsWith('-') && eq > 0 && /^[A-Za-z_][A-Za-z0-9_]*$/.test(arg.slice(0, eq))) {
+      const name = arg.slice(0, eq);
+      out.push(isSecretName(name) ? `${name}=${MASK}` : `${name}=${maskValue(arg.slice(eq + 1))}`);
+      continue;
+    }
+    out.push(maskValue(arg));
+  }
+  return out;
+}
+
+function maskValue(value: string): string {
+  return /^[a-z][a-z0-9+.-]*:\/\//i.test(value) ? maskUrl(value) : maskTokens(value);
+}
+
+/**
+ * Masks a configuration source line before it is shown in an error snippet: string values of
+ * secret-bearing keys (and every value inside `env`/`http_headers` tables) become `*****`.
+ */
+export function maskSourceLine(line: string, insideSecretTable: boolean): string {
+  const assignment = /([A-Za-z0-9_."'-]+)\s*=\s*("(?:[^"\\\n]|\\.){0,4096}"|'[^'\n]{0,4096}')/g;
+  const masked = line.replace(assignment, (whole, key: string, value: string) => {
+    const bare = key.replace(/["']/g, '');
+    const secret =
+      insideSecretTable || isSecretName(bare) || /(^|\.)(env|http_headers|headers)(\.|$)/.test(bare);
+    if (!secret) return whole;
+    const quote = value[0] ?? '"';
+    return whole.slice(0, whole.length - value.length) + quote + MASK + quote;
+  });
+  const inlineSecretTable = /\b(env|http_headers|headers)\s*=\s*\{/.test(line);
+  const result = inlineSecretTable
+    ? masked.replace(/=\s*("(?:[^"\\\n]|\\.){0,4096}"|'[^'\n]{0,4096}')/g, (w, v: string) =>
+        w.slice(0, w.length - v.length) + v[0] + MASK + v[0],
+      )
+    : masked;
+  return maskTokens(result);
+}
