@@ -120,3 +120,19 @@ export function maskSourceLine(line: string, insideSecretTable: boolean): string
     : masked;
   return maskTokens(result);
 }
+
+const SAFE_JSON_KEYS = new Set(['command', 'type', 'cwd', 'name', 'source']);
+
+/**
+ * Masks a JSON source line for an error snippet: every `"key": "value"` string value except a
+ * few that are never secret (`command`, `type`, `cwd`); URLs keep their shape, credentials go.
+ */
+export function maskJsonLine(line: string): string {
+  const pair = /"((?:[^"\\\n]|\\.){0,256})"(\s*:\s*)"((?:[^"\\\n]|\\.){0,4096})"/g;
+  const masked = line.replace(pair, (_whole, key: string, sep: string, value: string) => {
+    if (SAFE_JSON_KEYS.has(key)) return `"${key}"${sep}"${maskTokens(value)}"`;
+    if (key === 'url') return `"${key}"${sep}"${maskUrl(value)}"`;
+    return `"${key}"${sep}"${MASK}"`;
+  });
+  return maskTokens(masked);
+}

@@ -1,0 +1,80 @@
+import type { SourceLocation } from '../diagnostics/diagnostic.js';
+
+/** Codex's `env_vars` entry: a bare name, or a name with where its value comes from. */
+export type EnvVarRef = string | { name: string; source: 'local' | 'remote' };
+
+export interface StdioTransport {
+  type: 'stdio';
+  command: string;
+  args: string[];
+  /** Literal values: secrets. Never printed unmasked. */
+  env: Record<string, string> | null;
+  envVars: EnvVarRef[];
+  cwd: string | null;
+}
+
+export interface StreamableHttpTransport {
+  type: 'streamable_http';
+  url: string;
+  bearerTokenEnvVar: string | null;
+  /** Literal values: secrets. Never printed unmasked. */
+  httpHeaders: Record<string, string> | null;
+  envHttpHeaders: Record<string, string> | null;
+  httpHeadersHelper: string | null;
+}
+
+export type McpTransport = StdioTransport | StreamableHttpTransport;
+
+export type ApprovalMode = 'auto' | 'prompt' | 'writes' | 'approve';
+export const APPROVAL_MODES: readonly ApprovalMode[] = ['auto', 'prompt', 'writes', 'approve'];
+
+export interface OAuthClientConfig {
+  clientId: string | null;
+  /** Secret. Never printed. */
+  clientSecret: string | null;
+  tokenEndpointAuthMethod: string | null;
+  callbackPort: number | null;
+  callbackUrl: string | null;
+  authorizationServerIssuer: string | null;
+}
+
+/** Where a server definition was read from. */
+export interface ConfigOrigin {
+  kind: 'gatehouse' | 'codex' | 'config_flag' | 'mcp_json' | 'plugin';
+  file: string;
+  location: SourceLocation;
+}
+
+/** A normalised MCP server definition, as Codex 0.169 understands `[mcp_servers.NAME]`. */
+export interface McpServerConfig {
+  name: string;
+  transport: McpTransport;
+  enabled: boolean;
+  required: boolean;
+  startupTimeoutSec: number | null;
+  toolTimeoutSec: number | null;
+  enabledTools: string[] | null;
+  disabledTools: string[] | null;
+  defaultToolsApprovalMode: ApprovalMode | null;
+  tools: Record<string, { approvalMode: ApprovalMode | null }>;
+  supportsParallelToolCalls: boolean;
+  scopes: string[] | null;
+  oauth: OAuthClientConfig | null;
+  oauthResource: string | null;
+  auth: 'oauth' | 'chatgpt' | 'ema_auth' | null;
+  startupReadiness: 'connection' | 'catalog' | null;
+  toolInputSchemaMaxBytes: number | null;
+  experimentalEnvironment: string | null;
+  /**
+   * Set when the definition itself disables the server (Codex: `auth = "ema_auth"` together
+   * with other HTTP credentials). Shown as plain `disabled`, like Codex.
+   */
+  disabledByConfig: string | null;
+  /** Set for servers bundled in a plugin: `<plugin>@<marketplace>`. */
+  pluginId: string | null;
+  /** Every file that contributed to this definition, lowest precedence first. */
+  origins: ConfigOrigin[];
+}
+
+/** Codex's documented default budget for `initialize` + first `tools/list`. */
+export const DEFAULT_STARTUP_TIMEOUT_SEC = 10;
