@@ -1,0 +1,98 @@
+import { Constrained } from '../config/constrained.js';
+import type { McpServerConfig } from '../config/mcp-server.js';
+import type { DisabledReason } from './disabled-reason.js';
+import { requirementsReason } from './disabled-reason.js';
+import type { ExecutableFacts, MatchMode } from './match-server-identity.js';
+import { matchServerIdentity } from './match-server-identity.js';
+import type { RequirementSource, Requirements, ServerRule, ServerRuleSet } from './model.js';
+import { describeSource } from './model.js';
+
+/** A server after requirements were applied: still listed, possibly disabled, always with why. */
+export interface ServerDecision {
+  server: McpServerConfig;
+  enabled: boolean;
+  disabledReason: DisabledReason | null;
+  /** The rule that allowed it (null when unrestricted or disabled). */
+  allowedBy: ServerRule | null;
+  /** The rule table that governs this server, or null when none does. */
+  governedBy: ServerRuleSet | null;
+}
+
+export interface ApplyOptions {
+  mode: MatchMode;
+  /** Malformed requirements: every server is disabled (fail closed). */
+  invalidSources?: RequirementSource[] | null;
+  /** Executable facts for pinned stdio servers, by server name. */
+  executables?: ReadonlyMap<string, ExecutableFacts>;
+}
+
+/** Which rule table governs a server: plugin servers follow their plugin's table (Codex 0.169). */
+function ruleSetFor(server: McpServerConfig, requirements: Requirements): ServerRuleSet | null {
+  const top = requirements.mcpServers;
+  if (top && top.rules.size === 0) return top; // the global kill switch reaches plugin servers too
+  if (server.pluginId !== null) return requirements.plugins.get(server.pluginId) ?? null;
+  return top;
+}
+
+function decide(server: McpServerConfig, requirements: Requirements, options: ApplyOptions): ServerDecision {
+  const base = { server, allowedBy: null, governedBy: null };
+  if (options.invalidSources) {
+    const where = options.invalidSources.map(describeSource).join(', ');
+    return {
+      ...base,
+      enabled: false,
+      disabledReason: requirementsReason('requirements_invalid', options.invalidSources, `the requirements could not be read or are malformed (${where}); every server is disabled until they are fixed`),
+    };
+  }
+  const set = ruleSetFor(server, requirements);
+  let allowedBy: ServerRule | null = null;
+  if (set) {
+    const scope = server.pluginId ? `plugins."${server.pluginId}".mcp_servers` : 'mcp_servers';
+    if (set.rules.size === 0) {
+      return { ...base, governedBy: set, enabled: false, disabledReason: requirementsReason('deny_all', set.sources, `[${scope}] is an empty table: every server is denied`) };
+    }
+    const rule = set.rules.get(server.name);
+    if (!rule) {
+      return {
+        ...base,
+        governedBy: set,
+        enabled: false,
+        disabledReason: requirementsReason('not_allowlisted', set.sources, `no rule named '${server.name}' in [${scope}]; allowed: ${[...set.rules.keys()].join(', ')}`),
+      };
+    }
+    const verdict = matchServerIdentity(server.transport, rule.identity, options.mode, options.executables?.get(server.name));
+    if (!verdict.matched) {
+      return { ...base, governedBy: set, enabled: false, disabledReason: requirementsReason(verdict.code, [rule.source], verdict.detail, rule) };
+    }
+    allowedBy = rule;
+  }
+  if (!server.enabled) {
+    return { ...base, governedBy: set, allowedBy, enabled: false, disabledReason: { code: 'user', display: null, detail: 'enabled = false in the server config', sources: [], rule: null } };
+  }
+  if (server.disabledByConfig) {
+    return { ...base, governedBy: set, allowedBy, enabled: false, disabledReason: { code: 'config_conflict', display: null, detail: server.disabledByConfig, sources: [], rule: null } };
+  }
+  return { ...base, governedBy: set, allowedBy, enabled: true, disabledReason: null };
+}
+
+/**
+ * The normalizer: applies requirements to the configured servers without ever refusing to
+ * start. Non-matching servers are rewritten to disabled with a reason (Codex's design), so the
+ * agent keeps working with what is allowed and the user can see why the rest is not.
+ */
+export function constrainServers(
+  servers: readonly McpServerConfig[],
+  requirements: Requirements,
+  options: ApplyOptions,
+): Constrained<ServerDecision[], Requirements> {
+  const initial = servers.map((server) => ({ server, enabled: server.enabled, disabledReason: null, allowedBy: null, governedBy: null }));
+  const unrestricted = requirements.mcpServers === null && requirements.plugins.size === 0 && !options.invalidSources;
+  if (unrestricted) {
+    return Constrained.allowAny(initial.map((d) => decide(d.server, requirements, options)));
+  }
+  return Constrained.normalized<ServerDecision[], Requirements>(
+    initial,
+    (decisions) => decisions.map((d) => decide(d.server, requirements, options)),
+    requirements,
+  );
+}

@@ -1,0 +1,73 @@
+import type { SourceLocation } from '../diagnostics/diagnostic.js';
+import type { CompiledRustRegex } from './rust-regex.js';
+
+/** Where a requirement came from. Its display string is the contract users see (as in Codex). */
+export type RequirementSource =
+  | { kind: 'system_file'; path: string }
+  | { kind: 'env'; name: string }
+  | { kind: 'flag_file'; path: string }
+  | { kind: 'codex_file'; path: string };
+
+export const REQUIREMENTS_ENV_VAR = 'GATEHOUSE_REQUIREMENTS_TOML_BASE64';
+export const SYSTEM_REQUIREMENTS_FILE = '/etc/gatehouse/requirements.toml';
+export const CODEX_SYSTEM_REQUIREMENTS_FILE = '/etc/codex/requirements.toml';
+
+/** The label shown in `requirements (<label>)`: a file path, or the env var for the MDM-style channel. */
+export function describeSource(source: RequirementSource): string {
+  switch (source.kind) {
+    case 'system_file':
+    case 'flag_file':
+    case 'codex_file':
+      return source.path;
+    case 'env':
+      return `env ${source.name}`;
+    default: {
+      const never: never = source;
+      return String(never);
+    }
+  }
+}
+
+/** Codex's composite label when several layers contributed. */
+export function describeSources(sources: readonly RequirementSource[]): string {
+  if (sources.length === 0) return '<unspecified>';
+  if (sources.length === 1) return describeSource(sources[0] as RequirementSource);
+  return `requirements layers: ${sources.map(describeSource).join(', ')}`;
+}
+
+export type StringMatcher =
+  | { match: 'exact'; value: string }
+  | { match: 'prefix'; value: string }
+  | { match: 'regex'; expression: string; regex: CompiledRustRegex };
+
+export type ServerIdentityRule =
+  /** `command = "npx"`: equality on the command only; args, env and cwd are not compared. */
+  | { transport: 'stdio'; form: 'exact'; command: string; sha256: string | null }
+  /** `command = { executable, args = [...] }`: equal arg count, positional matchers. */
+  | { transport: 'stdio'; form: 'matcher'; executable: string; args: StringMatcher[]; sha256: string | null }
+  | { transport: 'streamable_http'; url: StringMatcher };
+
+export interface ServerRule {
+  name: string;
+  identity: ServerIdentityRule;
+  /** `identity` = Codex's released form; `seed` = the Gatehouse-only `[mcp_server_allowlist.NAME]`. */
+  form: 'identity' | 'seed';
+  source: RequirementSource;
+  location: SourceLocation;
+}
+
+/** One allowlist table: present means "restricted"; empty means "deny all". */
+export interface ServerRuleSet {
+  rules: Map<string, ServerRule>;
+  /** The layers that defined this table, lowest first. */
+  sources: RequirementSource[];
+}
+
+export interface Requirements {
+  /** Top-level `mcp_servers`; null when no layer has the table (unrestricted). */
+  mcpServers: ServerRuleSet | null;
+  /** `plugins."<id>".mcp_servers`, by plugin id. */
+  plugins: Map<string, ServerRuleSet>;
+}
+
+export const NO_REQUIREMENTS: Requirements = { mcpServers: null, plugins: new Map() };
