@@ -122,6 +122,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
       servers.push(server);
     }
   }
+  servers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return { servers, diagnostics, sources };
 }
 

@@ -1,0 +1,69 @@
+import { MASK, maskArgs, maskUrl } from '../../masking/mask-text.js';
+import { formatStatus } from '../../requirements/disabled-reason.js';
+import { describeSource } from '../../requirements/model.js';
+import { ExitCode } from '../exit-codes.js';
+import type { ExitCodeValue } from '../exit-codes.js';
+import { serverGetJson } from '../format/server-view.js';
+import type { CliIo } from '../io.js';
+import { configFailure, reportLoadProblems } from '../report.js';
+import type { GlobalOptions } from '../world.js';
+import { loadWorld } from '../world.js';
+
+const list = (items: readonly string[] | null | undefined) => (items && items.length > 0 ? items.join(', ') : '-');
+const masked = (map: Record<string, string> | null) => (map && Object.keys(map).length > 0 ? Object.keys(map).map((k) => `${k}=${MASK}`).join(', ') : '-');
+
+export function runMcpGet(global: GlobalOptions, name: string, opts: { json?: boolean }, io: CliIo): ExitCodeValue {
+  const world = loadWorld(global, io);
+  const failed = configFailure(io, world);
+  if (failed !== null) return failed;
+  const code = reportLoadProblems(io, world);
+  const d = world.decisions.find((x) => x.server.name === name);
+  if (!d) {
+    io.stderr(`Error: No MCP server named '${name}' found.\n`);
+    const known = world.decisions.map((x) => x.server.name);
+    if (known.length > 0) io.stderr(`  hint: configured servers: ${known.join(', ')}\n`);
+    return ExitCode.notFound;
+  }
+  const codex = world.codex?.decisions.find((x) => x.server.name === name);
+  if (opts.json) {
+    io.stdout(`${JSON.stringify(serverGetJson(d, codex), null, 2)}\n`);
+    return code;
+  }
+  const s = d.server;
+  const lines: string[] = [];
+  if (!d.enabled) {
+    lines.push(`${s.name} (${formatStatus(d.enabled, d.disabledReason)})`);
+    lines.push(`  reason: ${d.disabledReason?.code}: ${d.disabledReason?.detail}`);
+    const rule = d.disabledReason?.rule;
+    if (rule) lines.push(`  rule: ${rule.location.file}:${rule.location.line} (${describeSource(rule.source)})`);
+  } else {
+    lines.push(s.name, `  enabled: true`, `  enabled_tools: ${list(s.enabledTools)}`, `  disabled_tools: ${list(s.disabledTools)}`);
+    const t = s.transport;
+    if (t.type === 'stdio') {
+      const envNames = [...Object.keys(t.env ?? {}), ...t.envVars.map((v) => (typeof v === 'string' ? v : v.name))];
+      lines.push(
+        `  transport: stdio`,
+        `  command: ${t.command}`,
+        `  args: ${t.args.length > 0 ? maskArgs(t.args).join(' ') : '-'}`,
+        `  cwd: ${t.cwd ?? '-'}`,
+        `  env: ${envNames.length > 0 ? envNames.map((n) => `${n}=${MASK}`).join(', ') : '-'}`,
+      );
+    } else {
+      lines.push(
+        `  transport: streamable_http`,
+        `  url: ${maskUrl(t.url)}`,
+        `  bearer_token_env_var: ${t.bearerTokenEnvVar ?? '-'}`,
+        `  http_headers: ${masked(t.httpHeaders)}`,
+        `  env_http_headers: ${t.envHttpHeaders ? Object.entries(t.envHttpHeaders).map(([k, v]) => `${k}=${v}`).join(', ') : '-'}`,
+        `  http_headers_helper: ${t.httpHeadersHelper ?? '-'}`,
+      );
+    }
+    if (s.startupTimeoutSec !== null) lines.push(`  startup_timeout_sec: ${s.startupTimeoutSec}`);
+    if (s.toolTimeoutSec !== null) lines.push(`  tool_timeout_sec: ${s.toolTimeoutSec}`);
+    lines.push(`  allowed_by: ${d.allowedBy ? `${d.allowedBy.location.file}:${d.allowedBy.location.line}` : 'no requirements restrict this server'}`);
+  }
+  lines.push(`  defined_in: ${s.origins.map((o) => `${o.file}:${o.location.line}`).join(', ')}`);
+  if (codex) lines.push(`  codex: ${formatStatus(codex.enabled, codex.disabledReason)}`);
+  io.stdout(`${lines.join('\n')}\n`);
+  return code;
+}

@@ -1,0 +1,130 @@
+import type { ProbeResult } from '../../gateway/probe.js';
+import { probeServers } from '../../gateway/probe.js';
+import { maskArgs, maskUrl } from '../../masking/mask-text.js';
+import { formatStatus } from '../../requirements/disabled-reason.js';
+import type { ServerDecision } from '../../requirements/apply-requirements.js';
+import { ExitCode } from '../exit-codes.js';
+import type { ExitCodeValue } from '../exit-codes.js';
+import { authDisplay, authStatus, serverListJson } from '../format/server-view.js';
+import { renderTable } from '../format/table.js';
+import type { CliIo } from '../io.js';
+import { configFailure, reportLoadProblems } from '../report.js';
+import type { GlobalOptions } from '../world.js';
+import { loadWorld } from '../world.js';
+
+export interface McpListOptions {
+  json?: boolean;
+  probe?: boolean;
+}
+
+function envColumn(d: ServerDecision): string {
+  const t = d.server.transport;
+  if (t.type !== 'stdio') return '-';
+  const names = [...Object.keys(t.env ?? {}), ...t.envVars.map((v) => (typeof v === 'string' ? v : v.name))];
+  return names.length === 0 ? '-' : names.map((n) => `${n}=*****`).join(', ');
+}
+
+function runtimeColumn(p: ProbeResult | undefined, d: ServerDecision): string {
+  if (!d.enabled) return '-';
+  if (!p) return 'not probed';
+  return p.state === 'ready' ? `ready (${p.toolCount} tools)` : `${p.state}: ${p.detail}`;
+}
+
+export async function runMcpList(global: GlobalOptions, opts: McpListOptions, io: CliIo): Promise<ExitCodeValue> {
+  const world = loadWorld(global, io);
+  const failed = configFailure(io, world);
+  if (failed !== null) return failed;
+  let code = reportLoadProblems(io, world);
+  const { decisions } = world;
+
+  let probes = new Map<string, ProbeResult>();
+  if (opts.probe) {
+    const enabled = decisions.filter((d) => d.enabled).map((d) => d.server);
+    const progress = io.isTTY && !opts.json;
+    if (progress && enabled.length > 0) io.stderr(`probing ${enabled.length} server(s)…`);
+    probes = await probeServers(enabled, {
+      env: io.env,
+      onSettled: (server, r, done) => {
+        if (progress) io.stderr(`\r\x1b[2Kprobing ${done}/${enabled.length}: ${server.name} ${r.state}`);
+      },
+    });
+    if (progress && enabled.length > 0) io.stderr('\r\x1b[2K');
+    const requiredDown = decisions.filter((d) => d.enabled && d.server.required && probes.get(d.server.name)?.state !== 'ready');
+    if (requiredDown.length > 0 && code === ExitCode.ok) {
+      io.stderr(`gatehouse: required server(s) not ready: ${requiredDown.map((d) => d.server.name).join(', ')}\n`);
+      code = ExitCode.requiredServerNotReady;
+    }
+  }
+  const codexByName = new Map(world.codex?.decisions.map((d) => [d.server.name, d]));
+
+  if (opts.json) {
+    const out = decisions.map((d) => serverListJson(d, probes.get(d.server.name), codexByName.get(d.server.name)));
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    return code;
+  }
+  if (decisions.length === 0) {
+    io.stdout(`No MCP servers configured yet. Add [mcp_servers.NAME] to ${world.gatehouseHome}/config.toml or pass --config FILE.\n`);
+    return code;
+  }
+  const probeCol = opts.probe ? ['Runtime'] : [];
+  const stdio = decisions.filter((d) => d.server.transport.type === 'stdio');
+  const http = decisions.filter((d) => d.server.transport.type === 'streamable_http');
+  const blocks: string[] = [];
+  if (stdio.length > 0) {
+    blocks.push(
+      renderTable(
+        ['Name', 'Command', 'Args', 'Env', 'Cwd', 'Status', 'Auth', ...probeCol],
+        stdio.map((d) => {
+          const t = d.server.transport.type === 'stdio' ? d.server.transport : null;
+          const p = probes.get(d.server.name);
+          return [
+            d.server.name,
+            t?.command ?? '',
+            t && t.args.length > 0 ? maskArgs(t.args).join(' ') : '-',
+            envColumn(d),
+            t?.cwd ?? '-',
+            formatStatus(d.enabled, d.disabledReason),
+            authDisplay(authStatus(d, p)),
+            ...(opts.probe ? [runtimeColumn(p, d)] : []),
+          ];
+        }),
+      ),
+    );
+  }
+  if (http.length > 0) {
+    blocks.push(
+      renderTable(
+        ['Name', 'Url', 'Bearer Token Env Var', 'Status', 'Auth', ...probeCol],
+        http.map((d) => {
+          const t = d.server.transport.type === 'streamable_http' ? d.server.transport : null;
+          const p = probes.get(d.server.name);
+          return [
+            d.server.name,
+            t ? maskUrl(t.url) : '',
+            t?.bearerTokenEnvVar ?? '-',
+            formatStatus(d.enabled, d.disabledReason),
+            authDisplay(authStatus(d, p)),
+            ...(opts.probe ? [runtimeColumn(p, d)] : []),
+          ];
+        }),
+      ),
+    );
+  }
+  io.stdout(blocks.join('\n'));
+  const disabled = decisions.filter((d) => d.disabledReason);
+  if (disabled.length > 0) {
+    io.stdout(`\nWhy disabled:\n`);
+    const width = Math.max(...disabled.map((d) => d.server.name.length));
+    for (const d of disabled) io.stdout(`  ${d.server.name.padEnd(width)}  ${d.disabledReason?.code}: ${d.disabledReason?.detail}\n`);
+    io.stdout(`  (details: gatehouse requirements explain NAME)\n`);
+  }
+  if (world.codex) {
+    const differ = decisions.filter((d) => codexByName.get(d.server.name)?.enabled !== d.enabled);
+    io.stdout(`\nCodex (${world.codex.file}) decides ${differ.length === 0 ? 'the same for every server' : 'differently for:'}\n`);
+    for (const d of differ) {
+      const c = codexByName.get(d.server.name);
+      io.stdout(`  ${d.server.name}: Codex ${c ? formatStatus(c.enabled, c.disabledReason) : '?'}, Gatehouse ${formatStatus(d.enabled, d.disabledReason)}\n`);
+    }
+  }
+  return code;
+}

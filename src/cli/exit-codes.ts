@@ -1,0 +1,13 @@
+/** Stable exit codes, documented in the README and docs/cli.md. Never renumber. */
+export const ExitCode = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  configInvalid: 3,
+  requirementsInvalid: 4,
+  warnings: 5,
+  notFound: 6,
+  requiredServerNotReady: 7,
+} as const;
+
+export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

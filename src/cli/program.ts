@@ -1,0 +1,96 @@
+import { Command, CommanderError, Option } from 'commander';
+import { ExitCode } from './exit-codes.js';
+import type { ExitCodeValue } from './exit-codes.js';
+import type { CliIo } from './io.js';
+import { runMcpGet } from './commands/mcp-get.js';
+import { runMcpList } from './commands/mcp-list.js';
+import { runRequirementsCheck, runRequirementsExplain } from './commands/requirements.js';
+import type { GlobalOptions } from './world.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  internal error (a bug: please report it)
+  2  usage error (unknown command or option)
+  3  configuration invalid (config.toml / .mcp.json)
+  4  requirements invalid: every server disabled (fail closed)
+  5  warnings found (requirements check), e.g. an unknown key
+  6  no server with that name
+  7  a required server is not ready (mcp list --probe)`;
+
+/** Builds the CLI. Commands resolve to an exit code; nothing here calls process.exit. */
+export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void): Command {
+  const program = new Command('gatehouse')
+    .description('MCP governance gateway: which servers may run, and why.')
+    .version('0.1.0')
+    .option('--config <file>', 'extra config.toml layer (repeatable; later wins)', collect, [])
+    .option('--mcp-json <file>', 'import a Claude-style .mcp.json (repeatable)', collect, [])
+    .option('--codex-home [dir]', "also read Codex's config.toml (default dir: $CODEX_HOME or ~/.codex)")
+    .option('--requirements <file>', 'requirements layer (repeatable); when given, /etc/gatehouse/requirements.toml is not read', collect, [])
+    .option('--codex-requirements [file]', "also show what Codex decides under its requirements (default: /etc/codex/requirements.toml)")
+    .option('--strict', 'treat warnings (unknown keys, overrides) as errors')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
+
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
+  const wire = (cmd: Command) => cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) }).showHelpAfterError('(run with --help for usage)');
+
+  const mcp = wire(program.command('mcp').description('configured MCP servers and their status'));
+  wire(
+    mcp
+      .command('list')
+      .description('list every server: enabled, or disabled and why (Codex table and JSON shapes)')
+      .option('--json', 'print JSON (Codex shape plus disabled_reason_code and rule_source)')
+      .option('--probe', 'start each enabled server and report ready / no_tools / auth_required / missing / failed')
+      .action(async (opts: { json?: boolean; probe?: boolean }, cmd: Command) => setExit(await runMcpList(globals(cmd), opts, io))),
+  );
+  wire(
+    mcp
+      .command('get')
+      .description('show one server')
+      .argument('<name>', 'server name')
+      .option('--json', 'print JSON')
+      .action((name: string, opts: { json?: boolean }, cmd: Command) => setExit(runMcpGet(globals(cmd), name, opts, io))),
+  );
+  const req = wire(program.command('requirements').description('admin requirements: which servers may run'));
+  wire(
+    req
+      .command('check')
+      .description('validate the requirement layers and print the effective rules with their sources')
+      .option('--json', 'print JSON')
+      .action((opts: { json?: boolean }, cmd: Command) => setExit(runRequirementsCheck(globals(cmd), opts, io))),
+  );
+  wire(
+    req
+      .command('explain')
+      .description('why a server is allowed or disabled, naming the rule')
+      .argument('<name>', 'server name')
+      .option('--json', 'print JSON')
+      .action((name: string, opts: { json?: boolean }, cmd: Command) => setExit(runRequirementsExplain(globals(cmd), name, opts, io))),
+  );
+  program.addOption(new Option('--no-color').hideHelp());
+  return program;
+}
+
+/** Runs the CLI in-process and returns its exit code; never throws for user errors. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
+  let code: ExitCodeValue = ExitCode.ok;
+  const program = buildProgram(io, (c) => {
+    code = c;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      return ExitCode.usage;
+    }
+    io.stderr(`gatehouse: internal error: ${err instanceof Error ? err.message : String(err)}\n  please report this with the command you ran\n`);
+    return ExitCode.internal;
+  }
+}

@@ -1,0 +1,32 @@
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { renderDiagnostic } from '../diagnostics/diagnostic.js';
+import type { CliIo } from './io.js';
+import { ExitCode } from './exit-codes.js';
+import type { ExitCodeValue } from './exit-codes.js';
+import type { World } from './world.js';
+
+/** Writes diagnostics to stderr (never stdout: that is for data and --json). */
+export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[]): void {
+  for (const d of diagnostics) io.stderr(`${renderDiagnostic(d)}\n`);
+}
+
+/** Config errors stop a command (as Codex does): nothing can be listed from a broken file. */
+export function configFailure(io: CliIo, world: World): ExitCodeValue | null {
+  const errors = world.config.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length === 0) return null;
+  printDiagnostics(io, world.config.diagnostics);
+  io.stderr(`gatehouse: configuration has ${errors.length} error(s); nothing was changed\n`);
+  return ExitCode.configInvalid;
+}
+
+/** Prints warnings and requirement errors; the exit code a listing command should end with. */
+export function reportLoadProblems(io: CliIo, world: World): ExitCodeValue {
+  printDiagnostics(io, world.config.diagnostics);
+  printDiagnostics(io, world.requirements.diagnostics);
+  if (world.codex) printDiagnostics(io, world.codex.requirements.diagnostics);
+  if (world.requirements.invalid) {
+    io.stderr('gatehouse: requirements are invalid: every server is disabled until they are fixed (fail closed)\n');
+    return ExitCode.requirementsInvalid;
+  }
+  return ExitCode.ok;
+}

@@ -1,0 +1,95 @@
+import { join, resolve } from 'node:path';
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import type { LoadedConfig, ConfigSourceSpec } from '../config/load-config.js';
+import { defaultCodexHome, defaultGatehouseHome, loadConfig } from '../config/load-config.js';
+import type { ServerDecision } from '../requirements/apply-requirements.js';
+import { constrainServers } from '../requirements/apply-requirements.js';
+import type { ExecutableFacts } from '../requirements/match-server-identity.js';
+import { inspectExecutable } from '../requirements/executable.js';
+import type { LoadedRequirements } from '../requirements/load-requirements.js';
+import { loadRequirements } from '../requirements/load-requirements.js';
+import { CODEX_SYSTEM_REQUIREMENTS_FILE } from '../requirements/model.js';
+import type { Requirements } from '../requirements/model.js';
+import type { CliIo } from './io.js';
+
+/** Options every command shares (see `gatehouse --help`). */
+export interface GlobalOptions {
+  config: string[];
+  mcpJson: string[];
+  codexHome?: string | boolean;
+  requirements: string[];
+  codexRequirements?: string | boolean;
+  strict?: boolean;
+}
+
+/** Everything a command needs to know about servers and rules, loaded once. */
+export interface World {
+  gatehouseHome: string;
+  config: LoadedConfig;
+  requirements: LoadedRequirements;
+  decisions: ServerDecision[];
+  /** What Codex itself decides, when `--codex-requirements` was given. */
+  codex: { file: string; requirements: LoadedRequirements; decisions: ServerDecision[] } | null;
+}
+
+function pinnedExecutables(config: LoadedConfig, requirements: Requirements, env: NodeJS.ProcessEnv): Map<string, ExecutableFacts> {
+  const facts = new Map<string, ExecutableFacts>();
+  for (const server of config.servers) {
+    if (server.transport.type !== 'stdio') continue;
+    const set = server.pluginId ? requirements.plugins.get(server.pluginId) : requirements.mcpServers;
+    const rule = set?.rules.get(server.name);
+    if (rule?.identity.transport === 'stdio' && rule.identity.sha256) facts.set(server.name, inspectExecutable(server.transport, env));
+  }
+  return facts;
+}
+
+/** Under --strict, every warning counts as an error (and requirements then fail closed). */
+function promote(diagnostics: Diagnostic[], strict: boolean): Diagnostic[] {
+  return strict ? diagnostics.map((d) => ({ ...d, severity: 'error' as const })) : diagnostics;
+}
+
+export function loadWorld(opts: GlobalOptions, io: CliIo): World {
+  const strict = Boolean(opts.strict);
+  const gatehouseHome = defaultGatehouseHome(io.env);
+  const sources: ConfigSourceSpec[] = [{ kind: 'gatehouse', file: join(gatehouseHome, 'config.toml'), optional: true }];
+  if (opts.codexHome !== undefined && opts.codexHome !== false) {
+    const dir = typeof opts.codexHome === 'string' ? resolve(io.cwd, opts.codexHome) : defaultCodexHome(io.env);
+    sources.push({ kind: 'codex', file: join(dir, 'config.toml'), optional: false });
+  }
+  for (const file of opts.config) sources.push({ kind: 'config_flag', file: resolve(io.cwd, file), optional: false });
+  const config = loadConfig({ sources, mcpJsonFiles: opts.mcpJson.map((f) => resolve(io.cwd, f)) });
+  config.diagnostics = promote(config.diagnostics, strict);
+
+  const requirements = loadRequirements({ requirementFiles: opts.requirements.map((f) => resolve(io.cwd, f)), env: io.env });
+  requirements.diagnostics = promote(requirements.diagnostics, strict);
+  requirements.invalid = requirements.diagnostics.some((d) => d.severity === 'error');
+  const failed = requirements.layers.filter((l) => l.status === 'error').map((l) => l.source);
+  const invalidSources = requirements.invalid ? (failed.length > 0 ? failed : requirements.layers.filter((l) => l.status === 'loaded').map((l) => l.source)) : null;
+  const decisions = constrainServers(config.servers, requirements.requirements, {
+    mode: 'gatehouse',
+    invalidSources,
+    executables: pinnedExecutables(config, requirements.requirements, io.env),
+  }).value;
+
+  let codex: World['codex'] = null;
+  if (opts.codexRequirements !== undefined && opts.codexRequirements !== false) {
+    const file = typeof opts.codexRequirements === 'string' ? resolve(io.cwd, opts.codexRequirements) : CODEX_SYSTEM_REQUIREMENTS_FILE;
+    const loaded = loadRequirements({ requirementFiles: [file], env: {}, systemFile: file });
+    const codexInvalid = loaded.invalid ? loaded.layers.filter((l) => l.status === 'error').map((l) => l.source) : null;
+    codex = {
+      file,
+      requirements: loaded,
+      decisions: constrainServers(config.servers, withoutSeedRules(loaded.requirements), { mode: 'codex', invalidSources: codexInvalid }).value,
+    };
+  }
+  return { gatehouseHome, config, requirements, decisions, codex };
+}
+
+/** Codex never reads the Gatehouse-only `[mcp_server_allowlist]` form. */
+function withoutSeedRules(requirements: Requirements): Requirements {
+  const top = requirements.mcpServers;
+  if (!top) return requirements;
+  const rules = new Map([...top.rules].filter(([, rule]) => rule.form !== 'seed'));
+  const onlySeed = rules.size === 0 && top.rules.size > 0;
+  return { ...requirements, mcpServers: onlySeed ? null : { ...top, rules } };
+}

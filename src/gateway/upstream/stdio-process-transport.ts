@@ -1,0 +1,142 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { StdioTransport } from '../../config/mcp-server.js';
+
+/** Environment variables a stdio server inherits by default, as Codex passes them. */
+const DEFAULT_ENV_VARS = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'USER', 'LANG', 'LC_ALL', 'TERM', 'TMPDIR', 'TZ'];
+const STDERR_TAIL_BYTES = 4096;
+
+/** The child's environment: the safe defaults, then forwarded `env_vars`, then literal `env`. */
+export function childEnvironment(t: StdioTransport, parent: NodeJS.ProcessEnv): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of DEFAULT_ENV_VARS) {
+    const v = parent[name];
+    if (v !== undefined) env[name] = v;
+  }
+  for (const ref of t.envVars) {
+    const name = typeof ref === 'string' ? ref : ref.name;
+    const v = parent[name];
+    if (v !== undefined) env[name] = v;
+  }
+  return { ...env, ...(t.env ?? {}) };
+}
+
+/**
+ * An MCP stdio client transport whose server runs in its own process group, so closing it
+ * kills the whole tree (`npx` → node → the real server), not just the direct child.
+ */
+export class ProcessGroupStdioTransport implements Transport {
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  onmessage?: (message: JSONRPCMessage) => void;
+
+  private child: ChildProcess | null = null;
+  private readonly buffer = new ReadBuffer();
+  private stderrTail = '';
+  private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly config: StdioTransport,
+    private readonly parentEnv: NodeJS.ProcessEnv,
+  ) {}
+
+  /** The last few KB the server wrote to stderr, for failure messages. */
+  get stderr(): string {
+    return this.stderrTail;
+  }
+
+  get exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | null {
+    return this.exit;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  start(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(this.config.command, this.config.args, {
+        cwd: this.config.cwd ?? undefined,
+        env: childEnvironment(this.config, this.parentEnv),
+        stdio: ['pipe', 'pipe', 'pipe'],
+        detached: true,
+      });
+      this.child = child;
+      this.exited = new Promise((done) => child.once('close', () => done()));
+      child.once('error', (err) => {
+        reject(err);
+        this.onerror?.(err);
+      });
+      child.once('spawn', () => resolve());
+      child.once('exit', (code, signal) => {
+        this.exit = { code, signal };
+      });
+      child.once('close', () => this.onclose?.());
+      child.stdout?.on('data', (chunk: Buffer) => {
+        this.buffer.append(chunk);
+        for (;;) {
+          let message: JSONRPCMessage | null;
+          try {
+            message = this.buffer.readMessage();
+          } catch (err) {
+            this.onerror?.(err as Error);
+            continue;
+          }
+          if (message === null) break;
+          this.onmessage?.(message);
+        }
+      });
+      child.stderr?.on('data', (chunk: Buffer) => {
+        this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+      });
+      child.stdin?.on('error', (err) => this.onerror?.(err));
+    });
+  }
+
+  send(message: JSONRPCMessage): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const stdin = this.child?.stdin;
+      if (!stdin || stdin.destroyed) {
+        reject(new Error('server process is not running'));
+        return;
+      }
+      stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** stdin EOF → grace → SIGTERM to the group → grace → SIGKILL to the group. */
+  async close(): Promise<void> {
+    const child = this.child;
+    if (!child?.pid) return;
+    const group = -child.pid;
+    child.stdin?.end();
+    const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+    await Promise.race([this.exited, wait(500)]);
+    signalGroup(group, 'SIGTERM');
+    for (let i = 0; i < 20 && groupAlive(group); i++) await wait(50);
+    if (groupAlive(group)) signalGroup(group, 'SIGKILL');
+    await Promise.race([this.exited, wait(1000)]);
+    this.child = null;
+  }
+}
+
+function signalGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(group, signal);
+  } catch {
+    // already gone
+  }
+}
+
+function groupAlive(group: number): boolean {
+  try {
+    process.kill(group, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
