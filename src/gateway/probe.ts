@@ -102,12 +102,12 @@ async function probeStdio(t: StdioTransport, timeoutMs: number, options: ProbeOp
   } catch (err) {
     const exit = transport.exitStatus;
     const stderr = lastLine(transport.stderr);
+    if (err instanceof ProbeTimeout) {
+      return result('failed', `timed out after ${timeoutMs / 1000}s waiting for initialize/tools/list${stderr ? ` (stderr: ${stderr})` : ''}`, started);
+    }
     if (exit) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
       return result('failed', `the server ${how} during startup${stderr ? `: ${stderr}` : ''}`, started);
-    }
-    if (err instanceof ProbeTimeout) {
-      return result('failed', `timed out after ${timeoutMs / 1000}s waiting for initialize/tools/list${stderr ? ` (stderr: ${stderr})` : ''}`, started);
     }
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return result('missing', `executable \`${t.command}\` not found`, started);
     return result('failed', `handshake failed: ${errorText(err)}${stderr ? ` (stderr: ${stderr})` : ''}`, started);
