@@ -10,7 +10,10 @@ export default tseslint.config(
     plugins: { unicorn },
     rules: {
       'unicorn/filename-case': ['error', { case: 'kebabCase' }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       eqeqeq: ['error', 'always'],
     },
@@ -25,6 +28,8 @@ export default tseslint.config(
   },
   {
     files: ['test/fixtures/**/*.mjs', 'bench/**'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly' } },
+    languageOptions: {
+      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', URL: 'readonly' },
+    },
   },
 );

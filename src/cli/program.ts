@@ -27,9 +27,20 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void):
     .version('0.1.0')
     .option('--config <file>', 'extra config.toml layer (repeatable; later wins)', collect, [])
     .option('--mcp-json <file>', 'import a Claude-style .mcp.json (repeatable)', collect, [])
-    .option('--codex-home [dir]', "also read Codex's config.toml (default dir: $CODEX_HOME or ~/.codex)")
-    .option('--requirements <file>', 'requirements layer (repeatable); when given, /etc/gatehouse/requirements.toml is not read', collect, [])
-    .option('--codex-requirements [file]', "also show what Codex decides under its requirements (default: /etc/codex/requirements.toml)")
+    .option(
+      '--codex-home [dir]',
+      "also read Codex's config.toml (default dir: $CODEX_HOME or ~/.codex)",
+    )
+    .option(
+      '--requirements <file>',
+      'requirements layer (repeatable); when given, /etc/gatehouse/requirements.toml is not read',
+      collect,
+      [],
+    )
+    .option(
+      '--codex-requirements [file]',
+      'also show what Codex decides under its requirements (default: /etc/codex/requirements.toml)',
+    )
     .option('--strict', 'treat warnings (unknown keys, overrides) as errors')
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
@@ -37,7 +48,11 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void):
     .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) });
 
   const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions;
-  const wire = (cmd: Command) => cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) }).showHelpAfterError('(run with --help for usage)');
+  const wire = (cmd: Command) =>
+    cmd
+      .exitOverride()
+      .configureOutput({ writeOut: (s) => io.stdout(s), writeErr: (s) => io.stderr(s) })
+      .showHelpAfterError('(run with --help for usage)');
 
   const mcp = wire(program.command('mcp').description('configured MCP servers and their status'));
   wire(
@@ -45,8 +60,13 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void):
       .command('list')
       .description('list every server: enabled, or disabled and why (Codex table and JSON shapes)')
       .option('--json', 'print JSON (Codex shape plus disabled_reason_code and rule_source)')
-      .option('--probe', 'start each enabled server and report ready / no_tools / auth_required / missing / failed')
-      .action(async (opts: { json?: boolean; probe?: boolean }, cmd: Command) => setExit(await runMcpList(globals(cmd), opts, io))),
+      .option(
+        '--probe',
+        'start each enabled server and report ready / no_tools / auth_required / missing / failed',
+      )
+      .action(async (opts: { json?: boolean; probe?: boolean }, cmd: Command) =>
+        setExit(await runMcpList(globals(cmd), opts, io)),
+      ),
   );
   wire(
     mcp
@@ -54,15 +74,23 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void):
       .description('show one server')
       .argument('<name>', 'server name')
       .option('--json', 'print JSON')
-      .action((name: string, opts: { json?: boolean }, cmd: Command) => setExit(runMcpGet(globals(cmd), name, opts, io))),
+      .action((name: string, opts: { json?: boolean }, cmd: Command) =>
+        setExit(runMcpGet(globals(cmd), name, opts, io)),
+      ),
   );
-  const req = wire(program.command('requirements').description('admin requirements: which servers may run'));
+  const req = wire(
+    program.command('requirements').description('admin requirements: which servers may run'),
+  );
   wire(
     req
       .command('check')
-      .description('validate the requirement layers and print the effective rules with their sources')
+      .description(
+        'validate the requirement layers and print the effective rules with their sources',
+      )
       .option('--json', 'print JSON')
-      .action((opts: { json?: boolean }, cmd: Command) => setExit(runRequirementsCheck(globals(cmd), opts, io))),
+      .action((opts: { json?: boolean }, cmd: Command) =>
+        setExit(runRequirementsCheck(globals(cmd), opts, io)),
+      ),
   );
   wire(
     req
@@ -70,7 +98,9 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void):
       .description('why a server is allowed or disabled, naming the rule')
       .argument('<name>', 'server name')
       .option('--json', 'print JSON')
-      .action((name: string, opts: { json?: boolean }, cmd: Command) => setExit(runRequirementsExplain(globals(cmd), name, opts, io))),
+      .action((name: string, opts: { json?: boolean }, cmd: Command) =>
+        setExit(runRequirementsExplain(globals(cmd), name, opts, io)),
+      ),
   );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
@@ -87,10 +117,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCode.ok;
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.code === 'commander.help'
+      )
+        return ExitCode.ok;
       return ExitCode.usage;
     }
-    io.stderr(`gatehouse: internal error: ${err instanceof Error ? err.message : String(err)}\n  please report this with the command you ran\n`);
+    io.stderr(
+      `gatehouse: internal error: ${err instanceof Error ? err.message : String(err)}\n  please report this with the command you ran\n`,
+    );
     return ExitCode.internal;
   }
 }

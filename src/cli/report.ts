@@ -25,7 +25,9 @@ export function reportLoadProblems(io: CliIo, world: World): ExitCodeValue {
   printDiagnostics(io, world.requirements.diagnostics);
   if (world.codex) printDiagnostics(io, world.codex.requirements.diagnostics);
   if (world.requirements.invalid) {
-    io.stderr('gatehouse: requirements are invalid: every server is disabled until they are fixed (fail closed)\n');
+    io.stderr(
+      'gatehouse: requirements are invalid: every server is disabled until they are fixed (fail closed)\n',
+    );
     return ExitCode.requirementsInvalid;
   }
   return ExitCode.ok;

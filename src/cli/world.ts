@@ -32,13 +32,20 @@ export interface World {
   codex: { file: string; requirements: LoadedRequirements; decisions: ServerDecision[] } | null;
 }
 
-function pinnedExecutables(config: LoadedConfig, requirements: Requirements, env: NodeJS.ProcessEnv): Map<string, ExecutableFacts> {
+function pinnedExecutables(
+  config: LoadedConfig,
+  requirements: Requirements,
+  env: NodeJS.ProcessEnv,
+): Map<string, ExecutableFacts> {
   const facts = new Map<string, ExecutableFacts>();
   for (const server of config.servers) {
     if (server.transport.type !== 'stdio') continue;
-    const set = server.pluginId ? requirements.plugins.get(server.pluginId) : requirements.mcpServers;
+    const set = server.pluginId
+      ? requirements.plugins.get(server.pluginId)
+      : requirements.mcpServers;
     const rule = set?.rules.get(server.name);
-    if (rule?.identity.transport === 'stdio' && rule.identity.sha256) facts.set(server.name, inspectExecutable(server.transport, env));
+    if (rule?.identity.transport === 'stdio' && rule.identity.sha256)
+      facts.set(server.name, inspectExecutable(server.transport, env));
   }
   return facts;
 }
@@ -51,20 +58,33 @@ function promote(diagnostics: Diagnostic[], strict: boolean): Diagnostic[] {
 export function loadWorld(opts: GlobalOptions, io: CliIo): World {
   const strict = Boolean(opts.strict);
   const gatehouseHome = defaultGatehouseHome(io.env);
-  const sources: ConfigSourceSpec[] = [{ kind: 'gatehouse', file: join(gatehouseHome, 'config.toml'), optional: true }];
+  const sources: ConfigSourceSpec[] = [
+    { kind: 'gatehouse', file: join(gatehouseHome, 'config.toml'), optional: true },
+  ];
   if (opts.codexHome !== undefined && opts.codexHome !== false) {
-    const dir = typeof opts.codexHome === 'string' ? resolve(io.cwd, opts.codexHome) : defaultCodexHome(io.env);
+    const dir =
+      typeof opts.codexHome === 'string'
+        ? resolve(io.cwd, opts.codexHome)
+        : defaultCodexHome(io.env);
     sources.push({ kind: 'codex', file: join(dir, 'config.toml'), optional: false });
   }
-  for (const file of opts.config) sources.push({ kind: 'config_flag', file: resolve(io.cwd, file), optional: false });
+  for (const file of opts.config)
+    sources.push({ kind: 'config_flag', file: resolve(io.cwd, file), optional: false });
   const config = loadConfig({ sources, mcpJsonFiles: opts.mcpJson.map((f) => resolve(io.cwd, f)) });
   config.diagnostics = promote(config.diagnostics, strict);
 
-  const requirements = loadRequirements({ requirementFiles: opts.requirements.map((f) => resolve(io.cwd, f)), env: io.env });
+  const requirements = loadRequirements({
+    requirementFiles: opts.requirements.map((f) => resolve(io.cwd, f)),
+    env: io.env,
+  });
   requirements.diagnostics = promote(requirements.diagnostics, strict);
   requirements.invalid = requirements.diagnostics.some((d) => d.severity === 'error');
   const failed = requirements.layers.filter((l) => l.status === 'error').map((l) => l.source);
-  const invalidSources = requirements.invalid ? (failed.length > 0 ? failed : requirements.layers.filter((l) => l.status === 'loaded').map((l) => l.source)) : null;
+  const invalidSources = requirements.invalid
+    ? failed.length > 0
+      ? failed
+      : requirements.layers.filter((l) => l.status === 'loaded').map((l) => l.source)
+    : null;
   const decisions = constrainServers(config.servers, requirements.requirements, {
     mode: 'gatehouse',
     invalidSources,
@@ -73,13 +93,21 @@ export function loadWorld(opts: GlobalOptions, io: CliIo): World {
 
   let codex: World['codex'] = null;
   if (opts.codexRequirements !== undefined && opts.codexRequirements !== false) {
-    const file = typeof opts.codexRequirements === 'string' ? resolve(io.cwd, opts.codexRequirements) : CODEX_SYSTEM_REQUIREMENTS_FILE;
+    const file =
+      typeof opts.codexRequirements === 'string'
+        ? resolve(io.cwd, opts.codexRequirements)
+        : CODEX_SYSTEM_REQUIREMENTS_FILE;
     const loaded = loadRequirements({ requirementFiles: [file], env: {}, systemFile: file });
-    const codexInvalid = loaded.invalid ? loaded.layers.filter((l) => l.status === 'error').map((l) => l.source) : null;
+    const codexInvalid = loaded.invalid
+      ? loaded.layers.filter((l) => l.status === 'error').map((l) => l.source)
+      : null;
     codex = {
       file,
       requirements: loaded,
-      decisions: constrainServers(config.servers, withoutSeedRules(loaded.requirements), { mode: 'codex', invalidSources: codexInvalid }).value,
+      decisions: constrainServers(config.servers, withoutSeedRules(loaded.requirements), {
+        mode: 'codex',
+        invalidSources: codexInvalid,
+      }).value,
     };
   }
   return { gatehouseHome, config, requirements, decisions, codex };

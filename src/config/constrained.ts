@@ -18,7 +18,12 @@ export class Constrained<T, S = unknown> {
 
   /** No rule: every value is accepted as is. */
   static allowAny<T, S = unknown>(value: T): Constrained<T, S> {
-    return new Constrained<T, S>(value, (v) => v, () => null, null);
+    return new Constrained<T, S>(
+      value,
+      (v) => v,
+      () => null,
+      null,
+    );
   }
 
   /** Accepts anything and rewrites it at once (Codex: rewrite, don't refuse). */
@@ -27,7 +32,11 @@ export class Constrained<T, S = unknown> {
   }
 
   /** Validates without rewriting; throws if the initial value is invalid. */
-  static validated<T, S>(value: T, validate: (value: T) => string | null, source: S): Constrained<T, S> {
+  static validated<T, S>(
+    value: T,
+    validate: (value: T) => string | null,
+    source: S,
+  ): Constrained<T, S> {
     const problem = validate(value);
     if (problem) throw new Error(problem);
     return new Constrained<T, S>(value, (v) => v, validate, source);

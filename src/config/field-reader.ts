@@ -1,13 +1,17 @@
 import type { Diagnostic, SourceLocation } from '../diagnostics/diagnostic.js';
 
 /** Locates a key relative to the table being read, e.g. `['args', 0]`. */
-export type Locate = (path: readonly (string | number)[]) => { location: SourceLocation; snippet: string };
+export type Locate = (path: readonly (string | number)[]) => {
+  location: SourceLocation;
+  snippet: string;
+};
 
 /** Describes a value's TOML type the way serde does in Codex's messages, without echoing strings. */
 export function describeType(value: unknown): string {
   if (typeof value === 'string') return 'string';
   if (typeof value === 'boolean') return `boolean \`${value}\``;
-  if (typeof value === 'number') return Number.isInteger(value) ? `integer \`${value}\`` : `floating point \`${value}\``;
+  if (typeof value === 'number')
+    return Number.isInteger(value) ? `integer \`${value}\`` : `floating point \`${value}\``;
   if (typeof value === 'bigint') return `integer \`${value}\``;
   if (value instanceof Date) return 'date-time';
   if (Array.isArray(value)) return 'sequence';
@@ -16,7 +20,9 @@ export function describeType(value: unknown): string {
 }
 
 export function isPlainTable(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+  return (
+    typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
+  );
 }
 
 /**
@@ -44,11 +50,21 @@ export class FieldReader {
     return Object.keys(this.table);
   }
 
-  error(path: readonly (string | number)[], message: string, hint?: string, code: Diagnostic['code'] = 'invalid_value'): void {
+  error(
+    path: readonly (string | number)[],
+    message: string,
+    hint?: string,
+    code: Diagnostic['code'] = 'invalid_value',
+  ): void {
     this.push('error', code, path, message, hint);
   }
 
-  warn(path: readonly (string | number)[], message: string, hint?: string, code: Diagnostic['code'] = 'unknown_key'): void {
+  warn(
+    path: readonly (string | number)[],
+    message: string,
+    hint?: string,
+    code: Diagnostic['code'] = 'unknown_key',
+  ): void {
     this.push('warning', code, path, message, hint);
   }
 
@@ -73,7 +89,12 @@ export class FieldReader {
   }
 
   private wrongType(key: string, expected: string): null {
-    this.error([key], `invalid type: ${describeType(this.table[key])}, expected ${expected}`, undefined, 'wrong_type');
+    this.error(
+      [key],
+      `invalid type: ${describeType(this.table[key])}, expected ${expected}`,
+      undefined,
+      'wrong_type',
+    );
     return null;
   }
 
@@ -105,7 +126,12 @@ export class FieldReader {
     let ok = true;
     v.forEach((item, i) => {
       if (typeof item !== 'string') {
-        this.error([key, i], `invalid type: ${describeType(item)}, expected a string`, undefined, 'wrong_type');
+        this.error(
+          [key, i],
+          `invalid type: ${describeType(item)}, expected a string`,
+          undefined,
+          'wrong_type',
+        );
         ok = false;
       }
     });
@@ -119,7 +145,12 @@ export class FieldReader {
     let ok = true;
     for (const [k, item] of Object.entries(v)) {
       if (typeof item !== 'string') {
-        this.error([key, k], `invalid type: ${describeType(item)}, expected a string`, undefined, 'wrong_type');
+        this.error(
+          [key, k],
+          `invalid type: ${describeType(item)}, expected a string`,
+          undefined,
+          'wrong_type',
+        );
         ok = false;
       }
     }

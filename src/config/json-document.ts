@@ -11,7 +11,10 @@ export interface JsonDocument {
 }
 
 /** Parses strict JSON and keeps positions, so import errors name file, line and column. */
-export function parseJsonDocument(text: string, file: string): { ok: true; doc: JsonDocument } | { ok: false; diagnostic: Diagnostic } {
+export function parseJsonDocument(
+  text: string,
+  file: string,
+): { ok: true; doc: JsonDocument } | { ok: false; diagnostic: Diagnostic } {
   const lines = text.split(/\r?\n/);
   const lineStarts: number[] = [0];
   for (let i = 0; i < text.length; i++) if (text[i] === '\n') lineStarts.push(i + 1);
@@ -56,7 +59,8 @@ export function parseJsonDocument(text: string, file: string): { ok: true; doc: 
       locate(path) {
         for (let n = path.length; n >= 0; n--) {
           const node = findNodeAtLocation(tree, path.slice(0, n) as (string | number)[]);
-          if (node) return toLoc(node.parent?.type === 'property' ? node.parent.offset : node.offset);
+          if (node)
+            return toLoc(node.parent?.type === 'property' ? node.parent.offset : node.offset);
         }
         return { file, line: 1, column: 1 };
       },

@@ -45,7 +45,9 @@ export interface LoadedConfig {
 }
 
 export function defaultGatehouseHome(env: NodeJS.ProcessEnv = process.env): string {
-  return env.GATEHOUSE_HOME && env.GATEHOUSE_HOME !== '' ? env.GATEHOUSE_HOME : join(homedir(), '.gatehouse');
+  return env.GATEHOUSE_HOME && env.GATEHOUSE_HOME !== ''
+    ? env.GATEHOUSE_HOME
+    : join(homedir(), '.gatehouse');
 }
 
 export function defaultCodexHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -91,7 +93,8 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     const lastDoc = [...entry.fieldDoc.values()].pop();
     if (!lastDoc) continue;
     const locate = (path: readonly (string | number)[]) => {
-      const doc = (typeof path[0] === 'string' ? entry.fieldDoc.get(path[0]) : undefined) ?? lastDoc;
+      const doc =
+        (typeof path[0] === 'string' ? entry.fieldDoc.get(path[0]) : undefined) ?? lastDoc;
       const location = doc.locate(['mcp_servers', name, ...path]);
       return { location, snippet: doc.snippet(location) };
     };
@@ -103,7 +106,11 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   for (const file of options.mcpJsonFiles) {
     const imported = importMcpJson(file);
     diagnostics.push(...imported.diagnostics);
-    sources.push({ kind: 'mcp_json', file, status: imported.diagnostics.some((d) => d.severity === 'error') ? 'error' : 'loaded' });
+    sources.push({
+      kind: 'mcp_json',
+      file,
+      status: imported.diagnostics.some((d) => d.severity === 'error') ? 'error' : 'loaded',
+    });
     for (const server of imported.servers) {
       const existing = servers.find((s) => s.name === server.name);
       const here = server.origins[0];
@@ -126,12 +133,31 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   return { servers, diagnostics, sources };
 }
 
-function mergeLayer(doc: TomlDocument, kind: ConfigSourceSpec['kind'], merged: Map<string, MergedEntry>, diagnostics: Diagnostic[]): void {
+function mergeLayer(
+  doc: TomlDocument,
+  kind: ConfigSourceSpec['kind'],
+  merged: Map<string, MergedEntry>,
+  diagnostics: Diagnostic[],
+): void {
   const table = doc.value.mcp_servers;
   if (table === undefined) return;
-  const located = (path: (string | number)[], message: string, code: Diagnostic['code'], severity: Diagnostic['severity'] = 'error', hint?: string): void => {
+  const located = (
+    path: (string | number)[],
+    message: string,
+    code: Diagnostic['code'],
+    severity: Diagnostic['severity'] = 'error',
+    hint?: string,
+  ): void => {
     const location = doc.locate(path);
-    diagnostics.push({ severity, code, message, key: path.join('.'), location, snippet: doc.snippet(location), ...(hint ? { hint } : {}) });
+    diagnostics.push({
+      severity,
+      code,
+      message,
+      key: path.join('.'),
+      location,
+      snippet: doc.snippet(location),
+      ...(hint ? { hint } : {}),
+    });
   };
   if (!isPlainTable(table)) {
     located(['mcp_servers'], `invalid type: ${describeType(table)}, expected a map`, 'wrong_type');
@@ -139,10 +165,18 @@ function mergeLayer(doc: TomlDocument, kind: ConfigSourceSpec['kind'], merged: M
   }
   for (const [name, raw] of Object.entries(table)) {
     if (!isPlainTable(raw)) {
-      located(['mcp_servers', name], `invalid type: ${describeType(raw)}, expected a map`, 'wrong_type');
+      located(
+        ['mcp_servers', name],
+        `invalid type: ${describeType(raw)}, expected a map`,
+        'wrong_type',
+      );
       continue;
     }
-    const origin: ConfigOrigin = { kind, file: doc.file, location: doc.locate(['mcp_servers', name]) };
+    const origin: ConfigOrigin = {
+      kind,
+      file: doc.file,
+      location: doc.locate(['mcp_servers', name]),
+    };
     const entry: MergedEntry = merged.get(name) ?? { fields: {}, fieldDoc: new Map(), origins: [] };
     for (const identityKey of ['command', 'url'] as const) {
       const before = entry.fields[identityKey];

@@ -15,20 +15,43 @@ const BEARER_ENV_REF = /^Bearer \$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
  * Codex's env forwarding (`env_vars`, `bearer_token_env_var`, `env_http_headers`) so the value
  * never has to be written down; literal values stay literal (and are masked when shown).
  */
-export function importMcpJson(file: string): { servers: McpServerConfig[]; diagnostics: Diagnostic[] } {
+export function importMcpJson(file: string): {
+  servers: McpServerConfig[];
+  diagnostics: Diagnostic[];
+} {
   const diagnostics: Diagnostic[] = [];
   const read = readSourceFile(file, 'MCP JSON file');
   if (!read.ok) return { servers: [], diagnostics: [read.diagnostic] };
   const parsed = parseJsonDocument(read.text, file);
   if (!parsed.ok) return { servers: [], diagnostics: [parsed.diagnostic] };
   const doc = parsed.doc;
-  const at = (path: (string | number)[], severity: Diagnostic['severity'], code: Diagnostic['code'], message: string, hint?: string): void => {
+  const at = (
+    path: (string | number)[],
+    severity: Diagnostic['severity'],
+    code: Diagnostic['code'],
+    message: string,
+    hint?: string,
+  ): void => {
     const location = doc.locate(path);
-    diagnostics.push({ severity, code, message, key: path.join('.'), location, snippet: doc.snippet(location), ...(hint ? { hint } : {}) });
+    diagnostics.push({
+      severity,
+      code,
+      message,
+      key: path.join('.'),
+      location,
+      snippet: doc.snippet(location),
+      ...(hint ? { hint } : {}),
+    });
   };
   const root = doc.value;
   if (!isPlainTable(root) || !isPlainTable(root.mcpServers)) {
-    at(['mcpServers'], 'error', 'missing_field', 'expected an object with an "mcpServers" object', 'the file should look like {"mcpServers": {"name": {"command": "..."}}}');
+    at(
+      ['mcpServers'],
+      'error',
+      'missing_field',
+      'expected an object with an "mcpServers" object',
+      'the file should look like {"mcpServers": {"name": {"command": "..."}}}',
+    );
     return { servers: [], diagnostics };
   }
   const servers: McpServerConfig[] = [];
@@ -39,9 +62,20 @@ export function importMcpJson(file: string): { servers: McpServerConfig[]; diagn
   return { servers, diagnostics };
 }
 
-type At = (path: (string | number)[], severity: Diagnostic['severity'], code: Diagnostic['code'], message: string, hint?: string) => void;
+type At = (
+  path: (string | number)[],
+  severity: Diagnostic['severity'],
+  code: Diagnostic['code'],
+  message: string,
+  hint?: string,
+) => void;
 
-function importEntry(doc: JsonDocument, name: string, entry: unknown, at: At): McpServerConfig | null {
+function importEntry(
+  doc: JsonDocument,
+  name: string,
+  entry: unknown,
+  at: At,
+): McpServerConfig | null {
   const base = ['mcpServers', name];
   if (name.trim() === '') {
     at(base, 'error', 'empty_name', 'server name is empty', 'give the server a non-empty name');
@@ -54,7 +88,13 @@ function importEntry(doc: JsonDocument, name: string, entry: unknown, at: At): M
   for (const key of Object.keys(entry)) {
     if (!ENTRY_KEYS.includes(key)) {
       const guess = suggestKey(key, ENTRY_KEYS);
-      at([...base, key], 'warning', 'unknown_key', `unknown field '${key}'`, guess ? `did you mean \`${guess}\`?` : 'it is ignored');
+      at(
+        [...base, key],
+        'warning',
+        'unknown_key',
+        `unknown field '${key}'`,
+        guess ? `did you mean \`${guess}\`?` : 'it is ignored',
+      );
     }
   }
   const str = (key: string): string | undefined => {
@@ -72,7 +112,8 @@ function importEntry(doc: JsonDocument, name: string, entry: unknown, at: At): M
     }
     return v as Record<string, string>;
   };
-  const type = str('type') ?? (entry.url !== undefined && entry.command === undefined ? 'http' : 'stdio');
+  const type =
+    str('type') ?? (entry.url !== undefined && entry.command === undefined ? 'http' : 'stdio');
   const location = doc.locate(base);
   const origin = { kind: 'mcp_json' as const, file: doc.file, location };
   const common = {
@@ -105,7 +146,8 @@ function importEntry(doc: JsonDocument, name: string, entry: unknown, at: At): M
       return null;
     }
     for (const key of ['url', 'headers']) {
-      if (entry[key] !== undefined) at([...base, key], 'error', 'transport_conflict', `${key} is not supported for stdio`);
+      if (entry[key] !== undefined)
+        at([...base, key], 'error', 'transport_conflict', `${key} is not supported for stdio`);
     }
     const args = entry.args;
     if (args !== undefined && (!Array.isArray(args) || args.some((a) => typeof a !== 'string'))) {
@@ -140,7 +182,13 @@ function importEntry(doc: JsonDocument, name: string, entry: unknown, at: At): M
       return null;
     }
     for (const key of ['command', 'args', 'env', 'cwd']) {
-      if (entry[key] !== undefined) at([...base, key], 'error', 'transport_conflict', `${key} is not supported for streamable_http`);
+      if (entry[key] !== undefined)
+        at(
+          [...base, key],
+          'error',
+          'transport_conflict',
+          `${key} is not supported for streamable_http`,
+        );
     }
     if (['command', 'args', 'env', 'cwd'].some((k) => entry[k] !== undefined)) return null;
     const headers = map('headers') ?? {};
@@ -166,6 +214,11 @@ function importEntry(doc: JsonDocument, name: string, entry: unknown, at: At): M
       },
     };
   }
-  at([...base, 'type'], 'error', 'invalid_value', `unknown server type \`${type}\`, expected one of \`stdio\`, \`http\`, \`sse\``);
+  at(
+    [...base, 'type'],
+    'error',
+    'invalid_value',
+    `unknown server type \`${type}\`, expected one of \`stdio\`, \`http\`, \`sse\``,
+  );
   return null;
 }

@@ -1,7 +1,13 @@
 import { suggestKey } from '../diagnostics/suggest.js';
 import type { FieldReader } from './field-reader.js';
 import { isPlainTable } from './field-reader.js';
-import type { ConfigOrigin, EnvVarRef, McpServerConfig, McpTransport, OAuthClientConfig } from './mcp-server.js';
+import type {
+  ConfigOrigin,
+  EnvVarRef,
+  McpServerConfig,
+  McpTransport,
+  OAuthClientConfig,
+} from './mcp-server.js';
 import { APPROVAL_MODES } from './mcp-server.js';
 
 /** Fields that only make sense for a spawned process. */
@@ -54,10 +60,19 @@ const OAUTH_KEYS = [
  * transport inferred from `command` / `url`, keys of the other transport rejected with Codex's
  * wording. Returns null when the table has errors (all of them are reported on `reader`).
  */
-export function parseMcpServer(name: string, reader: FieldReader, origins: ConfigOrigin[]): McpServerConfig | null {
+export function parseMcpServer(
+  name: string,
+  reader: FieldReader,
+  origins: ConfigOrigin[],
+): McpServerConfig | null {
   const before = reader.diagnostics.filter((d) => d.severity === 'error').length;
   if (name.trim() === '') {
-    reader.error([], 'server name is empty', 'give the server a name: [mcp_servers.my-server]', 'empty_name');
+    reader.error(
+      [],
+      'server name is empty',
+      'give the server a name: [mcp_servers.my-server]',
+      'empty_name',
+    );
   }
   for (const key of reader.keys()) {
     if (!MCP_SERVER_KEYS.includes(key)) {
@@ -96,12 +111,23 @@ export function parseMcpServer(name: string, reader: FieldReader, origins: Confi
 
   let disabledByConfig: string | null = null;
   if (auth === 'ema_auth' && transport.type === 'streamable_http') {
-    const others = (['bearer_token_env_var', 'http_headers', 'env_http_headers', 'http_headers_helper', 'oauth'] as const).filter(
-      (k) => reader.has(k),
-    );
+    const others = (
+      [
+        'bearer_token_env_var',
+        'http_headers',
+        'env_http_headers',
+        'http_headers_helper',
+        'oauth',
+      ] as const
+    ).filter((k) => reader.has(k));
     if (others.length > 0) {
       disabledByConfig = `auth = "ema_auth" excludes other HTTP credentials (${others.join(', ')})`;
-      reader.warn(['auth'], `server disabled: ${disabledByConfig}`, 'remove the other credentials or the `auth` key', 'invalid_value');
+      reader.warn(
+        ['auth'],
+        `server disabled: ${disabledByConfig}`,
+        'remove the other credentials or the `auth` key',
+        'invalid_value',
+      );
     }
   }
 
@@ -146,17 +172,35 @@ function parseTransport(reader: FieldReader): McpTransport | null {
     }
     const command = reader.string('command');
     if (command === '') {
-      reader.error(['command'], 'command is empty', 'set the executable to launch, e.g. command = "npx"');
+      reader.error(
+        ['command'],
+        'command is empty',
+        'set the executable to launch, e.g. command = "npx"',
+      );
     }
     const args = reader.stringArray('args');
     const env = reader.stringMap('env');
     const envVars = parseEnvVars(reader);
     const cwd = reader.string('cwd');
     if (cwd === '') reader.error(['cwd'], 'cwd is empty', 'remove `cwd` or set a directory');
-    if (typeof command !== 'string' || command === '' || args === null || env === null || envVars === null || cwd === null) {
+    if (
+      typeof command !== 'string' ||
+      command === '' ||
+      args === null ||
+      env === null ||
+      envVars === null ||
+      cwd === null
+    ) {
       return null;
     }
-    return { type: 'stdio', command, args: args ?? [], env: env ?? null, envVars: envVars ?? [], cwd: cwd ?? null };
+    return {
+      type: 'stdio',
+      command,
+      args: args ?? [],
+      env: env ?? null,
+      envVars: envVars ?? [],
+      cwd: cwd ?? null,
+    };
   }
   if (reader.has('url')) {
     for (const key of STDIO_ONLY) {
@@ -179,14 +223,27 @@ function parseTransport(reader: FieldReader): McpTransport | null {
     }
     const url = reader.string('url');
     if (typeof url === 'string' && !isHttpUrl(url)) {
-      reader.error(['url'], 'url is not an absolute http(s) URL', 'use a full URL such as https://mcp.example.com/mcp');
+      reader.error(
+        ['url'],
+        'url is not an absolute http(s) URL',
+        'use a full URL such as https://mcp.example.com/mcp',
+      );
     }
     const bearerTokenEnvVar = reader.string('bearer_token_env_var');
     const httpHeaders = reader.stringMap('http_headers');
     const envHttpHeaders = reader.stringMap('env_http_headers');
     const helper = reader.string('http_headers_helper');
-    if (helper === '') reader.error(['http_headers_helper'], 'http_headers_helper must not be empty');
-    if (typeof url !== 'string' || !isHttpUrl(url) || bearerTokenEnvVar === null || httpHeaders === null || envHttpHeaders === null || helper === null || helper === '') {
+    if (helper === '')
+      reader.error(['http_headers_helper'], 'http_headers_helper must not be empty');
+    if (
+      typeof url !== 'string' ||
+      !isHttpUrl(url) ||
+      bearerTokenEnvVar === null ||
+      httpHeaders === null ||
+      envHttpHeaders === null ||
+      helper === null ||
+      helper === ''
+    ) {
       return null;
     }
     return {
@@ -220,7 +277,12 @@ function parseEnvVars(reader: FieldReader): EnvVarRef[] | null | undefined {
   const raw = reader.raw('env_vars');
   if (raw === undefined) return undefined;
   if (!Array.isArray(raw)) {
-    reader.error(['env_vars'], 'invalid type: expected a sequence of names or { name, source } tables', undefined, 'wrong_type');
+    reader.error(
+      ['env_vars'],
+      'invalid type: expected a sequence of names or { name, source } tables',
+      undefined,
+      'wrong_type',
+    );
     return null;
   }
   const out: EnvVarRef[] = [];
@@ -230,11 +292,19 @@ function parseEnvVars(reader: FieldReader): EnvVarRef[] | null | undefined {
     else if (isPlainTable(item) && typeof item.name === 'string') {
       const source = item.source ?? 'local';
       if (source !== 'local' && source !== 'remote') {
-        reader.error(['env_vars', i], `unsupported env_vars source \`${String(source)}\`; expected \`local\` or \`remote\``);
+        reader.error(
+          ['env_vars', i],
+          `unsupported env_vars source \`${String(source)}\`; expected \`local\` or \`remote\``,
+        );
         ok = false;
       } else out.push({ name: item.name, source });
     } else {
-      reader.error(['env_vars', i], 'expected a variable name or { name = "...", source = "local" | "remote" }', undefined, 'wrong_type');
+      reader.error(
+        ['env_vars', i],
+        'expected a variable name or { name = "...", source = "local" | "remote" }',
+        undefined,
+        'wrong_type',
+      );
       ok = false;
     }
   });
@@ -265,18 +335,28 @@ function parseToolSettings(reader: FieldReader): McpServerConfig['tools'] | null
   const out: McpServerConfig['tools'] = {};
   for (const [tool, settings] of Object.entries(tools)) {
     if (!isPlainTable(settings)) {
-      reader.error(['tools', tool], 'expected a table such as { approval_mode = "prompt" }', undefined, 'wrong_type');
+      reader.error(
+        ['tools', tool],
+        'expected a table such as { approval_mode = "prompt" }',
+        undefined,
+        'wrong_type',
+      );
       continue;
     }
     const mode = settings.approval_mode;
-    if (mode !== undefined && !(typeof mode === 'string' && (APPROVAL_MODES as readonly string[]).includes(mode))) {
+    if (
+      mode !== undefined &&
+      !(typeof mode === 'string' && (APPROVAL_MODES as readonly string[]).includes(mode))
+    ) {
       reader.error(
         ['tools', tool, 'approval_mode'],
         `unknown variant \`${String(mode)}\`, expected one of ${APPROVAL_MODES.map((m) => `\`${m}\``).join(', ')}`,
       );
       continue;
     }
-    out[tool] = { approvalMode: (mode as McpServerConfig['tools'][string]['approvalMode']) ?? null };
+    out[tool] = {
+      approvalMode: (mode as McpServerConfig['tools'][string]['approvalMode']) ?? null,
+    };
   }
   return out;
 }
@@ -287,7 +367,11 @@ function parseOAuth(reader: FieldReader): OAuthClientConfig | null | undefined {
   for (const key of Object.keys(t)) {
     if (!OAUTH_KEYS.includes(key)) {
       const guess = suggestKey(key, OAUTH_KEYS);
-      reader.warn(['oauth', key], `unknown configuration field '${reader.keyPrefix}.oauth.${key}'`, guess ? `did you mean \`${guess}\`?` : undefined);
+      reader.warn(
+        ['oauth', key],
+        `unknown configuration field '${reader.keyPrefix}.oauth.${key}'`,
+        guess ? `did you mean \`${guess}\`?` : undefined,
+      );
     }
   }
   const str = (k: string): string | null => (typeof t[k] === 'string' ? (t[k] as string) : null);

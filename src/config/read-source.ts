@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 
-export type ReadResult = { ok: true; text: string } | { ok: false; missing: boolean; diagnostic: Diagnostic };
+export type ReadResult =
+  { ok: true; text: string } | { ok: false; missing: boolean; diagnostic: Diagnostic };
 
 /** Reads a config or requirements file, turning every OS error into a located, fixable diagnostic. */
 export function readSourceFile(file: string, what: string): ReadResult {

@@ -15,7 +15,8 @@ export interface TomlDocument {
   snippet(loc: SourceLocation): string;
 }
 
-export type TomlParseResult = { ok: true; doc: TomlDocument } | { ok: false; diagnostic: Diagnostic };
+export type TomlParseResult =
+  { ok: true; doc: TomlDocument } | { ok: false; diagnostic: Diagnostic };
 
 const SECRET_TABLES = /(^|\.)(env|http_headers|oauth)(\.|$)/;
 
@@ -75,7 +76,11 @@ function keyNames(key: AST.TOMLKey): string[] {
   return key.keys.map((k) => (k.type === 'TOMLBare' ? k.name : k.value));
 }
 
-function indexPositions(ast: AST.TOMLProgram, file: string, out: Map<string, SourceLocation>): void {
+function indexPositions(
+  ast: AST.TOMLProgram,
+  file: string,
+  out: Map<string, SourceLocation>,
+): void {
   const at = (node: { loc: AST.SourceLocation }): SourceLocation => ({
     file,
     line: node.loc.start.line,
@@ -124,7 +129,11 @@ function tableContextAt(lines: readonly string[], line: number): boolean {
   return false;
 }
 
-function renderSnippet(lines: readonly string[], loc: SourceLocation, secretTable: boolean): string {
+function renderSnippet(
+  lines: readonly string[],
+  loc: SourceLocation,
+  secretTable: boolean,
+): string {
   const raw = lines[loc.line - 1];
   if (raw === undefined) return '';
   const gutter = String(loc.line).length;

@@ -5,8 +5,10 @@
  */
 export const MASK = '*****';
 
-const SECRET_NAME = /(secret|token|passw(or)?d|passwd|pwd|api[-_]?key|apikey|auth|credential|private[-_]?key|access[-_]?key|session|cookie|signature|sig)$/i;
-const SECRET_NAME_ANYWHERE = /(secret|token|passw(or)?d|passwd|api[-_]?key|apikey|credential|private[-_]?key|access[-_]?key|authorization|cookie)/i;
+const SECRET_NAME =
+  /(secret|token|passw(or)?d|passwd|pwd|api[-_]?key|apikey|auth|credential|private[-_]?key|access[-_]?key|session|cookie|signature|sig)$/i;
+const SECRET_NAME_ANYWHERE =
+  /(secret|token|passw(or)?d|passwd|api[-_]?key|apikey|credential|private[-_]?key|access[-_]?key|authorization|cookie)/i;
 
 /** Well-known token shapes that are secrets wherever they appear. Each is bounded: linear time. */
 const TOKEN_SHAPES: readonly RegExp[] = [
@@ -107,15 +109,18 @@ export function maskSourceLine(line: string, insideSecretTable: boolean): string
   const masked = line.replace(assignment, (whole, key: string, value: string) => {
     const bare = key.replace(/["']/g, '');
     const secret =
-      insideSecretTable || isSecretName(bare) || /(^|\.)(env|http_headers|headers)(\.|$)/.test(bare);
+      insideSecretTable ||
+      isSecretName(bare) ||
+      /(^|\.)(env|http_headers|headers)(\.|$)/.test(bare);
     if (!secret) return whole;
     const quote = value[0] ?? '"';
     return whole.slice(0, whole.length - value.length) + quote + MASK + quote;
   });
   const inlineSecretTable = /\b(env|http_headers|headers)\s*=\s*\{/.test(line);
   const result = inlineSecretTable
-    ? masked.replace(/=\s*("(?:[^"\\\n]|\\.){0,4096}"|'[^'\n]{0,4096}')/g, (w, v: string) =>
-        w.slice(0, w.length - v.length) + v[0] + MASK + v[0],
+    ? masked.replace(
+        /=\s*("(?:[^"\\\n]|\\.){0,4096}"|'[^'\n]{0,4096}')/g,
+        (w, v: string) => w.slice(0, w.length - v.length) + v[0] + MASK + v[0],
       )
     : masked;
   return maskTokens(result);

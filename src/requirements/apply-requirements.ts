@@ -34,14 +34,22 @@ function ruleSetFor(server: McpServerConfig, requirements: Requirements): Server
   return top;
 }
 
-function decide(server: McpServerConfig, requirements: Requirements, options: ApplyOptions): ServerDecision {
+function decide(
+  server: McpServerConfig,
+  requirements: Requirements,
+  options: ApplyOptions,
+): ServerDecision {
   const base = { server, allowedBy: null, governedBy: null };
   if (options.invalidSources) {
     const where = options.invalidSources.map(describeSource).join(', ');
     return {
       ...base,
       enabled: false,
-      disabledReason: requirementsReason('requirements_invalid', options.invalidSources, `the requirements could not be read or are malformed (${where}); every server is disabled until they are fixed`),
+      disabledReason: requirementsReason(
+        'requirements_invalid',
+        options.invalidSources,
+        `the requirements could not be read or are malformed (${where}); every server is disabled until they are fixed`,
+      ),
     };
   }
   const set = ruleSetFor(server, requirements);
@@ -49,7 +57,16 @@ function decide(server: McpServerConfig, requirements: Requirements, options: Ap
   if (set) {
     const scope = server.pluginId ? `plugins."${server.pluginId}".mcp_servers` : 'mcp_servers';
     if (set.rules.size === 0) {
-      return { ...base, governedBy: set, enabled: false, disabledReason: requirementsReason('deny_all', set.sources, `[${scope}] is an empty table: every server is denied`) };
+      return {
+        ...base,
+        governedBy: set,
+        enabled: false,
+        disabledReason: requirementsReason(
+          'deny_all',
+          set.sources,
+          `[${scope}] is an empty table: every server is denied`,
+        ),
+      };
     }
     const rule = set.rules.get(server.name);
     if (!rule) {
@@ -57,20 +74,58 @@ function decide(server: McpServerConfig, requirements: Requirements, options: Ap
         ...base,
         governedBy: set,
         enabled: false,
-        disabledReason: requirementsReason('not_allowlisted', set.sources, `no rule named '${server.name}' in [${scope}]; allowed: ${[...set.rules.keys()].join(', ')}`),
+        disabledReason: requirementsReason(
+          'not_allowlisted',
+          set.sources,
+          `no rule named '${server.name}' in [${scope}]; allowed: ${[...set.rules.keys()].join(', ')}`,
+        ),
       };
     }
-    const verdict = matchServerIdentity(server.transport, rule.identity, options.mode, options.executables?.get(server.name));
+    const verdict = matchServerIdentity(
+      server.transport,
+      rule.identity,
+      options.mode,
+      options.executables?.get(server.name),
+    );
     if (!verdict.matched) {
-      return { ...base, governedBy: set, enabled: false, disabledReason: requirementsReason(verdict.code, [rule.source], verdict.detail, rule) };
+      return {
+        ...base,
+        governedBy: set,
+        enabled: false,
+        disabledReason: requirementsReason(verdict.code, [rule.source], verdict.detail, rule),
+      };
     }
     allowedBy = rule;
   }
   if (!server.enabled) {
-    return { ...base, governedBy: set, allowedBy, enabled: false, disabledReason: { code: 'user', display: null, detail: 'enabled = false in the server config', sources: [], rule: null } };
+    return {
+      ...base,
+      governedBy: set,
+      allowedBy,
+      enabled: false,
+      disabledReason: {
+        code: 'user',
+        display: null,
+        detail: 'enabled = false in the server config',
+        sources: [],
+        rule: null,
+      },
+    };
   }
   if (server.disabledByConfig) {
-    return { ...base, governedBy: set, allowedBy, enabled: false, disabledReason: { code: 'config_conflict', display: null, detail: server.disabledByConfig, sources: [], rule: null } };
+    return {
+      ...base,
+      governedBy: set,
+      allowedBy,
+      enabled: false,
+      disabledReason: {
+        code: 'config_conflict',
+        display: null,
+        detail: server.disabledByConfig,
+        sources: [],
+        rule: null,
+      },
+    };
   }
   return { ...base, governedBy: set, allowedBy, enabled: true, disabledReason: null };
 }
@@ -85,8 +140,15 @@ export function constrainServers(
   requirements: Requirements,
   options: ApplyOptions,
 ): Constrained<ServerDecision[], Requirements> {
-  const initial = servers.map((server) => ({ server, enabled: server.enabled, disabledReason: null, allowedBy: null, governedBy: null }));
-  const unrestricted = requirements.mcpServers === null && requirements.plugins.size === 0 && !options.invalidSources;
+  const initial = servers.map((server) => ({
+    server,
+    enabled: server.enabled,
+    disabledReason: null,
+    allowedBy: null,
+    governedBy: null,
+  }));
+  const unrestricted =
+    requirements.mcpServers === null && requirements.plugins.size === 0 && !options.invalidSources;
   if (unrestricted) {
     return Constrained.allowAny(initial.map((d) => decide(d.server, requirements, options)));
   }

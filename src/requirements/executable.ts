@@ -9,7 +9,10 @@ import type { ExecutableFacts } from './match-server-identity.js';
  * it: a path with a slash is taken relative to the server's cwd; a bare name is looked up on
  * the PATH the child will see (the server's own `env.PATH`, else Gatehouse's).
  */
-export function findExecutable(transport: StdioTransport, env: NodeJS.ProcessEnv = process.env): string | null {
+export function findExecutable(
+  transport: StdioTransport,
+  env: NodeJS.ProcessEnv = process.env,
+): string | null {
   const { command } = transport;
   const cwd = transport.cwd ?? process.cwd();
   if (command.includes('/')) {
@@ -36,14 +39,21 @@ function isExecutableFile(path: string): boolean {
 }
 
 /** Resolves, follows symlinks and hashes the executable, for `sha256` pins. */
-export function inspectExecutable(transport: StdioTransport, env: NodeJS.ProcessEnv = process.env): ExecutableFacts {
+export function inspectExecutable(
+  transport: StdioTransport,
+  env: NodeJS.ProcessEnv = process.env,
+): ExecutableFacts {
   const found = findExecutable(transport, env);
-  if (!found) return { resolved: false, error: `executable \`${transport.command}\` was not found on PATH` };
+  if (!found)
+    return { resolved: false, error: `executable \`${transport.command}\` was not found on PATH` };
   try {
     const real = realpathSync(found);
     const sha256 = createHash('sha256').update(readFileSync(real)).digest('hex');
     return { resolved: true, path: real, sha256 };
   } catch (err) {
-    return { resolved: false, error: `cannot read ${found}: ${(err as NodeJS.ErrnoException).code ?? 'error'}` };
+    return {
+      resolved: false,
+      error: `cannot read ${found}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+    };
   }
 }

@@ -49,7 +49,10 @@ export const CODEX_REQUIREMENT_KEYS: readonly string[] = [
 /** Gatehouse-only top-level keys. */
 export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = ['mcp_server_allowlist'];
 
-export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [...CODEX_REQUIREMENT_KEYS, ...GATEHOUSE_REQUIREMENT_KEYS];
+export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [
+  ...CODEX_REQUIREMENT_KEYS,
+  ...GATEHOUSE_REQUIREMENT_KEYS,
+];
 
 /** Keys that look like ours but are not: each gets a specific explanation. */
 export const LEGACY_REQUIREMENT_KEYS: Record<string, string> = {

@@ -50,7 +50,10 @@ export function loadRequirements(options: LoadRequirementsOptions): LoadedRequir
     const result = parseRequirementsLayer(doc.doc, source);
     diagnostics.push(...result.diagnostics);
     parsed.push(result.layer);
-    layers.push({ source, status: result.diagnostics.some((d) => d.severity === 'error') ? 'error' : 'loaded' });
+    layers.push({
+      source,
+      status: result.diagnostics.some((d) => d.severity === 'error') ? 'error' : 'loaded',
+    });
   };
 
   const systemSource: RequirementSource = { kind: 'system_file', path: systemFile };
@@ -107,7 +110,9 @@ function decodeBase64(value: string): string | null {
   return text.includes('\uFFFD') ? null : text;
 }
 
-function composeRuleSets(tables: { rules: Map<string, ServerRule>; source: RequirementSource }[]): ServerRuleSet | null {
+function composeRuleSets(
+  tables: { rules: Map<string, ServerRule>; source: RequirementSource }[],
+): ServerRuleSet | null {
   if (tables.length === 0) return null;
   const rules = new Map<string, ServerRule>();
   for (const table of tables) for (const [name, rule] of table.rules) rules.set(name, rule);
@@ -116,14 +121,18 @@ function composeRuleSets(tables: { rules: Map<string, ServerRule>; source: Requi
 
 /** Folds layers low → high: union by name, same-name rules replaced whole. Pure. */
 export function composeRequirementLayers(layers: readonly RequirementsLayer[]): Requirements {
-  const top = layers.flatMap((l) => (l.mcpServers ? [{ rules: l.mcpServers, source: l.source }] : []));
+  const top = layers.flatMap((l) =>
+    l.mcpServers ? [{ rules: l.mcpServers, source: l.source }] : [],
+  );
   const pluginIds = new Set(layers.flatMap((l) => [...l.plugins.keys()]));
   const plugins = new Map<string, ServerRuleSet>();
   for (const id of pluginIds) {
-    const set = composeRuleSets(layers.flatMap((l) => {
-      const rules = l.plugins.get(id);
-      return rules ? [{ rules, source: l.source }] : [];
-    }));
+    const set = composeRuleSets(
+      layers.flatMap((l) => {
+        const rules = l.plugins.get(id);
+        return rules ? [{ rules, source: l.source }] : [];
+      }),
+    );
     if (set) plugins.set(id, set);
   }
   return { mcpServers: composeRuleSets(top), plugins };

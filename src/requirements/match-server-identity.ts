@@ -7,12 +7,15 @@ import { urlPrefixMismatch } from './url-prefix.js';
  * `executable` adapter (PATH lookup, realpath, hash) so matching itself stays pure.
  */
 export type ExecutableFacts =
-  | { resolved: true; path: string; sha256: string }
-  | { resolved: false; error: string };
+  { resolved: true; path: string; sha256: string } | { resolved: false; error: string };
 
 export type IdentityVerdict =
   | { matched: true }
-  | { matched: false; code: 'identity_mismatch' | 'transport_mismatch' | 'pin_mismatch'; detail: string };
+  | {
+      matched: false;
+      code: 'identity_mismatch' | 'transport_mismatch' | 'pin_mismatch';
+      detail: string;
+    };
 
 /**
  * `gatehouse`: Codex's rules plus the documented safer cases (structural URL prefix, sha256
@@ -25,7 +28,12 @@ function describeMatcher(m: StringMatcher): string {
 }
 
 /** Why `value` fails `matcher`, or null when it matches. */
-export function stringMismatch(matcher: StringMatcher, value: string, kind: 'url' | 'arg', mode: MatchMode): string | null {
+export function stringMismatch(
+  matcher: StringMatcher,
+  value: string,
+  kind: 'url' | 'arg',
+  mode: MatchMode,
+): string | null {
   switch (matcher.match) {
     case 'exact':
       if (value === matcher.value) return null;
@@ -37,7 +45,9 @@ export function stringMismatch(matcher: StringMatcher, value: string, kind: 'url
       if (kind === 'url' && mode === 'gatehouse') return urlPrefixMismatch(matcher.value, value);
       return value.startsWith(matcher.value) ? null : `does not start with ${matcher.value}`;
     case 'regex':
-      return matcher.regex.matchesWhole(value) ? null : `does not match ${describeMatcher(matcher)} (whole value)`;
+      return matcher.regex.matchesWhole(value)
+        ? null
+        : `does not match ${describeMatcher(matcher)} (whole value)`;
     default: {
       const never: never = matcher;
       return String(never);
@@ -57,22 +67,36 @@ export function matchServerIdentity(
 ): IdentityVerdict {
   if (rule.transport !== transport.type) {
     const want = rule.transport === 'stdio' ? 'a command (stdio)' : 'a URL (streamable HTTP)';
-    return { matched: false, code: 'transport_mismatch', detail: `the rule allows ${want}, but the server is ${transport.type === 'stdio' ? 'stdio' : 'streamable HTTP'}` };
+    return {
+      matched: false,
+      code: 'transport_mismatch',
+      detail: `the rule allows ${want}, but the server is ${transport.type === 'stdio' ? 'stdio' : 'streamable HTTP'}`,
+    };
   }
   if (rule.transport === 'streamable_http' && transport.type === 'streamable_http') {
     const why = stringMismatch(rule.url, transport.url, 'url', mode);
-    return why ? { matched: false, code: 'identity_mismatch', detail: `url ${transport.url} ${why}` } : { matched: true };
+    return why
+      ? { matched: false, code: 'identity_mismatch', detail: `url ${transport.url} ${why}` }
+      : { matched: true };
   }
   if (rule.transport !== 'stdio' || transport.type !== 'stdio') {
     return { matched: false, code: 'transport_mismatch', detail: 'transport differs' };
   }
   if (rule.form === 'exact') {
     if (transport.command !== rule.command) {
-      return { matched: false, code: 'identity_mismatch', detail: `command ${transport.command} is not exactly ${rule.command}` };
+      return {
+        matched: false,
+        code: 'identity_mismatch',
+        detail: `command ${transport.command} is not exactly ${rule.command}`,
+      };
     }
   } else {
     if (transport.command !== rule.executable) {
-      return { matched: false, code: 'identity_mismatch', detail: `command ${transport.command} is not exactly ${rule.executable}` };
+      return {
+        matched: false,
+        code: 'identity_mismatch',
+        detail: `command ${transport.command} is not exactly ${rule.executable}`,
+      };
     }
     if (transport.args.length !== rule.args.length) {
       return {
@@ -82,13 +106,29 @@ export function matchServerIdentity(
       };
     }
     for (let i = 0; i < rule.args.length; i++) {
-      const why = stringMismatch(rule.args[i] as StringMatcher, transport.args[i] ?? '', 'arg', mode);
-      if (why) return { matched: false, code: 'identity_mismatch', detail: `argument ${i + 1} ${why}` };
+      const why = stringMismatch(
+        rule.args[i] as StringMatcher,
+        transport.args[i] ?? '',
+        'arg',
+        mode,
+      );
+      if (why)
+        return { matched: false, code: 'identity_mismatch', detail: `argument ${i + 1} ${why}` };
     }
   }
   if (mode === 'gatehouse' && rule.sha256) {
-    if (!executable) return { matched: false, code: 'pin_mismatch', detail: 'the executable was not checked against its sha256 pin' };
-    if (!executable.resolved) return { matched: false, code: 'pin_mismatch', detail: `cannot verify the sha256 pin: ${executable.error}` };
+    if (!executable)
+      return {
+        matched: false,
+        code: 'pin_mismatch',
+        detail: 'the executable was not checked against its sha256 pin',
+      };
+    if (!executable.resolved)
+      return {
+        matched: false,
+        code: 'pin_mismatch',
+        detail: `cannot verify the sha256 pin: ${executable.error}`,
+      };
     if (executable.sha256 !== rule.sha256) {
       return {
         matched: false,

@@ -44,7 +44,13 @@ export type ServerIdentityRule =
   /** `command = "npx"`: equality on the command only; args, env and cwd are not compared. */
   | { transport: 'stdio'; form: 'exact'; command: string; sha256: string | null }
   /** `command = { executable, args = [...] }`: equal arg count, positional matchers. */
-  | { transport: 'stdio'; form: 'matcher'; executable: string; args: StringMatcher[]; sha256: string | null }
+  | {
+      transport: 'stdio';
+      form: 'matcher';
+      executable: string;
+      args: StringMatcher[];
+      sha256: string | null;
+    }
   | { transport: 'streamable_http'; url: StringMatcher };
 
 export interface ServerRule {

@@ -28,24 +28,43 @@ class LayerParser {
     private readonly source: RequirementSource,
   ) {}
 
-  private report(severity: Diagnostic['severity'], code: Diagnostic['code'], path: KeyPath, message: string, hint?: string): void {
+  private report(
+    severity: Diagnostic['severity'],
+    code: Diagnostic['code'],
+    path: KeyPath,
+    message: string,
+    hint?: string,
+  ): void {
     const location = this.doc.locate(path);
     this.diagnostics.push({
       severity,
       code,
       message,
-      key: path.map((p) => (typeof p === 'number' ? `[${p}]` : p)).join('.').replace(/\.\[/g, '['),
+      key: path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
+        .join('.')
+        .replace(/\.\[/g, '['),
       location,
       snippet: this.doc.snippet(location),
       ...(hint ? { hint } : {}),
     });
   }
 
-  error(path: KeyPath, message: string, hint?: string, code: Diagnostic['code'] = 'invalid_value'): void {
+  error(
+    path: KeyPath,
+    message: string,
+    hint?: string,
+    code: Diagnostic['code'] = 'invalid_value',
+  ): void {
     this.report('error', code, path, message, hint);
   }
 
-  warn(path: KeyPath, message: string, hint?: string, code: Diagnostic['code'] = 'unknown_key'): void {
+  warn(
+    path: KeyPath,
+    message: string,
+    hint?: string,
+    code: Diagnostic['code'] = 'unknown_key',
+  ): void {
     this.report('warning', code, path, message, hint);
   }
 
@@ -60,7 +79,9 @@ class LayerParser {
         this.warn(
           [key],
           `unknown requirements key \`${key}\`: Codex ignores it silently, so it enforces nothing`,
-          guess ? `did you mean \`${guess}\`?` : 'remove it, or check the spelling against docs/requirements.md',
+          guess
+            ? `did you mean \`${guess}\`?`
+            : 'remove it, or check the spelling against docs/requirements.md',
         );
       }
     }
@@ -88,17 +109,31 @@ class LayerParser {
     const out = new Map<string, Map<string, ServerRule>>();
     if (raw === undefined) return out;
     if (!isPlainTable(raw)) {
-      this.error(['plugins'], `invalid type: ${describeType(raw)}, expected a map`, undefined, 'wrong_type');
+      this.error(
+        ['plugins'],
+        `invalid type: ${describeType(raw)}, expected a map`,
+        undefined,
+        'wrong_type',
+      );
       return out;
     }
     for (const [id, table] of Object.entries(raw)) {
       if (!isPlainTable(table)) {
-        this.error(['plugins', id], `invalid type: ${describeType(table)}, expected a map`, undefined, 'wrong_type');
+        this.error(
+          ['plugins', id],
+          `invalid type: ${describeType(table)}, expected a map`,
+          undefined,
+          'wrong_type',
+        );
         continue;
       }
       for (const key of Object.keys(table)) {
         if (key !== 'mcp_servers') {
-          this.warn(['plugins', id, key], `unknown key \`${key}\` in plugin requirements`, 'plugin requirements hold only `mcp_servers`');
+          this.warn(
+            ['plugins', id, key],
+            `unknown key \`${key}\` in plugin requirements`,
+            'plugin requirements hold only `mcp_servers`',
+          );
         }
       }
       const rules = this.parseServerTable(['plugins', id, 'mcp_servers'], table.mcp_servers);
@@ -112,23 +147,42 @@ class LayerParser {
     if (raw === undefined) return null;
     const rules = new Map<string, ServerRule>();
     if (!isPlainTable(raw)) {
-      this.error(path, `invalid type: ${describeType(raw)}, expected a map`, undefined, 'wrong_type');
+      this.error(
+        path,
+        `invalid type: ${describeType(raw)}, expected a map`,
+        undefined,
+        'wrong_type',
+      );
       return rules;
     }
     for (const [name, entry] of Object.entries(raw)) {
       const at = [...path, name];
       if (name.trim() === '') {
-        this.error(at, 'server name is empty', 'name the server exactly as its [mcp_servers.NAME] key in config', 'empty_name');
+        this.error(
+          at,
+          'server name is empty',
+          'name the server exactly as its [mcp_servers.NAME] key in config',
+          'empty_name',
+        );
         continue;
       }
       if (!isPlainTable(entry)) {
-        this.error(at, `invalid type: ${describeType(entry)}, expected a map`, undefined, 'wrong_type');
+        this.error(
+          at,
+          `invalid type: ${describeType(entry)}, expected a map`,
+          undefined,
+          'wrong_type',
+        );
         continue;
       }
       for (const key of Object.keys(entry)) {
         if (key !== 'identity') {
           const guess = suggestKey(key, ['identity']);
-          this.warn([...at, key], `unknown key \`${key}\` in a server rule; only \`identity\` is read`, guess ? 'did you mean `identity`?' : undefined);
+          this.warn(
+            [...at, key],
+            `unknown key \`${key}\` in a server rule; only \`identity\` is read`,
+            guess ? 'did you mean `identity`?' : undefined,
+          );
         }
       }
       if (entry.identity === undefined) {
@@ -141,7 +195,14 @@ class LayerParser {
         continue;
       }
       const identity = this.parseIdentity([...at, 'identity'], entry.identity);
-      if (identity) rules.set(name, { name, identity, form: 'identity', source: this.source, location: this.doc.locate(at) });
+      if (identity)
+        rules.set(name, {
+          name,
+          identity,
+          form: 'identity',
+          source: this.source,
+          location: this.doc.locate(at),
+        });
     }
     return rules;
   }
@@ -157,7 +218,12 @@ class LayerParser {
     );
     const rules = new Map<string, ServerRule>();
     if (!isPlainTable(raw)) {
-      this.error(path, `invalid type: ${describeType(raw)}, expected a map`, undefined, 'wrong_type');
+      this.error(
+        path,
+        `invalid type: ${describeType(raw)}, expected a map`,
+        undefined,
+        'wrong_type',
+      );
       return rules;
     }
     for (const [name, entry] of Object.entries(raw)) {
@@ -167,14 +233,26 @@ class LayerParser {
         continue;
       }
       const identity = this.parseIdentity(at, entry);
-      if (identity) rules.set(name, { name, identity, form: 'seed', source: this.source, location: this.doc.locate(at) });
+      if (identity)
+        rules.set(name, {
+          name,
+          identity,
+          form: 'seed',
+          source: this.source,
+          location: this.doc.locate(at),
+        });
     }
     return rules;
   }
 
   private parseIdentity(path: KeyPath, raw: unknown): ServerIdentityRule | null {
     if (!isPlainTable(raw)) {
-      this.error(path, `invalid type: ${describeType(raw)}, expected a table with \`command\` or \`url\``, undefined, 'wrong_type');
+      this.error(
+        path,
+        `invalid type: ${describeType(raw)}, expected a table with \`command\` or \`url\``,
+        undefined,
+        'wrong_type',
+      );
       return null;
     }
     let ok = true;
@@ -193,20 +271,37 @@ class LayerParser {
     const hasCommand = raw.command !== undefined;
     const hasUrl = raw.url !== undefined;
     if (hasCommand && hasUrl) {
-      this.error(path, 'an identity has either `command` or `url`, not both', 'split it into two server rules, or remove one key', 'transport_conflict');
+      this.error(
+        path,
+        'an identity has either `command` or `url`, not both',
+        'split it into two server rules, or remove one key',
+        'transport_conflict',
+      );
       return null;
     }
     if (!hasCommand && !hasUrl) {
-      this.error(path, 'an identity needs `command` (stdio) or `url` (streamable HTTP)', undefined, 'missing_field');
+      this.error(
+        path,
+        'an identity needs `command` (stdio) or `url` (streamable HTTP)',
+        undefined,
+        'missing_field',
+      );
       return null;
     }
     let sha256: string | null = null;
     if (raw.sha256 !== undefined) {
       if (hasUrl) {
-        this.error([...path, 'sha256'], '`sha256` pins an executable and applies only to a `command` identity');
+        this.error(
+          [...path, 'sha256'],
+          '`sha256` pins an executable and applies only to a `command` identity',
+        );
         ok = false;
       } else if (typeof raw.sha256 !== 'string' || !SHA256.test(raw.sha256)) {
-        this.error([...path, 'sha256'], 'expected 64 hexadecimal characters (the SHA-256 of the resolved executable)', 'compute it with: sha256sum "$(realpath "$(command -v NAME)")"');
+        this.error(
+          [...path, 'sha256'],
+          'expected 64 hexadecimal characters (the SHA-256 of the resolved executable)',
+          'compute it with: sha256sum "$(realpath "$(command -v NAME)")"',
+        );
         ok = false;
       } else sha256 = raw.sha256.toLowerCase();
     }
@@ -217,13 +312,22 @@ class LayerParser {
     const command = raw.command;
     if (typeof command === 'string') {
       if (command === '') {
-        this.error([...path, 'command'], 'command is empty', 'set the executable exactly as the server config writes it, e.g. "npx"');
+        this.error(
+          [...path, 'command'],
+          'command is empty',
+          'set the executable exactly as the server config writes it, e.g. "npx"',
+        );
         return null;
       }
       return ok ? { transport: 'stdio', form: 'exact', command, sha256 } : null;
     }
     if (!isPlainTable(command)) {
-      this.error([...path, 'command'], `invalid type: ${describeType(command)}, expected a string or { executable, args }`, undefined, 'wrong_type');
+      this.error(
+        [...path, 'command'],
+        `invalid type: ${describeType(command)}, expected a string or { executable, args }`,
+        undefined,
+        'wrong_type',
+      );
       return null;
     }
     for (const key of Object.keys(command)) {
@@ -232,14 +336,23 @@ class LayerParser {
         this.error(
           [...path, 'command', key],
           `unknown key \`${key}\` in a command matcher; expected \`executable\` and \`args\``,
-          key === 'sha256' ? 'put `sha256` beside `command` in the identity table (Codex rejects it here)' : guess ? `did you mean \`${guess}\`?` : undefined,
+          key === 'sha256'
+            ? 'put `sha256` beside `command` in the identity table (Codex rejects it here)'
+            : guess
+              ? `did you mean \`${guess}\`?`
+              : undefined,
           'unknown_key',
         );
         ok = false;
       }
     }
     if (typeof command.executable !== 'string' || command.executable === '') {
-      this.error([...path, 'command', 'executable'], 'a command matcher needs `executable` (a non-empty string)', undefined, 'missing_field');
+      this.error(
+        [...path, 'command', 'executable'],
+        'a command matcher needs `executable` (a non-empty string)',
+        undefined,
+        'missing_field',
+      );
       return null;
     }
     if (!Array.isArray(command.args)) {
@@ -257,33 +370,56 @@ class LayerParser {
       if (m) args.push(m);
       else ok = false;
     });
-    return ok ? { transport: 'stdio', form: 'matcher', executable: command.executable, args, sha256 } : null;
+    return ok
+      ? { transport: 'stdio', form: 'matcher', executable: command.executable, args, sha256 }
+      : null;
   }
 
   private parseMatcher(path: KeyPath, raw: unknown, what: 'url' | 'arg'): StringMatcher | null {
     if (typeof raw === 'string' && what === 'url') return { match: 'exact', value: raw };
     if (!isPlainTable(raw)) {
-      this.error(path, `invalid type: ${describeType(raw)}, expected ${what === 'url' ? 'a string or ' : ''}{ match = "exact" | "prefix" | "regex", ... }`, undefined, 'wrong_type');
+      this.error(
+        path,
+        `invalid type: ${describeType(raw)}, expected ${what === 'url' ? 'a string or ' : ''}{ match = "exact" | "prefix" | "regex", ... }`,
+        undefined,
+        'wrong_type',
+      );
       return null;
     }
     const kind = raw.match;
     const expected = kind === 'regex' ? ['match', 'expression'] : ['match', 'value'];
     if (kind !== 'exact' && kind !== 'prefix' && kind !== 'regex') {
-      this.error([...path, 'match'], `unknown matcher \`${String(kind)}\`, expected one of \`exact\`, \`prefix\`, \`regex\``);
+      this.error(
+        [...path, 'match'],
+        `unknown matcher \`${String(kind)}\`, expected one of \`exact\`, \`prefix\`, \`regex\``,
+      );
       return null;
     }
     const extra = Object.keys(raw).filter((k) => !expected.includes(k));
     if (extra.length > 0) {
-      this.error([...path, extra[0] ?? ''], `a \`${kind}\` matcher takes only ${expected.map((k) => `\`${k}\``).join(' and ')}`, kind === 'regex' ? 'use `expression` for regex' : 'use `value` for exact and prefix');
+      this.error(
+        [...path, extra[0] ?? ''],
+        `a \`${kind}\` matcher takes only ${expected.map((k) => `\`${k}\``).join(' and ')}`,
+        kind === 'regex' ? 'use `expression` for regex' : 'use `value` for exact and prefix',
+      );
       return null;
     }
     if (kind === 'regex') {
       if (typeof raw.expression !== 'string') {
-        this.error([...path, 'expression'], 'a regex matcher needs `expression` (a string)', undefined, 'missing_field');
+        this.error(
+          [...path, 'expression'],
+          'a regex matcher needs `expression` (a string)',
+          undefined,
+          'missing_field',
+        );
         return null;
       }
       try {
-        return { match: 'regex', expression: raw.expression, regex: compileRustRegex(raw.expression) };
+        return {
+          match: 'regex',
+          expression: raw.expression,
+          regex: compileRustRegex(raw.expression),
+        };
       } catch (err) {
         if (!(err instanceof RustRegexError)) throw err;
         const msg =
@@ -300,13 +436,22 @@ class LayerParser {
       }
     }
     if (typeof raw.value !== 'string') {
-      this.error([...path, 'value'], `a ${kind} matcher needs \`value\` (a string)`, undefined, 'missing_field');
+      this.error(
+        [...path, 'value'],
+        `a ${kind} matcher needs \`value\` (a string)`,
+        undefined,
+        'missing_field',
+      );
       return null;
     }
     if (kind === 'prefix' && what === 'url') {
       const problem = parseUrlPrefix(raw.value).problem;
       if (problem) {
-        this.error([...path, 'value'], `URL prefix \`${raw.value}\` ${problem}`, 'write a full origin, optionally with a path: "https://mcp.example.com" or "https://mcp.example.com/mcp"');
+        this.error(
+          [...path, 'value'],
+          `URL prefix \`${raw.value}\` ${problem}`,
+          'write a full origin, optionally with a path: "https://mcp.example.com" or "https://mcp.example.com/mcp"',
+        );
         return null;
       }
     }
@@ -315,7 +460,10 @@ class LayerParser {
 }
 
 /** Parses one requirements document; never throws on bad input. */
-export function parseRequirementsLayer(doc: TomlDocument, source: RequirementSource): { layer: RequirementsLayer; diagnostics: Diagnostic[] } {
+export function parseRequirementsLayer(
+  doc: TomlDocument,
+  source: RequirementSource,
+): { layer: RequirementsLayer; diagnostics: Diagnostic[] } {
   const parser = new LayerParser(doc, source);
   const layer = parser.parse();
   return { layer, diagnostics: parser.diagnostics };

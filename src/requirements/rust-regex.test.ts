@@ -63,7 +63,10 @@ const CODEX_OBSERVED: [string, string][] = [
   ['*https://a\\.example/mcp', 'uncounted repetition operator must be applied to a sub-expression'],
   ['https://a\\.example/mcp{,3}', 'expected decimal number, but found no digits'],
   ['https://a\\.example/m\\x{110000}p', 'got invalid hexadecimal number in braces'],
-  ['https://a\\.example/m[\\d-z]p', 'character class ranges must start and end with a single character'],
+  [
+    'https://a\\.example/m[\\d-z]p',
+    'character class ranges must start and end with a single character',
+  ],
   ['https://a\\.example/m[z-a]p', 'invalid range in character class'],
   ['https://a\\.example/m[]p', 'non-empty character class has no closing bracket'],
   ['https://a\\.example/m[]c]p', 'match'],
@@ -99,7 +102,9 @@ describe('Rust regex-lite semantics, as Codex 0.169 applies them', () => {
   });
 
   test('matching is anchored to the whole value', () => {
-    expect(outcome('@modelcontextprotocol/.*', '@modelcontextprotocol/server-everything')).toBe('match');
+    expect(outcome('@modelcontextprotocol/.*', '@modelcontextprotocol/server-everything')).toBe(
+      'match',
+    );
     expect(outcome('@modelcontextprotocol/.*', 'evil-package')).toBe('nomatch');
     expect(outcome('server', 'my-server-x')).toBe('nomatch');
   });
@@ -117,7 +122,9 @@ describe('Rust regex-lite semantics, as Codex 0.169 applies them', () => {
 
   test('constructs RE2 cannot express are refused, not silently changed', () => {
     expect(() => compileRustRegex('\\<mcp\\>')).toThrow(/not supported by Gatehouse/);
-    expect(() => compileRustRegex('a{1001}')).toThrow(/not supported by Gatehouse's linear-time engine/);
+    expect(() => compileRustRegex('a{1001}')).toThrow(
+      /not supported by Gatehouse's linear-time engine/,
+    );
   });
 
   test('a hostile pattern and input finish in linear time (no catastrophic backtracking)', () => {
@@ -142,13 +149,19 @@ describe('Rust regex-lite semantics, as Codex 0.169 applies them', () => {
 
   test('property: compiling never throws anything but RustRegexError', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 30, unit: fc.constantFrom(...'ab()[]{}|*+?.\\^$-,:#<>=!PpdDwWsSxiU0123 \n'.split('')) }), (src) => {
-        try {
-          compileRustRegex(src).matchesWhole('ab');
-        } catch (err) {
-          expect(err).toBeInstanceOf(RustRegexError);
-        }
-      }),
+      fc.property(
+        fc.string({
+          maxLength: 30,
+          unit: fc.constantFrom(...'ab()[]{}|*+?.\\^$-,:#<>=!PpdDwWsSxiU0123 \n'.split('')),
+        }),
+        (src) => {
+          try {
+            compileRustRegex(src).matchesWhole('ab');
+          } catch (err) {
+            expect(err).toBeInstanceOf(RustRegexError);
+          }
+        },
+      ),
       { numRuns: 2000 },
     );
   });

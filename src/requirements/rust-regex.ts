@@ -76,20 +76,50 @@ interface Flags {
 }
 
 const POSIX_CLASSES: Record<string, [number, number][]> = {
-  alnum: [[0x30, 0x39], [0x41, 0x5a], [0x61, 0x7a]],
-  alpha: [[0x41, 0x5a], [0x61, 0x7a]],
+  alnum: [
+    [0x30, 0x39],
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+  ],
+  alpha: [
+    [0x41, 0x5a],
+    [0x61, 0x7a],
+  ],
   ascii: [[0x00, 0x7f]],
-  blank: [[0x09, 0x09], [0x20, 0x20]],
-  cntrl: [[0x00, 0x1f], [0x7f, 0x7f]],
+  blank: [
+    [0x09, 0x09],
+    [0x20, 0x20],
+  ],
+  cntrl: [
+    [0x00, 0x1f],
+    [0x7f, 0x7f],
+  ],
   digit: [[0x30, 0x39]],
   graph: [[0x21, 0x7e]],
   lower: [[0x61, 0x7a]],
   print: [[0x20, 0x7e]],
-  punct: [[0x21, 0x2f], [0x3a, 0x40], [0x5b, 0x60], [0x7b, 0x7e]],
-  space: [[0x09, 0x0d], [0x20, 0x20]],
+  punct: [
+    [0x21, 0x2f],
+    [0x3a, 0x40],
+    [0x5b, 0x60],
+    [0x7b, 0x7e],
+  ],
+  space: [
+    [0x09, 0x0d],
+    [0x20, 0x20],
+  ],
   upper: [[0x41, 0x5a]],
-  word: [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]],
-  xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
+  word: [
+    [0x30, 0x39],
+    [0x41, 0x5a],
+    [0x5f, 0x5f],
+    [0x61, 0x7a],
+  ],
+  xdigit: [
+    [0x30, 0x39],
+    [0x41, 0x46],
+    [0x61, 0x66],
+  ],
 };
 
 /** Perl classes as code-point ranges (ASCII, as in regex-lite). */
@@ -216,7 +246,9 @@ class Parser {
         this.pos++;
         const last = pieces[pieces.length - 1];
         if (!last || !last.canRepeat) {
-          throw new TranslateError('uncounted repetition operator must be applied to a sub-expression');
+          throw new TranslateError(
+            'uncounted repetition operator must be applied to a sub-expression',
+          );
         }
         pieces[pieces.length - 1] = this.applyRepeat(last, ch, flags);
         continue;
@@ -224,7 +256,9 @@ class Parser {
       if (ch === '{') {
         const last = pieces[pieces.length - 1];
         if (!last || !last.canRepeat) {
-          throw new TranslateError('counted repetition operator must be applied to a sub-expression');
+          throw new TranslateError(
+            'counted repetition operator must be applied to a sub-expression',
+          );
         }
         this.pos++;
         pieces[pieces.length - 1] = this.applyRepeat(last, this.parseCounted(flags), flags);
@@ -272,11 +306,13 @@ class Parser {
     if (this.peek() === ',') {
       this.pos++;
       this.skipIgnored(flags);
-      if (this.eof()) throw new TranslateError('found incomplete and unclosed counted repetition operator');
+      if (this.eof())
+        throw new TranslateError('found incomplete and unclosed counted repetition operator');
       if (this.peek() === '}') text = `{${min},}`;
       else {
         const max = readNumber();
-        if (min > max) throw new TranslateError('found counted repetition with a min bigger than its max');
+        if (min > max)
+          throw new TranslateError('found counted repetition with a min bigger than its max');
         text = `{${min},${max}}`;
       }
     }
@@ -303,7 +339,10 @@ class Parser {
       case '^':
       case '$': {
         if (flags.m && flags.R) {
-          throw new TranslateError('CRLF mode (?R) with multi-line anchors is not supported by Gatehouse', true);
+          throw new TranslateError(
+            'CRLF mode (?R) with multi-line anchors is not supported by Gatehouse',
+            true,
+          );
         }
         const text = flags.m ? `(?m:${ch})` : ch === '^' ? '\\A' : '\\z';
         return { text, repeated: false, canRepeat: true };
@@ -343,7 +382,8 @@ class Parser {
         if (!sawAny && !negate && f === ')') {
           throw new TranslateError("empty flag directive '(?)' is not allowed");
         }
-        if (lastWasNegation) throw new TranslateError('inline flags cannot end with negation directive');
+        if (lastWasNegation)
+          throw new TranslateError('inline flags cannot end with negation directive');
         if (f === ')') {
           Object.assign(outer, flags);
           return null;
@@ -401,12 +441,18 @@ class Parser {
         return { text: '\\B', repeated: false, canRepeat: true };
       case 'b':
         if (this.peek() === '{') {
-          throw new TranslateError('\\b{start}, \\b{end} and their half forms are not supported by Gatehouse; use \\b', true);
+          throw new TranslateError(
+            '\\b{start}, \\b{end} and their half forms are not supported by Gatehouse; use \\b',
+            true,
+          );
         }
         return { text: '\\b', repeated: false, canRepeat: true };
       case '<':
       case '>':
-        throw new TranslateError(`\\${ch} (word start/end) is not supported by Gatehouse; use \\b`, true);
+        throw new TranslateError(
+          `\\${ch} (word start/end) is not supported by Gatehouse; use \\b`,
+          true,
+        );
       case 'p':
       case 'P':
         throw new TranslateError('Unicode character classes are not supported');
@@ -486,7 +532,8 @@ class Parser {
       const pair = ch + (this.peek(1) ?? '');
       if (pair === '&&') throw new TranslateError('character class intersection is not supported');
       if (pair === '--') throw new TranslateError('character class difference is not supported');
-      if (pair === '~~') throw new TranslateError('character class symmetric difference is not supported');
+      if (pair === '~~')
+        throw new TranslateError('character class symmetric difference is not supported');
       const start = this.parseClassItem();
       if (this.peek() === '-' && this.peek(1) === '-') {
         throw new TranslateError('character class difference is not supported');
@@ -495,7 +542,9 @@ class Parser {
         this.pos++;
         const end = this.parseClassItem();
         if (start.kind !== 'char' || end.kind !== 'char') {
-          throw new TranslateError('character class ranges must start and end with a single character');
+          throw new TranslateError(
+            'character class ranges must start and end with a single character',
+          );
         }
         if (start.cp > end.cp) throw new TranslateError('invalid range in character class');
         ranges.push([start.cp, end.cp]);
@@ -519,14 +568,16 @@ class Parser {
     return m[1] ? complement(ranges) : ranges;
   }
 
-  private parseClassItem(): { kind: 'char'; cp: number } | { kind: 'set'; ranges: [number, number][] } {
+  private parseClassItem():
+    { kind: 'char'; cp: number } | { kind: 'set'; ranges: [number, number][] } {
     const ch = this.next();
     if (ch !== '\\') return { kind: 'char', cp: ch.codePointAt(0) ?? 0 };
     if (this.eof()) throw new TranslateError('incomplete escape sequence');
     const e = this.next();
     const perl = this.perlClass(e);
     if (perl) return { kind: 'set', ranges: perl.negated ? complement(perl.ranges) : perl.ranges };
-    if (e === 'p' || e === 'P') throw new TranslateError('Unicode character classes are not supported');
+    if (e === 'p' || e === 'P')
+      throw new TranslateError('Unicode character classes are not supported');
     if ('AzbB<>'.includes(e)) throw new TranslateError('unrecognized escape sequence');
     return { kind: 'char', cp: this.escapedCodePoint(e) };
   }

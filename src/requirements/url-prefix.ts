@@ -15,23 +15,37 @@ export interface UrlPrefix {
   directory: boolean;
 }
 
-export function parseUrlPrefix(value: string): { prefix: UrlPrefix | null; problem: string | null } {
+export function parseUrlPrefix(value: string): {
+  prefix: UrlPrefix | null;
+  problem: string | null;
+} {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    return { prefix: null, problem: 'is not a URL: a prefix must be a whole origin such as https://mcp.example.com' };
+    return {
+      prefix: null,
+      problem: 'is not a URL: a prefix must be a whole origin such as https://mcp.example.com',
+    };
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return { prefix: null, problem: 'must use http or https' };
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return { prefix: null, problem: 'must use http or https' };
   if (url.hostname === '') return { prefix: null, problem: 'has no host' };
-  if (url.username || url.password) return { prefix: null, problem: 'must not contain credentials' };
+  if (url.username || url.password)
+    return { prefix: null, problem: 'must not contain credentials' };
   if (url.search || url.hash || value.includes('?') || value.includes('#')) {
     return { prefix: null, problem: 'must not contain a query or fragment' };
   }
   const pathname = url.pathname === '/' ? '' : url.pathname;
   const directory = pathname.endsWith('/');
   return {
-    prefix: { protocol: url.protocol, hostname: url.hostname, port: url.port, path: directory ? pathname.slice(0, -1) : pathname, directory },
+    prefix: {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port: url.port,
+      path: directory ? pathname.slice(0, -1) : pathname,
+      directory,
+    },
     problem: null,
   };
 }
@@ -50,9 +64,15 @@ export function urlPrefixMismatch(prefixValue: string, candidate: string): strin
   if (url.username || url.password) return 'contains credentials (user@host)';
   if (url.protocol !== prefix.protocol) return `scheme ${url.protocol} is not ${prefix.protocol}`;
   if (url.hostname !== prefix.hostname) return `host ${url.hostname} is not ${prefix.hostname}`;
-  if (url.port !== prefix.port) return `port ${url.port || '(default)'} is not ${prefix.port || '(default)'}`;
+  if (url.port !== prefix.port)
+    return `port ${url.port || '(default)'} is not ${prefix.port || '(default)'}`;
   if (prefix.path === '' && !prefix.directory) return null;
   const path = url.pathname;
-  if (prefix.directory ? path.startsWith(`${prefix.path}/`) : path === prefix.path || path.startsWith(`${prefix.path}/`)) return null;
+  if (
+    prefix.directory
+      ? path.startsWith(`${prefix.path}/`)
+      : path === prefix.path || path.startsWith(`${prefix.path}/`)
+  )
+    return null;
   return `path ${path} is not under ${prefix.path}${prefix.directory ? '/' : ''}`;
 }

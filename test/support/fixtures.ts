@@ -6,7 +6,16 @@ import { join } from 'node:path';
 import type { McpServerConfig, McpTransport } from '../../src/config/mcp-server.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'servers');
-export const EVERYTHING = join(import.meta.dirname, '..', '..', 'node_modules', '@modelcontextprotocol', 'server-everything', 'dist', 'index.js');
+export const EVERYTHING = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'node_modules',
+  '@modelcontextprotocol',
+  'server-everything',
+  'dist',
+  'index.js',
+);
 
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'gatehouse-test-'));
@@ -19,7 +28,11 @@ export function writeFiles(files: Record<string, string>): string {
 }
 
 /** A server definition with every field spelled out, as tests build them. */
-export function server(name: string, transport: McpTransport, extra: Partial<McpServerConfig> = {}): McpServerConfig {
+export function server(
+  name: string,
+  transport: McpTransport,
+  extra: Partial<McpServerConfig> = {},
+): McpServerConfig {
   return {
     name,
     transport,
@@ -46,17 +59,34 @@ export function server(name: string, transport: McpTransport, extra: Partial<Mcp
   };
 }
 
-export function stdio(command: string, args: string[] = [], extra: Partial<Extract<McpTransport, { type: 'stdio' }>> = {}): McpTransport {
+export function stdio(
+  command: string,
+  args: string[] = [],
+  extra: Partial<Extract<McpTransport, { type: 'stdio' }>> = {},
+): McpTransport {
   return { type: 'stdio', command, args, env: null, envVars: [], cwd: null, ...extra };
 }
 
-export function http(url: string, extra: Partial<Extract<McpTransport, { type: 'streamable_http' }>> = {}): McpTransport {
-  return { type: 'streamable_http', url, bearerTokenEnvVar: null, httpHeaders: null, envHttpHeaders: null, httpHeadersHelper: null, ...extra };
+export function http(
+  url: string,
+  extra: Partial<Extract<McpTransport, { type: 'streamable_http' }>> = {},
+): McpTransport {
+  return {
+    type: 'streamable_http',
+    url,
+    bearerTokenEnvVar: null,
+    httpHeaders: null,
+    envHttpHeaders: null,
+    httpHeadersHelper: null,
+    ...extra,
+  };
 }
 
 /** Starts the local HTTP fixture; resolves with its base URL. */
 export async function startHttpFixture(): Promise<{ base: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [join(FIXTURES, 'http-server.mjs')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [join(FIXTURES, 'http-server.mjs')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   const port = await new Promise<string>((resolve, reject) => {
     child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
     child.once('exit', () => reject(new Error('http fixture exited')));

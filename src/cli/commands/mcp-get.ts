@@ -9,10 +9,21 @@ import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadWorld } from '../world.js';
 
-const list = (items: readonly string[] | null | undefined) => (items && items.length > 0 ? items.join(', ') : '-');
-const masked = (map: Record<string, string> | null) => (map && Object.keys(map).length > 0 ? Object.keys(map).map((k) => `${k}=${MASK}`).join(', ') : '-');
+const list = (items: readonly string[] | null | undefined) =>
+  items && items.length > 0 ? items.join(', ') : '-';
+const masked = (map: Record<string, string> | null) =>
+  map && Object.keys(map).length > 0
+    ? Object.keys(map)
+        .map((k) => `${k}=${MASK}`)
+        .join(', ')
+    : '-';
 
-export function runMcpGet(global: GlobalOptions, name: string, opts: { json?: boolean }, io: CliIo): ExitCodeValue {
+export function runMcpGet(
+  global: GlobalOptions,
+  name: string,
+  opts: { json?: boolean },
+  io: CliIo,
+): ExitCodeValue {
   const world = loadWorld(global, io);
   const failed = configFailure(io, world);
   if (failed !== null) return failed;
@@ -35,12 +46,23 @@ export function runMcpGet(global: GlobalOptions, name: string, opts: { json?: bo
     lines.push(`${s.name} (${formatStatus(d.enabled, d.disabledReason)})`);
     lines.push(`  reason: ${d.disabledReason?.code}: ${d.disabledReason?.detail}`);
     const rule = d.disabledReason?.rule;
-    if (rule) lines.push(`  rule: ${rule.location.file}:${rule.location.line} (${describeSource(rule.source)})`);
+    if (rule)
+      lines.push(
+        `  rule: ${rule.location.file}:${rule.location.line} (${describeSource(rule.source)})`,
+      );
   } else {
-    lines.push(s.name, `  enabled: true`, `  enabled_tools: ${list(s.enabledTools)}`, `  disabled_tools: ${list(s.disabledTools)}`);
+    lines.push(
+      s.name,
+      `  enabled: true`,
+      `  enabled_tools: ${list(s.enabledTools)}`,
+      `  disabled_tools: ${list(s.disabledTools)}`,
+    );
     const t = s.transport;
     if (t.type === 'stdio') {
-      const envNames = [...Object.keys(t.env ?? {}), ...t.envVars.map((v) => (typeof v === 'string' ? v : v.name))];
+      const envNames = [
+        ...Object.keys(t.env ?? {}),
+        ...t.envVars.map((v) => (typeof v === 'string' ? v : v.name)),
+      ];
       lines.push(
         `  transport: stdio`,
         `  command: ${t.command}`,
@@ -54,13 +76,21 @@ export function runMcpGet(global: GlobalOptions, name: string, opts: { json?: bo
         `  url: ${maskUrl(t.url)}`,
         `  bearer_token_env_var: ${t.bearerTokenEnvVar ?? '-'}`,
         `  http_headers: ${masked(t.httpHeaders)}`,
-        `  env_http_headers: ${t.envHttpHeaders ? Object.entries(t.envHttpHeaders).map(([k, v]) => `${k}=${v}`).join(', ') : '-'}`,
+        `  env_http_headers: ${
+          t.envHttpHeaders
+            ? Object.entries(t.envHttpHeaders)
+                .map(([k, v]) => `${k}=${v}`)
+                .join(', ')
+            : '-'
+        }`,
         `  http_headers_helper: ${t.httpHeadersHelper ?? '-'}`,
       );
     }
     if (s.startupTimeoutSec !== null) lines.push(`  startup_timeout_sec: ${s.startupTimeoutSec}`);
     if (s.toolTimeoutSec !== null) lines.push(`  tool_timeout_sec: ${s.toolTimeoutSec}`);
-    lines.push(`  allowed_by: ${d.allowedBy ? `${d.allowedBy.location.file}:${d.allowedBy.location.line}` : 'no requirements restrict this server'}`);
+    lines.push(
+      `  allowed_by: ${d.allowedBy ? `${d.allowedBy.location.file}:${d.allowedBy.location.line}` : 'no requirements restrict this server'}`,
+    );
   }
   lines.push(`  defined_in: ${s.origins.map((o) => `${o.file}:${o.location.line}`).join(', ')}`);
   if (codex) lines.push(`  codex: ${formatStatus(codex.enabled, codex.disabledReason)}`);

@@ -20,7 +20,10 @@ export interface McpListOptions {
 function envColumn(d: ServerDecision): string {
   const t = d.server.transport;
   if (t.type !== 'stdio') return '-';
-  const names = [...Object.keys(t.env ?? {}), ...t.envVars.map((v) => (typeof v === 'string' ? v : v.name))];
+  const names = [
+    ...Object.keys(t.env ?? {}),
+    ...t.envVars.map((v) => (typeof v === 'string' ? v : v.name)),
+  ];
   return names.length === 0 ? '-' : names.map((n) => `${n}=*****`).join(', ');
 }
 
@@ -30,7 +33,11 @@ function runtimeColumn(p: ProbeResult | undefined, d: ServerDecision): string {
   return p.state === 'ready' ? `ready (${p.toolCount} tools)` : `${p.state}: ${p.detail}`;
 }
 
-export async function runMcpList(global: GlobalOptions, opts: McpListOptions, io: CliIo): Promise<ExitCodeValue> {
+export async function runMcpList(
+  global: GlobalOptions,
+  opts: McpListOptions,
+  io: CliIo,
+): Promise<ExitCodeValue> {
   const world = loadWorld(global, io);
   const failed = configFailure(io, world);
   if (failed !== null) return failed;
@@ -45,25 +52,34 @@ export async function runMcpList(global: GlobalOptions, opts: McpListOptions, io
     probes = await probeServers(enabled, {
       env: io.env,
       onSettled: (server, r, done) => {
-        if (progress) io.stderr(`\r\x1b[2Kprobing ${done}/${enabled.length}: ${server.name} ${r.state}`);
+        if (progress)
+          io.stderr(`\r\x1b[2Kprobing ${done}/${enabled.length}: ${server.name} ${r.state}`);
       },
     });
     if (progress && enabled.length > 0) io.stderr('\r\x1b[2K');
-    const requiredDown = decisions.filter((d) => d.enabled && d.server.required && probes.get(d.server.name)?.state !== 'ready');
+    const requiredDown = decisions.filter(
+      (d) => d.enabled && d.server.required && probes.get(d.server.name)?.state !== 'ready',
+    );
     if (requiredDown.length > 0 && code === ExitCode.ok) {
-      io.stderr(`gatehouse: required server(s) not ready: ${requiredDown.map((d) => d.server.name).join(', ')}\n`);
+      io.stderr(
+        `gatehouse: required server(s) not ready: ${requiredDown.map((d) => d.server.name).join(', ')}\n`,
+      );
       code = ExitCode.requiredServerNotReady;
     }
   }
   const codexByName = new Map(world.codex?.decisions.map((d) => [d.server.name, d]));
 
   if (opts.json) {
-    const out = decisions.map((d) => serverListJson(d, probes.get(d.server.name), codexByName.get(d.server.name)));
+    const out = decisions.map((d) =>
+      serverListJson(d, probes.get(d.server.name), codexByName.get(d.server.name)),
+    );
     io.stdout(`${JSON.stringify(out, null, 2)}\n`);
     return code;
   }
   if (decisions.length === 0) {
-    io.stdout(`No MCP servers configured yet. Add [mcp_servers.NAME] to ${world.gatehouseHome}/config.toml or pass --config FILE.\n`);
+    io.stdout(
+      `No MCP servers configured yet. Add [mcp_servers.NAME] to ${world.gatehouseHome}/config.toml or pass --config FILE.\n`,
+    );
     return code;
   }
   const probeCol = opts.probe ? ['Runtime'] : [];
@@ -115,15 +131,22 @@ export async function runMcpList(global: GlobalOptions, opts: McpListOptions, io
   if (disabled.length > 0) {
     io.stdout(`\nWhy disabled:\n`);
     const width = Math.max(...disabled.map((d) => d.server.name.length));
-    for (const d of disabled) io.stdout(`  ${d.server.name.padEnd(width)}  ${d.disabledReason?.code}: ${d.disabledReason?.detail}\n`);
+    for (const d of disabled)
+      io.stdout(
+        `  ${d.server.name.padEnd(width)}  ${d.disabledReason?.code}: ${d.disabledReason?.detail}\n`,
+      );
     io.stdout(`  (details: gatehouse requirements explain NAME)\n`);
   }
   if (world.codex) {
     const differ = decisions.filter((d) => codexByName.get(d.server.name)?.enabled !== d.enabled);
-    io.stdout(`\nCodex (${world.codex.file}) decides ${differ.length === 0 ? 'the same for every server' : 'differently for:'}\n`);
+    io.stdout(
+      `\nCodex (${world.codex.file}) decides ${differ.length === 0 ? 'the same for every server' : 'differently for:'}\n`,
+    );
     for (const d of differ) {
       const c = codexByName.get(d.server.name);
-      io.stdout(`  ${d.server.name}: Codex ${c ? formatStatus(c.enabled, c.disabledReason) : '?'}, Gatehouse ${formatStatus(d.enabled, d.disabledReason)}\n`);
+      io.stdout(
+        `  ${d.server.name}: Codex ${c ? formatStatus(c.enabled, c.disabledReason) : '?'}, Gatehouse ${formatStatus(d.enabled, d.disabledReason)}\n`,
+      );
     }
   }
   return code;

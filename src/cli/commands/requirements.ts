@@ -31,16 +31,33 @@ function ruleSetJson(set: ServerRuleSet | null): Record<string, unknown> {
 }
 
 function ruleRows(scope: string, set: ServerRuleSet): string[][] {
-  return [...set.rules.values()].map((r) => [scope, r.name, describeIdentity(r.identity), `${r.location.file}:${r.location.line}`]);
+  return [...set.rules.values()].map((r) => [
+    scope,
+    r.name,
+    describeIdentity(r.identity),
+    `${r.location.file}:${r.location.line}`,
+  ]);
 }
 
 /** `requirements check`: validate every layer and show the effective rules with their sources. */
-export function runRequirementsCheck(global: GlobalOptions, opts: { json?: boolean }, io: CliIo): ExitCodeValue {
-  const loaded = loadRequirements({ requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)), env: io.env });
+export function runRequirementsCheck(
+  global: GlobalOptions,
+  opts: { json?: boolean },
+  io: CliIo,
+): ExitCodeValue {
+  const loaded = loadRequirements({
+    requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
+    env: io.env,
+  });
   const strict = Boolean(global.strict);
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error' || strict);
   const warnings = loaded.diagnostics.filter((d) => d.severity === 'warning' && !strict);
-  const code = errors.length > 0 ? ExitCode.requirementsInvalid : warnings.length > 0 ? ExitCode.warnings : ExitCode.ok;
+  const code =
+    errors.length > 0
+      ? ExitCode.requirementsInvalid
+      : warnings.length > 0
+        ? ExitCode.warnings
+        : ExitCode.ok;
   const { mcpServers, plugins } = loaded.requirements;
   if (opts.json) {
     io.stdout(
@@ -48,10 +65,17 @@ export function runRequirementsCheck(global: GlobalOptions, opts: { json?: boole
         {
           valid: errors.length === 0,
           fail_closed: errors.length > 0,
-          layers: loaded.layers.map((l) => ({ source: describeSource(l.source), kind: l.source.kind, status: l.status, note: l.note ?? null })),
+          layers: loaded.layers.map((l) => ({
+            source: describeSource(l.source),
+            kind: l.source.kind,
+            status: l.status,
+            note: l.note ?? null,
+          })),
           mcp_servers: ruleSetJson(mcpServers),
           plugins: Object.fromEntries([...plugins].map(([id, set]) => [id, ruleSetJson(set)])),
-          diagnostics: loaded.diagnostics.map((d) => diagnosticToJson(strict ? { ...d, severity: 'error' } : d)),
+          diagnostics: loaded.diagnostics.map((d) =>
+            diagnosticToJson(strict ? { ...d, severity: 'error' } : d),
+          ),
         },
         null,
         2,
@@ -59,17 +83,41 @@ export function runRequirementsCheck(global: GlobalOptions, opts: { json?: boole
     );
     return code;
   }
-  printDiagnostics(io, strict ? loaded.diagnostics.map((d) => ({ ...d, severity: 'error' as const })) : loaded.diagnostics);
+  printDiagnostics(
+    io,
+    strict
+      ? loaded.diagnostics.map((d) => ({ ...d, severity: 'error' as const }))
+      : loaded.diagnostics,
+  );
   const out: string[] = ['Requirement layers (lowest precedence first):'];
-  for (const l of loaded.layers) out.push(`  ${l.status.padEnd(7)}  ${describeSource(l.source)}${l.note ? `  (${l.note})` : ''}`);
+  for (const l of loaded.layers)
+    out.push(
+      `  ${l.status.padEnd(7)}  ${describeSource(l.source)}${l.note ? `  (${l.note})` : ''}`,
+    );
   out.push('');
-  if (errors.length > 0) out.push('mcp_servers: rules with errors are left out below; until they are fixed no server is enabled');
-  else if (!mcpServers) out.push('mcp_servers: no rules: every configured server may run (unrestricted)');
-  else if (mcpServers.rules.size === 0) out.push(`mcp_servers: EMPTY TABLE: every server is denied, plugin servers included (${describeSources(mcpServers.sources)})`);
-  else out.push(`mcp_servers: ${mcpServers.rules.size} rule(s); servers without a same-name matching rule are disabled`);
-  const rows = [...(mcpServers ? ruleRows('mcp_servers', mcpServers) : []), ...[...plugins].flatMap(([id, set]) => ruleRows(`plugins."${id}"`, set))];
-  for (const [id, set] of plugins) if (set.rules.size === 0) out.push(`plugins."${id}".mcp_servers: empty: every server of this plugin is denied`);
-  if (rows.length > 0) out.push('', renderTable(['Scope', 'Server', 'Identity', 'Set by'], rows).trimEnd());
+  if (errors.length > 0)
+    out.push(
+      'mcp_servers: rules with errors are left out below; until they are fixed no server is enabled',
+    );
+  else if (!mcpServers)
+    out.push('mcp_servers: no rules: every configured server may run (unrestricted)');
+  else if (mcpServers.rules.size === 0)
+    out.push(
+      `mcp_servers: EMPTY TABLE: every server is denied, plugin servers included (${describeSources(mcpServers.sources)})`,
+    );
+  else
+    out.push(
+      `mcp_servers: ${mcpServers.rules.size} rule(s); servers without a same-name matching rule are disabled`,
+    );
+  const rows = [
+    ...(mcpServers ? ruleRows('mcp_servers', mcpServers) : []),
+    ...[...plugins].flatMap(([id, set]) => ruleRows(`plugins."${id}"`, set)),
+  ];
+  for (const [id, set] of plugins)
+    if (set.rules.size === 0)
+      out.push(`plugins."${id}".mcp_servers: empty: every server of this plugin is denied`);
+  if (rows.length > 0)
+    out.push('', renderTable(['Scope', 'Server', 'Identity', 'Set by'], rows).trimEnd());
   out.push('');
   out.push(
     errors.length > 0
@@ -83,7 +131,12 @@ export function runRequirementsCheck(global: GlobalOptions, opts: { json?: boole
 }
 
 /** `requirements explain NAME`: the decision for one server and the rule behind it. */
-export function runRequirementsExplain(global: GlobalOptions, name: string, opts: { json?: boolean }, io: CliIo): ExitCodeValue {
+export function runRequirementsExplain(
+  global: GlobalOptions,
+  name: string,
+  opts: { json?: boolean },
+  io: CliIo,
+): ExitCodeValue {
   const world = loadWorld(global, io);
   const failed = configFailure(io, world);
   if (failed !== null) return failed;
@@ -101,19 +154,31 @@ export function runRequirementsExplain(global: GlobalOptions, name: string, opts
   const s = d.server;
   const lines = [`${s.name}: ${formatStatus(d.enabled, d.disabledReason)}`];
   const t = s.transport;
-  lines.push(`  identity: ${t.type === 'stdio' ? `command ${JSON.stringify(t.command)} args ${JSON.stringify(t.args.length)} item(s)` : `url ${JSON.stringify(t.url)}`}`);
+  lines.push(
+    `  identity: ${t.type === 'stdio' ? `command ${JSON.stringify(t.command)} args ${JSON.stringify(t.args.length)} item(s)` : `url ${JSON.stringify(t.url)}`}`,
+  );
   lines.push(`  defined in: ${s.origins.map((o) => `${o.file}:${o.location.line}`).join(', ')}`);
   const set = d.governedBy;
   if (d.disabledReason) {
     lines.push(`  reason: ${d.disabledReason.code}`, `  why: ${d.disabledReason.detail}`);
     const rule = d.disabledReason.rule;
-    if (rule) lines.push(`  rule: ${describeIdentity(rule.identity)}`, `  set by: ${rule.location.file}:${rule.location.line}`);
+    if (rule)
+      lines.push(
+        `  rule: ${describeIdentity(rule.identity)}`,
+        `  set by: ${rule.location.file}:${rule.location.line}`,
+      );
   } else if (d.allowedBy) {
-    lines.push(`  allowed by: ${describeIdentity(d.allowedBy.identity)}`, `  set by: ${d.allowedBy.location.file}:${d.allowedBy.location.line}`);
+    lines.push(
+      `  allowed by: ${describeIdentity(d.allowedBy.identity)}`,
+      `  set by: ${d.allowedBy.location.file}:${d.allowedBy.location.line}`,
+    );
   } else if (!set) {
     lines.push('  no requirements restrict this server');
   }
-  if (codex) lines.push(`  Codex (${world.codex?.file}): ${formatStatus(codex.enabled, codex.disabledReason)}`);
+  if (codex)
+    lines.push(
+      `  Codex (${world.codex?.file}): ${formatStatus(codex.enabled, codex.disabledReason)}`,
+    );
   io.stdout(`${lines.join('\n')}\n`);
   return code;
 }

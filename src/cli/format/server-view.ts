@@ -16,7 +16,14 @@ function maskedMap(map: Record<string, string> | null): Record<string, string> |
 
 export function transportJson(t: McpTransport): Record<string, unknown> {
   if (t.type === 'stdio') {
-    return { type: 'stdio', command: t.command, args: maskArgs(t.args), env: maskedMap(t.env), env_vars: t.envVars, cwd: t.cwd };
+    return {
+      type: 'stdio',
+      command: t.command,
+      args: maskArgs(t.args),
+      env: maskedMap(t.env),
+      env_vars: t.envVars,
+      cwd: t.cwd,
+    };
   }
   return {
     type: 'streamable_http',
@@ -50,13 +57,16 @@ export function authDisplay(status: string): string {
 }
 
 export function describeMatcher(m: StringMatcher): string {
-  return m.match === 'regex' ? `regex ${JSON.stringify(m.expression)}` : `${m.match} ${JSON.stringify(m.value)}`;
+  return m.match === 'regex'
+    ? `regex ${JSON.stringify(m.expression)}`
+    : `${m.match} ${JSON.stringify(m.value)}`;
 }
 
 export function describeIdentity(identity: ServerIdentityRule): string {
   if (identity.transport === 'streamable_http') return `url ${describeMatcher(identity.url)}`;
   const pin = identity.sha256 ? `, sha256 ${identity.sha256.slice(0, 12)}…` : '';
-  if (identity.form === 'exact') return `command exact ${JSON.stringify(identity.command)} (args not compared)${pin}`;
+  if (identity.form === 'exact')
+    return `command exact ${JSON.stringify(identity.command)} (args not compared)${pin}`;
   const args = identity.args.map(describeMatcher).join(', ');
   return `command ${JSON.stringify(identity.executable)} with exactly ${identity.args.length} arg(s) [${args}]${pin}`;
 }
@@ -67,11 +77,21 @@ function originsJson(server: McpServerConfig): Record<string, unknown>[] {
 
 export function probeJson(p: ProbeResult | undefined): Record<string, unknown> | undefined {
   if (!p) return undefined;
-  return { state: p.state, tools: p.toolCount, detail: p.detail, server_info: p.serverInfo, elapsed_ms: p.elapsedMs };
+  return {
+    state: p.state,
+    tools: p.toolCount,
+    detail: p.detail,
+    server_info: p.serverInfo,
+    elapsed_ms: p.elapsedMs,
+  };
 }
 
 /** One element of `mcp list --json`: Codex's shape, then Gatehouse's additions. */
-export function serverListJson(d: ServerDecision, probe?: ProbeResult, codex?: ServerDecision): Record<string, unknown> {
+export function serverListJson(
+  d: ServerDecision,
+  probe?: ProbeResult,
+  codex?: ServerDecision,
+): Record<string, unknown> {
   const s = d.server;
   const reason = d.disabledReason;
   const out: Record<string, unknown> = {
@@ -84,13 +104,20 @@ export function serverListJson(d: ServerDecision, probe?: ProbeResult, codex?: S
     auth_status: authStatus(d, probe),
     disabled_reason_code: reason?.code ?? null,
     disabled_detail: reason?.detail ?? null,
-    rule_source: reason?.rule ? describeSource(reason.rule.source) : d.allowedBy ? describeSource(d.allowedBy.source) : reason && reason.sources.length > 0 ? describeSources(reason.sources) : null,
+    rule_source: reason?.rule
+      ? describeSource(reason.rule.source)
+      : d.allowedBy
+        ? describeSource(d.allowedBy.source)
+        : reason && reason.sources.length > 0
+          ? describeSources(reason.sources)
+          : null,
     rule_location: ruleLocation(d),
     plugin_id: s.pluginId,
     origins: originsJson(s),
   };
   if (probe) out.runtime = probeJson(probe);
-  if (codex) out.codex = { enabled: codex.enabled, disabled_reason: codex.disabledReason?.display ?? null };
+  if (codex)
+    out.codex = { enabled: codex.enabled, disabled_reason: codex.disabledReason?.display ?? null };
   return out;
 }
 
@@ -103,5 +130,10 @@ function ruleLocation(d: ServerDecision): string | null {
 export function serverGetJson(d: ServerDecision, codex?: ServerDecision): Record<string, unknown> {
   const out = serverListJson(d, undefined, codex);
   delete out.auth_status;
-  return { ...out, enabled_tools: d.server.enabledTools, disabled_tools: d.server.disabledTools, required: d.server.required };
+  return {
+    ...out,
+    enabled_tools: d.server.enabledTools,
+    disabled_tools: d.server.disabledTools,
+    required: d.server.required,
+  };
 }

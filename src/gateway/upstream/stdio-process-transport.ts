@@ -6,11 +6,25 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { StdioTransport } from '../../config/mcp-server.js';
 
 /** Environment variables a stdio server inherits by default, as Codex passes them. */
-const DEFAULT_ENV_VARS = ['HOME', 'LOGNAME', 'PATH', 'SHELL', 'USER', 'LANG', 'LC_ALL', 'TERM', 'TMPDIR', 'TZ'];
+const DEFAULT_ENV_VARS = [
+  'HOME',
+  'LOGNAME',
+  'PATH',
+  'SHELL',
+  'USER',
+  'LANG',
+  'LC_ALL',
+  'TERM',
+  'TMPDIR',
+  'TZ',
+];
 const STDERR_TAIL_BYTES = 4096;
 
 /** The child's environment: the safe defaults, then forwarded `env_vars`, then literal `env`. */
-export function childEnvironment(t: StdioTransport, parent: NodeJS.ProcessEnv): Record<string, string> {
+export function childEnvironment(
+  t: StdioTransport,
+  parent: NodeJS.ProcessEnv,
+): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of DEFAULT_ENV_VARS) {
     const v = parent[name];
