@@ -29,7 +29,13 @@ export default tseslint.config(
   {
     files: ['test/fixtures/**/*.mjs', 'bench/**'],
     languageOptions: {
-      globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', URL: 'readonly' },
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+        URL: 'readonly',
+      },
     },
   },
 );

@@ -1,5 +1,6 @@
 import type { McpTransport } from '../config/mcp-server.js';
 import type { ServerIdentityRule, StringMatcher } from './model.js';
+import { maskUrl } from '../masking/mask-text.js';
 import { urlPrefixMismatch } from './url-prefix.js';
 
 /**
@@ -76,7 +77,11 @@ export function matchServerIdentity(
   if (rule.transport === 'streamable_http' && transport.type === 'streamable_http') {
     const why = stringMismatch(rule.url, transport.url, 'url', mode);
     return why
-      ? { matched: false, code: 'identity_mismatch', detail: `url ${transport.url} ${why}` }
+      ? {
+          matched: false,
+          code: 'identity_mismatch',
+          detail: `url ${maskUrl(transport.url)} ${why}`,
+        }
       : { matched: true };
   }
   if (rule.transport !== 'stdio' || transport.type !== 'stdio') {

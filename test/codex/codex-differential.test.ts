@@ -29,21 +29,40 @@ function runCodex(config: string, requirements: string): Verdicts | { error: str
   const etc = tempDir();
   writeFileSync(join(home, 'config.toml'), config);
   writeFileSync(join(etc, 'requirements.toml'), requirements);
-  const r = spawnSync('unshare', ['--mount', 'sh', '-c', `mount --bind "${etc}" /etc/codex && exec "${CODEX}" mcp list --json`], {
-    env: { ...process.env, CODEX_HOME: home },
-    encoding: 'utf8',
-  });
+  const r = spawnSync(
+    'unshare',
+    ['--mount', 'sh', '-c', `mount --bind "${etc}" /etc/codex && exec "${CODEX}" mcp list --json`],
+    {
+      env: { ...process.env, CODEX_HOME: home },
+      encoding: 'utf8',
+    },
+  );
   if (r.status !== 0) return { error: r.stderr };
   const list = JSON.parse(r.stdout) as { name: string; enabled: boolean }[];
   return Object.fromEntries(list.map((s) => [s.name, s.enabled]));
 }
 
-async function runGatehouse(config: string, requirements: string): Promise<{ verdicts: Verdicts; code: number; codes: Record<string, string | null> }> {
+async function runGatehouse(
+  config: string,
+  requirements: string,
+): Promise<{ verdicts: Verdicts; code: number; codes: Record<string, string | null> }> {
   const dir = tempDir();
   writeFileSync(join(dir, 'config.toml'), config);
   writeFileSync(join(dir, 'requirements.toml'), requirements);
-  const r = await cli(['--config', join(dir, 'config.toml'), '--requirements', join(dir, 'requirements.toml'), 'mcp', 'list', '--json']);
-  const list = JSON.parse(r.stdout) as { name: string; enabled: boolean; disabled_reason_code: string | null }[];
+  const r = await cli([
+    '--config',
+    join(dir, 'config.toml'),
+    '--requirements',
+    join(dir, 'requirements.toml'),
+    'mcp',
+    'list',
+    '--json',
+  ]);
+  const list = JSON.parse(r.stdout) as {
+    name: string;
+    enabled: boolean;
+    disabled_reason_code: string | null;
+  }[];
   return {
     verdicts: Object.fromEntries(list.map((s) => [s.name, s.enabled])),
     codes: Object.fromEntries(list.map((s) => [s.name, s.disabled_reason_code])),
@@ -135,60 +154,66 @@ const SAFER: Record<string, string> = {
   pinned_wrong: 'pin_mismatch',
 };
 
-describe.skipIf(!canRun)('same decisions as the real Codex 0.169 binary (needs root + unshare)', () => {
-  test('every case of the table: identical, except the documented safer ones', async () => {
-    const codex = runCodex(CONFIG, REQUIREMENTS);
-    expect(codex).not.toHaveProperty('error');
-    const ours = await runGatehouse(CONFIG, REQUIREMENTS);
-    const names = Object.keys(codex as Verdicts).sort();
-    expect(Object.keys(ours.verdicts).sort()).toEqual(names);
-    for (const name of names) {
-      const safer = SAFER[name];
-      if (safer) {
-        expect((codex as Verdicts)[name], `${name}: Codex allows it`).toBe(true);
-        expect(ours.verdicts[name], `${name}: Gatehouse must not`).toBe(false);
-        expect(ours.codes[name]).toBe(safer);
-      } else {
-        expect(ours.verdicts[name], name).toBe((codex as Verdicts)[name]);
+describe.skipIf(!canRun)(
+  'same decisions as the real Codex 0.169 binary (needs root + unshare)',
+  () => {
+    test('every case of the table: identical, except the documented safer ones', async () => {
+      const codex = runCodex(CONFIG, REQUIREMENTS);
+      expect(codex).not.toHaveProperty('error');
+      const ours = await runGatehouse(CONFIG, REQUIREMENTS);
+      const names = Object.keys(codex as Verdicts).sort();
+      expect(Object.keys(ours.verdicts).sort()).toEqual(names);
+      for (const name of names) {
+        const safer = SAFER[name];
+        if (safer) {
+          expect((codex as Verdicts)[name], `${name}: Codex allows it`).toBe(true);
+          expect(ours.verdicts[name], `${name}: Gatehouse must not`).toBe(false);
+          expect(ours.codes[name]).toBe(safer);
+        } else {
+          expect(ours.verdicts[name], name).toBe((codex as Verdicts)[name]);
+        }
       }
-    }
-  });
+    });
 
-  test('an empty [mcp_servers] table denies every server in both', async () => {
-    const codex = runCodex(CONFIG, '[mcp_servers]\n') as Verdicts;
-    const ours = await runGatehouse(CONFIG, '[mcp_servers]\n');
-    expect(Object.values(codex).every((e) => !e)).toBe(true);
-    expect(Object.values(ours.verdicts).every((e) => !e)).toBe(true);
-  });
+    test('an empty [mcp_servers] table denies every server in both', async () => {
+      const codex = runCodex(CONFIG, '[mcp_servers]\n') as Verdicts;
+      const ours = await runGatehouse(CONFIG, '[mcp_servers]\n');
+      expect(Object.values(codex).every((e) => !e)).toBe(true);
+      expect(Object.values(ours.verdicts).every((e) => !e)).toBe(true);
+    });
 
-  test('no requirements: both leave every user-enabled server enabled', async () => {
-    const codex = runCodex(CONFIG, '') as Verdicts;
-    const ours = await runGatehouse(CONFIG, '');
-    expect(ours.verdicts).toEqual(codex);
-  });
+    test('no requirements: both leave every user-enabled server enabled', async () => {
+      const codex = runCodex(CONFIG, '') as Verdicts;
+      const ours = await runGatehouse(CONFIG, '');
+      expect(ours.verdicts).toEqual(codex);
+    });
 
-  test('the seed form: Codex enforces nothing, Gatehouse enforces it (safer) and warns', async () => {
-    const seed = '[mcp_server_allowlist.exact_npx]\ncommand = "npx"\n';
-    const codex = runCodex(CONFIG, seed) as Verdicts;
-    expect(codex.not_allowlisted).toBe(true);
-    const ours = await runGatehouse(CONFIG, seed);
-    expect(ours.verdicts.exact_npx).toBe(true);
-    expect(ours.verdicts.not_allowlisted).toBe(false);
-  });
+    test('the seed form: Codex enforces nothing, Gatehouse enforces it (safer) and warns', async () => {
+      const seed = '[mcp_server_allowlist.exact_npx]\ncommand = "npx"\n';
+      const codex = runCodex(CONFIG, seed) as Verdicts;
+      expect(codex.not_allowlisted).toBe(true);
+      const ours = await runGatehouse(CONFIG, seed);
+      expect(ours.verdicts.exact_npx).toBe(true);
+      expect(ours.verdicts.not_allowlisted).toBe(false);
+    });
 
-  test('an invalid regex: Codex refuses to start; Gatehouse fails closed and lists every server disabled', async () => {
-    const bad = '[mcp_servers.exact_npx.identity]\nurl = { match = "regex", expression = "(" }\n';
-    expect(runCodex(CONFIG, bad)).toHaveProperty('error');
-    const ours = await runGatehouse(CONFIG, bad);
-    expect(ours.code).toBe(4);
-    expect(Object.values(ours.verdicts).every((e) => !e)).toBe(true);
-  });
+    test('an invalid regex: Codex refuses to start; Gatehouse fails closed and lists every server disabled', async () => {
+      const bad = '[mcp_servers.exact_npx.identity]\nurl = { match = "regex", expression = "(" }\n';
+      expect(runCodex(CONFIG, bad)).toHaveProperty('error');
+      const ours = await runGatehouse(CONFIG, bad);
+      expect(ours.code).toBe(4);
+      expect(Object.values(ours.verdicts).every((e) => !e)).toBe(true);
+    });
 
-  test('Codex itself loads a requirements file with a Gatehouse sha256 pin beside command', () => {
-    const r = runCodex('[mcp_servers.a]\ncommand = "npx"\n', `[mcp_servers.a.identity]\ncommand = "npx"\nsha256 = "${'a'.repeat(64)}"\n`);
-    expect(r).toEqual({ a: true });
-  });
-});
+    test('Codex itself loads a requirements file with a Gatehouse sha256 pin beside command', () => {
+      const r = runCodex(
+        '[mcp_servers.a]\ncommand = "npx"\n',
+        `[mcp_servers.a.identity]\ncommand = "npx"\nsha256 = "${'a'.repeat(64)}"\n`,
+      );
+      expect(r).toEqual({ a: true });
+    });
+  },
+);
 
 test('codex binary present (the differential suite above needs it)', () => {
   expect(existsSync(CODEX)).toBe(true);

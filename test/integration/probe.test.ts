@@ -34,6 +34,15 @@ function alive(pid: number): boolean {
   }
 }
 
+/** Polls (bounded) until the process is gone: a killed process takes a moment to be torn down. */
+async function exitsWithin(pid: number, ms: number): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (!alive(pid)) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return !alive(pid);
+}
+
 describe('mcp list --probe runtime states, against real servers', () => {
   test('ready: the npm reference server over stdio, with its tool count', async () => {
     const r = await probeServer(
@@ -144,6 +153,6 @@ describe('mcp list --probe runtime states, against real servers', () => {
     expect(r.state).toBe('ready');
     expect(existsSync(pidFile)).toBe(true);
     const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(alive(pid)).toBe(false);
+    expect(await exitsWithin(pid, 3_000)).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { maskUrl } from '../../masking/mask-text.js';
 import { diagnosticToJson } from '../../diagnostics/diagnostic.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
 import type { ServerRuleSet } from '../../requirements/model.js';
@@ -155,7 +156,7 @@ export function runRequirementsExplain(
   const lines = [`${s.name}: ${formatStatus(d.enabled, d.disabledReason)}`];
   const t = s.transport;
   lines.push(
-    `  identity: ${t.type === 'stdio' ? `command ${JSON.stringify(t.command)} args ${JSON.stringify(t.args.length)} item(s)` : `url ${JSON.stringify(t.url)}`}`,
+    `  identity: ${t.type === 'stdio' ? `command ${JSON.stringify(t.command)} with ${t.args.length} arg(s)` : `url ${JSON.stringify(maskUrl(t.url))}`}`,
   );
   lines.push(`  defined in: ${s.origins.map((o) => `${o.file}:${o.location.line}`).join(', ')}`);
   const set = d.governedBy;

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -128,11 +129,16 @@ export class ProcessGroupStdioTransport implements Transport {
     if (!child?.pid) return;
     const group = -child.pid;
     child.stdin?.end();
-    const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+    // Not unref()d: shutdown must finish even when nothing else keeps the event loop alive.
+    const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
     await Promise.race([this.exited, wait(500)]);
     signalGroup(group, 'SIGTERM');
     for (let i = 0; i < 20 && groupAlive(group); i++) await wait(50);
-    if (groupAlive(group)) signalGroup(group, 'SIGKILL');
+    if (groupAlive(group)) {
+      signalGroup(group, 'SIGKILL');
+      // SIGKILL is delivered asynchronously: wait (bounded) until the tree is really gone.
+      for (let i = 0; i < 20 && groupHasLiveMember(group); i++) await wait(50);
+    }
     await Promise.race([this.exited, wait(1000)]);
     this.child = null;
   }
@@ -152,5 +158,31 @@ function groupAlive(group: number): boolean {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * True while any member of the group is still running. Zombies do not count: in a container
+ * whose PID 1 never reaps, orphans stay zombies forever, but they hold no resources.
+ */
+function groupHasLiveMember(group: number): boolean {
+  if (!groupAlive(group)) return false;
+  if (process.platform !== 'linux') return true;
+  try {
+    const pgid = String(-group);
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat: string;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue;
+      }
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[2] === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
+    }
+    return false;
+  } catch {
+    return true;
   }
 }
