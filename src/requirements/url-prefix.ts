@@ -31,6 +31,9 @@ export function parseUrlPrefix(value: string): {
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     return { prefix: null, problem: 'must use http or https' };
   if (url.hostname === '') return { prefix: null, problem: 'has no host' };
+  if (url.hostname.endsWith('.')) {
+    return { prefix: null, problem: `names a partial host (\`${url.hostname}\`): a prefix matches whole hosts only` };
+  }
   if (url.username || url.password)
     return { prefix: null, problem: 'must not contain credentials' };
   if (url.search || url.hash || value.includes('?') || value.includes('#')) {
