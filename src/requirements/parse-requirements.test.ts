@@ -8,7 +8,10 @@ import type { RequirementSource } from './model.js';
 const SRC: RequirementSource = { kind: 'flag_file', path: '/r.toml' };
 
 function parse(text: string, source: RequirementSource = SRC) {
-  const doc = parseTomlDocument(text, source.kind === 'env' ? 'env' : (source as { path: string }).path);
+  const doc = parseTomlDocument(
+    text,
+    source.kind === 'env' ? 'env' : (source as { path: string }).path,
+  );
   if (!doc.ok) throw new Error(doc.diagnostic.message);
   return parseRequirementsLayer(doc.doc, source);
 }
@@ -18,11 +21,34 @@ const warnings = (text: string) => parse(text).diagnostics.filter((d) => d.sever
 
 describe('parseRequirementsLayer: accepted forms', () => {
   test.each([
-    ['exact command', '[mcp_servers.docs.identity]\ncommand = "npx"', { transport: 'stdio', form: 'exact', command: 'npx' }],
-    ['exact url', '[mcp_servers.l.identity]\nurl = "https://mcp.linear.app/mcp"', { transport: 'streamable_http', url: { match: 'exact', value: 'https://mcp.linear.app/mcp' } }],
-    ['url prefix', '[mcp_servers.l.identity]\nurl = { match = "prefix", value = "https://mcp.linear.app" }', { url: { match: 'prefix' } }],
-    ['command matcher', '[mcp_servers.d.identity.command]\nexecutable = "npx"\nargs = [{ match = "exact", value = "-y" }]', { form: 'matcher', executable: 'npx', args: [{ match: 'exact', value: '-y' }] }],
-    ['sha256 pin', `[mcp_servers.d.identity]\ncommand = "npx"\nsha256 = "${'A'.repeat(64)}"`, { sha256: 'a'.repeat(64) }],
+    [
+      'exact command',
+      '[mcp_servers.docs.identity]\ncommand = "npx"',
+      { transport: 'stdio', form: 'exact', command: 'npx' },
+    ],
+    [
+      'exact url',
+      '[mcp_servers.l.identity]\nurl = "https://mcp.linear.app/mcp"',
+      {
+        transport: 'streamable_http',
+        url: { match: 'exact', value: 'https://mcp.linear.app/mcp' },
+      },
+    ],
+    [
+      'url prefix',
+      '[mcp_servers.l.identity]\nurl = { match = "prefix", value = "https://mcp.linear.app" }',
+      { url: { match: 'prefix' } },
+    ],
+    [
+      'command matcher',
+      '[mcp_servers.d.identity.command]\nexecutable = "npx"\nargs = [{ match = "exact", value = "-y" }]',
+      { form: 'matcher', executable: 'npx', args: [{ match: 'exact', value: '-y' }] },
+    ],
+    [
+      'sha256 pin',
+      `[mcp_servers.d.identity]\ncommand = "npx"\nsha256 = "${'A'.repeat(64)}"`,
+      { sha256: 'a'.repeat(64) },
+    ],
   ])('%s', (_n, text, expected) => {
     const { layer, diagnostics } = parse(text);
     expect(diagnostics).toEqual([]);
@@ -32,10 +58,14 @@ describe('parseRequirementsLayer: accepted forms', () => {
   });
 
   test('plugin-scoped rules are kept apart from top-level ones', () => {
-    const { layer, diagnostics } = parse('[plugins."gh-tools@acme".mcp_servers.gh.identity]\ncommand = "gh-mcp"');
+    const { layer, diagnostics } = parse(
+      '[plugins."gh-tools@acme".mcp_servers.gh.identity]\ncommand = "gh-mcp"',
+    );
     expect(diagnostics).toEqual([]);
     expect(layer.mcpServers).toBeNull();
-    expect(layer.plugins.get('gh-tools@acme')?.get('gh')?.identity).toMatchObject({ command: 'gh-mcp' });
+    expect(layer.plugins.get('gh-tools@acme')?.get('gh')?.identity).toMatchObject({
+      command: 'gh-mcp',
+    });
   });
 
   test('the seed form is enforced and warned about', () => {
@@ -53,17 +83,49 @@ describe('parseRequirementsLayer: accepted forms', () => {
 describe('parseRequirementsLayer: malformed rules are errors with a location', () => {
   test.each([
     ['[mcp_servers.docs]\nx = 1', 'missing field `identity` in `mcp_servers.docs`', 1],
-    ['[mcp_servers.d.identity]\ncommand = "npx"\nurl = "https://x"', 'either `command` or `url`, not both', 1],
+    [
+      '[mcp_servers.d.identity]\ncommand = "npx"\nurl = "https://x"',
+      'either `command` or `url`, not both',
+      1,
+    ],
     ['[mcp_servers.d.identity]\ncomand = "npx"', 'unknown identity key `comand`', 2],
     ['[mcp_servers.d.identity]\ncommand = "npx"\nsha265 = "x"', 'unknown identity key `sha265`', 3],
-    ['[mcp_servers.d.identity]\ncommand = "npx"\nsha256 = "abc"', 'expected 64 hexadecimal characters', 3],
+    [
+      '[mcp_servers.d.identity]\ncommand = "npx"\nsha256 = "abc"',
+      'expected 64 hexadecimal characters',
+      3,
+    ],
     ['[mcp_servers.d.identity.command]\nexecutable = "npx"', 'needs `args`', 1],
-    ['[mcp_servers.d.identity.command]\nexecutable = "npx"\nargs = []\nsha256 = "x"', 'unknown key `sha256` in a command matcher', 4],
-    ['[mcp_servers.d.identity]\nurl = { match = "glob", value = "x" }', 'unknown matcher `glob`', 2],
-    ['[mcp_servers.d.identity]\nurl = { match = "prefix", expression = "x" }', 'takes only `match` and `value`', 2],
-    ['[mcp_servers.d.identity]\nurl = { match = "regex", expression = "(" }', "invalid regex `(`: found open group without closing ')'", 2],
-    ['[mcp_servers.d.identity]\nurl = { match = "prefix", value = "https://mcp." }', 'URL prefix', 2],
-    ['[mcp_servers.d.identity]\nurl = { match = "prefix", value = "https://h.example/?a=1" }', 'must not contain a query', 2],
+    [
+      '[mcp_servers.d.identity.command]\nexecutable = "npx"\nargs = []\nsha256 = "x"',
+      'unknown key `sha256` in a command matcher',
+      4,
+    ],
+    [
+      '[mcp_servers.d.identity]\nurl = { match = "glob", value = "x" }',
+      'unknown matcher `glob`',
+      2,
+    ],
+    [
+      '[mcp_servers.d.identity]\nurl = { match = "prefix", expression = "x" }',
+      'takes only `match` and `value`',
+      2,
+    ],
+    [
+      '[mcp_servers.d.identity]\nurl = { match = "regex", expression = "(" }',
+      "invalid regex `(`: found open group without closing ')'",
+      2,
+    ],
+    [
+      '[mcp_servers.d.identity]\nurl = { match = "prefix", value = "https://mcp." }',
+      'URL prefix',
+      2,
+    ],
+    [
+      '[mcp_servers.d.identity]\nurl = { match = "prefix", value = "https://h.example/?a=1" }',
+      'must not contain a query',
+      2,
+    ],
     ['[mcp_servers.d.identity]\ncommand = ""', 'command is empty', 2],
     ['mcp_servers = 5', 'expected a map', 1],
   ])('%s', (text, message, line) => {
@@ -85,11 +147,17 @@ describe('unknown keys: Codex ignores them, Gatehouse warns with a suggestion', 
   });
 
   test('real Codex keys are not flagged', () => {
-    expect(warnings('allowed_sandbox_modes = ["read-only"]\n[marketplaces]\nrestrict_to_allowed_sources = true')).toEqual([]);
+    expect(
+      warnings(
+        'allowed_sandbox_modes = ["read-only"]\n[marketplaces]\nrestrict_to_allowed_sources = true',
+      ),
+    ).toEqual([]);
   });
 
   test('the pre-release key gets its own explanation', () => {
-    expect(warnings('[mcp_server_requirements.d.identity]\ncommand = "npx"')[0]).toMatchObject({ code: 'legacy_key' });
+    expect(warnings('[mcp_server_requirements.d.identity]\ncommand = "npx"')[0]).toMatchObject({
+      code: 'legacy_key',
+    });
   });
 });
 
@@ -97,11 +165,19 @@ describe('composeRequirementLayers', () => {
   const a: RequirementSource = { kind: 'system_file', path: '/etc/gatehouse/requirements.toml' };
   const b: RequirementSource = { kind: 'env', name: 'GATEHOUSE_REQUIREMENTS_TOML_BASE64' };
   test('union by name; a same-name rule is replaced whole by the higher layer', () => {
-    const low = parse(`[mcp_servers.docs.identity]\ncommand = "npx"\nsha256 = "${'a'.repeat(64)}"\n[mcp_servers.web.identity]\nurl = "https://x.example/mcp"`, a).layer;
+    const low = parse(
+      `[mcp_servers.docs.identity]\ncommand = "npx"\nsha256 = "${'a'.repeat(64)}"\n[mcp_servers.web.identity]\nurl = "https://x.example/mcp"`,
+      a,
+    ).layer;
     const high = parse('[mcp_servers.docs.identity]\ncommand = "uvx"', b).layer;
     const req = composeRequirementLayers([low, high]);
     expect([...(req.mcpServers?.rules.keys() ?? [])].sort()).toEqual(['docs', 'web']);
-    expect(req.mcpServers?.rules.get('docs')?.identity).toEqual({ transport: 'stdio', form: 'exact', command: 'uvx', sha256: null });
+    expect(req.mcpServers?.rules.get('docs')?.identity).toEqual({
+      transport: 'stdio',
+      form: 'exact',
+      command: 'uvx',
+      sha256: null,
+    });
     expect(req.mcpServers?.rules.get('docs')?.source).toEqual(b);
     expect(req.mcpServers?.sources).toEqual([a, b]);
   });
@@ -112,16 +188,41 @@ describe('composeRequirementLayers', () => {
 });
 
 test('property: arbitrary TOML never throws, it yields diagnostics', () => {
-  const key = fc.constantFrom('mcp_servers', 'identity', 'command', 'url', 'match', 'value', 'expression', 'args', 'executable', 'sha256', 'plugins', 'x');
-  const value = fc.oneof(fc.string({ maxLength: 12 }), fc.integer(), fc.boolean(), fc.constant('{ match = "regex", expression = "(" }'), fc.constant('[]'));
+  const key = fc.constantFrom(
+    'mcp_servers',
+    'identity',
+    'command',
+    'url',
+    'match',
+    'value',
+    'expression',
+    'args',
+    'executable',
+    'sha256',
+    'plugins',
+    'x',
+  );
+  const value = fc.oneof(
+    fc.string({ maxLength: 12 }),
+    fc.integer(),
+    fc.boolean(),
+    fc.constant('{ match = "regex", expression = "(" }'),
+    fc.constant('[]'),
+  );
   fc.assert(
-    fc.property(fc.array(fc.tuple(fc.array(key, { minLength: 1, maxLength: 4 }), value), { maxLength: 6 }), (entries) => {
-      const text = entries
-        .map(([path, v]) => `[${path.slice(0, -1).join('.') || 'mcp_servers'}]\n${path[path.length - 1]} = ${typeof v === 'string' && !v.startsWith('{') && !v.startsWith('[') ? JSON.stringify(v) : String(v)}`)
-        .join('\n');
-      const doc = parseTomlDocument(text, '/fuzz.toml');
-      if (doc.ok) parseRequirementsLayer(doc.doc, SRC);
-    }),
+    fc.property(
+      fc.array(fc.tuple(fc.array(key, { minLength: 1, maxLength: 4 }), value), { maxLength: 6 }),
+      (entries) => {
+        const text = entries
+          .map(
+            ([path, v]) =>
+              `[${path.slice(0, -1).join('.') || 'mcp_servers'}]\n${path[path.length - 1]} = ${typeof v === 'string' && !v.startsWith('{') && !v.startsWith('[') ? JSON.stringify(v) : String(v)}`,
+          )
+          .join('\n');
+        const doc = parseTomlDocument(text, '/fuzz.toml');
+        if (doc.ok) parseRequirementsLayer(doc.doc, SRC);
+      },
+    ),
     { numRuns: 500 },
   );
 });

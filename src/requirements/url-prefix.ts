@@ -32,7 +32,10 @@ export function parseUrlPrefix(value: string): {
     return { prefix: null, problem: 'must use http or https' };
   if (url.hostname === '') return { prefix: null, problem: 'has no host' };
   if (url.hostname.endsWith('.')) {
-    return { prefix: null, problem: `names a partial host (\`${url.hostname}\`): a prefix matches whole hosts only` };
+    return {
+      prefix: null,
+      problem: `names a partial host (\`${url.hostname}\`): a prefix matches whole hosts only`,
+    };
   }
   if (url.username || url.password)
     return { prefix: null, problem: 'must not contain credentials' };
