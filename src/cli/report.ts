@@ -4,6 +4,7 @@ import type { CliIo } from './io.js';
 import { ExitCode } from './exit-codes.js';
 import type { ExitCodeValue } from './exit-codes.js';
 import type { World } from './world.js';
+import type { ServerDecision } from '../requirements/apply-requirements.js';
 
 /** Writes diagnostics to stderr (never stdout: that is for data and --json). */
 export function printDiagnostics(io: CliIo, diagnostics: readonly Diagnostic[]): void {
@@ -31,4 +32,14 @@ export function reportLoadProblems(io: CliIo, world: World): ExitCodeValue {
     return ExitCode.requirementsInvalid;
   }
   return ExitCode.ok;
+}
+
+/** The decision for one server, or a Codex-worded "not found" on stderr (exit 6). */
+export function findServer(io: CliIo, world: World, name: string): ServerDecision | null {
+  const decision = world.decisions.find((d) => d.server.name === name);
+  if (decision) return decision;
+  io.stderr(`Error: No MCP server named '${name}' found.\n`);
+  const known = world.decisions.map((d) => d.server.name);
+  if (known.length > 0) io.stderr(`  hint: configured servers: ${known.join(', ')}\n`);
+  return null;
 }

@@ -2,12 +2,11 @@ import { findNodeAtLocation, parseTree, printParseErrorCode } from 'jsonc-parser
 import type { Node, ParseError } from 'jsonc-parser';
 import type { Diagnostic, SourceLocation } from '../diagnostics/diagnostic.js';
 import { maskJsonLine } from '../masking/mask-text.js';
+import type { LocatedDocument } from './located-document.js';
 
-export interface JsonDocument {
-  file: string;
+/** A parsed JSON file that can say where any key of it was written. */
+export interface JsonDocument extends LocatedDocument {
   value: unknown;
-  locate(path: readonly (string | number)[]): SourceLocation;
-  snippet(loc: SourceLocation): string;
 }
 
 /** Parses strict JSON and keeps positions, so import errors name file, line and column. */

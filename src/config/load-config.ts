@@ -7,6 +7,7 @@ import { importMcpJson } from './mcp-json.js';
 import type { ConfigOrigin, McpServerConfig } from './mcp-server.js';
 import { parseMcpServer } from './parse-mcp-server.js';
 import { readSourceFile } from './read-source.js';
+import { diagnosticAt } from './located-document.js';
 import { parseTomlDocument } from './toml-document.js';
 import type { TomlDocument } from './toml-document.js';
 
@@ -148,16 +149,7 @@ function mergeLayer(
     severity: Diagnostic['severity'] = 'error',
     hint?: string,
   ): void => {
-    const location = doc.locate(path);
-    diagnostics.push({
-      severity,
-      code,
-      message,
-      key: path.join('.'),
-      location,
-      snippet: doc.snippet(location),
-      ...(hint ? { hint } : {}),
-    });
+    diagnostics.push(diagnosticAt(doc, path, severity, code, message, hint));
   };
   if (!isPlainTable(table)) {
     located(['mcp_servers'], `invalid type: ${describeType(table)}, expected a map`, 'wrong_type');

@@ -4,7 +4,9 @@ import { isPlainTable } from './field-reader.js';
 import { parseJsonDocument } from './json-document.js';
 import type { JsonDocument } from './json-document.js';
 import type { McpServerConfig } from './mcp-server.js';
+import { serverWithDefaults } from './mcp-server.js';
 import { readSourceFile } from './read-source.js';
+import { diagnosticAt } from './located-document.js';
 
 const ENTRY_KEYS = ['type', 'command', 'args', 'env', 'cwd', 'url', 'headers'];
 const WHOLE_ENV_REF = /^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$/;
@@ -25,23 +27,8 @@ export function importMcpJson(file: string): {
   const parsed = parseJsonDocument(read.text, file);
   if (!parsed.ok) return { servers: [], diagnostics: [parsed.diagnostic] };
   const doc = parsed.doc;
-  const at = (
-    path: (string | number)[],
-    severity: Diagnostic['severity'],
-    code: Diagnostic['code'],
-    message: string,
-    hint?: string,
-  ): void => {
-    const location = doc.locate(path);
-    diagnostics.push({
-      severity,
-      code,
-      message,
-      key: path.join('.'),
-      location,
-      snippet: doc.snippet(location),
-      ...(hint ? { hint } : {}),
-    });
+  const at: At = (path, severity, code, message, hint) => {
+    diagnostics.push(diagnosticAt(doc, path, severity, code, message, hint));
   };
   const root = doc.value;
   if (!isPlainTable(root) || !isPlainTable(root.mcpServers)) {
@@ -116,28 +103,7 @@ function importEntry(
     str('type') ?? (entry.url !== undefined && entry.command === undefined ? 'http' : 'stdio');
   const location = doc.locate(base);
   const origin = { kind: 'mcp_json' as const, file: doc.file, location };
-  const common = {
-    name,
-    enabled: true,
-    required: false,
-    startupTimeoutSec: null,
-    toolTimeoutSec: null,
-    enabledTools: null,
-    disabledTools: null,
-    defaultToolsApprovalMode: null,
-    tools: {},
-    supportsParallelToolCalls: false,
-    scopes: null,
-    oauth: null,
-    oauthResource: null,
-    auth: null,
-    startupReadiness: null,
-    toolInputSchemaMaxBytes: null,
-    experimentalEnvironment: null,
-    disabledByConfig: null,
-    pluginId: null,
-    origins: [origin],
-  } satisfies Omit<McpServerConfig, 'transport'>;
+  const origins = [origin];
 
   if (type === 'stdio') {
     const command = str('command');
@@ -163,9 +129,9 @@ function importEntry(
       else env[k] = v;
     }
     if (entry.url !== undefined || entry.headers !== undefined) return null;
-    return {
-      ...common,
-      transport: {
+    return serverWithDefaults(
+      name,
+      {
         type: 'stdio',
         command,
         args: (args as string[] | undefined) ?? [],
@@ -173,7 +139,8 @@ function importEntry(
         envVars,
         cwd: str('cwd') ?? null,
       },
-    };
+      origins,
+    );
   }
   if (type === 'http' || type === 'sse' || type === 'streamable-http') {
     const url = str('url');
@@ -202,9 +169,9 @@ function importEntry(
       else if (whole) envHttpHeaders[h] = whole[1] ?? '';
       else httpHeaders[h] = v;
     }
-    return {
-      ...common,
-      transport: {
+    return serverWithDefaults(
+      name,
+      {
         type: 'streamable_http',
         url,
         bearerTokenEnvVar,
@@ -212,7 +179,8 @@ function importEntry(
         envHttpHeaders: Object.keys(envHttpHeaders).length > 0 ? envHttpHeaders : null,
         httpHeadersHelper: null,
       },
-    };
+      origins,
+    );
   }
   at(
     [...base, 'type'],

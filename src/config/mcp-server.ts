@@ -78,3 +78,37 @@ export interface McpServerConfig {
 
 /** Codex's documented default budget for `initialize` + first `tools/list`. */
 export const DEFAULT_STARTUP_TIMEOUT_SEC = 10;
+
+/**
+ * A definition with Codex's defaults for everything but name, transport and origin: for
+ * importers whose format has no such settings (`.mcp.json`) and for tests.
+ */
+export function serverWithDefaults(
+  name: string,
+  transport: McpTransport,
+  origins: ConfigOrigin[],
+): McpServerConfig {
+  return {
+    name,
+    transport,
+    enabled: true,
+    required: false,
+    startupTimeoutSec: null,
+    toolTimeoutSec: null,
+    enabledTools: null,
+    disabledTools: null,
+    defaultToolsApprovalMode: null,
+    tools: {},
+    supportsParallelToolCalls: false,
+    scopes: null,
+    oauth: null,
+    oauthResource: null,
+    auth: null,
+    startupReadiness: null,
+    toolInputSchemaMaxBytes: null,
+    experimentalEnvironment: null,
+    disabledByConfig: null,
+    pluginId: null,
+    origins,
+  };
+}

@@ -3,16 +3,13 @@ import type { AST } from 'toml-eslint-parser';
 import type { Diagnostic, SourceLocation } from '../diagnostics/diagnostic.js';
 import { maskSourceLine } from '../masking/mask-text.js';
 
-export type KeyPath = readonly (string | number)[];
+import type { KeyPath, LocatedDocument } from './located-document.js';
+
+export type { KeyPath } from './located-document.js';
 
 /** A parsed TOML 1.0 file that can say where any key of it was written. */
-export interface TomlDocument {
-  file: string;
+export interface TomlDocument extends LocatedDocument {
   value: Record<string, unknown>;
-  /** Where `path` (or its nearest written ancestor) was defined. */
-  locate(path: KeyPath): SourceLocation;
-  /** The source line at `loc`, secrets masked, with a caret under the column. */
-  snippet(loc: SourceLocation): string;
 }
 
 export type TomlParseResult =

@@ -7,6 +7,7 @@ import type { RequirementSource, ServerIdentityRule, ServerRule, StringMatcher }
 import { describeSource } from './model.js';
 import { compileRustRegex, RustRegexError } from './rust-regex.js';
 import { parseUrlPrefix } from './url-prefix.js';
+import { diagnosticAt } from '../config/located-document.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
 export interface RequirementsLayer {
@@ -35,19 +36,36 @@ class LayerParser {
     message: string,
     hint?: string,
   ): void {
-    const location = this.doc.locate(path);
-    this.diagnostics.push({
-      severity,
-      code,
-      message,
-      key: path
-        .map((p) => (typeof p === 'number' ? `[${p}]` : p))
-        .join('.')
-        .replace(/\.\[/g, '['),
-      location,
-      snippet: this.doc.snippet(location),
-      ...(hint ? { hint } : {}),
+    this.diagnostics.push(diagnosticAt(this.doc, path, severity, code, message, hint));
+  }
+
+  /** The named entries of a server table; reports a non-table and empty names. */
+  private serverEntries(path: KeyPath, raw: unknown): [string, unknown, KeyPath][] {
+    if (!isPlainTable(raw)) {
+      this.error(
+        path,
+        `invalid type: ${describeType(raw)}, expected a map`,
+        undefined,
+        'wrong_type',
+      );
+      return [];
+    }
+    return Object.entries(raw).flatMap(([name, entry]): [string, unknown, KeyPath][] => {
+      const at = [...path, name];
+      if (name.trim() !== '') return [[name, entry, at]];
+      const hint = 'name the server exactly as its [mcp_servers.NAME] key in config';
+      this.error(at, 'server name is empty', hint, 'empty_name');
+      return [];
     });
+  }
+
+  private rule(
+    name: string,
+    identity: ServerIdentityRule,
+    form: ServerRule['form'],
+    at: KeyPath,
+  ): ServerRule {
+    return { name, identity, form, source: this.source, location: this.doc.locate(at) };
   }
 
   error(
@@ -146,26 +164,7 @@ class LayerParser {
   private parseServerTable(path: KeyPath, raw: unknown): Map<string, ServerRule> | null {
     if (raw === undefined) return null;
     const rules = new Map<string, ServerRule>();
-    if (!isPlainTable(raw)) {
-      this.error(
-        path,
-        `invalid type: ${describeType(raw)}, expected a map`,
-        undefined,
-        'wrong_type',
-      );
-      return rules;
-    }
-    for (const [name, entry] of Object.entries(raw)) {
-      const at = [...path, name];
-      if (name.trim() === '') {
-        this.error(
-          at,
-          'server name is empty',
-          'name the server exactly as its [mcp_servers.NAME] key in config',
-          'empty_name',
-        );
-        continue;
-      }
+    for (const [name, entry, at] of this.serverEntries(path, raw)) {
       if (!isPlainTable(entry)) {
         this.error(
           at,
@@ -176,33 +175,26 @@ class LayerParser {
         continue;
       }
       for (const key of Object.keys(entry)) {
-        if (key !== 'identity') {
-          const guess = suggestKey(key, ['identity']);
-          this.warn(
-            [...at, key],
-            `unknown key \`${key}\` in a server rule; only \`identity\` is read`,
-            guess ? 'did you mean `identity`?' : undefined,
-          );
-        }
+        if (key === 'identity') continue;
+        const guess = suggestKey(key, ['identity']) ? 'did you mean `identity`?' : undefined;
+        this.warn(
+          [...at, key],
+          `unknown key \`${key}\` in a server rule; only \`identity\` is read`,
+          guess,
+        );
       }
       if (entry.identity === undefined) {
+        const where = at.join('.');
         this.error(
           at,
-          `missing field \`identity\` in \`${at.join('.')}\``,
-          `add [${at.join('.')}.identity] with command = "..." or url = "..."`,
+          `missing field \`identity\` in \`${where}\``,
+          `add [${where}.identity] with command = "..." or url = "..."`,
           'missing_field',
         );
         continue;
       }
       const identity = this.parseIdentity([...at, 'identity'], entry.identity);
-      if (identity)
-        rules.set(name, {
-          name,
-          identity,
-          form: 'identity',
-          source: this.source,
-          location: this.doc.locate(at),
-        });
+      if (identity) rules.set(name, this.rule(name, identity, 'identity', at));
     }
     return rules;
   }
@@ -217,30 +209,9 @@ class LayerParser {
       'legacy_key',
     );
     const rules = new Map<string, ServerRule>();
-    if (!isPlainTable(raw)) {
-      this.error(
-        path,
-        `invalid type: ${describeType(raw)}, expected a map`,
-        undefined,
-        'wrong_type',
-      );
-      return rules;
-    }
-    for (const [name, entry] of Object.entries(raw)) {
-      const at = [...path, name];
-      if (name.trim() === '') {
-        this.error(at, 'server name is empty', undefined, 'empty_name');
-        continue;
-      }
+    for (const [name, entry, at] of this.serverEntries(path, raw)) {
       const identity = this.parseIdentity(at, entry);
-      if (identity)
-        rules.set(name, {
-          name,
-          identity,
-          form: 'seed',
-          source: this.source,
-          location: this.doc.locate(at),
-        });
+      if (identity) rules.set(name, this.rule(name, identity, 'seed', at));
     }
     return rules;
   }

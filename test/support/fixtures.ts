@@ -4,6 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { McpServerConfig, McpTransport } from '../../src/config/mcp-server.js';
+import { serverWithDefaults } from '../../src/config/mcp-server.js';
 
 export const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'servers');
 export const EVERYTHING = join(
@@ -33,30 +34,7 @@ export function server(
   transport: McpTransport,
   extra: Partial<McpServerConfig> = {},
 ): McpServerConfig {
-  return {
-    name,
-    transport,
-    enabled: true,
-    required: false,
-    startupTimeoutSec: null,
-    toolTimeoutSec: null,
-    enabledTools: null,
-    disabledTools: null,
-    defaultToolsApprovalMode: null,
-    tools: {},
-    supportsParallelToolCalls: false,
-    scopes: null,
-    oauth: null,
-    oauthResource: null,
-    auth: null,
-    startupReadiness: null,
-    toolInputSchemaMaxBytes: null,
-    experimentalEnvironment: null,
-    disabledByConfig: null,
-    pluginId: null,
-    origins: [],
-    ...extra,
-  };
+  return { ...serverWithDefaults(name, transport, []), ...extra };
 }
 
 export function stdio(

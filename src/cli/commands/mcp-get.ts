@@ -5,7 +5,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import { serverGetJson } from '../format/server-view.js';
 import type { CliIo } from '../io.js';
-import { configFailure, reportLoadProblems } from '../report.js';
+import { configFailure, findServer, reportLoadProblems } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadWorld } from '../world.js';
 
@@ -28,13 +28,8 @@ export function runMcpGet(
   const failed = configFailure(io, world);
   if (failed !== null) return failed;
   const code = reportLoadProblems(io, world);
-  const d = world.decisions.find((x) => x.server.name === name);
-  if (!d) {
-    io.stderr(`Error: No MCP server named '${name}' found.\n`);
-    const known = world.decisions.map((x) => x.server.name);
-    if (known.length > 0) io.stderr(`  hint: configured servers: ${known.join(', ')}\n`);
-    return ExitCode.notFound;
-  }
+  const d = findServer(io, world, name);
+  if (!d) return ExitCode.notFound;
   const codex = world.codex?.decisions.find((x) => x.server.name === name);
   if (opts.json) {
     io.stdout(`${JSON.stringify(serverGetJson(d, codex), null, 2)}\n`);

@@ -8,7 +8,7 @@ import type { ExitCodeValue } from '../exit-codes.js';
 import { describeIdentity, serverGetJson } from '../format/server-view.js';
 import { renderTable } from '../format/table.js';
 import type { CliIo } from '../io.js';
-import { configFailure, printDiagnostics, reportLoadProblems } from '../report.js';
+import { configFailure, findServer, printDiagnostics, reportLoadProblems } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadWorld } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
@@ -142,11 +142,8 @@ export function runRequirementsExplain(
   const failed = configFailure(io, world);
   if (failed !== null) return failed;
   const code = reportLoadProblems(io, world);
-  const d = world.decisions.find((x) => x.server.name === name);
-  if (!d) {
-    io.stderr(`Error: No MCP server named '${name}' found.\n`);
-    return ExitCode.notFound;
-  }
+  const d = findServer(io, world, name);
+  if (!d) return ExitCode.notFound;
   const codex = world.codex?.decisions.find((x) => x.server.name === name);
   if (opts.json) {
     io.stdout(`${JSON.stringify(serverGetJson(d, codex), null, 2)}\n`);
