@@ -3,7 +3,8 @@ import { renderDiagnostic } from '../diagnostics/diagnostic.js';
 import type { CliIo } from './io.js';
 import { ExitCode } from './exit-codes.js';
 import type { ExitCodeValue } from './exit-codes.js';
-import type { World } from './world.js';
+import type { GlobalOptions, World } from './world.js';
+import { loadWorld } from './world.js';
 import type { ServerDecision } from '../requirements/apply-requirements.js';
 
 /** Writes diagnostics to stderr (never stdout: that is for data and --json). */
@@ -42,4 +43,25 @@ export function findServer(io: CliIo, world: World, name: string): ServerDecisio
   const known = world.decisions.map((d) => d.server.name);
   if (known.length > 0) io.stderr(`  hint: configured servers: ${known.join(', ')}\n`);
   return null;
+}
+
+export type OneServer =
+  | { exit: ExitCodeValue }
+  | {
+      world: World;
+      decision: ServerDecision;
+      codex: ServerDecision | undefined;
+      code: ExitCodeValue;
+    };
+
+/** Loads everything and picks one server: the common start of `mcp get` and `requirements explain`. */
+export function loadOneServer(global: GlobalOptions, name: string, io: CliIo): OneServer {
+  const world = loadWorld(global, io);
+  const failed = configFailure(io, world);
+  if (failed !== null) return { exit: failed };
+  const code = reportLoadProblems(io, world);
+  const decision = findServer(io, world, name);
+  if (!decision) return { exit: ExitCode.notFound };
+  const codex = world.codex?.decisions.find((d) => d.server.name === name);
+  return { world, decision, codex, code };
 }

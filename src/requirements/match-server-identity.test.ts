@@ -1,26 +1,11 @@
 import { describe, expect, test } from 'vitest';
 import type { McpTransport } from '../config/mcp-server.js';
+import { http, stdio } from '../../test/support/fixtures.js';
 import { matchServerIdentity } from './match-server-identity.js';
 import type { ExecutableFacts, MatchMode } from './match-server-identity.js';
 import type { ServerIdentityRule, StringMatcher } from './model.js';
 import { compileRustRegex } from './rust-regex.js';
 
-const stdio = (command: string, args: string[] = []): McpTransport => ({
-  type: 'stdio',
-  command,
-  args,
-  env: null,
-  envVars: [],
-  cwd: null,
-});
-const http = (url: string): McpTransport => ({
-  type: 'streamable_http',
-  url,
-  bearerTokenEnvVar: null,
-  httpHeaders: null,
-  envHttpHeaders: null,
-  httpHeadersHelper: null,
-});
 const exact = (command: string, sha256: string | null = null): ServerIdentityRule => ({
   transport: 'stdio',
   form: 'exact',

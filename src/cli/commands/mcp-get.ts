@@ -1,13 +1,11 @@
 import { MASK, maskArgs, maskUrl } from '../../masking/mask-text.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
 import { describeSource } from '../../requirements/model.js';
-import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import { serverGetJson } from '../format/server-view.js';
 import type { CliIo } from '../io.js';
-import { configFailure, findServer, reportLoadProblems } from '../report.js';
+import { loadOneServer } from '../report.js';
 import type { GlobalOptions } from '../world.js';
-import { loadWorld } from '../world.js';
 
 const list = (items: readonly string[] | null | undefined) =>
   items && items.length > 0 ? items.join(', ') : '-';
@@ -24,13 +22,9 @@ export function runMcpGet(
   opts: { json?: boolean },
   io: CliIo,
 ): ExitCodeValue {
-  const world = loadWorld(global, io);
-  const failed = configFailure(io, world);
-  if (failed !== null) return failed;
-  const code = reportLoadProblems(io, world);
-  const d = findServer(io, world, name);
-  if (!d) return ExitCode.notFound;
-  const codex = world.codex?.decisions.find((x) => x.server.name === name);
+  const loaded = loadOneServer(global, name, io);
+  if ('exit' in loaded) return loaded.exit;
+  const { decision: d, codex, code } = loaded;
   if (opts.json) {
     io.stdout(`${JSON.stringify(serverGetJson(d, codex), null, 2)}\n`);
     return code;

@@ -8,9 +8,8 @@ import type { ExitCodeValue } from '../exit-codes.js';
 import { describeIdentity, serverGetJson } from '../format/server-view.js';
 import { renderTable } from '../format/table.js';
 import type { CliIo } from '../io.js';
-import { configFailure, findServer, printDiagnostics, reportLoadProblems } from '../report.js';
+import { loadOneServer, printDiagnostics } from '../report.js';
 import type { GlobalOptions } from '../world.js';
-import { loadWorld } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
 import { resolve } from 'node:path';
 
@@ -138,13 +137,9 @@ export function runRequirementsExplain(
   opts: { json?: boolean },
   io: CliIo,
 ): ExitCodeValue {
-  const world = loadWorld(global, io);
-  const failed = configFailure(io, world);
-  if (failed !== null) return failed;
-  const code = reportLoadProblems(io, world);
-  const d = findServer(io, world, name);
-  if (!d) return ExitCode.notFound;
-  const codex = world.codex?.decisions.find((x) => x.server.name === name);
+  const loaded = loadOneServer(global, name, io);
+  if ('exit' in loaded) return loaded.exit;
+  const { world, decision: d, codex, code } = loaded;
   if (opts.json) {
     io.stdout(`${JSON.stringify(serverGetJson(d, codex), null, 2)}\n`);
     return code;
