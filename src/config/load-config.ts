@@ -1,9 +1,10 @@
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { formatLocation } from '../diagnostics/diagnostic.js';
 import { FieldReader, describeType, isPlainTable } from './field-reader.js';
 import { importMcpJson } from './mcp-json.js';
+import { loadCodexPluginServers } from './codex-plugins.js';
 import type { ConfigOrigin, McpServerConfig } from './mcp-server.js';
 import { parseMcpServer } from './parse-mcp-server.js';
 import { readSourceFile } from './read-source.js';
@@ -67,6 +68,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
   const diagnostics: Diagnostic[] = [];
   const sources: SourceStatus[] = [];
   const merged = new Map<string, MergedEntry>();
+  const pluginServers: McpServerConfig[] = [];
 
   for (const spec of options.sources) {
     const read = readSourceFile(spec.file, 'config file');
@@ -87,6 +89,11 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     }
     sources.push({ kind: spec.kind, file: spec.file, status: 'loaded' });
     mergeLayer(parsed.doc, spec.kind, merged, diagnostics);
+    if (spec.kind === 'codex') {
+      const plugins = loadCodexPluginServers(dirname(spec.file), parsed.doc);
+      diagnostics.push(...plugins.diagnostics);
+      pluginServers.push(...plugins.servers);
+    }
   }
 
   const servers: McpServerConfig[] = [];
@@ -103,6 +110,8 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     const server = parseMcpServer(name, reader, entry.origins);
     if (server) servers.push(server);
   }
+
+  addPluginServers(servers, pluginServers, diagnostics);
 
   for (const file of options.mcpJsonFiles) {
     const imported = importMcpJson(file);
@@ -195,5 +204,32 @@ function mergeLayer(
     if (Object.keys(raw).length === 0) entry.fieldDoc.set('', doc);
     entry.origins.push(origin);
     merged.set(name, entry);
+  }
+}
+
+/**
+ * Plugin servers join the list unless a config server has the same name: then the config
+ * server wins (as in Codex 0.169, observed), and Gatehouse says so instead of dropping it silently.
+ */
+function addPluginServers(
+  servers: McpServerConfig[],
+  plugins: McpServerConfig[],
+  diagnostics: Diagnostic[],
+): void {
+  for (const plugin of plugins) {
+    const clash = servers.find((s) => s.name === plugin.name);
+    const where = plugin.origins[0];
+    if (clash) {
+      diagnostics.push({
+        severity: 'warning',
+        code: 'duplicate_definition',
+        message: `plugin ${plugin.pluginId}'s server '${plugin.name}' is shadowed by the config server of the same name (${formatLocation(clash.origins[clash.origins.length - 1]?.location)}) and is not used`,
+        key: `mcpServers.${plugin.name}`,
+        ...(where ? { location: where.location } : {}),
+        hint: 'rename one of them if both are wanted',
+      });
+      continue;
+    }
+    servers.push(plugin);
   }
 }

@@ -26,12 +26,23 @@ export interface ApplyOptions {
   executables?: ReadonlyMap<string, ExecutableFacts>;
 }
 
-/** Which rule table governs a server: plugin servers follow their plugin's table (Codex 0.169). */
-function ruleSetFor(server: McpServerConfig, requirements: Requirements): ServerRuleSet | null {
+/**
+ * Which rule table governs a server. Plugin servers follow their plugin's table, as in Codex.
+ * Codex lets a plugin server with no plugin table escape a non-empty top-level allowlist;
+ * Gatehouse does not (mode `gatehouse`): such a server is governed by the top-level table,
+ * where it has no rule, so it is disabled until the admin adds a plugin-scoped rule.
+ */
+function ruleSetFor(
+  server: McpServerConfig,
+  requirements: Requirements,
+  mode: MatchMode,
+): ServerRuleSet | null {
   const top = requirements.mcpServers;
   if (top && top.rules.size === 0) return top; // the global kill switch reaches plugin servers too
-  if (server.pluginId !== null) return requirements.plugins.get(server.pluginId) ?? null;
-  return top;
+  if (server.pluginId === null) return top;
+  const own = requirements.plugins.get(server.pluginId);
+  if (own) return own;
+  return mode === 'gatehouse' && top ? top : null;
 }
 
 function decide(
@@ -52,7 +63,7 @@ function decide(
       ),
     };
   }
-  const set = ruleSetFor(server, requirements);
+  const set = ruleSetFor(server, requirements, options.mode);
   let allowedBy: ServerRule | null = null;
   if (set) {
     const scope = server.pluginId ? `plugins."${server.pluginId}".mcp_servers` : 'mcp_servers';
@@ -68,7 +79,22 @@ function decide(
         ),
       };
     }
-    const rule = set.rules.get(server.name);
+    const rule =
+      set === requirements.mcpServers && server.pluginId !== null
+        ? undefined
+        : set.rules.get(server.name);
+    if (!rule && server.pluginId !== null && set === requirements.mcpServers) {
+      return {
+        ...base,
+        governedBy: set,
+        enabled: false,
+        disabledReason: requirementsReason(
+          'not_allowlisted',
+          set.sources,
+          `server of plugin ${server.pluginId}: [mcp_servers] restricts servers and there is no [plugins."${server.pluginId}".mcp_servers] table; add [plugins."${server.pluginId}".mcp_servers.${server.name}.identity] to allow it`,
+        ),
+      };
+    }
     if (!rule) {
       return {
         ...base,

@@ -1,45 +1,20 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { cli } from '../support/run-cli.js';
 import { tempDir } from '../support/fixtures.js';
+import { CODEX, canRunCodex, runCodexList } from '../support/codex.js';
+import type { Verdicts } from '../support/codex.js';
 
 /**
  * Runs the real codex-cli 0.169 (npm @openai/codex) on the same config and requirements as
- * Gatehouse and compares the enable/disable decision for every server. Codex reads only
- * /etc/codex/requirements.toml, so each run gets a private mount namespace with its own
- * /etc/codex (needs root and unshare; skipped with that reason otherwise).
+ * Gatehouse and compares the enable/disable decision for every server.
  */
-const CODEX = join(import.meta.dirname, '..', '..', 'node_modules', '.bin', 'codex');
-const canRun = (() => {
-  if (process.platform !== 'linux' || !existsSync(CODEX) || process.getuid?.() !== 0) return false;
-  try {
-    if (!existsSync('/etc/codex')) mkdirSync('/etc/codex');
-    return spawnSync('unshare', ['--mount', 'true']).status === 0;
-  } catch {
-    return false;
-  }
-})();
-
-type Verdicts = Record<string, boolean>;
-
 function runCodex(config: string, requirements: string): Verdicts | { error: string } {
   const home = tempDir();
-  const etc = tempDir();
   writeFileSync(join(home, 'config.toml'), config);
-  writeFileSync(join(etc, 'requirements.toml'), requirements);
-  const r = spawnSync(
-    'unshare',
-    ['--mount', 'sh', '-c', `mount --bind "${etc}" /etc/codex && exec "${CODEX}" mcp list --json`],
-    {
-      env: { ...process.env, CODEX_HOME: home },
-      encoding: 'utf8',
-    },
-  );
-  if (r.status !== 0) return { error: r.stderr };
-  const list = JSON.parse(r.stdout) as { name: string; enabled: boolean }[];
-  return Object.fromEntries(list.map((s) => [s.name, s.enabled]));
+  return runCodexList(home, requirements);
 }
 
 async function runGatehouse(
@@ -154,7 +129,7 @@ const SAFER: Record<string, string> = {
   pinned_wrong: 'pin_mismatch',
 };
 
-describe.skipIf(!canRun)(
+describe.skipIf(!canRunCodex)(
   'same decisions as the real Codex 0.169 binary (needs root + unshare)',
   () => {
     test('every case of the table: identical, except the documented safer ones', async () => {
