@@ -106,6 +106,20 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void):
   return program;
 }
 
+const OPTIONAL_VALUE_FLAGS = new Set(['--codex-home', '--codex-requirements']);
+const COMMAND_WORDS = new Set(['mcp', 'requirements', 'help']);
+
+/**
+ * `--codex-home` and `--codex-requirements` take an optional value, so in
+ * `gatehouse --codex-home mcp list` a parser would read `mcp` as the directory. A following
+ * command word is never taken as the value (write `./mcp` for a directory of that name).
+ */
+export function disambiguateOptionalValues(argv: readonly string[]): string[] {
+  return argv.map((arg, i) =>
+    OPTIONAL_VALUE_FLAGS.has(arg) && COMMAND_WORDS.has(argv[i + 1] ?? '') ? `${arg}=` : arg,
+  );
+}
+
 /** Runs the CLI in-process and returns its exit code; never throws for user errors. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
   let code: ExitCodeValue = ExitCode.ok;
@@ -113,7 +127,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     code = c;
   });
   try {
-    await program.parseAsync([...argv], { from: 'user' });
+    await program.parseAsync(disambiguateOptionalValues(argv), { from: 'user' });
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {

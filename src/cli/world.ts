@@ -63,7 +63,7 @@ export function loadWorld(opts: GlobalOptions, io: CliIo): World {
   ];
   if (opts.codexHome !== undefined && opts.codexHome !== false) {
     const dir =
-      typeof opts.codexHome === 'string'
+      typeof opts.codexHome === 'string' && opts.codexHome !== ''
         ? resolve(io.cwd, opts.codexHome)
         : defaultCodexHome(io.env);
     sources.push({ kind: 'codex', file: join(dir, 'config.toml'), optional: false });
@@ -94,7 +94,7 @@ export function loadWorld(opts: GlobalOptions, io: CliIo): World {
   let codex: World['codex'] = null;
   if (opts.codexRequirements !== undefined && opts.codexRequirements !== false) {
     const file =
-      typeof opts.codexRequirements === 'string'
+      typeof opts.codexRequirements === 'string' && opts.codexRequirements !== ''
         ? resolve(io.cwd, opts.codexRequirements)
         : CODEX_SYSTEM_REQUIREMENTS_FILE;
     const loaded = loadRequirements({ requirementFiles: [file], env: {}, systemFile: file });
