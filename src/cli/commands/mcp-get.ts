@@ -40,12 +40,10 @@ export function runMcpGet(
         `  rule: ${rule.location.file}:${rule.location.line} (${describeSource(rule.source)})`,
       );
   } else {
-    lines.push(
-      s.name,
-      `  enabled: true`,
-      `  enabled_tools: ${list(s.enabledTools)}`,
-      `  disabled_tools: ${list(s.disabledTools)}`,
-    );
+    // As Codex: the tool filters are shown only when set.
+    lines.push(s.name, `  enabled: true`);
+    if (s.enabledTools) lines.push(`  enabled_tools: ${list(s.enabledTools)}`);
+    if (s.disabledTools) lines.push(`  disabled_tools: ${list(s.disabledTools)}`);
     const t = s.transport;
     if (t.type === 'stdio') {
       const envNames = [

@@ -11,7 +11,13 @@ import type { ProbeResult } from '../../gateway/probe.js';
  * env and header values in clear in `--json`; Gatehouse never does.
  */
 function maskedMap(map: Record<string, string> | null): Record<string, string> | null {
-  return map ? Object.fromEntries(Object.keys(map).map((k) => [k, MASK])) : null;
+  return map
+    ? Object.fromEntries(
+        Object.keys(map)
+          .sort()
+          .map((k) => [k, MASK]),
+      )
+    : null;
 }
 
 export function transportJson(t: McpTransport): Record<string, unknown> {
