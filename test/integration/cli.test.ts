@@ -71,8 +71,8 @@ describe('the bundled example (npm start)', () => {
       'mcp',
       'list',
     ]);
-    expect(r.stdout).toMatch(/^Name +Command +Args +Env +Cwd +Status +Auth$/m);
-    expect(r.stdout).toMatch(/^Name +Url +Bearer Token Env Var +Status +Auth$/m);
+    expect(r.stdout).toMatch(/^Name +Command +Args +Env +Cwd +Status +Auth *$/m);
+    expect(r.stdout).toMatch(/^Name +Url +Bearer Token Env Var +Status +Auth *$/m);
     expect(r.stdout).toContain(
       `disabled: requirements (${join(process.cwd(), 'examples/requirements.toml')})`,
     );
