@@ -37,6 +37,19 @@ export class RustRegexError extends Error {
  * give (`invalid regex …` / `… cannot be used for full-value matching: …`).
  */
 export function compileRustRegex(expression: string): CompiledRustRegex {
+  const cached = compiled.get(expression);
+  if (cached) return cached;
+  const result = compileUncached(expression);
+  if (compiled.size >= MAX_CACHED) compiled.clear();
+  compiled.set(expression, result);
+  return result;
+}
+
+/** Admins repeat expressions across rules; compiling RE2 programs is the costly part. */
+const compiled = new Map<string, CompiledRustRegex>();
+const MAX_CACHED = 1024;
+
+function compileUncached(expression: string): CompiledRustRegex {
   try {
     translateRegexLite(expression);
   } catch (err) {

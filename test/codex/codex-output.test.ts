@@ -10,7 +10,7 @@ import { tempDir } from '../support/fixtures.js';
  * /etc/codex/requirements.toml as its --requirements, so even the source in the Status column is
  * the same. Gatehouse may only ADD lines after Codex's (the "Why disabled" section).
  */
-const GATEHOUSE = join(import.meta.dirname, '..', '..', 'dist', 'cli', 'main.js');
+const GATEHOUSE = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 
 const CONFIG = `
 [mcp_servers.docs]

@@ -1,5 +1,4 @@
 import type { ProbeResult } from '../../gateway/probe.js';
-import { probeServers } from '../../gateway/probe.js';
 import { maskArgs, maskUrl } from '../../masking/mask-text.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
 import type { ServerDecision } from '../../requirements/apply-requirements.js';
@@ -49,6 +48,8 @@ export async function runMcpList(
     const enabled = decisions.filter((d) => d.enabled).map((d) => d.server);
     const progress = io.isTTY && !opts.json;
     if (progress && enabled.length > 0) io.stderr(`probing ${enabled.length} server(s)…`);
+    // Loaded only when probing: the MCP SDK client is most of the CLI's start-up cost.
+    const { probeServers } = await import('../../gateway/probe.js');
     probes = await probeServers(enabled, {
       env: io.env,
       onSettled: (server, r, done) => {
