@@ -131,13 +131,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCo
     return code;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (
-        err.code === 'commander.helpDisplayed' ||
-        err.code === 'commander.version' ||
-        err.code === 'commander.help'
-      )
-        return ExitCode.ok;
-      return ExitCode.usage;
+      // --help and --version succeed; help shown because a command is missing is a usage error.
+      return err.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
     }
     io.stderr(
       `gatehouse: internal error: ${err instanceof Error ? err.message : String(err)}\n  please report this with the command you ran\n`,

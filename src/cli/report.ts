@@ -2,6 +2,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { renderDiagnostic } from '../diagnostics/diagnostic.js';
 import type { CliIo } from './io.js';
 import { ExitCode } from './exit-codes.js';
+import { describeSource } from '../requirements/model.js';
 import type { ExitCodeValue } from './exit-codes.js';
 import type { GlobalOptions, World } from './world.js';
 import { loadWorld } from './world.js';
@@ -25,6 +26,11 @@ export function configFailure(io: CliIo, world: World): ExitCodeValue | null {
 export function reportLoadProblems(io: CliIo, world: World): ExitCodeValue {
   printDiagnostics(io, world.config.diagnostics);
   printDiagnostics(io, world.requirements.diagnostics);
+  for (const layer of world.requirements.layers) {
+    if (layer.status === 'skipped' && layer.note?.includes('EXISTS')) {
+      io.stderr(`note: ${describeSource(layer.source)}: ${layer.note}\n`);
+    }
+  }
   if (world.codex) printDiagnostics(io, world.codex.requirements.diagnostics);
   if (world.requirements.invalid) {
     io.stderr(

@@ -24,8 +24,8 @@ export function suggestKey(unknown: string, known: readonly string[]): string | 
   let bestScore = Infinity;
   for (const candidate of known) {
     const c = candidate.toLowerCase();
-    let score = levenshtein(lower, c);
-    if (c.startsWith(lower) || lower.startsWith(c)) score = Math.min(score, 1);
+    // Edit distance decides; a prefix relation (`mcp_server` / `mcp_servers`) only breaks ties.
+    const score = levenshtein(lower, c) - (c.startsWith(lower) || lower.startsWith(c) ? 0.5 : 0);
     if (score < bestScore) {
       bestScore = score;
       best = candidate;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { readSourceFile } from '../config/read-source.js';
 import { parseTomlDocument } from '../config/toml-document.js';
@@ -58,7 +59,14 @@ export function loadRequirements(options: LoadRequirementsOptions): LoadedRequir
 
   const systemSource: RequirementSource = { kind: 'system_file', path: systemFile };
   if (options.requirementFiles.length > 0) {
-    layers.push({ source: systemSource, status: 'skipped', note: '--requirements was given' });
+    const present = existsSync(systemFile);
+    layers.push({
+      source: systemSource,
+      status: 'skipped',
+      note: present
+        ? 'this file EXISTS and is NOT enforced in this run: --requirements was given'
+        : '--requirements was given',
+    });
   } else {
     const read = readSourceFile(systemFile, 'requirements file');
     if (read.ok) addText(read.text, systemSource, systemFile);

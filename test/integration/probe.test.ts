@@ -62,6 +62,15 @@ describe('mcp list --probe runtime states, against real servers', () => {
     expect(r).toMatchObject({ state: 'ready', toolCount: 1 });
   });
 
+  test('ready: a legacy HTTP+SSE server, through the fallback', async () => {
+    const r = await probeServer(server('legacy', http(`${fixture.base}/legacy/sse`)), {
+      env,
+      timeoutMs: 10_000,
+    });
+    expect(r).toMatchObject({ state: 'ready', toolCount: 2 });
+    expect(r.serverInfo?.name).toBe('legacy-sse-fixture');
+  });
+
   test('no_tools: a server that starts and offers nothing to call', async () => {
     const r = await probeServer(
       server('empty', stdio(process.execPath, [join(FIXTURES, 'zero-tools.mjs')])),

@@ -1,0 +1,62 @@
+import { expect, test } from 'vitest';
+import * as api from '../src/index.js';
+import { buildProgram } from '../src/cli/program.js';
+import { ExitCode } from '../src/cli/exit-codes.js';
+import { DISABLED_REASON_CODES } from '../src/requirements/disabled-reason.js';
+
+test('public exports are exactly these (change deliberately, with docs)', () => {
+  expect(Object.keys(api).sort()).toEqual([
+    'Constrained',
+    'DISABLED_REASON_CODES',
+    'ExitCode',
+    'RustRegexError',
+    'compileRustRegex',
+    'composeRequirementLayers',
+    'constrainServers',
+    'defaultCodexHome',
+    'defaultGatehouseHome',
+    'describeSource',
+    'describeSources',
+    'formatStatus',
+    'importMcpJson',
+    'inspectExecutable',
+    'loadConfig',
+    'loadRequirements',
+    'matchServerIdentity',
+    'probeServer',
+    'probeServers',
+    'renderDiagnostic',
+    'runCli',
+    'serverWithDefaults',
+  ]);
+});
+
+test('CLI commands are exactly these', () => {
+  const io = { stdout: () => {}, stderr: () => {}, isTTY: false, env: {}, cwd: '/' };
+  const program = buildProgram(io, () => {});
+  const tree = program.commands.flatMap((c) => c.commands.map((s) => `${c.name()} ${s.name()}`));
+  expect(tree).toEqual(['mcp list', 'mcp get', 'requirements check', 'requirements explain']);
+});
+
+test('exit codes and reason codes are stable (documented in README and docs/requirements.md)', () => {
+  expect(ExitCode).toEqual({
+    ok: 0,
+    internal: 1,
+    usage: 2,
+    configInvalid: 3,
+    requirementsInvalid: 4,
+    warnings: 5,
+    notFound: 6,
+    requiredServerNotReady: 7,
+  });
+  expect(DISABLED_REASON_CODES).toEqual([
+    'user',
+    'config_conflict',
+    'not_allowlisted',
+    'identity_mismatch',
+    'transport_mismatch',
+    'pin_mismatch',
+    'deny_all',
+    'requirements_invalid',
+  ]);
+});
