@@ -45,115 +45,87 @@ function ruleSetFor(
   return mode === 'gatehouse' && top ? top : null;
 }
 
+interface Verdict {
+  governedBy: ServerRuleSet | null;
+  allowedBy: ServerRule | null;
+  refusal: DisabledReason | null;
+}
+
+/** What the requirements say about one server: the rule that allows it, or why not. */
+function judge(
+  server: McpServerConfig,
+  requirements: Requirements,
+  options: ApplyOptions,
+): Verdict {
+  if (options.invalidSources) {
+    const where = options.invalidSources.map(describeSource).join(', ');
+    const detail = `the requirements could not be read or are malformed (${where}); every server is disabled until they are fixed`;
+    return {
+      governedBy: null,
+      allowedBy: null,
+      refusal: requirementsReason('requirements_invalid', options.invalidSources, detail),
+    };
+  }
+  const set = ruleSetFor(server, requirements, options.mode);
+  if (!set) return { governedBy: null, allowedBy: null, refusal: null };
+  const refuse = (reason: DisabledReason): Verdict => ({
+    governedBy: set,
+    allowedBy: null,
+    refusal: reason,
+  });
+  const scope = server.pluginId ? `plugins."${server.pluginId}".mcp_servers` : 'mcp_servers';
+  if (set.rules.size === 0) {
+    return refuse(
+      requirementsReason(
+        'deny_all',
+        set.sources,
+        `[${scope}] is an empty table: every server is denied`,
+      ),
+    );
+  }
+  if (server.pluginId !== null && set === requirements.mcpServers) {
+    const id = server.pluginId;
+    const detail = `server of plugin ${id}: [mcp_servers] restricts servers and there is no [plugins."${id}".mcp_servers] table; add [plugins."${id}".mcp_servers.${server.name}.identity] to allow it`;
+    return refuse(requirementsReason('not_allowlisted', set.sources, detail));
+  }
+  const rule = set.rules.get(server.name);
+  if (!rule) {
+    const detail = `no rule named '${server.name}' in [${scope}]; allowed: ${[...set.rules.keys()].join(', ')}`;
+    return refuse(requirementsReason('not_allowlisted', set.sources, detail));
+  }
+  const verdict = matchServerIdentity(
+    server.transport,
+    rule.identity,
+    options.mode,
+    options.executables?.get(server.name),
+  );
+  if (!verdict.matched)
+    return refuse(requirementsReason(verdict.code, [rule.source], verdict.detail, rule));
+  return { governedBy: set, allowedBy: rule, refusal: null };
+}
+
+/** Reasons in the server's own definition; requirement reasons take precedence (as Codex shows). */
+function definitionReason(server: McpServerConfig): DisabledReason | null {
+  const local = (code: 'user' | 'config_conflict', detail: string): DisabledReason => ({
+    code,
+    display: null,
+    detail,
+    sources: [],
+    rule: null,
+  });
+  if (!server.enabled) return local('user', 'enabled = false in the server config');
+  if (server.disabledByConfig) return local('config_conflict', server.disabledByConfig);
+  return null;
+}
+
 function decide(
   server: McpServerConfig,
   requirements: Requirements,
   options: ApplyOptions,
 ): ServerDecision {
-  const base = { server, allowedBy: null, governedBy: null };
-  if (options.invalidSources) {
-    const where = options.invalidSources.map(describeSource).join(', ');
-    return {
-      ...base,
-      enabled: false,
-      disabledReason: requirementsReason(
-        'requirements_invalid',
-        options.invalidSources,
-        `the requirements could not be read or are malformed (${where}); every server is disabled until they are fixed`,
-      ),
-    };
-  }
-  const set = ruleSetFor(server, requirements, options.mode);
-  let allowedBy: ServerRule | null = null;
-  if (set) {
-    const scope = server.pluginId ? `plugins."${server.pluginId}".mcp_servers` : 'mcp_servers';
-    if (set.rules.size === 0) {
-      return {
-        ...base,
-        governedBy: set,
-        enabled: false,
-        disabledReason: requirementsReason(
-          'deny_all',
-          set.sources,
-          `[${scope}] is an empty table: every server is denied`,
-        ),
-      };
-    }
-    const rule =
-      set === requirements.mcpServers && server.pluginId !== null
-        ? undefined
-        : set.rules.get(server.name);
-    if (!rule && server.pluginId !== null && set === requirements.mcpServers) {
-      return {
-        ...base,
-        governedBy: set,
-        enabled: false,
-        disabledReason: requirementsReason(
-          'not_allowlisted',
-          set.sources,
-          `server of plugin ${server.pluginId}: [mcp_servers] restricts servers and there is no [plugins."${server.pluginId}".mcp_servers] table; add [plugins."${server.pluginId}".mcp_servers.${server.name}.identity] to allow it`,
-        ),
-      };
-    }
-    if (!rule) {
-      return {
-        ...base,
-        governedBy: set,
-        enabled: false,
-        disabledReason: requirementsReason(
-          'not_allowlisted',
-          set.sources,
-          `no rule named '${server.name}' in [${scope}]; allowed: ${[...set.rules.keys()].join(', ')}`,
-        ),
-      };
-    }
-    const verdict = matchServerIdentity(
-      server.transport,
-      rule.identity,
-      options.mode,
-      options.executables?.get(server.name),
-    );
-    if (!verdict.matched) {
-      return {
-        ...base,
-        governedBy: set,
-        enabled: false,
-        disabledReason: requirementsReason(verdict.code, [rule.source], verdict.detail, rule),
-      };
-    }
-    allowedBy = rule;
-  }
-  if (!server.enabled) {
-    return {
-      ...base,
-      governedBy: set,
-      allowedBy,
-      enabled: false,
-      disabledReason: {
-        code: 'user',
-        display: null,
-        detail: 'enabled = false in the server config',
-        sources: [],
-        rule: null,
-      },
-    };
-  }
-  if (server.disabledByConfig) {
-    return {
-      ...base,
-      governedBy: set,
-      allowedBy,
-      enabled: false,
-      disabledReason: {
-        code: 'config_conflict',
-        display: null,
-        detail: server.disabledByConfig,
-        sources: [],
-        rule: null,
-      },
-    };
-  }
-  return { ...base, governedBy: set, allowedBy, enabled: true, disabledReason: null };
+  const { governedBy, allowedBy, refusal } = judge(server, requirements, options);
+  const reason = refusal ?? definitionReason(server);
+  return { server, governedBy, allowedBy, enabled: reason === null, disabledReason: reason };
 }
 
 /**

@@ -1,4 +1,14 @@
 import { RE2JS } from 're2js';
+import {
+  caseFold,
+  complement,
+  hex,
+  isAsciiLetter,
+  PERL_RANGES,
+  POSIX_CLASSES,
+  rangesToClass,
+} from './regex-charsets.js';
+import type { Range } from './regex-charsets.js';
 
 /**
  * Codex compiles requirement regexes with Rust's `regex-lite` crate (observed with codex-cli
@@ -88,68 +98,6 @@ interface Flags {
   R: boolean;
 }
 
-const POSIX_CLASSES: Record<string, [number, number][]> = {
-  alnum: [
-    [0x30, 0x39],
-    [0x41, 0x5a],
-    [0x61, 0x7a],
-  ],
-  alpha: [
-    [0x41, 0x5a],
-    [0x61, 0x7a],
-  ],
-  ascii: [[0x00, 0x7f]],
-  blank: [
-    [0x09, 0x09],
-    [0x20, 0x20],
-  ],
-  cntrl: [
-    [0x00, 0x1f],
-    [0x7f, 0x7f],
-  ],
-  digit: [[0x30, 0x39]],
-  graph: [[0x21, 0x7e]],
-  lower: [[0x61, 0x7a]],
-  print: [[0x20, 0x7e]],
-  punct: [
-    [0x21, 0x2f],
-    [0x3a, 0x40],
-    [0x5b, 0x60],
-    [0x7b, 0x7e],
-  ],
-  space: [
-    [0x09, 0x0d],
-    [0x20, 0x20],
-  ],
-  upper: [[0x41, 0x5a]],
-  word: [
-    [0x30, 0x39],
-    [0x41, 0x5a],
-    [0x5f, 0x5f],
-    [0x61, 0x7a],
-  ],
-  xdigit: [
-    [0x30, 0x39],
-    [0x41, 0x46],
-    [0x61, 0x66],
-  ],
-};
-
-/** Perl classes as code-point ranges (ASCII, as in regex-lite). */
-const PERL_RANGES: Record<string, [number, number][]> = {
-  d: [[0x30, 0x39]],
-  s: [
-    [0x09, 0x0d],
-    [0x20, 0x20],
-  ],
-  w: [
-    [0x30, 0x39],
-    [0x41, 0x5a],
-    [0x5f, 0x5f],
-    [0x61, 0x7a],
-  ],
-};
-
 const MAX_REPEAT = 1000;
 
 /** A translated atom; `repeated` marks one that already carries a repetition operator. */
@@ -166,14 +114,6 @@ function translateRegexLite(pattern: string): string {
   return out;
 }
 
-function hex(cp: number): string {
-  return `\\x{${cp.toString(16).toUpperCase()}}`;
-}
-
-function isAsciiLetter(cp: number): boolean {
-  return (cp >= 0x41 && cp <= 0x5a) || (cp >= 0x61 && cp <= 0x7a);
-}
-
 function isWhitespace(ch: string): boolean {
   return /\s/u.test(ch);
 }
@@ -185,28 +125,6 @@ function literal(cp: number, flags: Flags): string {
   }
   if ((cp >= 0x30 && cp <= 0x39) || isAsciiLetter(cp)) return String.fromCodePoint(cp);
   return hex(cp);
-}
-
-/** Adds the other ASCII case of every letter in the ranges (regex-lite's `(?i)` on classes). */
-function caseFold(ranges: [number, number][]): [number, number][] {
-  const extra: [number, number][] = [];
-  for (const [lo, hi] of ranges) {
-    for (const [a, b, delta] of [
-      [0x41, 0x5a, 0x20],
-      [0x61, 0x7a, -0x20],
-    ] as const) {
-      const from = Math.max(lo, a);
-      const to = Math.min(hi, b);
-      if (from <= to) extra.push([from + delta, to + delta]);
-    }
-  }
-  return [...ranges, ...extra];
-}
-
-function rangesToClass(ranges: [number, number][], negated: boolean): string {
-  const body = ranges.map(([lo, hi]) => (lo === hi ? hex(lo) : `${hex(lo)}-${hex(hi)}`)).join('');
-  if (body === '') return negated ? '(?s:.)' : '[^\\x{0}-\\x{10FFFF}]';
-  return `[${negated ? '^' : ''}${body}]`;
 }
 
 class Parser {
@@ -476,7 +394,7 @@ class Parser {
     }
   }
 
-  private perlClass(ch: string): { ranges: [number, number][]; negated: boolean } | null {
+  private perlClass(ch: string): { ranges: Range[]; negated: boolean } | null {
     const lower = ch.toLowerCase();
     const ranges = PERL_RANGES[lower];
     if (!ranges || (ch !== lower && ch !== lower.toUpperCase())) return null;
@@ -527,7 +445,7 @@ class Parser {
       this.pos++;
       negated = true;
     }
-    const ranges: [number, number][] = [];
+    const ranges: Range[] = [];
     let first = true;
     for (;;) {
       if (flags.x) while (!this.eof() && isWhitespace(this.peek() ?? '')) this.pos++;
@@ -570,7 +488,7 @@ class Parser {
     return rangesToClass(flags.i ? caseFold(ranges) : ranges, negated);
   }
 
-  private parsePosixClass(): [number, number][] {
+  private parsePosixClass(): Range[] {
     const rest = this.chars.slice(this.pos).join('');
     const m = /^\[:(\^?)([a-z]+):\]/.exec(rest);
     if (!m || !POSIX_CLASSES[m[2] ?? '']) {
@@ -581,8 +499,7 @@ class Parser {
     return m[1] ? complement(ranges) : ranges;
   }
 
-  private parseClassItem():
-    { kind: 'char'; cp: number } | { kind: 'set'; ranges: [number, number][] } {
+  private parseClassItem(): { kind: 'char'; cp: number } | { kind: 'set'; ranges: Range[] } {
     const ch = this.next();
     if (ch !== '\\') return { kind: 'char', cp: ch.codePointAt(0) ?? 0 };
     if (this.eof()) throw new TranslateError('incomplete escape sequence');
@@ -594,16 +511,4 @@ class Parser {
     if ('AzbB<>'.includes(e)) throw new TranslateError('unrecognized escape sequence');
     return { kind: 'char', cp: this.escapedCodePoint(e) };
   }
-}
-
-function complement(ranges: [number, number][]): [number, number][] {
-  const sorted = [...ranges].sort((a, b) => a[0] - b[0]);
-  const out: [number, number][] = [];
-  let next = 0;
-  for (const [lo, hi] of sorted) {
-    if (lo > next) out.push([next, lo - 1]);
-    next = Math.max(next, hi + 1);
-  }
-  if (next <= 0x10ffff) out.push([next, 0x10ffff]);
-  return out;
 }
