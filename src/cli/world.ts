@@ -1,5 +1,4 @@
 import { join, resolve } from 'node:path';
-import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { LoadedConfig, ConfigSourceSpec } from '../config/load-config.js';
 import { defaultCodexHome, defaultGatehouseHome, loadConfig } from '../config/load-config.js';
 import type { ServerDecision } from '../requirements/apply-requirements.js';
@@ -7,7 +6,7 @@ import { constrainServers } from '../requirements/apply-requirements.js';
 import type { ExecutableFacts } from '../requirements/match-server-identity.js';
 import { inspectExecutable } from '../requirements/executable.js';
 import type { LoadedRequirements } from '../requirements/load-requirements.js';
-import { loadRequirements } from '../requirements/load-requirements.js';
+import { invalidSources, loadRequirements } from '../requirements/load-requirements.js';
 import { CODEX_SYSTEM_REQUIREMENTS_FILE } from '../requirements/model.js';
 import type { Requirements } from '../requirements/model.js';
 import type { CliIo } from './io.js';
@@ -50,11 +49,6 @@ function pinnedExecutables(
   return facts;
 }
 
-/** Under --strict, every warning counts as an error (and requirements then fail closed). */
-function promote(diagnostics: Diagnostic[], strict: boolean): Diagnostic[] {
-  return strict ? diagnostics.map((d) => ({ ...d, severity: 'error' as const })) : diagnostics;
-}
-
 export function loadWorld(opts: GlobalOptions, io: CliIo): World {
   const strict = Boolean(opts.strict);
   const gatehouseHome = defaultGatehouseHome(io.env);
@@ -70,24 +64,20 @@ export function loadWorld(opts: GlobalOptions, io: CliIo): World {
   }
   for (const file of opts.config)
     sources.push({ kind: 'config_flag', file: resolve(io.cwd, file), optional: false });
-  const config = loadConfig({ sources, mcpJsonFiles: opts.mcpJson.map((f) => resolve(io.cwd, f)) });
-  config.diagnostics = promote(config.diagnostics, strict);
+  const config = loadConfig({
+    sources,
+    mcpJsonFiles: opts.mcpJson.map((f) => resolve(io.cwd, f)),
+    strict,
+  });
 
   const requirements = loadRequirements({
     requirementFiles: opts.requirements.map((f) => resolve(io.cwd, f)),
     env: io.env,
+    strict,
   });
-  requirements.diagnostics = promote(requirements.diagnostics, strict);
-  requirements.invalid = requirements.diagnostics.some((d) => d.severity === 'error');
-  const failed = requirements.layers.filter((l) => l.status === 'error').map((l) => l.source);
-  const invalidSources = requirements.invalid
-    ? failed.length > 0
-      ? failed
-      : requirements.layers.filter((l) => l.status === 'loaded').map((l) => l.source)
-    : null;
   const decisions = constrainServers(config.servers, requirements.requirements, {
     mode: 'gatehouse',
-    invalidSources,
+    invalidSources: invalidSources(requirements),
     executables: pinnedExecutables(config, requirements.requirements, io.env),
   }).value;
 
@@ -98,15 +88,12 @@ export function loadWorld(opts: GlobalOptions, io: CliIo): World {
         ? resolve(io.cwd, opts.codexRequirements)
         : CODEX_SYSTEM_REQUIREMENTS_FILE;
     const loaded = loadRequirements({ requirementFiles: [file], env: {}, systemFile: file });
-    const codexInvalid = loaded.invalid
-      ? loaded.layers.filter((l) => l.status === 'error').map((l) => l.source)
-      : null;
     codex = {
       file,
       requirements: loaded,
       decisions: constrainServers(config.servers, withoutSeedRules(loaded.requirements), {
         mode: 'codex',
-        invalidSources: codexInvalid,
+        invalidSources: invalidSources(loaded),
       }).value,
     };
   }

@@ -1,7 +1,7 @@
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
-import { formatLocation } from '../diagnostics/diagnostic.js';
+import { formatLocation, promoteWarnings } from '../diagnostics/diagnostic.js';
 import { FieldReader, describeType, isPlainTable } from './field-reader.js';
 import { importMcpJson } from './mcp-json.js';
 import { loadCodexPluginServers } from './codex-plugins.js';
@@ -32,6 +32,8 @@ export interface ConfigSourceSpec {
 export interface LoadConfigOptions {
   sources: ConfigSourceSpec[];
   mcpJsonFiles: string[];
+  /** Warnings (unknown keys, overrides, shadowing) count as errors. */
+  strict?: boolean;
 }
 
 export interface SourceStatus {
@@ -140,7 +142,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     }
   }
   servers.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { servers, diagnostics, sources };
+  return { servers, diagnostics: promoteWarnings(diagnostics, Boolean(options.strict)), sources };
 }
 
 function mergeLayer(

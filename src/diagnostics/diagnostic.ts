@@ -75,3 +75,8 @@ export function diagnosticToJson(d: Diagnostic): Record<string, unknown> {
     hint: d.hint ?? null,
   };
 }
+
+/** Under `--strict`, every warning counts as an error. */
+export function promoteWarnings(diagnostics: readonly Diagnostic[], strict: boolean): Diagnostic[] {
+  return strict ? diagnostics.map((d) => ({ ...d, severity: 'error' as const })) : [...diagnostics];
+}

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { promoteWarnings } from '../diagnostics/diagnostic.js';
 import { readSourceFile } from '../config/read-source.js';
 import { parseTomlDocument } from '../config/toml-document.js';
 import type { RequirementsLayer } from './parse-requirements.js';
@@ -19,6 +20,8 @@ export interface LoadRequirementsOptions {
   requirementFiles: string[];
   env: NodeJS.ProcessEnv;
   systemFile?: string;
+  /** Warnings count as errors (and so fail closed). */
+  strict?: boolean;
 }
 
 export interface LayerStatus {
@@ -49,6 +52,7 @@ export function loadRequirements(options: LoadRequirementsOptions): LoadedRequir
       return;
     }
     const result = parseRequirementsLayer(doc.doc, source);
+    result.diagnostics = promoteWarnings(result.diagnostics, Boolean(options.strict));
     diagnostics.push(...result.diagnostics);
     parsed.push(result.layer);
     layers.push({
@@ -144,4 +148,11 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     if (set) plugins.set(id, set);
   }
   return { mcpServers: composeRuleSets(top), plugins };
+}
+
+/** The layers to blame when requirements are invalid (for the `requirements_invalid` reason). */
+export function invalidSources(loaded: LoadedRequirements): RequirementSource[] | null {
+  if (!loaded.invalid) return null;
+  const failed = loaded.layers.filter((l) => l.status === 'error').map((l) => l.source);
+  return failed.length > 0 ? failed : loaded.layers.map((l) => l.source);
 }

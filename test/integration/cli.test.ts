@@ -271,6 +271,24 @@ describe('requirements check', () => {
     });
   });
 
+  test('requirements check --strict: the same warning is an error (exit 4, fail closed)', async () => {
+    const d = writeFiles({ 'r.toml': '[mcp_server.docs.identity]\ncommand = "npx"\n' });
+    const r = await cli([
+      '--strict',
+      '--requirements',
+      join(d, 'r.toml'),
+      'requirements',
+      'check',
+      '--json',
+    ]);
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      valid: false,
+      fail_closed: true,
+      diagnostics: [{ severity: 'error', code: 'unknown_key' }],
+    });
+  });
+
   test('missing identity → 4, naming the key', async () => {
     const d = writeFiles({ 'r.toml': '[mcp_servers.docs]\n' });
     const r = await cli(['--requirements', join(d, 'r.toml'), 'requirements', 'check']);

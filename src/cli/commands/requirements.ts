@@ -48,10 +48,10 @@ export function runRequirementsCheck(
   const loaded = loadRequirements({
     requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
     env: io.env,
+    strict: Boolean(global.strict),
   });
-  const strict = Boolean(global.strict);
-  const errors = loaded.diagnostics.filter((d) => d.severity === 'error' || strict);
-  const warnings = loaded.diagnostics.filter((d) => d.severity === 'warning' && !strict);
+  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
+  const warnings = loaded.diagnostics.filter((d) => d.severity === 'warning');
   const code =
     errors.length > 0
       ? ExitCode.requirementsInvalid
@@ -73,9 +73,7 @@ export function runRequirementsCheck(
           })),
           mcp_servers: ruleSetJson(mcpServers),
           plugins: Object.fromEntries([...plugins].map(([id, set]) => [id, ruleSetJson(set)])),
-          diagnostics: loaded.diagnostics.map((d) =>
-            diagnosticToJson(strict ? { ...d, severity: 'error' } : d),
-          ),
+          diagnostics: loaded.diagnostics.map((d) => diagnosticToJson(d)),
         },
         null,
         2,
@@ -83,12 +81,7 @@ export function runRequirementsCheck(
     );
     return code;
   }
-  printDiagnostics(
-    io,
-    strict
-      ? loaded.diagnostics.map((d) => ({ ...d, severity: 'error' as const }))
-      : loaded.diagnostics,
-  );
+  printDiagnostics(io, loaded.diagnostics);
   const out: string[] = ['Requirement layers (lowest precedence first):'];
   for (const l of loaded.layers)
     out.push(
