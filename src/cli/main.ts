@@ -1,6 +1,24 @@
 #!/usr/bin/env node
+import { killAllGroups } from '../gateway/upstream/process-groups.js';
 import { processIo } from './io.js';
 import { runCli } from './program.js';
+
+// Servers started by --probe run in their own process groups, out of reach of the terminal's
+// Ctrl-C: kill them whenever this process goes away.
+process.once('exit', () => killAllGroups());
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const) {
+  process.once(signal, () => {
+    const killed = killAllGroups();
+    process.stderr.write(
+      `\ngatehouse: ${signal}: stopped${killed > 0 ? ` (killed ${killed} server process group(s))` : ''}\n`,
+    );
+    process.exit(code);
+  });
+}
 
 const code = await runCli(process.argv.slice(2), processIo());
 process.exitCode = code;

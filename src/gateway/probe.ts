@@ -294,7 +294,9 @@ async function authRequired(
 ): Promise<ProbeResult> {
   const candidates: string[] = [];
   const fromHeader = /resource_metadata="([^"]+)"/.exec(last.wwwAuthenticate ?? '')?.[1];
-  if (fromHeader) candidates.push(fromHeader);
+  // Only follow a metadata URL on the server's own origin: the probe must not be steered to
+  // fetch arbitrary (e.g. internal) URLs by whatever a server puts in its header.
+  if (fromHeader && sameOrigin(fromHeader, url)) candidates.push(fromHeader);
   const path = url.pathname === '/' ? '' : url.pathname.replace(/\/$/, '');
   candidates.push(
     `${url.origin}/.well-known/oauth-protected-resource${path}`,
@@ -324,6 +326,14 @@ async function authRequired(
     `HTTP ${last.status} without OAuth metadata: the server wants a token${tokenNote}`,
     started,
   );
+}
+
+function sameOrigin(candidate: string, url: URL): boolean {
+  try {
+    return new URL(candidate).origin === url.origin;
+  } catch {
+    return false;
+  }
 }
 
 /** Probes servers in parallel; each is bounded by its own startup timeout. */

@@ -5,6 +5,7 @@ import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/s
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { StdioTransport } from '../../config/mcp-server.js';
+import { trackGroup, untrackGroup } from './process-groups.js';
 
 /** Environment variables a stdio server inherits by default, as Codex passes them. */
 const DEFAULT_ENV_VARS = [
@@ -86,7 +87,10 @@ export class ProcessGroupStdioTransport implements Transport {
         reject(err);
         this.onerror?.(err);
       });
-      child.once('spawn', () => resolve());
+      child.once('spawn', () => {
+        if (child.pid) trackGroup(child.pid);
+        resolve();
+      });
       child.once('exit', (code, signal) => {
         this.exit = { code, signal };
       });
@@ -140,6 +144,7 @@ export class ProcessGroupStdioTransport implements Transport {
       for (let i = 0; i < 20 && groupHasLiveMember(group); i++) await wait(50);
     }
     await Promise.race([this.exited, wait(1000)]);
+    untrackGroup(child.pid);
     this.child = null;
   }
 }
