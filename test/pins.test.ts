@@ -51,7 +51,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',
-    'config_conflict',
+    'unsupported_auth',
     'not_allowlisted',
     'identity_mismatch',
     'transport_mismatch',

@@ -38,6 +38,11 @@ export class FieldReader {
     readonly diagnostics: Diagnostic[],
   ) {}
 
+  /** Locates a field of this table (for nested readers). */
+  locateField(path: readonly (string | number)[]): { location: SourceLocation; snippet: string } {
+    return this.locate(path);
+  }
+
   has(key: string): boolean {
     return this.table[key] !== undefined;
   }

@@ -98,7 +98,7 @@ oauth_resource = "https://x.example"
 auth = "oauth"
 startup_readiness = "catalog"
 tool_input_schema_max_bytes = 8000
-experimental_environment = "local"
+environment_id = "local"
 name = "legacy display name"
 `);
     expect(r.diagnostics).toEqual([]);

@@ -64,10 +64,11 @@ export interface McpServerConfig {
   auth: 'oauth' | 'chatgpt' | 'ema_auth' | null;
   startupReadiness: 'connection' | 'catalog' | null;
   toolInputSchemaMaxBytes: number | null;
-  experimentalEnvironment: string | null;
+  /** Codex's `environment_id`: the local or remote exec-server environment to start in. */
+  environmentId: string | null;
   /**
-   * Set when the definition itself disables the server (Codex: `auth = "ema_auth"` together
-   * with other HTTP credentials). Shown as plain `disabled`, like Codex.
+   * Set when the definition itself keeps the server disabled: `auth = "ema_auth"`, which Codex
+   * 0.169 never starts (observed). Shown as plain `disabled`, like Codex.
    */
   disabledByConfig: string | null;
   /** Set for servers bundled in a plugin: `<plugin>@<marketplace>`. */
@@ -106,7 +107,7 @@ export function serverWithDefaults(
     auth: null,
     startupReadiness: null,
     toolInputSchemaMaxBytes: null,
-    experimentalEnvironment: null,
+    environmentId: null,
     disabledByConfig: null,
     pluginId: null,
     origins,

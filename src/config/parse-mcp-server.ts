@@ -1,6 +1,5 @@
 import { suggestKey } from '../diagnostics/suggest.js';
-import type { FieldReader } from './field-reader.js';
-import { isPlainTable } from './field-reader.js';
+import { FieldReader, isPlainTable } from './field-reader.js';
 import type {
   ConfigOrigin,
   EnvVarRef,
@@ -39,7 +38,7 @@ const COMMON = [
   'scopes',
   'startup_readiness',
   'tool_input_schema_max_bytes',
-  'experimental_environment',
+  'environment_id',
   'name',
 ] as const;
 
@@ -95,41 +94,24 @@ export function parseMcpServer(
   const tools = parseToolSettings(reader);
   const supportsParallelToolCalls = reader.boolean('supports_parallel_tool_calls');
   const scopes = reader.stringArray('scopes');
-  const oauth = parseOAuth(reader);
   const oauthResource = reader.string('oauth_resource');
   const auth = reader.oneOf('auth', ['oauth', 'chatgpt', 'ema_auth'] as const);
+  const oauth = parseOAuth(reader, auth);
   const startupReadiness = reader.oneOf('startup_readiness', ['connection', 'catalog'] as const);
   const schemaMax = reader.number('tool_input_schema_max_bytes');
   if (typeof schemaMax === 'number' && (!Number.isInteger(schemaMax) || schemaMax < 0)) {
     reader.error(['tool_input_schema_max_bytes'], 'expected a non-negative integer');
   }
-  const experimentalEnvironment = reader.string('experimental_environment');
+  const environmentId = reader.string('environment_id');
   reader.string('name');
 
   const after = reader.diagnostics.filter((d) => d.severity === 'error').length;
   if (after > before || !transport) return null;
 
-  let disabledByConfig: string | null = null;
-  if (auth === 'ema_auth' && transport.type === 'streamable_http') {
-    const others = (
-      [
-        'bearer_token_env_var',
-        'http_headers',
-        'env_http_headers',
-        'http_headers_helper',
-        'oauth',
-      ] as const
-    ).filter((k) => reader.has(k));
-    if (others.length > 0) {
-      disabledByConfig = `auth = "ema_auth" excludes other HTTP credentials (${others.join(', ')})`;
-      reader.warn(
-        ['auth'],
-        `server disabled: ${disabledByConfig}`,
-        'remove the other credentials or the `auth` key',
-        'invalid_value',
-      );
-    }
-  }
+  const disabledByConfig =
+    auth === 'ema_auth'
+      ? 'auth = "ema_auth" (enterprise-managed auth): Codex 0.169 keeps such servers disabled, and Gatehouse cannot start them either'
+      : null;
 
   return {
     name,
@@ -149,7 +131,7 @@ export function parseMcpServer(
     auth: auth ?? null,
     startupReadiness: startupReadiness ?? null,
     toolInputSchemaMaxBytes: schemaMax ?? null,
-    experimentalEnvironment: experimentalEnvironment ?? null,
+    environmentId: environmentId ?? null,
     disabledByConfig,
     pluginId: null,
     origins,
@@ -361,7 +343,12 @@ function parseToolSettings(reader: FieldReader): McpServerConfig['tools'] | null
   return out;
 }
 
-function parseOAuth(reader: FieldReader): OAuthClientConfig | null | undefined {
+const TOKEN_ENDPOINT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post'] as const;
+
+function parseOAuth(
+  reader: FieldReader,
+  auth: string | null | undefined,
+): OAuthClientConfig | null | undefined {
   const t = reader.subTable('oauth');
   if (t === undefined || t === null) return t;
   for (const key of Object.keys(t)) {
@@ -374,18 +361,52 @@ function parseOAuth(reader: FieldReader): OAuthClientConfig | null | undefined {
       );
     }
   }
-  const str = (k: string): string | null => (typeof t[k] === 'string' ? (t[k] as string) : null);
-  if (t.client_secret !== undefined && t.client_id === undefined) {
+  const oauth = new FieldReader(
+    t,
+    `${reader.keyPrefix}.oauth`,
+    (path) => reader.locateField(['oauth', ...path]),
+    reader.diagnostics,
+  );
+  const clientId = oauth.string('client_id');
+  const clientSecret = oauth.string('client_secret');
+  const method = oauth.oneOf('token_endpoint_auth_method', TOKEN_ENDPOINT_AUTH_METHODS);
+  const callbackPort = oauth.number('callback_port');
+  if (
+    typeof callbackPort === 'number' &&
+    !(Number.isInteger(callbackPort) && callbackPort >= 0 && callbackPort <= 65535)
+  ) {
+    oauth.error(
+      ['callback_port'],
+      `invalid value: ${callbackPort}, expected a port number (0-65535)`,
+    );
+  }
+  const callbackUrl = oauth.string('callback_url');
+  const issuer = oauth.string('authorization_server_issuer');
+  // Codex 0.169's cross-field rules, in Codex's order and wording (observed).
+  if (clientSecret !== undefined && clientId === undefined) {
     reader.error(['oauth'], 'oauth.client_secret requires oauth.client_id');
     return null;
   }
-  const port = t.callback_port;
+  if (method !== undefined && auth !== 'ema_auth') {
+    reader.error(['oauth'], 'oauth.token_endpoint_auth_method requires auth = "ema_auth"');
+    return null;
+  }
+  if (issuer !== undefined && auth !== 'ema_auth') {
+    reader.error(['oauth'], 'oauth.authorization_server_issuer requires auth = "ema_auth"');
+    return null;
+  }
+  if (method !== undefined && clientSecret === undefined) {
+    reader.error(['oauth'], 'oauth.token_endpoint_auth_method requires oauth.client_secret');
+    return null;
+  }
+  if ([clientId, clientSecret, method, callbackPort, callbackUrl, issuer].some((v) => v === null))
+    return null;
   return {
-    clientId: str('client_id'),
-    clientSecret: str('client_secret'),
-    tokenEndpointAuthMethod: str('token_endpoint_auth_method'),
-    callbackPort: typeof port === 'number' ? port : typeof port === 'bigint' ? Number(port) : null,
-    callbackUrl: str('callback_url'),
-    authorizationServerIssuer: str('authorization_server_issuer'),
+    clientId: clientId ?? null,
+    clientSecret: clientSecret ?? null,
+    tokenEndpointAuthMethod: method ?? null,
+    callbackPort: callbackPort ?? null,
+    callbackUrl: callbackUrl ?? null,
+    authorizationServerIssuer: issuer ?? null,
   };
 }

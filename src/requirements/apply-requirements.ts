@@ -106,7 +106,7 @@ function judge(
 
 /** Reasons in the server's own definition; requirement reasons take precedence (as Codex shows). */
 function definitionReason(server: McpServerConfig): DisabledReason | null {
-  const local = (code: 'user' | 'config_conflict', detail: string): DisabledReason => ({
+  const local = (code: 'user' | 'unsupported_auth', detail: string): DisabledReason => ({
     code,
     display: null,
     detail,
@@ -114,7 +114,7 @@ function definitionReason(server: McpServerConfig): DisabledReason | null {
     rule: null,
   });
   if (!server.enabled) return local('user', 'enabled = false in the server config');
-  if (server.disabledByConfig) return local('config_conflict', server.disabledByConfig);
+  if (server.disabledByConfig) return local('unsupported_auth', server.disabledByConfig);
   return null;
 }
 

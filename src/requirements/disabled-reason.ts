@@ -7,7 +7,7 @@ import { describeSources } from './model.js';
  */
 export type DisabledReasonCode =
   | 'user'
-  | 'config_conflict'
+  | 'unsupported_auth'
   | 'not_allowlisted'
   | 'identity_mismatch'
   | 'transport_mismatch'
@@ -17,7 +17,7 @@ export type DisabledReasonCode =
 
 export const DISABLED_REASON_CODES: readonly DisabledReasonCode[] = [
   'user',
-  'config_conflict',
+  'unsupported_auth',
   'not_allowlisted',
   'identity_mismatch',
   'transport_mismatch',
@@ -38,7 +38,7 @@ export interface DisabledReason {
 }
 
 export function requirementsReason(
-  code: Exclude<DisabledReasonCode, 'user' | 'config_conflict'>,
+  code: Exclude<DisabledReasonCode, 'user' | 'unsupported_auth'>,
   sources: RequirementSource[],
   detail: string,
   rule: ServerRule | null = null,

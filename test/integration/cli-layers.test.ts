@@ -148,7 +148,7 @@ describe('config layers', () => {
     });
   });
 
-  test('auth = "ema_auth" with other credentials disables the server as Codex does', async () => {
+  test('auth = "ema_auth" keeps the server disabled, as Codex 0.169 does', async () => {
     const d = writeFiles({
       'c.toml':
         '[mcp_servers.x]\nurl = "https://x.example/mcp"\nauth = "ema_auth"\nbearer_token_env_var = "T"\n',
@@ -157,7 +157,7 @@ describe('config layers', () => {
     expect(JSON.parse(r.stdout)[0]).toMatchObject({
       enabled: false,
       disabled_reason: null,
-      disabled_reason_code: 'config_conflict',
+      disabled_reason_code: 'unsupported_auth',
     });
   });
 });
