@@ -351,3 +351,19 @@ describe('URL prefix respects URL structure (property)', () => {
     );
   });
 });
+
+describe('empty names are errors, never silently accepted', () => {
+  test('in config', async () => {
+    const d = writeFiles({ 'c.toml': '[mcp_servers.""]\ncommand = "npx"\n' });
+    const r = await cli(['--config', join(d, 'c.toml'), 'mcp', 'list']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('server name is empty');
+  });
+
+  test('in requirements (fail closed)', async () => {
+    const d = writeFiles({ 'r.toml': '[mcp_servers."".identity]\ncommand = "npx"\n' });
+    const r = await cli(['--requirements', join(d, 'r.toml'), 'requirements', 'check']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toMatch(/r\.toml:1:1: .*server name is empty/);
+  });
+});
