@@ -47,7 +47,8 @@ export function authStatus(d: ServerDecision, probe?: ProbeResult): string {
   if (t.type === 'stdio' || !d.enabled) return 'unsupported';
   if (probe?.state === 'auth_required') return probe.oauth ? 'not_logged_in' : 'unknown';
   if (t.bearerTokenEnvVar) return 'bearer_token';
-  return probe ? 'unsupported' : 'unknown';
+  // Reached and no auth asked for: as Codex, `unsupported`; otherwise we cannot tell.
+  return probe?.state === 'ready' || probe?.state === 'no_tools' ? 'unsupported' : 'unknown';
 }
 
 const AUTH_DISPLAY: Record<string, string> = {
