@@ -1,0 +1,87 @@
+/**
+ * What every stage of the interception pipeline sees. Expected outcomes (a deny, a hidden tool,
+ * an approval that is needed) are written to `response` / `decision`; only unexpected failures
+ * throw. Nothing here is transport-shaped: stdio and HTTP requests look the same to a stage.
+ */
+
+/** A JSON-RPC request from the client, as received (params untouched, unknown fields kept). */
+export interface GatewayRequest {
+  id: string | number;
+  method: string;
+  params: Record<string, unknown> | undefined;
+}
+
+/** A JSON-RPC error on the wire. `data` is forwarded untouched. */
+export interface WireError {
+  code: number;
+  message: string;
+  data?: unknown;
+}
+
+export type GatewayResponse = { result: Record<string, unknown> } | { error: WireError };
+
+/** Who is calling: filled by identify-caller. */
+export interface Caller {
+  /** OS user running the client (stdio) or null. */
+  osUser: string | null;
+  /** Subject of a verified bearer token (HTTP), or null. */
+  tokenSubject: string | null;
+  client: { name: string; version: string } | null;
+  /** From `_meta` (e.g. Codex's `x-codex-turn-metadata`) or HTTP headers. */
+  threadId: string | null;
+  parentThreadId: string | null;
+}
+
+/** What the request is about: filled by resolve-target. */
+export interface Target {
+  /** The configured server's name. */
+  server: string;
+  /** The tool's raw name on that server (tools/call), or null. */
+  tool: string | null;
+}
+
+/** The policy decision; pass-through until the policy issue fills it. */
+export type PolicyDecision =
+  | { kind: 'allow'; rule: string }
+  | { kind: 'deny'; rule: string; reason: string }
+  | { kind: 'needs_approval'; rule: string; approver: 'user' | 'admin' | 'two_person' };
+
+/** Facts about the downstream connection, provided by the transport adapter. */
+export interface ConnectionInfo {
+  transport: 'stdio' | 'http';
+  /** Lower-cased HTTP request headers (HTTP only). */
+  headers: Record<string, string>;
+  /** The verified bearer token's subject (HTTP only). */
+  authSubject: string | null;
+  /** The client's `initialize` clientInfo, once known. */
+  clientInfo: { name: string; version: string } | null;
+}
+
+export interface PipelineContext {
+  readonly request: GatewayRequest;
+  readonly connection: ConnectionInfo;
+  caller: Caller | null;
+  target: Target | null;
+  decision: PolicyDecision;
+  /** Set by forward, or earlier by a stage that answers itself (a deny). */
+  response: GatewayResponse | null;
+  /** The stage that set `response` before forward, if one did. */
+  answeredBy: string | null;
+  /** Milliseconds spent waiting for the upstream, for the audit's latency split. */
+  upstreamMs: number | null;
+  readonly startedAt: number;
+}
+
+export function newContext(request: GatewayRequest, connection: ConnectionInfo): PipelineContext {
+  return {
+    request,
+    connection,
+    caller: null,
+    target: null,
+    decision: { kind: 'allow', rule: 'default' },
+    response: null,
+    answeredBy: null,
+    upstreamMs: null,
+    startedAt: performance.now(),
+  };
+}

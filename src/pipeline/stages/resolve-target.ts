@@ -1,0 +1,51 @@
+import type { PipelineContext } from '../context.js';
+import type { Stage } from '../stage.js';
+
+/**
+ * How one gateway mode maps requests to servers and tools. `gatehouse run` has one server and
+ * original names; `gatehouse serve` namespaces several.
+ */
+export interface Router {
+  /** The server a request goes to when it names no tool (resources, prompts, …). */
+  defaultServer(): string | null;
+  /** A tool name as the client sees it → where it goes; null when unknown or hidden. */
+  resolveTool(exposedName: string): { server: string; tool: string } | null;
+  /** The `tools/list` result's tools as the client may see them. */
+  exposeTools(tools: readonly unknown[]): unknown[];
+}
+
+/** JSON-RPC invalid params: the code MCP servers use for an unknown tool. */
+export const INVALID_PARAMS = -32602;
+
+export function resolveTarget(router: Router): Stage {
+  return {
+    name: 'resolve-target',
+    before: function resolveTargetBefore(ctx: PipelineContext) {
+      if (ctx.request.method === 'tools/call') {
+        const name = ctx.request.params?.name;
+        const found = typeof name === 'string' ? router.resolveTool(name) : null;
+        if (!found) {
+          // A hidden tool is refused exactly like one that does not exist.
+          ctx.response = {
+            error: {
+              code: INVALID_PARAMS,
+              message: `Unknown tool: ${typeof name === 'string' ? name : '(no name)'}`,
+            },
+          };
+          return;
+        }
+        ctx.target = found;
+        return;
+      }
+      const server = router.defaultServer();
+      ctx.target = server ? { server, tool: null } : null;
+    },
+    after: function resolveTargetAfter(ctx: PipelineContext) {
+      if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
+        return;
+      const tools = ctx.response.result.tools;
+      if (Array.isArray(tools))
+        ctx.response = { result: { ...ctx.response.result, tools: router.exposeTools(tools) } };
+    },
+  };
+}
