@@ -35,7 +35,9 @@ test('CLI commands are exactly these', () => {
   const io = { stdout: () => {}, stderr: () => {}, isTTY: false, env: {}, cwd: '/' };
   const program = buildProgram(io, () => {});
   const tree = program.commands.flatMap((c) => c.commands.map((s) => `${c.name()} ${s.name()}`));
+  const top = program.commands.filter((c) => c.commands.length === 0).map((c) => c.name());
   expect(tree).toEqual(['mcp list', 'mcp get', 'requirements check', 'requirements explain']);
+  expect(top).toEqual(['run']);
 });
 
 test('exit codes and reason codes are stable (documented in README and docs/requirements.md)', () => {
@@ -48,6 +50,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     warnings: 5,
     notFound: 6,
     requiredServerNotReady: 7,
+    serverUnavailable: 8,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

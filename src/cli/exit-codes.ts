@@ -8,6 +8,7 @@ export const ExitCode = {
   warnings: 5,
   notFound: 6,
   requiredServerNotReady: 7,
+  serverUnavailable: 8,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

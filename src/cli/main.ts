@@ -20,5 +20,9 @@ for (const [signal, code] of [
   });
 }
 
-const code = await runCli(process.argv.slice(2), processIo());
+const code = await runCli(process.argv.slice(2), processIo(), {
+  stdin: process.stdin,
+  stdout: process.stdout,
+  selfPath: process.argv[1],
+});
 process.exitCode = code;

@@ -5,6 +5,8 @@ import type { CliIo } from './io.js';
 import { runMcpGet } from './commands/mcp-get.js';
 import { runMcpList } from './commands/mcp-list.js';
 import { runRequirementsCheck, runRequirementsExplain } from './commands/requirements.js';
+import { runRun } from './commands/run.js';
+import type { RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -18,10 +20,15 @@ Exit codes:
   4  requirements invalid: every server disabled (fail closed)
   5  warnings found (requirements check), e.g. an unknown key
   6  no server with that name
-  7  a required server is not ready (mcp list --probe)`;
+  7  a required server is not ready (mcp list --probe)
+  8  the server cannot be served (run): disabled, missing or failed to start`;
 
 /** Builds the CLI. Commands resolve to an exit code; nothing here calls process.exit. */
-export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void): Command {
+export function buildProgram(
+  io: CliIo,
+  setExit: (code: ExitCodeValue) => void,
+  streams: RunStreams = { stdin: process.stdin, stdout: process.stdout },
+): Command {
   const program = new Command('gatehouse')
     .description('MCP governance gateway: which servers may run, and why.')
     .version('0.1.0')
@@ -78,6 +85,17 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void):
         setExit(runMcpGet(globals(cmd), name, opts, io)),
       ),
   );
+  wire(
+    program
+      .command('run')
+      .description(
+        'serve ONE configured server over stdio, governed, tools under their original names (how Codex uses Gatehouse)',
+      )
+      .argument('<name>', "server name in Gatehouse's configuration")
+      .action(async (name: string, _opts: unknown, cmd: Command) =>
+        setExit(await runRun(globals(cmd), name, io, streams)),
+      ),
+  );
   const req = wire(
     program.command('requirements').description('admin requirements: which servers may run'),
   );
@@ -107,7 +125,7 @@ export function buildProgram(io: CliIo, setExit: (code: ExitCodeValue) => void):
 }
 
 const OPTIONAL_VALUE_FLAGS = new Set(['--codex-home', '--codex-requirements']);
-const COMMAND_WORDS = new Set(['mcp', 'requirements', 'help']);
+const COMMAND_WORDS = new Set(['mcp', 'requirements', 'run', 'help']);
 
 /**
  * `--codex-home` and `--codex-requirements` take an optional value, so in
@@ -121,11 +139,19 @@ export function disambiguateOptionalValues(argv: readonly string[]): string[] {
 }
 
 /** Runs the CLI in-process and returns its exit code; never throws for user errors. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<ExitCodeValue> {
+export async function runCli(
+  argv: readonly string[],
+  io: CliIo,
+  streams?: RunStreams,
+): Promise<ExitCodeValue> {
   let code: ExitCodeValue = ExitCode.ok;
-  const program = buildProgram(io, (c) => {
-    code = c;
-  });
+  const program = buildProgram(
+    io,
+    (c) => {
+      code = c;
+    },
+    streams,
+  );
   try {
     await program.parseAsync(disambiguateOptionalValues(argv), { from: 'user' });
     return code;

@@ -15,6 +15,7 @@ import { DEFAULT_STARTUP_TIMEOUT_SEC } from '../config/mcp-server.js';
 import { maskTokens, maskUrl } from '../masking/mask-text.js';
 import { findExecutable } from '../requirements/executable.js';
 import { ProcessGroupStdioTransport } from './upstream/stdio-process-transport.js';
+import { upstreamHeaders } from './upstream/http-headers.js';
 
 /** What starting a server showed, kept apart rather than collapsed into "failed". */
 export type RuntimeState = 'ready' | 'no_tools' | 'auth_required' | 'missing' | 'failed';
@@ -218,22 +219,6 @@ function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-function requestHeaders(
-  t: StreamableHttpTransport,
-  env: NodeJS.ProcessEnv,
-): Record<string, string> {
-  const headers: Record<string, string> = { ...(t.httpHeaders ?? {}) };
-  for (const [name, envName] of Object.entries(t.envHttpHeaders ?? {})) {
-    const v = env[envName];
-    if (v !== undefined) headers[name] = v;
-  }
-  if (t.bearerTokenEnvVar) {
-    const token = env[t.bearerTokenEnvVar];
-    if (token) headers.Authorization = `Bearer ${token}`;
-  }
-  return headers;
-}
-
 interface LastResponse {
   status: number;
   wwwAuthenticate: string | null;
@@ -246,7 +231,7 @@ async function probeHttp(
   started: number,
 ): Promise<ProbeResult> {
   const url = new URL(t.url);
-  const headers = requestHeaders(t, options.env);
+  const headers = upstreamHeaders(t, options.env);
   const last: LastResponse = { status: 0, wwwAuthenticate: null };
   const recordingFetch: typeof fetch = async (input, init) => {
     const response = await fetch(input, init);

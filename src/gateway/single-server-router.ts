@@ -1,0 +1,18 @@
+import type { McpServerConfig } from '../config/mcp-server.js';
+import type { Router } from '../pipeline/stages/index.js';
+import { isToolExposed } from '../pipeline/tool-filter.js';
+
+/** `gatehouse run`: one server, tools under their original names, its tool allowlists applied. */
+export function singleServerRouter(server: McpServerConfig): Router {
+  const filter = { enabledTools: server.enabledTools, disabledTools: server.disabledTools };
+  return {
+    defaultServer: () => server.name,
+    resolveTool: (name) =>
+      isToolExposed(name, filter) ? { server: server.name, tool: name } : null,
+    exposeTools: (tools) =>
+      tools.filter((tool) => {
+        const name = (tool as { name?: unknown } | null)?.name;
+        return typeof name === 'string' && isToolExposed(name, filter);
+      }),
+  };
+}

@@ -1,0 +1,60 @@
+import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
+import type { Forwarder } from '../pipeline/stages/index.js';
+import type { Upstream } from './upstream/connect.js';
+import { passThroughSchema, toWireError } from './wire.js';
+
+/** What the downstream connection offers one in-flight request: its cancellation and a way to notify. */
+export interface RequestScope {
+  signal: AbortSignal;
+  notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void>;
+}
+
+/** Other requests than tools/call (resources, prompts, …): long, and reset by progress. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60 * 1000;
+
+/**
+ * The `forward` stage's adapter for one upstream: relays the request untouched (no schema
+ * stripping), passes cancellation through, re-emits progress under the client's own token,
+ * and delivers that progress BEFORE the result (a client drops progress for a finished request).
+ */
+export function upstreamForwarder(
+  upstream: Upstream,
+  scopes: ReadonlyMap<string | number, RequestScope>,
+  toolTimeoutMs: number,
+): Forwarder {
+  return {
+    async forward(ctx: PipelineContext): Promise<GatewayResponse> {
+      const { method, params, id } = ctx.request;
+      const scope = scopes.get(id);
+      const progressToken = (params?._meta as { progressToken?: string | number } | undefined)
+        ?.progressToken;
+      const progressSent: Promise<unknown>[] = [];
+      const onprogress =
+        progressToken !== undefined && scope
+          ? (p: Record<string, unknown>) => {
+              const notification = {
+                method: 'notifications/progress',
+                params: { ...p, progressToken },
+              };
+              progressSent.push(scope.notify(notification).catch(() => undefined));
+            }
+          : undefined;
+      try {
+        const result = await upstream.client.request(
+          { method, params } as never,
+          passThroughSchema,
+          {
+            ...(scope ? { signal: scope.signal } : {}),
+            timeout: method === 'tools/call' ? toolTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS,
+            ...(onprogress ? { onprogress, resetTimeoutOnProgress: method !== 'tools/call' } : {}),
+          },
+        );
+        await Promise.all(progressSent);
+        return { result: result as Record<string, unknown> };
+      } catch (err) {
+        await Promise.all(progressSent);
+        return { error: toWireError(err) };
+      }
+    },
+  };
+}

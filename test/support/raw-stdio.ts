@@ -1,0 +1,64 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+
+/**
+ * A JSON-RPC client that writes lines and records every line it reads, in order: for checking
+ * what is on the wire (message order, exact bytes), which SDK clients hide.
+ */
+export class RawStdioClient {
+  readonly received: Record<string, unknown>[] = [];
+  private readonly child: ChildProcess;
+  private buffer = '';
+  private waiters: {
+    match: (m: Record<string, unknown>) => boolean;
+    resolve: (m: Record<string, unknown>) => void;
+  }[] = [];
+
+  constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
+    this.child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    this.child.stdout?.on('data', (chunk: Buffer) => {
+      this.buffer += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = this.buffer.indexOf('\n')) >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        if (line.trim() === '') continue;
+        const message = JSON.parse(line) as Record<string, unknown>;
+        this.received.push(message);
+        this.waiters = this.waiters.filter((w) =>
+          w.match(message) ? (w.resolve(message), false) : true,
+        );
+      }
+    });
+  }
+
+  send(message: Record<string, unknown>): void {
+    this.child.stdin?.write(`${JSON.stringify({ jsonrpc: '2.0', ...message })}\n`);
+  }
+
+  /** Sends a request and resolves with its response. */
+  request(
+    id: number,
+    method: string,
+    params: Record<string, unknown> = {},
+  ): Promise<Record<string, unknown>> {
+    const done = new Promise<Record<string, unknown>>((resolve) =>
+      this.waiters.push({ match: (m) => m.id === id && !('method' in m), resolve }),
+    );
+    this.send({ id, method, params });
+    return done;
+  }
+
+  async initialize(): Promise<void> {
+    await this.request(0, 'initialize', {
+      protocolVersion: '2025-11-25',
+      capabilities: {},
+      clientInfo: { name: 'raw', version: '1' },
+    });
+    this.send({ method: 'notifications/initialized' });
+  }
+
+  close(): void {
+    this.child.stdin?.end();
+  }
+}
