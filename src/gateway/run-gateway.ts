@@ -3,7 +3,6 @@ import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { ProtocolError, Server } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
-import { StdioServerTransport } from '@modelcontextprotocol/server/stdio';
 import type { McpServerConfig } from '../config/mcp-server.js';
 import { maskTokens } from '../masking/mask-text.js';
 import type { ServerDecision } from '../requirements/apply-requirements.js';
@@ -13,6 +12,7 @@ import { createPipeline } from '../pipeline/pipeline.js';
 import type { PipelineStages } from '../pipeline/pipeline.js';
 import { defaultStages } from '../pipeline/stages/index.js';
 import { BufferedTransport } from './downstream/buffered-transport.js';
+import { StdioLineTransport } from './downstream/stdio-line-transport.js';
 import { singleServerRouter } from './single-server-router.js';
 import type { Upstream } from './upstream/connect.js';
 import { connectUpstream, UpstreamTimeout } from './upstream/connect.js';
@@ -25,7 +25,7 @@ const DEFAULT_TOOL_TIMEOUT_SEC = 60;
 
 /** One JSON line on stderr per runtime state change (docs/cli.md § gatehouse run). */
 export type StateLine = {
-  event: 'server_state';
+  event: 'server_state' | 'client_error' | 'upstream_error';
   server: string;
   state: string;
   detail: string | null;
@@ -43,6 +43,8 @@ export interface RunGatewayOptions {
   stages?: Partial<PipelineStages>;
   /** Path of the running gatehouse entry point, to refuse launching ourselves. */
   selfPath?: string;
+  /** Longest line the client may send (default 16 MiB). */
+  maxLineBytes?: number;
 }
 
 /** Why a definition would make Gatehouse start Gatehouse (the Codex wrapper copied into our config). */
@@ -80,7 +82,19 @@ export function selfLaunchReason(
 export async function runGateway(options: RunGatewayOptions): Promise<'served' | 'unavailable'> {
   const { decision, env } = options;
   const server = decision.server;
-  const downstream = new BufferedTransport(new StdioServerTransport(options.stdin, options.stdout));
+  const downstream = new BufferedTransport(
+    new StdioLineTransport(options.stdin, options.stdout, {
+      ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
+      onProblem: (p) =>
+        options.stateLine({
+          event: 'client_error',
+          server: server.name,
+          state: String(p.code),
+          detail: p.message,
+          thread_id: null,
+        }),
+    }),
+  );
   const closed = new Promise<void>((resolve) => {
     const previous = downstream.onclose;
     downstream.onclose = () => {
@@ -118,7 +132,18 @@ export async function runGateway(options: RunGatewayOptions): Promise<'served' |
       env,
       capabilities: init.capabilities,
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
-      prepare: (client) => relay.wireUpstream(client),
+      prepare: (client) => {
+        relay.wireUpstream(client);
+        // Before the handshake: a server that prints junk while starting is reported too.
+        client.onerror = (err) =>
+          options.stateLine({
+            event: 'upstream_error',
+            server: server.name,
+            state: 'protocol',
+            detail: maskTokens(err.message),
+            thread_id: threadId,
+          });
+      },
     });
   } catch (err) {
     const detail = describeStartFailure(err);
@@ -145,7 +170,7 @@ export async function runGateway(options: RunGatewayOptions): Promise<'served' |
   const pipeline = createPipeline(
     defaultStages(
       singleServerRouter(server),
-      upstreamForwarder(upstream, inflight, toolTimeoutMs),
+      upstreamForwarder(upstream, inflight, toolTimeoutMs, server.name),
       options.stages,
     ),
   );
@@ -252,7 +277,7 @@ export async function refuseSession(
   stdout: Writable,
   message: string,
 ): Promise<void> {
-  const downstream = new BufferedTransport(new StdioServerTransport(stdin, stdout));
+  const downstream = new BufferedTransport(new StdioLineTransport(stdin, stdout));
   const first = await downstream.firstMessage().catch(() => null);
   if (first) await refuseInitialize(downstream, first, message);
 }

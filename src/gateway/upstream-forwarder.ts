@@ -1,7 +1,7 @@
 import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 import type { Forwarder } from '../pipeline/stages/index.js';
 import type { Upstream } from './upstream/connect.js';
-import { passThroughSchema, toWireError } from './wire.js';
+import { isUpstreamTimeout, passThroughSchema, REQUEST_TIMEOUT, toWireError } from './wire.js';
 
 /** What the downstream connection offers one in-flight request: its cancellation and a way to notify. */
 export interface RequestScope {
@@ -21,6 +21,7 @@ export function upstreamForwarder(
   upstream: Upstream,
   scopes: ReadonlyMap<string | number, RequestScope>,
   toolTimeoutMs: number,
+  serverName: string,
 ): Forwarder {
   return {
     async forward(ctx: PipelineContext): Promise<GatewayResponse> {
@@ -53,7 +54,17 @@ export function upstreamForwarder(
         return { result: result as Record<string, unknown> };
       } catch (err) {
         await Promise.all(progressSent);
-        return { error: toWireError(err) };
+        const wire = toWireError(err);
+        if (isUpstreamTimeout(err) && method === 'tools/call') {
+          const tool = typeof params?.name === 'string' ? ` '${params.name}'` : '';
+          return {
+            error: {
+              code: REQUEST_TIMEOUT,
+              message: `server '${serverName}' did not answer tools/call${tool} within ${toolTimeoutMs / 1000}s (tool_timeout_sec); the call was cancelled`,
+            },
+          };
+        }
+        return { error: wire };
       }
     },
   };

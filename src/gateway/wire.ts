@@ -32,3 +32,9 @@ export function toWireError(err: unknown): WireError {
     return { code: REQUEST_TIMEOUT, message: `Request timed out: ${message}` };
   return { code: -32603, message: `upstream error: ${message}` };
 }
+
+/** The SDK gave up waiting (its own timeout), as opposed to an error the upstream returned. */
+export function isUpstreamTimeout(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /timeout/i.test(code);
+}

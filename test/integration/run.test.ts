@@ -193,3 +193,43 @@ describe.skipIf(!existsSync(BIN))(
     });
   },
 );
+
+describe.skipIf(!existsSync(BIN))(
+  'gatehouse run: bad input gets a clear answer and the gateway keeps serving',
+  () => {
+    test('malformed client lines, a stray upstream stdout line, an upstream that never answers', async () => {
+      const config = `[mcp_servers.bad]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'misbehaving.mjs'))}]\ntool_timeout_sec = 1\n`;
+      const dir = writeFiles({ 'c.toml': config });
+      const client = new RawStdioClient(
+        process.execPath,
+        [BIN, '--config', join(dir, 'c.toml'), 'run', 'bad'],
+        { ...process.env, GATEHOUSE_HOME: tempDir() },
+      );
+      await client.initialize();
+      client.sendRaw('{this is not json');
+      client.sendRaw('{"jsonrpc":"2.0","id":6,"method":42}');
+      const echoed = await client.request(8, 'tools/call', {
+        name: 'echo',
+        arguments: { text: 'still alive' },
+      });
+      expect(echoed.result).toEqual({ content: [{ type: 'text', text: 'still alive' }] });
+      const hung = await client.request(9, 'tools/call', { name: 'hang', arguments: {} });
+      expect(hung.error).toEqual({
+        code: -32001,
+        message:
+          "server 'bad' did not answer tools/call 'hang' within 1s (tool_timeout_sec); the call was cancelled",
+      });
+      client.close();
+      const errors = client.received
+        .filter((m) => m.id === null || m.id === 6)
+        .map((m) => (m.error as { code: number }).code);
+      expect(errors).toEqual([-32700, -32600]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(client.stderr).toContain('"event":"upstream_error"');
+      expect(client.stderr).toContain(
+        'not JSON-RPC on stdout (ignored): this is not JSON-RPC, just a stray log line',
+      );
+      expect(client.stderr).toContain('"event":"client_error"');
+    });
+  },
+);

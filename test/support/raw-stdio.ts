@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
  */
 export class RawStdioClient {
   readonly received: Record<string, unknown>[] = [];
+  stderr = '';
   private readonly child: ChildProcess;
   private buffer = '';
   private waiters: {
@@ -15,7 +16,8 @@ export class RawStdioClient {
   }[] = [];
 
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
-    this.child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
+    this.child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.buffer += chunk.toString('utf8');
       let nl: number;
@@ -30,6 +32,11 @@ export class RawStdioClient {
         );
       }
     });
+  }
+
+  /** Writes a line as is (for malformed input). */
+  sendRaw(line: string): void {
+    this.child.stdin?.write(`${line}\n`);
   }
 
   send(message: Record<string, unknown>): void {

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { ReadBuffer, serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
+import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
 import type { StdioTransport } from '../../config/mcp-server.js';
@@ -50,7 +50,7 @@ export class ProcessGroupStdioTransport implements Transport {
   onmessage?: (message: JSONRPCMessage) => void;
 
   private child: ChildProcess | null = null;
-  private readonly buffer = new ReadBuffer();
+  private stdoutBuffer = '';
   private stderrTail = '';
   private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private exited: Promise<void> = Promise.resolve();
@@ -95,25 +95,41 @@ export class ProcessGroupStdioTransport implements Transport {
         this.exit = { code, signal };
       });
       child.once('close', () => this.onclose?.());
-      child.stdout?.on('data', (chunk: Buffer) => {
-        this.buffer.append(chunk);
-        for (;;) {
-          let message: JSONRPCMessage | null;
-          try {
-            message = this.buffer.readMessage();
-          } catch (err) {
-            this.onerror?.(err as Error);
-            continue;
-          }
-          if (message === null) break;
-          this.onmessage?.(message);
-        }
-      });
+      child.stdout?.on('data', (chunk: Buffer) => this.readStdout(chunk));
       child.stderr?.on('data', (chunk: Buffer) => {
         this.stderrTail = (this.stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
       });
       child.stdin?.on('error', (err) => this.onerror?.(err));
     });
+  }
+
+  /**
+   * Splits the server's stdout into lines. A line that is not JSON is reported and skipped (a
+   * stray console.log must not kill the session); the session goes on.
+   */
+  private readStdout(chunk: Buffer): void {
+    this.stdoutBuffer += chunk.toString('utf8');
+    for (
+      let nl = this.stdoutBuffer.indexOf('\n');
+      nl !== -1;
+      nl = this.stdoutBuffer.indexOf('\n')
+    ) {
+      const line = this.stdoutBuffer.slice(0, nl).replace(/\r$/, '');
+      this.stdoutBuffer = this.stdoutBuffer.slice(nl + 1);
+      if (line.trim() === '') continue;
+      let message: JSONRPCMessage;
+      try {
+        message = JSON.parse(line) as JSONRPCMessage;
+      } catch {
+        this.onerror?.(
+          new Error(
+            `the server printed a line that is not JSON-RPC on stdout (ignored): ${line.slice(0, 160)}`,
+          ),
+        );
+        continue;
+      }
+      this.onmessage?.(message);
+    }
   }
 
   send(message: JSONRPCMessage): Promise<void> {
