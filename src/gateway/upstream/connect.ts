@@ -85,3 +85,12 @@ export async function connectUpstream(
     stderr: () => stdio?.stderr ?? '',
   };
 }
+
+/** One line saying why a server did not start. */
+export function describeStartFailure(err: unknown): string {
+  if (err instanceof UpstreamTimeout) return err.message;
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'executable not found';
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split('\n')[0]?.slice(0, 300) ?? 'unknown error';
+}

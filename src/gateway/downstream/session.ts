@@ -1,0 +1,164 @@
+import type { Readable, Writable } from 'node:stream';
+import { ProtocolError, Server } from '@modelcontextprotocol/server';
+import type {
+  Implementation,
+  JSONRPCMessage,
+  ServerCapabilities,
+} from '@modelcontextprotocol/server';
+import type { Client } from '@modelcontextprotocol/client';
+import type { ConnectionInfo } from '../../pipeline/context.js';
+import type { Pipeline } from '../../pipeline/pipeline.js';
+import type { RequestScope } from '../upstream-forwarder.js';
+import { passThroughSchema } from '../wire.js';
+import { BufferedTransport } from './buffered-transport.js';
+import type { EdgeProblem } from './stdio-line-transport.js';
+import { StdioLineTransport } from './stdio-line-transport.js';
+
+/** What the client said in `initialize`. */
+export interface InitInfo {
+  capabilities: Record<string, unknown>;
+  clientInfo: { name: string; version: string } | null;
+}
+
+/** A stdio client that has sent its first message; nothing has answered it yet. */
+export interface StdioSession {
+  downstream: BufferedTransport;
+  first: JSONRPCMessage;
+  init: InitInfo;
+  /** Resolves when the client hangs up. */
+  closed: Promise<void>;
+}
+
+export async function openStdioSession(
+  stdin: Readable,
+  stdout: Writable,
+  options: { maxLineBytes?: number; onProblem?: (p: EdgeProblem) => void } = {},
+): Promise<StdioSession | null> {
+  const downstream = new BufferedTransport(new StdioLineTransport(stdin, stdout, options));
+  const closed = new Promise<void>((resolve) => {
+    downstream.onclose = () => resolve();
+  });
+  const first = await downstream.firstMessage().catch(() => null);
+  if (!first) return null;
+  return { downstream, first, init: asInitialize(first), closed };
+}
+
+function asInitialize(message: JSONRPCMessage): InitInfo {
+  const params =
+    'method' in message && message.method === 'initialize'
+      ? (message.params as Record<string, unknown> | undefined)
+      : undefined;
+  const info = params?.clientInfo as { name?: unknown; version?: unknown } | undefined;
+  return {
+    capabilities: (params?.capabilities as Record<string, unknown> | undefined) ?? {},
+    clientInfo:
+      typeof info?.name === 'string' && typeof info.version === 'string'
+        ? { name: info.name, version: info.version }
+        : null,
+  };
+}
+
+/** Server-defined JSON-RPC error: the server(s) this gateway fronts cannot be used. */
+export const SERVER_UNAVAILABLE = -32001;
+
+/** Answers the client's `initialize` with an error that says why, then hangs up. */
+export async function refuseInitialize(session: StdioSession, message: string): Promise<void> {
+  const { first, downstream } = session;
+  if ('id' in first && 'method' in first) {
+    await downstream
+      .send({
+        jsonrpc: '2.0',
+        id: first.id,
+        error: { code: SERVER_UNAVAILABLE, message },
+      } as JSONRPCMessage)
+      .catch(() => undefined);
+  }
+  await downstream.close();
+}
+
+/**
+ * Carries what upstream servers send to the client (sampling, elicitation and roots requests,
+ * logs, list_changed, …) to the one downstream client, for any number of upstreams.
+ */
+export class Relay {
+  private downstream: Server | null = null;
+
+  wireUpstream(client: Client): void {
+    client.fallbackRequestHandler = async (request, ctx) => {
+      if (!this.downstream) throw new ProtocolError(-32603, 'client not connected yet');
+      return (await this.downstream.request(
+        { method: request.method, params: request.params } as never,
+        passThroughSchema,
+        {
+          signal: ctx.mcpReq.signal,
+        },
+      )) as never;
+    };
+    client.fallbackNotificationHandler = async (notification) => {
+      await this.downstream?.notification(notification as never).catch(() => undefined);
+    };
+  }
+
+  attach(server: Server): void {
+    this.downstream = server;
+  }
+}
+
+export interface ServeSessionOptions {
+  info: Implementation;
+  capabilities: ServerCapabilities;
+  instructions?: string;
+  /** Builds the pipeline; `scopes` gives the forwarder each request's cancellation and notifier. */
+  pipeline(scopes: ReadonlyMap<string | number, RequestScope>): Pipeline;
+  /** A notification from the client (cancellations are handled by the SDK). */
+  onNotification(notification: { method: string; params?: unknown }): Promise<void>;
+  relay: Relay;
+}
+
+/** Answers the session's `initialize` and serves every later request through the pipeline. */
+export async function serveSession(
+  session: StdioSession,
+  options: ServeSessionOptions,
+): Promise<Server> {
+  const mcp = new Server(options.info, {
+    capabilities: options.capabilities,
+    ...(options.instructions ? { instructions: options.instructions } : {}),
+  });
+  // Forward logging/setLevel instead of answering it locally (SDK pitfall: the Server installs its own).
+  mcp.removeRequestHandler('logging/setLevel');
+  const connection: ConnectionInfo = {
+    transport: 'stdio',
+    headers: {},
+    authSubject: null,
+    clientInfo: session.init.clientInfo,
+  };
+  const scopes = new Map<string | number, RequestScope>();
+  const pipeline = options.pipeline(scopes);
+  mcp.fallbackRequestHandler = async (request, ctx) => {
+    scopes.set(request.id, {
+      signal: ctx.mcpReq.signal,
+      notify: (n) => ctx.mcpReq.notify(n as never),
+    });
+    try {
+      const done = await pipeline.handle(
+        {
+          id: request.id,
+          method: request.method,
+          params: request.params as Record<string, unknown> | undefined,
+        },
+        connection,
+      );
+      const response = done.response;
+      if (!response) throw new ProtocolError(-32603, 'Gatehouse produced no response');
+      if ('error' in response)
+        throw new ProtocolError(response.error.code, response.error.message, response.error.data);
+      return response.result as never;
+    } finally {
+      scopes.delete(request.id);
+    }
+  };
+  mcp.fallbackNotificationHandler = (notification) => options.onNotification(notification as never);
+  options.relay.attach(mcp);
+  await mcp.connect(session.downstream);
+  return mcp;
+}

@@ -1,0 +1,8 @@
+/** One JSON line on stderr per runtime event (docs/cli.md § gatehouse run). */
+export interface StateLine {
+  event: 'server_state' | 'client_error' | 'upstream_error';
+  server: string;
+  state: string;
+  detail: string | null;
+  thread_id: string | null;
+}
