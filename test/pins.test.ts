@@ -37,7 +37,7 @@ test('CLI commands are exactly these', () => {
   const tree = program.commands.flatMap((c) => c.commands.map((s) => `${c.name()} ${s.name()}`));
   const top = program.commands.filter((c) => c.commands.length === 0).map((c) => c.name());
   expect(tree).toEqual(['mcp list', 'mcp get', 'requirements check', 'requirements explain']);
-  expect(top).toEqual(['run']);
+  expect(top).toEqual(['run', 'serve']);
 });
 
 test('exit codes and reason codes are stable (documented in README and docs/requirements.md)', () => {

@@ -6,6 +6,7 @@ import { runMcpGet } from './commands/mcp-get.js';
 import { runMcpList } from './commands/mcp-list.js';
 import { runRequirementsCheck, runRequirementsExplain } from './commands/requirements.js';
 import { runRun } from './commands/run.js';
+import { runServe } from './commands/serve.js';
 import type { RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 
@@ -96,6 +97,16 @@ export function buildProgram(
         setExit(await runRun(globals(cmd), name, io, streams)),
       ),
   );
+  wire(
+    program
+      .command('serve')
+      .description(
+        'serve EVERY allowed server over stdio behind one endpoint, tools named server__tool',
+      )
+      .action(async (_opts: unknown, cmd: Command) =>
+        setExit(await runServe(globals(cmd), io, streams)),
+      ),
+  );
   const req = wire(
     program.command('requirements').description('admin requirements: which servers may run'),
   );
@@ -125,7 +136,7 @@ export function buildProgram(
 }
 
 const OPTIONAL_VALUE_FLAGS = new Set(['--codex-home', '--codex-requirements']);
-const COMMAND_WORDS = new Set(['mcp', 'requirements', 'run', 'help']);
+const COMMAND_WORDS = new Set(['mcp', 'requirements', 'run', 'serve', 'help']);
 
 /**
  * `--codex-home` and `--codex-requirements` take an optional value, so in

@@ -9,7 +9,9 @@ export interface Router {
   /** The server a request goes to when it names no tool (resources, prompts, …). */
   defaultServer(): string | null;
   /** A tool name as the client sees it → where it goes; null when unknown or hidden. */
-  resolveTool(exposedName: string): { server: string; tool: string } | null;
+  resolveTool(
+    exposedName: string,
+  ): { server: string; tool: string } | null | Promise<{ server: string; tool: string } | null>;
   /** The `tools/list` result's tools as the client may see them. */
   exposeTools(tools: readonly unknown[]): unknown[];
 }
@@ -20,10 +22,10 @@ export const INVALID_PARAMS = -32602;
 export function resolveTarget(router: Router): Stage {
   return {
     name: 'resolve-target',
-    before: function resolveTargetBefore(ctx: PipelineContext) {
+    before: async function resolveTargetBefore(ctx: PipelineContext) {
       if (ctx.request.method === 'tools/call') {
         const name = ctx.request.params?.name;
-        const found = typeof name === 'string' ? router.resolveTool(name) : null;
+        const found = typeof name === 'string' ? await router.resolveTool(name) : null;
         if (!found) {
           // A hidden tool is refused exactly like one that does not exist.
           ctx.response = {

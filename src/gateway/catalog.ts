@@ -1,0 +1,157 @@
+import { UriTemplate } from '@modelcontextprotocol/server';
+import type { McpServerConfig } from '../config/mcp-server.js';
+import { isToolExposed } from '../pipeline/tool-filter.js';
+import type { ToolRef } from './tool-names.js';
+import { nameTools } from './tool-names.js';
+import type { Upstream } from './upstream/connect.js';
+import { passThroughSchema } from './wire.js';
+
+/** One ready upstream behind `gatehouse serve`. */
+export interface ServedUpstream {
+  config: McpServerConfig;
+  upstream: Upstream;
+}
+
+/** Lists can be paginated upstream; the gateway answers with one page, so a cap keeps it bounded. */
+const MAX_PAGES = 100;
+
+/**
+ * What `gatehouse serve` offers: every ready server's tools and prompts under `server__name`
+ * names (Codex's rules, tool-names.ts), resources under their own URIs. Keeps the maps from
+ * exposed names back to (server, raw name), refreshed by each list (and before routing a name
+ * it does not know yet).
+ */
+export class Catalog {
+  private readonly tools = new Map<string, ToolRef>();
+  private readonly prompts = new Map<string, ToolRef>();
+  private readonly resources = new Map<string, string>();
+  private templates: { server: string; template: UriTemplate }[] = [];
+
+  constructor(
+    private readonly upstreams: () => readonly ServedUpstream[],
+    private readonly onListError: (server: string, message: string) => void,
+  ) {}
+
+  private async listAll(
+    u: ServedUpstream,
+    method: string,
+    key: string,
+  ): Promise<Record<string, unknown>[]> {
+    const items: Record<string, unknown>[] = [];
+    let cursor: unknown;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const params = cursor === undefined ? {} : { cursor };
+      const result = (await u.upstream.client.request(
+        { method, params } as never,
+        passThroughSchema,
+      )) as Record<string, unknown>;
+      const list = result[key];
+      if (Array.isArray(list)) items.push(...(list as Record<string, unknown>[]));
+      cursor = result.nextCursor;
+      if (typeof cursor !== 'string' || cursor === '') break;
+    }
+    return items;
+  }
+
+  /** Runs `list` on every server offering `capability`; a failing server is reported and left out. */
+  private async gather(capability: 'tools' | 'prompts' | 'resources', method: string, key: string) {
+    const offering = this.upstreams().filter((u) => u.upstream.capabilities[capability]);
+    const lists = await Promise.all(
+      offering.map(async (u) => {
+        try {
+          return { u, items: await this.listAll(u, method, key) };
+        } catch (err) {
+          this.onListError(
+            u.config.name,
+            `${method} failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+          return { u, items: [] };
+        }
+      }),
+    );
+    return lists;
+  }
+
+  private rename(
+    lists: { u: ServedUpstream; items: Record<string, unknown>[] }[],
+    into: Map<string, ToolRef>,
+  ): Record<string, unknown>[] {
+    const refs = lists.flatMap(({ u, items }) =>
+      items
+        .filter((i) => typeof i.name === 'string')
+        .map((i) => ({ server: u.config.name, tool: i.name as string, item: i })),
+    );
+    const named = nameTools(refs.map(({ server, tool }) => ({ server, tool })));
+    into.clear();
+    return refs.map((ref, i) => {
+      const exposed = named[i]?.exposed ?? ref.tool;
+      into.set(exposed, { server: ref.server, tool: ref.tool });
+      return { ...ref.item, name: exposed };
+    });
+  }
+
+  async listTools(): Promise<Record<string, unknown>[]> {
+    const lists = await this.gather('tools', 'tools/list', 'tools');
+    const allowed = lists.map(({ u, items }) => ({
+      u,
+      items: items.filter(
+        (t) =>
+          typeof t.name === 'string' &&
+          isToolExposed(t.name, {
+            enabledTools: u.config.enabledTools,
+            disabledTools: u.config.disabledTools,
+          }),
+      ),
+    }));
+    return this.rename(allowed, this.tools);
+  }
+
+  async listPrompts(): Promise<Record<string, unknown>[]> {
+    return this.rename(await this.gather('prompts', 'prompts/list', 'prompts'), this.prompts);
+  }
+
+  async listResources(): Promise<Record<string, unknown>[]> {
+    const lists = await this.gather('resources', 'resources/list', 'resources');
+    this.resources.clear();
+    for (const { u, items } of lists)
+      for (const r of items)
+        if (typeof r.uri === 'string' && !this.resources.has(r.uri))
+          this.resources.set(r.uri, u.config.name);
+    return lists.flatMap(({ items }) => items);
+  }
+
+  async listResourceTemplates(): Promise<Record<string, unknown>[]> {
+    const lists = await this.gather('resources', 'resources/templates/list', 'resourceTemplates');
+    this.templates = lists.flatMap(({ u, items }) =>
+      items.flatMap((t) => {
+        try {
+          return typeof t.uriTemplate === 'string'
+            ? [{ server: u.config.name, template: new UriTemplate(t.uriTemplate) }]
+            : [];
+        } catch {
+          return [];
+        }
+      }),
+    );
+    return lists.flatMap(({ items }) => items);
+  }
+
+  async resolveTool(exposed: string): Promise<ToolRef | null> {
+    if (!this.tools.has(exposed)) await this.listTools();
+    return this.tools.get(exposed) ?? null;
+  }
+
+  async resolvePrompt(exposed: string): Promise<ToolRef | null> {
+    if (!this.prompts.has(exposed)) await this.listPrompts();
+    return this.prompts.get(exposed) ?? null;
+  }
+
+  /** Which server a resource URI belongs to: a listed resource, else the first matching template. */
+  async serverForUri(uri: string): Promise<string | null> {
+    if (!this.resources.has(uri)) await this.listResources();
+    const listed = this.resources.get(uri);
+    if (listed) return listed;
+    if (this.templates.length === 0) await this.listResourceTemplates();
+    return this.templates.find((t) => t.template.match(uri) !== null)?.server ?? null;
+  }
+}
