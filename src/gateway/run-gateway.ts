@@ -8,7 +8,14 @@ import { findExecutable } from '../requirements/executable.js';
 import { createPipeline } from '../pipeline/pipeline.js';
 import type { PipelineStages } from '../pipeline/pipeline.js';
 import { defaultStages } from '../pipeline/stages/index.js';
-import { openStdioSession, refuseInitialize, Relay, serveSession } from './downstream/session.js';
+import {
+  openStdioSession,
+  refuseInitialize,
+  Relay,
+  runOnStdio,
+  serveOn,
+} from './downstream/session.js';
+import type { InitInfo, OpenedSession } from './downstream/session.js';
 import { singleServerRouter } from './single-server-router.js';
 import type { StateLine } from './state-line.js';
 import type { Upstream } from './upstream/connect.js';
@@ -86,23 +93,98 @@ export function reportUpstreamErrors(stateLine: (l: StateLine) => void, serverNa
     });
 }
 
+export interface SessionContext {
+  env: NodeJS.ProcessEnv;
+  stateLine(line: StateLine): void;
+  stages?: Partial<PipelineStages>;
+  selfPath?: string;
+}
+
 /**
- * `gatehouse run NAME`: one governed server behind a stdio MCP endpoint, tools under their
- * original names. Reads the client's `initialize` first, starts the upstream advertising the
- * client's capabilities, then answers with the upstream's. Resolves when the client hangs up
- * (stdin closes); the upstream's whole process tree is gone by then.
+ * The upstream side of one `gatehouse run NAME` client session: starts the server advertising
+ * the client's capabilities, or says why it will not. Used by the stdio and HTTP downstreams.
  */
-export async function runGateway(options: RunGatewayOptions): Promise<'served' | 'unavailable'> {
-  const { decision, env } = options;
+export async function openSingleServerSession(
+  decision: ServerDecision,
+  init: InitInfo,
+  ctx: SessionContext,
+): Promise<OpenedSession> {
   const server = decision.server;
   const state = (s: string, detail: string | null = null) =>
-    options.stateLine({
+    ctx.stateLine({
       event: 'server_state',
       server: server.name,
       state: s,
       detail: detail ? maskTokens(detail) : null,
       thread_id: null,
     });
+  const refusal = refusalFor(decision, ctx.env, ctx.selfPath);
+  if (refusal) {
+    state('disabled', refusal);
+    return { refusal };
+  }
+  state('starting');
+  const relay = new Relay();
+  let upstream: Upstream;
+  try {
+    upstream = await connectUpstream(server, {
+      env: ctx.env,
+      capabilities: init.capabilities,
+      clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
+      prepare: (client) => {
+        relay.wireUpstream(client);
+        // Before the handshake: a server that prints junk while starting is reported too.
+        client.onerror = reportUpstreamErrors(ctx.stateLine, server.name);
+      },
+    });
+  } catch (err) {
+    const detail = describeStartFailure(err);
+    state('failed', detail);
+    return { refusal: `server '${server.name}' failed to start: ${detail}` };
+  }
+  state('ready');
+  let closing = false;
+  const lost = new Promise<string>((resolve) => {
+    upstream.client.onclose = () => {
+      if (closing) return;
+      const tail = upstream.stderr().trim().split('\n').pop() ?? '';
+      state('failed', `the upstream server stopped${tail ? `: ${tail}` : ''}`);
+      resolve(`server '${server.name}' stopped`);
+    };
+  });
+  const toolTimeoutMs = (server.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000;
+  return {
+    lost,
+    serve: (transport, connection) =>
+      serveOn(transport, connection, {
+        info: upstream.serverInfo,
+        capabilities: upstream.capabilities,
+        ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
+        pipeline: (scopes) =>
+          createPipeline(
+            defaultStages(
+              singleServerRouter(server),
+              upstreamForwarder(upstream, scopes, toolTimeoutMs, server.name),
+              ctx.stages,
+            ),
+          ),
+        onNotification: (n) => upstream.client.notification(n as never).catch(() => undefined),
+        relay,
+      }),
+    close: async () => {
+      closing = true;
+      await upstream.close();
+      state('stopped');
+    },
+  };
+}
+
+/**
+ * `gatehouse run NAME` on stdio: one governed server, tools under their original names.
+ * Resolves when the client hangs up (stdin closes); the upstream's whole tree is gone by then.
+ */
+export async function runGateway(options: RunGatewayOptions): Promise<'served' | 'unavailable'> {
+  const server = options.decision.server;
   const session = await openStdioSession(options.stdin, options.stdout, {
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
     onProblem: (p) =>
@@ -115,74 +197,10 @@ export async function runGateway(options: RunGatewayOptions): Promise<'served' |
       }),
   });
   if (!session) return 'served';
-
-  const refusal = refusalFor(decision, env, options.selfPath);
-  if (refusal) {
-    state('disabled', refusal);
-    await refuseInitialize(session, refusal);
-    return 'unavailable';
-  }
-
-  state('starting');
-  const relay = new Relay();
-  let upstream: Upstream;
-  try {
-    upstream = await connectUpstream(server, {
-      env,
-      capabilities: session.init.capabilities,
-      clientInfo: session.init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
-      prepare: (client) => {
-        relay.wireUpstream(client);
-        // Before the handshake: a server that prints junk while starting is reported too.
-        client.onerror = reportUpstreamErrors(options.stateLine, server.name);
-      },
-    });
-  } catch (err) {
-    const detail = describeStartFailure(err);
-    state('failed', detail);
-    await refuseInitialize(session, `server '${server.name}' failed to start: ${detail}`);
-    return 'unavailable';
-  }
-  state('ready');
-
-  const toolTimeoutMs = (server.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000;
-  const upstreamGone = new Promise<void>((resolve) => {
-    upstream.client.onclose = () => resolve();
-  });
-  const mcp = await serveSession(session, {
-    info: upstream.serverInfo,
-    capabilities: upstream.capabilities,
-    ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
-    pipeline: (scopes) =>
-      createPipeline(
-        defaultStages(
-          singleServerRouter(server),
-          upstreamForwarder(upstream, scopes, toolTimeoutMs, server.name),
-          options.stages,
-        ),
-      ),
-    onNotification: (n) => upstream.client.notification(n as never).catch(() => undefined),
-    relay,
-  });
-  const ended = await Promise.race([
-    session.closed.then(() => 'client' as const),
-    upstreamGone.then(() => 'upstream' as const),
-  ]);
-  if (ended === 'upstream') {
-    const tail = upstream.stderr().trim().split('\n').pop() ?? '';
-    state('failed', `the upstream server stopped${tail ? `: ${tail}` : ''}`);
-    await mcp
-      .sendLoggingMessage({
-        level: 'error',
-        logger: 'gatehouse',
-        data: `server '${server.name}' stopped`,
-      })
-      .catch(() => undefined);
-  }
-  await upstream.close();
-  await mcp.close().catch(() => undefined);
-  state('stopped');
-  return 'served';
+  return runOnStdio(
+    session,
+    await openSingleServerSession(options.decision, session.init, options),
+  );
 }
 
 /** Answers the client's `initialize` with an error that says why, then hangs up. */

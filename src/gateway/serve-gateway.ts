@@ -8,8 +8,10 @@ import { defaultStages } from '../pipeline/stages/index.js';
 import type { Router } from '../pipeline/stages/index.js';
 import { Catalog } from './catalog.js';
 import type { ServedUpstream } from './catalog.js';
-import { openStdioSession, refuseInitialize, Relay, serveSession } from './downstream/session.js';
+import { openStdioSession, Relay, runOnStdio, serveOn } from './downstream/session.js';
+import type { InitInfo, OpenedSession } from './downstream/session.js';
 import { DEFAULT_TOOL_TIMEOUT_SEC, refusalFor, reportUpstreamErrors } from './run-gateway.js';
+import type { SessionContext } from './run-gateway.js';
 import { serveForwarder } from './serve-forwarder.js';
 import type { StateLine } from './state-line.js';
 import { connectUpstream, describeStartFailure } from './upstream/connect.js';
@@ -43,42 +45,29 @@ function unionCapabilities(upstreams: readonly ServedUpstream[]): ServerCapabili
 }
 
 /**
- * `gatehouse serve`: one stdio endpoint for every allowed server, with `server__tool` names.
- * Disabled servers are never started; a server that fails to start is reported and left out
- * (unless it is `required`, which refuses the session). Resolves when the client hangs up,
- * after every upstream process tree is gone.
+ * The upstream side of one `gatehouse serve` client session: every allowed server started in
+ * parallel. Disabled servers are never started; one that fails is reported and left out, unless
+ * it is `required`, which refuses the session.
  */
-export async function serveGateway(
-  options: ServeGatewayOptions,
-): Promise<'served' | 'unavailable'> {
-  const { env } = options;
+export async function openAggregateSession(
+  decisions: readonly ServerDecision[],
+  init: InitInfo,
+  ctx: SessionContext,
+): Promise<OpenedSession> {
   const state = (server: string, s: string, detail: string | null = null) =>
-    options.stateLine({
+    ctx.stateLine({
       event: 'server_state',
       server,
       state: s,
       detail: detail ? maskTokens(detail) : null,
       thread_id: null,
     });
-  const session = await openStdioSession(options.stdin, options.stdout, {
-    ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
-    onProblem: (p) =>
-      options.stateLine({
-        event: 'client_error',
-        server: '*',
-        state: String(p.code),
-        detail: p.message,
-        thread_id: null,
-      }),
-  });
-  if (!session) return 'served';
-
   const relay = new Relay();
   const failedRequired: string[] = [];
   const started = await Promise.all(
-    options.decisions.map(async (decision): Promise<ServedUpstream | null> => {
+    decisions.map(async (decision): Promise<ServedUpstream | null> => {
       const name = decision.server.name;
-      const refusal = refusalFor(decision, env, options.selfPath);
+      const refusal = refusalFor(decision, ctx.env, ctx.selfPath);
       if (refusal) {
         state(name, 'disabled', refusal);
         return null;
@@ -86,12 +75,12 @@ export async function serveGateway(
       state(name, 'starting');
       try {
         const upstream = await connectUpstream(decision.server, {
-          env,
-          capabilities: session.init.capabilities,
-          clientInfo: session.init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
+          env: ctx.env,
+          capabilities: init.capabilities,
+          clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
           prepare: (client) => {
             relay.wireUpstream(client);
-            client.onerror = reportUpstreamErrors(options.stateLine, name);
+            client.onerror = reportUpstreamErrors(ctx.stateLine, name);
           },
         });
         state(name, 'ready');
@@ -105,17 +94,14 @@ export async function serveGateway(
   );
   let live = started.filter((u): u is ServedUpstream => u !== null);
   let stopping = false;
-  const closeAll = () => {
+  const close = async () => {
     stopping = true;
-    return Promise.all(live.map((u) => u.upstream.close()));
+    await Promise.all(started.map((u) => u?.upstream.close()));
+    for (const u of started) if (u) state(u.config.name, 'stopped');
   };
   if (failedRequired.length > 0) {
-    await closeAll();
-    await refuseInitialize(
-      session,
-      `required server(s) failed to start: ${failedRequired.join(', ')}`,
-    );
-    return 'unavailable';
+    await close();
+    return { refusal: `required server(s) failed to start: ${failedRequired.join(', ')}` };
   }
   for (const u of live) {
     u.upstream.client.onclose = () => {
@@ -124,11 +110,10 @@ export async function serveGateway(
       state(u.config.name, 'failed', 'the upstream server stopped');
     };
   }
-
   const catalog = new Catalog(
     () => live,
     (server, message) =>
-      options.stateLine({
+      ctx.stateLine({
         event: 'upstream_error',
         server,
         state: 'list',
@@ -145,33 +130,53 @@ export async function serveGateway(
     .filter((u) => u.upstream.instructions)
     .map((u) => `## ${u.config.name}\n${u.upstream.instructions}`)
     .join('\n\n');
-  const mcp = await serveSession(session, {
-    info: { name: 'gatehouse', version: '0.1.0' },
-    capabilities: unionCapabilities(live),
-    ...(instructions ? { instructions } : {}),
-    pipeline: (scopes) =>
-      createPipeline(
-        defaultStages(
-          router,
-          serveForwarder(
-            catalog,
-            () => live,
-            scopes,
-            (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
+  return {
+    // One server stopping does not end an aggregate session: the others keep serving.
+    lost: new Promise<string>(() => undefined),
+    serve: (transport, connection) =>
+      serveOn(transport, connection, {
+        info: { name: 'gatehouse', version: '0.1.0' },
+        capabilities: unionCapabilities(live),
+        ...(instructions ? { instructions } : {}),
+        pipeline: (scopes) =>
+          createPipeline(
+            defaultStages(
+              router,
+              serveForwarder(
+                catalog,
+                () => live,
+                scopes,
+                (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
+              ),
+              ctx.stages,
+            ),
           ),
-          options.stages,
-        ),
-      ),
-    onNotification: async (n) => {
-      await Promise.all(
-        live.map((u) => u.upstream.client.notification(n as never).catch(() => undefined)),
-      );
-    },
-    relay,
+        onNotification: async (n) => {
+          await Promise.all(
+            live.map((u) => u.upstream.client.notification(n as never).catch(() => undefined)),
+          );
+        },
+        relay,
+      }),
+    close,
+  };
+}
+
+/** `gatehouse serve` on stdio. Resolves when the client hangs up, after every upstream tree is gone. */
+export async function serveGateway(
+  options: ServeGatewayOptions,
+): Promise<'served' | 'unavailable'> {
+  const session = await openStdioSession(options.stdin, options.stdout, {
+    ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
+    onProblem: (p) =>
+      options.stateLine({
+        event: 'client_error',
+        server: '*',
+        state: String(p.code),
+        detail: p.message,
+        thread_id: null,
+      }),
   });
-  await session.closed;
-  await closeAll();
-  await mcp.close().catch(() => undefined);
-  for (const u of started) if (u) state(u.config.name, 'stopped');
-  return 'served';
+  if (!session) return 'served';
+  return runOnStdio(session, await openAggregateSession(options.decisions, session.init, options));
 }

@@ -4,6 +4,7 @@ import type {
   Implementation,
   JSONRPCMessage,
   ServerCapabilities,
+  Transport,
 } from '@modelcontextprotocol/server';
 import type { Client } from '@modelcontextprotocol/client';
 import type { ConnectionInfo } from '../../pipeline/context.js';
@@ -115,9 +116,15 @@ export interface ServeSessionOptions {
   relay: Relay;
 }
 
-/** Answers the session's `initialize` and serves every later request through the pipeline. */
-export async function serveSession(
-  session: StdioSession,
+/** The connection facts of a stdio client (the OS user is read by identify-caller). */
+export function stdioConnection(init: InitInfo): ConnectionInfo {
+  return { transport: 'stdio', headers: {}, authSubject: null, clientInfo: init.clientInfo };
+}
+
+/** Answers `initialize` on `transport` and serves every later request through the pipeline. */
+export async function serveOn(
+  transport: Transport,
+  connection: ConnectionInfo,
   options: ServeSessionOptions,
 ): Promise<Server> {
   const mcp = new Server(options.info, {
@@ -126,12 +133,6 @@ export async function serveSession(
   });
   // Forward logging/setLevel instead of answering it locally (SDK pitfall: the Server installs its own).
   mcp.removeRequestHandler('logging/setLevel');
-  const connection: ConnectionInfo = {
-    transport: 'stdio',
-    headers: {},
-    authSubject: null,
-    clientInfo: session.init.clientInfo,
-  };
   const scopes = new Map<string | number, RequestScope>();
   const pipeline = options.pipeline(scopes);
   mcp.fallbackRequestHandler = async (request, ctx) => {
@@ -159,6 +160,40 @@ export async function serveSession(
   };
   mcp.fallbackNotificationHandler = (notification) => options.onNotification(notification as never);
   options.relay.attach(mcp);
-  await mcp.connect(session.downstream);
+  await mcp.connect(transport);
   return mcp;
+}
+
+/**
+ * One client's session with a gateway mode, before any transport: the upstream side is ready
+ * (or the session is refused), and it can be served on stdio or on an HTTP session.
+ */
+export interface GatewaySession {
+  serve(transport: Transport, connection: ConnectionInfo): Promise<Server>;
+  /** Resolves if the session cannot go on without the client hanging up (its upstream stopped). */
+  readonly lost: Promise<string>;
+  /** Ends the upstream side: every process tree it started is gone when this resolves. */
+  close(): Promise<void>;
+}
+
+export type OpenedSession = GatewaySession | { refusal: string };
+
+/** Runs an opened session on a stdio client until either side goes away. */
+export async function runOnStdio(
+  session: StdioSession,
+  opened: OpenedSession,
+): Promise<'served' | 'unavailable'> {
+  if ('refusal' in opened) {
+    await refuseInitialize(session, opened.refusal);
+    return 'unavailable';
+  }
+  const mcp = await opened.serve(session.downstream, stdioConnection(session.init));
+  const lost = await Promise.race([session.closed.then(() => null), opened.lost]);
+  if (lost)
+    await mcp
+      .sendLoggingMessage({ level: 'error', logger: 'gatehouse', data: lost })
+      .catch(() => undefined);
+  await opened.close();
+  await mcp.close().catch(() => undefined);
+  return 'served';
 }
