@@ -7,7 +7,7 @@ import { runMcpList } from './commands/mcp-list.js';
 import { runRequirementsCheck, runRequirementsExplain } from './commands/requirements.js';
 import { runRun } from './commands/run.js';
 import { runServe } from './commands/serve.js';
-import type { RunStreams } from './commands/run.js';
+import type { HttpOptions, RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -93,8 +93,16 @@ export function buildProgram(
         'serve ONE configured server over stdio, governed, tools under their original names (how Codex uses Gatehouse)',
       )
       .argument('<name>', "server name in Gatehouse's configuration")
-      .action(async (name: string, _opts: unknown, cmd: Command) =>
-        setExit(await runRun(globals(cmd), name, io, streams)),
+      .option(
+        '--http <host:port>',
+        'serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (port 0: any free port)',
+      )
+      .option(
+        '--http-token-env <var>',
+        'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
+      )
+      .action(async (name: string, opts: HttpOptions, cmd: Command) =>
+        setExit(await runRun(globals(cmd), name, io, streams, opts)),
       ),
   );
   wire(
@@ -103,8 +111,16 @@ export function buildProgram(
       .description(
         'serve EVERY allowed server over stdio behind one endpoint, tools named server__tool',
       )
-      .action(async (_opts: unknown, cmd: Command) =>
-        setExit(await runServe(globals(cmd), io, streams)),
+      .option(
+        '--http <host:port>',
+        'serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (port 0: any free port)',
+      )
+      .option(
+        '--http-token-env <var>',
+        'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
+      )
+      .action(async (opts: HttpOptions, cmd: Command) =>
+        setExit(await runServe(globals(cmd), io, streams, opts)),
       ),
   );
   const req = wire(

@@ -1,5 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
 import { ExitCode } from '../exit-codes.js';
+import { parseHttpListen } from '../http-option.js';
+import type { HttpEndpointOptions } from '../../gateway/downstream/http-endpoint.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { configFailure, reportLoadProblems } from '../report.js';
@@ -17,11 +19,60 @@ export interface RunStreams {
  * `gatehouse run NAME`: serve one governed server over stdio. Diagnostics and one JSON line per
  * state change go to stderr; stdout carries only the protocol.
  */
+export interface HttpOptions {
+  http?: string;
+  httpTokenEnv?: string;
+}
+
+type OpenSession = HttpEndpointOptions['open'];
+
+/**
+ * Starts the HTTP downstream and keeps serving until the process is stopped (SIGINT/SIGTERM:
+ * see main.ts). Reports the URL as a JSON line on stderr.
+ */
+export async function serveHttp(
+  opts: HttpOptions,
+  io: CliIo,
+  open: OpenSession,
+): Promise<ExitCodeValue> {
+  const listen = parseHttpListen(opts.http ?? '');
+  if (!listen) {
+    io.stderr(
+      `error: --http ${opts.http}: expected HOST:PORT, e.g. 127.0.0.1:8080 (port 0 picks a free one)\n`,
+    );
+    return ExitCode.usage;
+  }
+  let token: string | null = null;
+  if (opts.httpTokenEnv) {
+    token = io.env[opts.httpTokenEnv] ?? '';
+    if (token === '') {
+      io.stderr(
+        `error: --http-token-env ${opts.httpTokenEnv}: that environment variable is not set or empty\n`,
+      );
+      return ExitCode.usage;
+    }
+  }
+  const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
+  try {
+    const endpoint = await startHttpEndpoint({ ...listen, token, open });
+    io.stderr(
+      `${JSON.stringify({ event: 'listening', url: endpoint.url, auth: token ? 'bearer' : 'none' })}\n`,
+    );
+    return await new Promise<never>(() => undefined);
+  } catch (err) {
+    io.stderr(
+      `error: cannot serve HTTP on ${opts.http}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return ExitCode.usage;
+  }
+}
+
 export async function runRun(
   global: GlobalOptions,
   name: string,
   io: CliIo,
   streams: RunStreams,
+  opts: HttpOptions = {},
 ): Promise<ExitCodeValue> {
   const world = loadWorld(global, io);
   const failed = configFailure(io, world);
@@ -44,6 +95,19 @@ export async function runRun(
     io.stderr(`Error: ${message}\n`);
     await gateway.refuseSession(stdin, stdout, message);
     return ExitCode.notFound;
+  }
+  if (opts.http !== undefined) {
+    const ctx = {
+      env: io.env,
+      stateLine: (line: object) => io.stderr(`${JSON.stringify(line)}\n`),
+      ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
+    };
+    const refusal = gateway.refusalFor(decision, io.env, streams.selfPath);
+    if (refusal) {
+      io.stderr(`error: ${refusal}\n`);
+      return ExitCode.serverUnavailable;
+    }
+    return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx));
   }
   const outcome = await gateway.runGateway({
     decision,

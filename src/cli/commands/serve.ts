@@ -5,13 +5,15 @@ import type { CliIo } from '../io.js';
 import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadWorld } from '../world.js';
-import type { RunStreams } from './run.js';
+import type { HttpOptions, RunStreams } from './run.js';
+import { serveHttp } from './run.js';
 
 /** `gatehouse serve`: every allowed server behind one stdio endpoint, `server__tool` names. */
 export async function runServe(
   global: GlobalOptions,
   io: CliIo,
   streams: RunStreams,
+  opts: HttpOptions = {},
 ): Promise<ExitCodeValue> {
   const world = loadWorld(global, io);
   const failed = configFailure(io, world);
@@ -28,6 +30,14 @@ export async function runServe(
     return failed;
   }
   reportLoadProblems(io, world);
+  if (opts.http !== undefined) {
+    const ctx = {
+      env: io.env,
+      stateLine: (line: object) => io.stderr(`${JSON.stringify(line)}\n`),
+      ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
+    };
+    return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx));
+  }
   const outcome = await gateway.serveGateway({
     decisions: world.decisions,
     env: io.env,
