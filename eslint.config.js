@@ -27,11 +27,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/fixtures/**/*.mjs', 'bench/**'],
+    files: ['test/fixtures/**/*.mjs', 'bench/**', 'scripts/**'],
     languageOptions: {
       globals: {
         process: 'readonly',
         console: 'readonly',
+        Buffer: 'readonly',
         setTimeout: 'readonly',
         setInterval: 'readonly',
         URL: 'readonly',

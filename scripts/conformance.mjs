@@ -1,0 +1,110 @@
+// `npm run conformance`: the official MCP conformance suite (@modelcontextprotocol/conformance
+// 0.1.16, --suite all) against our fixture server directly, then through `gatehouse run --http`
+// in front of the same fixture (stdio upstream). Fails unless every check that passes directly
+// also passes through the gateway. The suite needs Node 22; npx fetches it from the registry.
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(import.meta.dirname, '..');
+const FIXTURE = join(root, 'test', 'fixtures', 'servers', 'conformance-server.mjs');
+const BIN = join(root, 'dist', 'bin', 'gatehouse.js');
+const SUITE = [
+  '-y',
+  '-p',
+  'node@22',
+  '-p',
+  '@modelcontextprotocol/conformance@0.1.16',
+  '--',
+  'conformance',
+  'server',
+  '--suite',
+  'all',
+  '--url',
+];
+const work = mkdtempSync(join(tmpdir(), 'gatehouse-conformance-'));
+
+/** Starts a process and resolves with the first match of `pattern` in its output. */
+function startAndWait(command, args, stream, pattern, env = process.env) {
+  const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let seen = '';
+  return new Promise((resolve, reject) => {
+    child[stream].on('data', (d) => {
+      seen += d;
+      const m = pattern.exec(seen);
+      if (m) resolve({ child, value: m[1] });
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`${command} exited (${code}) before it was ready:\n${seen}`)),
+    );
+  });
+}
+
+/** Runs the suite against `url`; returns scenario → { passed, failed }. */
+function runSuite(label, url) {
+  const r = spawnSync('npx', [...SUITE, url], { encoding: 'utf8', timeout: 240_000 });
+  const scenarios = new Map();
+  for (const line of `${r.stdout}${r.stderr}`.split('\n')) {
+    const m = /^[✓✗] (\S+): (\d+) passed, (\d+) failed/.exec(line.trim());
+    if (m) scenarios.set(m[1], { passed: Number(m[2]), failed: Number(m[3]) });
+  }
+  if (scenarios.size === 0) {
+    process.stderr.write(
+      `conformance (${label}): no results; the suite said:\n${r.stdout}\n${r.stderr}\n`,
+    );
+    process.exit(1);
+  }
+  return scenarios;
+}
+
+const fixture = await startAndWait(
+  process.execPath,
+  [FIXTURE, '--http', '0'],
+  'stdout',
+  /^(\d+)\n/,
+);
+const direct = runSuite('direct', `http://127.0.0.1:${fixture.value}/mcp`);
+fixture.child.kill();
+
+writeFileSync(
+  join(work, 'config.toml'),
+  `[mcp_servers.conformance]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(FIXTURE)}]\n`,
+);
+const gateway = await startAndWait(
+  process.execPath,
+  [BIN, '--config', join(work, 'config.toml'), 'run', 'conformance', '--http', '127.0.0.1:0'],
+  'stderr',
+  /"event":"listening","url":"([^"]+)"/,
+  { ...process.env, GATEHOUSE_HOME: join(work, 'home') },
+);
+const through = runSuite('through gatehouse', gateway.value);
+gateway.child.kill('SIGTERM');
+
+let regressions = 0;
+const rows = [['scenario', 'direct', 'through gatehouse']];
+for (const [name, d] of [...direct].sort()) {
+  const g = through.get(name) ?? { passed: 0, failed: d.passed + d.failed };
+  if (g.passed < d.passed) regressions++;
+  rows.push([
+    name,
+    `${d.passed}/${d.passed + d.failed}`,
+    `${g.passed}/${g.passed + g.failed}${g.passed < d.passed ? '  ✗ REGRESSION' : ''}`,
+  ]);
+}
+const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
+const total = (m) =>
+  [...m.values()].reduce((a, s) => ({ passed: a.passed + s.passed, failed: a.failed + s.failed }), {
+    passed: 0,
+    failed: 0,
+  });
+const [td, tg] = [total(direct), total(through)];
+console.log(
+  `\nconformance checks: direct ${td.passed}/${td.passed + td.failed} pass; through gatehouse ${tg.passed}/${tg.passed + tg.failed} pass`,
+);
+if (regressions > 0) {
+  console.log(`conformance: ${regressions} scenario(s) pass directly but not through the gateway`);
+  process.exit(1);
+}
+console.log('conformance: the gateway passes everything the fixture passes directly');
