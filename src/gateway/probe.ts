@@ -16,6 +16,7 @@ import { maskTokens, maskUrl } from '../masking/mask-text.js';
 import { findExecutable } from '../requirements/executable.js';
 import { ProcessGroupStdioTransport } from './upstream/stdio-process-transport.js';
 import { upstreamHeaders } from './upstream/http-headers.js';
+import { networkErrorText } from './upstream/network-errors.js';
 
 /** What starting a server showed, kept apart rather than collapsed into "failed". */
 export type RuntimeState = 'ready' | 'no_tools' | 'auth_required' | 'missing' | 'failed';
@@ -195,30 +196,6 @@ function errorText(err: unknown): string {
   );
 }
 
-const NETWORK_ERRORS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'DNS lookup failed',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  CERT_HAS_EXPIRED: 'TLS certificate expired',
-  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
-  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'TLS certificate not trusted',
-};
-
-/** The OS/TLS error code somewhere in a (wrapped) fetch error's cause chain, in words. */
-function errorCode(err: unknown): string | undefined {
-  let current: unknown = err;
-  for (let depth = 0; depth < 6 && current && typeof current === 'object'; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && code in NETWORK_ERRORS) return NETWORK_ERRORS[code];
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
 interface LastResponse {
   status: number;
   wwwAuthenticate: string | null;
@@ -287,7 +264,7 @@ async function probeHttp(
         `timed out after ${timeoutMs / 1000}s waiting for initialize/tools/list`,
         started,
       );
-    const code = errorCode(err);
+    const code = networkErrorText(err);
     const reason = code ?? errorText(err);
     return result('failed', `cannot reach ${maskUrl(t.url)}: ${reason}`, started);
   }

@@ -76,7 +76,9 @@ export function refusalFor(
 ): string | null {
   const server = decision.server;
   if (!decision.enabled) {
-    return `server '${server.name}' is disabled: ${decision.disabledReason?.display ?? 'disabled'} — ${decision.disabledReason?.detail ?? ''}`;
+    const reason = decision.disabledReason;
+    const display = reason?.display ? `${reason.display} — ` : '';
+    return `server '${server.name}' is disabled: ${display}${reason?.detail ?? 'disabled'}`;
   }
   return selfLaunchReason(server, env, selfPath);
 }

@@ -8,6 +8,7 @@ import type {
 import type { McpServerConfig } from '../../config/mcp-server.js';
 import { DEFAULT_STARTUP_TIMEOUT_SEC } from '../../config/mcp-server.js';
 import { upstreamHeaders } from './http-headers.js';
+import { networkErrorText } from './network-errors.js';
 import { ProcessGroupStdioTransport } from './stdio-process-transport.js';
 
 /** A connected upstream MCP server, with what it declared at `initialize`. */
@@ -91,6 +92,8 @@ export function describeStartFailure(err: unknown): string {
   if (err instanceof UpstreamTimeout) return err.message;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'executable not found';
+  const network = networkErrorText(err);
+  if (network) return network;
   const message = err instanceof Error ? err.message : String(err);
   return message.split('\n')[0]?.slice(0, 300) ?? 'unknown error';
 }
