@@ -1,5 +1,7 @@
-// `npm run bench:latency`: tools/call latency directly against a stdio echo server and through
-// `gatehouse run`, sequential and 32-concurrent, p50/p99 and the ratio to direct, in one run.
+// `npm run bench:latency`: tools/call latency against one stdio echo server — directly, through
+// `gatehouse run` (stdio and streamable HTTP), and through mcp-proxy and supergateway --stateful
+// (HTTP) — sequential and 32-concurrent, p50/p99 and the ratio to direct, all in one run.
+// HTTP paths are driven by the same raw client, so their differences are the proxies'.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -50,6 +52,90 @@ function client(command, args, env) {
   };
 }
 
+/** A streamable HTTP client: initialize, then POSTs on one keep-alive session (JSON or SSE answers). */
+async function httpClient(url) {
+  const { Agent, request } = await import('node:http');
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const u = new URL(url);
+  let session = null;
+  let id = 0;
+  const post = (message) =>
+    new Promise((resolve, reject) => {
+      const body = JSON.stringify(message);
+      const headers = {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'content-length': Buffer.byteLength(body),
+        'mcp-protocol-version': '2025-11-25',
+      };
+      if (session) headers['mcp-session-id'] = session;
+      const req = request(
+        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers },
+        (res) => {
+          session ??= res.headers['mcp-session-id'] ?? null;
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (d) => (text += d));
+          res.on('end', () => {
+            if (!('id' in message)) return resolve(null);
+            const json = text.trimStart().startsWith('{')
+              ? text
+              : text
+                  .split('\n')
+                  .filter((l) => l.startsWith('data:'))
+                  .map((l) => l.slice(5).trim())
+                  .filter(Boolean)
+                  .map((l) => JSON.parse(l))
+                  .find((m) => m.id === message.id);
+            resolve(typeof json === 'string' ? JSON.parse(json) : json);
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end(body);
+    });
+  return {
+    async init() {
+      await post({
+        jsonrpc: '2.0',
+        id: ++id,
+        method: 'initialize',
+        params: {
+          protocolVersion: '2025-11-25',
+          capabilities: {},
+          clientInfo: { name: 'bench', version: '1' },
+        },
+      });
+      await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
+    },
+    call: () =>
+      post({
+        jsonrpc: '2.0',
+        id: ++id,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { text: 'hello' } },
+      }),
+    close: () => agent.destroy(),
+  };
+}
+
+/** Starts an HTTP front; resolves once `url` answers (bounded). */
+async function startHttp(args, url, env) {
+  const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'ignore'] });
+  for (let i = 0; i < 200; i++) {
+    try {
+      const c = await httpClient(url);
+      await c.init();
+      c.close();
+      return child;
+    } catch {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  child.kill();
+  throw new Error(`${args.join(' ')} did not come up at ${url}`);
+}
+
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
@@ -88,7 +174,7 @@ const env = { ...process.env, GATEHOUSE_HOME: join(dir, 'home') };
 
 const results = {};
 for (const [label, cmd, args] of [
-  ['direct', process.execPath, [ECHO]],
+  ['direct (stdio)', process.execPath, [ECHO]],
   [
     'gatehouse run (stdio)',
     process.execPath,
@@ -101,7 +187,61 @@ for (const [label, cmd, args] of [
   c.close();
 }
 
-const base = results.direct;
+const LOOPBACK = join(root, 'bench', 'loopback-only.cjs');
+const bin = (pkg, path) => join(root, 'node_modules', pkg, path);
+const peers = [
+  [
+    'gatehouse run --http',
+    [BIN, '--config', join(dir, 'config.toml'), 'run', 'echo', '--http', '127.0.0.1:18091'],
+    'http://127.0.0.1:18091/mcp',
+  ],
+  [
+    'mcp-proxy 6.7.19',
+    [
+      '--require',
+      LOOPBACK,
+      bin('mcp-proxy', 'dist/bin/mcp-proxy.mjs'),
+      '--port',
+      '18092',
+      '--',
+      process.execPath,
+      ECHO,
+    ],
+    'http://127.0.0.1:18092/mcp',
+  ],
+  [
+    'supergateway 4.0.0 --stateful',
+    [
+      '--require',
+      LOOPBACK,
+      bin('supergateway', 'dist/index.js'),
+      '--stdio',
+      `${process.execPath} ${ECHO}`,
+      '--outputTransport',
+      'streamableHttp',
+      '--stateful',
+      '--port',
+      '18093',
+    ],
+    'http://127.0.0.1:18093/mcp',
+  ],
+];
+for (const [label, args, url] of peers) {
+  let child;
+  try {
+    child = await startHttp(args, url, env);
+    const c = await httpClient(url);
+    await c.init();
+    results[label] = await measure(c);
+    c.close();
+  } catch (err) {
+    console.error(`${label}: skipped (${err.message})`);
+  } finally {
+    child?.kill('SIGTERM');
+  }
+}
+
+const base = results['direct (stdio)'];
 const rows = [
   ['path', 'seq p50 ms', 'seq p99 ms', '32× p50 ms', '32× p99 ms', 'req/s (32×)', 'p50 vs direct'],
 ];
