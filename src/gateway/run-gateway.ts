@@ -19,7 +19,9 @@ import type { InitInfo, OpenedSession } from './downstream/session.js';
 import { singleServerRouter } from './single-server-router.js';
 import type { StateLine } from './state-line.js';
 import type { Upstream } from './upstream/connect.js';
-import { connectUpstream, describeStartFailure } from './upstream/connect.js';
+import { describeStartFailure } from './upstream/connect.js';
+import { SupervisedUpstream } from './upstream/supervisor.js';
+import type { Server } from '@modelcontextprotocol/server';
 import { upstreamForwarder } from './upstream-forwarder.js';
 
 export type { StateLine } from './state-line.js';
@@ -104,7 +106,8 @@ export interface SessionContext {
 
 /**
  * The upstream side of one `gatehouse run NAME` client session: starts the server advertising
- * the client's capabilities, or says why it will not. Used by the stdio and HTTP downstreams.
+ * the client's capabilities, or says why it will not. A crash later is not the end: the server
+ * is restarted with backoff, and the client is told (log notifications). Used by stdio and HTTP.
  */
 export async function openSingleServerSession(
   decision: ServerDecision,
@@ -127,9 +130,10 @@ export async function openSingleServerSession(
   }
   state('starting');
   const relay = new Relay();
-  let upstream: Upstream;
-  try {
-    upstream = await connectUpstream(server, {
+  let downstream: Server | null = null;
+  const supervisor = new SupervisedUpstream(
+    server,
+    {
       env: ctx.env,
       capabilities: init.capabilities,
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
@@ -138,47 +142,70 @@ export async function openSingleServerSession(
         // Before the handshake: a server that prints junk while starting is reported too.
         client.onerror = reportUpstreamErrors(ctx.stateLine, server.name);
       },
-    });
+    },
+    {
+      onState: (s, detail) => {
+        state(s, detail);
+        void tellClient(downstream, server.name, s, detail);
+      },
+    },
+  );
+  let upstream: Upstream;
+  try {
+    upstream = await supervisor.start();
   } catch (err) {
     const detail = describeStartFailure(err);
     state('failed', detail);
     return { refusal: `server '${server.name}' failed to start: ${detail}` };
   }
   state('ready');
-  let closing = false;
-  const lost = new Promise<string>((resolve) => {
-    upstream.client.onclose = () => {
-      if (closing) return;
-      const tail = upstream.stderr().trim().split('\n').pop() ?? '';
-      state('failed', `the upstream server stopped${tail ? `: ${tail}` : ''}`);
-      resolve(`server '${server.name}' stopped`);
-    };
-  });
   const toolTimeoutMs = (server.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000;
   return {
-    lost,
-    serve: (transport, connection) =>
-      serveOn(transport, connection, {
+    // A crash is not the end of the session: the supervisor restarts the server.
+    lost: new Promise<string>(() => undefined),
+    serve: async (transport, connection) => {
+      downstream = await serveOn(transport, connection, {
         info: upstream.serverInfo,
-        capabilities: upstream.capabilities,
+        // Gatehouse reports state changes as log notifications, so it always declares logging.
+        capabilities: { ...upstream.capabilities, logging: upstream.capabilities.logging ?? {} },
         ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
         pipeline: (scopes) =>
           createPipeline(
             defaultStages(
               singleServerRouter(server),
-              upstreamForwarder(upstream, scopes, toolTimeoutMs, server.name),
+              upstreamForwarder(() => supervisor.current, scopes, toolTimeoutMs, server.name),
               ctx.stages,
             ),
           ),
-        onNotification: (n) => upstream.client.notification(n as never).catch(() => undefined),
+        onNotification: async (n) => {
+          await supervisor.current?.client.notification(n as never).catch(() => undefined);
+        },
         relay,
-      }),
+      });
+      return downstream;
+    },
     close: async () => {
-      closing = true;
-      await upstream.close();
+      await supervisor.stop();
       state('stopped');
     },
   };
+}
+
+/** Runtime state changes also reach the client, as MCP log notifications from `gatehouse`. */
+export async function tellClient(
+  downstream: Server | null,
+  server: string,
+  state: string,
+  detail: string | null,
+): Promise<void> {
+  const level = state === 'ready' ? 'notice' : state === 'failed' ? 'error' : 'warning';
+  await downstream
+    ?.sendLoggingMessage({
+      level,
+      logger: 'gatehouse',
+      data: { event: 'server_state', server, state, detail },
+    })
+    .catch(() => undefined);
 }
 
 /**

@@ -10,11 +10,18 @@ import { Catalog } from './catalog.js';
 import type { ServedUpstream } from './catalog.js';
 import { openStdioSession, Relay, runOnStdio, serveOn } from './downstream/session.js';
 import type { InitInfo, OpenedSession } from './downstream/session.js';
-import { DEFAULT_TOOL_TIMEOUT_SEC, refusalFor, reportUpstreamErrors } from './run-gateway.js';
+import {
+  DEFAULT_TOOL_TIMEOUT_SEC,
+  refusalFor,
+  reportUpstreamErrors,
+  tellClient,
+} from './run-gateway.js';
 import type { SessionContext } from './run-gateway.js';
 import { serveForwarder } from './serve-forwarder.js';
 import type { StateLine } from './state-line.js';
-import { connectUpstream, describeStartFailure } from './upstream/connect.js';
+import { describeStartFailure } from './upstream/connect.js';
+import { SupervisedUpstream } from './upstream/supervisor.js';
+import type { Server } from '@modelcontextprotocol/server';
 
 export interface ServeGatewayOptions {
   decisions: readonly ServerDecision[];
@@ -29,7 +36,8 @@ export interface ServeGatewayOptions {
 
 /** What the aggregate endpoint declares: each feature any ready server offers. */
 function unionCapabilities(upstreams: readonly ServedUpstream[]): ServerCapabilities {
-  const caps: ServerCapabilities = { tools: { listChanged: true } };
+  // Gatehouse reports state changes as log notifications, so it always declares logging.
+  const caps: ServerCapabilities = { tools: { listChanged: true }, logging: {} };
   for (const { upstream } of upstreams) {
     const c = upstream.capabilities;
     if (c.prompts) caps.prompts = { listChanged: true };
@@ -64,8 +72,9 @@ export async function openAggregateSession(
     });
   const relay = new Relay();
   const failedRequired: string[] = [];
-  const started = await Promise.all(
-    decisions.map(async (decision): Promise<ServedUpstream | null> => {
+  let downstream: Server | null = null;
+  const supervised = await Promise.all(
+    decisions.map(async (decision): Promise<SupervisedUpstream | null> => {
       const name = decision.server.name;
       const refusal = refusalFor(decision, ctx.env, ctx.selfPath);
       if (refusal) {
@@ -73,8 +82,9 @@ export async function openAggregateSession(
         return null;
       }
       state(name, 'starting');
-      try {
-        const upstream = await connectUpstream(decision.server, {
+      const supervisor = new SupervisedUpstream(
+        decision.server,
+        {
           env: ctx.env,
           capabilities: init.capabilities,
           clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
@@ -82,9 +92,20 @@ export async function openAggregateSession(
             relay.wireUpstream(client);
             client.onerror = reportUpstreamErrors(ctx.stateLine, name);
           },
-        });
+        },
+        {
+          onState: (s, detail) => {
+            state(name, s, detail);
+            void tellClient(downstream, name, s, detail);
+            // Back after a restart: the client's lists may have changed (the others never did).
+            if (s === 'ready' || s === 'failed') void listsChanged(downstream);
+          },
+        },
+      );
+      try {
+        await supervisor.start();
         state(name, 'ready');
-        return { config: decision.server, upstream };
+        return supervisor;
       } catch (err) {
         state(name, 'failed', describeStartFailure(err));
         if (decision.server.required) failedRequired.push(name);
@@ -92,51 +113,42 @@ export async function openAggregateSession(
       }
     }),
   );
-  let live = started.filter((u): u is ServedUpstream => u !== null);
-  let stopping = false;
+  const supervisors = supervised.filter((s): s is SupervisedUpstream => s !== null);
+  const live = (): ServedUpstream[] =>
+    supervisors.flatMap((s) => (s.current ? [{ config: s.config, upstream: s.current }] : []));
   const close = async () => {
-    stopping = true;
-    await Promise.all(started.map((u) => u?.upstream.close()));
-    for (const u of started) if (u) state(u.config.name, 'stopped');
+    await Promise.all(supervisors.map((s) => s.stop()));
+    for (const s of supervisors) state(s.config.name, 'stopped');
   };
   if (failedRequired.length > 0) {
     await close();
     return { refusal: `required server(s) failed to start: ${failedRequired.join(', ')}` };
   }
-  for (const u of live) {
-    u.upstream.client.onclose = () => {
-      if (stopping) return;
-      live = live.filter((x) => x !== u);
-      state(u.config.name, 'failed', 'the upstream server stopped');
-    };
-  }
-  const catalog = new Catalog(
-    () => live,
-    (server, message) =>
-      ctx.stateLine({
-        event: 'upstream_error',
-        server,
-        state: 'list',
-        detail: maskTokens(message),
-        thread_id: null,
-      }),
+  const catalog = new Catalog(live, (server, message) =>
+    ctx.stateLine({
+      event: 'upstream_error',
+      server,
+      state: 'list',
+      detail: maskTokens(message),
+      thread_id: null,
+    }),
   );
   const router: Router = {
     defaultServer: () => null,
     resolveTool: (name) => catalog.resolveTool(name),
     exposeTools: (tools) => [...tools],
   };
-  const instructions = live
+  const instructions = live()
     .filter((u) => u.upstream.instructions)
     .map((u) => `## ${u.config.name}\n${u.upstream.instructions}`)
     .join('\n\n');
   return {
     // One server stopping does not end an aggregate session: the others keep serving.
     lost: new Promise<string>(() => undefined),
-    serve: (transport, connection) =>
-      serveOn(transport, connection, {
+    serve: async (transport, connection) => {
+      downstream = await serveOn(transport, connection, {
         info: { name: 'gatehouse', version: '0.1.0' },
-        capabilities: unionCapabilities(live),
+        capabilities: unionCapabilities(live()),
         ...(instructions ? { instructions } : {}),
         pipeline: (scopes) =>
           createPipeline(
@@ -144,7 +156,7 @@ export async function openAggregateSession(
               router,
               serveForwarder(
                 catalog,
-                () => live,
+                live,
                 scopes,
                 (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
               ),
@@ -153,11 +165,13 @@ export async function openAggregateSession(
           ),
         onNotification: async (n) => {
           await Promise.all(
-            live.map((u) => u.upstream.client.notification(n as never).catch(() => undefined)),
+            live().map((u) => u.upstream.client.notification(n as never).catch(() => undefined)),
           );
         },
         relay,
-      }),
+      });
+      return downstream;
+    },
     close,
   };
 }
@@ -179,4 +193,14 @@ export async function serveGateway(
   });
   if (!session) return 'served';
   return runOnStdio(session, await openAggregateSession(options.decisions, session.init, options));
+}
+
+async function listsChanged(downstream: Server | null): Promise<void> {
+  for (const method of [
+    'notifications/tools/list_changed',
+    'notifications/prompts/list_changed',
+    'notifications/resources/list_changed',
+  ]) {
+    await downstream?.notification({ method } as never).catch(() => undefined);
+  }
 }

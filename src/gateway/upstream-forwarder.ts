@@ -18,7 +18,7 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60 * 1000;
  * and delivers that progress BEFORE the result (a client drops progress for a finished request).
  */
 export function upstreamForwarder(
-  upstream: Upstream,
+  currentUpstream: () => Upstream | null,
   scopes: ReadonlyMap<string | number, RequestScope>,
   toolTimeoutMs: number,
   serverName: string,
@@ -26,6 +26,18 @@ export function upstreamForwarder(
   return {
     async forward(ctx: PipelineContext): Promise<GatewayResponse> {
       const { method, params, id } = ctx.request;
+      const upstream = currentUpstream();
+      if (method === 'logging/setLevel' && upstream && !upstream.capabilities.logging) {
+        return { result: {} }; // the server has no logs of its own; Gatehouse's are always sent
+      }
+      if (!upstream) {
+        return {
+          error: {
+            code: REQUEST_TIMEOUT,
+            message: `server '${serverName}' stopped and is being restarted; try again shortly`,
+          },
+        };
+      }
       const scope = scopes.get(id);
       const progressToken = (params?._meta as { progressToken?: string | number } | undefined)
         ?.progressToken;
