@@ -24,6 +24,19 @@ Exit codes:
   7  a required server is not ready (mcp list --probe)
   8  the server cannot be served (run): disabled, missing or failed to start`;
 
+/** `--http` and `--http-token-env`, shared by `run` and `serve`. */
+function withHttpOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--http <host:port>',
+      'serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (port 0: any free port)',
+    )
+    .option(
+      '--http-token-env <var>',
+      'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
+    );
+}
+
 /** Builds the CLI. Commands resolve to an exit code; nothing here calls process.exit. */
 export function buildProgram(
   io: CliIo,
@@ -87,37 +100,19 @@ export function buildProgram(
       ),
   );
   wire(
-    program
-      .command('run')
+    withHttpOptions(program.command('run'))
       .description(
         'serve ONE configured server over stdio, governed, tools under their original names (how Codex uses Gatehouse)',
       )
       .argument('<name>', "server name in Gatehouse's configuration")
-      .option(
-        '--http <host:port>',
-        'serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (port 0: any free port)',
-      )
-      .option(
-        '--http-token-env <var>',
-        'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
-      )
       .action(async (name: string, opts: HttpOptions, cmd: Command) =>
         setExit(await runRun(globals(cmd), name, io, streams, opts)),
       ),
   );
   wire(
-    program
-      .command('serve')
+    withHttpOptions(program.command('serve'))
       .description(
         'serve EVERY allowed server over stdio behind one endpoint, tools named server__tool',
-      )
-      .option(
-        '--http <host:port>',
-        'serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (port 0: any free port)',
-      )
-      .option(
-        '--http-token-env <var>',
-        'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
       )
       .action(async (opts: HttpOptions, cmd: Command) =>
         setExit(await runServe(globals(cmd), io, streams, opts)),

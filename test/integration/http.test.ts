@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EVERYTHING, FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { exitsWithin } from '../support/processes.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const node = JSON.stringify(process.execPath);
@@ -179,15 +180,7 @@ describe.skipIf(!existsSync(BIN))('streamable HTTP downstream (--http)', () => {
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
     g.child.kill('SIGTERM');
     expect(await g.exited).toBe(143);
-    const running = () => {
-      try {
-        return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${grandchild}/stat`, 'utf8'));
-      } catch {
-        return false;
-      }
-    };
-    for (let i = 0; i < 100 && running(); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(running()).toBe(false);
+    expect(await exitsWithin(grandchild, 3_000)).toBe(true);
   });
 
   test('listening off loopback without a token is refused; a disabled server is not served', async () => {

@@ -3,22 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { isRunning, until } from '../support/processes.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
-
-function running(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
-async function until(check: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 25)))
-    if (check()) return true;
-  return check();
-}
 
 test.skipIf(!existsSync(BIN) || process.platform !== 'linux')(
   'Ctrl-C during --probe kills every probed process tree and exits 130',
@@ -42,11 +29,11 @@ test.skipIf(!existsSync(BIN) || process.platform !== 'linux')(
     );
     expect(await until(() => existsSync(pidFile), 15_000)).toBe(true);
     const grandchild = Number(readFileSync(pidFile, 'utf8'));
-    expect(running(grandchild)).toBe(true);
+    expect(isRunning(grandchild)).toBe(true);
 
     cli.kill('SIGINT');
     expect(await exited).toBe(130);
     expect(stderr).toContain('SIGINT: stopped (killed 1 server process group(s))');
-    expect(await until(() => !running(grandchild), 3_000)).toBe(true);
+    expect(await until(() => !isRunning(grandchild), 3_000)).toBe(true);
   },
 );

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { exitsWithin } from '../support/processes.js';
 import { probeServer } from '../../src/gateway/probe.js';
 import {
   EVERYTHING,
@@ -23,25 +24,6 @@ afterAll(() => {
   fixture.child.stdin?.end();
   fixture.child.kill();
 });
-
-/** Running, not a zombie waiting for a reaper (containers' PID 1 may never reap). */
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !/^\d+ \(.*\) [ZX] /.test(stat);
-  } catch {
-    return false;
-  }
-}
-
-/** Polls (bounded) until the process is gone: a killed process takes a moment to be torn down. */
-async function exitsWithin(pid: number, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end;) {
-    if (!alive(pid)) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return !alive(pid);
-}
 
 describe('mcp list --probe runtime states, against real servers', () => {
   test('ready: the npm reference server over stdio, with its tool count', async () => {

@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EVERYTHING, FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { until } from '../support/processes.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const node = JSON.stringify(process.execPath);
@@ -28,12 +29,6 @@ async function start(config: string, args: string[]) {
   await client.connect(transport);
   clients.push(client);
   return { client, stderr: () => stderr, logs };
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 50)))
-    if (await check()) return true;
-  return check();
 }
 
 const crashy = (starts: string) =>

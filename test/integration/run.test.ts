@@ -5,6 +5,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { passThroughSchema } from '../../src/gateway/wire.js';
 import { EVERYTHING, FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { exitsWithin } from '../support/processes.js';
 import { RawStdioClient } from '../support/raw-stdio.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
@@ -177,19 +178,8 @@ describe.skipIf(!existsSync(BIN))(
       const grandchild = Number(readFileSync(pidFile, 'utf8'));
       const gatehousePid = transport.pid as number;
       await client.close();
-      const gone = async (pid: number) => {
-        for (let i = 0; i < 150; i++) {
-          try {
-            if (/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
-          } catch {
-            return true;
-          }
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        return false;
-      };
-      expect(await gone(gatehousePid)).toBe(true);
-      expect(await gone(grandchild)).toBe(true);
+      expect(await exitsWithin(gatehousePid, 3_000)).toBe(true);
+      expect(await exitsWithin(grandchild, 3_000)).toBe(true);
     });
   },
 );

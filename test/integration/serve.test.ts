@@ -4,6 +4,7 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EVERYTHING, FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { exitsWithin } from '../support/processes.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const node = JSON.stringify(process.execPath);
@@ -122,19 +123,8 @@ command = "gatehouse-no-such-binary-xyz"
       const grandchild = Number(readFileSync(pidFile, 'utf8'));
       const gatehousePid = transport.pid as number;
       await client.close();
-      const gone = async (pid: number) => {
-        for (let i = 0; i < 200; i++) {
-          try {
-            if (/^\d+ \(.*\) [ZX] /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'))) return true;
-          } catch {
-            return true;
-          }
-          await new Promise((r) => setTimeout(r, 20));
-        }
-        return false;
-      };
-      expect(await gone(gatehousePid)).toBe(true);
-      expect(await gone(grandchild)).toBe(true);
+      expect(await exitsWithin(gatehousePid, 3_000)).toBe(true);
+      expect(await exitsWithin(grandchild, 3_000)).toBe(true);
     });
 
     test('a required server that cannot start refuses the session, naming it', async () => {

@@ -67,6 +67,15 @@ export async function serveHttp(
   }
 }
 
+/** What a gateway session needs from the CLI: environment, stderr lines, our own path. */
+export function sessionContext(io: CliIo, streams: RunStreams) {
+  return {
+    env: io.env,
+    stateLine: (line: object) => io.stderr(`${JSON.stringify(line)}\n`),
+    ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
+  };
+}
+
 export async function runRun(
   global: GlobalOptions,
   name: string,
@@ -97,11 +106,7 @@ export async function runRun(
     return ExitCode.notFound;
   }
   if (opts.http !== undefined) {
-    const ctx = {
-      env: io.env,
-      stateLine: (line: object) => io.stderr(`${JSON.stringify(line)}\n`),
-      ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
-    };
+    const ctx = sessionContext(io, streams);
     const refusal = gateway.refusalFor(decision, io.env, streams.selfPath);
     if (refusal) {
       io.stderr(`error: ${refusal}\n`);

@@ -6,7 +6,7 @@ import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadWorld } from '../world.js';
 import type { HttpOptions, RunStreams } from './run.js';
-import { serveHttp } from './run.js';
+import { serveHttp, sessionContext } from './run.js';
 
 /** `gatehouse serve`: every allowed server behind one stdio endpoint, `server__tool` names. */
 export async function runServe(
@@ -31,11 +31,7 @@ export async function runServe(
   }
   reportLoadProblems(io, world);
   if (opts.http !== undefined) {
-    const ctx = {
-      env: io.env,
-      stateLine: (line: object) => io.stderr(`${JSON.stringify(line)}\n`),
-      ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
-    };
+    const ctx = sessionContext(io, streams);
     return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx));
   }
   const outcome = await gateway.serveGateway({
