@@ -19,7 +19,7 @@ import type { InitInfo, OpenedSession } from './downstream/session.js';
 import { singleServerRouter } from './single-server-router.js';
 import type { StateLine } from './state-line.js';
 import type { Upstream } from './upstream/connect.js';
-import { describeStartFailure } from './upstream/connect.js';
+import { describeStartFailure, startFailureState } from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 import { upstreamForwarder } from './upstream-forwarder.js';
@@ -155,7 +155,7 @@ export async function openSingleServerSession(
     upstream = await supervisor.start();
   } catch (err) {
     const detail = describeStartFailure(err);
-    state('failed', detail);
+    state(startFailureState(err), detail);
     return { refusal: `server '${server.name}' failed to start: ${detail}` };
   }
   state('ready');

@@ -19,7 +19,7 @@ import {
 import type { SessionContext } from './run-gateway.js';
 import { serveForwarder } from './serve-forwarder.js';
 import type { StateLine } from './state-line.js';
-import { describeStartFailure } from './upstream/connect.js';
+import { describeStartFailure, startFailureState } from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 
@@ -107,7 +107,7 @@ export async function openAggregateSession(
         state(name, 'ready');
         return supervisor;
       } catch (err) {
-        state(name, 'failed', describeStartFailure(err));
+        state(name, startFailureState(err), describeStartFailure(err));
         if (decision.server.required) failedRequired.push(name);
         return null;
       }

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
-import { EVERYTHING, FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import {
+  EVERYTHING,
+  FIXTURES,
+  startHttpFixture,
+  tempDir,
+  writeFiles,
+} from '../support/fixtures.js';
 import { exitsWithin } from '../support/processes.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
@@ -113,7 +119,7 @@ command = "gatehouse-no-such-binary-xyz"
 
       await new Promise((r) => setTimeout(r, 50));
       expect(stderr()).toContain('"server":"blocked","state":"disabled"');
-      expect(stderr()).toContain('"server":"ghost","state":"failed"');
+      expect(stderr()).toContain('"server":"ghost","state":"missing"');
     });
 
     test('when the client goes away, every upstream tree is killed', async () => {
@@ -137,3 +143,26 @@ command = "gatehouse-no-such-binary-xyz"
     });
   },
 );
+
+describe.skipIf(!existsSync(BIN))('gatehouse serve in front of HTTP upstreams', () => {
+  test('streamable and legacy HTTP+SSE servers are both served; a 401 one is reported auth_required', async () => {
+    const fixture = await startHttpFixture();
+    try {
+      const config = [
+        `[mcp_servers.modern]\nurl = "${fixture.base}/mcp"\n`,
+        `[mcp_servers.legacy]\nurl = "${fixture.base}/legacy/sse"\n`,
+        `[mcp_servers.locked]\nurl = "${fixture.base}/oauth/mcp"\n`,
+      ].join('\n');
+      const { transport, stderr } = serve(config);
+      const client = await connect(transport);
+      const names = (await client.listTools()).tools.map((t) => t.name).sort();
+      expect(names).toEqual(['legacy__old', 'legacy__older', 'modern__echo']);
+      expect((await client.callTool({ name: 'legacy__old', arguments: {} })).content).toEqual([
+        { type: 'text', text: 'old' },
+      ]);
+      expect(stderr()).toContain('"server":"locked","state":"auth_required"');
+    } finally {
+      fixture.child.kill();
+    }
+  });
+});

@@ -1,4 +1,8 @@
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  Client,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
 import type {
   ClientCapabilities,
   Implementation,
@@ -34,28 +38,52 @@ export interface ConnectOptions {
 
 export class UpstreamTimeout extends Error {}
 
-/** Starts (stdio) or connects to (HTTP) a server and completes `initialize` within its startup budget. */
+/** HTTP status of a failed streamable-HTTP attempt, when the SDK reports one. */
+function httpStatus(err: unknown): number | undefined {
+  const status = (err as { status?: unknown } | null)?.status;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * Starts (stdio) or connects to (HTTP) a server and completes `initialize` within its startup
+ * budget. An HTTP server that rejects a streamable POST (400/404/405) is tried again as a legacy
+ * HTTP+SSE (2024-11-05) server.
+ */
 export async function connectUpstream(
   server: McpServerConfig,
   options: ConnectOptions,
 ): Promise<Upstream> {
+  const budgetMs = (server.startupTimeoutSec ?? DEFAULT_STARTUP_TIMEOUT_SEC) * 1000;
+  const started = performance.now();
+  const t = server.transport;
+  if (t.type === 'stdio')
+    return handshake(server, options, new ProcessGroupStdioTransport(t, options.env), budgetMs);
+  const url = new URL(t.url);
+  const requestInit = { headers: upstreamHeaders(t, options.env) };
+  try {
+    return await handshake(
+      server,
+      options,
+      new StreamableHTTPClientTransport(url, { requestInit }),
+      budgetMs,
+    );
+  } catch (err) {
+    const status = httpStatus(err);
+    if (status !== 400 && status !== 404 && status !== 405) throw err;
+    const left = Math.max(1000, budgetMs - (performance.now() - started));
+    return handshake(server, options, new SSEClientTransport(url, { requestInit }), left);
+  }
+}
+
+async function handshake(
+  server: McpServerConfig,
+  options: ConnectOptions,
+  transport: Transport,
+  budgetMs: number,
+): Promise<Upstream> {
   const client = new Client(options.clientInfo, { capabilities: options.capabilities });
   options.prepare?.(client);
-  const stdio =
-    server.transport.type === 'stdio'
-      ? new ProcessGroupStdioTransport(server.transport, options.env)
-      : null;
-  const transport: Transport =
-    stdio ??
-    new StreamableHTTPClientTransport(new URL((server.transport as { url: string }).url), {
-      requestInit: {
-        headers:
-          server.transport.type === 'streamable_http'
-            ? upstreamHeaders(server.transport, options.env)
-            : {},
-      },
-    });
-  const budgetMs = (server.startupTimeoutSec ?? DEFAULT_STARTUP_TIMEOUT_SEC) * 1000;
+  const stdio = transport instanceof ProcessGroupStdioTransport ? transport : null;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -85,6 +113,21 @@ export async function connectUpstream(
     },
     stderr: () => stdio?.stderr ?? '',
   };
+}
+
+/** The runtime state a start failure means (the same names `mcp list --probe` uses). */
+export function startFailureState(err: unknown): 'missing' | 'auth_required' | 'failed' {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+  const status = httpStatus(err);
+  const code = (err as { code?: unknown } | null)?.code;
+  if (
+    status === 401 ||
+    status === 403 ||
+    code === 'CLIENT_HTTP_AUTHENTICATION' ||
+    code === 'CLIENT_HTTP_FORBIDDEN'
+  )
+    return 'auth_required';
+  return 'failed';
 }
 
 /** One line saying why a server did not start. */
