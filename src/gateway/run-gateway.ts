@@ -115,13 +115,15 @@ export async function openSingleServerSession(
   ctx: SessionContext,
 ): Promise<OpenedSession> {
   const server = decision.server;
+  // The client's thread, learned from its requests' _meta: state lines say which session they belong to.
+  let threadId: string | null = null;
   const state = (s: string, detail: string | null = null) =>
     ctx.stateLine({
       event: 'server_state',
       server: server.name,
       state: s,
       detail: detail ? maskTokens(detail) : null,
-      thread_id: null,
+      thread_id: threadId,
     });
   const refusal = refusalFor(decision, ctx.env, ctx.selfPath);
   if (refusal) {
@@ -181,6 +183,9 @@ export async function openSingleServerSession(
           await supervisor.current?.client.notification(n as never).catch(() => undefined);
         },
         relay,
+        onThread: (id) => {
+          threadId = id;
+        },
       });
       return downstream;
     },

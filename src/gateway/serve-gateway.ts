@@ -62,13 +62,15 @@ export async function openAggregateSession(
   init: InitInfo,
   ctx: SessionContext,
 ): Promise<OpenedSession> {
+  // The client's thread, learned from its requests' _meta: state lines say which session they belong to.
+  let threadId: string | null = null;
   const state = (server: string, s: string, detail: string | null = null) =>
     ctx.stateLine({
       event: 'server_state',
       server,
       state: s,
       detail: detail ? maskTokens(detail) : null,
-      thread_id: null,
+      thread_id: threadId,
     });
   const relay = new Relay();
   const failedRequired: string[] = [];
@@ -169,6 +171,9 @@ export async function openAggregateSession(
           );
         },
         relay,
+        onThread: (id) => {
+          threadId = id;
+        },
       });
       return downstream;
     },

@@ -38,9 +38,15 @@ describe.skipIf(!existsSync(BIN))('a crashed upstream is restarted with backoff'
   test('run: the session survives the crash; the client is told; calls work again', async () => {
     const starts = join(tempDir(), 'starts');
     const { client, stderr, logs } = await start(crashy(starts), ['run', 'crashy']);
-    expect((await client.callTool({ name: 'die', arguments: {} })).content).toEqual([
-      { type: 'text', text: 'dying' },
-    ]);
+    expect(
+      (
+        await client.callTool({
+          name: 'die',
+          arguments: {},
+          _meta: { 'x-codex-turn-metadata': { thread_id: 'thread-42' } },
+        })
+      ).content,
+    ).toEqual([{ type: 'text', text: 'dying' }]);
     expect(await until(() => stderr().includes('"server":"crashy","state":"failed"'), 5_000)).toBe(
       true,
     );
@@ -56,7 +62,7 @@ describe.skipIf(!existsSync(BIN))('a crashed upstream is restarted with backoff'
     expect(back).toBe(true);
     expect(readFileSync(starts, 'utf8').trim().split('\n')).toHaveLength(2);
     expect(stderr()).toMatch(
-      /"state":"failed","detail":"the server stopped: crashy: exiting on purpose"/,
+      /"state":"failed","detail":"the server stopped: crashy: exiting on purpose","thread_id":"thread-42"/,
     );
     expect(stderr()).toContain('"state":"restarting"');
     expect(stderr()).toMatch(/"state":"ready","detail":"restarted after 1 attempt\(s\)"/);

@@ -113,6 +113,8 @@ export interface ServeSessionOptions {
   pipeline(scopes: ReadonlyMap<string | number, RequestScope>): Pipeline;
   /** A notification from the client (cancellations are handled by the SDK). */
   onNotification(notification: { method: string; params?: unknown }): Promise<void>;
+  /** The client's thread (e.g. Codex's `x-codex-turn-metadata.thread_id`), once a request names one. */
+  onThread?(threadId: string): void;
   relay: Relay;
 }
 
@@ -149,6 +151,7 @@ export async function serveOn(
         },
         connection,
       );
+      if (done.caller?.threadId) options.onThread?.(done.caller.threadId);
       const response = done.response;
       if (!response) throw new ProtocolError(-32603, 'Gatehouse produced no response');
       if ('error' in response)
