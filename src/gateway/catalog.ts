@@ -10,6 +10,8 @@ import { passThroughSchema } from './wire.js';
 export interface ServedUpstream {
   config: McpServerConfig;
   upstream: Upstream;
+  /** Starts a new session after the server forgot ours (HTTP 404). */
+  reinitialize?: (reason: string) => Promise<Upstream | null>;
 }
 
 /** Lists can be paginated upstream; the gateway answers with one page, so a cap keeps it bounded. */

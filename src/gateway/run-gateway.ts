@@ -175,7 +175,13 @@ export async function openSingleServerSession(
           createPipeline(
             defaultStages(
               singleServerRouter(server),
-              upstreamForwarder(() => supervisor.current, scopes, toolTimeoutMs, server.name),
+              upstreamForwarder(
+                () => supervisor.current,
+                scopes,
+                toolTimeoutMs,
+                server.name,
+                (why) => supervisor.reconnect(why),
+              ),
               ctx.stages,
             ),
           ),

@@ -33,7 +33,13 @@ export function serveForwarder(
       return Promise.resolve({
         error: { code: INVALID_PARAMS, message: `server '${server}' is not running` },
       });
-    return upstreamForwarder(() => u.upstream, scopes, toolTimeoutMs(u), server).forward({
+    return upstreamForwarder(
+      () => u.upstream,
+      scopes,
+      toolTimeoutMs(u),
+      server,
+      u.reinitialize,
+    ).forward({
       ...ctx,
       request: { ...ctx.request, params },
     });

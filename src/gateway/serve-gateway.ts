@@ -117,7 +117,17 @@ export async function openAggregateSession(
   );
   const supervisors = supervised.filter((s): s is SupervisedUpstream => s !== null);
   const live = (): ServedUpstream[] =>
-    supervisors.flatMap((s) => (s.current ? [{ config: s.config, upstream: s.current }] : []));
+    supervisors.flatMap((s) =>
+      s.current
+        ? [
+            {
+              config: s.config,
+              upstream: s.current,
+              reinitialize: (why: string) => s.reconnect(why),
+            },
+          ]
+        : [],
+    );
   const close = async () => {
     await Promise.all(supervisors.map((s) => s.stop()));
     for (const s of supervisors) state(s.config.name, 'stopped');

@@ -2,6 +2,7 @@ import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 import type { Forwarder } from '../pipeline/stages/index.js';
 import type { Upstream } from './upstream/connect.js';
 import { isUpstreamTimeout, passThroughSchema, REQUEST_TIMEOUT, toWireError } from './wire.js';
+import { httpStatus } from './upstream/connect.js';
 
 /** What the downstream connection offers one in-flight request: its cancellation and a way to notify. */
 export interface RequestScope {
@@ -22,6 +23,8 @@ export function upstreamForwarder(
   scopes: ReadonlyMap<string | number, RequestScope>,
   toolTimeoutMs: number,
   serverName: string,
+  /** An HTTP upstream answered 404 for our session: start a new one (MCP: re-initialise). */
+  reinitialize?: (reason: string) => Promise<Upstream | null>,
 ): Forwarder {
   return {
     async forward(ctx: PipelineContext): Promise<GatewayResponse> {
@@ -52,16 +55,24 @@ export function upstreamForwarder(
               progressSent.push(scope.notify(notification).catch(() => undefined));
             }
           : undefined;
+      const send = (target: Upstream) =>
+        target.client.request({ method, params } as never, passThroughSchema, {
+          ...(scope ? { signal: scope.signal } : {}),
+          timeout: method === 'tools/call' ? toolTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS,
+          ...(onprogress ? { onprogress, resetTimeoutOnProgress: method !== 'tools/call' } : {}),
+        });
       try {
-        const result = await upstream.client.request(
-          { method, params } as never,
-          passThroughSchema,
-          {
-            ...(scope ? { signal: scope.signal } : {}),
-            timeout: method === 'tools/call' ? toolTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS,
-            ...(onprogress ? { onprogress, resetTimeoutOnProgress: method !== 'tools/call' } : {}),
-          },
-        );
+        let result: unknown;
+        try {
+          result = await send(upstream);
+        } catch (err) {
+          const fresh =
+            httpStatus(err) === 404 && reinitialize
+              ? await reinitialize('the server answered 404 for our session')
+              : null;
+          if (!fresh) throw err;
+          result = await send(fresh);
+        }
         await Promise.all(progressSent);
         return { result: result as Record<string, unknown> };
       } catch (err) {

@@ -3,7 +3,13 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
-import { EVERYTHING, FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import {
+  EVERYTHING,
+  FIXTURES,
+  startHttpFixture,
+  tempDir,
+  writeFiles,
+} from '../support/fixtures.js';
 import { until } from '../support/processes.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
@@ -91,5 +97,30 @@ describe.skipIf(!existsSync(BIN))('a crashed upstream is restarted with backoff'
       }
     }, 10_000);
     expect(back).toBe(true);
+  });
+});
+
+describe.skipIf(!existsSync(BIN))('an HTTP upstream that forgets our session (404)', () => {
+  test('is re-initialised and the request retried, transparently', async () => {
+    const fixture = await startHttpFixture();
+    try {
+      const { client, stderr } = await start(
+        `[mcp_servers.web]\nurl = "${fixture.base}/stateful/mcp"\n`,
+        ['run', 'web'],
+      );
+      const first = JSON.stringify(
+        (await client.callTool({ name: 'whoami', arguments: {} })).content,
+      );
+      await client.callTool({ name: 'expire', arguments: {} });
+      await new Promise((r) => setTimeout(r, 100));
+      const second = JSON.stringify(
+        (await client.callTool({ name: 'whoami', arguments: {} })).content,
+      );
+      expect(second).toContain('session ');
+      expect(second).not.toBe(first);
+      expect(stderr()).toContain('re-initialised: the server answered 404 for our session');
+    } finally {
+      fixture.child.kill();
+    }
   });
 });

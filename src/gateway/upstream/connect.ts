@@ -39,7 +39,7 @@ export interface ConnectOptions {
 export class UpstreamTimeout extends Error {}
 
 /** HTTP status of a failed streamable-HTTP attempt, when the SDK reports one. */
-function httpStatus(err: unknown): number | undefined {
+export function httpStatus(err: unknown): number | undefined {
   const status = (err as { status?: unknown } | null)?.status;
   return typeof status === 'number' ? status : undefined;
 }

@@ -78,6 +78,26 @@ export class SupervisedUpstream {
     }
   }
 
+  /**
+   * The server says our session is gone (HTTP 404): start a new session now, without backoff.
+   * Resolves with the new connection, or null when that fails (the backoff loop takes over).
+   */
+  async reconnect(reason: string): Promise<Upstream | null> {
+    if (this.stopping) return null;
+    const old = this.upstream;
+    this.upstream = null;
+    await old?.close();
+    try {
+      const fresh = this.adopt(await connectUpstream(this.config, this.options));
+      this.events.onState('ready', `re-initialised: ${reason}`);
+      return fresh;
+    } catch (err) {
+      this.events.onState('failed', `re-initialise failed: ${describeStartFailure(err)}`);
+      this.schedule();
+      return null;
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
