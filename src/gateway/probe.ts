@@ -1,21 +1,17 @@
 import { statSync } from 'node:fs';
-import { Client } from '@modelcontextprotocol/sdk/client/index.js';
-import { SSEClientTransport } from '@modelcontextprotocol/sdk/client/sse.js';
-import {
-  StreamableHTTPClientTransport,
-  StreamableHTTPError,
-} from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type {
-  McpServerConfig,
-  StdioTransport,
-  StreamableHttpTransport,
-} from '../config/mcp-server.js';
+import type { McpServerConfig } from '../config/mcp-server.js';
 import { DEFAULT_STARTUP_TIMEOUT_SEC } from '../config/mcp-server.js';
 import { maskTokens, maskUrl } from '../masking/mask-text.js';
 import { findExecutable } from '../requirements/executable.js';
-import { ProcessGroupStdioTransport } from './upstream/stdio-process-transport.js';
-import { upstreamHeaders } from './upstream/http-headers.js';
+import type { Upstream } from './upstream/connect.js';
+import {
+  connectUpstream,
+  describeStartFailure,
+  httpStatus,
+  startFailureState,
+  UpstreamStartError,
+  UpstreamTimeout,
+} from './upstream/connect.js';
 import { networkErrorText } from './upstream/network-errors.js';
 
 /** What starting a server showed, kept apart rather than collapsed into "failed". */
@@ -59,7 +55,10 @@ function result(
   };
 }
 
-/** Starts one server, runs `initialize` + `tools/list`, and always cleans up what it started. */
+/**
+ * Starts one server exactly as the gateway does (`connectUpstream`), runs `tools/list`, and
+ * always cleans up what it started.
+ */
 export async function probeServer(
   server: McpServerConfig,
   options: ProbeOptions,
@@ -67,46 +66,41 @@ export async function probeServer(
   const started = performance.now();
   const timeoutMs =
     options.timeoutMs ?? (server.startupTimeoutSec ?? DEFAULT_STARTUP_TIMEOUT_SEC) * 1000;
-  return server.transport.type === 'stdio'
-    ? probeStdio(server.transport, timeoutMs, options, started)
-    : probeHttp(server.transport, timeoutMs, options, started);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new ProbeTimeout()), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
+  const t = server.transport;
+  if (t.type === 'stdio') {
+    if (t.cwd !== null && !isDirectory(t.cwd))
+      return result('missing', `cwd ${t.cwd} does not exist or is not a directory`, started);
+    if (!findExecutable(t, options.env)) {
+      return result(
+        'missing',
+        `executable \`${t.command}\` not found${t.command.includes('/') ? '' : ' on PATH'}`,
+        started,
+      );
+    }
   }
-}
-
-async function handshake(
-  transport: Transport,
-  timeoutMs: number,
-  started: number,
-): Promise<ProbeResult> {
-  const client = new Client(CLIENT_INFO, { capabilities: {} });
+  let upstream: Upstream;
   try {
-    await withTimeout(client.connect(transport), timeoutMs);
-    const info = client.getServerVersion();
-    const serverInfo = info ? { name: info.name, version: info.version } : null;
-    if (!client.getServerCapabilities()?.tools) {
+    upstream = await connectUpstream(
+      { ...server, startupTimeoutSec: timeoutMs / 1000 },
+      { env: options.env, capabilities: {}, clientInfo: CLIENT_INFO },
+    );
+  } catch (err) {
+    return startFailure(err, server, options, timeoutMs, started);
+  }
+  try {
+    const serverInfo = { name: upstream.serverInfo.name, version: upstream.serverInfo.version };
+    if (!upstream.capabilities.tools)
       return result('no_tools', 'the server does not offer tools', started, {
         serverInfo,
         toolCount: 0,
       });
-    }
     let count = 0;
     let cursor: string | undefined;
-    const remaining = () => Math.max(1, timeoutMs - (performance.now() - started));
     do {
+      const remaining = Math.max(1, timeoutMs - (performance.now() - started));
       const page = await withTimeout(
-        client.listTools(cursor ? { cursor } : undefined),
-        remaining(),
+        upstream.client.listTools(cursor ? { cursor } : undefined),
+        remaining,
       );
       count += page.tools.length;
       cursor = page.nextCursor;
@@ -117,73 +111,37 @@ async function handshake(
           serverInfo,
           toolCount: count,
         });
-  } finally {
-    await client.close().catch(() => undefined);
-  }
-}
-
-async function probeStdio(
-  t: StdioTransport,
-  timeoutMs: number,
-  options: ProbeOptions,
-  started: number,
-): Promise<ProbeResult> {
-  if (t.cwd !== null) {
-    let isDir = false;
-    try {
-      isDir = statSync(t.cwd).isDirectory();
-    } catch {
-      isDir = false;
-    }
-    if (!isDir)
-      return result('missing', `cwd ${t.cwd} does not exist or is not a directory`, started);
-  }
-  if (!findExecutable(t, options.env)) {
-    return result(
-      'missing',
-      `executable \`${t.command}\` not found${t.command.includes('/') ? '' : ' on PATH'}`,
-      started,
-    );
-  }
-  const transport = new ProcessGroupStdioTransport(t, options.env);
-  try {
-    return await handshake(transport, timeoutMs, started);
   } catch (err) {
-    const exit = transport.exitStatus;
-    const stderr = lastLine(transport.stderr);
-    if (err instanceof ProbeTimeout) {
+    if (err instanceof ProbeTimeout)
       return result(
         'failed',
-        `timed out after ${timeoutMs / 1000}s waiting for initialize/tools/list${stderr ? ` (stderr: ${stderr})` : ''}`,
+        `timed out after ${timeoutMs / 1000}s waiting for tools/list`,
         started,
       );
-    }
-    if (exit) {
-      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-      return result(
-        'failed',
-        `the server ${how} during startup${stderr ? `: ${stderr}` : ''}`,
-        started,
-      );
-    }
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT')
-      return result('missing', `executable \`${t.command}\` not found`, started);
-    return result(
-      'failed',
-      `handshake failed: ${errorText(err)}${stderr ? ` (stderr: ${stderr})` : ''}`,
-      started,
-    );
+    return result('failed', `tools/list failed: ${errorText(err)}`, started);
   } finally {
-    await transport.close();
+    await upstream.close();
   }
 }
 
-function lastLine(text: string): string {
-  const lines = text
-    .trim()
-    .split(/\r?\n/)
-    .filter((l) => l.trim() !== '');
-  return (lines[lines.length - 1] ?? '').slice(0, 300);
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new ProbeTimeout()), ms))),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function errorText(err: unknown): string {
@@ -196,84 +154,57 @@ function errorText(err: unknown): string {
   );
 }
 
-interface LastResponse {
-  status: number;
-  wwwAuthenticate: string | null;
-}
-
-async function probeHttp(
-  t: StreamableHttpTransport,
-  timeoutMs: number,
+async function startFailure(
+  err: unknown,
+  server: McpServerConfig,
   options: ProbeOptions,
+  timeoutMs: number,
   started: number,
 ): Promise<ProbeResult> {
-  const url = new URL(t.url);
-  const headers = upstreamHeaders(t, options.env);
-  const last: LastResponse = { status: 0, wwwAuthenticate: null };
-  const recordingFetch: typeof fetch = async (input, init) => {
-    const response = await fetch(input, init);
-    last.status = response.status;
-    last.wwwAuthenticate = response.headers.get('www-authenticate');
-    return response;
-  };
-  const tokenNote =
-    t.bearerTokenEnvVar && !options.env[t.bearerTokenEnvVar]
-      ? ` (${t.bearerTokenEnvVar} is not set)`
-      : '';
-  try {
-    return await handshake(
-      new StreamableHTTPClientTransport(url, { requestInit: { headers }, fetch: recordingFetch }),
-      timeoutMs,
+  const t = server.transport;
+  if (err instanceof UpstreamTimeout)
+    return result('failed', `timed out after ${timeoutMs / 1000}s waiting for initialize`, started);
+  const state = startFailureState(err);
+  if (state === 'missing')
+    return result(
+      'missing',
+      `executable \`${t.type === 'stdio' ? t.command : ''}\` not found`,
       started,
     );
-  } catch (err) {
-    if (last.status === 401 || last.status === 403)
-      return authRequired(
-        url,
-        last,
-        started,
-        tokenNote,
-        Math.max(1000, timeoutMs - (performance.now() - started)),
-      );
-    const status = err instanceof StreamableHTTPError ? err.code : last.status;
-    if (status === 404 || status === 405 || status === 400) {
-      // Legacy HTTP+SSE servers (2024-11-05) reject a streamable POST: try the old transport.
-      try {
-        return await handshake(
-          new SSEClientTransport(url, {
-            requestInit: { headers },
-            eventSourceInit: { fetch: recordingFetch },
-            fetch: recordingFetch,
-          }),
-          timeoutMs,
-          started,
-        );
-      } catch (sseErr) {
-        if (last.status === 401 || last.status === 403)
-          return authRequired(url, last, started, tokenNote, 2000);
-        return result(
-          'failed',
-          `HTTP ${status} from ${maskUrl(t.url)}; legacy SSE fallback also failed: ${errorText(sseErr)}`,
-          started,
-        );
-      }
-    }
-    if (err instanceof ProbeTimeout)
-      return result(
-        'failed',
-        `timed out after ${timeoutMs / 1000}s waiting for initialize/tools/list`,
-        started,
-      );
-    const code = networkErrorText(err);
-    const reason = code ?? errorText(err);
-    return result('failed', `cannot reach ${maskUrl(t.url)}: ${reason}`, started);
+  if (state === 'auth_required' && t.type === 'streamable_http') {
+    const status = httpStatus(err instanceof UpstreamStartError ? err.cause : err) ?? 401;
+    const tokenNote =
+      t.bearerTokenEnvVar && !options.env[t.bearerTokenEnvVar]
+        ? ` (${t.bearerTokenEnvVar} is not set)`
+        : '';
+    const header = err instanceof UpstreamStartError ? err.wwwAuthenticate : null;
+    return authRequired(
+      new URL(t.url),
+      { status, wwwAuthenticate: header },
+      started,
+      tokenNote,
+      Math.max(1000, timeoutMs - (performance.now() - started)),
+    );
   }
+  if (t.type === 'streamable_http') {
+    const cause = err instanceof UpstreamStartError ? err.cause : err;
+    return result(
+      'failed',
+      `cannot reach ${maskUrl(t.url)}: ${networkErrorText(cause) ?? errorText(cause)}`,
+      started,
+    );
+  }
+  return result(
+    'failed',
+    describeStartFailure(err).replace(/^the server /, 'the server '),
+    started,
+  );
 }
 
 /** 401/403: look for RFC 9728 protected-resource metadata, header first, then well-known paths. */
 async function authRequired(
   url: URL,
-  last: LastResponse,
+  last: { status: number; wwwAuthenticate: string | null },
   started: number,
   tokenNote: string,
   budgetMs: number,

@@ -38,6 +38,18 @@ export interface ConnectOptions {
 
 export class UpstreamTimeout extends Error {}
 
+/** A failed start, with what the server showed (stdio: exit status, last stderr; HTTP: auth header). */
+export class UpstreamStartError extends Error {
+  constructor(
+    override readonly cause: unknown,
+    readonly exit: { code: number | null; signal: NodeJS.Signals | null } | null,
+    readonly stderrTail: string,
+    readonly wwwAuthenticate: string | null,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause));
+  }
+}
+
 /** HTTP status of a failed streamable-HTTP attempt, when the SDK reports one. */
 export function httpStatus(err: unknown): number | undefined {
   const status = (err as { status?: unknown } | null)?.status;
@@ -98,6 +110,8 @@ async function handshake(
   } catch (err) {
     await client.close().catch(() => undefined);
     await stdio?.close();
+    if (stdio && !(err instanceof UpstreamTimeout))
+      throw new UpstreamStartError(err, stdio.exitStatus, stdio.stderr, null);
     throw err;
   } finally {
     clearTimeout(timer);
@@ -117,6 +131,7 @@ async function handshake(
 
 /** The runtime state a start failure means (the same names `mcp list --probe` uses). */
 export function startFailureState(err: unknown): 'missing' | 'auth_required' | 'failed' {
+  if (err instanceof UpstreamStartError) return startFailureState(err.cause);
   if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
   const status = httpStatus(err);
   const code = (err as { code?: unknown } | null)?.code;
@@ -132,6 +147,19 @@ export function startFailureState(err: unknown): 'missing' | 'auth_required' | '
 
 /** One line saying why a server did not start. */
 export function describeStartFailure(err: unknown): string {
+  if (err instanceof UpstreamStartError) {
+    const exit = err.exit;
+    const tail = (
+      err.stderrTail
+        .trim()
+        .split('\n')
+        .filter((l) => l.trim())
+        .pop() ?? ''
+    ).slice(0, 300);
+    if (exit)
+      return `the server ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`} during startup${tail ? `: ${tail}` : ''}`;
+    return describeStartFailure(err.cause) + (tail ? ` (stderr: ${tail})` : '');
+  }
   if (err instanceof UpstreamTimeout) return err.message;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'executable not found';

@@ -1,9 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import { serializeMessage } from '@modelcontextprotocol/sdk/shared/stdio.js';
-import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
-import type { JSONRPCMessage } from '@modelcontextprotocol/sdk/types.js';
+import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import type { StdioTransport } from '../../config/mcp-server.js';
 import { trackGroup, untrackGroup } from './process-groups.js';
 
@@ -139,7 +137,8 @@ export class ProcessGroupStdioTransport implements Transport {
         reject(new Error('server process is not running'));
         return;
       }
-      stdin.write(serializeMessage(message), (err) => (err ? reject(err) : resolve()));
+      // One message per line, no embedded newlines (JSON.stringify never emits one).
+      stdin.write(`${JSON.stringify(message)}\n`, (err) => (err ? reject(err) : resolve()));
     });
   }
 
