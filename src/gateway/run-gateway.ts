@@ -19,7 +19,7 @@ import type { InitInfo, OpenedSession } from './downstream/session.js';
 import { singleServerRouter } from './single-server-router.js';
 import type { StateLine } from './state-line.js';
 import type { Upstream } from './upstream/connect.js';
-import { describeStartFailure, startFailureState } from './upstream/connect.js';
+import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 import { upstreamForwarder } from './upstream-forwarder.js';
@@ -160,7 +160,8 @@ export async function openSingleServerSession(
     state(startFailureState(err), detail);
     return { refusal: `server '${server.name}' failed to start: ${detail}` };
   }
-  state('ready');
+  const ready = await readiness(upstream);
+  state(ready.state, ready.detail);
   const toolTimeoutMs = (server.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000;
   return {
     // A crash is not the end of the session: the supervisor restarts the server.

@@ -19,7 +19,7 @@ import {
 import type { SessionContext } from './run-gateway.js';
 import { serveForwarder } from './serve-forwarder.js';
 import type { StateLine } from './state-line.js';
-import { describeStartFailure, startFailureState } from './upstream/connect.js';
+import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 
@@ -105,8 +105,8 @@ export async function openAggregateSession(
         },
       );
       try {
-        await supervisor.start();
-        state(name, 'ready');
+        const ready = await readiness(await supervisor.start());
+        state(name, ready.state, ready.detail);
         return supervisor;
       } catch (err) {
         state(name, startFailureState(err), describeStartFailure(err));

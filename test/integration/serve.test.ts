@@ -67,8 +67,12 @@ args = [${JSON.stringify(EVERYTHING)}, "stdio"]
 
 [mcp_servers.ghost]
 command = "gatehouse-no-such-binary-xyz"
+
+[mcp_servers.empty]
+command = ${node}
+args = [${JSON.stringify(join(FIXTURES, 'zero-tools.mjs'))}]
 `;
-    const RULES = `[mcp_servers.everything.identity]\ncommand = ${node}\n[mcp_servers.tree.identity]\ncommand = ${node}\n[mcp_servers.ghost.identity]\ncommand = "gatehouse-no-such-binary-xyz"\n`;
+    const RULES = `[mcp_servers.everything.identity]\ncommand = ${node}\n[mcp_servers.tree.identity]\ncommand = ${node}\n[mcp_servers.ghost.identity]\ncommand = "gatehouse-no-such-binary-xyz"\n[mcp_servers.empty.identity]\ncommand = ${node}\n`;
 
     test('tools are named server__tool, routed to their server, allowlists applied, others left out with a reason', async () => {
       const { transport, stderr } = serve(CONFIG, RULES);
@@ -120,6 +124,8 @@ command = "gatehouse-no-such-binary-xyz"
       await new Promise((r) => setTimeout(r, 50));
       expect(stderr()).toContain('"server":"blocked","state":"disabled"');
       expect(stderr()).toContain('"server":"ghost","state":"missing"');
+      expect(stderr()).toContain('"server":"empty","state":"no_tools"');
+      expect(stderr()).toMatch(/"server":"everything","state":"ready","detail":"\d+ tools"/);
     });
 
     test('when the client goes away, every upstream tree is killed', async () => {

@@ -12,6 +12,7 @@ import type {
 import type { McpServerConfig } from '../../config/mcp-server.js';
 import { DEFAULT_STARTUP_TIMEOUT_SEC } from '../../config/mcp-server.js';
 import { upstreamHeaders } from './http-headers.js';
+import { passThroughSchema } from '../wire.js';
 import { networkErrorText } from './network-errors.js';
 import { ProcessGroupStdioTransport } from './stdio-process-transport.js';
 
@@ -167,4 +168,35 @@ export function describeStartFailure(err: unknown): string {
   if (network) return network;
   const message = err instanceof Error ? err.message : String(err);
   return message.split('\n')[0]?.slice(0, 300) ?? 'unknown error';
+}
+
+/**
+ * `ready` with the tool count, or `no_tools`: the first `tools/list` is part of starting, as in
+ * Codex (startup_timeout_sec covers initialize + the first tools/list). A listing error is not
+ * a start failure: the server answered initialize.
+ */
+export async function readiness(
+  upstream: Upstream,
+): Promise<{ state: 'ready' | 'no_tools'; detail: string | null }> {
+  if (!upstream.capabilities.tools)
+    return { state: 'no_tools', detail: 'the server does not offer tools' };
+  try {
+    const page = (await upstream.client.request(
+      { method: 'tools/list', params: {} } as never,
+      passThroughSchema,
+      { timeout: 10_000 },
+    )) as { tools?: unknown[]; nextCursor?: unknown };
+    const count = page.tools?.length ?? 0;
+    if (count === 0 && !page.nextCursor)
+      return { state: 'no_tools', detail: 'tools/list returned no tools' };
+    return {
+      state: 'ready',
+      detail: `${count}${page.nextCursor ? '+' : ''} tool${count === 1 ? '' : 's'}`,
+    };
+  } catch (err) {
+    return {
+      state: 'ready',
+      detail: `tools/list failed: ${err instanceof Error ? err.message : String(err)}`,
+    };
+  }
 }
