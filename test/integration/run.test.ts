@@ -223,3 +223,50 @@ describe.skipIf(!existsSync(BIN))(
     });
   },
 );
+
+describe.skipIf(!existsSync(BIN))(
+  'gatehouse run: task-augmented requests (server-everything declares tasks)',
+  () => {
+    test('tasks capability, a task-mode tools/call, tasks/get, tasks/result and tasks/list pass through', async () => {
+      const dir = writeFiles({ 'c.toml': EVERYTHING_CONFIG });
+      const client = new RawStdioClient(
+        process.execPath,
+        [BIN, '--config', join(dir, 'c.toml'), 'run', 'everything'],
+        { ...process.env, GATEHOUSE_HOME: tempDir() },
+      );
+      const init = await client.request(0, 'initialize', {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'raw', version: '1' },
+      });
+      expect(
+        (init.result as { capabilities: { tasks?: unknown } }).capabilities.tasks,
+      ).toMatchObject({ requests: { tools: { call: {} } } });
+      client.send({ method: 'notifications/initialized' });
+      const created = await client.request(1, 'tools/call', {
+        name: 'simulate-research-query',
+        arguments: { topic: 'gateways' },
+        task: { ttl: 60_000 },
+      });
+      const task = (created.result as { task: { taskId: string; status: string } }).task;
+      expect(task.status).toBe('working');
+      let status = 'working';
+      for (let i = 2; i < 200 && status === 'working'; i++) {
+        status = (
+          (await client.request(i, 'tasks/get', { taskId: task.taskId })).result as {
+            status: string;
+          }
+        ).status;
+        if (status === 'working') await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(status).toBe('completed');
+      const result = await client.request(500, 'tasks/result', { taskId: task.taskId });
+      expect(JSON.stringify(result.result)).toContain('Research Report: gateways');
+      const list = await client.request(501, 'tasks/list', {});
+      expect((list.result as { tasks: { taskId: string }[] }).tasks.map((t) => t.taskId)).toContain(
+        task.taskId,
+      );
+      client.close();
+    });
+  },
+);
