@@ -61,10 +61,43 @@ export function serveForwarder(
     return to(ref.server, ctx, rewrite(ref.tool));
   };
 
+  /** Task ids are per server: remember which server created each task (CreateTaskResult). */
+  const taskServers = new Map<string, string>();
+  const rememberTask = (server: string, response: GatewayResponse): GatewayResponse => {
+    const taskId =
+      'result' in response
+        ? (response.result.task as { taskId?: unknown } | undefined)?.taskId
+        : undefined;
+    if (typeof taskId === 'string') taskServers.set(taskId, server);
+    return response;
+  };
+
   return {
     async forward(ctx): Promise<GatewayResponse> {
       const params = ctx.request.params ?? {};
       switch (ctx.request.method) {
+        case 'tasks/get':
+        case 'tasks/result':
+        case 'tasks/cancel': {
+          const server =
+            typeof params.taskId === 'string' ? taskServers.get(params.taskId) : undefined;
+          if (!server)
+            return {
+              error: { code: INVALID_PARAMS, message: `Unknown task: ${String(params.taskId)}` },
+            };
+          return to(server, ctx, params);
+        }
+        case 'tasks/list': {
+          const lists = await Promise.all(
+            upstreams()
+              .filter((u) => u.upstream.capabilities.tasks)
+              .map((u) => to(u.config.name, ctx, {})),
+          );
+          const tasks = lists.flatMap((r) =>
+            'result' in r && Array.isArray(r.result.tasks) ? r.result.tasks : [],
+          );
+          return { result: { tasks } };
+        }
         case 'tools/list':
           return { result: { tools: await catalog.listTools() } };
         case 'tools/call': {
@@ -73,7 +106,10 @@ export function serveForwarder(
             return {
               error: { code: INVALID_PARAMS, message: `Unknown tool: ${String(params.name)}` },
             };
-          return to(target.server, ctx, { ...params, name: target.tool });
+          return rememberTask(
+            target.server,
+            await to(target.server, ctx, { ...params, name: target.tool }),
+          );
         }
         case 'prompts/list':
           return { result: { prompts: await catalog.listPrompts() } };

@@ -48,6 +48,7 @@ function unionCapabilities(upstreams: readonly ServedUpstream[]): ServerCapabili
       };
     if (c.logging) caps.logging = {};
     if (c.completions) caps.completions = {};
+    if (c.tasks) caps.tasks = { ...caps.tasks, ...c.tasks };
   }
   return caps;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
+import { RawStdioClient } from '../support/raw-stdio.js';
 import {
   EVERYTHING,
   FIXTURES,
@@ -172,3 +173,53 @@ describe.skipIf(!existsSync(BIN))('gatehouse serve in front of HTTP upstreams', 
     }
   });
 });
+
+describe.skipIf(!existsSync(BIN))(
+  'gatehouse serve: tasks are routed to the server that created them',
+  () => {
+    test('task-mode call, tasks/get, tasks/result, tasks/list; an unknown task id is refused', async () => {
+      const dir = writeFiles({
+        'c.toml': `[mcp_servers.everything]\ncommand = ${node}\nargs = [${JSON.stringify(EVERYTHING)}, "stdio"]\n`,
+      });
+      const client = new RawStdioClient(
+        process.execPath,
+        [BIN, '--config', join(dir, 'c.toml'), 'serve'],
+        { ...process.env, GATEHOUSE_HOME: tempDir() },
+      );
+      const init = await client.request(0, 'initialize', {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'raw', version: '1' },
+      });
+      expect(
+        (init.result as { capabilities: { tasks?: unknown } }).capabilities.tasks,
+      ).toBeDefined();
+      client.send({ method: 'notifications/initialized' });
+      const created = await client.request(1, 'tools/call', {
+        name: 'everything__simulate_research_query',
+        arguments: { topic: 'routing' },
+        task: { ttl: 60_000 },
+      });
+      const taskId = (created.result as { task: { taskId: string } }).task.taskId;
+      let status = 'working';
+      for (let i = 2; i < 200 && status === 'working'; i++) {
+        status = ((await client.request(i, 'tasks/get', { taskId })).result as { status: string })
+          .status;
+        if (status === 'working') await new Promise((r) => setTimeout(r, 200));
+      }
+      expect(status).toBe('completed');
+      expect(
+        JSON.stringify((await client.request(500, 'tasks/result', { taskId })).result),
+      ).toContain('Research Report: routing');
+      expect(
+        (
+          (await client.request(501, 'tasks/list', {})).result as { tasks: { taskId: string }[] }
+        ).tasks.map((t) => t.taskId),
+      ).toContain(taskId);
+      expect(
+        (await client.request(502, 'tasks/get', { taskId: 'no-such-task' })).error,
+      ).toMatchObject({ code: -32602, message: 'Unknown task: no-such-task' });
+      client.close();
+    });
+  },
+);
