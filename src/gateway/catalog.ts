@@ -28,6 +28,17 @@ export class Catalog {
   private readonly prompts = new Map<string, ToolRef>();
   private readonly resources = new Map<string, string>();
   private templates: { server: string; template: UriTemplate }[] = [];
+  /**
+   * A name the maps do not know is looked up again only when something may have changed
+   * (an upstream said list_changed, or restarted): an unknown or hidden tool called in a loop
+   * must not turn every call into a tools/list to every server.
+   */
+  private readonly stale = { tools: true, prompts: true, resources: true, templates: true };
+
+  /** Something changed upstream: the next miss re-lists. */
+  invalidate(): void {
+    this.stale.tools = this.stale.prompts = this.stale.resources = this.stale.templates = true;
+  }
 
   constructor(
     private readonly upstreams: () => readonly ServedUpstream[],
@@ -105,15 +116,18 @@ export class Catalog {
           }),
       ),
     }));
+    this.stale.tools = false;
     return this.rename(allowed, this.tools);
   }
 
   async listPrompts(): Promise<Record<string, unknown>[]> {
+    this.stale.prompts = false;
     return this.rename(await this.gather('prompts', 'prompts/list', 'prompts'), this.prompts);
   }
 
   async listResources(): Promise<Record<string, unknown>[]> {
     const lists = await this.gather('resources', 'resources/list', 'resources');
+    this.stale.resources = false;
     this.resources.clear();
     for (const { u, items } of lists)
       for (const r of items)
@@ -123,6 +137,7 @@ export class Catalog {
   }
 
   async listResourceTemplates(): Promise<Record<string, unknown>[]> {
+    this.stale.templates = false;
     const lists = await this.gather('resources', 'resources/templates/list', 'resourceTemplates');
     this.templates = lists.flatMap(({ u, items }) =>
       items.flatMap((t) => {
@@ -139,21 +154,21 @@ export class Catalog {
   }
 
   async resolveTool(exposed: string): Promise<ToolRef | null> {
-    if (!this.tools.has(exposed)) await this.listTools();
+    if (!this.tools.has(exposed) && this.stale.tools) await this.listTools();
     return this.tools.get(exposed) ?? null;
   }
 
   async resolvePrompt(exposed: string): Promise<ToolRef | null> {
-    if (!this.prompts.has(exposed)) await this.listPrompts();
+    if (!this.prompts.has(exposed) && this.stale.prompts) await this.listPrompts();
     return this.prompts.get(exposed) ?? null;
   }
 
   /** Which server a resource URI belongs to: a listed resource, else the first matching template. */
   async serverForUri(uri: string): Promise<string | null> {
-    if (!this.resources.has(uri)) await this.listResources();
+    if (!this.resources.has(uri) && this.stale.resources) await this.listResources();
     const listed = this.resources.get(uri);
     if (listed) return listed;
-    if (this.templates.length === 0) await this.listResourceTemplates();
+    if (this.stale.templates) await this.listResourceTemplates();
     return this.templates.find((t) => t.template.match(uri) !== null)?.server ?? null;
   }
 }

@@ -76,6 +76,17 @@ export async function openAggregateSession(
   const relay = new Relay();
   const failedRequired: string[] = [];
   let downstream: Server | null = null;
+  const catalog = new Catalog(
+    () => live(),
+    (server, message) =>
+      ctx.stateLine({
+        event: 'upstream_error',
+        server,
+        state: 'list',
+        detail: maskTokens(message),
+        thread_id: null,
+      }),
+  );
   const supervised = await Promise.all(
     decisions.map(async (decision): Promise<SupervisedUpstream | null> => {
       const name = decision.server.name;
@@ -93,6 +104,11 @@ export async function openAggregateSession(
           clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
           prepare: (client) => {
             relay.wireUpstream(client);
+            const relayed = client.fallbackNotificationHandler;
+            client.fallbackNotificationHandler = async (notification) => {
+              if (notification.method.endsWith('/list_changed')) catalog.invalidate();
+              await relayed?.(notification);
+            };
             client.onerror = reportUpstreamErrors(ctx.stateLine, name);
           },
         },
@@ -101,7 +117,10 @@ export async function openAggregateSession(
             state(name, s, detail);
             void tellClient(downstream, name, s, detail);
             // Back after a restart: the client's lists may have changed (the others never did).
-            if (s === 'ready' || s === 'failed') void listsChanged(downstream);
+            if (s === 'ready' || s === 'failed') {
+              catalog.invalidate();
+              void listsChanged(downstream);
+            }
           },
         },
       );
@@ -137,15 +156,6 @@ export async function openAggregateSession(
     await close();
     return { refusal: `required server(s) failed to start: ${failedRequired.join(', ')}` };
   }
-  const catalog = new Catalog(live, (server, message) =>
-    ctx.stateLine({
-      event: 'upstream_error',
-      server,
-      state: 'list',
-      detail: maskTokens(message),
-      thread_id: null,
-    }),
-  );
   const router: Router = {
     defaultServer: () => null,
     resolveTool: (name) => catalog.resolveTool(name),

@@ -5,7 +5,7 @@ import type { HttpEndpointOptions } from '../../gateway/downstream/http-endpoint
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { configFailure, reportLoadProblems } from '../report.js';
-import type { GlobalOptions } from '../world.js';
+import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
 
 /** Where `run` speaks MCP: the process's own stdin/stdout (tests pass pipes). */
@@ -76,6 +76,33 @@ export function sessionContext(io: CliIo, streams: RunStreams) {
   };
 }
 
+/**
+ * The common start of `run` and `serve`: load config and requirements; when the config is
+ * broken, answer the client's `initialize` with that (it would otherwise see a dead pipe).
+ */
+export async function loadForGateway(
+  global: GlobalOptions,
+  io: CliIo,
+  streams: RunStreams,
+  what: string,
+): Promise<{ world: World; stdin: Readable; stdout: Writable } | { exit: ExitCodeValue }> {
+  const world = loadWorld(global, io);
+  const stdin = streams.stdin as Readable;
+  const stdout = streams.stdout as Writable;
+  const failed = configFailure(io, world);
+  if (failed !== null) {
+    const { refuseSession } = await import('../../gateway/run-gateway.js');
+    await refuseSession(
+      stdin,
+      stdout,
+      `Gatehouse configuration is invalid (see its stderr); ${what}`,
+    );
+    return { exit: failed };
+  }
+  reportLoadProblems(io, world);
+  return { world, stdin, stdout };
+}
+
 export async function runRun(
   global: GlobalOptions,
   name: string,
@@ -83,20 +110,10 @@ export async function runRun(
   streams: RunStreams,
   opts: HttpOptions = {},
 ): Promise<ExitCodeValue> {
-  const world = loadWorld(global, io);
-  const failed = configFailure(io, world);
+  const loaded = await loadForGateway(global, io, streams, `server '${name}' was not started`);
+  if ('exit' in loaded) return loaded.exit;
+  const { world, stdin, stdout } = loaded;
   const gateway = await import('../../gateway/run-gateway.js');
-  const stdin = streams.stdin as Readable;
-  const stdout = streams.stdout as Writable;
-  if (failed !== null) {
-    await gateway.refuseSession(
-      stdin,
-      stdout,
-      `Gatehouse configuration is invalid (see its stderr); server '${name}' was not started`,
-    );
-    return failed;
-  }
-  reportLoadProblems(io, world);
   const decision = world.decisions.find((d) => d.server.name === name);
   if (!decision) {
     const known = world.decisions.map((d) => d.server.name).join(', ') || 'none';

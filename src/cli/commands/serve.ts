@@ -1,12 +1,9 @@
-import type { Readable, Writable } from 'node:stream';
 import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
-import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions } from '../world.js';
-import { loadWorld } from '../world.js';
 import type { HttpOptions, RunStreams } from './run.js';
-import { serveHttp, sessionContext } from './run.js';
+import { loadForGateway, serveHttp, sessionContext } from './run.js';
 
 /** `gatehouse serve`: every allowed server behind one stdio endpoint, `server__tool` names. */
 export async function runServe(
@@ -15,21 +12,10 @@ export async function runServe(
   streams: RunStreams,
   opts: HttpOptions = {},
 ): Promise<ExitCodeValue> {
-  const world = loadWorld(global, io);
-  const failed = configFailure(io, world);
-  const stdin = streams.stdin as Readable;
-  const stdout = streams.stdout as Writable;
+  const loaded = await loadForGateway(global, io, streams, 'nothing was started');
+  if ('exit' in loaded) return loaded.exit;
+  const { world, stdin, stdout } = loaded;
   const gateway = await import('../../gateway/serve-gateway.js');
-  if (failed !== null) {
-    const { refuseSession } = await import('../../gateway/run-gateway.js');
-    await refuseSession(
-      stdin,
-      stdout,
-      'Gatehouse configuration is invalid (see its stderr); nothing was started',
-    );
-    return failed;
-  }
-  reportLoadProblems(io, world);
   if (opts.http !== undefined) {
     const ctx = sessionContext(io, streams);
     return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx));
