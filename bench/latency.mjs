@@ -4,6 +4,7 @@
 // HTTP paths are driven by the same raw client, so their differences are the proxies'.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -52,48 +53,108 @@ function client(command, args, env) {
   };
 }
 
-/** A streamable HTTP client: initialize, then POSTs on one keep-alive session (JSON or SSE answers). */
+/**
+ * One keep-alive HTTP/1.1 connection on a raw socket: writes a request, parses the status,
+ * headers and a Content-Length or chunked body. node:http's client costs ~0.25 ms of CPU per
+ * call on these machines, which every HTTP path would share and which would hide the proxies'
+ * own cost; this client costs a fraction of that.
+ */
+function connection(host, port) {
+  const socket = createConnection({ host, port, noDelay: true });
+  let buffer = Buffer.alloc(0);
+  let waiting = null;
+  const tryParse = () => {
+    if (!waiting) return;
+    const headEnd = buffer.indexOf('\r\n\r\n');
+    if (headEnd < 0) return;
+    const head = buffer.subarray(0, headEnd).toString('latin1').split('\r\n');
+    const status = Number(head[0].split(' ')[1]);
+    const headers = {};
+    for (const line of head.slice(1)) {
+      const i = line.indexOf(':');
+      headers[line.slice(0, i).toLowerCase()] = line.slice(i + 1).trim();
+    }
+    let at = headEnd + 4;
+    let body;
+    if (headers['transfer-encoding'] === 'chunked') {
+      const parts = [];
+      for (;;) {
+        const lineEnd = buffer.indexOf('\r\n', at);
+        if (lineEnd < 0) return;
+        const size = parseInt(buffer.subarray(at, lineEnd).toString('latin1'), 16);
+        if (buffer.length < lineEnd + 2 + size + 2) return;
+        if (size === 0) {
+          at = lineEnd + 4;
+          break;
+        }
+        parts.push(buffer.subarray(lineEnd + 2, lineEnd + 2 + size));
+        at = lineEnd + 2 + size + 2;
+      }
+      body = Buffer.concat(parts).toString('utf8');
+    } else {
+      const length = Number(headers['content-length'] ?? 0);
+      if (buffer.length < at + length) return;
+      body = buffer.subarray(at, at + length).toString('utf8');
+      at += length;
+    }
+    buffer = buffer.subarray(at);
+    const done = waiting;
+    waiting = null;
+    done.resolve({ status, headers, body });
+  };
+  socket.on('data', (d) => {
+    buffer = buffer.length ? Buffer.concat([buffer, d]) : d;
+    tryParse();
+  });
+  socket.on('error', (err) => waiting?.reject(err));
+  return {
+    send(path, headers, body) {
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        let text = `POST ${path} HTTP/1.1\r\nhost: ${host}:${port}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n`;
+        for (const [k, v] of Object.entries(headers)) text += `${k}: ${v}\r\n`;
+        socket.write(`${text}\r\n${body}`);
+      });
+    },
+    close: () => socket.destroy(),
+  };
+}
+
+/** A streamable HTTP client: initialize, then POSTs on keep-alive connections (JSON or SSE answers). */
 async function httpClient(url) {
-  const { Agent, request } = await import('node:http');
-  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
   const u = new URL(url);
+  const idle = [];
+  const all = [];
   let session = null;
   let id = 0;
-  const post = (message) =>
-    new Promise((resolve, reject) => {
-      const body = JSON.stringify(message);
-      const headers = {
-        'content-type': 'application/json',
-        accept: 'application/json, text/event-stream',
-        'content-length': Buffer.byteLength(body),
-        'mcp-protocol-version': '2025-11-25',
-      };
-      if (session) headers['mcp-session-id'] = session;
-      const req = request(
-        { host: u.hostname, port: u.port, path: u.pathname, method: 'POST', agent, headers },
-        (res) => {
-          session ??= res.headers['mcp-session-id'] ?? null;
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (d) => (text += d));
-          res.on('end', () => {
-            if (!('id' in message)) return resolve(null);
-            const json = text.trimStart().startsWith('{')
-              ? text
-              : text
-                  .split('\n')
-                  .filter((l) => l.startsWith('data:'))
-                  .map((l) => l.slice(5).trim())
-                  .filter(Boolean)
-                  .map((l) => JSON.parse(l))
-                  .find((m) => m.id === message.id);
-            resolve(typeof json === 'string' ? JSON.parse(json) : json);
-          });
-        },
-      );
-      req.on('error', reject);
-      req.end(body);
-    });
+  const post = async (message) => {
+    const conn = idle.pop() ?? connection(u.hostname, Number(u.port));
+    if (!all.includes(conn)) all.push(conn);
+    const headers = {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+    };
+    if (session) headers['mcp-session-id'] = session;
+    try {
+      const res = await conn.send(u.pathname, headers, JSON.stringify(message));
+      idle.push(conn);
+      if (res.status >= 400) throw new Error(`HTTP ${res.status}`);
+      session ??= res.headers['mcp-session-id'] ?? null;
+      if (!('id' in message)) return null;
+      if (res.body.trimStart().startsWith('{')) return JSON.parse(res.body);
+      return res.body
+        .split('\n')
+        .filter((l) => l.startsWith('data:'))
+        .map((l) => l.slice(5).trim())
+        .filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .find((m) => m.id === message.id);
+    } catch (err) {
+      conn.close();
+      throw err;
+    }
+  };
   return {
     async init() {
       await post({
@@ -115,7 +176,7 @@ async function httpClient(url) {
         method: 'tools/call',
         params: { name: 'echo', arguments: { text: 'hello' } },
       }),
-    close: () => agent.destroy(),
+    close: () => all.forEach((c) => c.close()),
   };
 }
 
@@ -260,3 +321,21 @@ for (const [label, r] of Object.entries(results)) {
 }
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
+
+// Issue 3's HTTP target compares p50s; the added latency (p50 minus direct's) shows what each
+// proxy itself costs, without the client and the upstream every path shares.
+const ours = results['gatehouse run --http'];
+if (ours) {
+  const added = (r, key) => pct(r[key], 50) - pct(base[key], 50);
+  for (const peer of ['mcp-proxy 6.7.19', 'supergateway 4.0.0 --stateful']) {
+    const r = results[peer];
+    if (!r) continue;
+    const line = ['seq', 'conc']
+      .map(
+        (key) =>
+          `${key === 'seq' ? 'sequential' : '32×'} p50 ${(pct(ours[key], 50) / pct(r[key], 50)).toFixed(2)}× (added ${(added(ours, key) / added(r, key)).toFixed(2)}×)`,
+      )
+      .join(', ');
+    console.log(`gatehouse run --http vs ${peer}: ${line}`);
+  }
+}

@@ -171,6 +171,89 @@ describe.skipIf(!existsSync(BIN))('streamable HTTP downstream (--http)', () => {
     expect(huge.status).toBe(413);
   });
 
+  test('HTTP rules: 406 / 415 / 405, session and protocol-version checks, batches, plain JSON answers', async () => {
+    const g = await start(EVERYTHING_CONFIG, ['run', 'everything', '--http', '127.0.0.1:0']);
+    // Refused before any upstream starts.
+    expect((await rawPost(g.url, { accept: 'application/json' }, INIT)).status).toBe(406);
+    expect((await rawPost(g.url, { 'content-type': 'text/plain' }, INIT)).status).toBe(415);
+    expect(g.stderr()).not.toContain('"state":"starting"');
+    const init = await rawPost(g.url, {}, INIT);
+    expect(init.status).toBe(200);
+    const session = JSON.parse(init.body) as { result: { protocolVersion: string } };
+    expect(session.result.protocolVersion).toBe('2025-11-25');
+    const id = await new Promise<string>((resolve) => {
+      const u = new URL(g.url);
+      const req = request(
+        {
+          host: u.hostname,
+          port: u.port,
+          path: u.pathname,
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            accept: 'application/json, text/event-stream',
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(String(res.headers['mcp-session-id']));
+        },
+      );
+      req.end(INIT);
+    });
+    const h = { 'mcp-session-id': id };
+    // A lone answer is one JSON body; a batch gets an array in request order.
+    const echo = (n: number) => ({
+      jsonrpc: '2.0',
+      id: n,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: { message: `m${n}` } },
+    });
+    const one = await rawPost(g.url, h, JSON.stringify(echo(10)));
+    expect(JSON.parse(one.body)).toMatchObject({
+      id: 10,
+      result: { content: [{ text: 'Echo: m10' }] },
+    });
+    const batch = await rawPost(g.url, h, JSON.stringify([echo(11), echo(12)]));
+    expect((JSON.parse(batch.body) as { id: number }[]).map((m) => m.id)).toEqual([11, 12]);
+    const badItem = await rawPost(g.url, h, JSON.stringify([echo(13), { jsonrpc: '1.0', id: 14 }]));
+    expect(badItem.status).toBe(400);
+    expect(JSON.parse(badItem.body).error.message).toContain('"jsonrpc"');
+    expect((await rawPost(g.url, h, '[]')).status).toBe(400);
+    // Session rules.
+    const again = await rawPost(g.url, h, INIT);
+    expect([again.status, JSON.parse(again.body).error.message]).toEqual([
+      400,
+      'Invalid Request: Server already initialized',
+    ]);
+    const version = await rawPost(
+      g.url,
+      { ...h, 'mcp-protocol-version': '1999-01-01' },
+      JSON.stringify(echo(15)),
+    );
+    expect(version.status).toBe(400);
+    expect(JSON.parse(version.body).error.message).toContain(
+      'Unsupported protocol version: 1999-01-01',
+    );
+    const u = new URL(g.url);
+    const status = (method: string, headers: Record<string, string> = {}) =>
+      new Promise<number>((resolve) => {
+        const req = request(
+          { host: u.hostname, port: u.port, path: u.pathname, method, headers },
+          (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          },
+        );
+        req.end();
+      });
+    expect(await status('PUT')).toBe(405);
+    expect(await status('DELETE')).toBe(400); // no session named
+    expect(await status('GET', { ...h, accept: 'application/json' })).toBe(406);
+    expect(await status('DELETE', h)).toBe(200);
+    expect((await rawPost(g.url, h, JSON.stringify(echo(16)))).status).toBe(404);
+  });
+
   test('serve --http aggregates; SIGTERM stops it and kills every upstream tree', async () => {
     const pidFile = join(tempDir(), 'pid');
     const config = `${EVERYTHING_CONFIG}[mcp_servers.tree]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'with-grandchild.mjs'))}]\nenv = { PID_FILE = ${JSON.stringify(pidFile)} }\n`;

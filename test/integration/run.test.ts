@@ -121,6 +121,49 @@ describe.skipIf(!existsSync(BIN))(
       ).toBe(true);
     });
 
+    test('progress written in the same burst as the result still arrives, all of it, first', async () => {
+      const dir = writeFiles({
+        'c.toml': `[mcp_servers.burst]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'burst-progress.mjs'))}]\n`,
+      });
+      const rawClient = new RawStdioClient(
+        process.execPath,
+        [BIN, '--config', join(dir, 'c.toml'), 'run', 'burst'],
+        { ...process.env, GATEHOUSE_HOME: tempDir() },
+      );
+      await rawClient.initialize();
+      for (const id of [11, 12, 13]) {
+        await rawClient.request(id, 'tools/call', {
+          name: 'burst',
+          arguments: {},
+          _meta: { progressToken: `t${id}` },
+        });
+      }
+      rawClient.close();
+      const seen = rawClient.received
+        .filter(
+          (m) => m.method === 'notifications/progress' || [11, 12, 13].includes(m.id as number),
+        )
+        .map((m) =>
+          m.method
+            ? `${(m.params as { progressToken: string }).progressToken}:${(m.params as { progress: number }).progress}`
+            : `result ${m.id}`,
+        );
+      expect(seen).toEqual([
+        't11:1',
+        't11:2',
+        't11:3',
+        'result 11',
+        't12:1',
+        't12:2',
+        't12:3',
+        'result 12',
+        't13:1',
+        't13:2',
+        't13:3',
+        'result 13',
+      ]);
+    });
+
     test('disabled_tools hides a tool from tools/list AND refuses it by name like an unknown tool', async () => {
       const through = await connect(
         gatehouseRun(`${EVERYTHING_CONFIG}disabled_tools = ["get-env"]\n`, 'everything'),

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { NodeStreamableHTTPServerTransport } from '@modelcontextprotocol/node';
-import type { Server } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
+import { HttpSessionTransport } from './http-session-transport.js';
 import type { GatewaySession, InitInfo, OpenedSession } from './session.js';
 import { SERVER_UNAVAILABLE } from './session.js';
 import {
@@ -35,8 +35,11 @@ export interface HttpEndpoint {
 
 const PATH = '/mcp';
 
+/** Most messages one POST may batch (clients before 2025-06-18 may batch). */
+const MAX_BATCH = 100;
+
 interface Entry {
-  transport: NodeStreamableHTTPServerTransport;
+  transport: HttpSessionTransport;
   opened: GatewaySession;
   server: Server | null;
 }
@@ -68,6 +71,11 @@ function rpcError(
     id: typeof id === 'string' || typeof id === 'number' ? id : null,
     error: { code, message },
   });
+}
+
+function idOf(value: unknown): string | number | null {
+  const id = (value as { id?: unknown } | null)?.id;
+  return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
 class BodyTooLarge extends Error {}
@@ -122,85 +130,65 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     await entry.server?.close().catch(() => undefined);
   };
 
+  /** The POST body as JSON-RPC messages, or a rejection already written. */
   const parse = (
     text: string,
     res: ServerResponse,
-  ): { ok: true; value: unknown } | { ok: false } => {
+  ): { messages: JSONRPCMessage[]; batch: boolean } | null => {
+    let value: unknown;
     try {
-      const value: unknown = JSON.parse(text);
-      const problem = Array.isArray(value) ? null : jsonRpcShapeProblem(value);
+      value = JSON.parse(text);
+    } catch (err) {
+      rpcError(res, 400, PARSE_ERROR, `Parse error: ${(err as Error).message}`);
+      return null;
+    }
+    const batch = Array.isArray(value);
+    const items: unknown[] = batch ? (value as unknown[]) : [value];
+    if (items.length === 0 || items.length > MAX_BATCH) {
+      rpcError(
+        res,
+        400,
+        INVALID_REQUEST,
+        `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`,
+      );
+      return null;
+    }
+    for (const item of items) {
+      const problem = jsonRpcShapeProblem(item);
       if (problem) {
         rpcError(
           res,
           400,
           INVALID_REQUEST,
           `Invalid Request: ${problem}`,
-          (value as { id?: unknown } | null)?.id,
+          batch ? null : idOf(item),
         );
-        return { ok: false };
+        return null;
       }
-      return { ok: true, value };
-    } catch (err) {
-      rpcError(res, 400, PARSE_ERROR, `Parse error: ${(err as Error).message}`);
-      return { ok: false };
     }
+    return { messages: items as JSONRPCMessage[], batch };
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://gatehouse').pathname;
-    if (path !== PATH) {
-      sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
-      return;
-    }
-    const check = checkHttpRequest(req.headers, policy);
-    if (!check.ok) {
-      sendJson(
-        res,
-        check.status,
-        { error: check.message },
-        check.challenge ? { 'www-authenticate': check.challenge } : {},
-      );
-      return;
-    }
-    let body: unknown;
-    if (req.method === 'POST') {
-      let text: string;
-      try {
-        text = await readBody(req, limit);
-      } catch (err) {
-        if (err instanceof BodyTooLarge)
-          rpcError(res, 413, INVALID_REQUEST, `message too large: more than ${limit} bytes`);
-        return;
-      }
-      const parsed = parse(text, res);
-      if (!parsed.ok) return;
-      body = parsed.value;
-    }
-    const sessionId = req.headers['mcp-session-id'];
-    if (typeof sessionId === 'string') {
-      const entry = sessions.get(sessionId);
-      if (!entry) {
-        rpcError(
-          res,
-          404,
-          SERVER_UNAVAILABLE,
-          'Session not found: initialize a new session',
-          (body as { id?: unknown } | undefined)?.id,
-        );
-        return;
-      }
-      await entry.transport.handleRequest(req, res, body);
-      return;
-    }
-    const message = body as
-      { method?: unknown; id?: unknown; params?: Record<string, unknown> } | undefined;
-    if (req.method !== 'POST' || message?.method !== 'initialize') {
+  const openSession = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    messages: JSONRPCMessage[],
+  ): Promise<void> => {
+    const message = messages[0] as {
+      method?: unknown;
+      id?: unknown;
+      params?: Record<string, unknown>;
+    };
+    if (messages.length !== 1 || message.method !== 'initialize' || !('id' in message)) {
+      const initInBatch = messages.some((m) => 'method' in m && m.method === 'initialize');
       rpcError(
         res,
         400,
-        -32000,
-        'Bad Request: no session: start with initialize (without Mcp-Session-Id)',
-        message?.id,
+        initInBatch ? INVALID_REQUEST : -32000,
+        initInBatch
+          ? 'Invalid Request: initialize must be sent alone'
+          : 'Bad Request: no session: start with initialize (without Mcp-Session-Id)',
+        message.id,
       );
       return;
     }
@@ -227,25 +215,139 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       });
       return;
     }
-    const entry: Entry = {
-      opened,
-      server: null,
-      transport: null as unknown as NodeStreamableHTTPServerTransport,
-    };
-    entry.transport = new NodeStreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => {
-        sessions.set(id, entry);
-        void opened.lost.then((reason) => {
-          options.onLost?.(id, reason);
-          void drop(id);
-        });
-      },
-      onsessionclosed: (id) => drop(id),
+    const id = randomUUID();
+    const transport = new HttpSessionTransport(id);
+    const entry: Entry = { transport, opened, server: null };
+    sessions.set(id, entry);
+    void opened.lost.then((reason) => {
+      if (sessions.get(id) !== entry) return;
+      options.onLost?.(id, reason);
+      void drop(id);
     });
-    entry.server = await opened.serve(entry.transport, connection);
-    await entry.transport.handleRequest(req, res, body);
-    if (!entry.transport.sessionId) await opened.close(); // initialize was rejected: nothing to keep
+    entry.server = await opened.serve(transport, connection);
+    transport.handlePost(res, messages, false, (answers) => {
+      // A refused initialize leaves nothing to keep (the client cannot use the session).
+      if (answers.some((a) => 'error' in a)) void drop(id);
+    });
+  };
+
+  const withSession = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    id: unknown = null,
+  ): Entry | null => {
+    const sessionId = req.headers['mcp-session-id'];
+    if (typeof sessionId !== 'string') {
+      rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', id);
+      return null;
+    }
+    const entry = sessions.get(sessionId);
+    if (!entry) {
+      rpcError(res, 404, SERVER_UNAVAILABLE, 'Session not found: initialize a new session', id);
+      return null;
+    }
+    const problem = entry.transport.protocolVersionProblem(req);
+    if (problem) {
+      rpcError(res, 400, -32000, problem, id);
+      return null;
+    }
+    return entry;
+  };
+
+  const handlePost = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const accept = req.headers.accept ?? '';
+    if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
+      rpcError(
+        res,
+        406,
+        -32000,
+        'Not Acceptable: Client must accept both application/json and text/event-stream',
+      );
+      return;
+    }
+    if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
+      rpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+      return;
+    }
+    let text: string;
+    try {
+      text = await readBody(req, limit);
+    } catch (err) {
+      if (err instanceof BodyTooLarge)
+        rpcError(res, 413, INVALID_REQUEST, `message too large: more than ${limit} bytes`);
+      return;
+    }
+    const parsed = parse(text, res);
+    if (!parsed) return;
+    const { messages, batch } = parsed;
+    if (req.headers['mcp-session-id'] === undefined) {
+      await openSession(req, res, messages);
+      return;
+    }
+    const entry = withSession(req, res, batch ? null : idOf(messages[0]));
+    if (!entry) return;
+    if (messages.some((m) => 'method' in m && m.method === 'initialize')) {
+      rpcError(
+        res,
+        400,
+        INVALID_REQUEST,
+        'Invalid Request: Server already initialized',
+        batch ? null : idOf(messages[0]),
+      );
+      return;
+    }
+    entry.transport.handlePost(res, messages, batch);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const path =
+      url.startsWith(PATH) && (url.length === PATH.length || url[PATH.length] === '?')
+        ? PATH
+        : new URL(url, 'http://gatehouse').pathname;
+    if (path !== PATH) {
+      sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
+      return;
+    }
+    const check = checkHttpRequest(req.headers, policy);
+    if (!check.ok) {
+      sendJson(
+        res,
+        check.status,
+        { error: check.message },
+        check.challenge ? { 'www-authenticate': check.challenge } : {},
+      );
+      return;
+    }
+    switch (req.method) {
+      case 'POST':
+        return handlePost(req, res);
+      case 'GET': {
+        const entry = withSession(req, res);
+        if (!entry) return;
+        if (!(req.headers.accept ?? '').includes('text/event-stream')) {
+          rpcError(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
+          return;
+        }
+        const conflict = entry.transport.handleGet(res);
+        if (conflict) rpcError(res, conflict.status, -32000, conflict.message);
+        return;
+      }
+      case 'DELETE': {
+        const entry = withSession(req, res);
+        if (!entry) return;
+        await drop(entry.transport.sessionId ?? '');
+        res.writeHead(200).end();
+        return;
+      }
+      default:
+        sendJson(
+          res,
+          405,
+          { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Method not allowed.' } },
+          { allow: 'GET, POST, DELETE' },
+        );
+    }
   };
 
   const server = createServer((req, res) => {

@@ -88,6 +88,21 @@ export async function connectUpstream(
   }
 }
 
+/**
+ * The SDK's Protocol runs notification handlers a microtask late but settles a request the moment
+ * its response arrives, so a progress notification that comes just before the result (same read)
+ * found its handler already gone and was lost. Deferring responses by one microtask keeps the
+ * order the server sent: progress first, then the result.
+ */
+function deliverResponsesAfterNotifications(transport: Transport): void {
+  const deliver = transport.onmessage;
+  if (!deliver) return;
+  transport.onmessage = (message, extra) => {
+    if ('method' in message || !('id' in message)) deliver(message, extra);
+    else queueMicrotask(() => deliver(message, extra));
+  };
+}
+
 async function handshake(
   server: McpServerConfig,
   options: ConnectOptions,
@@ -117,6 +132,7 @@ async function handshake(
   } finally {
     clearTimeout(timer);
   }
+  deliverResponsesAfterNotifications(transport);
   return {
     client,
     serverInfo: client.getServerVersion() ?? { name: server.name, version: '0' },
