@@ -1,0 +1,183 @@
+/**
+ * The audit trail's one event model. Every record's `event` is one of these, with `v` (the
+ * model's version) and `gateway` (which Gatehouse process wrote it). Fields are snake_case:
+ * they are read by SIEMs and auditors, not only by us. Secrets never appear unmasked: arguments
+ * and results are stored masked, with a keyed hash (HMAC-SHA-256) of the raw value beside them so
+ * an auditor can prove "the same value" without seeing it.
+ */
+export const AUDIT_EVENT_VERSION = 1;
+
+export interface GatewayRef {
+  /** Random per process: tells the writers of one shared store apart. */
+  instance: string;
+  pid: number;
+  host: string;
+}
+
+export interface ActorRef {
+  os_user: string | null;
+  token_subject: string | null;
+  client: { name: string; version: string } | null;
+}
+
+export interface ThreadRef {
+  thread_id: string | null;
+  parent_thread_id: string | null;
+}
+
+/** A server and the transport identity that requirements matched it by. */
+export interface ServerRef {
+  name: string;
+  identity: { command: string; args: string[] } | { url: string } | null;
+}
+
+export interface SourceDigest {
+  kind: string;
+  file: string;
+  /** sha256 of the file's bytes, or null when it was absent or unreadable. */
+  sha256: string | null;
+}
+
+export type Decision = { kind: 'allow' | 'deny' | 'needs_approval'; rule: string; reason?: string };
+
+export type CallOutcome = 'ok' | 'is_error' | 'protocol_error' | 'timeout' | 'denied';
+
+export type AuditedMethod = 'tools/call' | 'resources/read' | 'prompts/get';
+
+export interface CallRequest extends ThreadRef {
+  call_id: string;
+  method: AuditedMethod;
+  jsonrpc_id: string | number;
+  actor: ActorRef;
+  server: ServerRef | null;
+  /** Tool name (tools/call), prompt name (prompts/get) or resource URI (resources/read). */
+  target: string | null;
+  arguments_masked: unknown;
+  arguments_hmac: string | null;
+  decision: Decision;
+  /** Approval evidence, once approvals exist (issue 5). */
+  approval: unknown;
+}
+
+export type AuditEventBody =
+  | {
+      type: 'gateway.start';
+      mode: 'run' | 'serve';
+      transport: 'stdio' | 'http';
+      version: string;
+      servers: string[];
+      config: { sha256: string; sources: SourceDigest[] };
+      requirements: { sha256: string; sources: SourceDigest[] };
+      audit: { store: string; fail_open: boolean };
+    }
+  | { type: 'gateway.stop'; reason: string }
+  | ({
+      type: 'server.state';
+      server: string;
+      state: string;
+      detail: string | null;
+    } & ThreadRef)
+  | ({
+      type: 'tools.list';
+      actor: ActorRef;
+      exposed: string[];
+      hidden: { server: string; tool: string; reason: string }[];
+    } & ThreadRef)
+  | ({ type: 'call.intent' } & CallRequest)
+  | {
+      type: 'call.result';
+      call_id: string;
+      /** Set when no intent was written (the call was refused before it could be forwarded). */
+      request: CallRequest | null;
+      server: string | null;
+      target: string | null;
+      thread_id: string | null;
+      outcome: CallOutcome;
+      error: { code: number; message: string } | null;
+      result_hmac: string | null;
+      result_bytes: number;
+      latency_ms: { total: number; gateway: number; upstream: number | null };
+    }
+  | {
+      type: 'audit.pruned';
+      before: string;
+      removed: number;
+      anchor: { seq: number; hash: string };
+      by: string | null;
+    }
+  | { type: 'audit.fail_open'; detail: string; calls_unrecorded: number }
+  | { type: 'release.evidence'; kind: string; subject: string; data: unknown };
+
+export type AuditEventType = AuditEventBody['type'];
+
+export type AuditEvent = AuditEventBody & { v: number; gateway: GatewayRef };
+
+/** The columns a store indexes for `audit query`; hashed with the record, so editing one is detected. */
+export interface IndexColumns {
+  type: string;
+  server: string | null;
+  target: string | null;
+  decision: string | null;
+  outcome: string | null;
+  thread_id: string | null;
+  actor: string | null;
+  call_id: string | null;
+}
+
+export const COLUMN_NAMES = [
+  'type',
+  'server',
+  'target',
+  'decision',
+  'outcome',
+  'thread_id',
+  'actor',
+  'call_id',
+] as const satisfies readonly (keyof IndexColumns)[];
+
+function actorName(actor: ActorRef | undefined): string | null {
+  return actor?.token_subject ?? actor?.os_user ?? null;
+}
+
+/** What `audit query` can filter on, derived from the event (pure). */
+export function indexColumns(event: AuditEventBody): IndexColumns {
+  const none: IndexColumns = {
+    type: event.type,
+    server: null,
+    target: null,
+    decision: null,
+    outcome: null,
+    thread_id: null,
+    actor: null,
+    call_id: null,
+  };
+  switch (event.type) {
+    case 'server.state':
+      return { ...none, server: event.server, thread_id: event.thread_id };
+    case 'tools.list':
+      return { ...none, thread_id: event.thread_id, actor: actorName(event.actor) };
+    case 'call.intent':
+      return {
+        ...none,
+        server: event.server?.name ?? null,
+        target: event.target,
+        decision: event.decision.kind,
+        thread_id: event.thread_id,
+        actor: actorName(event.actor),
+        call_id: event.call_id,
+      };
+    case 'call.result':
+      return {
+        ...none,
+        server: event.server,
+        target: event.target,
+        decision: event.request?.decision.kind ?? null,
+        outcome: event.outcome,
+        thread_id: event.thread_id,
+        actor: actorName(event.request?.actor),
+        call_id: event.call_id,
+      };
+    default:
+      return none;
+  }
+}

@@ -1,0 +1,334 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
+import { chainRecords } from './chain.js';
+import type { Checkpoint } from './checkpoint.js';
+import type { IndexColumns } from './event.js';
+import type { AuditFilter, AuditStats, AuditStore } from './store.js';
+import { AUDIT_SCHEMA_VERSION, AuditStoreError, QUERY_BATCH } from './store.js';
+
+const SCHEMA = `
+CREATE TABLE gatehouse_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE audit_records (
+  seq INTEGER PRIMARY KEY,
+  ts TEXT NOT NULL,
+  prev TEXT NOT NULL,
+  hash TEXT NOT NULL,
+  type TEXT NOT NULL,
+  server TEXT, target TEXT, decision TEXT, outcome TEXT, thread_id TEXT, actor TEXT, call_id TEXT,
+  body TEXT NOT NULL
+);
+CREATE INDEX audit_records_ts ON audit_records (ts);
+CREATE INDEX audit_records_server ON audit_records (server, seq);
+CREATE INDEX audit_records_thread ON audit_records (thread_id, seq);
+CREATE INDEX audit_records_call ON audit_records (call_id);
+CREATE TABLE audit_checkpoints (
+  seq INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  ts TEXT NOT NULL,
+  key_id TEXT NOT NULL,
+  signature TEXT NOT NULL,
+  PRIMARY KEY (seq, key_id)
+);
+`;
+
+interface Row extends IndexColumns {
+  seq: number;
+  ts: string;
+  prev: string;
+  hash: string;
+  body: string;
+}
+
+function toRecord(row: Row): StoredRecord {
+  return {
+    seq: row.seq,
+    ts: row.ts,
+    prev: row.prev,
+    hash: row.hash,
+    body: row.body,
+    columns: {
+      type: row.type,
+      server: row.server,
+      target: row.target,
+      decision: row.decision,
+      outcome: row.outcome,
+      thread_id: row.thread_id,
+      actor: row.actor,
+      call_id: row.call_id,
+    },
+  };
+}
+
+/** SQL WHERE for a filter, shared with the PostgreSQL store (placeholders by `param`). */
+export function whereClause(
+  filter: AuditFilter,
+  param: (value: unknown) => string,
+): { sql: string } {
+  const parts: string[] = [];
+  const eq: [keyof AuditFilter, string][] = [
+    ['type', 'type'],
+    ['server', 'server'],
+    ['target', 'target'],
+    ['decision', 'decision'],
+    ['outcome', 'outcome'],
+    ['threadId', 'thread_id'],
+    ['actor', 'actor'],
+    ['callId', 'call_id'],
+  ];
+  for (const [key, column] of eq) {
+    const value = filter[key];
+    if (value !== undefined) parts.push(`${column} = ${param(value)}`);
+  }
+  if (filter.since !== undefined) parts.push(`ts >= ${param(filter.since)}`);
+  if (filter.until !== undefined) parts.push(`ts < ${param(filter.until)}`);
+  if (filter.afterSeq !== undefined) parts.push(`seq > ${param(filter.afterSeq)}`);
+  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '' };
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The embedded store: one SQLite file in WAL mode with `synchronous = FULL` (a commit is on
+ * disk when `append` resolves). `BEGIN IMMEDIATE` takes the write lock before the head is read,
+ * so processes sharing the file append one after another; `busy_timeout` makes them wait.
+ */
+export class SqliteAuditStore implements AuditStore {
+  readonly kind = 'sqlite' as const;
+  readonly storeId: string;
+  private readonly db: Database.Database;
+  private readonly insert: Database.Statement;
+  private readonly lastRow: Database.Statement;
+
+  private constructor(
+    readonly location: string,
+    db: Database.Database,
+    storeId: string,
+  ) {
+    this.db = db;
+    this.storeId = storeId;
+    this.insert = db.prepare(
+      `INSERT INTO audit_records (seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body)
+       VALUES (@seq, @ts, @prev, @hash, @type, @server, @target, @decision, @outcome, @thread_id, @actor, @call_id, @body)`,
+    );
+    this.lastRow = db.prepare('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
+  }
+
+  /**
+   * Opens (and, unless `mustExist`, creates) the store at `file`. A file that is not SQLite, a
+   * SQLite file of something else, or a schema from another version is refused with a message
+   * naming the file — never modified.
+   */
+  static open(file: string, options: { mustExist?: boolean } = {}): SqliteAuditStore {
+    if (options.mustExist && !existsSync(file)) {
+      throw new AuditStoreError(
+        `${file}: no audit store here yet (Gatehouse creates it when it first serves); pass --audit to read another`,
+        'usage',
+      );
+    }
+    if (!options.mustExist) mkdirSync(dirname(file), { recursive: true });
+    let db: Database.Database;
+    try {
+      db = new Database(file, { fileMustExist: options.mustExist ?? false });
+      db.pragma('busy_timeout = 10000');
+      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+        name: string;
+      }[];
+      if (tables.length === 0) {
+        db.pragma('journal_mode = WAL');
+        db.transaction(() => {
+          db.exec(SCHEMA);
+          const set = db.prepare('INSERT INTO gatehouse_meta (key, value) VALUES (?, ?)');
+          set.run('schema_version', String(AUDIT_SCHEMA_VERSION));
+          set.run('store_id', randomUUID());
+          set.run('created_at', new Date().toISOString());
+        }).immediate();
+      } else if (!tables.some((t) => t.name === 'gatehouse_meta')) {
+        db.close();
+        throw new AuditStoreError(
+          `${file}: a SQLite database, but not a Gatehouse audit store (tables: ${tables
+            .map((t) => t.name)
+            .slice(0, 5)
+            .join(', ')}); point --audit at another file`,
+          'foreign',
+        );
+      }
+    } catch (err) {
+      if (err instanceof AuditStoreError) throw err;
+      const code = (err as { code?: string }).code ?? '';
+      throw new AuditStoreError(
+        code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT'
+          ? `${file}: not a SQLite database, or corrupt (${describe(err)}); move it away (keep it for investigation) and Gatehouse starts a new store`
+          : `${file}: cannot open the audit store: ${describe(err)}`,
+        code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT' ? 'corrupt' : 'unreachable',
+      );
+    }
+    const meta = new Map(
+      (
+        db.prepare('SELECT key, value FROM gatehouse_meta').all() as {
+          key: string;
+          value: string;
+        }[]
+      ).map((r) => [r.key, r.value]),
+    );
+    const version = Number(meta.get('schema_version'));
+    if (version !== AUDIT_SCHEMA_VERSION) {
+      db.close();
+      throw new AuditStoreError(
+        version > AUDIT_SCHEMA_VERSION
+          ? `${file}: audit schema version ${version} was written by a newer Gatehouse (this one reads ${AUDIT_SCHEMA_VERSION}); upgrade Gatehouse`
+          : `${file}: audit schema version ${meta.get('schema_version') ?? '(none)'} is not one this Gatehouse knows (it writes ${AUDIT_SCHEMA_VERSION})`,
+        'schema',
+      );
+    }
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    return new SqliteAuditStore(file, db, meta.get('store_id') ?? 'unknown');
+  }
+
+  private writeFailed(err: unknown): AuditStoreError {
+    return new AuditStoreError(
+      `cannot write the audit store ${this.location}: ${describe(err)}`,
+      'write_failed',
+    );
+  }
+
+  async append(events: readonly PreparedEvent[]): Promise<StoredRecord[]> {
+    if (events.length === 0) return [];
+    try {
+      return this.db
+        .transaction(() => {
+          const head = (this.lastRow.get() as ChainHead | undefined) ?? null;
+          const records = chainRecords(head, events);
+          for (const r of records) {
+            this.insert.run({
+              seq: r.seq,
+              ts: r.ts,
+              prev: r.prev,
+              hash: r.hash,
+              ...r.columns,
+              body: r.body,
+            });
+          }
+          return records;
+        })
+        .immediate();
+    } catch (err) {
+      throw this.writeFailed(err);
+    }
+  }
+
+  async head(): Promise<ChainHead | null> {
+    return (this.lastRow.get() as ChainHead | undefined) ?? null;
+  }
+
+  async addCheckpoint(cp: Checkpoint): Promise<void> {
+    try {
+      this.db
+        .prepare(
+          'INSERT OR IGNORE INTO audit_checkpoints (seq, hash, ts, key_id, signature) VALUES (?, ?, ?, ?, ?)',
+        )
+        .run(cp.seq, cp.hash, cp.ts, cp.key_id, cp.signature);
+    } catch (err) {
+      throw this.writeFailed(err);
+    }
+  }
+
+  async checkpoints(): Promise<Checkpoint[]> {
+    return this.db
+      .prepare(
+        'SELECT seq, hash, ts, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
+      )
+      .all() as Checkpoint[];
+  }
+
+  async *records(fromSeq = 1): AsyncIterable<StoredRecord> {
+    const page = this.db.prepare('SELECT * FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?');
+    let next = fromSeq;
+    for (;;) {
+      const rows = page.all(next, QUERY_BATCH) as Row[];
+      for (const row of rows) yield toRecord(row);
+      if (rows.length < QUERY_BATCH) return;
+      next = (rows[rows.length - 1] as Row).seq + 1;
+    }
+  }
+
+  async query(filter: AuditFilter): Promise<StoredRecord[]> {
+    const values: unknown[] = [];
+    const { sql } = whereClause(filter, (v) => {
+      values.push(v);
+      return '?';
+    });
+    const order = filter.newestFirst ? 'DESC' : 'ASC';
+    const limit =
+      filter.limit !== undefined ? ` LIMIT ${Math.max(0, Math.floor(filter.limit))}` : '';
+    const rows = this.db
+      .prepare(`SELECT * FROM audit_records ${sql} ORDER BY seq ${order}${limit}`)
+      .all(...values) as Row[];
+    return rows.map(toRecord);
+  }
+
+  async stats(): Promise<AuditStats> {
+    const byType = Object.fromEntries(
+      (
+        this.db.prepare('SELECT type, COUNT(*) AS n FROM audit_records GROUP BY type').all() as {
+          type: string;
+          n: number;
+        }[]
+      ).map((r) => [r.type, r.n]),
+    );
+    const count = (
+      this.db.prepare('SELECT COUNT(*) AS n FROM audit_records').get() as { n: number }
+    ).n;
+    const first = (this.db
+      .prepare('SELECT seq, ts FROM audit_records ORDER BY seq LIMIT 1')
+      .get() ?? null) as { seq: number; ts: string } | null;
+    const last = (this.db
+      .prepare('SELECT seq, ts FROM audit_records ORDER BY seq DESC LIMIT 1')
+      .get() ?? null) as { seq: number; ts: string } | null;
+    const cps = (
+      this.db.prepare('SELECT COUNT(*) AS n FROM audit_checkpoints').get() as { n: number }
+    ).n;
+    const lastCp = (this.db
+      .prepare('SELECT seq, ts FROM audit_checkpoints ORDER BY seq DESC LIMIT 1')
+      .get() ?? null) as { seq: number; ts: string } | null;
+    let bytes: number | null = null;
+    try {
+      bytes = statSync(this.location).size;
+      if (existsSync(`${this.location}-wal`)) bytes += statSync(`${this.location}-wal`).size;
+    } catch {
+      bytes = null;
+    }
+    return { records: count, first, last, byType, checkpoints: cps, lastCheckpoint: lastCp, bytes };
+  }
+
+  async lastBefore(ts: string): Promise<ChainHead | null> {
+    return (this.db
+      .prepare('SELECT seq, hash FROM audit_records WHERE ts < ? ORDER BY seq DESC LIMIT 1')
+      .get(ts) ?? null) as ChainHead | null;
+  }
+
+  async prune(throughSeq: number): Promise<number> {
+    try {
+      return this.db
+        .transaction(() => {
+          const removed = this.db
+            .prepare('DELETE FROM audit_records WHERE seq <= ?')
+            .run(throughSeq).changes;
+          this.db.prepare('DELETE FROM audit_checkpoints WHERE seq < ?').run(throughSeq);
+          return removed;
+        })
+        .immediate();
+    } catch (err) {
+      throw this.writeFailed(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}

@@ -1,0 +1,296 @@
+import type { KeyObject } from 'node:crypto';
+import type { ChainHead, StoredRecord } from './chain.js';
+import { GENESIS_HASH, recordHash } from './chain.js';
+import type { Checkpoint } from './checkpoint.js';
+import { checkCheckpointSignature } from './checkpoint.js';
+
+function hashMatches(record: StoredRecord, asSeq: number): boolean {
+  const { hash, ...rest } = record;
+  return asSeq >= 1 && recordHash({ ...rest, seq: asSeq }) === hash;
+}
+
+export type ProblemKind =
+  | 'modified'
+  | 'deleted'
+  | 'inserted'
+  | 'reordered'
+  | 'truncated'
+  | 'bad_signature'
+  | 'untrusted_key'
+  | 'rewritten';
+
+export interface VerifyProblem {
+  kind: ProblemKind;
+  /** The first record where the chain is broken (or the checkpoint's sequence number). */
+  seq: number;
+  message: string;
+}
+
+export interface VerifyReport {
+  ok: boolean;
+  records: number;
+  first_seq: number | null;
+  last_seq: number | null;
+  checkpoints: { total: number; verified: number; last_seq: number | null };
+  /** Records after the last signed checkpoint: vouched for by the chain only. */
+  unanchored: number;
+  /** Records before `first_seq` that were pruned behind a signed anchor. */
+  pruned_before: number | null;
+  problem: VerifyProblem | null;
+}
+
+export interface VerifyInput {
+  storeId: string;
+  checkpoints: readonly Checkpoint[];
+  trustedKeys: ReadonlyMap<string, KeyObject>;
+  /** A checkpoint this machine verified before (TOFU, like `rekor-cli loginfo`). */
+  remembered?: ChainHead | null;
+}
+
+/**
+ * Walks a chain in the order given and reports the first place it is broken, and what most
+ * likely happened there: a record edited in place (modified), a gap in the sequence (deleted),
+ * a forged record spliced in (inserted), records out of order (reordered), records gone after
+ * a signed checkpoint (truncated), or a tail rewritten with fresh hashes that no longer matches
+ * a signed checkpoint (rewritten). Pure and streaming: it holds one record of look-behind.
+ */
+export class ChainVerifier {
+  private readonly bySeq = new Map<number, Checkpoint[]>();
+  private readonly signatureOk = new Map<Checkpoint, boolean>();
+  private expectedSeq: number | null = null;
+  private lastHash: string | null = null;
+  private previous: StoredRecord | null = null;
+  private count = 0;
+  private firstSeq: number | null = null;
+  private verifiedCheckpoints = 0;
+  private lastCheckpointSeq: number | null = null;
+  private prunedBefore: number | null = null;
+  private problem: VerifyProblem | null = null;
+  private readonly seen = new Set<number>();
+  private pending: StoredRecord | null = null;
+
+  constructor(private readonly input: VerifyInput) {
+    for (const cp of input.checkpoints) {
+      const list = this.bySeq.get(cp.seq) ?? [];
+      list.push(cp);
+      this.bySeq.set(cp.seq, list);
+    }
+    // Signatures first: an untrusted or forged checkpoint is itself the finding.
+    for (const cp of [...input.checkpoints].sort((a, b) => a.seq - b.seq)) {
+      const status = checkCheckpointSignature(input.storeId, cp, input.trustedKeys);
+      this.signatureOk.set(cp, status === 'ok');
+      if (status !== 'ok' && !this.problem) {
+        this.problem = {
+          kind: status,
+          seq: cp.seq,
+          message:
+            status === 'untrusted_key'
+              ? `checkpoint at record ${cp.seq} is signed by key ${cp.key_id}, which is not trusted here: pass its public key with --public-key (export it with \`gatehouse audit key\` on the machine that wrote it)`
+              : `checkpoint at record ${cp.seq} has a signature that does not verify with key ${cp.key_id}: the checkpoint was forged or altered`,
+        };
+      }
+    }
+  }
+
+  get broken(): boolean {
+    return this.problem !== null;
+  }
+
+  private fail(kind: ProblemKind, seq: number, message: string): void {
+    this.problem ??= { kind, seq, message };
+  }
+
+  /** Feeds the next record; returns false once a problem is found (the rest need not be read). */
+  push(record: StoredRecord): boolean {
+    if (this.pending) {
+      this.classifyBadHash(this.pending, record);
+      return false;
+    }
+    if (this.problem) return false;
+    this.count += 1;
+    const expected = this.expectedSeq;
+    if (expected === null) {
+      this.firstSeq = record.seq;
+      this.start(record);
+    } else if (record.seq < expected) {
+      this.fail(
+        this.seen.has(record.seq) ? 'inserted' : 'reordered',
+        record.seq,
+        this.seen.has(record.seq)
+          ? `a second record ${record.seq} appears after record ${expected - 1}: a forged record was inserted`
+          : `record ${record.seq} comes after record ${expected - 1}: records were reordered`,
+      );
+      return false;
+    } else if (record.seq > expected) {
+      this.fail(
+        'deleted',
+        expected,
+        record.seq === expected + 1
+          ? `record ${expected} is missing (deleted): record ${record.seq} follows record ${expected - 1}`
+          : `records ${expected}..${record.seq - 1} are missing (deleted): record ${record.seq} follows record ${expected - 1}`,
+      );
+      return false;
+    }
+    if (this.problem) return false;
+    if (!hashMatches(record, record.seq)) {
+      // What happened depends on the next record too (a swap, a renumbering): decide then.
+      this.pending = record;
+      return true;
+    }
+    if (this.lastHash !== null && record.prev !== this.lastHash) {
+      this.classifyBadLink(record);
+      return false;
+    }
+    for (const cp of this.bySeq.get(record.seq) ?? []) {
+      if (!this.signatureOk.get(cp)) continue;
+      if (cp.hash !== record.hash) {
+        this.fail(
+          'rewritten',
+          record.seq,
+          `record ${record.seq} no longer has the hash its signed checkpoint (${cp.ts}) recorded: records up to ${record.seq} were rewritten and re-hashed`,
+        );
+        return false;
+      }
+      this.verifiedCheckpoints += 1;
+      this.lastCheckpointSeq = record.seq;
+    }
+    const remembered = this.input.remembered;
+    if (remembered && remembered.seq === record.seq && remembered.hash !== record.hash) {
+      this.fail(
+        'rewritten',
+        record.seq,
+        `record ${record.seq} differs from the one this machine verified earlier: the store was rewritten since`,
+      );
+      return false;
+    }
+    this.seen.add(record.seq);
+    this.previous = record;
+    this.lastHash = record.hash;
+    this.expectedSeq = record.seq + 1;
+    return true;
+  }
+
+  /** The first record: genesis, or the first one kept after a prune (needs a signed anchor). */
+  private start(record: StoredRecord): void {
+    if (record.seq === 1) {
+      if (record.prev !== GENESIS_HASH)
+        this.fail(
+          'modified',
+          1,
+          `record 1 does not start the chain (its previous hash is not the genesis hash)`,
+        );
+      this.lastHash = GENESIS_HASH;
+      return;
+    }
+    const anchor = (this.bySeq.get(record.seq - 1) ?? []).find(
+      (cp) => this.signatureOk.get(cp) && cp.hash === record.prev,
+    );
+    if (!anchor) {
+      this.fail(
+        'deleted',
+        1,
+        `records 1..${record.seq - 1} are missing and no signed checkpoint anchors record ${record.seq} (a prune writes one): they were deleted`,
+      );
+      return;
+    }
+    this.prunedBefore = record.seq;
+    this.verifiedCheckpoints += 1;
+    this.lastCheckpointSeq = record.seq - 1;
+    this.lastHash = record.prev;
+  }
+
+  /** `record` fails its own hash; `next` is the record after it, if any. */
+  private classifyBadHash(record: StoredRecord, next: StoredRecord | null): void {
+    this.pending = null;
+    const k = record.seq;
+    const nextIsOriginal = next !== null && next.seq === k + 1 && hashMatches(next, k);
+    if (hashMatches(record, k - 1) && this.previous && record.prev === this.previous.prev) {
+      this.fail(
+        'inserted',
+        k - 1,
+        `record ${k - 1} was inserted (forged): record ${k} is the original record ${k - 1}, renumbered`,
+      );
+    } else if (hashMatches(record, k + 1)) {
+      this.fail(
+        nextIsOriginal ? 'reordered' : 'deleted',
+        k,
+        nextIsOriginal
+          ? `records ${k} and ${k + 1} were swapped (reordered)`
+          : `record ${k} was deleted and the records after it renumbered: record ${k} is the original record ${k + 1}`,
+      );
+    } else if (nextIsOriginal && next.prev === this.lastHash) {
+      this.fail(
+        'inserted',
+        k,
+        `record ${k} was inserted (forged): record ${k + 1} is the original record ${k}, renumbered`,
+      );
+    } else {
+      this.fail(
+        'modified',
+        k,
+        `record ${k} (${record.columns.type}, ${record.ts}) was modified: its content no longer matches its hash`,
+      );
+    }
+  }
+
+  private classifyBadLink(record: StoredRecord): void {
+    const previous = this.previous;
+    if (previous && record.prev === previous.prev) {
+      this.fail(
+        'inserted',
+        previous.seq,
+        `record ${previous.seq} was inserted (forged): record ${record.seq} links to the record before it`,
+      );
+      return;
+    }
+    this.fail(
+      'modified',
+      record.seq - 1,
+      `record ${record.seq - 1} was rewritten with a new hash: record ${record.seq} still points to its original`,
+    );
+  }
+
+  finish(): VerifyReport {
+    if (this.pending) this.classifyBadHash(this.pending, null);
+    const lastSeq = this.expectedSeq === null ? null : this.expectedSeq - 1;
+    if (!this.problem) {
+      const beyond = this.input.checkpoints
+        .filter((cp) => this.signatureOk.get(cp) && (lastSeq === null || cp.seq > lastSeq))
+        .sort((a, b) => b.seq - a.seq)[0];
+      if (beyond) {
+        this.fail(
+          'truncated',
+          (lastSeq ?? 0) + 1,
+          lastSeq === null
+            ? `the store is empty but a signed checkpoint (${beyond.ts}) covers ${beyond.seq} records: they were deleted`
+            : `records ${lastSeq + 1}..${beyond.seq} are gone: a signed checkpoint (${beyond.ts}) covers them (truncated after record ${lastSeq})`,
+        );
+      }
+      const remembered = this.input.remembered;
+      if (remembered && (lastSeq === null || remembered.seq > lastSeq)) {
+        this.fail(
+          'truncated',
+          (lastSeq ?? 0) + 1,
+          `this machine verified record ${remembered.seq} earlier, but the store now ends at ${lastSeq ?? 0}: it was truncated`,
+        );
+      }
+    }
+    return {
+      ok: this.problem === null,
+      records: this.count,
+      first_seq: this.firstSeq,
+      last_seq: lastSeq,
+      checkpoints: {
+        total: this.input.checkpoints.length,
+        verified: this.verifiedCheckpoints,
+        last_seq: this.lastCheckpointSeq,
+      },
+      unanchored:
+        lastSeq === null
+          ? 0
+          : lastSeq - Math.max(this.lastCheckpointSeq ?? 0, (this.firstSeq ?? 1) - 1),
+      pruned_before: this.prunedBefore,
+      problem: this.problem,
+    };
+  }
+}
