@@ -36,7 +36,19 @@ test('CLI commands are exactly these', () => {
   const program = buildProgram(io, () => {});
   const tree = program.commands.flatMap((c) => c.commands.map((s) => `${c.name()} ${s.name()}`));
   const top = program.commands.filter((c) => c.commands.length === 0).map((c) => c.name());
-  expect(tree).toEqual(['mcp list', 'mcp get', 'requirements check', 'requirements explain']);
+  expect(tree).toEqual([
+    'mcp list',
+    'mcp get',
+    'requirements check',
+    'requirements explain',
+    'audit tail',
+    'audit query',
+    'audit export',
+    'audit verify',
+    'audit stats',
+    'audit prune',
+    'audit key',
+  ]);
   expect(top).toEqual(['run', 'serve']);
 });
 
@@ -51,6 +63,8 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     notFound: 6,
     requiredServerNotReady: 7,
     serverUnavailable: 8,
+    auditBroken: 9,
+    auditUnavailable: 10,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

@@ -16,14 +16,20 @@ export interface AuditWriterOptions {
   checkpointEverySeconds?: number;
   /** Most events committed in one transaction (default 512). */
   maxBatch?: number;
+  /** Longest a lazy event waits for company before it is committed alone (default 20 ms). */
+  lazyFlushMs?: number;
   /** Called when the store fails (the message says which store and why). */
   onError?(err: Error): void;
 }
 
 /** What the pipeline's audit stages need: durable appends. */
 export interface AuditSink {
-  /** Resolves once the event is durable in the store; rejects if it could not be written. */
-  record(event: AuditEventBody): Promise<StoredRecord>;
+  /**
+   * Resolves once the event is durable in the store; rejects if it could not be written.
+   * `lazy` events (results, state changes) may wait up to `lazyFlushMs` to share the next
+   * transaction — the next call's intent usually — instead of costing a commit of their own.
+   */
+  record(event: AuditEventBody, options?: { lazy?: boolean }): Promise<StoredRecord>;
   readonly gateway: GatewayRef;
 }
 
@@ -46,6 +52,7 @@ export class AuditWriter implements AuditSink {
   private sinceCheckpoint = 0;
   private lastSeqWritten: number | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private lazyTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
@@ -61,16 +68,33 @@ export class AuditWriter implements AuditSink {
     }
   }
 
-  record(event: AuditEventBody): Promise<StoredRecord> {
+  record(event: AuditEventBody, options: { lazy?: boolean } = {}): Promise<StoredRecord> {
     if (this.closed) return Promise.reject(new Error('the audit writer is closed'));
     return new Promise((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
-      // Start on the next turn of the event loop: every event that arrives in this turn (all the
-      // requests read in one poll) joins the same transaction.
-      this.flushing ??= new Promise<void>((done) =>
-        setImmediate(() => void this.flushLoop().then(done)),
-      );
+      if (options.lazy) {
+        this.lazyTimer ??= setTimeout(() => {
+          this.lazyTimer = null;
+          this.startFlush();
+        }, this.options.lazyFlushMs ?? 20);
+        return;
+      }
+      this.startFlush();
     });
+  }
+
+  /**
+   * Starts on the next turn of the event loop: every event that arrives in this turn (all the
+   * requests read in one poll) joins the same transaction, with any lazy ones waiting.
+   */
+  private startFlush(): void {
+    if (this.lazyTimer) {
+      clearTimeout(this.lazyTimer);
+      this.lazyTimer = null;
+    }
+    this.flushing ??= new Promise<void>((done) =>
+      setImmediate(() => void this.flushLoop().then(done)),
+    );
   }
 
   private async flushLoop(): Promise<void> {
@@ -124,6 +148,7 @@ export class AuditWriter implements AuditSink {
     if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.queue.length > 0) this.startFlush();
     while (this.flushing) await this.flushing;
     if (this.lastSeqWritten !== null)
       await this.checkpoint().catch((err: Error) => this.options.onError?.(err));

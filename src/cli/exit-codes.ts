@@ -9,6 +9,8 @@ export const ExitCode = {
   notFound: 6,
   requiredServerNotReady: 7,
   serverUnavailable: 8,
+  auditBroken: 9,
+  auditUnavailable: 10,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

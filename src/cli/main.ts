@@ -2,6 +2,7 @@
 import { killAllGroups } from '../gateway/upstream/process-groups.js';
 import { processIo } from './io.js';
 import { runCli } from './program.js';
+import { runShutdownHooks } from './shutdown.js';
 
 // Servers started by --probe run in their own process groups, out of reach of the terminal's
 // Ctrl-C: kill them whenever this process goes away.
@@ -16,7 +17,7 @@ for (const [signal, code] of [
     process.stderr.write(
       `\ngatehouse: ${signal}: stopped${killed > 0 ? ` (killed ${killed} server process group(s))` : ''}\n`,
     );
-    process.exit(code);
+    void runShutdownHooks().finally(() => process.exit(code));
   });
 }
 

@@ -9,6 +9,16 @@ import { runRun } from './commands/run.js';
 import { runServe } from './commands/serve.js';
 import type { HttpOptions, RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
+import type { QueryOptions } from './commands/audit.js';
+import {
+  runAuditExport,
+  runAuditKey,
+  runAuditPrune,
+  runAuditQuery,
+  runAuditStats,
+  runAuditTail,
+  runAuditVerify,
+} from './commands/audit.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -22,7 +32,9 @@ Exit codes:
   5  warnings found (requirements check), e.g. an unknown key
   6  no server with that name
   7  a required server is not ready (mcp list --probe)
-  8  the server cannot be served (run): disabled, missing or failed to start`;
+  8  the server cannot be served (run): disabled, missing or failed to start
+  9  the audit trail is broken (audit verify): the first break is printed
+  10 the audit store cannot be opened or read (corrupt, foreign, unreachable)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
 function withHttpOptions(cmd: Command): Command {
@@ -63,6 +75,10 @@ export function buildProgram(
       'also show what Codex decides under its requirements (default: /etc/codex/requirements.toml)',
     )
     .option('--strict', 'treat warnings (unknown keys, overrides) as errors')
+    .option(
+      '--audit <store>',
+      'audit store: postgres://USER@HOST/DB, or a SQLite file (default $GATEHOUSE_HOME/audit.db; env GATEHOUSE_AUDIT)',
+    )
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
@@ -142,12 +158,107 @@ export function buildProgram(
         setExit(runRequirementsExplain(globals(cmd), name, opts, io)),
       ),
   );
+  const audit = wire(
+    program
+      .command('audit')
+      .description('the tamper-evident audit trail: every decision and call, verifiable'),
+  );
+  const queryOptions = (cmd: Command) =>
+    cmd
+      .option('--server <name>', 'only this server')
+      .option('--tool <name>', 'only this tool (or prompt name, or resource URI)')
+      .option('--decision <d>', 'allow | deny | needs_approval')
+      .option('--outcome <o>', 'ok | is_error | protocol_error | timeout | denied')
+      .option('--thread <id>', 'only this thread id')
+      .option('--user <name>', 'only this OS user or token subject')
+      .option('--type <type>', 'only this event type (call.intent, call.result, tools.list, …)')
+      .option('--since <time>', 'from this time (ISO, or an age: 30m, 2h, 7d)')
+      .option('--until <time>', 'before this time (ISO, or an age)');
+  wire(
+    audit
+      .command('tail')
+      .description('the most recent records; -f keeps printing new ones')
+      .option('-n, --lines <n>', 'how many (default 20)')
+      .option('-f, --follow', 'wait for new records (Ctrl-C stops)')
+      .option('--json', 'one JSON object per line')
+      .action(async (opts: { lines?: string; follow?: boolean; json?: boolean }, cmd: Command) =>
+        setExit(await runAuditTail(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    queryOptions(audit.command('query'))
+      .description('records matching every filter given, oldest first')
+      .option('--limit <n>', 'at most N records')
+      .option('--json', 'print JSON (each record with its event)')
+      .action(async (opts: QueryOptions, cmd: Command) =>
+        setExit(await runAuditQuery(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('export')
+      .description(
+        'stream the whole trail as JSONL (header, checkpoints, records) for a SIEM or an auditor',
+      )
+      .option('--format <format>', 'jsonl (the only format)', 'jsonl')
+      .option('--output <file>', 'write to FILE instead of stdout')
+      .action(async (opts: { format?: string; output?: string }, cmd: Command) =>
+        setExit(await runAuditExport(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('verify')
+      .description('check the hash chain and the signed checkpoints; name the first broken record')
+      .option('--from-export <file>', 'verify a JSONL export instead of the live store')
+      .option(
+        '--public-key <file>',
+        "trust this signing key too (repeatable; default: this machine's)",
+        collect,
+        [],
+      )
+      .option('--json', 'print JSON')
+      .action(
+        async (opts: { fromExport?: string; publicKey?: string[]; json?: boolean }, cmd: Command) =>
+          setExit(await runAuditVerify(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('stats')
+      .description('how many records of each type, time range, checkpoints, size')
+      .option('--json', 'print JSON')
+      .action(async (opts: { json?: boolean }, cmd: Command) =>
+        setExit(await runAuditStats(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('prune')
+      .description(
+        'delete records older than a date, behind a signed checkpoint that keeps the rest verifiable',
+      )
+      .requiredOption('--before <date>', 'ISO date, or an age like 400d')
+      .option('--json', 'print JSON')
+      .action(async (opts: { before?: string; json?: boolean }, cmd: Command) =>
+        setExit(await runAuditPrune(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('key')
+      .description(
+        "print this machine's public signing key (auditors pass it to verify --public-key)",
+      )
+      .option('--json', 'print JSON')
+      .action((opts: { json?: boolean }) => setExit(runAuditKey(opts, io))),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
 
 const OPTIONAL_VALUE_FLAGS = new Set(['--codex-home', '--codex-requirements']);
-const COMMAND_WORDS = new Set(['mcp', 'requirements', 'run', 'serve', 'help']);
+const COMMAND_WORDS = new Set(['mcp', 'requirements', 'run', 'serve', 'audit', 'help']);
 
 /**
  * `--codex-home` and `--codex-requirements` take an optional value, so in

@@ -19,6 +19,8 @@ export interface GlobalOptions {
   requirements: string[];
   codexRequirements?: string | boolean;
   strict?: boolean;
+  /** The audit store (`postgres://…`, `sqlite:PATH` or a path); default `$GATEHOUSE_HOME/audit.db`. */
+  audit?: string;
 }
 
 /** Everything a command needs to know about servers and rules, loaded once. */

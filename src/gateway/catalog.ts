@@ -1,6 +1,7 @@
 import { UriTemplate } from '@modelcontextprotocol/server';
 import type { McpServerConfig } from '../config/mcp-server.js';
-import { isToolExposed } from '../pipeline/tool-filter.js';
+import { hiddenToolReason } from '../pipeline/tool-filter.js';
+import type { HiddenTool } from '../pipeline/tool-filter.js';
 import type { ToolRef } from './tool-names.js';
 import { nameTools } from './tool-names.js';
 import type { Upstream } from './upstream/connect.js';
@@ -103,19 +104,25 @@ export class Catalog {
     });
   }
 
+  /** What the last tools/list left out, and why (for the audit trail). */
+  hiddenTools: HiddenTool[] = [];
+
   async listTools(): Promise<Record<string, unknown>[]> {
     const lists = await this.gather('tools', 'tools/list', 'tools');
+    const hidden: HiddenTool[] = [];
     const allowed = lists.map(({ u, items }) => ({
       u,
-      items: items.filter(
-        (t) =>
-          typeof t.name === 'string' &&
-          isToolExposed(t.name, {
-            enabledTools: u.config.enabledTools,
-            disabledTools: u.config.disabledTools,
-          }),
-      ),
+      items: items.filter((t) => {
+        if (typeof t.name !== 'string') return false;
+        const reason = hiddenToolReason(t.name, {
+          enabledTools: u.config.enabledTools,
+          disabledTools: u.config.disabledTools,
+        });
+        if (reason) hidden.push({ server: u.config.name, tool: t.name, reason });
+        return reason === null;
+      }),
     }));
+    this.hiddenTools = hidden;
     this.stale.tools = false;
     return this.rename(allowed, this.tools);
   }

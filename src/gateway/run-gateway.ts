@@ -117,6 +117,7 @@ export async function openSingleServerSession(
   const server = decision.server;
   // The client's thread, learned from its requests' _meta: state lines say which session they belong to.
   let threadId: string | null = null;
+  let parentThreadId: string | null = null;
   const state = (s: string, detail: string | null = null) =>
     ctx.stateLine({
       event: 'server_state',
@@ -124,6 +125,7 @@ export async function openSingleServerSession(
       state: s,
       detail: detail ? maskTokens(detail) : null,
       thread_id: threadId,
+      parent_thread_id: parentThreadId,
     });
   const refusal = refusalFor(decision, ctx.env, ctx.selfPath);
   if (refusal) {
@@ -190,8 +192,9 @@ export async function openSingleServerSession(
           await supervisor.current?.client.notification(n as never).catch(() => undefined);
         },
         relay,
-        onThread: (id) => {
+        onThread: (id, parent) => {
           threadId = id;
+          parentThreadId = parent;
         },
       });
       return downstream;

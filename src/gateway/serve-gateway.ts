@@ -65,6 +65,7 @@ export async function openAggregateSession(
 ): Promise<OpenedSession> {
   // The client's thread, learned from its requests' _meta: state lines say which session they belong to.
   let threadId: string | null = null;
+  let parentThreadId: string | null = null;
   const state = (server: string, s: string, detail: string | null = null) =>
     ctx.stateLine({
       event: 'server_state',
@@ -72,6 +73,7 @@ export async function openAggregateSession(
       state: s,
       detail: detail ? maskTokens(detail) : null,
       thread_id: threadId,
+      parent_thread_id: parentThreadId,
     });
   const relay = new Relay();
   const failedRequired: string[] = [];
@@ -159,7 +161,7 @@ export async function openAggregateSession(
   const router: Router = {
     defaultServer: () => null,
     resolveTool: (name) => catalog.resolveTool(name),
-    exposeTools: (tools) => [...tools],
+    exposeTools: (tools) => ({ tools: [...tools], hidden: catalog.hiddenTools }),
   };
   const instructions = live()
     .filter((u) => u.upstream.instructions)
@@ -192,8 +194,9 @@ export async function openAggregateSession(
           );
         },
         relay,
-        onThread: (id) => {
+        onThread: (id, parent) => {
           threadId = id;
+          parentThreadId = parent;
         },
       });
       return downstream;

@@ -1,6 +1,7 @@
 import type { McpServerConfig } from '../config/mcp-server.js';
 import type { Router } from '../pipeline/stages/index.js';
-import { isToolExposed } from '../pipeline/tool-filter.js';
+import { hiddenToolReason, isToolExposed } from '../pipeline/tool-filter.js';
+import type { HiddenTool } from '../pipeline/tool-filter.js';
 
 /** `gatehouse run`: one server, tools under their original names, its tool allowlists applied. */
 export function singleServerRouter(server: McpServerConfig): Router {
@@ -9,10 +10,16 @@ export function singleServerRouter(server: McpServerConfig): Router {
     defaultServer: () => server.name,
     resolveTool: (name) =>
       isToolExposed(name, filter) ? { server: server.name, tool: name } : null,
-    exposeTools: (tools) =>
-      tools.filter((tool) => {
+    exposeTools: (tools) => {
+      const hidden: HiddenTool[] = [];
+      const exposed = tools.filter((tool) => {
         const name = (tool as { name?: unknown } | null)?.name;
-        return typeof name === 'string' && isToolExposed(name, filter);
-      }),
+        if (typeof name !== 'string') return false;
+        const reason = hiddenToolReason(name, filter);
+        if (reason) hidden.push({ server: server.name, tool: name, reason });
+        return reason === null;
+      });
+      return { tools: exposed, hidden };
+    },
   };
 }

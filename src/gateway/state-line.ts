@@ -5,4 +5,6 @@ export interface StateLine {
   state: string;
   detail: string | null;
   thread_id: string | null;
+  /** The parent of that thread (a sub-agent's spawner), when the client says. */
+  parent_thread_id?: string | null;
 }

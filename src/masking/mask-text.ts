@@ -141,3 +141,25 @@ export function maskJsonLine(line: string): string {
   });
   return maskTokens(masked);
 }
+
+/**
+ * Masks a JSON value for the audit trail: values under secret-named keys entirely, known token
+ * shapes and URL credentials inside every string. Structure, numbers and booleans are kept.
+ */
+export function maskJsonValue(value: unknown, depth = 0): unknown {
+  if (depth > 64) return MASK;
+  if (typeof value === 'string')
+    return /:\/\/[^/\s]*@/.test(value) ? maskUrl(value) : maskTokens(value);
+  if (Array.isArray(value)) return value.map((v) => maskJsonValue(v, depth + 1));
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value as Record<string, unknown>).map(([k, v]) => [
+        k,
+        isSecretName(k) && v !== null && typeof v !== 'boolean'
+          ? MASK
+          : maskJsonValue(v, depth + 1),
+      ]),
+    );
+  }
+  return value;
+}

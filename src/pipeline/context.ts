@@ -4,6 +4,8 @@
  * throw. Nothing here is transport-shaped: stdio and HTTP requests look the same to a stage.
  */
 
+import type { HiddenTool } from './tool-filter.js';
+
 /** A JSON-RPC request from the client, as received (params untouched, unknown fields kept). */
 export interface GatewayRequest {
   id: string | number;
@@ -67,6 +69,8 @@ export interface PipelineContext {
   response: GatewayResponse | null;
   /** The stage that set `response` before forward, if one did. */
   answeredBy: string | null;
+  /** Tools a tools/list left out, and why (filled by resolve-target, read by the audit). */
+  hiddenTools: HiddenTool[];
   /** Milliseconds spent waiting for the upstream, for the audit's latency split. */
   upstreamMs: number | null;
   readonly startedAt: number;
@@ -81,6 +85,7 @@ export function newContext(request: GatewayRequest, connection: ConnectionInfo):
     decision: { kind: 'allow', rule: 'default' },
     response: null,
     answeredBy: null,
+    hiddenTools: [],
     upstreamMs: null,
     startedAt: performance.now(),
   };

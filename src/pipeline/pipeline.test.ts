@@ -36,8 +36,13 @@ function routerFor(filter: ToolFilter): Router {
   return {
     defaultServer: () => 'docs',
     resolveTool: (name) => (isToolExposed(name, filter) ? { server: 'docs', tool: name } : null),
-    exposeTools: (tools) =>
-      tools.filter((t) => isToolExposed((t as { name: string }).name, filter)),
+    exposeTools: (tools) => ({
+      tools: tools.filter((t) => isToolExposed((t as { name: string }).name, filter)),
+      hidden: tools
+        .map((t) => (t as { name: string }).name)
+        .filter((name) => !isToolExposed(name, filter))
+        .map((tool) => ({ server: 'docs', tool, reason: 'filtered' })),
+    }),
   };
 }
 

@@ -9,7 +9,19 @@ export interface ToolFilter {
 }
 
 export function isToolExposed(name: string, filter: ToolFilter): boolean {
-  if (filter.enabledTools && !filter.enabledTools.includes(name)) return false;
-  if (filter.disabledTools && filter.disabledTools.includes(name)) return false;
-  return true;
+  return hiddenToolReason(name, filter) === null;
+}
+
+/** Why a tool is hidden (for the audit trail), or null when it is exposed. */
+export function hiddenToolReason(name: string, filter: ToolFilter): string | null {
+  if (filter.enabledTools && !filter.enabledTools.includes(name)) return 'not in enabled_tools';
+  if (filter.disabledTools && filter.disabledTools.includes(name)) return 'in disabled_tools';
+  return null;
+}
+
+/** A tool an upstream offers that the client does not see, and why. */
+export interface HiddenTool {
+  server: string;
+  tool: string;
+  reason: string;
 }

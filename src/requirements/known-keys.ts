@@ -47,7 +47,10 @@ export const CODEX_REQUIREMENT_KEYS: readonly string[] = [
 ];
 
 /** Gatehouse-only top-level keys. */
-export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = ['mcp_server_allowlist'];
+export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
+  'mcp_server_allowlist',
+  'gatehouse_audit',
+];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [
   ...CODEX_REQUIREMENT_KEYS,

@@ -6,7 +6,8 @@ import { parseTomlDocument } from '../config/toml-document.js';
 import type { RequirementsLayer } from './parse-requirements.js';
 import { parseRequirementsLayer } from './parse-requirements.js';
 import type { RequirementSource, Requirements, ServerRule, ServerRuleSet } from './model.js';
-import { REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
+import type { AuditRequirements } from './model.js';
+import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -147,7 +148,17 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     );
     if (set) plugins.set(id, set);
   }
-  return { mcpServers: composeRuleSets(top), plugins };
+  const audit: AuditRequirements = { ...NO_AUDIT_REQUIREMENTS };
+  for (const layer of layers) {
+    const a = layer.audit;
+    if (a.failOpen !== undefined) audit.failOpen = { value: a.failOpen, source: layer.source };
+    if (a.store !== undefined) audit.store = { value: a.store, source: layer.source };
+    if (a.checkpointEveryRecords !== undefined)
+      audit.checkpointEveryRecords = { value: a.checkpointEveryRecords, source: layer.source };
+    if (a.checkpointEverySeconds !== undefined)
+      audit.checkpointEverySeconds = { value: a.checkpointEverySeconds, source: layer.source };
+  }
+  return { mcpServers: composeRuleSets(top), plugins, audit };
 }
 
 /** The layers to blame when requirements are invalid (for the `requirements_invalid` reason). */

@@ -69,11 +69,39 @@ export interface ServerRuleSet {
   sources: RequirementSource[];
 }
 
+/** An admin setting and the layer that set it (Codex's `Constrained<T>` idea: value + its source). */
+export interface SetBy<T> {
+  value: T;
+  source: RequirementSource;
+}
+
+/** `[gatehouse_audit]`: how the audit trail must be kept. Gatehouse-only; Codex ignores it. */
+export interface AuditRequirements {
+  /** Forward calls whose audit intent could not be written (default false: refuse them). */
+  failOpen: SetBy<boolean> | null;
+  /** The store every gateway must write to (overrides the user's `--audit`). */
+  store: SetBy<string> | null;
+  checkpointEveryRecords: SetBy<number> | null;
+  checkpointEverySeconds: SetBy<number> | null;
+}
+
+export const NO_AUDIT_REQUIREMENTS: AuditRequirements = {
+  failOpen: null,
+  store: null,
+  checkpointEveryRecords: null,
+  checkpointEverySeconds: null,
+};
+
 export interface Requirements {
   /** Top-level `mcp_servers`; null when no layer has the table (unrestricted). */
   mcpServers: ServerRuleSet | null;
   /** `plugins."<id>".mcp_servers`, by plugin id. */
   plugins: Map<string, ServerRuleSet>;
+  audit: AuditRequirements;
 }
 
-export const NO_REQUIREMENTS: Requirements = { mcpServers: null, plugins: new Map() };
+export const NO_REQUIREMENTS: Requirements = {
+  mcpServers: null,
+  plugins: new Map(),
+  audit: NO_AUDIT_REQUIREMENTS,
+};

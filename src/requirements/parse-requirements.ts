@@ -15,7 +15,16 @@ export interface RequirementsLayer {
   /** null when this layer has no `mcp_servers` (nor seed-form) table. */
   mcpServers: Map<string, ServerRule> | null;
   plugins: Map<string, Map<string, ServerRule>>;
+  /** `[gatehouse_audit]` keys this layer sets. */
+  audit: Partial<{
+    failOpen: boolean;
+    store: string;
+    checkpointEveryRecords: number;
+    checkpointEverySeconds: number;
+  }>;
 }
+
+const AUDIT_KEYS = ['fail_open', 'store', 'checkpoint_every_records', 'checkpoint_every_seconds'];
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256'];
 const COMMAND_MATCHER_KEYS = ['executable', 'args'];
@@ -120,7 +129,73 @@ class LayerParser {
         mcpServers.set(name, rule);
       }
     }
-    return { source: this.source, mcpServers, plugins: this.parsePlugins(root.plugins) };
+    return {
+      source: this.source,
+      mcpServers,
+      plugins: this.parsePlugins(root.plugins),
+      audit: this.parseAudit(root.gatehouse_audit),
+    };
+  }
+
+  /** `[gatehouse_audit]`: a wrong value is an error (the layer then fails closed), never ignored. */
+  private parseAudit(raw: unknown): RequirementsLayer['audit'] {
+    const out: RequirementsLayer['audit'] = {};
+    if (raw === undefined) return out;
+    const path = ['gatehouse_audit'];
+    if (!isPlainTable(raw)) {
+      this.error(
+        path,
+        `invalid type: ${describeType(raw)}, expected a table`,
+        undefined,
+        'wrong_type',
+      );
+      return out;
+    }
+    for (const [key, value] of Object.entries(raw)) {
+      const at = [...path, key];
+      if (!AUDIT_KEYS.includes(key)) {
+        const guess = suggestKey(key, AUDIT_KEYS);
+        this.warn(
+          at,
+          `unknown key \`${key}\` in [gatehouse_audit]`,
+          guess ? `did you mean \`${guess}\`?` : `known keys: ${AUDIT_KEYS.join(', ')}`,
+        );
+      } else if (key === 'fail_open') {
+        if (typeof value === 'boolean') out.failOpen = value;
+        else
+          this.error(
+            at,
+            `invalid type: ${describeType(value)}, expected true or false`,
+            undefined,
+            'wrong_type',
+          );
+      } else if (key === 'store') {
+        if (typeof value === 'string' && value.trim() !== '') out.store = value;
+        else
+          this.error(
+            at,
+            `expected a non-empty string: a postgres:// URL or a SQLite file path`,
+            undefined,
+            'wrong_type',
+          );
+      } else {
+        const ok =
+          typeof value === 'number' &&
+          Number.isFinite(value) &&
+          value >= 1 &&
+          (key !== 'checkpoint_every_records' || Number.isInteger(value));
+        if (!ok) {
+          this.error(
+            at,
+            `expected a ${key === 'checkpoint_every_records' ? 'whole number' : 'number'} ≥ 1, got ${describeType(value)}`,
+            undefined,
+            'invalid_value',
+          );
+        } else if (key === 'checkpoint_every_records') out.checkpointEveryRecords = value;
+        else out.checkpointEverySeconds = value;
+      }
+    }
+    return out;
   }
 
   private parsePlugins(raw: unknown): Map<string, Map<string, ServerRule>> {

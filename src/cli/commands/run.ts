@@ -7,6 +7,8 @@ import type { CliIo } from '../io.js';
 import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
+import type { AuditRuntime } from '../audit-runtime.js';
+import { startAudit } from '../audit-runtime.js';
 
 /** Where `run` speaks MCP: the process's own stdin/stdout (tests pass pipes). */
 export interface RunStreams {
@@ -67,11 +69,12 @@ export async function serveHttp(
   }
 }
 
-/** What a gateway session needs from the CLI: environment, stderr lines, our own path. */
-export function sessionContext(io: CliIo, streams: RunStreams) {
+/** What a gateway session needs from the CLI: environment, stderr lines (also audited), stages. */
+export function sessionContext(io: CliIo, streams: RunStreams, audit: AuditRuntime) {
   return {
     env: io.env,
-    stateLine: (line: object) => io.stderr(`${JSON.stringify(line)}\n`),
+    stateLine: audit.stateLine((line: object) => io.stderr(`${JSON.stringify(line)}\n`)),
+    stages: audit.stages,
     ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
   };
 }
@@ -123,21 +126,30 @@ export async function runRun(
     return ExitCode.notFound;
   }
   if (opts.http !== undefined) {
-    const ctx = sessionContext(io, streams);
     const refusal = gateway.refusalFor(decision, io.env, streams.selfPath);
     if (refusal) {
       io.stderr(`error: ${refusal}\n`);
       return ExitCode.serverUnavailable;
     }
+    const audit = await startAudit(world, io, global.audit, {
+      mode: 'run',
+      transport: 'http',
+      servers: [name],
+    });
+    const ctx = sessionContext(io, streams, audit);
     return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx));
   }
+  const audit = await startAudit(world, io, global.audit, {
+    mode: 'run',
+    transport: 'stdio',
+    servers: [name],
+  });
   const outcome = await gateway.runGateway({
     decision,
-    env: io.env,
     stdin,
     stdout,
-    stateLine: (line) => io.stderr(`${JSON.stringify(line)}\n`),
-    ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
+    ...sessionContext(io, streams, audit),
   });
+  await audit.close('client disconnected');
   return outcome === 'served' ? ExitCode.ok : ExitCode.serverUnavailable;
 }

@@ -2,6 +2,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
+import { startAudit } from '../audit-runtime.js';
 import type { HttpOptions, RunStreams } from './run.js';
 import { loadForGateway, serveHttp, sessionContext } from './run.js';
 
@@ -16,17 +17,16 @@ export async function runServe(
   if ('exit' in loaded) return loaded.exit;
   const { world, stdin, stdout } = loaded;
   const gateway = await import('../../gateway/serve-gateway.js');
+  const audit = await startAudit(world, io, global.audit, {
+    mode: 'serve',
+    transport: opts.http !== undefined ? 'http' : 'stdio',
+    servers: world.decisions.filter((d) => d.enabled).map((d) => d.server.name),
+  });
+  const ctx = sessionContext(io, streams, audit);
   if (opts.http !== undefined) {
-    const ctx = sessionContext(io, streams);
     return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx));
   }
-  const outcome = await gateway.serveGateway({
-    decisions: world.decisions,
-    env: io.env,
-    stdin,
-    stdout,
-    stateLine: (line) => io.stderr(`${JSON.stringify(line)}\n`),
-    ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
-  });
+  const outcome = await gateway.serveGateway({ decisions: world.decisions, stdin, stdout, ...ctx });
+  await audit.close('client disconnected');
   return outcome === 'served' ? ExitCode.ok : ExitCode.serverUnavailable;
 }

@@ -114,7 +114,7 @@ export interface ServeSessionOptions {
   /** A notification from the client (cancellations are handled by the SDK). */
   onNotification(notification: { method: string; params?: unknown }): Promise<void>;
   /** The client's thread (e.g. Codex's `x-codex-turn-metadata.thread_id`), once a request names one. */
-  onThread?(threadId: string): void;
+  onThread?(threadId: string, parentThreadId: string | null): void;
   relay: Relay;
 }
 
@@ -151,7 +151,8 @@ export async function serveOn(
         },
         connection,
       );
-      if (done.caller?.threadId) options.onThread?.(done.caller.threadId);
+      if (done.caller?.threadId)
+        options.onThread?.(done.caller.threadId, done.caller.parentThreadId);
       const response = done.response;
       if (!response) throw new ProtocolError(-32603, 'Gatehouse produced no response');
       if ('error' in response)

@@ -1,5 +1,6 @@
 import type { PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
+import type { HiddenTool } from '../tool-filter.js';
 
 /**
  * How one gateway mode maps requests to servers and tools. `gatehouse run` has one server and
@@ -12,8 +13,8 @@ export interface Router {
   resolveTool(
     exposedName: string,
   ): { server: string; tool: string } | null | Promise<{ server: string; tool: string } | null>;
-  /** The `tools/list` result's tools as the client may see them. */
-  exposeTools(tools: readonly unknown[]): unknown[];
+  /** The `tools/list` result's tools as the client may see them, and those it may not. */
+  exposeTools(tools: readonly unknown[]): { tools: unknown[]; hidden: HiddenTool[] };
 }
 
 /** JSON-RPC invalid params: the code MCP servers use for an unknown tool. */
@@ -46,8 +47,10 @@ export function resolveTarget(router: Router): Stage {
       if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
         return;
       const tools = ctx.response.result.tools;
-      if (Array.isArray(tools))
-        ctx.response = { result: { ...ctx.response.result, tools: router.exposeTools(tools) } };
+      if (!Array.isArray(tools)) return;
+      const exposed = router.exposeTools(tools);
+      ctx.hiddenTools = exposed.hidden;
+      ctx.response = { result: { ...ctx.response.result, tools: exposed.tools } };
     },
   };
 }

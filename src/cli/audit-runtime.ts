@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { StoredRecord } from '../audit/chain.js';
+import { canonicalJson } from '../audit/canonical-json.js';
+import type { AuditEventBody, GatewayRef, ServerRef, SourceDigest } from '../audit/event.js';
+import { loadOrCreateAuditKeys } from '../audit/keys.js';
+import { describeAuditSpec, openAuditStore } from '../audit/open-store.js';
+import type { AuditSink } from '../audit/writer.js';
+import { AuditWriter } from '../audit/writer.js';
+import { REQUEST_TIMEOUT } from '../gateway/wire.js';
+import type { StateLine } from '../gateway/state-line.js';
+import { maskArgs, maskTokens, maskUrl } from '../masking/mask-text.js';
+import type { PipelineStages } from '../pipeline/pipeline.js';
+import { auditStages } from '../pipeline/stages/audit.js';
+import type { CliIo } from './io.js';
+import { onShutdown } from './shutdown.js';
+import type { World } from './world.js';
+
+export interface AuditRuntime {
+  stages: Partial<PipelineStages>;
+  /** Wraps a state-line writer so each server state change is recorded too. */
+  stateLine(inner: (line: StateLine) => void): (line: StateLine) => void;
+  /** Records the stop and signs the closing checkpoint. */
+  close(reason: string): Promise<void>;
+}
+
+function sha256(data: string | Buffer): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+function fileDigest(kind: string, file: string): SourceDigest {
+  try {
+    return { kind, file, sha256: sha256(readFileSync(file)) };
+  } catch {
+    return { kind, file, sha256: null };
+  }
+}
+
+/** The effective config and requirements, as hashes plus the sources they came from. */
+function sourceDigests(world: World, env: NodeJS.ProcessEnv) {
+  const config = world.config.sources
+    .filter((s) => s.status === 'loaded')
+    .map((s) => fileDigest(s.kind, s.file));
+  const requirements = world.requirements.layers
+    .filter((l) => l.status === 'loaded')
+    .map((l) =>
+      l.source.kind === 'env'
+        ? { kind: 'env', file: l.source.name, sha256: sha256(env[l.source.name] ?? '') }
+        : fileDigest(l.source.kind, l.source.path),
+    );
+  return {
+    config: { sha256: sha256(canonicalJson(config)), sources: config },
+    requirements: { sha256: sha256(canonicalJson(requirements)), sources: requirements },
+  };
+}
+
+/** The store every gateway writes to: the admin's (requirements) wins over --audit and the env. */
+export function auditSpec(world: World, io: CliIo, flag: string | undefined): string | undefined {
+  const admin = world.requirements.requirements.audit.store?.value;
+  const user = flag ?? io.env.GATEHOUSE_AUDIT;
+  if (admin !== undefined) {
+    if (user !== undefined && user !== admin) {
+      io.stderr(
+        `warning: the requirements fix the audit store to ${describeAuditSpec(admin, world.gatehouseHome)}; --audit ${describeAuditSpec(user, world.gatehouseHome)} is ignored\n`,
+      );
+    }
+    return admin;
+  }
+  return user;
+}
+
+/** A sink that refuses everything: the store could not be opened, so calls must be refused. */
+function brokenSink(reason: string): AuditSink {
+  return {
+    gateway: { instance: 'unavailable', pid: process.pid, host: '' },
+    record: () => Promise.reject(new Error(reason)),
+  };
+}
+
+function serverRefs(world: World): Map<string, ServerRef> {
+  return new Map(
+    world.decisions.map((d) => {
+      const t = d.server.transport;
+      return [
+        d.server.name,
+        {
+          name: d.server.name,
+          identity:
+            t.type === 'stdio'
+              ? { command: t.command, args: maskArgs(t.args) }
+              : { url: maskUrl(t.url) },
+        },
+      ];
+    }),
+  );
+}
+
+/**
+ * Starts the audit trail for a gateway process: opens the store, loads (or creates) the keys,
+ * records the start with the effective config and requirements, and returns the pipeline's
+ * audit stages. A store that cannot be opened does not stop the gateway: every audited call is
+ * refused with the reason (fail closed), unless an admin set fail-open.
+ */
+export async function startAudit(
+  world: World,
+  io: CliIo,
+  flag: string | undefined,
+  start: { mode: 'run' | 'serve'; transport: 'stdio' | 'http'; servers: string[] },
+): Promise<AuditRuntime> {
+  const audit = world.requirements.requirements.audit;
+  const failOpen = audit.failOpen?.value ?? false;
+  const spec = auditSpec(world, io, flag);
+  const where = describeAuditSpec(spec, world.gatehouseHome);
+  const problem = (detail: string) =>
+    io.stderr(`${JSON.stringify({ event: 'audit_error', detail: maskTokens(detail) })}\n`);
+  let sink: AuditSink;
+  let writer: AuditWriter | null = null;
+  let hmacKey: Buffer = Buffer.alloc(32);
+  try {
+    const keys = loadOrCreateAuditKeys(world.gatehouseHome);
+    hmacKey = keys.hmac;
+    writer = new AuditWriter(await openAuditStore(spec, world.gatehouseHome), {
+      signingKey: keys.signing,
+      ...(audit.checkpointEveryRecords
+        ? { checkpointEveryRecords: audit.checkpointEveryRecords.value }
+        : {}),
+      ...(audit.checkpointEverySeconds
+        ? { checkpointEverySeconds: audit.checkpointEverySeconds.value }
+        : {}),
+      onError: (err) => problem(err.message),
+    });
+    sink = writer;
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    problem(`audit store ${where} unavailable: ${message}`);
+    sink = brokenSink(message);
+  }
+  const record = (event: AuditEventBody, lazy = false): Promise<StoredRecord | null> =>
+    sink.record(event, { lazy }).catch((err: unknown) => {
+      problem(err instanceof Error ? err.message : String(err));
+      return null;
+    });
+  await record({
+    type: 'gateway.start',
+    mode: start.mode,
+    transport: start.transport,
+    version: '0.1.0',
+    servers: start.servers,
+    ...sourceDigests(world, io.env),
+    audit: { store: where, fail_open: failOpen },
+  });
+  const refs = serverRefs(world);
+  const stages = auditStages({
+    sink,
+    hmacKey,
+    failOpen,
+    serverRef: (name) => refs.get(name) ?? { name, identity: null },
+    onProblem: problem,
+    timeoutCode: REQUEST_TIMEOUT,
+  });
+  let closed = false;
+  const close = async (reason: string) => {
+    if (closed) return;
+    closed = true;
+    await record({ type: 'gateway.stop', reason });
+    await writer?.close().catch((err: unknown) => problem(String(err)));
+  };
+  onShutdown(() => close('signal'));
+  return {
+    stages: { 'audit-intent': stages.intent, 'audit-result': stages.result },
+    stateLine: (inner) => (line) => {
+      inner(line);
+      if (line.event === 'server_state') {
+        void record(
+          {
+            type: 'server.state',
+            server: line.server,
+            state: line.state,
+            detail: line.detail,
+            thread_id: line.thread_id,
+            parent_thread_id: line.parent_thread_id ?? null,
+          },
+          true,
+        );
+      }
+    },
+    close,
+  };
+}
+
+export type { GatewayRef };

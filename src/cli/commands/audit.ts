@@ -1,0 +1,476 @@
+import type { KeyObject } from 'node:crypto';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { join, resolve } from 'node:path';
+import type { ChainHead, StoredRecord } from '../../audit/chain.js';
+import { keyId } from '../../audit/checkpoint.js';
+import { signCheckpoint } from '../../audit/checkpoint.js';
+import { ExportFormatError, exportLines, verifyExport } from '../../audit/export.js';
+import {
+  AuditKeyError,
+  auditKeyDir,
+  loadOrCreateAuditKeys,
+  readOwnPublicKey,
+  readPublicKeyFile,
+} from '../../audit/keys.js';
+import { openAuditStore } from '../../audit/open-store.js';
+import type { AuditFilter, AuditStore } from '../../audit/store.js';
+import { AuditStoreError } from '../../audit/store.js';
+import type { VerifyReport } from '../../audit/verify.js';
+import { verifyStore } from '../../audit/verify-store.js';
+import type { AuditEventBody } from '../../audit/event.js';
+import { AUDIT_EVENT_VERSION, indexColumns } from '../../audit/event.js';
+import { canonicalJson } from '../../audit/canonical-json.js';
+import { ExitCode } from '../exit-codes.js';
+import type { ExitCodeValue } from '../exit-codes.js';
+import type { CliIo } from '../io.js';
+import { defaultGatehouseHome } from '../../config/load-config.js';
+import type { GlobalOptions } from '../world.js';
+import { loadRequirements } from '../../requirements/load-requirements.js';
+
+/** The store a reading command opens: the admin's (requirements), else --audit / env, else default. */
+function storeSpec(global: GlobalOptions, io: CliIo): string | undefined {
+  const requirements = loadRequirements({
+    requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
+    env: io.env,
+  });
+  return (
+    global.audit ??
+    requirements.requirements.audit.store?.value ??
+    (io.env.GATEHOUSE_AUDIT || undefined)
+  );
+}
+
+async function withStore(
+  global: GlobalOptions,
+  io: CliIo,
+  fn: (store: AuditStore, home: string) => Promise<ExitCodeValue>,
+): Promise<ExitCodeValue> {
+  const home = defaultGatehouseHome(io.env);
+  let store: AuditStore;
+  try {
+    store = await openAuditStore(storeSpec(global, io), home, { mustExist: true });
+  } catch (err) {
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof AuditStoreError && err.code === 'usage'
+      ? ExitCode.notFound
+      : ExitCode.auditUnavailable;
+  }
+  try {
+    return await fn(store, home);
+  } catch (err) {
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return ExitCode.auditUnavailable;
+  } finally {
+    await store.close();
+  }
+}
+
+function recordJson(r: StoredRecord): Record<string, unknown> {
+  return { seq: r.seq, ts: r.ts, hash: r.hash, prev: r.prev, event: JSON.parse(r.body) as unknown };
+}
+
+const COLUMNS = [
+  'SEQ',
+  'TIME',
+  'TYPE',
+  'SERVER',
+  'TARGET',
+  'DECISION',
+  'OUTCOME',
+  'THREAD',
+  'ACTOR',
+];
+
+function rows(records: readonly StoredRecord[]): string {
+  const table = [
+    COLUMNS,
+    ...records.map((r) => [
+      String(r.seq),
+      r.ts,
+      r.columns.type,
+      r.columns.server ?? '-',
+      r.columns.target ?? '-',
+      r.columns.decision ?? '-',
+      r.columns.outcome ?? '-',
+      r.columns.thread_id ?? '-',
+      r.columns.actor ?? '-',
+    ]),
+  ];
+  const width = COLUMNS.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
+  return `${table
+    .map((row) =>
+      row
+        .map((c, i) => c.padEnd(width[i] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n')}\n`;
+}
+
+export interface QueryOptions {
+  server?: string;
+  tool?: string;
+  decision?: string;
+  outcome?: string;
+  thread?: string;
+  user?: string;
+  type?: string;
+  since?: string;
+  until?: string;
+  limit?: string;
+  json?: boolean;
+}
+
+/** A time bound: an ISO date/time, or a relative one like `30m`, `2h`, `7d` ago. */
+export function parseTimeBound(value: string, now = Date.now()): string | null {
+  const relative = /^(\d+)(s|m|h|d)$/.exec(value.trim());
+  if (relative) {
+    const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[relative[2] as 's' | 'm' | 'h' | 'd'];
+    return new Date(now - Number(relative[1]) * unit).toISOString();
+  }
+  const t = Date.parse(value);
+  return Number.isNaN(t) ? null : new Date(t).toISOString();
+}
+
+function filterFrom(opts: QueryOptions, io: CliIo): AuditFilter | null {
+  const filter: AuditFilter = {};
+  if (opts.server) filter.server = opts.server;
+  if (opts.tool) filter.target = opts.tool;
+  if (opts.decision) filter.decision = opts.decision;
+  if (opts.outcome) filter.outcome = opts.outcome;
+  if (opts.thread) filter.threadId = opts.thread;
+  if (opts.user) filter.actor = opts.user;
+  if (opts.type) filter.type = opts.type;
+  for (const key of ['since', 'until'] as const) {
+    const raw = opts[key];
+    if (raw === undefined) continue;
+    const parsed = parseTimeBound(raw);
+    if (!parsed) {
+      io.stderr(
+        `error: --${key} ${raw}: expected an ISO date/time (2026-11-21, 2026-11-21T08:00:00Z) or an age like 30m, 2h, 7d\n`,
+      );
+      return null;
+    }
+    filter[key] = parsed;
+  }
+  if (opts.limit !== undefined) {
+    const n = Number(opts.limit);
+    if (!Number.isInteger(n) || n < 1) {
+      io.stderr(`error: --limit ${opts.limit}: expected a whole number ≥ 1\n`);
+      return null;
+    }
+    filter.limit = n;
+  }
+  return filter;
+}
+
+export function runAuditQuery(
+  global: GlobalOptions,
+  opts: QueryOptions,
+  io: CliIo,
+): Promise<ExitCodeValue> {
+  const filter = filterFrom(opts, io);
+  if (!filter) return Promise.resolve(ExitCode.usage);
+  return withStore(global, io, async (store) => {
+    const found = await store.query(filter);
+    if (opts.json) io.stdout(`${JSON.stringify(found.map(recordJson), null, 2)}\n`);
+    else if (found.length === 0) io.stdout('no audit records match\n');
+    else io.stdout(rows(found));
+    return ExitCode.ok;
+  });
+}
+
+export function runAuditTail(
+  global: GlobalOptions,
+  opts: { lines?: string; follow?: boolean; json?: boolean },
+  io: CliIo,
+  stop: Promise<void> = new Promise(() => undefined),
+): Promise<ExitCodeValue> {
+  const n = Number(opts.lines ?? 20);
+  if (!Number.isInteger(n) || n < 0) {
+    io.stderr(`error: -n ${opts.lines}: expected a whole number\n`);
+    return Promise.resolve(ExitCode.usage);
+  }
+  return withStore(global, io, async (store) => {
+    const show = (records: StoredRecord[], header: boolean) => {
+      if (records.length === 0) return;
+      if (opts.json) for (const r of records) io.stdout(`${JSON.stringify(recordJson(r))}\n`);
+      else {
+        const text = rows(records);
+        io.stdout(header ? text : text.slice(text.indexOf('\n') + 1));
+      }
+    };
+    const last = (await store.query({ newestFirst: true, limit: n })).reverse();
+    show(last, true);
+    if (!opts.follow) return ExitCode.ok;
+    let after = last[last.length - 1]?.seq ?? (await store.head())?.seq ?? 0;
+    let stopped = false;
+    void stop.then(() => (stopped = true));
+    while (!stopped) {
+      await Promise.race([new Promise((r) => setTimeout(r, 500)), stop]);
+      const fresh = await store.query({ afterSeq: after, limit: 1000 });
+      show(fresh, last.length === 0 && after === 0);
+      after = fresh[fresh.length - 1]?.seq ?? after;
+    }
+    return ExitCode.ok;
+  });
+}
+
+export function runAuditExport(
+  global: GlobalOptions,
+  opts: { format?: string; output?: string },
+  io: CliIo,
+): Promise<ExitCodeValue> {
+  if ((opts.format ?? 'jsonl') !== 'jsonl') {
+    io.stderr(`error: --format ${opts.format}: the only format is jsonl\n`);
+    return Promise.resolve(ExitCode.usage);
+  }
+  return withStore(global, io, async (store, home) => {
+    const own = readOwnPublicKey(home);
+    const keys = new Map<string, KeyObject>(own ? [[keyId(own), own]] : []);
+    const out = opts.output ? createWriteStream(resolve(io.cwd, opts.output)) : null;
+    let buffer = '';
+    let count = 0;
+    const flush = async () => {
+      if (buffer === '') return;
+      if (out) {
+        if (!out.write(buffer)) await once(out, 'drain');
+      } else io.stdout(buffer);
+      buffer = '';
+    };
+    for await (const line of exportLines(store, keys)) {
+      buffer += `${line}\n`;
+      count += 1;
+      if (buffer.length > 1 << 16) await flush();
+      if (io.isTTY && out && count % 50_000 === 0) io.stderr(`\rexported ${count} lines…`);
+    }
+    await flush();
+    if (out) {
+      out.end();
+      await once(out, 'finish');
+      io.stderr(`${io.isTTY ? '\r\x1b[2K' : ''}exported ${count - 1} lines to ${opts.output}\n`);
+    }
+    return ExitCode.ok;
+  });
+}
+
+/** Trusted keys: this machine's own, plus every --public-key FILE. */
+function trustedKeys(home: string, files: readonly string[], cwd: string): Map<string, KeyObject> {
+  const keys = new Map<string, KeyObject>();
+  const own = readOwnPublicKey(home);
+  if (own) keys.set(keyId(own), own);
+  for (const file of files) {
+    const key = readPublicKeyFile(resolve(cwd, file));
+    keys.set(keyId(key), key);
+  }
+  return keys;
+}
+
+const VERIFIED_FILE = 'verified.json';
+
+function rememberedHeads(home: string): Record<string, ChainHead & { ts: string }> {
+  try {
+    return JSON.parse(readFileSync(join(auditKeyDir(home), VERIFIED_FILE), 'utf8')) as Record<
+      string,
+      ChainHead & { ts: string }
+    >;
+  } catch {
+    return {};
+  }
+}
+
+function printReport(io: CliIo, report: VerifyReport, source: string, json: boolean): void {
+  if (json) {
+    io.stdout(`${JSON.stringify({ source, ...report }, null, 2)}\n`);
+    return;
+  }
+  if (report.ok) {
+    const range =
+      report.first_seq === null ? 'no records' : `records ${report.first_seq}..${report.last_seq}`;
+    io.stdout(
+      `audit trail OK: ${source}\n  ${range} (${report.records}), chain intact\n  ${report.checkpoints.verified} signed checkpoint(s) verified${report.checkpoints.last_seq !== null ? `, the last at record ${report.checkpoints.last_seq}` : ''}\n` +
+        (report.pruned_before !== null
+          ? `  records before ${report.pruned_before} were pruned behind a signed anchor\n`
+          : '') +
+        (report.unanchored > 0
+          ? `  ${report.unanchored} record(s) after the last checkpoint are vouched for by the chain only (a checkpoint is signed every N records, every T seconds and at shutdown)\n`
+          : ''),
+    );
+    return;
+  }
+  const p = report.problem;
+  io.stdout(
+    `audit trail BROKEN: ${source}\n  ${p?.kind.toUpperCase()} at record ${p?.seq}: ${p?.message}\n  ${report.last_seq === null ? 'no record before it verified' : `the chain verifies through record ${report.last_seq}`}\n`,
+  );
+}
+
+export async function runAuditVerify(
+  global: GlobalOptions,
+  opts: { fromExport?: string; publicKey?: string[]; json?: boolean },
+  io: CliIo,
+): Promise<ExitCodeValue> {
+  const home = defaultGatehouseHome(io.env);
+  let keys: Map<string, KeyObject>;
+  try {
+    keys = trustedKeys(home, opts.publicKey ?? [], io.cwd);
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return ExitCode.usage;
+  }
+  if (opts.fromExport) {
+    const file = resolve(io.cwd, opts.fromExport);
+    try {
+      const report = await verifyExport(file, keys);
+      printReport(io, report, file, Boolean(opts.json));
+      return report.ok ? ExitCode.ok : ExitCode.auditBroken;
+    } catch (err) {
+      io.stderr(
+        `error: ${err instanceof ExportFormatError ? err.message : `${file}: ${(err as Error).message}`}\n`,
+      );
+      return err instanceof ExportFormatError ? ExitCode.auditBroken : ExitCode.usage;
+    }
+  }
+  return withStore(global, io, async (store) => {
+    const remembered = rememberedHeads(home);
+    const progress = io.isTTY && !opts.json;
+    const report = await verifyStore(store, keys, remembered[store.storeId] ?? null, (n) => {
+      if (progress) io.stderr(`\rverified ${n} records…`);
+    });
+    if (progress) io.stderr('\r\x1b[2K');
+    printReport(io, report, store.location, Boolean(opts.json));
+    if (report.ok && report.checkpoint) {
+      // Remember what was verified, so a later rewrite or truncation of it is caught (TOFU).
+      remembered[store.storeId] = {
+        seq: report.checkpoint.seq,
+        hash: report.checkpoint.hash,
+        ts: report.checkpoint.ts,
+      };
+      try {
+        mkdirSync(auditKeyDir(home), { recursive: true, mode: 0o700 });
+        writeFileSync(
+          join(auditKeyDir(home), VERIFIED_FILE),
+          `${JSON.stringify(remembered, null, 2)}\n`,
+        );
+      } catch {
+        // Remembering is a convenience; verification itself succeeded.
+      }
+    }
+    return report.ok ? ExitCode.ok : ExitCode.auditBroken;
+  });
+}
+
+export function runAuditStats(
+  global: GlobalOptions,
+  opts: { json?: boolean },
+  io: CliIo,
+): Promise<ExitCodeValue> {
+  return withStore(global, io, async (store) => {
+    const stats = await store.stats();
+    if (opts.json) {
+      io.stdout(
+        `${JSON.stringify({ store: store.location, store_id: store.storeId, ...stats }, null, 2)}\n`,
+      );
+      return ExitCode.ok;
+    }
+    const lines = [
+      `store       ${store.location} (${store.kind}, id ${store.storeId})`,
+      `records     ${stats.records}${stats.first ? ` (seq ${stats.first.seq}..${stats.last?.seq}, ${stats.first.ts} .. ${stats.last?.ts})` : ''}`,
+      `checkpoints ${stats.checkpoints}${stats.lastCheckpoint ? ` (last at record ${stats.lastCheckpoint.seq}, ${stats.lastCheckpoint.ts})` : ''}`,
+      ...(stats.bytes !== null
+        ? [`size        ${(stats.bytes / 1024 / 1024).toFixed(1)} MiB`]
+        : []),
+      'by type',
+      ...Object.entries(stats.byType)
+        .sort((a, b) => b[1] - a[1])
+        .map(([type, n]) => `  ${type.padEnd(16)} ${n}`),
+    ];
+    io.stdout(`${lines.join('\n')}\n`);
+    return ExitCode.ok;
+  });
+}
+
+export function runAuditPrune(
+  global: GlobalOptions,
+  opts: { before?: string; json?: boolean },
+  io: CliIo,
+): Promise<ExitCodeValue> {
+  const before = opts.before ? parseTimeBound(opts.before) : null;
+  if (!before) {
+    io.stderr(
+      `error: --before ${opts.before ?? '(missing)'}: expected an ISO date (2026-01-01) or an age like 400d\n`,
+    );
+    return Promise.resolve(ExitCode.usage);
+  }
+  return withStore(global, io, async (store, home) => {
+    const anchor = await store.lastBefore(before);
+    if (!anchor) {
+      io.stdout(`nothing to prune: no records before ${before}\n`);
+      return ExitCode.ok;
+    }
+    let keys;
+    try {
+      keys = loadOrCreateAuditKeys(home);
+    } catch (err) {
+      if (err instanceof AuditKeyError) {
+        io.stderr(`error: ${err.message}\n`);
+        return ExitCode.auditUnavailable;
+      }
+      throw err;
+    }
+    // The anchor first: a signed statement of the last pruned record's hash, which the first
+    // record kept links to. Then the delete, then a record of the prune itself.
+    await store.addCheckpoint(signCheckpoint(store.storeId, anchor, keys.signing));
+    const removed = await store.prune(anchor.seq);
+    const { hostname, userInfo } = await import('node:os');
+    let by: string | null = null;
+    try {
+      by = userInfo().username;
+    } catch {
+      by = null;
+    }
+    const event: AuditEventBody = {
+      type: 'audit.pruned',
+      before,
+      removed,
+      anchor: { seq: anchor.seq, hash: anchor.hash },
+      by,
+    };
+    const [record] = await store.append([
+      {
+        ts: new Date().toISOString(),
+        columns: indexColumns(event),
+        body: canonicalJson({
+          v: AUDIT_EVENT_VERSION,
+          gateway: { instance: 'cli', pid: process.pid, host: hostname() },
+          ...event,
+        }),
+      },
+    ]);
+    const result = { before, removed, anchor, recorded_as: record?.seq ?? null };
+    if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
+    else
+      io.stdout(
+        `pruned ${removed} record(s) before ${before} (through record ${anchor.seq}); a signed checkpoint anchors the rest; recorded as record ${record?.seq}\n`,
+      );
+    return ExitCode.ok;
+  });
+}
+
+export function runAuditKey(opts: { json?: boolean }, io: CliIo): ExitCodeValue {
+  const home = defaultGatehouseHome(io.env);
+  let keys;
+  try {
+    keys = loadOrCreateAuditKeys(home);
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return ExitCode.auditUnavailable;
+  }
+  const pem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  if (opts.json) io.stdout(`${JSON.stringify({ key_id: keys.keyId, public_key: pem }, null, 2)}\n`);
+  else
+    io.stdout(
+      `# audit signing key ${keys.keyId} (Ed25519); give this to auditors: --public-key FILE\n${pem}`,
+    );
+  return ExitCode.ok;
+}
