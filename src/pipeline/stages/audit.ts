@@ -77,7 +77,7 @@ function callRequest(
 
 function outcomeOf(ctx: PipelineContext, timeoutCode: number): CallOutcome {
   const response = ctx.response;
-  if (ctx.decision.kind === 'deny' && ctx.answeredBy) return 'denied';
+  if (ctx.answeredBy) return 'denied'; // a stage refused it before it was forwarded
   if (!response) return 'protocol_error';
   if ('error' in response)
     return response.error.code === timeoutCode ? 'timeout' : 'protocol_error';

@@ -29,6 +29,11 @@ export function resolveTarget(router: Router): Stage {
         const found = typeof name === 'string' ? await router.resolveTool(name) : null;
         if (!found) {
           // A hidden tool is refused exactly like one that does not exist.
+          ctx.decision = {
+            kind: 'deny',
+            rule: 'unknown_or_hidden_tool',
+            reason: 'not offered by the server, or hidden by enabled_tools / disabled_tools',
+          };
           ctx.response = {
             error: {
               code: INVALID_PARAMS,

@@ -1,0 +1,338 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import pg from 'pg';
+import { afterAll, describe, expect, test } from 'vitest';
+import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { cli } from '../support/run-cli.js';
+import { RawStdioClient } from '../support/raw-stdio.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
+const CALL_LOG_SERVER = join(FIXTURES, 'call-log.mjs');
+const PG_URL = process.env.GATEHOUSE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+
+function config(extra = ''): string {
+  return `[mcp_servers.calls]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(CALL_LOG_SERVER)}]\n${extra}`;
+}
+
+interface Session {
+  home: string;
+  client: RawStdioClient;
+}
+
+function gatehouseRun(
+  home: string,
+  cfg: string,
+  extraArgs: string[] = [],
+  env: Record<string, string> = {},
+) {
+  const dir = writeFiles({ 'c.toml': cfg });
+  return new RawStdioClient(
+    process.execPath,
+    [BIN, '--config', join(dir, 'c.toml'), ...extraArgs, 'run', 'calls'],
+    { ...process.env, GATEHOUSE_HOME: home, ...env },
+  );
+}
+
+async function exited(client: RawStdioClient): Promise<void> {
+  const child = (client as unknown as { child: import('node:child_process').ChildProcess }).child;
+  if (child.exitCode !== null) return;
+  await new Promise((r) => child.once('exit', r));
+}
+
+async function session(cfg = config('disabled_tools = ["leak"]\n')): Promise<Session> {
+  const home = tempDir();
+  const client = gatehouseRun(home, cfg);
+  await client.initialize();
+  return { home, client };
+}
+
+const meta = (thread: string) => ({
+  'x-codex-turn-metadata': { thread_id: thread, parent_thread_id: 'thread-parent' },
+});
+
+interface Rec {
+  seq: number;
+  event: Record<string, unknown> & { type: string };
+}
+
+async function query(home: string, args: string[] = []): Promise<Rec[]> {
+  const r = await cli(['audit', 'query', '--json', ...args], { GATEHOUSE_HOME: home });
+  expect(r.stderr).toBe('');
+  return JSON.parse(r.stdout) as Rec[];
+}
+
+describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => {
+  test('a session is recorded whole: start, states, tools/list with what was hidden, every call with thread ids, stop; it verifies', async () => {
+    const { home, client } = await session();
+    await client.request(1, 'tools/list', { _meta: meta('thread-1') });
+    for (const [i, text] of ['alpha', 'beta'].entries()) {
+      const r = await client.request(10 + i, 'tools/call', {
+        name: 'record',
+        arguments: { text, api_key: 'sk-live-secret-value-1234567890' },
+        _meta: meta('thread-1'),
+      });
+      expect(r.result).toBeDefined();
+    }
+    const hidden = await client.request(20, 'tools/call', {
+      name: 'leak',
+      arguments: {},
+      _meta: meta('thread-1'),
+    });
+    expect(hidden.error).toMatchObject({ code: -32602 });
+    client.close();
+    await exited(client);
+
+    const records = await query(home);
+    const types = records.map((r) => r.event.type);
+    expect(types[0]).toBe('gateway.start');
+    expect(types.at(-1)).toBe('gateway.stop');
+    expect(types).toEqual(
+      expect.arrayContaining(['server.state', 'tools.list', 'call.intent', 'call.result']),
+    );
+    const list = records.find((r) => r.event.type === 'tools.list')?.event;
+    expect(list).toMatchObject({
+      thread_id: 'thread-1',
+      parent_thread_id: 'thread-parent',
+      exposed: ['record'],
+      hidden: [{ server: 'calls', tool: 'leak', reason: 'in disabled_tools' }],
+    });
+    const intents = records.filter((r) => r.event.type === 'call.intent').map((r) => r.event);
+    expect(intents).toHaveLength(2);
+    for (const intent of intents) {
+      expect(intent).toMatchObject({
+        method: 'tools/call',
+        target: 'record',
+        thread_id: 'thread-1',
+        parent_thread_id: 'thread-parent',
+        server: { name: 'calls', identity: { command: process.execPath } },
+        decision: { kind: 'allow' },
+        arguments_masked: { api_key: '*****' },
+      });
+      expect(intent.arguments_hmac).toMatch(/^[0-9a-f]{64}$/);
+    }
+    const results = records.filter((r) => r.event.type === 'call.result').map((r) => r.event);
+    expect(results.map((r) => r.outcome)).toEqual(['ok', 'ok', 'denied']);
+    expect(results[2]).toMatchObject({
+      target: 'leak',
+      request: {
+        decision: { kind: 'deny', rule: 'unknown_or_hidden_tool' },
+        thread_id: 'thread-1',
+      },
+    });
+    expect(results[0]).toMatchObject({
+      latency_ms: { total: expect.any(Number), upstream: expect.any(Number) },
+    });
+    // The raw secret is nowhere in the store.
+    expect(readFileSync(join(home, 'audit.db')).includes('sk-live-secret-value')).toBe(false);
+    // Filters: by thread, by outcome.
+    expect((await query(home, ['--thread', 'thread-1', '--type', 'call.intent'])).length).toBe(2);
+    expect((await query(home, ['--outcome', 'denied'])).map((r) => r.event.target)).toEqual([
+      'leak',
+    ]);
+
+    const ok = await cli(['audit', 'verify'], { GATEHOUSE_HOME: home });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('audit trail OK');
+
+    // Tamper by hand: change what a recorded call's argument was.
+    const target = records.find((r) => r.event.type === 'call.intent')?.seq ?? 0;
+    const db = new Database(join(home, 'audit.db'));
+    db.prepare("UPDATE audit_records SET body = replace(body, 'alpha', 'gamma') WHERE seq = ?").run(
+      target,
+    );
+    db.close();
+    const broken = await cli(['audit', 'verify', '--json'], { GATEHOUSE_HOME: home });
+    expect(broken.code).toBe(9);
+    expect(JSON.parse(broken.stdout).problem).toMatchObject({ kind: 'modified', seq: target });
+
+    // The export carries the same break; an untouched export verifies on its own.
+    const file = join(tempDir(), 'audit.jsonl');
+    expect((await cli(['audit', 'export', '--output', file], { GATEHOUSE_HOME: home })).code).toBe(
+      0,
+    );
+    const fromExport = await cli(['audit', 'verify', '--from-export', file], {
+      GATEHOUSE_HOME: home,
+    });
+    expect(fromExport.code).toBe(9);
+    expect(fromExport.stdout).toContain(`MODIFIED at record ${target}`);
+  });
+
+  test('fail closed: a store that cannot be written refuses calls with the reason; fail_open is an explicit admin setting', async () => {
+    const home = tempDir();
+    const blocked = join(home, 'not-a-file');
+    mkdirSync(blocked);
+    const client = gatehouseRun(home, config(), ['--audit', blocked]);
+    await client.initialize();
+    const list = await client.request(1, 'tools/list');
+    expect(list.result).toBeDefined();
+    const refused = await client.request(2, 'tools/call', {
+      name: 'record',
+      arguments: { text: 'x' },
+    });
+    expect(refused.error).toMatchObject({ code: -32003 });
+    expect(String((refused.error as { message: string }).message)).toMatch(
+      /could not record it in the audit trail .*not-a-file/,
+    );
+    client.close();
+    await exited(client);
+    expect(client.stderr).toContain('"event":"audit_error"');
+
+    const reqs = writeFiles({ 'requirements.toml': '[gatehouse_audit]\nfail_open = true\n' });
+    const open = gatehouseRun(home, config(), [
+      '--audit',
+      blocked,
+      '--requirements',
+      join(reqs, 'requirements.toml'),
+    ]);
+    await open.initialize();
+    const passed = await open.request(2, 'tools/call', {
+      name: 'record',
+      arguments: { text: 'x' },
+    });
+    expect(passed.result).toBeDefined();
+    open.close();
+    await exited(open);
+    expect(open.stderr).toContain('audit fail-open: forwarding tools/call unrecorded');
+  });
+
+  test('never lost: SIGKILL during 32 concurrent calls — every call the server received has a durable intent, and the chain verifies', async () => {
+    const home = tempDir();
+    const log = join(tempDir(), 'calls.log');
+    const dir = writeFiles({ 'c.toml': config('env_vars = ["CALL_LOG"]\n') });
+    const child = spawn(process.execPath, [BIN, '--config', join(dir, 'c.toml'), 'run', 'calls'], {
+      env: { ...process.env, GATEHOUSE_HOME: home, CALL_LOG: log },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const send = (m: object) => child.stdin.write(`${JSON.stringify({ jsonrpc: '2.0', ...m })}\n`);
+    let answered = 0;
+    let buffer = '';
+    const inFlight = new Set<number>();
+    let next = 1;
+    const fire = () => {
+      const id = next++;
+      inFlight.add(id);
+      send({
+        id,
+        method: 'tools/call',
+        params: { name: 'record', arguments: { text: `call-${id}` } },
+      });
+    };
+    const initialized = new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        buffer += d.toString();
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const m = JSON.parse(buffer.slice(0, nl)) as { id?: number };
+          buffer = buffer.slice(nl + 1);
+          if (m.id === 0) resolve();
+          else if (typeof m.id === 'number' && inFlight.delete(m.id)) {
+            answered += 1;
+            fire();
+          }
+        }
+      });
+    });
+    send({
+      id: 0,
+      method: 'initialize',
+      params: {
+        protocolVersion: '2025-11-25',
+        capabilities: {},
+        clientInfo: { name: 'crash', version: '1' },
+      },
+    });
+    await initialized;
+    send({ method: 'notifications/initialized' });
+    for (let i = 0; i < 32; i++) fire();
+    while (answered < 150) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    await new Promise((r) => setTimeout(r, 300)); // the upstream sees its stdin close and exits
+
+    const received = readFileSync(log, 'utf8').trim().split('\n');
+    expect(received.length).toBeGreaterThanOrEqual(150);
+    const intents = await query(home, ['--type', 'call.intent']);
+    const recorded = new Set(
+      intents.map((r) => (r.event.arguments_masked as { text: string }).text),
+    );
+    const missing = received.filter((text) => !recorded.has(text));
+    expect(missing).toEqual([]);
+    const verify = await cli(['audit', 'verify', '--json'], { GATEHOUSE_HOME: home });
+    expect(verify.code).toBe(0);
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+  });
+
+  test('several gateway processes append to one store: one linear chain', async () => {
+    const home = tempDir();
+    const clients = [0, 1, 2].map(() => gatehouseRun(home, config()));
+    await Promise.all(clients.map((c) => c.initialize()));
+    await Promise.all(
+      clients.flatMap((c, ci) =>
+        Array.from({ length: 20 }, (_, i) =>
+          c.request(100 + i, 'tools/call', { name: 'record', arguments: { text: `p${ci}-${i}` } }),
+        ),
+      ),
+    );
+    for (const c of clients) c.close();
+    await Promise.all(clients.map(exited));
+    const intents = await query(home, ['--type', 'call.intent']);
+    expect(intents).toHaveLength(60);
+    const instances = new Set(
+      intents.map((r) => (r.event.gateway as { instance: string }).instance),
+    );
+    expect(instances.size).toBe(3);
+    const verify = await cli(['audit', 'verify', '--json'], { GATEHOUSE_HOME: home });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, problem: null });
+    expect(JSON.parse(verify.stdout).checkpoints.verified).toBeGreaterThanOrEqual(3);
+  });
+});
+
+const pgUp = await (async () => {
+  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.end();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!pgUp && process.env.CI === 'true')
+  throw new Error(`PostgreSQL not reachable at ${PG_URL} under CI`);
+const schema = `gh_it_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
+afterAll(async () => {
+  if (!pgUp) return;
+  const c = new pg.Client({ connectionString: PG_URL });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await c.end();
+});
+
+describe.skipIf(!existsSync(BIN) || !pgUp)(
+  'audit trail on PostgreSQL through the real gateway',
+  () => {
+    test('--audit postgres://…: calls recorded, queried and verified from the shared store', async () => {
+      const url = `${PG_URL}?schema=${schema}`;
+      const home = tempDir();
+      const client = gatehouseRun(home, config(), ['--audit', url]);
+      await client.initialize();
+      await client.request(1, 'tools/call', {
+        name: 'record',
+        arguments: { text: 'on-postgres' },
+        _meta: meta('thread-pg'),
+      });
+      client.close();
+      await exited(client);
+      const r = await cli(['--audit', url, 'audit', 'query', '--json', '--thread', 'thread-pg'], {
+        GATEHOUSE_HOME: home,
+      });
+      const records = JSON.parse(r.stdout) as Rec[];
+      expect(records.map((x) => x.event.type)).toEqual(['call.intent', 'call.result', 'server.state']);
+      const v = await cli(['--audit', url, 'audit', 'verify'], { GATEHOUSE_HOME: home });
+      expect(v.code).toBe(0);
+    });
+  },
+);
