@@ -140,7 +140,7 @@ async function rehash(
 ): Promise<void> {
   const store = await s.open();
   const records: StoredRecord[] = [];
-  for await (const r of store.records()) records.push(r);
+  for await (const batch of store.records()) records.push(...batch);
   await store.close();
   let prev = records.find((r) => r.seq === (seqs[0] as number) - 1)?.hash ?? '';
   const statements: string[] = [];
@@ -170,7 +170,7 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     const s = await filled(backend, 10, 4);
     const store = await s.open();
     const seqs: number[] = [];
-    for await (const r of store.records()) seqs.push(r.seq);
+    for await (const batch of store.records()) seqs.push(...batch.map((r) => r.seq));
     expect(seqs).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect((await store.head())?.seq).toBe(10);
     expect((await store.checkpoints()).map((c) => c.seq)).toEqual([4, 8, 10]);

@@ -53,3 +53,11 @@ describe('canonicalJson (RFC 8785)', () => {
     );
   });
 });
+
+describe('canonicalJson: keys JavaScript orders by itself', () => {
+  test('array-index keys still sort by UTF-16 code units, not numerically', () => {
+    expect(canonicalJson({ '10': 'a', '9': 'b', x: { '2': 1, '11': 2 } })).toBe(
+      '{"10":"a","9":"b","x":{"11":2,"2":1}}',
+    );
+  });
+});

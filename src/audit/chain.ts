@@ -1,7 +1,5 @@
-import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { hash as digest } from 'node:crypto';
 import type { IndexColumns } from './event.js';
-import { COLUMN_NAMES } from './event.js';
 
 /** The `prev` of the first record ever written. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -28,23 +26,27 @@ export interface StoredRecord extends PreparedEvent {
   hash: string;
 }
 
-/** The columns, in a fixed order, as the hash sees them. */
-function columnsText(columns: IndexColumns): string {
-  return canonicalJson(COLUMN_NAMES.map((name) => columns[name]));
+function column(value: string | null): string {
+  return value === null ? 'null' : JSON.stringify(value);
+}
+
+/** The columns, in a fixed order, as the hash sees them: a JSON array (canonical: strings, nulls). */
+function columnsText(c: IndexColumns): string {
+  return `[${column(c.type)},${column(c.server)},${column(c.target)},${column(c.decision)},${column(c.outcome)},${column(c.thread_id)},${column(c.actor)},${column(c.call_id)}]`;
 }
 
 /**
  * A record's hash: SHA-256 over its sequence number, time, the previous record's hash, its
  * index columns and its canonical body. Every field a store keeps is covered, so editing any of
- * them — even a query column, not the body — breaks the chain at that record.
+ * them — even a query column, not the body — breaks the chain at that record. `asSeq` checks
+ * whether a record would hash right at another position (how the verifier tells a swap).
  */
-export function recordHash(record: Omit<StoredRecord, 'hash'>): string {
-  return createHash('sha256')
-    .update(
-      `${DOMAIN}\n${record.seq}\n${record.ts}\n${record.prev}\n${columnsText(record.columns)}\n`,
-    )
-    .update(record.body)
-    .digest('hex');
+export function recordHash(record: Omit<StoredRecord, 'hash'>, asSeq = record.seq): string {
+  return digest(
+    'sha256',
+    `${DOMAIN}\n${asSeq}\n${record.ts}\n${record.prev}\n${columnsText(record.columns)}\n${record.body}`,
+    'hex',
+  );
 }
 
 /** Links `events` after `head` (pure: the stores call it inside their append transaction). */
@@ -54,11 +56,21 @@ export function chainRecords(
 ): StoredRecord[] {
   let seq = head?.seq ?? 0;
   let prev = head?.hash ?? GENESIS_HASH;
-  return events.map((event) => {
+  const out: StoredRecord[] = new Array<StoredRecord>(events.length);
+  for (let i = 0; i < events.length; i++) {
+    const event = events[i] as PreparedEvent;
     seq += 1;
-    const record = { ...event, seq, prev };
-    const hash = recordHash(record);
-    prev = hash;
-    return { ...record, hash };
-  });
+    const record: StoredRecord = {
+      ts: event.ts,
+      columns: event.columns,
+      body: event.body,
+      seq,
+      prev,
+      hash: '',
+    };
+    record.hash = recordHash(record);
+    prev = record.hash;
+    out[i] = record;
+  }
+  return out;
 }

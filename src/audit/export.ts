@@ -46,8 +46,10 @@ export async function* exportLines(
   };
   yield JSON.stringify(header);
   for (const cp of await store.checkpoints()) yield JSON.stringify({ kind: 'checkpoint', ...cp });
-  for await (const r of store.records()) {
-    yield `{"kind":"record","seq":${r.seq},"ts":${JSON.stringify(r.ts)},"prev":"${r.prev}","hash":"${r.hash}","columns":${JSON.stringify(r.columns)},"event":${r.body}}`;
+  for await (const batch of store.records()) {
+    for (const r of batch) {
+      yield `{"kind":"record","seq":${r.seq},"ts":${JSON.stringify(r.ts)},"prev":"${r.prev}","hash":"${r.hash}","columns":${JSON.stringify(r.columns)},"event":${r.body}}`;
+    }
   }
 }
 

@@ -271,14 +271,14 @@ export class PostgresAuditStore implements AuditStore {
     return r.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
   }
 
-  async *records(fromSeq = 1): AsyncIterable<StoredRecord> {
+  async *records(fromSeq = 1): AsyncIterable<StoredRecord[]> {
     let next = fromSeq;
     for (;;) {
       const { rows } = await this.pool.query<Row>(
         `SELECT * FROM ${this.schema}.records WHERE seq >= $1 ORDER BY seq LIMIT $2`,
         [next, QUERY_BATCH],
       );
-      for (const row of rows) yield toRecord(row);
+      if (rows.length > 0) yield rows.map(toRecord);
       if (rows.length < QUERY_BATCH) return;
       next = Number((rows[rows.length - 1] as Row).seq) + 1;
     }

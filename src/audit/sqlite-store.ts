@@ -88,6 +88,28 @@ export function whereClause(
   return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '' };
 }
 
+/** Rows per multi-row INSERT: one statement step instead of 32. */
+const ROWS_PER_INSERT = 32;
+
+function rowValues(r: StoredRecord): unknown[] {
+  const c = r.columns;
+  return [
+    r.seq,
+    r.ts,
+    r.prev,
+    r.hash,
+    c.type,
+    c.server,
+    c.target,
+    c.decision,
+    c.outcome,
+    c.thread_id,
+    c.actor,
+    c.call_id,
+    r.body,
+  ];
+}
+
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -103,6 +125,7 @@ export class SqliteAuditStore implements AuditStore {
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly lastRow: Database.Statement;
+  private readonly insertBlock: Database.Statement;
 
   private constructor(
     readonly location: string,
@@ -113,7 +136,11 @@ export class SqliteAuditStore implements AuditStore {
     this.storeId = storeId;
     this.insert = db.prepare(
       `INSERT INTO audit_records (seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body)
-       VALUES (@seq, @ts, @prev, @hash, @type, @server, @target, @decision, @outcome, @thread_id, @actor, @call_id, @body)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.insertBlock = db.prepare(
+      `INSERT INTO audit_records (seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body)
+       VALUES ${Array.from({ length: ROWS_PER_INSERT }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
     );
     this.lastRow = db.prepare('SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1');
   }
@@ -187,6 +214,7 @@ export class SqliteAuditStore implements AuditStore {
     }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 0'); // writes wait in write(), reads never wait in WAL mode
     return new SqliteAuditStore(file, db, meta.get('store_id') ?? 'unknown');
   }
 
@@ -197,29 +225,38 @@ export class SqliteAuditStore implements AuditStore {
     );
   }
 
-  async append(events: readonly PreparedEvent[]): Promise<StoredRecord[]> {
-    if (events.length === 0) return [];
-    try {
-      return this.db
-        .transaction(() => {
-          const head = (this.lastRow.get() as ChainHead | undefined) ?? null;
-          const records = chainRecords(head, events);
-          for (const r of records) {
-            this.insert.run({
-              seq: r.seq,
-              ts: r.ts,
-              prev: r.prev,
-              hash: r.hash,
-              ...r.columns,
-              body: r.body,
-            });
-          }
-          return records;
-        })
-        .immediate();
-    } catch (err) {
-      throw this.writeFailed(err);
+  /**
+   * Runs a write transaction, waiting for another process's write lock without SQLite's own
+   * busy handler (it sleeps 1, 2, 5 … 100 ms, so 32 writers spend most of their time asleep):
+   * short randomised waits instead, for at most 10 s.
+   */
+  private async write<T>(fn: () => T): Promise<T> {
+    const started = Date.now();
+    let wait = 1;
+    for (;;) {
+      try {
+        return this.db.transaction(fn).immediate();
+      } catch (err) {
+        const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
+        if (!busy || Date.now() - started > 10_000) throw this.writeFailed(err);
+        await new Promise((r) => setTimeout(r, Math.random() * wait));
+        wait = Math.min(wait * 2, 8);
+      }
     }
+  }
+
+  append(events: readonly PreparedEvent[]): Promise<StoredRecord[]> {
+    if (events.length === 0) return Promise.resolve([]);
+    return this.write(() => {
+      const head = (this.lastRow.get() as ChainHead | undefined) ?? null;
+      const records = chainRecords(head, events);
+      let i = 0;
+      for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
+        this.insertBlock.run(records.slice(i, i + ROWS_PER_INSERT).flatMap(rowValues));
+      }
+      for (; i < records.length; i++) this.insert.run(rowValues(records[i] as StoredRecord));
+      return records;
+    });
   }
 
   async head(): Promise<ChainHead | null> {
@@ -227,15 +264,13 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async addCheckpoint(cp: Checkpoint): Promise<void> {
-    try {
+    await this.write(() =>
       this.db
         .prepare(
           'INSERT OR IGNORE INTO audit_checkpoints (seq, hash, ts, key_id, signature) VALUES (?, ?, ?, ?, ?)',
         )
-        .run(cp.seq, cp.hash, cp.ts, cp.key_id, cp.signature);
-    } catch (err) {
-      throw this.writeFailed(err);
-    }
+        .run(cp.seq, cp.hash, cp.ts, cp.key_id, cp.signature),
+    );
   }
 
   async checkpoints(): Promise<Checkpoint[]> {
@@ -246,15 +281,39 @@ export class SqliteAuditStore implements AuditStore {
       .all() as Checkpoint[];
   }
 
-  async *records(fromSeq = 1): AsyncIterable<StoredRecord> {
-    const page = this.db.prepare('SELECT * FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT ?');
-    let next = fromSeq;
-    for (;;) {
-      const rows = page.all(next, QUERY_BATCH) as Row[];
-      for (const row of rows) yield toRecord(row);
-      if (rows.length < QUERY_BATCH) return;
-      next = (rows[rows.length - 1] as Row).seq + 1;
+  async *records(fromSeq = 1): AsyncIterable<StoredRecord[]> {
+    // One statement read in raw rows: a consistent snapshot, and no per-row objects but ours.
+    const rows = this.db
+      .prepare(
+        'SELECT seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body FROM audit_records WHERE seq >= ? ORDER BY seq',
+      )
+      .raw()
+      .iterate(fromSeq) as IterableIterator<unknown[]>;
+    let batch: StoredRecord[] = [];
+    for (const r of rows) {
+      batch.push({
+        seq: r[0] as number,
+        ts: r[1] as string,
+        prev: r[2] as string,
+        hash: r[3] as string,
+        columns: {
+          type: r[4] as string,
+          server: r[5] as string | null,
+          target: r[6] as string | null,
+          decision: r[7] as string | null,
+          outcome: r[8] as string | null,
+          thread_id: r[9] as string | null,
+          actor: r[10] as string | null,
+          call_id: r[11] as string | null,
+        },
+        body: r[12] as string,
+      });
+      if (batch.length === QUERY_BATCH) {
+        yield batch;
+        batch = [];
+      }
     }
+    if (batch.length > 0) yield batch;
   }
 
   async query(filter: AuditFilter): Promise<StoredRecord[]> {
@@ -313,19 +372,13 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async prune(throughSeq: number): Promise<number> {
-    try {
-      return this.db
-        .transaction(() => {
-          const removed = this.db
-            .prepare('DELETE FROM audit_records WHERE seq <= ?')
-            .run(throughSeq).changes;
-          this.db.prepare('DELETE FROM audit_checkpoints WHERE seq < ?').run(throughSeq);
-          return removed;
-        })
-        .immediate();
-    } catch (err) {
-      throw this.writeFailed(err);
-    }
+    return this.write(() => {
+      const removed = this.db
+        .prepare('DELETE FROM audit_records WHERE seq <= ?')
+        .run(throughSeq).changes;
+      this.db.prepare('DELETE FROM audit_checkpoints WHERE seq < ?').run(throughSeq);
+      return removed;
+    });
   }
 
   async close(): Promise<void> {

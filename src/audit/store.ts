@@ -47,8 +47,8 @@ export interface AuditStore {
   head(): Promise<ChainHead | null>;
   addCheckpoint(checkpoint: Checkpoint): Promise<void>;
   checkpoints(): Promise<Checkpoint[]>;
-  /** Every record from `fromSeq` on, in sequence order, read in batches. */
-  records(fromSeq?: number): AsyncIterable<StoredRecord>;
+  /** Every record from `fromSeq` on, in sequence order, in batches (a consistent read). */
+  records(fromSeq?: number): AsyncIterable<StoredRecord[]>;
   query(filter: AuditFilter): Promise<StoredRecord[]>;
   stats(): Promise<AuditStats>;
   /** Deletes records with seq ≤ `throughSeq`, once a signed checkpoint anchors the rest. */

@@ -20,9 +20,10 @@ export async function verifyStore(
     remembered,
   });
   let n = 0;
-  for await (const record of store.records()) {
-    if (!verifier.push(record)) break;
-    if (++n % 50_000 === 0) onProgress?.(n);
+  reading: for await (const batch of store.records()) {
+    for (const record of batch) if (!verifier.push(record)) break reading;
+    n += batch.length;
+    if (n % 50_000 < batch.length) onProgress?.(n);
   }
   const report = verifier.finish();
   const last = report.checkpoints.last_seq;

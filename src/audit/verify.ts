@@ -5,8 +5,7 @@ import type { Checkpoint } from './checkpoint.js';
 import { checkCheckpointSignature } from './checkpoint.js';
 
 function hashMatches(record: StoredRecord, asSeq: number): boolean {
-  const { hash, ...rest } = record;
-  return asSeq >= 1 && recordHash({ ...rest, seq: asSeq }) === hash;
+  return asSeq >= 1 && recordHash(record, asSeq) === record.hash;
 }
 
 export type ProblemKind =
@@ -66,7 +65,6 @@ export class ChainVerifier {
   private lastCheckpointSeq: number | null = null;
   private prunedBefore: number | null = null;
   private problem: VerifyProblem | null = null;
-  private readonly seen = new Set<number>();
   private pending: StoredRecord | null = null;
 
   constructor(private readonly input: VerifyInput) {
@@ -113,10 +111,13 @@ export class ChainVerifier {
       this.firstSeq = record.seq;
       this.start(record);
     } else if (record.seq < expected) {
+      // Every seq from the first to expected-1 was read (a gap stops the walk), so a lower one
+      // is either a second copy of a record already read or one that should have come earlier.
+      const duplicate = record.seq >= (this.firstSeq ?? 1);
       this.fail(
-        this.seen.has(record.seq) ? 'inserted' : 'reordered',
+        duplicate ? 'inserted' : 'reordered',
         record.seq,
-        this.seen.has(record.seq)
+        duplicate
           ? `a second record ${record.seq} appears after record ${expected - 1}: a forged record was inserted`
           : `record ${record.seq} comes after record ${expected - 1}: records were reordered`,
       );
@@ -163,7 +164,6 @@ export class ChainVerifier {
       );
       return false;
     }
-    this.seen.add(record.seq);
     this.previous = record;
     this.lastHash = record.hash;
     this.expectedSeq = record.seq + 1;
