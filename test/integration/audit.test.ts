@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -37,7 +38,7 @@ function gatehouseRun(
 }
 
 async function exited(client: RawStdioClient): Promise<void> {
-  const child = (client as unknown as { child: import('node:child_process').ChildProcess }).child;
+  const child = (client as unknown as { child: ChildProcess }).child;
   if (child.exitCode !== null) return;
   await new Promise((r) => child.once('exit', r));
 }
