@@ -66,6 +66,7 @@ export class ChainVerifier {
   private prunedBefore: number | null = null;
   private problem: VerifyProblem | null = null;
   private pending: StoredRecord | null = null;
+  private pendingGap: { record: StoredRecord; expected: number } | null = null;
 
   constructor(private readonly input: VerifyInput) {
     for (const cp of input.checkpoints) {
@@ -100,6 +101,10 @@ export class ChainVerifier {
 
   /** Feeds the next record; returns false once a problem is found (the rest need not be read). */
   push(record: StoredRecord): boolean {
+    if (this.pendingGap) {
+      this.decideGap(this.pendingGap, record);
+      return false;
+    }
     if (this.pending) {
       this.classifyBadHash(this.pending, record);
       return false;
@@ -123,14 +128,9 @@ export class ChainVerifier {
       );
       return false;
     } else if (record.seq > expected) {
-      this.fail(
-        'deleted',
-        expected,
-        record.seq === expected + 1
-          ? `record ${expected} is missing (deleted): record ${record.seq} follows record ${expected - 1}`
-          : `records ${expected}..${record.seq - 1} are missing (deleted): record ${record.seq} follows record ${expected - 1}`,
-      );
-      return false;
+      // A gap — unless the missing record comes next (two records swapped): decide then.
+      this.pendingGap = { record, expected };
+      return true;
     }
     if (this.problem) return false;
     if (!hashMatches(record, record.seq)) {
@@ -168,6 +168,29 @@ export class ChainVerifier {
     this.lastHash = record.hash;
     this.expectedSeq = record.seq + 1;
     return true;
+  }
+
+  private decideGap(
+    gap: { record: StoredRecord; expected: number },
+    next: StoredRecord | null,
+  ): void {
+    this.pendingGap = null;
+    const { record, expected } = gap;
+    if (next?.seq === expected) {
+      this.fail(
+        'reordered',
+        expected,
+        `record ${record.seq} comes before record ${expected}: records were reordered`,
+      );
+      return;
+    }
+    this.fail(
+      'deleted',
+      expected,
+      record.seq === expected + 1
+        ? `record ${expected} is missing (deleted): record ${record.seq} follows record ${expected - 1}`
+        : `records ${expected}..${record.seq - 1} are missing (deleted): record ${record.seq} follows record ${expected - 1}`,
+    );
   }
 
   /** The first record: genesis, or the first one kept after a prune (needs a signed anchor). */
@@ -251,6 +274,7 @@ export class ChainVerifier {
   }
 
   finish(): VerifyReport {
+    if (this.pendingGap) this.decideGap(this.pendingGap, null);
     if (this.pending) this.classifyBadHash(this.pending, null);
     const lastSeq = this.expectedSeq === null ? null : this.expectedSeq - 1;
     if (!this.problem) {

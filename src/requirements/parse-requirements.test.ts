@@ -226,3 +226,38 @@ test('property: arbitrary TOML never throws, it yields diagnostics', () => {
     { numRuns: 500 },
   );
 });
+
+describe('[gatehouse_audit]', () => {
+  test('every key is read, and a higher layer overrides a lower one key by key', () => {
+    const low = parse(
+      '[gatehouse_audit]\nfail_open = true\nstore = "/var/audit.db"\ncheckpoint_every_records = 100\n',
+      { kind: 'system_file', path: '/etc/gatehouse/requirements.toml' },
+    );
+    const high = parse('[gatehouse_audit]\nfail_open = false\ncheckpoint_every_seconds = 5\n');
+    expect([...low.diagnostics, ...high.diagnostics]).toEqual([]);
+    const audit = composeRequirementLayers([low.layer, high.layer]).audit;
+    expect(audit.failOpen).toEqual({ value: false, source: SRC });
+    expect(audit.store?.value).toBe('/var/audit.db');
+    expect(audit.checkpointEveryRecords?.value).toBe(100);
+    expect(audit.checkpointEverySeconds).toEqual({ value: 5, source: SRC });
+  });
+
+  test.each([
+    ['fail_open = "yes"', /expected true or false/],
+    ['store = ""', /non-empty string/],
+    ['checkpoint_every_records = 0', /whole number ≥ 1/],
+    ['checkpoint_every_records = 1.5', /whole number ≥ 1/],
+    ['checkpoint_every_seconds = -1', /number ≥ 1/],
+  ])('%s is an error naming the key (the layer then fails closed)', (line, message) => {
+    const found = errors(`[gatehouse_audit]\n${line}\n`);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.message).toMatch(message);
+    expect(found[0]?.key).toContain('gatehouse_audit.');
+  });
+
+  test('an unknown key warns with a suggestion', () => {
+    const w = warnings('[gatehouse_audit]\nfail_opn = true\n');
+    expect(w[0]?.message).toContain('unknown key `fail_opn`');
+    expect(w[0]?.hint).toContain('fail_open');
+  });
+});

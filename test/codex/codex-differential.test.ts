@@ -187,6 +187,18 @@ describe.skipIf(!canRunCodex)(
       );
       expect(r).toEqual({ a: true });
     });
+
+    test('Codex loads a requirements file using every [gatehouse_audit] key, and still enforces its allowlist', () => {
+      const audit =
+        '[gatehouse_audit]\nfail_open = false\nstore = "postgres://audit@db.internal/gatehouse"\ncheckpoint_every_records = 500\ncheckpoint_every_seconds = 30\n';
+      expect(runCodex('[mcp_servers.a]\ncommand = "npx"\n', audit)).toEqual({ a: true });
+      expect(
+        runCodex(
+          '[mcp_servers.a]\ncommand = "npx"\n[mcp_servers.b]\ncommand = "uvx"\n',
+          `${audit}[mcp_servers.a.identity]\ncommand = "npx"\n`,
+        ),
+      ).toEqual({ a: true, b: false });
+    });
   },
 );
 
