@@ -61,4 +61,19 @@ for (const line of stderr.split('\n')) {
   if (e.event === 'server_state' && (e.state === 'disabled' || e.state === 'failed'))
     say(`    ${e.state === 'failed' ? `server '${e.server}' failed to start: ` : ''}${e.detail}`);
 }
-say('\nNext: gatehouse requirements explain memory · gatehouse mcp list --probe · docs/cli.md');
+// The session is on the record: the calls, the refusal, and a chain that verifies.
+const audit = (args) =>
+  spawnSync(process.execPath, [BIN, 'audit', ...args], { cwd: root, env, encoding: 'utf8' });
+const records = JSON.parse(audit(['query', '--json', '--since', '5m']).stdout || '[]');
+const calls = records.filter((r) => r.event.type === 'call.result').slice(-2);
+say('\n$ gatehouse audit query --since 5m   (what the audit trail kept of this session)');
+for (const r of calls) {
+  const e = r.event;
+  say(
+    `  #${r.seq} ${e.server ? `${e.server}: ` : ''}${e.target} → ${e.outcome}${e.outcome === 'denied' ? ` (rule ${e.request?.decision.rule})` : ''}, ${e.latency_ms.total} ms, result hmac ${String(e.result_hmac ?? '-').slice(0, 12)}…`,
+  );
+}
+say(`$ gatehouse audit verify\n  ${audit(['verify']).stdout.trim().split('\n').join('\n  ')}`);
+say(
+  '\nNext: gatehouse requirements explain memory · gatehouse mcp list --probe · gatehouse audit tail · docs/cli.md',
+);

@@ -24,6 +24,9 @@ test.skipIf(!existsSync(join(root, 'dist', 'bin', 'gatehouse.js')))(
     expect(r.stdout).toMatch(
       /server 'legacy_fs' is disabled: requirements \(.*requirements\.toml\) — no rule named 'legacy_fs'/,
     );
+    expect(r.stdout).toMatch(/everything: get-sum → ok/);
+    expect(r.stdout).toMatch(/everything__get_env → denied \(rule unknown_or_hidden_tool\)/);
+    expect(r.stdout).toContain('audit trail OK');
     expect(r.stdout).not.toContain('sk-live-example-not-a-real-key');
   },
 );
