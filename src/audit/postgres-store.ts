@@ -271,12 +271,12 @@ export class PostgresAuditStore implements AuditStore {
     return r.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
   }
 
-  async *records(fromSeq = 1): AsyncIterable<StoredRecord[]> {
+  async *records(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AsyncIterable<StoredRecord[]> {
     let next = fromSeq;
     for (;;) {
       const { rows } = await this.pool.query<Row>(
-        `SELECT * FROM ${this.schema}.records WHERE seq >= $1 ORDER BY seq LIMIT $2`,
-        [next, QUERY_BATCH],
+        `SELECT * FROM ${this.schema}.records WHERE seq >= $1 AND seq <= $3 ORDER BY seq LIMIT $2`,
+        [next, QUERY_BATCH, toSeq],
       );
       if (rows.length > 0) yield rows.map(toRecord);
       if (rows.length < QUERY_BATCH) return;

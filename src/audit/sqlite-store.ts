@@ -281,14 +281,14 @@ export class SqliteAuditStore implements AuditStore {
       .all() as Checkpoint[];
   }
 
-  async *records(fromSeq = 1): AsyncIterable<StoredRecord[]> {
+  async *records(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AsyncIterable<StoredRecord[]> {
     // One statement read in raw rows: a consistent snapshot, and no per-row objects but ours.
     const rows = this.db
       .prepare(
-        'SELECT seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body FROM audit_records WHERE seq >= ? ORDER BY seq',
+        'SELECT seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body FROM audit_records WHERE seq >= ? AND seq <= ? ORDER BY seq',
       )
       .raw()
-      .iterate(fromSeq) as IterableIterator<unknown[]>;
+      .iterate(fromSeq, toSeq) as IterableIterator<unknown[]>;
     let batch: StoredRecord[] = [];
     for (const r of rows) {
       batch.push({

@@ -48,7 +48,7 @@ export interface AuditStore {
   addCheckpoint(checkpoint: Checkpoint): Promise<void>;
   checkpoints(): Promise<Checkpoint[]>;
   /** Every record from `fromSeq` on, in sequence order, in batches (a consistent read). */
-  records(fromSeq?: number): AsyncIterable<StoredRecord[]>;
+  records(fromSeq?: number, toSeq?: number): AsyncIterable<StoredRecord[]>;
   query(filter: AuditFilter): Promise<StoredRecord[]>;
   stats(): Promise<AuditStats>;
   /** Deletes records with seq ≤ `throughSeq`, once a signed checkpoint anchors the rest. */

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import type { ChainHead } from './chain.js';
 import type { Checkpoint } from './checkpoint.js';
@@ -5,14 +9,66 @@ import type { AuditStore } from './store.js';
 import type { VerifyReport } from './verify.js';
 import { ChainVerifier } from './verify.js';
 
-/** Verifies a live store: its checkpoints, then every record in order (streamed in batches). */
+export type StoreVerifyReport = VerifyReport & {
+  checkpoint: Checkpoint | null;
+  /** Threads that read the chain (1, or one per core for a large SQLite store). */
+  threads: number;
+};
+
+/** What one worker verifies (verify-worker.ts). */
+export interface SliceJob {
+  file: string;
+  storeId: string;
+  from: number;
+  to: number;
+  first: boolean;
+  final: boolean;
+  checkpoints: Checkpoint[];
+  keys: [string, string][];
+  remembered: ChainHead | null;
+}
+
+export interface SliceResult {
+  report: VerifyReport;
+  firstPrev: string | null;
+  lastGood: ChainHead | null;
+}
+
+/** Below this many records one thread is as fast as several. */
+const PARALLEL_FROM = 50_000;
+
+/** The worker script beside this module (tsc output) or beside the bundle (dist/bin). */
+function workerScript(): URL | null {
+  for (const rel of ['./verify-worker.js', '../verify-worker.js']) {
+    const url = new URL(rel, import.meta.url);
+    if (url.protocol === 'file:' && existsSync(fileURLToPath(url))) return url;
+  }
+  return null;
+}
+
+/**
+ * Verifies a live store: its checkpoints, then every record in order. A large SQLite store is
+ * read in slices by worker threads (one per core, each with its own connection); the slices'
+ * seams are checked here. If anything is wrong anywhere, the whole chain is walked again in
+ * one thread, so the report says exactly what happened at the first break.
+ */
 export async function verifyStore(
   store: AuditStore,
   trustedKeys: ReadonlyMap<string, KeyObject>,
   remembered: ChainHead | null = null,
   onProgress?: (records: number) => void,
-): Promise<VerifyReport & { checkpoint: Checkpoint | null }> {
+): Promise<StoreVerifyReport> {
   const checkpoints = await store.checkpoints();
+  const withCheckpoint = (report: VerifyReport, threads: number): StoreVerifyReport => {
+    const last = report.checkpoints.last_seq;
+    return {
+      ...report,
+      threads,
+      checkpoint: last === null ? null : (checkpoints.filter((c) => c.seq === last).pop() ?? null),
+    };
+  };
+  const parallel = await verifyInSlices(store, checkpoints, trustedKeys, remembered);
+  if (parallel) return withCheckpoint(parallel.report, parallel.threads);
   const verifier = new ChainVerifier({
     storeId: store.storeId,
     checkpoints,
@@ -25,10 +81,93 @@ export async function verifyStore(
     n += batch.length;
     if (n % 50_000 < batch.length) onProgress?.(n);
   }
-  const report = verifier.finish();
-  const last = report.checkpoints.last_seq;
-  return {
-    ...report,
-    checkpoint: last === null ? null : (checkpoints.filter((c) => c.seq === last).pop() ?? null),
+  return withCheckpoint(verifier.finish(), 1);
+}
+
+/** The parallel path; null when it does not apply or found a problem (then walk in one thread). */
+async function verifyInSlices(
+  store: AuditStore,
+  checkpoints: Checkpoint[],
+  trustedKeys: ReadonlyMap<string, KeyObject>,
+  remembered: ChainHead | null,
+): Promise<{ report: VerifyReport; threads: number } | null> {
+  const script = workerScript();
+  const threads = Math.min(4, availableParallelism());
+  if (store.kind !== 'sqlite' || !script || threads < 2) return null;
+  const head = await store.head();
+  const first = (await store.query({ limit: 1 }))[0];
+  if (!head || !first || head.seq - first.seq + 1 < PARALLEL_FROM) return null;
+  const span = Math.ceil((head.seq - first.seq + 1) / threads);
+  const keys: [string, string][] = [...trustedKeys].map(([id, key]) => [
+    id,
+    key.export({ type: 'spki', format: 'pem' }).toString(),
+  ]);
+  const jobs: SliceJob[] = Array.from({ length: threads }, (_, i) => ({
+    file: store.location,
+    storeId: store.storeId,
+    from: first.seq + i * span,
+    to: i === threads - 1 ? Number.MAX_SAFE_INTEGER : first.seq + (i + 1) * span - 1,
+    first: i === 0,
+    final: i === threads - 1,
+    checkpoints,
+    keys,
+    remembered,
+  }));
+  let results: SliceResult[];
+  try {
+    results = await Promise.all(
+      jobs.map(
+        (job) =>
+          new Promise<SliceResult>((resolve, reject) => {
+            const worker = new Worker(script, { workerData: job });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+            worker.once('exit', (code) => {
+              if (code !== 0) reject(new Error(`verify worker exited with ${code}`));
+            });
+          }),
+      ),
+    );
+  } catch {
+    return null;
+  }
+  for (let i = 0; i < results.length; i++) {
+    const r = results[i] as SliceResult;
+    if (!r.report.ok) return null;
+    const before = results[i - 1];
+    if (
+      before &&
+      (r.report.first_seq !== (before.lastGood?.seq ?? 0) + 1 ||
+        r.firstPrev !== before.lastGood?.hash)
+    ) {
+      return null;
+    }
+  }
+  const reports = results.map((r) => r.report);
+  const head0 = reports[0] as VerifyReport;
+  const tail = reports[reports.length - 1] as VerifyReport;
+  const lastCheckpoint = reports.reduce<number | null>(
+    (max, r) =>
+      r.checkpoints.last_seq !== null && (max === null || r.checkpoints.last_seq > max)
+        ? r.checkpoints.last_seq
+        : max,
+    null,
+  );
+  const lastSeq = tail.last_seq;
+  const report: VerifyReport = {
+    ok: true,
+    records: reports.reduce((n, r) => n + r.records, 0),
+    first_seq: head0.first_seq,
+    last_seq: lastSeq,
+    checkpoints: {
+      total: checkpoints.length,
+      verified: reports.reduce((n, r) => n + r.checkpoints.verified, 0),
+      last_seq: lastCheckpoint,
+    },
+    unanchored:
+      lastSeq === null ? 0 : lastSeq - Math.max(lastCheckpoint ?? 0, (head0.first_seq ?? 1) - 1),
+    pruned_before: head0.pruned_before,
+    problem: null,
   };
+  return { report, threads };
 }

@@ -44,6 +44,12 @@ export interface VerifyInput {
   trustedKeys: ReadonlyMap<string, KeyObject>;
   /** A checkpoint this machine verified before (TOFU, like `rekor-cli loginfo`). */
   remembered?: ChainHead | null;
+  /**
+   * Verifying one slice of a longer chain (parallel verification): the first record's link is
+   * taken as given (the caller checks it against the slice before), and unless `final`, the
+   * end is not the end of the chain (no truncation checks).
+   */
+  slice?: { trustFirstLink: boolean; final: boolean };
 }
 
 /**
@@ -89,6 +95,11 @@ export class ChainVerifier {
         };
       }
     }
+  }
+
+  /** The last record that verified (where the next slice must link to). */
+  get lastGood(): ChainHead | null {
+    return this.previous ? { seq: this.previous.seq, hash: this.previous.hash } : null;
   }
 
   get broken(): boolean {
@@ -195,6 +206,10 @@ export class ChainVerifier {
 
   /** The first record: genesis, or the first one kept after a prune (needs a signed anchor). */
   private start(record: StoredRecord): void {
+    if (this.input.slice?.trustFirstLink && record.seq !== 1) {
+      this.lastHash = record.prev;
+      return;
+    }
     if (record.seq === 1) {
       if (record.prev !== GENESIS_HASH)
         this.fail(
@@ -276,8 +291,9 @@ export class ChainVerifier {
   finish(): VerifyReport {
     if (this.pendingGap) this.decideGap(this.pendingGap, null);
     if (this.pending) this.classifyBadHash(this.pending, null);
+    const final = this.input.slice?.final ?? true;
     const lastSeq = this.expectedSeq === null ? null : this.expectedSeq - 1;
-    if (!this.problem) {
+    if (!this.problem && final) {
       const beyond = this.input.checkpoints
         .filter((cp) => this.signatureOk.get(cp) && (lastSeq === null || cp.seq > lastSeq))
         .sort((a, b) => b.seq - a.seq)[0];

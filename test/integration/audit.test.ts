@@ -1,11 +1,15 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, describe, expect, test } from 'vitest';
+import { loadOrCreateAuditKeys } from '../../src/audit/keys.js';
+import { SqliteAuditStore } from '../../src/audit/sqlite-store.js';
+import { AuditWriter } from '../../src/audit/writer.js';
 import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
 import { cli } from '../support/run-cli.js';
 import { RawStdioClient } from '../support/raw-stdio.js';
@@ -199,6 +203,50 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
     expect(open.stderr).toContain('audit fail-open: forwarding tools/call unrecorded');
   });
 
+  test.skipIf(process.getuid?.() !== 0)(
+    'a full disk: calls are refused with the reason, and everything already written still verifies',
+    async () => {
+      const home = tempDir();
+      const mount = join(tempDir(), 'tiny');
+      mkdirSync(mount);
+      const dir = writeFiles({ 'c.toml': config() });
+      const gatehouse = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`;
+      // A private mount namespace with a 400 KiB tmpfs: the audit store fills it.
+      const script = [
+        `mount -t tmpfs -o size=400k tmpfs ${JSON.stringify(mount)}`,
+        `${gatehouse} --config ${JSON.stringify(join(dir, 'c.toml'))} --audit ${JSON.stringify(join(mount, 'audit.db'))} run calls`,
+        `${gatehouse} --audit ${JSON.stringify(join(mount, 'audit.db'))} audit verify 1>&2`,
+        `${gatehouse} --audit ${JSON.stringify(join(mount, 'audit.db'))} audit query --type call.intent --json | grep -c '"call.intent"' 1>&2`,
+      ].join('; ');
+      const client = new RawStdioClient(
+        'unshare',
+        ['--mount', '--propagation', 'private', 'sh', '-c', script],
+        {
+          ...process.env,
+          GATEHOUSE_HOME: home,
+        },
+      );
+      await client.initialize();
+      let accepted = 0;
+      let refusal = '';
+      for (let i = 0; i < 200 && !refusal; i++) {
+        const r = await client.request(100 + i, 'tools/call', {
+          name: 'record',
+          arguments: { text: `${i}-${'x'.repeat(20_000)}` },
+        });
+        if (r.error) refusal = (r.error as { message: string }).message;
+        else accepted += 1;
+      }
+      client.close();
+      await exited(client);
+      expect(accepted).toBeGreaterThan(0);
+      expect(refusal).toMatch(/could not record it in the audit trail .*(full|SQLITE_FULL)/i);
+      expect(client.stderr).toContain('audit trail OK');
+      const intents = Number(/^(\d+)$/m.exec(client.stderr)?.[1]);
+      expect(intents).toBe(accepted);
+    },
+  );
+
   test('never lost: SIGKILL during 32 concurrent calls — every call the server received has a durable intent, and the chain verifies', async () => {
     const home = tempDir();
     const log = join(tempDir(), 'calls.log');
@@ -291,6 +339,61 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
   });
 });
 
+describe.skipIf(!existsSync(BIN))(
+  'audit verify on a large store (worker threads, one per core)',
+  () => {
+    test('60,000 records: a clean store verifies in slices; a break in the middle is still named exactly', async () => {
+      const home = tempDir();
+      const keys = loadOrCreateAuditKeys(home);
+      const writer = new AuditWriter(SqliteAuditStore.open(join(home, 'audit.db')), {
+        signingKey: keys.signing,
+        checkpointEveryRecords: 5000,
+        checkpointEverySeconds: 0,
+        maxBatch: 4096,
+      });
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: 256 }, async () => {
+          while (next < 60_000) {
+            const i = next++;
+            await writer.record({ type: 'gateway.stop', reason: `r${i}` });
+          }
+        }),
+      );
+      await writer.close();
+      const run = () =>
+        spawnSync(process.execPath, [BIN, 'audit', 'verify', '--json'], {
+          env: { ...process.env, GATEHOUSE_HOME: home },
+          encoding: 'utf8',
+        });
+      const clean = run();
+      expect(clean.status).toBe(0);
+      expect(JSON.parse(clean.stdout)).toMatchObject({
+        ok: true,
+        records: 60_000,
+        first_seq: 1,
+        last_seq: 60_000,
+        unanchored: 0,
+        checkpoints: { last_seq: 60_000 },
+      });
+      const report = JSON.parse(clean.stdout) as {
+        checkpoints: { total: number; verified: number };
+        threads: number;
+      };
+      expect(report.checkpoints.verified).toBe(report.checkpoints.total);
+      expect(report.threads).toBe(Math.min(4, availableParallelism()));
+      const db = new Database(join(home, 'audit.db'));
+      db.prepare(
+        "UPDATE audit_records SET body = replace(body, 'r31000', 'r31001') WHERE seq = 31001",
+      ).run();
+      db.close();
+      const broken = run();
+      expect(broken.status).toBe(9);
+      expect(JSON.parse(broken.stdout).problem).toMatchObject({ kind: 'modified', seq: 31001 });
+    }, 60_000);
+  },
+);
+
 const pgUp = await (async () => {
   const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
   try {
@@ -331,7 +434,11 @@ describe.skipIf(!existsSync(BIN) || !pgUp)(
         GATEHOUSE_HOME: home,
       });
       const records = JSON.parse(r.stdout) as Rec[];
-      expect(records.map((x) => x.event.type)).toEqual(['call.intent', 'call.result', 'server.state']);
+      expect(records.map((x) => x.event.type)).toEqual([
+        'call.intent',
+        'call.result',
+        'server.state',
+      ]);
       const v = await cli(['--audit', url, 'audit', 'verify'], { GATEHOUSE_HOME: home });
       expect(v.code).toBe(0);
     });

@@ -1,0 +1,31 @@
+// One slice of a parallel verification (verify-store.ts): reads records `from`..`to` of a
+// SQLite store through its own connection and verifies them as a slice of the chain.
+import { createPublicKey } from 'node:crypto';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { SliceJob, SliceResult } from './verify-store.js';
+import { SqliteAuditStore } from './sqlite-store.js';
+import { ChainVerifier } from './verify.js';
+
+const job = workerData as SliceJob;
+const store = SqliteAuditStore.open(job.file, { mustExist: true });
+const verifier = new ChainVerifier({
+  storeId: job.storeId,
+  checkpoints: job.checkpoints,
+  trustedKeys: new Map(job.keys.map(([id, pem]) => [id, createPublicKey(pem)])),
+  remembered: job.remembered,
+  slice: { trustFirstLink: !job.first, final: job.final },
+});
+let firstPrev: string | null = null;
+reading: for await (const batch of store.records(job.from, job.to)) {
+  for (const record of batch) {
+    firstPrev ??= record.prev;
+    if (!verifier.push(record)) break reading;
+  }
+}
+const result: SliceResult = {
+  report: verifier.finish(),
+  firstPrev,
+  lastGood: verifier.lastGood,
+};
+await store.close();
+parentPort?.postMessage(result);
