@@ -339,10 +339,10 @@ export class PostgresAuditStore implements AuditStore {
     };
   }
 
-  async lastBefore(ts: string): Promise<ChainHead | null> {
+  async lastBefore(ts: string, belowSeq = Number.MAX_SAFE_INTEGER): Promise<ChainHead | null> {
     const r = await this.pool.query<{ seq: string; hash: string }>(
-      `SELECT seq, hash FROM ${this.schema}.records WHERE ts < $1 ORDER BY seq DESC LIMIT 1`,
-      [ts],
+      `SELECT seq, hash FROM ${this.schema}.records WHERE ts < $1 AND seq < $2 ORDER BY seq DESC LIMIT 1`,
+      [ts, belowSeq],
     );
     const row = r.rows[0];
     return row ? { seq: Number(row.seq), hash: row.hash } : null;

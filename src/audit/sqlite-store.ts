@@ -365,10 +365,12 @@ export class SqliteAuditStore implements AuditStore {
     return { records: count, first, last, byType, checkpoints: cps, lastCheckpoint: lastCp, bytes };
   }
 
-  async lastBefore(ts: string): Promise<ChainHead | null> {
+  async lastBefore(ts: string, belowSeq = Number.MAX_SAFE_INTEGER): Promise<ChainHead | null> {
     return (this.db
-      .prepare('SELECT seq, hash FROM audit_records WHERE ts < ? ORDER BY seq DESC LIMIT 1')
-      .get(ts) ?? null) as ChainHead | null;
+      .prepare(
+        'SELECT seq, hash FROM audit_records WHERE ts < ? AND seq < ? ORDER BY seq DESC LIMIT 1',
+      )
+      .get(ts, belowSeq) ?? null) as ChainHead | null;
   }
 
   async prune(throughSeq: number): Promise<number> {

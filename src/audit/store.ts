@@ -53,8 +53,8 @@ export interface AuditStore {
   stats(): Promise<AuditStats>;
   /** Deletes records with seq ≤ `throughSeq`, once a signed checkpoint anchors the rest. */
   prune(throughSeq: number): Promise<number>;
-  /** The last record written before `ts` (for prune). */
-  lastBefore(ts: string): Promise<ChainHead | null>;
+  /** The last record written before `ts` with seq below `belowSeq` (for prune). */
+  lastBefore(ts: string, belowSeq?: number): Promise<ChainHead | null>;
   close(): Promise<void>;
 }
 

@@ -403,7 +403,9 @@ export function runAuditPrune(
     return Promise.resolve(ExitCode.usage);
   }
   return withStore(global, io, async (store, home) => {
-    const anchor = await store.lastBefore(before);
+    // The newest record always stays: it is the head the next record links to.
+    const head = await store.head();
+    const anchor = head ? await store.lastBefore(before, head.seq) : null;
     if (!anchor) {
       io.stdout(`nothing to prune: no records before ${before}\n`);
       return ExitCode.ok;
