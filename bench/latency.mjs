@@ -1,9 +1,10 @@
 // `npm run bench:latency`: tools/call latency against one stdio echo server — directly, through
-// `gatehouse run` (stdio and streamable HTTP), and through mcp-proxy and supergateway --stateful
-// (HTTP) — sequential and 32-concurrent, p50/p99 and the ratio to direct, all in one run.
+// `gatehouse run` (stdio and streamable HTTP; its audit store on disk as by default, and on tmpfs),
+// and through mcp-proxy and supergateway --stateful (HTTP) — sequential and 32-concurrent,
+// p50/p99 and the ratio to direct, all in one run.
 // HTTP paths are driven by the same raw client, so their differences are the proxies'.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -232,6 +233,11 @@ writeFileSync(
   `[mcp_servers.echo]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(ECHO)}]\n`,
 );
 const env = { ...process.env, GATEHOUSE_HOME: join(dir, 'home') };
+// Every call through Gatehouse waits for its audit record to be durable (an fsync on the disk of
+// $GATEHOUSE_HOME); the "audit on tmpfs" rows show the same gateway without the disk's flush.
+const SHM_AUDIT = existsSync('/dev/shm')
+  ? join(mkdtempSync('/dev/shm/gatehouse-bench-'), 'audit.db')
+  : join(dir, 'audit-second.db');
 
 const results = {};
 for (const [label, cmd, args] of [
@@ -240,6 +246,11 @@ for (const [label, cmd, args] of [
     'gatehouse run (stdio)',
     process.execPath,
     [BIN, '--config', join(dir, 'config.toml'), 'run', 'echo'],
+  ],
+  [
+    'gatehouse run (stdio), audit on tmpfs',
+    process.execPath,
+    [BIN, '--config', join(dir, 'config.toml'), '--audit', SHM_AUDIT, 'run', 'echo'],
   ],
 ]) {
   const c = client(cmd, args, env);
@@ -255,6 +266,21 @@ const peers = [
     'gatehouse run --http',
     [BIN, '--config', join(dir, 'config.toml'), 'run', 'echo', '--http', '127.0.0.1:18091'],
     'http://127.0.0.1:18091/mcp',
+  ],
+  [
+    'gatehouse run --http, audit on tmpfs',
+    [
+      BIN,
+      '--config',
+      join(dir, 'config.toml'),
+      '--audit',
+      SHM_AUDIT,
+      'run',
+      'echo',
+      '--http',
+      '127.0.0.1:18094',
+    ],
+    'http://127.0.0.1:18094/mcp',
   ],
   [
     'mcp-proxy 6.7.19',
@@ -324,8 +350,9 @@ for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
 
 // Issue 3's HTTP target compares p50s; the added latency (p50 minus direct's) shows what each
 // proxy itself costs, without the client and the upstream every path shares.
-const ours = results['gatehouse run --http'];
-if (ours) {
+for (const mine of ['gatehouse run --http', 'gatehouse run --http, audit on tmpfs']) {
+  const ours = results[mine];
+  if (!ours) continue;
   const added = (r, key) => pct(r[key], 50) - pct(base[key], 50);
   for (const peer of ['mcp-proxy 6.7.19', 'supergateway 4.0.0 --stateful']) {
     const r = results[peer];
@@ -336,6 +363,6 @@ if (ours) {
           `${key === 'seq' ? 'sequential' : '32×'} p50 ${(pct(ours[key], 50) / pct(r[key], 50)).toFixed(2)}× (added ${(added(ours, key) / added(r, key)).toFixed(2)}×)`,
       )
       .join(', ');
-    console.log(`gatehouse run --http vs ${peer}: ${line}`);
+    console.log(`${mine} vs ${peer}: ${line}`);
   }
 }
