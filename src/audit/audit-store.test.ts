@@ -16,40 +16,12 @@ import type { AuditStore } from './store.js';
 import { AuditStoreError } from './store.js';
 import { verifyStore } from './verify-store.js';
 import { AuditWriter } from './writer.js';
+import { PG_URL, dropSchemas, postgresAvailable } from '../../test/support/postgres.js';
 
-const PG_URL = process.env.GATEHOUSE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await client.connect();
-    await client.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const pgUp = await postgresReachable();
-if (!pgUp) {
-  if (process.env.CI === 'true') {
-    throw new Error(
-      `PostgreSQL is not reachable at ${PG_URL}: under CI the PostgreSQL audit tests must run`,
-    );
-  }
-  console.warn(
-    `\n⚠ PostgreSQL not reachable at ${PG_URL}: the PostgreSQL audit-store tests are SKIPPED\n`,
-  );
-}
+const pgUp = await postgresAvailable();
 
 const schemas: string[] = [];
-afterAll(async () => {
-  if (!pgUp || schemas.length === 0) return;
-  const client = new pg.Client({ connectionString: PG_URL });
-  await client.connect();
-  for (const s of schemas) await client.query(`DROP SCHEMA IF EXISTS ${s} CASCADE`);
-  await client.end();
-});
+afterAll(() => (pgUp ? dropSchemas(schemas) : undefined));
 
 /** One backend: how to open a fresh store, reopen it, and run raw SQL against it (to tamper). */
 interface Backend {

@@ -4,20 +4,12 @@ import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
 import { chainRecords } from './chain.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
+import { COLUMN_NAMES } from './event.js';
 import { whereClause } from './sqlite-store.js';
 import type { AuditFilter, AuditStats, AuditStore } from './store.js';
 import { AUDIT_SCHEMA_VERSION, AuditStoreError, QUERY_BATCH } from './store.js';
 
-const COLUMNS = [
-  'type',
-  'server',
-  'target',
-  'decision',
-  'outcome',
-  'thread_id',
-  'actor',
-  'call_id',
-] as const;
+const COLUMNS = COLUMN_NAMES;
 
 interface Row extends IndexColumns {
   seq: string | number;

@@ -5,18 +5,17 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import pg from 'pg';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadOrCreateAuditKeys } from '../../src/audit/keys.js';
 import { SqliteAuditStore } from '../../src/audit/sqlite-store.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
 import { cli } from '../support/run-cli.js';
+import { PG_URL, dropSchemas, postgresAvailable } from '../support/postgres.js';
 import { RawStdioClient } from '../support/raw-stdio.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const CALL_LOG_SERVER = join(FIXTURES, 'call-log.mjs');
-const PG_URL = process.env.GATEHOUSE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 function config(extra = ''): string {
   return `[mcp_servers.calls]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(CALL_LOG_SERVER)}]\n${extra}`;
@@ -394,26 +393,9 @@ describe.skipIf(!existsSync(BIN))(
   },
 );
 
-const pgUp = await (async () => {
-  const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.end();
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!pgUp && process.env.CI === 'true')
-  throw new Error(`PostgreSQL not reachable at ${PG_URL} under CI`);
+const pgUp = await postgresAvailable();
 const schema = `gh_it_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-afterAll(async () => {
-  if (!pgUp) return;
-  const c = new pg.Client({ connectionString: PG_URL });
-  await c.connect();
-  await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-  await c.end();
-});
+afterAll(() => (pgUp ? dropSchemas([schema]) : undefined));
 
 describe.skipIf(!existsSync(BIN) || !pgUp)(
   'audit trail on PostgreSQL through the real gateway',

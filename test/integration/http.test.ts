@@ -64,7 +64,7 @@ function rawPost(
   url: string,
   headers: Record<string, string>,
   body: string,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -82,7 +82,9 @@ function rawPost(
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }),
+        );
       },
     );
     req.on('error', reject);
@@ -167,7 +169,7 @@ describe.skipIf(!existsSync(BIN))('streamable HTTP downstream (--http)', () => {
       g.url,
       {},
       `{"jsonrpc":"2.0","id":4,"method":"x","params":{"p":"${'a'.repeat(17 * 1024 * 1024)}"}}`,
-    ).catch(() => ({ status: 413, body: '' }));
+    ).catch(() => ({ status: 413, body: '', headers: {} }));
     expect(huge.status).toBe(413);
   });
 
@@ -181,26 +183,7 @@ describe.skipIf(!existsSync(BIN))('streamable HTTP downstream (--http)', () => {
     expect(init.status).toBe(200);
     const session = JSON.parse(init.body) as { result: { protocolVersion: string } };
     expect(session.result.protocolVersion).toBe('2025-11-25');
-    const id = await new Promise<string>((resolve) => {
-      const u = new URL(g.url);
-      const req = request(
-        {
-          host: u.hostname,
-          port: u.port,
-          path: u.pathname,
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            accept: 'application/json, text/event-stream',
-          },
-        },
-        (res) => {
-          res.resume();
-          resolve(String(res.headers['mcp-session-id']));
-        },
-      );
-      req.end(INIT);
-    });
+    const id = String((await rawPost(g.url, {}, INIT)).headers['mcp-session-id']);
     const h = { 'mcp-session-id': id };
     // A lone answer is one JSON body; a batch gets an array in request order.
     const echo = (n: number) => ({

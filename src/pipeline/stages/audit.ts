@@ -1,6 +1,13 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { canonicalJson } from '../../audit/canonical-json.js';
-import type { AuditedMethod, CallOutcome, CallRequest, ServerRef } from '../../audit/event.js';
+import type {
+  ActorRef,
+  AuditedMethod,
+  CallOutcome,
+  CallRequest,
+  ServerRef,
+  ThreadRef,
+} from '../../audit/event.js';
 import type { AuditSink } from '../../audit/writer.js';
 import { maskJsonValue, maskTokens } from '../../masking/mask-text.js';
 import type { PipelineContext } from '../context.js';
@@ -38,6 +45,19 @@ function hmac(key: Buffer, value: unknown): string | null {
   }
 }
 
+/** The caller and its thread, as every call and list record carries them. */
+function who(ctx: PipelineContext): { actor: ActorRef } & ThreadRef {
+  return {
+    actor: {
+      os_user: ctx.caller?.osUser ?? null,
+      token_subject: ctx.caller?.tokenSubject ?? null,
+      client: ctx.caller?.client ?? ctx.connection.clientInfo,
+    },
+    thread_id: ctx.caller?.threadId ?? null,
+    parent_thread_id: ctx.caller?.parentThreadId ?? null,
+  };
+}
+
 function targetOf(ctx: PipelineContext): string | null {
   const p = ctx.request.params;
   if (ctx.request.method === 'resources/read') return typeof p?.uri === 'string' ? p.uri : null;
@@ -56,13 +76,7 @@ function callRequest(
     call_id: callId,
     method: ctx.request.method as AuditedMethod,
     jsonrpc_id: ctx.request.id,
-    actor: {
-      os_user: ctx.caller?.osUser ?? null,
-      token_subject: ctx.caller?.tokenSubject ?? null,
-      client: ctx.caller?.client ?? ctx.connection.clientInfo,
-    },
-    thread_id: ctx.caller?.threadId ?? null,
-    parent_thread_id: ctx.caller?.parentThreadId ?? null,
+    ...who(ctx),
     server: ctx.target ? options.serverRef(ctx.target.server) : null,
     target: targetOf(ctx),
     arguments_masked: args === undefined ? null : maskJsonValue(args),
@@ -141,13 +155,7 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
           .record(
             {
               type: 'tools.list',
-              actor: {
-                os_user: ctx.caller?.osUser ?? null,
-                token_subject: ctx.caller?.tokenSubject ?? null,
-                client: ctx.caller?.client ?? ctx.connection.clientInfo,
-              },
-              thread_id: ctx.caller?.threadId ?? null,
-              parent_thread_id: ctx.caller?.parentThreadId ?? null,
+              ...who(ctx),
               exposed: Array.isArray(tools)
                 ? tools.map((t) => String((t as { name?: unknown }).name))
                 : [],
