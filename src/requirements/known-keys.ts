@@ -50,6 +50,7 @@ export const CODEX_REQUIREMENT_KEYS: readonly string[] = [
 export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'mcp_server_allowlist',
   'gatehouse_audit',
+  'gatehouse_policy',
 ];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [

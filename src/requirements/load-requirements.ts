@@ -7,6 +7,7 @@ import type { RequirementsLayer } from './parse-requirements.js';
 import { parseRequirementsLayer } from './parse-requirements.js';
 import type { RequirementSource, Requirements, ServerRule, ServerRuleSet } from './model.js';
 import type { AuditRequirements } from './model.js';
+import type { ToolPolicy, ToolRule } from '../policy/model.js';
 import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
 
 /**
@@ -158,7 +159,19 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     if (a.checkpointEverySeconds !== undefined)
       audit.checkpointEverySeconds = { value: a.checkpointEverySeconds, source: layer.source };
   }
-  return { mcpServers: composeRuleSets(top), plugins, audit };
+  const policy: ToolPolicy = { readOnly: false, readOnlySource: null, categories: [], rules: [] };
+  const rules = new Map<string, ToolRule>();
+  for (const layer of layers) {
+    const p = layer.policy;
+    if (p.readOnly !== undefined) {
+      policy.readOnly = p.readOnly;
+      policy.readOnlySource = layer.source;
+    }
+    for (const c of p.categories) if (!policy.categories.includes(c)) policy.categories.push(c);
+    for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
+  }
+  policy.rules = [...rules.values()];
+  return { mcpServers: composeRuleSets(top), plugins, audit, policy };
 }
 
 /** The layers to blame when requirements are invalid (for the `requirements_invalid` reason). */

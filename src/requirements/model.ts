@@ -1,5 +1,7 @@
 import type { SourceLocation } from '../diagnostics/diagnostic.js';
 import type { CompiledRustRegex } from './rust-regex.js';
+import type { ToolPolicy } from '../policy/model.js';
+import { NO_TOOL_POLICY } from '../policy/model.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -98,10 +100,13 @@ export interface Requirements {
   /** `plugins."<id>".mcp_servers`, by plugin id. */
   plugins: Map<string, ServerRuleSet>;
   audit: AuditRequirements;
+  /** `[gatehouse_policy]`: the admin's tool policy. */
+  policy: ToolPolicy;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
   mcpServers: null,
   plugins: new Map(),
   audit: NO_AUDIT_REQUIREMENTS,
+  policy: NO_TOOL_POLICY,
 };

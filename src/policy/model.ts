@@ -1,0 +1,58 @@
+import type { RequirementSource } from '../requirements/model.js';
+
+/** What a tool does, as the admin classifies it (overriding what the server declares). */
+export const EFFECTS = ['read', 'write', 'side_effect', 'destructive'] as const;
+export type Effect = (typeof EFFECTS)[number];
+
+/** Risk categories that always need a human's approval, whatever else is configured. */
+export const HUMAN_APPROVAL_CATEGORIES = [
+  'money',
+  'permissions',
+  'customer_records',
+  'production_state',
+] as const;
+
+/** How much approval a call needs, weakest first. */
+export const APPROVAL_LEVELS = ['never', 'prompt', 'always', 'two_person'] as const;
+export type ApprovalLevel = (typeof APPROVAL_LEVELS)[number];
+
+/** `[gatehouse_policy.tools."SERVER/TOOL"]`: one admin rule; both halves may be globs (`*`, `?`). */
+export interface ToolRule {
+  /** The table key as written, e.g. `payments/*`. */
+  key: string;
+  server: string;
+  tool: string;
+  allow: boolean | null;
+  effect: Effect | null;
+  category: string | null;
+  approval: ApprovalLevel | null;
+  source: RequirementSource;
+}
+
+/** The admin's tool policy, all layers composed. */
+export interface ToolPolicy {
+  /** Only `read` tools are exposed and callable. */
+  readOnly: boolean;
+  readOnlySource: RequirementSource | null;
+  /** Categories the admin named beyond the built-in ones. */
+  categories: string[];
+  rules: ToolRule[];
+}
+
+export const NO_TOOL_POLICY: ToolPolicy = {
+  readOnly: false,
+  readOnlySource: null,
+  categories: [],
+  rules: [],
+};
+
+/** Codex's per-tool approval modes (user config), as Codex defines them. */
+export type UserApprovalMode = 'auto' | 'prompt' | 'writes' | 'approve';
+
+/** MCP tool annotations as the server declares them (untrusted). */
+export interface ToolAnnotations {
+  readOnlyHint?: boolean;
+  destructiveHint?: boolean;
+  idempotentHint?: boolean;
+  openWorldHint?: boolean;
+}
