@@ -48,6 +48,8 @@ test('CLI commands are exactly these', () => {
     'audit stats',
     'audit prune',
     'audit key',
+    'policy explain',
+    'policy test',
   ]);
   expect(top).toEqual(['run', 'serve']);
 });
@@ -65,6 +67,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     serverUnavailable: 8,
     auditBroken: 9,
     auditUnavailable: 10,
+    policyTestFailed: 11,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

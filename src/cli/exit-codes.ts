@@ -11,6 +11,7 @@ export const ExitCode = {
   serverUnavailable: 8,
   auditBroken: 9,
   auditUnavailable: 10,
+  policyTestFailed: 11,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -10,6 +10,7 @@ import { runServe } from './commands/serve.js';
 import type { HttpOptions, RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 import type { QueryOptions } from './commands/audit.js';
+import { runPolicyExplain, runPolicyTest } from './commands/policy.js';
 import {
   runAuditExport,
   runAuditKey,
@@ -34,7 +35,8 @@ Exit codes:
   7  a required server is not ready (mcp list --probe)
   8  the server cannot be served (run): disabled, missing or failed to start
   9  the audit trail is broken (audit verify): the first break is printed
-  10 the audit store cannot be opened or read (corrupt, foreign, unreachable)`;
+  10 the audit store cannot be opened or read (corrupt, foreign, unreachable)
+  11 policy test: at least one case did not get the expected decision`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
 function withHttpOptions(cmd: Command): Command {
@@ -253,12 +255,49 @@ export function buildProgram(
       .option('--json', 'print JSON')
       .action((opts: { json?: boolean }) => setExit(runAuditKey(opts, io))),
   );
+  const policy = wire(
+    program.command('policy').description('the admin tool policy: what a call needs, and why'),
+  );
+  wire(
+    policy
+      .command('explain')
+      .description('the decision for one tool: allow, deny or approval (by whom), and the rule')
+      .option('--server <name>', 'server name')
+      .option('--tool <name>', 'raw tool name on that server')
+      .option('--args <json>', 'the call arguments (an approval is bound to exactly these)')
+      .option('--annotations <json>', "the tool's annotations as the server declares them")
+      .option('--json', 'print JSON')
+      .action(
+        (
+          opts: {
+            server?: string;
+            tool?: string;
+            args?: string;
+            annotations?: string;
+            json?: boolean;
+          },
+          cmd: Command,
+        ) => setExit(runPolicyExplain(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    policy
+      .command('test')
+      .description(
+        'run admin-written expectation cases ([[case]] tables) against the effective policy',
+      )
+      .argument('<cases.toml>', 'the cases file')
+      .option('--json', 'print JSON')
+      .action((file: string, opts: { json?: boolean }, cmd: Command) =>
+        setExit(runPolicyTest(globals(cmd), file, opts, io)),
+      ),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
 
 const OPTIONAL_VALUE_FLAGS = new Set(['--codex-home', '--codex-requirements']);
-const COMMAND_WORDS = new Set(['mcp', 'requirements', 'run', 'serve', 'audit', 'help']);
+const COMMAND_WORDS = new Set(['mcp', 'requirements', 'run', 'serve', 'audit', 'policy', 'help']);
 
 /**
  * `--codex-home` and `--codex-requirements` take an optional value, so in

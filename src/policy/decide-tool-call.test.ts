@@ -314,6 +314,10 @@ describe('decideToolCall: invariants over any policy', () => {
           if (d.category && (HUMAN_APPROVAL_CATEGORIES as readonly string[]).includes(d.category)) {
             expect(['always', 'two_person']).toContain(d.level);
           }
+          const effectFloor = matching.find((r) => r.effect);
+          if (!matching.some((r) => r.approval) && effectFloor && effectFloor.effect !== 'read') {
+            expect(d.decision).toBe('approval');
+          }
           const adminLevels = matching
             .filter((r) => r.approval)
             .map((r) => APPROVAL_LEVELS.indexOf(r.approval as ApprovalLevel));
@@ -357,5 +361,25 @@ describe('matchGlob', () => {
   });
   test('linear on hostile input', () => {
     expect(matchGlob(`${'*a'.repeat(30)}b`, 'a'.repeat(5000))).toBe(false);
+  });
+});
+
+describe('decideToolCall: an admin effect class is a floor', () => {
+  test('a user "approve" cannot skip a tool the admin calls destructive (its annotations say read-only)', () => {
+    const d = decideToolCall(
+      facts({
+        annotations: READ,
+        rules: [rule('payments/refund', { effect: 'destructive' })],
+        user: { toolMode: 'approve', defaultMode: null },
+      }),
+    );
+    expect(d).toMatchObject({ decision: 'approval', level: 'prompt', effect: 'destructive' });
+  });
+
+  test('an admin class "read" lets a tool flow whatever its annotations say', () => {
+    const d = decideToolCall(
+      facts({ annotations: DESTRUCTIVE, rules: [rule('payments/refund', { effect: 'read' })] }),
+    );
+    expect(d).toMatchObject({ decision: 'allow', effect: 'read' });
   });
 });

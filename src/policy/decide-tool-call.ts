@@ -94,7 +94,9 @@ export function matchingRules(policy: ToolPolicy, server: string, tool: string):
 /**
  * The one decision for a tool call. Precedence: `allow = false` beats everything; read-only
  * mode refuses anything not classified `read`; otherwise the most specific rule that sets a
- * field decides it. The user's approval mode can only make a call stricter than an admin rule;
+ * field decides it. The user's approval mode can only make a call stricter than an admin rule
+ * (an admin's effect class counts: a tool the admin calls destructive asks, whatever the user's
+ * mode); with no admin rule it applies as in Codex;
  * a human-approval category (money, permissions, customer_records, production_state) always
  * needs approval for every call, whatever the user or the server says. Pure.
  */
@@ -130,16 +132,23 @@ export function decideToolCall(f: ToolCallFacts): ToolCallDecision {
     );
   }
 
+  // An admin rule that sets the approval, or failing that one that classifies the effect, sets
+  // a floor: the user's mode can tighten it, never loosen it.
   const approvalRule = rules.find((r) => r.approval !== null);
+  const floor: { level: ApprovalLevel; rule: ToolRule } | null = approvalRule?.approval
+    ? { level: approvalRule.approval, rule: approvalRule }
+    : effectRule
+      ? { level: defaultLevel(effect), rule: effectRule }
+      : null;
   const mode = f.user.toolMode ?? f.user.defaultMode;
   const modeName = f.user.toolMode
     ? `tools.${f.tool}.approval_mode = "${f.user.toolMode}" (user config)`
     : `default_tools_approval_mode = "${f.user.defaultMode}" (user config)`;
   let level: ApprovalLevel;
   let rule: string;
-  if (approvalRule?.approval) {
-    level = approvalRule.approval;
-    rule = ruleName(approvalRule);
+  if (floor) {
+    level = floor.level;
+    rule = ruleName(floor.rule);
     if (mode && rank(userLevel(mode, effect)) > rank(level)) {
       level = userLevel(mode, effect);
       rule = modeName;

@@ -188,6 +188,30 @@ describe.skipIf(!canRunCodex)(
       expect(r).toEqual({ a: true });
     });
 
+    test('Codex loads a requirements file using every [gatehouse_policy] key, and still enforces its allowlist', () => {
+      const policy = [
+        '[gatehouse_policy]',
+        'read_only = false',
+        'categories = ["pii_exports"]',
+        '[gatehouse_policy.tools."payments/*"]',
+        'allow = true',
+        'effect = "destructive"',
+        'category = "money"',
+        'approval = "two_person"',
+        '[gatehouse_policy.tools."*/export_*"]',
+        'category = "pii_exports"',
+        'approval = "always"',
+        '',
+      ].join('\n');
+      expect(runCodex('[mcp_servers.a]\ncommand = "npx"\n', policy)).toEqual({ a: true });
+      expect(
+        runCodex(
+          '[mcp_servers.a]\ncommand = "npx"\n[mcp_servers.b]\ncommand = "uvx"\n',
+          `${policy}[mcp_servers.a.identity]\ncommand = "npx"\n`,
+        ),
+      ).toEqual({ a: true, b: false });
+    });
+
     test('Codex loads a requirements file using every [gatehouse_audit] key, and still enforces its allowlist', () => {
       const audit =
         '[gatehouse_audit]\nfail_open = false\nstore = "postgres://audit@db.internal/gatehouse"\ncheckpoint_every_records = 500\ncheckpoint_every_seconds = 30\n';
