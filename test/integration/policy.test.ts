@@ -193,7 +193,7 @@ expect = { decision = "allow", effect = "read" }
     const r = await cli([...flags, 'policy', 'test', join(dir, 'cases.toml')]);
     expect(r.code).toBe(11);
     expect(r.stdout).toMatch(
-      /FAIL  wrong on purpose\n\s+decision: expected "allow", got "approval"  \(.*cases\.toml:\d+.*rule: category 'money'/,
+      /FAIL {2}wrong on purpose\n\s+decision: expected "allow", got "approval" {2}\(.*cases\.toml:\d+.*rule: category 'money'/,
     );
   });
 
