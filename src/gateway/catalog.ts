@@ -1,6 +1,8 @@
 import { UriTemplate } from '@modelcontextprotocol/server';
 import type { McpServerConfig } from '../config/mcp-server.js';
 import { hiddenToolReason } from '../pipeline/tool-filter.js';
+import { annotationsOf } from '../policy/model.js';
+import type { ToolAnnotations } from '../policy/model.js';
 import type { HiddenTool } from '../pipeline/tool-filter.js';
 import type { ToolRef } from './tool-names.js';
 import { nameTools } from './tool-names.js';
@@ -104,6 +106,15 @@ export class Catalog {
     });
   }
 
+  private readonly annotations = new Map<string, ToolAnnotations | null>();
+
+  /** A tool's declared annotations (`server\u0000tool`), listing the tools if it is not known yet. */
+  async toolAnnotations(server: string, tool: string): Promise<ToolAnnotations | null> {
+    const key = `${server}\u0000${tool}`;
+    if (!this.annotations.has(key) && this.stale.tools) await this.listTools();
+    return this.annotations.get(key) ?? null;
+  }
+
   /** What the last tools/list left out, and why (for the audit trail). */
   hiddenTools: HiddenTool[] = [];
 
@@ -123,6 +134,11 @@ export class Catalog {
       }),
     }));
     this.hiddenTools = hidden;
+    this.annotations.clear();
+    for (const { u, items } of lists)
+      for (const t of items)
+        if (typeof t.name === 'string')
+          this.annotations.set(`${u.config.name}\u0000${t.name}`, annotationsOf(t));
     this.stale.tools = false;
     return this.rename(allowed, this.tools);
   }

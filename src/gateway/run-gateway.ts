@@ -19,7 +19,12 @@ import type { InitInfo, OpenedSession } from './downstream/session.js';
 import { singleServerRouter } from './single-server-router.js';
 import type { StateLine } from './state-line.js';
 import type { Upstream } from './upstream/connect.js';
-import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
+import {
+  describeStartFailure,
+  listAllTools,
+  readiness,
+  startFailureState,
+} from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 import { upstreamForwarder } from './upstream-forwarder.js';
@@ -177,7 +182,9 @@ export async function openSingleServerSession(
         pipeline: (scopes) =>
           createPipeline(
             defaultStages(
-              singleServerRouter(server),
+              singleServerRouter(server, async () =>
+                supervisor.current ? listAllTools(supervisor.current) : [],
+              ),
               upstreamForwarder(
                 () => supervisor.current,
                 scopes,

@@ -162,6 +162,7 @@ export async function openAggregateSession(
     defaultServer: () => null,
     resolveTool: (name) => catalog.resolveTool(name),
     exposeTools: (tools) => ({ tools: [...tools], hidden: catalog.hiddenTools }),
+    toolAnnotations: (server, tool) => catalog.toolAnnotations(server, tool),
   };
   const instructions = live()
     .filter((u) => u.upstream.instructions)

@@ -36,6 +36,7 @@ function routerFor(filter: ToolFilter): Router {
   return {
     defaultServer: () => 'docs',
     resolveTool: (name) => (isToolExposed(name, filter) ? { server: 'docs', tool: name } : null),
+    toolAnnotations: async () => null,
     exposeTools: (tools) => ({
       tools: tools.filter((t) => isToolExposed((t as { name: string }).name, filter)),
       hidden: tools

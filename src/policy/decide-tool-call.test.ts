@@ -35,13 +35,18 @@ function rule(
 }
 
 function facts(
-  over: Partial<ToolCallFacts> & { rules?: ToolRule[]; readOnly?: boolean } = {},
+  over: Partial<ToolCallFacts> & {
+    rules?: ToolRule[];
+    readOnly?: boolean;
+    defaultApproval?: 'client' | 'gatehouse';
+  } = {},
 ): ToolCallFacts {
   const policy: ToolPolicy = {
     readOnly: over.readOnly ?? false,
     readOnlySource: over.readOnly ? SRC : null,
     categories: [],
     rules: over.rules ?? [],
+    defaultApproval: over.defaultApproval ?? 'gatehouse',
   };
   return {
     server: 'payments',
@@ -381,5 +386,24 @@ describe('decideToolCall: an admin effect class is a floor', () => {
       facts({ annotations: DESTRUCTIVE, rules: [rule('payments/refund', { effect: 'read' })] }),
     );
     expect(d).toMatchObject({ decision: 'allow', effect: 'read' });
+  });
+});
+
+describe('decideToolCall: default_approval = "client"', () => {
+  test('a tool no admin rule covers is left to the client; an admin rule or category still holds', () => {
+    expect(decideToolCall(facts({ defaultApproval: 'client' }))).toMatchObject({
+      decision: 'allow',
+      rule: expect.stringContaining('default_approval = "client"') as unknown as string,
+    });
+    expect(
+      decideToolCall(
+        facts({ defaultApproval: 'client', rules: [rule('payments/*', { category: 'money' })] }),
+      ),
+    ).toMatchObject({ decision: 'approval', level: 'always' });
+    expect(
+      decideToolCall(
+        facts({ defaultApproval: 'client', user: { toolMode: null, defaultMode: 'prompt' } }),
+      ),
+    ).toMatchObject({ decision: 'approval', level: 'prompt' });
   });
 });

@@ -156,6 +156,9 @@ export function decideToolCall(f: ToolCallFacts): ToolCallDecision {
   } else if (mode && mode !== 'auto') {
     level = userLevel(mode, effect);
     rule = modeName;
+  } else if (f.policy.defaultApproval === 'client' && effect !== 'read') {
+    level = 'never';
+    rule = `gatehouse_policy.default_approval = "client": no admin rule covers this ${effect} tool, so the client's own approval applies`;
   } else {
     level = defaultLevel(effect);
     rule = `default: ${effect} tools ${level === 'never' ? 'need no approval' : 'need the user to approve'} (${effectRule ? ruleName(effectRule) : effectSource === 'annotations' ? 'classified from the server annotations' : 'no annotations: treated as a side effect'})`;

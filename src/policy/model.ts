@@ -37,6 +37,11 @@ export interface ToolPolicy {
   /** Categories the admin named beyond the built-in ones. */
   categories: string[];
   rules: ToolRule[];
+  /**
+   * Who asks about a tool no admin rule covers: the client, by its own approval mode (Codex's
+   * `auto` asks for every non-read tool), or Gatehouse itself (`gatehouse`).
+   */
+  defaultApproval: 'client' | 'gatehouse';
 }
 
 export const NO_TOOL_POLICY: ToolPolicy = {
@@ -44,6 +49,7 @@ export const NO_TOOL_POLICY: ToolPolicy = {
   readOnlySource: null,
   categories: [],
   rules: [],
+  defaultApproval: 'client',
 };
 
 /** Codex's per-tool approval modes (user config), as Codex defines them. */
@@ -55,4 +61,21 @@ export interface ToolAnnotations {
   destructiveHint?: boolean;
   idempotentHint?: boolean;
   openWorldHint?: boolean;
+}
+
+/** The annotations of a listed tool, keeping only the boolean hints (anything else is ignored). */
+export function annotationsOf(tool: unknown): ToolAnnotations | null {
+  const raw = (tool as { annotations?: unknown } | null)?.annotations;
+  if (!raw || typeof raw !== 'object') return null;
+  const out: ToolAnnotations = {};
+  for (const key of [
+    'readOnlyHint',
+    'destructiveHint',
+    'idempotentHint',
+    'openWorldHint',
+  ] as const) {
+    const v = (raw as Record<string, unknown>)[key];
+    if (typeof v === 'boolean') out[key] = v;
+  }
+  return out;
 }

@@ -10,6 +10,7 @@ import type { ToolPolicy } from './model.js';
 export function policyRevision(policy: ToolPolicy): string {
   const body = canonicalJson({
     read_only: policy.readOnly,
+    default_approval: policy.defaultApproval,
     categories: [...policy.categories].sort(),
     rules: [...policy.rules]
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))

@@ -8,6 +8,7 @@ import { parseRequirementsLayer } from './parse-requirements.js';
 import type { RequirementSource, Requirements, ServerRule, ServerRuleSet } from './model.js';
 import type { AuditRequirements } from './model.js';
 import type { ToolPolicy, ToolRule } from '../policy/model.js';
+import { NO_TOOL_POLICY } from '../policy/model.js';
 import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
 
 /**
@@ -159,7 +160,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     if (a.checkpointEverySeconds !== undefined)
       audit.checkpointEverySeconds = { value: a.checkpointEverySeconds, source: layer.source };
   }
-  const policy: ToolPolicy = { readOnly: false, readOnlySource: null, categories: [], rules: [] };
+  const policy: ToolPolicy = { ...NO_TOOL_POLICY, categories: [], rules: [] };
   const rules = new Map<string, ToolRule>();
   for (const layer of layers) {
     const p = layer.policy;
@@ -167,6 +168,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
       policy.readOnly = p.readOnly;
       policy.readOnlySource = layer.source;
     }
+    if (p.defaultApproval !== undefined) policy.defaultApproval = p.defaultApproval;
     for (const c of p.categories) if (!policy.categories.includes(c)) policy.categories.push(c);
     for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
   }

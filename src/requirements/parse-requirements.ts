@@ -20,6 +20,7 @@ export interface RequirementsLayer {
   /** `[gatehouse_policy]`: read-only mode, extra categories, tool rules by key. */
   policy: {
     readOnly?: boolean;
+    defaultApproval?: 'client' | 'gatehouse';
     categories: string[];
     tools: Map<string, ToolRule>;
   };
@@ -32,7 +33,7 @@ export interface RequirementsLayer {
   }>;
 }
 
-const POLICY_KEYS = ['read_only', 'categories', 'tools'];
+const POLICY_KEYS = ['read_only', 'default_approval', 'categories', 'tools'];
 const RULE_FIELDS = ['allow', 'effect', 'category', 'approval'];
 const AUDIT_KEYS = ['fail_open', 'store', 'checkpoint_every_records', 'checkpoint_every_seconds'];
 
@@ -183,6 +184,17 @@ class LayerParser {
           `invalid type: ${describeType(raw.read_only)}, expected true or false`,
           undefined,
           'wrong_type',
+        );
+    }
+    if (raw.default_approval !== undefined) {
+      if (raw.default_approval === 'client' || raw.default_approval === 'gatehouse')
+        out.defaultApproval = raw.default_approval;
+      else
+        this.error(
+          [...path, 'default_approval'],
+          `expected "client" or "gatehouse", got ${JSON.stringify(raw.default_approval)}`,
+          undefined,
+          'invalid_value',
         );
     }
     if (raw.categories !== undefined) {

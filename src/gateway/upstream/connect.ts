@@ -216,3 +216,20 @@ export async function readiness(
     };
   }
 }
+
+/** Every tool an upstream lists, following cursors (bounded: 100 pages). */
+export async function listAllTools(upstream: Upstream): Promise<unknown[]> {
+  const tools: unknown[] = [];
+  let cursor: unknown;
+  for (let page = 0; page < 100; page++) {
+    const result = (await upstream.client.request(
+      { method: 'tools/list', params: cursor === undefined ? {} : { cursor } } as never,
+      passThroughSchema,
+      { timeout: 30_000 },
+    )) as { tools?: unknown[]; nextCursor?: unknown };
+    tools.push(...(result.tools ?? []));
+    cursor = result.nextCursor;
+    if (typeof cursor !== 'string' || cursor === '') break;
+  }
+  return tools;
+}

@@ -1,6 +1,7 @@
 import type { PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
 import type { HiddenTool } from '../tool-filter.js';
+import type { ToolAnnotations } from '../../policy/model.js';
 
 /**
  * How one gateway mode maps requests to servers and tools. `gatehouse run` has one server and
@@ -13,6 +14,11 @@ export interface Router {
   resolveTool(
     exposedName: string,
   ): { server: string; tool: string } | null | Promise<{ server: string; tool: string } | null>;
+  /**
+   * A tool's annotations as its server declares them (untrusted: the policy lets an admin's
+   * class override them), or null when the server does not list the tool.
+   */
+  toolAnnotations(server: string, tool: string): Promise<ToolAnnotations | null>;
   /** The `tools/list` result's tools as the client may see them, and those it may not. */
   exposeTools(tools: readonly unknown[]): { tools: unknown[]; hidden: HiddenTool[] };
 }
