@@ -50,6 +50,10 @@ test('CLI commands are exactly these', () => {
     'audit key',
     'policy explain',
     'policy test',
+    'approvals list',
+    'approvals show',
+    'approvals approve',
+    'approvals deny',
   ]);
   expect(top).toEqual(['run', 'serve']);
 });
@@ -68,6 +72,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     auditBroken: 9,
     auditUnavailable: 10,
     policyTestFailed: 11,
+    approvalRefused: 12,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

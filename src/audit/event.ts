@@ -38,7 +38,15 @@ export interface SourceDigest {
   sha256: string | null;
 }
 
-export type Decision = { kind: 'allow' | 'deny' | 'needs_approval'; rule: string; reason?: string };
+export interface Decision {
+  kind: 'allow' | 'deny' | 'needs_approval';
+  rule: string;
+  reason?: string;
+  effect?: string;
+  category?: string | null;
+  level?: string;
+  policy_revision?: string;
+}
 
 export type CallOutcome = 'ok' | 'is_error' | 'protocol_error' | 'timeout' | 'denied';
 
@@ -106,6 +114,25 @@ export type AuditEventBody =
       by: string | null;
     }
   | { type: 'audit.fail_open'; detail: string; calls_unrecorded: number }
+  | {
+      type:
+        | 'approval.requested'
+        | 'approval.granted'
+        | 'approval.denied'
+        | 'approval.used'
+        | 'approval.expired';
+      approval_id: string;
+      channel: 'elicitation' | 'session_grant' | 'queue' | 'cli' | 'http';
+      server: string;
+      tool: string;
+      requester: string | null;
+      approver: string | null;
+      /** Keyed hash of what the approval is bound to (requester, server identity, tool, arguments, policy). */
+      binding_sha256: string;
+      policy_revision: string;
+      level: string;
+      reason: string | null;
+    }
   | { type: 'release.evidence'; kind: string; subject: string; data: unknown };
 
 export type AuditEventType = AuditEventBody['type'];
@@ -154,6 +181,19 @@ export function indexColumns(event: AuditEventBody): IndexColumns {
   switch (event.type) {
     case 'server.state':
       return { ...none, server: event.server, thread_id: event.thread_id };
+    case 'approval.requested':
+    case 'approval.granted':
+    case 'approval.denied':
+    case 'approval.used':
+    case 'approval.expired':
+      return {
+        ...none,
+        server: event.server,
+        target: event.tool,
+        decision: event.type.slice('approval.'.length),
+        actor: event.approver ?? event.requester,
+        call_id: event.approval_id,
+      };
     case 'tools.list':
       return { ...none, thread_id: event.thread_id, actor: actorName(event.actor) };
     case 'call.intent':

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
 import { chainRecords } from './chain.js';
+import { PostgresApprovalQueue } from '../approval/postgres-queue.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
 import { COLUMN_NAMES } from './event.js';
@@ -359,6 +360,14 @@ export class PostgresAuditStore implements AuditStore {
       }
     });
   }
+
+  /** The approval queue kept in the same schema. */
+  approvals(): PostgresApprovalQueue {
+    this.queue ??= new PostgresApprovalQueue(this.pool, this.schema);
+    return this.queue;
+  }
+
+  private queue: PostgresApprovalQueue | null = null;
 
   async close(): Promise<void> {
     await this.pool.end().catch(() => undefined);

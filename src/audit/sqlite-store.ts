@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
 import { chainRecords } from './chain.js';
+import { SqliteApprovalQueue } from '../approval/sqlite-queue.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
 import type { AuditFilter, AuditStats, AuditStore } from './store.js';
@@ -230,6 +231,14 @@ export class SqliteAuditStore implements AuditStore {
    * busy handler (it sleeps 1, 2, 5 … 100 ms, so 32 writers spend most of their time asleep):
    * short randomised waits instead, for at most 10 s.
    */
+  /** The approval queue kept in the same file (shared by every gateway and the CLI). */
+  approvals(): SqliteApprovalQueue {
+    this.queue ??= new SqliteApprovalQueue(this.db, (fn) => this.write(fn));
+    return this.queue;
+  }
+
+  private queue: SqliteApprovalQueue | null = null;
+
   private async write<T>(fn: () => T): Promise<T> {
     const started = Date.now();
     let wait = 1;

@@ -1,3 +1,4 @@
+import type { ApprovalQueue } from '../approval/queue.js';
 import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
 import type { Checkpoint } from './checkpoint.js';
 
@@ -55,6 +56,8 @@ export interface AuditStore {
   prune(throughSeq: number): Promise<number>;
   /** The last record written before `ts` with seq below `belowSeq` (for prune). */
   lastBefore(ts: string, belowSeq?: number): Promise<ChainHead | null>;
+  /** The approval queue kept in the same database. */
+  approvals(): ApprovalQueue;
   close(): Promise<void>;
 }
 

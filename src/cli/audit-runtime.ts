@@ -12,12 +12,20 @@ import type { StateLine } from '../gateway/state-line.js';
 import { maskArgs, maskTokens, maskUrl } from '../masking/mask-text.js';
 import type { PipelineStages } from '../pipeline/pipeline.js';
 import { auditStages } from '../pipeline/stages/audit.js';
+import { approvalStage } from '../pipeline/stages/approval.js';
+import { policyStage } from '../pipeline/stages/policy.js';
+import type { PolicySettings } from '../pipeline/stages/policy.js';
+import { policyRevision } from '../policy/revision.js';
+import type { ApprovalQueue } from '../approval/queue.js';
+import type { GovernanceFactory } from '../gateway/run-gateway.js';
 import type { CliIo } from './io.js';
 import { onShutdown } from './shutdown.js';
 import type { World } from './world.js';
 
 export interface AuditRuntime {
   stages: Partial<PipelineStages>;
+  /** Each session's policy and approval stages. */
+  governance: GovernanceFactory;
   /** Wraps a state-line writer so each server state change is recorded too. */
   stateLine(inner: (line: StateLine) => void): (line: StateLine) => void;
   /** Records the stop and signs the closing checkpoint. */
@@ -158,6 +166,35 @@ export async function startAudit(
     onProblem: problem,
     timeoutCode: REQUEST_TIMEOUT,
   });
+  const policy = world.requirements.requirements.policy;
+  const settings: PolicySettings = {
+    policy,
+    revision: policyRevision(policy),
+    userModes: (name) => {
+      const server = world.decisions.find((d) => d.server.name === name)?.server;
+      return server ? { defaultMode: server.defaultToolsApprovalMode, tools: server.tools } : null;
+    },
+  };
+  let queue: ApprovalQueue | null = null;
+  try {
+    queue = writer?.store.approvals() ?? null;
+  } catch (err) {
+    problem(`approval queue unavailable: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const storeFlag = spec ? ` --audit ${where}` : '';
+  const governance: GovernanceFactory = (router, scopes) => ({
+    policy: policyStage(router, settings),
+    approval: approvalStage({
+      scopes,
+      hmacKey,
+      queue,
+      waitMs: policy.approvalWaitSeconds * 1000,
+      ttlMs: policy.approvalTtlSeconds * 1000,
+      evidence: (event) => void record(event, true),
+      serverIdentity: (name) => refs.get(name)?.identity ?? null,
+      approveHint: (id) => `an approver runs \`gatehouse${storeFlag} approvals approve ${id}\``,
+    }),
+  });
   let closed = false;
   const close = async (reason: string) => {
     if (closed) return;
@@ -168,6 +205,7 @@ export async function startAudit(
   onShutdown(() => close('signal'));
   return {
     stages: { 'audit-intent': stages.intent, 'audit-result': stages.result },
+    governance,
     stateLine: (inner) => (line) => {
       inner(line);
       if (line.event === 'server_state') {

@@ -12,6 +12,7 @@ export const ExitCode = {
   auditBroken: 9,
   auditUnavailable: 10,
   policyTestFailed: 11,
+  approvalRefused: 12,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

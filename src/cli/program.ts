@@ -11,6 +11,7 @@ import type { HttpOptions, RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 import type { QueryOptions } from './commands/audit.js';
 import { runPolicyExplain, runPolicyTest } from './commands/policy.js';
+import { runApprovalsDecide, runApprovalsList, runApprovalsShow } from './commands/approvals.js';
 import {
   runAuditExport,
   runAuditKey,
@@ -36,7 +37,8 @@ Exit codes:
   8  the server cannot be served (run): disabled, missing or failed to start
   9  the audit trail is broken (audit verify): the first break is printed
   10 the audit store cannot be opened or read (corrupt, foreign, unreachable)
-  11 policy test: at least one case did not get the expected decision`;
+  11 policy test: at least one case did not get the expected decision
+  12 approvals: the decision cannot be made (already decided, expired, or the requester approving a two-person call)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
 function withHttpOptions(cmd: Command): Command {
@@ -292,12 +294,68 @@ export function buildProgram(
         setExit(runPolicyTest(globals(cmd), file, opts, io)),
       ),
   );
+  const approvals = wire(
+    program
+      .command('approvals')
+      .description('calls waiting for a human: list, show, approve, deny'),
+  );
+  wire(
+    approvals
+      .command('list')
+      .description('pending approvals (--all: every state)')
+      .option('--all', 'also approved, denied, used and expired ones')
+      .option('--json', 'print JSON')
+      .action(async (opts: { all?: boolean; json?: boolean }, cmd: Command) =>
+        setExit(await runApprovalsList(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    approvals
+      .command('show')
+      .description('one approval: the call, its masked arguments, the rule, who asked')
+      .argument('<id>', 'approval id')
+      .option('--json', 'print JSON')
+      .action(async (id: string, opts: { json?: boolean }, cmd: Command) =>
+        setExit(await runApprovalsShow(globals(cmd), id, opts, io)),
+      ),
+  );
+  wire(
+    approvals
+      .command('approve')
+      .description('approve one call, once, as the OS user running this command')
+      .argument('<id>', 'approval id')
+      .option('--reason <text>', 'why (recorded)')
+      .option('--json', 'print JSON')
+      .action(async (id: string, opts: { reason?: string; json?: boolean }, cmd: Command) =>
+        setExit(await runApprovalsDecide(globals(cmd), id, 'approved', opts, io)),
+      ),
+  );
+  wire(
+    approvals
+      .command('deny')
+      .description('deny one call; the caller is told the reason')
+      .argument('<id>', 'approval id')
+      .requiredOption('--reason <text>', 'why (the caller is told, and it is recorded)')
+      .option('--json', 'print JSON')
+      .action(async (id: string, opts: { reason?: string; json?: boolean }, cmd: Command) =>
+        setExit(await runApprovalsDecide(globals(cmd), id, 'denied', opts, io)),
+      ),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
 
 const OPTIONAL_VALUE_FLAGS = new Set(['--codex-home', '--codex-requirements']);
-const COMMAND_WORDS = new Set(['mcp', 'requirements', 'run', 'serve', 'audit', 'policy', 'help']);
+const COMMAND_WORDS = new Set([
+  'mcp',
+  'requirements',
+  'run',
+  'serve',
+  'audit',
+  'policy',
+  'approvals',
+  'help',
+]);
 
 /**
  * `--codex-home` and `--codex-requirements` take an optional value, so in

@@ -28,6 +28,8 @@ import {
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 import { upstreamForwarder } from './upstream-forwarder.js';
+import type { RequestScope } from './upstream-forwarder.js';
+import type { Router } from '../pipeline/stages/index.js';
 
 export type { StateLine } from './state-line.js';
 
@@ -102,10 +104,17 @@ export function reportUpstreamErrors(stateLine: (l: StateLine) => void, serverNa
     });
 }
 
+/** Builds a session's policy and approval stages (they need its router and request scopes). */
+export type GovernanceFactory = (
+  router: Router,
+  scopes: ReadonlyMap<string | number, RequestScope>,
+) => Partial<PipelineStages>;
+
 export interface SessionContext {
   env: NodeJS.ProcessEnv;
   stateLine(line: StateLine): void;
   stages?: Partial<PipelineStages>;
+  governance?: GovernanceFactory;
   selfPath?: string;
 }
 
@@ -179,12 +188,13 @@ export async function openSingleServerSession(
         // Gatehouse reports state changes as log notifications, so it always declares logging.
         capabilities: { ...upstream.capabilities, logging: upstream.capabilities.logging ?? {} },
         ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
-        pipeline: (scopes) =>
-          createPipeline(
+        pipeline: (scopes) => {
+          const router = singleServerRouter(server, async () =>
+            supervisor.current ? listAllTools(supervisor.current) : [],
+          );
+          return createPipeline(
             defaultStages(
-              singleServerRouter(server, async () =>
-                supervisor.current ? listAllTools(supervisor.current) : [],
-              ),
+              router,
               upstreamForwarder(
                 () => supervisor.current,
                 scopes,
@@ -192,9 +202,10 @@ export async function openSingleServerSession(
                 server.name,
                 (why) => supervisor.reconnect(why),
               ),
-              ctx.stages,
+              { ...ctx.governance?.(router, scopes), ...ctx.stages },
             ),
-          ),
+          );
+        },
         onNotification: async (n) => {
           await supervisor.current?.client.notification(n as never).catch(() => undefined);
         },

@@ -16,7 +16,7 @@ import {
   reportUpstreamErrors,
   tellClient,
 } from './run-gateway.js';
-import type { SessionContext } from './run-gateway.js';
+import type { GovernanceFactory, SessionContext } from './run-gateway.js';
 import { serveForwarder } from './serve-forwarder.js';
 import type { StateLine } from './state-line.js';
 import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
@@ -30,6 +30,7 @@ export interface ServeGatewayOptions {
   stdout: Writable;
   stateLine(line: StateLine): void;
   stages?: Partial<PipelineStages>;
+  governance?: GovernanceFactory;
   selfPath?: string;
   maxLineBytes?: number;
 }
@@ -186,7 +187,7 @@ export async function openAggregateSession(
                 scopes,
                 (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
               ),
-              ctx.stages,
+              { ...ctx.governance?.(router, scopes), ...ctx.stages },
             ),
           ),
         onNotification: async (n) => {

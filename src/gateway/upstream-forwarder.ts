@@ -8,6 +8,9 @@ import { httpStatus } from './upstream/connect.js';
 export interface RequestScope {
   signal: AbortSignal;
   notify(notification: { method: string; params?: Record<string, unknown> }): Promise<void>;
+  /** Asks the client (an MCP elicitation tied to this request); null when the client cannot. */
+  elicit:
+    ((params: Record<string, unknown>) => Promise<{ action: string; content?: unknown }>) | null;
 }
 
 /** Other requests than tools/call (resources, prompts, …): long, and reset by progress. */

@@ -42,11 +42,29 @@ export interface Target {
   tool: string | null;
 }
 
-/** The policy decision; pass-through until the policy issue fills it. */
+/** The policy decision for the request (tools/call: from the policy stage; otherwise allow). */
 export type PolicyDecision =
   | { kind: 'allow'; rule: string }
   | { kind: 'deny'; rule: string; reason: string }
-  | { kind: 'needs_approval'; rule: string; approver: 'user' | 'admin' | 'two_person' };
+  | { kind: 'needs_approval'; rule: string; approver: 'user' | 'two_person' };
+
+/** How the policy classified a tool call (for the audit trail and approvals). */
+export interface PolicyFacts {
+  effect: string;
+  category: string | null;
+  level: string;
+  policyRevision: string;
+}
+
+/** Evidence of the approval a call went through with. */
+export interface ApprovalEvidence {
+  id: string;
+  channel: 'elicitation' | 'session_grant' | 'queue';
+  approver: string | null;
+  decided_at: string;
+  binding_sha256: string;
+  scope: 'call' | 'session';
+}
 
 /** Facts about the downstream connection, provided by the transport adapter. */
 export interface ConnectionInfo {
@@ -65,6 +83,8 @@ export interface PipelineContext {
   caller: Caller | null;
   target: Target | null;
   decision: PolicyDecision;
+  policy: PolicyFacts | null;
+  approval: ApprovalEvidence | null;
   /** Set by forward, or earlier by a stage that answers itself (a deny). */
   response: GatewayResponse | null;
   /** The stage that set `response` before forward, if one did. */
@@ -83,6 +103,8 @@ export function newContext(request: GatewayRequest, connection: ConnectionInfo):
     caller: null,
     target: null,
     decision: { kind: 'allow', rule: 'default' },
+    policy: null,
+    approval: null,
     response: null,
     answeredBy: null,
     hiddenTools: [],

@@ -47,6 +47,8 @@ function facts(
     categories: [],
     rules: over.rules ?? [],
     defaultApproval: over.defaultApproval ?? 'gatehouse',
+    approvalWaitSeconds: 60,
+    approvalTtlSeconds: 3600,
   };
   return {
     server: 'payments',

@@ -42,6 +42,10 @@ export interface ToolPolicy {
    * `auto` asks for every non-read tool), or Gatehouse itself (`gatehouse`).
    */
   defaultApproval: 'client' | 'gatehouse';
+  /** How long a call waits in the approval queue before it is refused (default 60 s). */
+  approvalWaitSeconds: number;
+  /** How long a requested approval stays valid (default 3600 s). */
+  approvalTtlSeconds: number;
 }
 
 export const NO_TOOL_POLICY: ToolPolicy = {
@@ -50,6 +54,8 @@ export const NO_TOOL_POLICY: ToolPolicy = {
   categories: [],
   rules: [],
   defaultApproval: 'client',
+  approvalWaitSeconds: 60,
+  approvalTtlSeconds: 3600,
 };
 
 /** Codex's per-tool approval modes (user config), as Codex defines them. */

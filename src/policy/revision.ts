@@ -11,6 +11,7 @@ export function policyRevision(policy: ToolPolicy): string {
   const body = canonicalJson({
     read_only: policy.readOnly,
     default_approval: policy.defaultApproval,
+    approval_ttl_seconds: policy.approvalTtlSeconds,
     categories: [...policy.categories].sort(),
     rules: [...policy.rules]
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))

@@ -21,6 +21,8 @@ export interface RequirementsLayer {
   policy: {
     readOnly?: boolean;
     defaultApproval?: 'client' | 'gatehouse';
+    approvalWaitSeconds?: number;
+    approvalTtlSeconds?: number;
     categories: string[];
     tools: Map<string, ToolRule>;
   };
@@ -33,7 +35,14 @@ export interface RequirementsLayer {
   }>;
 }
 
-const POLICY_KEYS = ['read_only', 'default_approval', 'categories', 'tools'];
+const POLICY_KEYS = [
+  'read_only',
+  'default_approval',
+  'approval_wait_seconds',
+  'approval_ttl_seconds',
+  'categories',
+  'tools',
+];
 const RULE_FIELDS = ['allow', 'effect', 'category', 'approval'];
 const AUDIT_KEYS = ['fail_open', 'store', 'checkpoint_every_records', 'checkpoint_every_seconds'];
 
@@ -193,6 +202,21 @@ class LayerParser {
         this.error(
           [...path, 'default_approval'],
           `expected "client" or "gatehouse", got ${JSON.stringify(raw.default_approval)}`,
+          undefined,
+          'invalid_value',
+        );
+    }
+    for (const [key, field] of [
+      ['approval_wait_seconds', 'approvalWaitSeconds'],
+      ['approval_ttl_seconds', 'approvalTtlSeconds'],
+    ] as const) {
+      const value = raw[key];
+      if (value === undefined) continue;
+      if (typeof value === 'number' && Number.isFinite(value) && value > 0) out[field] = value;
+      else
+        this.error(
+          [...path, key],
+          `expected a number of seconds > 0, got ${describeType(value)}`,
           undefined,
           'invalid_value',
         );

@@ -29,7 +29,7 @@ import type { GlobalOptions } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
 
 /** The store a reading command opens: the admin's (requirements), else --audit / env, else default. */
-function storeSpec(global: GlobalOptions, io: CliIo): string | undefined {
+export function storeSpec(global: GlobalOptions, io: CliIo): string | undefined {
   const requirements = loadRequirements({
     requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
     env: io.env,

@@ -75,6 +75,7 @@ export function sessionContext(io: CliIo, streams: RunStreams, audit: AuditRunti
     env: io.env,
     stateLine: audit.stateLine((line: object) => io.stderr(`${JSON.stringify(line)}\n`)),
     stages: audit.stages,
+    governance: audit.governance,
     ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
   };
 }

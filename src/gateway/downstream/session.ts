@@ -141,6 +141,9 @@ export async function serveOn(
     scopes.set(request.id, {
       signal: ctx.mcpReq.signal,
       notify: (n) => ctx.mcpReq.notify(n as never),
+      elicit: mcp.getClientCapabilities()?.elicitation
+        ? (params) => ctx.mcpReq.elicitInput(params as never) as never
+        : null,
     });
     try {
       const done = await pipeline.handle(

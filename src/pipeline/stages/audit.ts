@@ -81,11 +81,20 @@ function callRequest(
     target: targetOf(ctx),
     arguments_masked: args === undefined ? null : maskJsonValue(args),
     arguments_hmac: hmac(options.hmacKey, args),
-    decision:
-      decision.kind === 'deny'
-        ? { kind: 'deny', rule: decision.rule, reason: decision.reason }
-        : { kind: decision.kind, rule: decision.rule },
-    approval: null,
+    decision: {
+      kind: decision.kind,
+      rule: decision.rule,
+      ...(decision.kind === 'deny' ? { reason: decision.reason } : {}),
+      ...(ctx.policy
+        ? {
+            effect: ctx.policy.effect,
+            category: ctx.policy.category,
+            level: ctx.policy.level,
+            policy_revision: ctx.policy.policyRevision,
+          }
+        : {}),
+    },
+    approval: ctx.approval,
   };
 }
 

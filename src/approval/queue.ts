@@ -1,0 +1,107 @@
+/**
+ * The out-of-band approval queue: a call that needs an approval nobody could give in-band waits
+ * here until someone runs `gatehouse approvals approve ID` (or denies it). Shared by every
+ * gateway process and the CLI through the audit store's database.
+ */
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used' | 'expired';
+
+export interface ApprovalRow {
+  id: string;
+  status: ApprovalStatus;
+  /** Keyed hash of (requester, server identity, tool, canonical arguments, policy revision). */
+  binding: string;
+  requester: string | null;
+  twoPerson: boolean;
+  server: string;
+  tool: string;
+  argumentsMasked: unknown;
+  policyRevision: string;
+  rule: string;
+  createdAt: string;
+  expiresAt: string;
+  approver: string | null;
+  decidedAt: string | null;
+  reason: string | null;
+  usedAt: string | null;
+  /** Set by `request`: this call created it (rather than finding one already pending). */
+  fresh?: boolean;
+}
+
+export interface NewApproval {
+  binding: string;
+  requester: string | null;
+  twoPerson: boolean;
+  server: string;
+  tool: string;
+  argumentsMasked: unknown;
+  policyRevision: string;
+  rule: string;
+  ttlMs: number;
+}
+
+/** A decision that cannot be made: says why (unknown id, already decided, expired, same person). */
+export class ApprovalError extends Error {
+  constructor(
+    message: string,
+    readonly code: 'not_found' | 'not_pending' | 'expired' | 'same_person',
+  ) {
+    super(message);
+  }
+}
+
+export interface ApprovalQueue {
+  /** The pending approval for this exact call, or a new one. */
+  request(approval: NewApproval): Promise<ApprovalRow>;
+  /**
+   * An approved, unexpired, unused approval for exactly this call, marked used in the same
+   * step (single use); for two-person approvals only one given by someone else than the requester.
+   */
+  consume(
+    binding: string,
+    requester: string | null,
+    twoPerson: boolean,
+  ): Promise<ApprovalRow | null>;
+  get(id: string): Promise<ApprovalRow | null>;
+  list(options?: { all?: boolean }): Promise<ApprovalRow[]>;
+  decide(
+    id: string,
+    decision: 'approved' | 'denied',
+    approver: string,
+    reason: string | null,
+  ): Promise<ApprovalRow>;
+}
+
+/** The rules of a decision, the same for every store (pure). */
+export function checkDecision(
+  row: ApprovalRow | null,
+  id: string,
+  approver: string,
+  decision: 'approved' | 'denied',
+  now: string,
+): void {
+  if (!row)
+    throw new ApprovalError(
+      `no approval with id ${id} (see \`gatehouse approvals list --all\`)`,
+      'not_found',
+    );
+  if (row.status !== 'pending')
+    throw new ApprovalError(
+      `approval ${id} is already ${row.status}${row.approver ? ` (by ${row.approver})` : ''}`,
+      'not_pending',
+    );
+  if (row.expiresAt <= now)
+    throw new ApprovalError(
+      `approval ${id} expired at ${row.expiresAt}; the caller must make the call again`,
+      'expired',
+    );
+  if (
+    decision === 'approved' &&
+    row.twoPerson &&
+    row.requester !== null &&
+    row.requester === approver
+  )
+    throw new ApprovalError(
+      `approval ${id} needs a second person: ${approver} requested it and cannot approve it`,
+      'same_person',
+    );
+}

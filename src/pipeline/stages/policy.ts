@@ -1,0 +1,107 @@
+import type { ToolCallDecision } from '../../policy/decide-tool-call.js';
+import { decideToolCall } from '../../policy/decide-tool-call.js';
+import type { ToolPolicy, UserApprovalMode } from '../../policy/model.js';
+import { annotationsOf } from '../../policy/model.js';
+import type { PipelineContext } from '../context.js';
+import type { Stage } from '../stage.js';
+import type { Router } from './resolve-target.js';
+
+/** Server-defined JSON-RPC error: the admin's tool policy refuses the call. */
+export const POLICY_DENIED = -32004;
+
+/** What the policy stage needs besides the router: the policy and the user's approval modes. */
+export interface PolicySettings {
+  policy: ToolPolicy;
+  revision: string;
+  /** The user's Codex approval modes for a server (its config), if any. */
+  userModes(server: string): {
+    defaultMode: UserApprovalMode | null;
+    tools: Record<string, { approvalMode: UserApprovalMode | null }>;
+  } | null;
+}
+
+export function decideFor(
+  settings: PolicySettings,
+  server: string,
+  tool: string,
+  annotations: ReturnType<typeof annotationsOf>,
+): ToolCallDecision {
+  const modes = settings.userModes(server);
+  return decideToolCall({
+    server,
+    tool,
+    annotations,
+    user: {
+      toolMode: modes?.tools[tool]?.approvalMode ?? null,
+      defaultMode: modes?.defaultMode ?? null,
+    },
+    policy: settings.policy,
+    policyRevision: settings.revision,
+  });
+}
+
+/**
+ * The policy stage: decides every tools/call (allow, deny, or approval needed — the approval
+ * stage then gets it), from the admin's rules, the user's modes and the server's annotations;
+ * and removes from tools/list what the policy would refuse (allow = false, read-only mode), so
+ * the model is not offered tools it cannot call.
+ */
+export function policyStage(router: Router, settings: PolicySettings): Stage {
+  return {
+    name: 'policy',
+    before: async function policyBefore(ctx: PipelineContext) {
+      if (ctx.request.method !== 'tools/call' || !ctx.target?.tool) return;
+      const { server, tool } = ctx.target;
+      const d = decideFor(settings, server, tool, await router.toolAnnotations(server, tool));
+      ctx.policy = {
+        effect: d.effect,
+        category: d.category,
+        level: d.level,
+        policyRevision: d.policy_revision,
+      };
+      if (d.decision === 'deny') {
+        ctx.decision = { kind: 'deny', rule: d.rule, reason: d.reason };
+        ctx.response = {
+          error: {
+            code: POLICY_DENIED,
+            message: `Gatehouse policy refuses ${server}/${tool}: ${d.reason} (rule: ${d.rule})`,
+          },
+        };
+        return;
+      }
+      ctx.decision =
+        d.decision === 'allow'
+          ? { kind: 'allow', rule: d.rule }
+          : {
+              kind: 'needs_approval',
+              rule: d.rule,
+              approver: d.approval === 'two_person' ? 'two_person' : 'user',
+            };
+    },
+    after: async function policyAfter(ctx: PipelineContext) {
+      if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
+        return;
+      const tools = ctx.response.result.tools;
+      if (!Array.isArray(tools)) return;
+      const kept: unknown[] = [];
+      for (const item of tools) {
+        const exposed = (item as { name?: unknown } | null)?.name;
+        const target = typeof exposed === 'string' ? await router.resolveTool(exposed) : null;
+        if (!target) {
+          kept.push(item);
+          continue;
+        }
+        const d = decideFor(settings, target.server, target.tool, annotationsOf(item));
+        if (d.decision === 'deny') {
+          ctx.hiddenTools.push({
+            server: target.server,
+            tool: target.tool,
+            reason: `policy: ${d.reason} (${d.rule})`,
+          });
+        } else kept.push(item);
+      }
+      if (kept.length !== tools.length)
+        ctx.response = { result: { ...ctx.response.result, tools: kept } };
+    },
+  };
+}
