@@ -220,6 +220,52 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     expect(bare.problem).toMatchObject({ kind: 'deleted', seq: 1 });
   });
 
+  test('approval queue: one pending per call, decided once, used once, two-person enforced, expiry', async () => {
+    const fresh = await backend.fresh();
+    const store = await fresh.open();
+    const q = store.approvals();
+    const ask = (binding: string, twoPerson = true, ttlMs = 60_000) =>
+      q.request({
+        binding,
+        requester: 'alice',
+        twoPerson,
+        server: 'pay',
+        tool: 'refund',
+        argumentsMasked: { amount: 1 },
+        policyRevision: 'pol-1',
+        rule: 'r',
+        ttlMs,
+      });
+    const first = await ask('b1');
+    expect(first).toMatchObject({ status: 'pending', fresh: true, requester: 'alice' });
+    expect(await ask('b1')).toMatchObject({ id: first.id, fresh: false });
+    expect(await q.consume('b1', 'alice', true)).toBeNull();
+    await expect(q.decide(first.id, 'approved', 'alice', null)).rejects.toMatchObject({
+      code: 'same_person',
+    });
+    await expect(q.decide('missing', 'approved', 'bob', null)).rejects.toMatchObject({
+      code: 'not_found',
+    });
+    expect(await q.decide(first.id, 'approved', 'bob', 'ok')).toMatchObject({
+      status: 'approved',
+      approver: 'bob',
+    });
+    await expect(q.decide(first.id, 'denied', 'carol', 'no')).rejects.toMatchObject({
+      code: 'not_pending',
+    });
+    expect(await q.consume('other-binding', 'alice', true)).toBeNull();
+    expect(await q.consume('b1', 'alice', true)).toMatchObject({ id: first.id, status: 'used' });
+    expect(await q.consume('b1', 'alice', true)).toBeNull();
+    const short = await ask('b2', false, 1);
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(q.decide(short.id, 'approved', 'bob', null)).rejects.toMatchObject({
+      code: 'not_pending',
+    });
+    expect((await q.list({ all: true })).map((a) => a.status).sort()).toEqual(['expired', 'used']);
+    expect(await q.list()).toEqual([]);
+    await store.close();
+  });
+
   describe('tampering is detected, at the right record', () => {
     test('a field edited in place → modified at that record', async () => {
       const s = await filled(backend, 10);

@@ -246,8 +246,10 @@ export class SqliteAuditStore implements AuditStore {
       try {
         return this.db.transaction(fn).immediate();
       } catch (err) {
-        const busy = (err as { code?: string }).code === 'SQLITE_BUSY';
-        if (!busy || Date.now() - started > 10_000) throw this.writeFailed(err);
+        const code = (err as { code?: unknown }).code;
+        // Our own errors (an approval that cannot be decided, …) pass through as they are.
+        if (typeof code !== 'string' || !code.startsWith('SQLITE_')) throw err;
+        if (code !== 'SQLITE_BUSY' || Date.now() - started > 10_000) throw this.writeFailed(err);
         await new Promise((r) => setTimeout(r, Math.random() * wait));
         wait = Math.min(wait * 2, 8);
       }

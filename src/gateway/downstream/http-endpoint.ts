@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
@@ -42,6 +42,11 @@ interface Entry {
   transport: HttpSessionTransport;
   opened: GatewaySession;
   server: Server | null;
+}
+
+/** Who a bearer token identifies: a short hash of it (never the token itself). */
+export function tokenSubject(token: string): string {
+  return `token:${createHash('sha256').update(token).digest('hex').slice(0, 12)}`;
 }
 
 function isLoopback(host: string): boolean {
@@ -203,7 +208,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     const connection: ConnectionInfo = {
       transport: 'http',
       headers: lowerHeaders(req),
-      authSubject: options.token !== null ? 'bearer-token' : null,
+      authSubject: options.token !== null ? tokenSubject(options.token) : null,
       clientInfo: init.clientInfo,
     };
     const opened = await options.open(init, connection);

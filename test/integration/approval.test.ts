@@ -1,0 +1,255 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterEach, describe, expect, test } from 'vitest';
+import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { cli } from '../support/run-cli.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
+const SERVER = join(FIXTURES, 'governed.mjs');
+const CONFIG = `[mcp_servers.governed]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(SERVER)}]\n`;
+const REQUIREMENTS = `
+[gatehouse_policy]
+default_approval = "gatehouse"
+approval_wait_seconds = 4
+
+[gatehouse_policy.tools."governed/refund"]
+category = "money"
+approval = "two_person"
+
+[gatehouse_policy.tools."governed/wipe"]
+effect = "destructive"
+`;
+
+const clients: Client[] = [];
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  for (const c of children.splice(0)) c.kill('SIGTERM');
+});
+
+function setup() {
+  const dir = writeFiles({ 'config.toml': CONFIG, 'requirements.toml': REQUIREMENTS });
+  return {
+    home: tempDir(),
+    args: ['--config', join(dir, 'config.toml'), '--requirements', join(dir, 'requirements.toml')],
+  };
+}
+
+interface Elicitation {
+  message: string;
+  _meta?: Record<string, unknown>;
+}
+
+async function stdioClient(
+  home: string,
+  args: string[],
+  answer: (e: Elicitation) => string | null,
+) {
+  const capabilities = answer === NO_ELICITATION ? {} : { elicitation: { form: {} } };
+  const client = new Client({ name: 'approval-test', version: '1.0.0' }, { capabilities });
+  const seen: Elicitation[] = [];
+  if (answer !== NO_ELICITATION) {
+    client.setRequestHandler('elicitation/create', (request) => {
+      const params = request.params as unknown as Elicitation;
+      seen.push(params);
+      return { action: answer(params) ?? 'decline', content: {} } as never;
+    });
+  }
+  await client.connect(
+    new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, ...args, 'run', 'governed'],
+      env: { ...process.env, GATEHOUSE_HOME: home } as Record<string, string>,
+      stderr: 'pipe',
+    }),
+  );
+  clients.push(client);
+  return { client, seen };
+}
+const NO_ELICITATION = () => null;
+
+const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]?.text;
+
+async function pending(
+  home: string,
+  args: string[],
+): Promise<{ id: string; requester: string; arguments: unknown }> {
+  for (let i = 0; i < 80; i++) {
+    const r = await cli([...args, 'approvals', 'list', '--json'], { GATEHOUSE_HOME: home });
+    const rows = JSON.parse(r.stdout || '[]') as {
+      id: string;
+      requester: string;
+      arguments: unknown;
+    }[];
+    if (rows[0]) return rows[0];
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error('no pending approval appeared');
+}
+
+async function auditTypes(
+  home: string,
+  args: string[],
+): Promise<{ type: string; [k: string]: unknown }[]> {
+  const r = await cli([...args, 'audit', 'query', '--json'], { GATEHOUSE_HOME: home });
+  return (JSON.parse(r.stdout) as { event: { type: string } }[]).map((x) => x.event);
+}
+
+describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', () => {
+  test('a read tool flows; a write tool is approved in-band; a server lying about a destructive tool is still gated', async () => {
+    const { home, args } = setup();
+    const { client, seen } = await stdioClient(home, args, (e) =>
+      e.message.includes('"update_note"') ? 'accept' : 'decline',
+    );
+    expect(
+      text(await client.callTool({ name: 'read_balance', arguments: { account: 'a1' } })),
+    ).toBe('balance of a1: 100');
+    expect(seen).toHaveLength(0);
+
+    expect(
+      text(
+        await client.callTool({
+          name: 'update_note',
+          arguments: { note: 'hi', token: 'sk-live-abcdefghijklmnopqrstuvwx' },
+        }),
+      ),
+    ).toBe('saved hi');
+    expect(seen[0]?.message).toContain('Allow the governed MCP server to run tool "update_note"?');
+    expect(seen[0]?._meta).toMatchObject({
+      codex_approval_kind: 'mcp_tool_call',
+      tool_name: 'update_note',
+      tool_params: { note: 'hi', token: '*****' },
+    });
+
+    await expect(client.callTool({ name: 'wipe', arguments: {} })).rejects.toMatchObject({
+      code: -32005,
+      message: expect.stringContaining('did not approve governed/wipe'),
+    });
+    expect(seen[1]?.message).toContain('destructive');
+
+    const events = await auditTypes(home, args);
+    const approvals = events
+      .filter((e) => e.type.startsWith('approval.'))
+      .map((e) => `${e.type} ${String(e.tool)}`);
+    expect(approvals).toEqual([
+      'approval.requested update_note',
+      'approval.granted update_note',
+      'approval.used update_note',
+      'approval.requested wipe',
+      'approval.denied wipe',
+    ]);
+    const intent = events.find((e) => e.type === 'call.intent' && e.target === 'update_note');
+    expect(intent).toMatchObject({
+      decision: {
+        kind: 'needs_approval',
+        effect: 'side_effect',
+        policy_revision: expect.stringMatching(/^pol-/),
+      },
+      approval: {
+        channel: 'elicitation',
+        scope: 'call',
+        binding_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
+    });
+    expect(events.some((e) => e.type === 'call.intent' && e.target === 'wipe')).toBe(false);
+  });
+
+  test('money needs a second person: held until approved by another identity; the approval is single use and bound to the arguments', async () => {
+    const { home, args } = setup();
+    const child = spawn(
+      process.execPath,
+      [BIN, ...args, 'run', 'governed', '--http', '127.0.0.1:0', '--http-token-env', 'GH_TOKEN'],
+      {
+        env: { ...process.env, GATEHOUSE_HOME: home, GH_TOKEN: 'agent-token-1' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    children.push(child);
+    const url = await new Promise<string>((resolve) => {
+      let err = '';
+      child.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /"url":"([^"]+)"/.exec(err);
+        if (m?.[1]) resolve(m[1]);
+      });
+    });
+    const client = new Client({ name: 'agent', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        requestInit: { headers: { authorization: 'Bearer agent-token-1' } },
+      }),
+    );
+    clients.push(client);
+
+    const held = client.callTool({ name: 'refund', arguments: { amount: 10, to: 'alice' } });
+    const row = await pending(home, args);
+    expect(row.requester).toMatch(/^token:[0-9a-f]{12}$/);
+    expect(row.arguments).toEqual({ amount: 10, to: 'alice' });
+    const approved = await cli([...args, 'approvals', 'approve', row.id, '--reason', 'ticket 42'], {
+      GATEHOUSE_HOME: home,
+    });
+    expect(approved.code).toBe(0);
+    expect(text(await held)).toBe('refunded 10 to alice');
+
+    // Single use: the same call again needs a new approval…
+    await expect(
+      client.callTool({ name: 'refund', arguments: { amount: 10, to: 'alice' } }),
+    ).rejects.toMatchObject({
+      code: -32005,
+      message: expect.stringMatching(
+        /waiting for a second person's approval .*approvals approve (\w+)/,
+      ),
+    });
+    // …and so does a changed argument.
+    const changed = client
+      .callTool({ name: 'refund', arguments: { amount: 1000, to: 'alice' } })
+      .catch((e: Error) => e);
+    const all = JSON.parse(
+      (await cli([...args, 'approvals', 'list', '--all', '--json'], { GATEHOUSE_HOME: home }))
+        .stdout,
+    ) as { id: string; status: string; arguments: { amount: number } }[];
+    expect(all.find((a) => a.id === row.id)?.status).toBe('used');
+    expect((await changed) instanceof Error).toBe(true);
+    const events = (await auditTypes(home, args)).filter((e) => e.type.startsWith('approval.'));
+    expect(events.map((e) => `${e.type} ${String(e.channel)}`)).toEqual(
+      expect.arrayContaining([
+        'approval.requested queue',
+        'approval.granted cli',
+        'approval.used queue',
+      ]),
+    );
+    expect(events.find((e) => e.type === 'approval.granted')).toMatchObject({
+      approver: expect.any(String),
+      reason: 'ticket 42',
+      requester: row.requester,
+    });
+  }, 30_000);
+
+  test('the requester cannot approve their own two-person call; an unknown id is a clear error', async () => {
+    const { home, args } = setup();
+    const { client } = await stdioClient(home, args, NO_ELICITATION);
+    const held = client
+      .callTool({ name: 'refund', arguments: { amount: 5, to: 'bob' } })
+      .catch((e: Error) => e);
+    const row = await pending(home, args);
+    const self = await cli([...args, 'approvals', 'approve', row.id], { GATEHOUSE_HOME: home });
+    expect(self.code).toBe(12);
+    expect(self.stderr).toContain(
+      `needs a second person: ${row.requester} requested it and cannot approve it`,
+    );
+    const refused = await held;
+    expect(refused).toBeInstanceOf(Error);
+    expect((refused as Error).message).toContain('waiting for a second person');
+    const unknown = await cli([...args, 'approvals', 'approve', 'nope1234'], {
+      GATEHOUSE_HOME: home,
+    });
+    expect([unknown.code, unknown.stderr]).toEqual([
+      6,
+      expect.stringContaining('no approval with id nope1234'),
+    ]);
+  }, 30_000);
+});
