@@ -54,6 +54,7 @@ test('CLI commands are exactly these', () => {
     'approvals show',
     'approvals approve',
     'approvals deny',
+    'approvals serve',
   ]);
   expect(top).toEqual(['run', 'serve']);
 });

@@ -16,7 +16,8 @@ import { approvalStage } from '../pipeline/stages/approval.js';
 import { policyStage } from '../pipeline/stages/policy.js';
 import type { PolicySettings } from '../pipeline/stages/policy.js';
 import { policyRevision } from '../policy/revision.js';
-import type { ApprovalQueue } from '../approval/queue.js';
+import type { ApprovalQueue, ApprovalRow } from '../approval/queue.js';
+import { sendWebhook, webhookPayload } from '../approval/webhook.js';
 import type { GovernanceFactory } from '../gateway/run-gateway.js';
 import type { CliIo } from './io.js';
 import { onShutdown } from './shutdown.js';
@@ -193,6 +194,17 @@ export async function startAudit(
       evidence: (event) => void record(event, true),
       serverIdentity: (name) => refs.get(name)?.identity ?? null,
       approveHint: (id) => `an approver runs \`gatehouse${storeFlag} approvals approve ${id}\``,
+      ...(policy.approvalWebhook
+        ? {
+            notify: (row: ApprovalRow) =>
+              void sendWebhook(
+                policy.approvalWebhook as string,
+                webhookPayload(row, `gatehouse${storeFlag} approvals approve ${row.id}`),
+                (message) =>
+                  io.stderr(`${JSON.stringify({ event: 'webhook_error', detail: message })}\n`),
+              ),
+          }
+        : {}),
     }),
   });
   let closed = false;

@@ -11,7 +11,12 @@ import type { HttpOptions, RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 import type { QueryOptions } from './commands/audit.js';
 import { runPolicyExplain, runPolicyTest } from './commands/policy.js';
-import { runApprovalsDecide, runApprovalsList, runApprovalsShow } from './commands/approvals.js';
+import {
+  runApprovalsDecide,
+  runApprovalsList,
+  runApprovalsServe,
+  runApprovalsShow,
+} from './commands/approvals.js';
 import {
   runAuditExport,
   runAuditKey,
@@ -339,6 +344,21 @@ export function buildProgram(
       .option('--json', 'print JSON')
       .action(async (id: string, opts: { reason?: string; json?: boolean }, cmd: Command) =>
         setExit(await runApprovalsDecide(globals(cmd), id, 'denied', opts, io)),
+      ),
+  );
+  wire(
+    approvals
+      .command('serve')
+      .description(
+        'the approvals HTTP API (GET /approvals, POST /approvals/ID/approve|deny) for a dashboard',
+      )
+      .requiredOption('--http <host:port>', 'listen on HOST:PORT (port 0: any free port)')
+      .requiredOption(
+        '--approver-tokens-env <var>',
+        'a variable holding NAME:TOKEN[,NAME:TOKEN…]: each bearer token identifies one approver',
+      )
+      .action(async (opts: { http?: string; approverTokensEnv?: string }, cmd: Command) =>
+        setExit(await runApprovalsServe(globals(cmd), opts, io)),
       ),
   );
   program.addOption(new Option('--no-color').hideHelp());

@@ -49,6 +49,7 @@ function facts(
     defaultApproval: over.defaultApproval ?? 'gatehouse',
     approvalWaitSeconds: 60,
     approvalTtlSeconds: 3600,
+    approvalWebhook: null,
   };
   return {
     server: 'payments',

@@ -46,6 +46,8 @@ export interface ToolPolicy {
   approvalWaitSeconds: number;
   /** How long a requested approval stays valid (default 3600 s). */
   approvalTtlSeconds: number;
+  /** Where to POST a JSON notice when a call starts waiting for approval, or null. */
+  approvalWebhook: string | null;
 }
 
 export const NO_TOOL_POLICY: ToolPolicy = {
@@ -56,6 +58,7 @@ export const NO_TOOL_POLICY: ToolPolicy = {
   defaultApproval: 'client',
   approvalWaitSeconds: 60,
   approvalTtlSeconds: 3600,
+  approvalWebhook: null,
 };
 
 /** Codex's per-tool approval modes (user config), as Codex defines them. */

@@ -171,6 +171,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     if (p.defaultApproval !== undefined) policy.defaultApproval = p.defaultApproval;
     if (p.approvalWaitSeconds !== undefined) policy.approvalWaitSeconds = p.approvalWaitSeconds;
     if (p.approvalTtlSeconds !== undefined) policy.approvalTtlSeconds = p.approvalTtlSeconds;
+    if (p.approvalWebhook !== undefined) policy.approvalWebhook = p.approvalWebhook;
     for (const c of p.categories) if (!policy.categories.includes(c)) policy.categories.push(c);
     for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
   }

@@ -23,6 +23,7 @@ export interface RequirementsLayer {
     defaultApproval?: 'client' | 'gatehouse';
     approvalWaitSeconds?: number;
     approvalTtlSeconds?: number;
+    approvalWebhook?: string;
     categories: string[];
     tools: Map<string, ToolRule>;
   };
@@ -40,6 +41,7 @@ const POLICY_KEYS = [
   'default_approval',
   'approval_wait_seconds',
   'approval_ttl_seconds',
+  'approval_webhook',
   'categories',
   'tools',
 ];
@@ -217,6 +219,23 @@ class LayerParser {
         this.error(
           [...path, key],
           `expected a number of seconds > 0, got ${describeType(value)}`,
+          undefined,
+          'invalid_value',
+        );
+    }
+    if (raw.approval_webhook !== undefined) {
+      const hook = raw.approval_webhook;
+      let ok = false;
+      try {
+        ok = typeof hook === 'string' && ['http:', 'https:'].includes(new URL(hook).protocol);
+      } catch {
+        ok = false;
+      }
+      if (ok) out.approvalWebhook = hook as string;
+      else
+        this.error(
+          [...path, 'approval_webhook'],
+          'expected an http:// or https:// URL',
           undefined,
           'invalid_value',
         );

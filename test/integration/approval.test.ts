@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -251,5 +253,124 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       6,
       expect.stringContaining('no approval with id nope1234'),
     ]);
+  }, 30_000);
+
+  test('a webhook hears of a waiting call; a second person approves over the approvals HTTP API', async () => {
+    const hooks: Record<string, unknown>[] = [];
+    const hook = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        hooks.push(JSON.parse(body) as Record<string, unknown>);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const dir = writeFiles({
+      'config.toml': CONFIG,
+      'requirements.toml': `${REQUIREMENTS}\n`.replace(
+        'approval_wait_seconds = 4',
+        `approval_wait_seconds = 8\napproval_webhook = "${hookUrl}"`,
+      ),
+    });
+    const args = [
+      '--config',
+      join(dir, 'config.toml'),
+      '--requirements',
+      join(dir, 'requirements.toml'),
+    ];
+    const home = tempDir();
+    const { client } = await stdioClient(home, args, NO_ELICITATION);
+    const held = client.callTool({ name: 'refund', arguments: { amount: 7, to: 'dave' } });
+    const row = await pending(home, args);
+    for (let i = 0; i < 40 && hooks.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(hooks[0]).toMatchObject({
+      event: 'approval.requested',
+      id: row.id,
+      tool: 'refund',
+      arguments: { amount: 7, to: 'dave' },
+      approval: 'two_person',
+    });
+
+    const api = spawn(
+      process.execPath,
+      [
+        BIN,
+        ...args,
+        'approvals',
+        'serve',
+        '--http',
+        '127.0.0.1:0',
+        '--approver-tokens-env',
+        'APPROVERS',
+      ],
+      {
+        env: { ...process.env, GATEHOUSE_HOME: home, APPROVERS: 'carol:carol-secret-token-123456' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    children.push(api);
+    const apiUrl = await new Promise<string>((resolve) => {
+      let err = '';
+      api.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /"url":"([^"]+)"/.exec(err);
+        if (m?.[1]) resolve(m[1]);
+      });
+    });
+    expect((await fetch(apiUrl)).status).toBe(401);
+    const auth = { authorization: 'Bearer carol-secret-token-123456' };
+    const listed = (await (await fetch(apiUrl, { headers: auth })).json()) as { id: string }[];
+    expect(listed.map((a) => a.id)).toEqual([row.id]);
+    const approved = await fetch(`${apiUrl}/${row.id}/approve`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: '{"reason":"checked"}',
+    });
+    expect(approved.status).toBe(200);
+    expect(text(await held)).toBe('refunded 7 to dave');
+    const again = await fetch(`${apiUrl}/${row.id}/approve`, { method: 'POST', headers: auth });
+    expect(again.status).toBe(409);
+    const granted = (await auditTypes(home, args)).find((e) => e.type === 'approval.granted');
+    expect(granted).toMatchObject({ channel: 'http', approver: 'carol', reason: 'checked' });
+    hook.close();
+  }, 30_000);
+
+  test('a webhook that is down: the call still waits for the queue, and the failure is reported', async () => {
+    const dir = writeFiles({
+      'config.toml': CONFIG,
+      'requirements.toml': REQUIREMENTS.replace(
+        'approval_wait_seconds = 4',
+        'approval_wait_seconds = 1\napproval_webhook = "http://127.0.0.1:1/hook"',
+      ),
+    });
+    const args = [
+      '--config',
+      join(dir, 'config.toml'),
+      '--requirements',
+      join(dir, 'requirements.toml'),
+    ];
+    const home = tempDir();
+    let stderr = '';
+    const client = new Client({ name: 'no-elicit', version: '1.0.0' }, { capabilities: {} });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, ...args, 'run', 'governed'],
+      env: { ...process.env, GATEHOUSE_HOME: home } as Record<string, string>,
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await client.connect(transport);
+    clients.push(client);
+    await expect(
+      client.callTool({ name: 'refund', arguments: { amount: 1, to: 'x' } }),
+    ).rejects.toMatchObject({
+      code: -32005,
+      message: expect.stringContaining('approvals approve'),
+    });
+    expect(stderr).toMatch(
+      /"event":"webhook_error","detail":"approval webhook http:\/\/127\.0\.0\.1:1 unreachable/,
+    );
   }, 30_000);
 });

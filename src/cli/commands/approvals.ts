@@ -11,6 +11,9 @@ import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
 import { storeSpec } from './audit.js';
+import { parseHttpListen } from '../http-option.js';
+import { onShutdown } from '../shutdown.js';
+import { parseApproverTokens, startApprovalApi } from '../../approval/http-api.js';
 
 /** Who is approving: the OS user running this command (never a name given on the command line). */
 function approverIdentity(): string {
@@ -48,7 +51,7 @@ async function withQueue(
   }
 }
 
-function rowJson(r: ApprovalRow): Record<string, unknown> {
+export function rowJson(r: ApprovalRow): Record<string, unknown> {
   return {
     id: r.id,
     status: r.status,
@@ -169,4 +172,62 @@ export function runApprovalsDecide(
       );
     return ExitCode.ok;
   });
+}
+
+/** `approvals serve`: the approvals HTTP API until the process is stopped. */
+export async function runApprovalsServe(
+  global: GlobalOptions,
+  opts: { http?: string; approverTokensEnv?: string },
+  io: CliIo,
+): Promise<ExitCodeValue> {
+  const listen = parseHttpListen(opts.http ?? '');
+  if (!listen) {
+    io.stderr(
+      `error: --http ${opts.http ?? '(missing)'}: expected HOST:PORT, e.g. 127.0.0.1:8787\n`,
+    );
+    return ExitCode.usage;
+  }
+  const raw = opts.approverTokensEnv ? io.env[opts.approverTokensEnv] : undefined;
+  const approvers = raw ? parseApproverTokens(raw) : null;
+  if (!approvers) {
+    io.stderr(
+      `error: --approver-tokens-env ${opts.approverTokensEnv ?? '(missing)'}: set it to a variable holding NAME:TOKEN[,NAME:TOKEN…] (tokens of 16+ characters); each token identifies one approver\n`,
+    );
+    return ExitCode.usage;
+  }
+  const home = defaultGatehouseHome(io.env);
+  let store: AuditStore;
+  try {
+    store = await openAuditStore(storeSpec(global, io), home, { mustExist: true });
+  } catch (err) {
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return ExitCode.auditUnavailable;
+  }
+  const keys = loadOrCreateAuditKeys(home);
+  const writer = new AuditWriter(store, { signingKey: keys.signing });
+  try {
+    const api = await startApprovalApi({
+      ...listen,
+      approvers,
+      queue: store.approvals(),
+      rowJson,
+      evidence: async (event) => {
+        await writer.record(event);
+      },
+    });
+    onShutdown(async () => {
+      await api.close();
+      await writer.close();
+    });
+    io.stderr(
+      `${JSON.stringify({ event: 'listening', url: api.url, approvers: approvers.map((a) => a.name) })}\n`,
+    );
+    return await new Promise<never>(() => undefined);
+  } catch (err) {
+    io.stderr(
+      `error: cannot serve the approvals API on ${opts.http}: ${err instanceof Error ? err.message : String(err)}\n`,
+    );
+    await writer.close();
+    return ExitCode.usage;
+  }
 }

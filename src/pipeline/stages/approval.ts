@@ -27,6 +27,8 @@ export interface ApprovalSettings {
   serverIdentity(server: string): unknown;
   /** The approvals HTTP API / CLI hint shown in refusals. */
   approveHint(id: string): string;
+  /** Tells someone a call is waiting (the webhook); never blocks or fails the call. */
+  notify?(row: ApprovalRow): void;
 }
 
 function requesterOf(ctx: PipelineContext): string | null {
@@ -256,7 +258,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         refuse(`Gatehouse could not queue the approval, so the call is refused: ${String(err)}`);
         return;
       }
-      if (row.fresh)
+      if (row.fresh) {
         settings.evidence({
           type: 'approval.requested',
           approval_id: row.id,
@@ -265,6 +267,8 @@ export function approvalStage(settings: ApprovalSettings): Stage {
           reason: null,
           ...base,
         });
+        settings.notify?.(row);
+      }
       const decided = await waitForDecision(queue, row.id, settings.waitMs, scope, ctx);
       if (decided?.status === 'approved') {
         const used = await queue.consume(binding, requester, twoPerson).catch(() => null);

@@ -1,0 +1,160 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AuditEventBody } from '../audit/event.js';
+import { checkHttpRequest, policyFor } from '../gateway/downstream/http-checks.js';
+import type { ApprovalQueue, ApprovalRow } from './queue.js';
+import { ApprovalError } from './queue.js';
+
+/** One approver: a name and the token that proves it (only its hash is kept). */
+export interface ApproverToken {
+  name: string;
+  tokenSha256: Buffer;
+}
+
+/** `name:token,name:token` (the env var's value) → approvers; null when malformed. */
+export function parseApproverTokens(value: string): ApproverToken[] | null {
+  const out: ApproverToken[] = [];
+  for (const part of value
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const colon = part.indexOf(':');
+    const name = part.slice(0, colon);
+    const token = part.slice(colon + 1);
+    if (colon <= 0 || token.length < 16 || !/^[A-Za-z0-9._@-]+$/.test(name)) return null;
+    out.push({ name, tokenSha256: createHash('sha256').update(token).digest() });
+  }
+  return out.length > 0 ? out : null;
+}
+
+function approverFor(req: IncomingMessage, approvers: readonly ApproverToken[]): string | null {
+  const presented = /^Bearer (.+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+  if (!presented) return null;
+  const digest = createHash('sha256').update(presented).digest();
+  let found: string | null = null;
+  for (const a of approvers) if (timingSafeEqual(a.tokenSha256, digest)) found = a.name;
+  return found;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve) => {
+    let text = '';
+    req.on('data', (d: Buffer) => {
+      text += d.toString();
+      if (text.length > 65_536) req.destroy();
+    });
+    req.on('end', () => {
+      try {
+        const v = JSON.parse(text || '{}') as unknown;
+        resolve(
+          v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {},
+        );
+      } catch {
+        resolve({});
+      }
+    });
+  });
+}
+
+export interface ApprovalApiOptions {
+  host: string;
+  port: number;
+  approvers: readonly ApproverToken[];
+  queue: ApprovalQueue;
+  rowJson(row: ApprovalRow): Record<string, unknown>;
+  evidence(event: AuditEventBody): Promise<void>;
+}
+
+/**
+ * The approvals HTTP API, for a dashboard: `GET /approvals[?all=1]`, `GET /approvals/ID`,
+ * `POST /approvals/ID/approve {reason?}`, `POST /approvals/ID/deny {reason}`. Every request
+ * needs a bearer token that names an approver; Host and Origin are checked (DNS rebinding).
+ * The token's approver is who decides — the same two-person rule as the CLI applies.
+ */
+export async function startApprovalApi(
+  options: ApprovalApiOptions,
+): Promise<{ url: string; close(): Promise<void> }> {
+  let policy = policyFor(options.host, options.port, null);
+  const server = createServer((req, res) => {
+    void (async () => {
+      const check = checkHttpRequest(req.headers, policy);
+      if (!check.ok) return send(res, check.status, { error: check.message });
+      const approver = approverFor(req, options.approvers);
+      if (!approver) {
+        res.setHeader('www-authenticate', 'Bearer realm="gatehouse-approvals"');
+        return send(res, 401, { error: 'Unauthorized: an approver token is required' });
+      }
+      const url = new URL(req.url ?? '/', 'http://gatehouse');
+      const parts = url.pathname.split('/').filter(Boolean);
+      try {
+        if (req.method === 'GET' && parts.length === 1 && parts[0] === 'approvals') {
+          const rows = await options.queue.list({ all: url.searchParams.get('all') === '1' });
+          return send(res, 200, rows.map(options.rowJson));
+        }
+        if (parts[0] !== 'approvals' || !parts[1])
+          return send(res, 404, { error: 'not found: use /approvals' });
+        const id = parts[1];
+        if (req.method === 'GET' && parts.length === 2) {
+          const row = await options.queue.get(id);
+          return row
+            ? send(res, 200, options.rowJson(row))
+            : send(res, 404, { error: `no approval with id ${id}` });
+        }
+        if (
+          req.method === 'POST' &&
+          parts.length === 3 &&
+          (parts[2] === 'approve' || parts[2] === 'deny')
+        ) {
+          const body = await readJson(req);
+          const reason = typeof body.reason === 'string' ? body.reason : null;
+          if (parts[2] === 'deny' && !reason)
+            return send(res, 400, { error: 'deny needs {"reason": "…"}' });
+          const decision = parts[2] === 'approve' ? 'approved' : 'denied';
+          const row = await options.queue.decide(id, decision, approver, reason);
+          await options.evidence({
+            type: decision === 'approved' ? 'approval.granted' : 'approval.denied',
+            approval_id: row.id,
+            channel: 'http',
+            server: row.server,
+            tool: row.tool,
+            requester: row.requester,
+            approver,
+            binding_sha256: row.binding,
+            policy_revision: row.policyRevision,
+            level: row.twoPerson ? 'two_person' : 'always',
+            reason,
+          });
+          return send(res, 200, options.rowJson(row));
+        }
+        res.setHeader('allow', 'GET, POST');
+        return send(res, 405, { error: 'method not allowed' });
+      } catch (err) {
+        if (err instanceof ApprovalError)
+          return send(res, err.code === 'not_found' ? 404 : 409, {
+            error: err.message,
+            code: err.code,
+          });
+        return send(res, 500, {
+          error: `Gatehouse could not reach the approval queue: ${String(err)}`,
+        });
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  policy = policyFor(options.host, port, null);
+  return {
+    url: `http://${options.host.includes(':') ? `[${options.host}]` : options.host}:${port}/approvals`,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
