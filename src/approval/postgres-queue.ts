@@ -56,6 +56,11 @@ function toApproval(r: Row): ApprovalRow {
 /** The queue in the shared PostgreSQL schema; each change is one transaction with row locks. */
 export class PostgresApprovalQueue implements ApprovalQueue {
   private ready: Promise<unknown>;
+  private expired: ApprovalRow[] = [];
+
+  takeExpired(): ApprovalRow[] {
+    return this.expired.splice(0);
+  }
 
   constructor(
     private readonly pool: pg.Pool,
@@ -69,10 +74,11 @@ export class PostgresApprovalQueue implements ApprovalQueue {
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(
-        `UPDATE ${this.schema}.approvals SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_at <= $1`,
+      const due = await client.query<Row>(
+        `UPDATE ${this.schema}.approvals SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_at <= $1 RETURNING *`,
         [new Date().toISOString()],
       );
+      this.expired.push(...due.rows.map(toApproval));
       const out = await fn(client);
       await client.query('COMMIT');
       return out;

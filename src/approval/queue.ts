@@ -62,6 +62,8 @@ export interface ApprovalQueue {
     twoPerson: boolean,
   ): Promise<ApprovalRow | null>;
   get(id: string): Promise<ApprovalRow | null>;
+  /** Approvals this process found past their expiry (and marked expired) since the last call. */
+  takeExpired(): ApprovalRow[];
   list(options?: { all?: boolean }): Promise<ApprovalRow[]>;
   decide(
     id: string,

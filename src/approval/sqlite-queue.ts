@@ -61,12 +61,25 @@ export class SqliteApprovalQueue implements ApprovalQueue {
     db.exec(APPROVALS_TABLE_SQLITE);
   }
 
+  private expired: ApprovalRow[] = [];
+
   private expire(now: string): void {
+    const due = this.db
+      .prepare(
+        "SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires_at <= ?",
+      )
+      .all(now) as Row[];
+    if (due.length === 0) return;
     this.db
       .prepare(
         "UPDATE approvals SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_at <= ?",
       )
       .run(now);
+    this.expired.push(...due.map((r) => toApproval({ ...r, status: 'expired' })));
+  }
+
+  takeExpired(): ApprovalRow[] {
+    return this.expired.splice(0);
   }
 
   request(a: NewApproval): Promise<ApprovalRow> {

@@ -261,6 +261,8 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     await expect(q.decide(short.id, 'approved', 'bob', null)).rejects.toMatchObject({
       code: 'not_pending',
     });
+    expect(q.takeExpired().map((a) => a.id)).toEqual([short.id]);
+    expect(q.takeExpired()).toEqual([]);
     expect((await q.list({ all: true })).map((a) => a.status).sort()).toEqual(['expired', 'used']);
     expect(await q.list()).toEqual([]);
     await store.close();

@@ -171,6 +171,8 @@ export async function startAudit(
   const settings: PolicySettings = {
     policy,
     revision: policyRevision(policy),
+    onWarning: (message) =>
+      io.stderr(`${JSON.stringify({ event: 'policy_warning', detail: message })}\n`),
     userModes: (name) => {
       const server = world.decisions.find((d) => d.server.name === name)?.server;
       return server ? { defaultMode: server.defaultToolsApprovalMode, tools: server.tools } : null;

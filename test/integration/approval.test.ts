@@ -373,4 +373,38 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       /"event":"webhook_error","detail":"approval webhook http:\/\/127\.0\.0\.1:1 unreachable/,
     );
   }, 30_000);
+
+  test('tools/list hides what the policy refuses; a rule that matches no tool is warned about', async () => {
+    const dir = writeFiles({
+      'config.toml': CONFIG,
+      'requirements.toml': `${REQUIREMENTS}\n[gatehouse_policy.tools."governed/wipe*"]\nallow = false\n\n[gatehouse_policy.tools."governed/delete_*"]\nallow = false\n`,
+    });
+    const args = [
+      '--config',
+      join(dir, 'config.toml'),
+      '--requirements',
+      join(dir, 'requirements.toml'),
+    ];
+    let stderr = '';
+    const client = new Client({ name: 'lister', version: '1.0.0' }, { capabilities: {} });
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [BIN, ...args, 'run', 'governed'],
+      env: { ...process.env, GATEHOUSE_HOME: tempDir() } as Record<string, string>,
+      stderr: 'pipe',
+    });
+    transport.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    await client.connect(transport);
+    clients.push(client);
+    const names = (await client.listTools()).tools.map((t) => t.name);
+    expect(names.sort()).toEqual(['read_balance', 'refund', 'update_note']);
+    await expect(client.callTool({ name: 'wipe', arguments: {} })).rejects.toMatchObject({
+      code: -32004,
+      message: expect.stringContaining('Gatehouse policy refuses governed/wipe'),
+    });
+    expect(stderr).toContain(
+      'gatehouse_policy.tools.\\"governed/delete_*\\" matches no tool of server',
+    );
+    expect(stderr).not.toContain('governed/wipe*\\" matches no tool');
+  });
 });

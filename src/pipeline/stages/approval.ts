@@ -131,6 +131,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         level: ctx.policy.level,
       };
       const granted = (evidence: NonNullable<PipelineContext['approval']>) => {
+        recordExpired();
         ctx.approval = evidence;
         settings.evidence({
           type: 'approval.used',
@@ -141,7 +142,25 @@ export function approvalStage(settings: ApprovalSettings): Stage {
           ...base,
         });
       };
+      const recordExpired = () => {
+        for (const row of settings.queue?.takeExpired() ?? []) {
+          settings.evidence({
+            type: 'approval.expired',
+            approval_id: row.id,
+            channel: 'queue',
+            server: row.server,
+            tool: row.tool,
+            requester: row.requester,
+            approver: row.approver,
+            binding_sha256: row.binding,
+            policy_revision: row.policyRevision,
+            level: row.twoPerson ? 'two_person' : 'always',
+            reason: `expired at ${row.expiresAt} without being used`,
+          });
+        }
+      };
       const refuse = (message: string) => {
+        recordExpired();
         ctx.response = { error: { code: APPROVAL_REQUIRED, message } };
       };
 

@@ -5,6 +5,7 @@ import { annotationsOf } from '../../policy/model.js';
 import type { PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
 import type { Router } from './resolve-target.js';
+import { matchGlob } from '../../policy/glob.js';
 
 /** Server-defined JSON-RPC error: the admin's tool policy refuses the call. */
 export const POLICY_DENIED = -32004;
@@ -13,6 +14,8 @@ export const POLICY_DENIED = -32004;
 export interface PolicySettings {
   policy: ToolPolicy;
   revision: string;
+  /** A rule that names tools none of which a server offers (said once per rule). */
+  onWarning?(message: string): void;
   /** The user's Codex approval modes for a server (its config), if any. */
   userModes(server: string): {
     defaultMode: UserApprovalMode | null;
@@ -47,6 +50,22 @@ export function decideFor(
  * the model is not offered tools it cannot call.
  */
 export function policyStage(router: Router, settings: PolicySettings): Stage {
+  const warned = new Set<string>();
+  /** Rules whose server pattern matches a listed server but whose tool pattern matches none of its tools. */
+  const warnUnmatched = (listed: { server: string; tool: string }[]) => {
+    const servers = new Set(listed.map((t) => t.server));
+    for (const rule of settings.policy.rules) {
+      if (warned.has(rule.key)) continue;
+      for (const server of servers) {
+        if (!matchGlob(rule.server, server)) continue;
+        if (listed.some((t) => t.server === server && matchGlob(rule.tool, t.tool))) continue;
+        warned.add(rule.key);
+        settings.onWarning?.(
+          `gatehouse_policy.tools."${rule.key}" matches no tool of server '${server}' (it offers ${listed.filter((t) => t.server === server).length}); check the tool name`,
+        );
+      }
+    }
+  };
   return {
     name: 'policy',
     before: async function policyBefore(ctx: PipelineContext) {
@@ -84,6 +103,10 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
       const tools = ctx.response.result.tools;
       if (!Array.isArray(tools)) return;
       const kept: unknown[] = [];
+      const listed: { server: string; tool: string }[] = ctx.hiddenTools.map((h) => ({
+        server: h.server,
+        tool: h.tool,
+      }));
       for (const item of tools) {
         const exposed = (item as { name?: unknown } | null)?.name;
         const target = typeof exposed === 'string' ? await router.resolveTool(exposed) : null;
@@ -91,6 +114,7 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
           kept.push(item);
           continue;
         }
+        listed.push(target);
         const d = decideFor(settings, target.server, target.tool, annotationsOf(item));
         if (d.decision === 'deny') {
           ctx.hiddenTools.push({
@@ -100,6 +124,7 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
           });
         } else kept.push(item);
       }
+      warnUnmatched(listed);
       if (kept.length !== tools.length)
         ctx.response = { result: { ...ctx.response.result, tools: kept } };
     },
