@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AuditEventBody } from '../audit/event.js';
 import { checkHttpRequest, policyFor } from '../gateway/downstream/http-checks.js';
 import type { ApprovalQueue, ApprovalRow } from './queue.js';
-import { ApprovalError } from './queue.js';
+import { ApprovalError, decisionEvidence } from './queue.js';
 
 /** One approver: a name and the token that proves it (only its hash is kept). */
 export interface ApproverToken {
@@ -117,19 +117,7 @@ export async function startApprovalApi(
             return send(res, 400, { error: 'deny needs {"reason": "…"}' });
           const decision = parts[2] === 'approve' ? 'approved' : 'denied';
           const row = await options.queue.decide(id, decision, approver, reason);
-          await options.evidence({
-            type: decision === 'approved' ? 'approval.granted' : 'approval.denied',
-            approval_id: row.id,
-            channel: 'http',
-            server: row.server,
-            tool: row.tool,
-            requester: row.requester,
-            approver,
-            binding_sha256: row.binding,
-            policy_revision: row.policyRevision,
-            level: row.twoPerson ? 'two_person' : 'always',
-            reason,
-          });
+          await options.evidence(decisionEvidence(row, decision, approver, 'http', reason));
           return send(res, 200, options.rowJson(row));
         }
         res.setHeader('allow', 'GET, POST');

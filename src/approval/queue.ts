@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import type { AuditEventBody } from '../audit/event.js';
 /**
  * The out-of-band approval queue: a call that needs an approval nobody could give in-band waits
  * here until someone runs `gatehouse approvals approve ID` (or denies it). Shared by every
@@ -106,4 +108,91 @@ export function checkDecision(
       `approval ${id} needs a second person: ${approver} requested it and cannot approve it`,
       'same_person',
     );
+}
+
+/** An approval as a database row (both stores use these columns). */
+export interface ApprovalDbRow {
+  id: string;
+  status: ApprovalStatus;
+  binding: string;
+  requester: string | null;
+  /** SQLite stores 0/1, PostgreSQL a boolean. */
+  two_person: number | boolean;
+  server: string;
+  tool: string;
+  arguments_masked: string;
+  policy_revision: string;
+  rule: string;
+  created_at: string;
+  expires_at: string;
+  approver: string | null;
+  decided_at: string | null;
+  reason: string | null;
+  used_at: string | null;
+}
+
+export function fromDbRow(r: ApprovalDbRow): ApprovalRow {
+  return {
+    id: r.id,
+    status: r.status,
+    binding: r.binding,
+    requester: r.requester,
+    twoPerson: r.two_person === true || r.two_person === 1,
+    server: r.server,
+    tool: r.tool,
+    argumentsMasked: JSON.parse(r.arguments_masked) as unknown,
+    policyRevision: r.policy_revision,
+    rule: r.rule,
+    createdAt: r.created_at,
+    expiresAt: r.expires_at,
+    approver: r.approver,
+    decidedAt: r.decided_at,
+    reason: r.reason,
+    usedAt: r.used_at,
+  };
+}
+
+/** A new pending approval's row (ids are short: people type them). */
+export function newDbRow(a: NewApproval, now: string): ApprovalDbRow {
+  return {
+    id: randomUUID().slice(0, 8),
+    status: 'pending',
+    binding: a.binding,
+    requester: a.requester,
+    two_person: a.twoPerson,
+    server: a.server,
+    tool: a.tool,
+    arguments_masked: JSON.stringify(a.argumentsMasked ?? {}),
+    policy_revision: a.policyRevision,
+    rule: a.rule,
+    created_at: now,
+    expires_at: new Date(Date.parse(now) + a.ttlMs).toISOString(),
+    approver: null,
+    decided_at: null,
+    reason: null,
+    used_at: null,
+  };
+}
+
+/** The audit evidence of a decision made by a person (CLI or HTTP API). */
+export function decisionEvidence(
+  row: ApprovalRow,
+  decision: 'approved' | 'denied',
+  approver: string,
+  channel: 'cli' | 'http',
+  reason: string | null,
+): AuditEventBody {
+  return {
+    type: decision === 'approved' ? 'approval.granted' : 'approval.denied',
+    approval_id: row.id,
+    channel,
+    server: row.server,
+    tool: row.tool,
+    requester: row.requester,
+    approver,
+    binding_sha256: row.binding,
+    policy_revision: row.policyRevision,
+    level: row.twoPerson ? 'two_person' : 'always',
+    reason,
+  };
 }

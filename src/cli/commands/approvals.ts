@@ -1,5 +1,5 @@
 import { userInfo } from 'node:os';
-import { ApprovalError } from '../../approval/queue.js';
+import { ApprovalError, decisionEvidence } from '../../approval/queue.js';
 import type { ApprovalRow } from '../../approval/queue.js';
 import { loadOrCreateAuditKeys } from '../../audit/keys.js';
 import { openAuditStore } from '../../audit/open-store.js';
@@ -10,7 +10,7 @@ import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
-import { storeSpec } from './audit.js';
+import { storeSpec, withStore } from './audit.js';
 import { parseHttpListen } from '../http-option.js';
 import { onShutdown } from '../shutdown.js';
 import { parseApproverTokens, startApprovalApi } from '../../approval/http-api.js';
@@ -24,31 +24,22 @@ function approverIdentity(): string {
   }
 }
 
-async function withQueue(
+function withQueue(
   global: GlobalOptions,
   io: CliIo,
   fn: (store: AuditStore) => Promise<ExitCodeValue>,
 ): Promise<ExitCodeValue> {
-  const home = defaultGatehouseHome(io.env);
-  let store: AuditStore;
-  try {
-    store = await openAuditStore(storeSpec(global, io), home, { mustExist: true });
-  } catch (err) {
-    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return ExitCode.auditUnavailable;
-  }
-  try {
-    return await fn(store);
-  } catch (err) {
-    if (err instanceof ApprovalError) {
-      io.stderr(`error: ${err.message}\n`);
-      return err.code === 'not_found' ? ExitCode.notFound : ExitCode.approvalRefused;
-    }
-    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return ExitCode.auditUnavailable;
-  } finally {
-    await store.close();
-  }
+  return withStore(
+    global,
+    io,
+    (store) => fn(store),
+    (err) =>
+      err instanceof ApprovalError
+        ? err.code === 'not_found'
+          ? ExitCode.notFound
+          : ExitCode.approvalRefused
+        : null,
+  );
 }
 
 export function rowJson(r: ApprovalRow): Record<string, unknown> {
@@ -151,19 +142,7 @@ export function runApprovalsDecide(
     const row = await store.approvals().decide(id, decision, approver, opts.reason ?? null);
     const keys = loadOrCreateAuditKeys(defaultGatehouseHome(io.env));
     const writer = new AuditWriter(store, { signingKey: keys.signing, checkpointEverySeconds: 0 });
-    await writer.record({
-      type: decision === 'approved' ? 'approval.granted' : 'approval.denied',
-      approval_id: row.id,
-      channel: 'cli',
-      server: row.server,
-      tool: row.tool,
-      requester: row.requester,
-      approver,
-      binding_sha256: row.binding,
-      policy_revision: row.policyRevision,
-      level: row.twoPerson ? 'two_person' : 'always',
-      reason: row.reason,
-    });
+    await writer.record(decisionEvidence(row, decision, approver, 'cli', row.reason));
     await writer.checkpoint().catch(() => undefined);
     if (opts.json) io.stdout(`${JSON.stringify(rowJson(row), null, 2)}\n`);
     else

@@ -41,10 +41,15 @@ export function storeSpec(global: GlobalOptions, io: CliIo): string | undefined 
   );
 }
 
-async function withStore(
+/**
+ * Opens the store a reading command names, runs `fn`, closes it. Failures become a message and
+ * an exit code (`mapError` may claim its own errors first); never a stack trace.
+ */
+export async function withStore(
   global: GlobalOptions,
   io: CliIo,
   fn: (store: AuditStore, home: string) => Promise<ExitCodeValue>,
+  mapError: (err: unknown) => ExitCodeValue | null = () => null,
 ): Promise<ExitCodeValue> {
   const home = defaultGatehouseHome(io.env);
   let store: AuditStore;
@@ -60,7 +65,7 @@ async function withStore(
     return await fn(store, home);
   } catch (err) {
     io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    return ExitCode.auditUnavailable;
+    return mapError(err) ?? ExitCode.auditUnavailable;
   } finally {
     await store.close();
   }
