@@ -90,6 +90,18 @@ class LayerParser {
     });
   }
 
+  /** True for a table; otherwise reports the wrong type at `path` (an error: fail closed). */
+  private isTable(value: unknown, path: KeyPath): value is Record<string, unknown> {
+    if (isPlainTable(value)) return true;
+    this.error(
+      path,
+      `invalid type: ${describeType(value)}, expected a table`,
+      undefined,
+      'wrong_type',
+    );
+    return false;
+  }
+
   private rule(
     name: string,
     identity: ServerIdentityRule,
@@ -168,15 +180,7 @@ class LayerParser {
     const out: RequirementsLayer['policy'] = { categories: [], tools: new Map() };
     if (raw === undefined) return out;
     const path = ['gatehouse_policy'];
-    if (!isPlainTable(raw)) {
-      this.error(
-        path,
-        `invalid type: ${describeType(raw)}, expected a table`,
-        undefined,
-        'wrong_type',
-      );
-      return out;
-    }
+    if (!this.isTable(raw, path)) return out;
     for (const key of Object.keys(raw)) {
       if (!POLICY_KEYS.includes(key)) {
         const guess = suggestKey(key, POLICY_KEYS);
@@ -278,15 +282,7 @@ class LayerParser {
         );
         continue;
       }
-      if (!isPlainTable(entry)) {
-        this.error(
-          at,
-          `invalid type: ${describeType(entry)}, expected a table`,
-          undefined,
-          'wrong_type',
-        );
-        continue;
-      }
+      if (!this.isTable(entry, at)) continue;
       const rule: ToolRule = {
         key,
         server: key.slice(0, slash),
@@ -367,15 +363,7 @@ class LayerParser {
     const out: RequirementsLayer['audit'] = {};
     if (raw === undefined) return out;
     const path = ['gatehouse_audit'];
-    if (!isPlainTable(raw)) {
-      this.error(
-        path,
-        `invalid type: ${describeType(raw)}, expected a table`,
-        undefined,
-        'wrong_type',
-      );
-      return out;
-    }
+    if (!this.isTable(raw, path)) return out;
     for (const [key, value] of Object.entries(raw)) {
       const at = [...path, key];
       if (!AUDIT_KEYS.includes(key)) {
