@@ -87,9 +87,12 @@ function sqliteFloor(file, n) {
 
 if (!isMainThread) {
   // A writer thread: its own connection to the shared store, as another gateway process would.
+  // It opens the store, says it is ready, and appends when told to (start-up is not timed).
   const { kind, location, n, offset } = workerData;
   const store =
     kind === 'sqlite' ? SqliteAuditStore.open(location) : await PostgresAuditStore.open(location);
+  parentPort.postMessage('ready');
+  await new Promise((resolve) => parentPort.once('message', resolve));
   await appendAll(store, n, offset);
   parentPort.postMessage('done');
 } else {
@@ -99,27 +102,32 @@ if (!isMainThread) {
 
   async function writers(kind, location, count) {
     const per = Math.floor(APPENDS / count);
-    const started = performance.now();
+    let started = performance.now();
     if (count === 1) {
       const store =
         kind === 'sqlite'
           ? SqliteAuditStore.open(location)
           : await PostgresAuditStore.open(location);
+      started = performance.now();
       await appendAll(store, per);
     } else {
-      await Promise.all(
-        Array.from(
-          { length: count },
-          (_, i) =>
-            new Promise((resolve, reject) => {
-              const w = new Worker(new URL(import.meta.url), {
-                workerData: { kind, location, n: per, offset: i * per },
-              });
-              w.once('message', resolve);
-              w.once('error', reject);
-            }),
-        ),
+      const workers = Array.from(
+        { length: count },
+        (_, i) =>
+          new Worker(new URL(import.meta.url), {
+            workerData: { kind, location, n: per, offset: i * per },
+          }),
       );
+      const next = (w) =>
+        new Promise((resolve, reject) => {
+          w.once('message', resolve);
+          w.once('error', reject);
+        });
+      await Promise.all(workers.map(next)); // all connected
+      const done = workers.map(next);
+      started = performance.now();
+      for (const w of workers) w.postMessage('go');
+      await Promise.all(done);
     }
     return (per * count) / ((performance.now() - started) / 1000);
   }

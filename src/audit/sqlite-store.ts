@@ -163,18 +163,26 @@ export class SqliteAuditStore implements AuditStore {
     try {
       db = new Database(file, { fileMustExist: options.mustExist ?? false });
       db.pragma('busy_timeout = 10000');
-      const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
-        name: string;
-      }[];
+      const listTables = () =>
+        db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as {
+          name: string;
+        }[];
+      let tables = listTables();
       if (tables.length === 0) {
         db.pragma('journal_mode = WAL');
-        db.transaction(() => {
-          db.exec(SCHEMA);
-          const set = db.prepare('INSERT INTO gatehouse_meta (key, value) VALUES (?, ?)');
-          set.run('schema_version', String(AUDIT_SCHEMA_VERSION));
-          set.run('store_id', randomUUID());
-          set.run('created_at', new Date().toISOString());
-        }).immediate();
+        // Several processes may open a new store at once: check again under the write lock.
+        tables = db
+          .transaction(() => {
+            const now = listTables();
+            if (now.length > 0) return now;
+            db.exec(SCHEMA);
+            const set = db.prepare('INSERT INTO gatehouse_meta (key, value) VALUES (?, ?)');
+            set.run('schema_version', String(AUDIT_SCHEMA_VERSION));
+            set.run('store_id', randomUUID());
+            set.run('created_at', new Date().toISOString());
+            return listTables();
+          })
+          .immediate();
       } else if (!tables.some((t) => t.name === 'gatehouse_meta')) {
         db.close();
         throw new AuditStoreError(

@@ -313,6 +313,28 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
   });
 
+  test('several processes creating the same new store at once: one store, no error', async () => {
+    const file = join(tempDir(), 'fresh.db');
+    const store = join(import.meta.dirname, '..', '..', 'dist', 'audit', 'sqlite-store.js');
+    const script = `const { SqliteAuditStore } = await import(${JSON.stringify(store)}); const s = SqliteAuditStore.open(${JSON.stringify(file)}); console.log(s.storeId); await s.close();`;
+    const runs = await Promise.all(
+      Array.from(
+        { length: 10 },
+        () =>
+          new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+            const p = spawn(process.execPath, ['--input-type=module', '-e', script]);
+            let out = '';
+            let err = '';
+            p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+            p.stderr.on('data', (d: Buffer) => (err += d.toString()));
+            p.once('exit', (code) => resolve({ code, out, err }));
+          }),
+      ),
+    );
+    expect(runs.map((r) => r.err)).toEqual(Array(10).fill(''));
+    expect(new Set(runs.map((r) => r.out.trim())).size).toBe(1);
+  });
+
   test('several gateway processes append to one store: one linear chain', async () => {
     const home = tempDir();
     const clients = [0, 1, 2].map(() => gatehouseRun(home, config()));
