@@ -206,3 +206,25 @@ expect = { decision = "allow", effect = "read" }
     expect(r.stderr).toMatch(/cases\.toml:1.*unknown expect key\(s\) verdict/);
   });
 });
+
+describe('requirements check shows the tool policy', () => {
+  test('every rule with its source, the revision, and the audit settings', async () => {
+    const { flags } = files();
+    const json = await cli([...flags, 'requirements', 'check', '--json']);
+    const out = JSON.parse(json.stdout) as {
+      gatehouse_policy: { revision: string; tools: { key: string; source: string }[] };
+      gatehouse_audit: { fail_open: boolean };
+    };
+    expect(out.gatehouse_policy.revision).toMatch(/^pol-/);
+    expect(out.gatehouse_policy.tools.map((t) => t.key).sort()).toEqual([
+      '*/drop_database',
+      'github/delete_*',
+      'payments/*',
+      'payments/refund',
+    ]);
+    expect(out.gatehouse_audit.fail_open).toBe(false);
+    const text = await cli([...flags, 'requirements', 'check']);
+    expect(text.stdout).toMatch(/gatehouse_policy: revision pol-[0-9a-f]{16}; read_only = false/);
+    expect(text.stdout).toMatch(/payments\/refund\s+-\s+-\s+-\s+two_person/);
+  });
+});

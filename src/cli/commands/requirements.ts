@@ -12,6 +12,7 @@ import { loadOneServer, printDiagnostics } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
 import { resolve } from 'node:path';
+import { policyRevision } from '../../policy/revision.js';
 
 function ruleSetJson(set: ServerRuleSet | null): Record<string, unknown> {
   if (!set) return { restricted: false, deny_all: false, sources: [], rules: [] };
@@ -58,7 +59,31 @@ export function runRequirementsCheck(
       : warnings.length > 0
         ? ExitCode.warnings
         : ExitCode.ok;
-  const { mcpServers, plugins } = loaded.requirements;
+  const { mcpServers, plugins, policy, audit } = loaded.requirements;
+  const revision = policyRevision(policy);
+  const policyJson = {
+    revision,
+    read_only: policy.readOnly,
+    default_approval: policy.defaultApproval,
+    approval_wait_seconds: policy.approvalWaitSeconds,
+    approval_ttl_seconds: policy.approvalTtlSeconds,
+    approval_webhook: policy.approvalWebhook ? maskUrl(policy.approvalWebhook) : null,
+    categories: policy.categories,
+    tools: policy.rules.map((r) => ({
+      key: r.key,
+      allow: r.allow,
+      effect: r.effect,
+      category: r.category,
+      approval: r.approval,
+      source: describeSource(r.source),
+    })),
+  };
+  const auditJson = {
+    fail_open: audit.failOpen?.value ?? false,
+    store: audit.store ? maskUrl(audit.store.value) : null,
+    checkpoint_every_records: audit.checkpointEveryRecords?.value ?? 1000,
+    checkpoint_every_seconds: audit.checkpointEverySeconds?.value ?? 60,
+  };
   if (opts.json) {
     io.stdout(
       `${JSON.stringify(
@@ -73,6 +98,8 @@ export function runRequirementsCheck(
           })),
           mcp_servers: ruleSetJson(mcpServers),
           plugins: Object.fromEntries([...plugins].map(([id, set]) => [id, ruleSetJson(set)])),
+          gatehouse_policy: policyJson,
+          gatehouse_audit: auditJson,
           diagnostics: loaded.diagnostics.map((d) => diagnosticToJson(d)),
         },
         null,
@@ -111,6 +138,27 @@ export function runRequirementsCheck(
       out.push(`plugins."${id}".mcp_servers: empty: every server of this plugin is denied`);
   if (rows.length > 0)
     out.push('', renderTable(['Scope', 'Server', 'Identity', 'Set by'], rows).trimEnd());
+  out.push(
+    '',
+    `gatehouse_policy: revision ${revision}; read_only = ${policy.readOnly}; default_approval = "${policy.defaultApproval}"; approvals wait ${policy.approvalWaitSeconds}s, valid ${policy.approvalTtlSeconds}s${policy.approvalWebhook ? `; webhook ${maskUrl(policy.approvalWebhook)}` : ''}`,
+  );
+  if (policy.rules.length > 0)
+    out.push(
+      renderTable(
+        ['Tools', 'allow', 'effect', 'category', 'approval', 'Set by'],
+        policy.rules.map((r) => [
+          r.key,
+          r.allow === null ? '-' : String(r.allow),
+          r.effect ?? '-',
+          r.category ?? '-',
+          r.approval ?? '-',
+          describeSource(r.source),
+        ]),
+      ).trimEnd(),
+    );
+  out.push(
+    `gatehouse_audit: fail_open = ${auditJson.fail_open}; store ${auditJson.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${auditJson.checkpoint_every_records} records / ${auditJson.checkpoint_every_seconds}s`,
+  );
   out.push('');
   out.push(
     errors.length > 0
