@@ -223,7 +223,9 @@ export class SqliteAuditStore implements AuditStore {
     }
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = FULL');
-    db.pragma('busy_timeout = 0'); // writes wait in write(), reads never wait in WAL mode
+    // SQLite's own busy handler waits (synchronously) up to 5 ms for another process's write
+    // lock; past that, write() waits asynchronously so the event loop never stalls longer.
+    db.pragma('busy_timeout = 5');
     return new SqliteAuditStore(file, db, meta.get('store_id') ?? 'unknown');
   }
 
@@ -235,9 +237,9 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   /**
-   * Runs a write transaction, waiting for another process's write lock without SQLite's own
-   * busy handler (it sleeps 1, 2, 5 … 100 ms, so 32 writers spend most of their time asleep):
-   * short randomised waits instead, for at most 10 s.
+   * Runs a write transaction, waiting for another process's write lock: SQLite's busy handler
+   * for the first 5 ms (a short, bounded stall), then short randomised asynchronous waits — not
+   * SQLite's 10…100 ms sleeps, which leave the lock idle — for at most 10 s.
    */
   /** The approval queue kept in the same file (shared by every gateway and the CLI). */
   approvals(): SqliteApprovalQueue {
