@@ -407,4 +407,42 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     );
     expect(stderr).not.toContain('governed/wipe*\\" matches no tool');
   });
+
+  test('gatehouse serve applies the same policy under namespaced names, in-band approval included', async () => {
+    const { home, args } = setup();
+    const client = new Client(
+      { name: 'serve-client', version: '1.0.0' },
+      { capabilities: { elicitation: { form: {} } } },
+    );
+    const asked: string[] = [];
+    client.setRequestHandler('elicitation/create', (request) => {
+      asked.push((request.params as unknown as Elicitation).message);
+      return { action: 'accept', content: {} } as never;
+    });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [BIN, ...args, 'serve'],
+        env: { ...process.env, GATEHOUSE_HOME: home } as Record<string, string>,
+        stderr: 'pipe',
+      }),
+    );
+    clients.push(client);
+    const names = (await client.listTools()).tools.map((t) => t.name).sort();
+    expect(names).toEqual([
+      'governed__read_balance',
+      'governed__refund',
+      'governed__update_note',
+      'governed__wipe',
+    ]);
+    expect(
+      text(await client.callTool({ name: 'governed__read_balance', arguments: { account: 'z' } })),
+    ).toBe('balance of z: 100');
+    expect(
+      text(await client.callTool({ name: 'governed__update_note', arguments: { note: 'n' } })),
+    ).toBe('saved n');
+    expect(asked).toEqual([
+      expect.stringContaining('Allow the governed MCP server to run tool "update_note"?'),
+    ]);
+  });
 });
