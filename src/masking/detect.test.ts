@@ -1,0 +1,134 @@
+import fc from 'fast-check';
+import { describe, expect, test } from 'vitest';
+import { builtInRules, detectFindings, maskSecrets } from './detect.js';
+import { SECRET_RULES } from './rules.js';
+import { ibanValid, luhnValid, ssnValid } from './validators.js';
+
+// Test values are assembled at run time so this file holds no literal secrets.
+const rand = (alphabet: string, n: number, seed = 7) =>
+  Array.from(
+    { length: n },
+    (_, i) => alphabet[(i * 31 + seed * 17 + ((i * i) % 13)) % alphabet.length],
+  ).join('');
+const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+const HEX = '0123456789abcdef';
+
+describe('detectFindings: secrets in realistic contexts', () => {
+  test.each([
+    ['github pat in an env file', `GITHUB_TOKEN=ghp_${rand(ALNUM, 36)}`, 'github_token'],
+    [
+      'aws key id in a log line',
+      `2026-11-21 INFO using AKIA${rand('ABCDEFGHIJKLMNOPQRSTUVWXYZ234567', 16)} for s3`,
+      'aws_access_key',
+    ],
+    ['stripe key in JSON', `{"stripe": "sk_live_${rand(ALNUM, 24)}"}`, 'stripe_key'],
+    [
+      'slack bot token',
+      `token: xoxb-${'1234567890'}-${'9876543210'}-${rand(ALNUM, 24)}`,
+      'slack_token',
+    ],
+    ['anthropic key', `ANTHROPIC_API_KEY="sk-ant-api03-${rand(ALNUM, 90)}AA"`, 'anthropic_key'],
+    ['openai project key', `sk-proj-${rand(ALNUM, 40)}T3BlbkFJ${rand(ALNUM, 40)}`, 'openai_key'],
+    ['google api key', `key=AIza${rand(ALNUM, 35)}`, 'google_api_key'],
+    ['npm token in .npmrc', `//registry.npmjs.org/:_authToken=npm_${rand(ALNUM, 36)}`, 'npm_token'],
+    [
+      'database URL password',
+      'DATABASE_URL=postgres://app:S3cr3t-P4ss@db.internal:5432/prod',
+      'url_password',
+    ],
+    ['bearer header', `Authorization: Bearer ${rand(ALNUM, 40)}`, 'auth_header'],
+    ['generic password assignment', `db_password = "${rand(ALNUM, 18)}"`, 'generic_secret'],
+    ['jwt', `eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.${rand(ALNUM, 43)}`, 'jwt'],
+    ['digitalocean', `dop_v1_${rand(HEX, 64)}`, 'digitalocean_token'],
+    [
+      'pem key',
+      `-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA${rand(ALNUM, 120)}\n-----END RSA PRIVATE KEY-----`,
+      'private_key',
+    ],
+  ])('%s', (_name, text, kind) => {
+    const found = detectFindings(text);
+    expect(found.map((f) => f.kind)).toContain(kind);
+    const masked = maskSecrets(text).text;
+    expect(masked).toContain(`[REDACTED:${kind}]`);
+  });
+});
+
+describe('detectFindings: personal data, validated', () => {
+  test('emails, Luhn-valid cards, mod-97 IBANs, valid SSNs, phones', () => {
+    const text =
+      'contact jane.doe@example.com, card 4111 1111 1111 1111, IBAN GB82 WEST 1234 5698 7654 32, SSN 123-45-6780, call +44 20 7946 0958';
+    expect(detectFindings(text).map((f) => f.kind)).toEqual([
+      'email',
+      'card',
+      'iban',
+      'ssn',
+      'phone',
+    ]);
+  });
+
+  test('hard negatives stay: UUIDs, git SHAs, order numbers, versions, invalid cards and SSNs', () => {
+    const text = [
+      'id 3f2b8c1e-9d4a-4e6f-8a2b-1c3d5e7f9a0b',
+      'commit 9fceb02d0ae598e95dc970b74767f19372d61af8',
+      'order 4111111111111112',
+      'version 1.2.3.4567',
+      'ssn 000-12-3456 and 666-12-3456',
+      'timestamp 1732190000000',
+    ].join('\n');
+    expect(detectFindings(text)).toEqual([]);
+  });
+
+  test('validators', () => {
+    expect(luhnValid('4111111111111111')).toBe(true);
+    expect(luhnValid('4111111111111112')).toBe(false);
+    expect(ibanValid('GB82WEST12345698765432')).toBe(true);
+    expect(ibanValid('GB82WEST12345698765433')).toBe(false);
+    expect(ssnValid('123-45-6780')).toBe(true);
+    expect(ssnValid('900-45-6789')).toBe(false);
+  });
+});
+
+describe('masking properties', () => {
+  test('never throws, idempotent, never leaves a found value visible, bounded growth', () => {
+    fc.assert(
+      fc.property(
+        fc.string({ maxLength: 400 }),
+        fc.string({ maxLength: 200 }),
+        (prefix, suffix) => {
+          const secret = `ghp_${rand(ALNUM, 36, prefix.length)}`;
+          const text = `${prefix} ${secret} ${suffix}`;
+          const once = maskSecrets(text).text;
+          expect(once).not.toContain(secret);
+          expect(maskSecrets(once).text).toBe(once);
+          expect(once.length).toBeLessThanOrEqual(text.length * 3 + 64);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  test('adversarial inputs: every rule completes (the ratio 10× input → ~10× time is measured in bench/, not here)', () => {
+    const attacks = [
+      'a'.repeat(20_000),
+      '='.repeat(20_000),
+      'ghp_'.repeat(5_000),
+      'password='.repeat(2_000),
+      '-----BEGIN PRIVATE KEY-----'.repeat(500),
+      '1 '.repeat(10_000),
+      '@a.'.repeat(7_000),
+      'eyJ'.repeat(7_000) + '.',
+    ];
+    for (const attack of attacks) {
+      expect(() =>
+        detectFindings(attack, { rules: builtInRules({ ipAddresses: true }) }),
+      ).not.toThrow();
+    }
+  });
+
+  test('rules are unique and keyword-gated', () => {
+    const ids = SECRET_RULES.map((r) => r.id);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(SECRET_RULES.length).toBeGreaterThanOrEqual(100);
+    for (const r of SECRET_RULES) expect(r.keywords.length).toBeGreaterThan(0);
+  });
+});

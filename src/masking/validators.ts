@@ -1,0 +1,134 @@
+/**
+ * Checks that turn a pattern match into a finding (Presidio's model: a validator passes → a
+ * finding; fails → dropped). Pure functions over the matched text.
+ */
+
+/** Luhn mod-10 over the digits of `text` (separators ignored). */
+export function luhnValid(text: string): boolean {
+  const digits = text.replace(/[ -]/g, '');
+  if (!/^\d{12,19}$/.test(digits)) return false;
+  let sum = 0;
+  let double = false;
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48;
+    if (double) {
+      d *= 2;
+      if (d > 9) d -= 9;
+    }
+    sum += d;
+    double = !double;
+  }
+  return sum % 10 === 0;
+}
+
+/** IBAN lengths by country (ISO 13616 registry, common ones); others need 15–34. */
+const IBAN_LENGTHS: Record<string, number> = {
+  AD: 24,
+  AE: 23,
+  AT: 20,
+  BE: 16,
+  BG: 22,
+  BH: 22,
+  BR: 29,
+  CH: 21,
+  CY: 28,
+  CZ: 24,
+  DE: 22,
+  DK: 18,
+  EE: 20,
+  ES: 24,
+  FI: 18,
+  FR: 27,
+  GB: 22,
+  GI: 23,
+  GR: 27,
+  HR: 21,
+  HU: 28,
+  IE: 22,
+  IL: 23,
+  IS: 26,
+  IT: 27,
+  KW: 30,
+  KZ: 20,
+  LB: 28,
+  LI: 21,
+  LT: 20,
+  LU: 20,
+  LV: 21,
+  MC: 27,
+  MT: 31,
+  NL: 18,
+  NO: 15,
+  PL: 28,
+  PT: 25,
+  QA: 29,
+  RO: 24,
+  SA: 24,
+  SE: 24,
+  SI: 19,
+  SK: 24,
+  SM: 27,
+  TR: 26,
+  UA: 29,
+};
+
+/** ISO 13616 mod-97 check, with the country's length when known. */
+export function ibanValid(text: string): boolean {
+  const iban = text.replace(/[ ]/g, '').toUpperCase();
+  if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
+  const expected = IBAN_LENGTHS[iban.slice(0, 2)];
+  if (expected !== undefined && iban.length !== expected) return false;
+  const rearranged = iban.slice(4) + iban.slice(0, 4);
+  let remainder = 0;
+  for (const ch of rearranged) {
+    const code = ch.charCodeAt(0);
+    const value = code >= 65 ? String(code - 55) : ch;
+    for (const d of value) remainder = (remainder * 10 + (d.charCodeAt(0) - 48)) % 97;
+  }
+  return remainder === 1;
+}
+
+/** US SSN rules: area not 000, 666 or 900–999; group not 00; serial not 0000; no all-same digits. */
+export function ssnValid(text: string): boolean {
+  const m = /^(\d{3})([- ]?)(\d{2})\2(\d{4})$/.exec(text);
+  if (!m) return false;
+  const [area, group, serial] = [m[1] ?? '', m[3] ?? '', m[4] ?? ''];
+  if (area === '000' || area === '666' || area >= '900') return false;
+  if (group === '00' || serial === '0000') return false;
+  if (/^(\d)\1{8}$/.test(area + group + serial)) return false;
+  return !['078051120', '219099999', '123456789'].includes(area + group + serial);
+}
+
+export function ipv4Valid(text: string): boolean {
+  const parts = text.split('.');
+  return (
+    parts.length === 4 &&
+    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255 && (p === '0' || !p.startsWith('0')))
+  );
+}
+
+/** Shannon entropy in bits per character. */
+export function shannonEntropy(text: string): number {
+  if (text.length === 0) return 0;
+  const counts = new Map<string, number>();
+  for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+  let h = 0;
+  for (const n of counts.values()) {
+    const p = n / text.length;
+    h -= p * Math.log2(p);
+  }
+  return h;
+}
+
+/** Placeholders and examples a generic rule must not report (`${VAR}`, `<token>`, `xxxx`, `changeme`…). */
+export function looksLikePlaceholder(value: string): boolean {
+  const v = value.toLowerCase();
+  return (
+    /^\$\{[^}]*\}$|^\{\{.*\}\}$|^%[a-z_]+%$|^<[^>]+>$|^\$[a-z_][a-z0-9_]*$/i.test(value) ||
+    /^(.)\1+$/.test(value) ||
+    /example|placeholder|changeme|your[_-]?(api[_-]?)?(key|token|secret|password)|redacted|dummy|xxxx|\*\*\*/.test(
+      v,
+    ) ||
+    ['true', 'false', 'null', 'none', 'undefined', 'password', 'secret', 'token'].includes(v)
+  );
+}
