@@ -133,7 +133,12 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     });
     expect(seen[1]?.message).toContain('destructive');
 
-    const events = await auditTypes(home, args);
+    // Evidence of a refusal is written lazily (≤ 20 ms, with the next record): wait for it.
+    let events = await auditTypes(home, args);
+    for (let i = 0; i < 40 && !events.some((e) => e.type === 'approval.denied'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      events = await auditTypes(home, args);
+    }
     const approvals = events
       .filter((e) => e.type.startsWith('approval.'))
       .map((e) => `${e.type} ${String(e.tool)}`);
