@@ -132,3 +132,24 @@ describe('masking properties', () => {
     for (const r of SECRET_RULES) expect(r.keywords.length).toBeGreaterThan(0);
   });
 });
+
+describe('KeywordScanner', () => {
+  test('property: finds exactly the keywords that occur (case-insensitive)', async () => {
+    const { KeywordScanner } = await import('./keywords.js');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.string({ unit: fc.constantFrom('a', 'b', 'c', '_'), minLength: 1, maxLength: 4 }),
+          { minLength: 1, maxLength: 8 },
+        ),
+        fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'A', 'B', '_', ' '), maxLength: 40 }),
+        (words, text) => {
+          const scanner = new KeywordScanner(words);
+          const expected = words.flatMap((w, i) => (text.toLowerCase().includes(w) ? [i] : []));
+          expect([...scanner.present(text)].sort()).toEqual(expected.sort());
+        },
+      ),
+      { numRuns: 1000 },
+    );
+  });
+});

@@ -1,4 +1,5 @@
 import type { DetectorRule } from './rules.js';
+import { KeywordScanner } from './keywords.js';
 import { IP_RULES, PII_RULES, SECRET_RULES, passesGates } from './rules.js';
 
 /** Where a value was found; never the value itself. */
@@ -23,6 +24,30 @@ export function builtInRules(options: { ipAddresses?: boolean } = {}): DetectorR
 
 const DEFAULT_RULES = builtInRules();
 
+const scanners = new WeakMap<
+  readonly DetectorRule[],
+  { scanner: KeywordScanner; ruleKeywords: number[][] }
+>();
+
+/** One keyword automaton per rule list (built once). */
+function scannerFor(rules: readonly DetectorRule[]) {
+  let entry = scanners.get(rules);
+  if (!entry) {
+    const words: string[] = [];
+    const ruleKeywords = rules.map((r) =>
+      r.keywords.map((k) => {
+        const at = words.indexOf(k);
+        if (at >= 0) return at;
+        words.push(k);
+        return words.length - 1;
+      }),
+    );
+    entry = { scanner: new KeywordScanner(words), ruleKeywords };
+    scanners.set(rules, entry);
+  }
+  return entry;
+}
+
 /**
  * Finds secrets and personal data in text. A rule runs only when one of its keywords occurs in
  * the (lower-cased) text; overlapping findings keep the longest (then the earliest rule).
@@ -30,11 +55,12 @@ const DEFAULT_RULES = builtInRules();
  */
 export function detectFindings(text: string, options: DetectOptions = {}): Finding[] {
   const rules = options.rules ?? DEFAULT_RULES;
-  const lower = text.toLowerCase();
+  const { scanner, ruleKeywords } = scannerFor(rules);
+  const present = scanner.present(text);
   const found: (Finding & { priority: number })[] = [];
   for (const [priority, rule] of rules.entries()) {
     if (options.exempt && (options.exempt.has(rule.id) || options.exempt.has(rule.kind))) continue;
-    if (!rule.keywords.some((k) => lower.includes(k))) continue;
+    if (!(ruleKeywords[priority] ?? []).some((k) => present.has(k))) continue;
     rule.pattern.lastIndex = 0;
     for (const m of text.matchAll(rule.pattern)) {
       const full = m[0];
