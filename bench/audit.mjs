@@ -195,7 +195,7 @@ if (!isMainThread) {
   await store.close();
   if (!report.ok) throw new Error(`bench store did not verify: ${report.problem?.message}`);
   rows.push([
-    `verify (SQLite, ${fmt(report.records)} records, read + check)`,
+    `verify (SQLite, ${fmt(report.records)} records, ${report.threads} thread(s))`,
     fmt(verifyRate),
     `${fmt(hashFloor)} (SHA-256 of the bodies)`,
     (verifyRate / hashFloor).toFixed(2),

@@ -74,3 +74,39 @@ export function chainRecords(
   }
   return out;
 }
+
+/**
+ * A stored row as the database returns it, in this column order:
+ * seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body.
+ */
+export type RawRecordRow = readonly unknown[];
+
+/** The record hash straight from a raw row (no objects: the verifier's fast path). */
+export function rawRecordHash(r: RawRecordRow): string {
+  const c = (i: number) => (r[i] === null ? 'null' : JSON.stringify(r[i]));
+  return digest(
+    'sha256',
+    `${DOMAIN}\n${String(r[0])}\n${String(r[1])}\n${String(r[2])}\n[${c(4)},${c(5)},${c(6)},${c(7)},${c(8)},${c(9)},${c(10)},${c(11)}]\n${String(r[12])}`,
+    'hex',
+  );
+}
+
+export function recordFromRaw(r: RawRecordRow): StoredRecord {
+  return {
+    seq: r[0] as number,
+    ts: r[1] as string,
+    prev: r[2] as string,
+    hash: r[3] as string,
+    columns: {
+      type: r[4] as string,
+      server: r[5] as string | null,
+      target: r[6] as string | null,
+      decision: r[7] as string | null,
+      outcome: r[8] as string | null,
+      thread_id: r[9] as string | null,
+      actor: r[10] as string | null,
+      call_id: r[11] as string | null,
+    },
+    body: r[12] as string,
+  };
+}

@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
-import { chainRecords } from './chain.js';
+import type { RawRecordRow } from './chain.js';
+import { chainRecords, recordFromRaw } from './chain.js';
 import { SqliteApprovalQueue } from '../approval/sqlite-queue.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
@@ -303,32 +304,20 @@ export class SqliteAuditStore implements AuditStore {
   }
 
   async *records(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AsyncIterable<StoredRecord[]> {
-    // One statement read in raw rows: a consistent snapshot, and no per-row objects but ours.
+    for await (const rows of this.rawRecords(fromSeq, toSeq)) yield rows.map(recordFromRaw);
+  }
+
+  /** Rows as arrays (`RawRecordRow` order), one statement: a consistent snapshot, no objects. */
+  async *rawRecords(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AsyncIterable<RawRecordRow[]> {
     const rows = this.db
       .prepare(
         'SELECT seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body FROM audit_records WHERE seq >= ? AND seq <= ? ORDER BY seq',
       )
       .raw()
       .iterate(fromSeq, toSeq) as IterableIterator<unknown[]>;
-    let batch: StoredRecord[] = [];
+    let batch: RawRecordRow[] = [];
     for (const r of rows) {
-      batch.push({
-        seq: r[0] as number,
-        ts: r[1] as string,
-        prev: r[2] as string,
-        hash: r[3] as string,
-        columns: {
-          type: r[4] as string,
-          server: r[5] as string | null,
-          target: r[6] as string | null,
-          decision: r[7] as string | null,
-          outcome: r[8] as string | null,
-          thread_id: r[9] as string | null,
-          actor: r[10] as string | null,
-          call_id: r[11] as string | null,
-        },
-        body: r[12] as string,
-      });
+      batch.push(r);
       if (batch.length === QUERY_BATCH) {
         yield batch;
         batch = [];

@@ -1,5 +1,5 @@
 import type { ApprovalQueue } from '../approval/queue.js';
-import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
+import type { ChainHead, PreparedEvent, RawRecordRow, StoredRecord } from './chain.js';
 import type { Checkpoint } from './checkpoint.js';
 
 /** Filters of `audit query` (all optional; combined with AND). */
@@ -50,6 +50,8 @@ export interface AuditStore {
   checkpoints(): Promise<Checkpoint[]>;
   /** Every record from `fromSeq` on, in sequence order, in batches (a consistent read). */
   records(fromSeq?: number, toSeq?: number): AsyncIterable<StoredRecord[]>;
+  /** The same as raw rows, when the store can (the verifier's fast path). */
+  rawRecords?(fromSeq?: number, toSeq?: number): AsyncIterable<RawRecordRow[]>;
   query(filter: AuditFilter): Promise<StoredRecord[]>;
   stats(): Promise<AuditStats>;
   /** Deletes records with seq ≤ `throughSeq`, once a signed checkpoint anchors the rest. */

@@ -76,10 +76,18 @@ export async function verifyStore(
     remembered,
   });
   let n = 0;
-  reading: for await (const batch of store.records()) {
-    for (const record of batch) if (!verifier.push(record)) break reading;
-    n += batch.length;
-    if (n % 50_000 < batch.length) onProgress?.(n);
+  if (store.rawRecords) {
+    reading: for await (const batch of store.rawRecords()) {
+      for (const row of batch) if (!verifier.pushRaw(row)) break reading;
+      n += batch.length;
+      if (n % 50_000 < batch.length) onProgress?.(n);
+    }
+  } else {
+    reading: for await (const batch of store.records()) {
+      for (const record of batch) if (!verifier.push(record)) break reading;
+      n += batch.length;
+      if (n % 50_000 < batch.length) onProgress?.(n);
+    }
   }
   return withCheckpoint(verifier.finish(), 1);
 }

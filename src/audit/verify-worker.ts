@@ -16,10 +16,10 @@ const verifier = new ChainVerifier({
   slice: { trustFirstLink: !job.first, final: job.final },
 });
 let firstPrev: string | null = null;
-reading: for await (const batch of store.records(job.from, job.to)) {
-  for (const record of batch) {
-    firstPrev ??= record.prev;
-    if (!verifier.push(record)) break reading;
+reading: for await (const batch of store.rawRecords(job.from, job.to)) {
+  for (const row of batch) {
+    firstPrev ??= row[2] as string;
+    if (!verifier.pushRaw(row)) break reading;
   }
 }
 const result: SliceResult = {

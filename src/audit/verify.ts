@@ -1,6 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { ChainHead, StoredRecord } from './chain.js';
-import { GENESIS_HASH, recordHash } from './chain.js';
+import type { RawRecordRow } from './chain.js';
+import { GENESIS_HASH, rawRecordHash, recordFromRaw, recordHash } from './chain.js';
 import type { Checkpoint } from './checkpoint.js';
 import { checkCheckpointSignature } from './checkpoint.js';
 
@@ -64,7 +65,50 @@ export class ChainVerifier {
   private readonly signatureOk = new Map<Checkpoint, boolean>();
   private expectedSeq: number | null = null;
   private lastHash: string | null = null;
-  private previous: StoredRecord | null = null;
+  private previousRecord: StoredRecord | null = null;
+  private previousRaw: RawRecordRow | null = null;
+
+  /** The last record that verified (kept raw on the fast path; made an object only when needed). */
+  private get previous(): StoredRecord | null {
+    if (this.previousRaw) {
+      this.previousRecord = recordFromRaw(this.previousRaw);
+      this.previousRaw = null;
+    }
+    return this.previousRecord;
+  }
+
+  private set previous(record: StoredRecord | null) {
+    this.previousRecord = record;
+    this.previousRaw = null;
+  }
+
+  /**
+   * The fast path for a raw database row: when it is simply the next record, hashes right, links
+   * right and no checkpoint or remembered state names it, nothing is allocated; anything else
+   * goes through `push` for the full classification.
+   */
+  pushRaw(row: RawRecordRow): boolean {
+    const seq = row[0] as number;
+    if (
+      this.expectedSeq !== null &&
+      seq === this.expectedSeq &&
+      !this.pending &&
+      !this.pendingGap &&
+      !this.problem &&
+      row[2] === this.lastHash &&
+      !this.bySeq.has(seq) &&
+      this.input.remembered?.seq !== seq &&
+      rawRecordHash(row) === row[3]
+    ) {
+      this.count += 1;
+      this.previousRaw = row;
+      this.previousRecord = null;
+      this.lastHash = row[3] as string;
+      this.expectedSeq = seq + 1;
+      return true;
+    }
+    return this.push(recordFromRaw(row));
+  }
   private count = 0;
   private firstSeq: number | null = null;
   private verifiedCheckpoints = 0;
