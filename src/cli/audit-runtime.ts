@@ -14,13 +14,12 @@ import type { PipelineStages } from '../pipeline/pipeline.js';
 import { auditStages } from '../pipeline/stages/audit.js';
 import { approvalStage } from '../pipeline/stages/approval.js';
 import { policyStage } from '../pipeline/stages/policy.js';
-import type { PolicySettings } from '../pipeline/stages/policy.js';
-import { policyRevision } from '../policy/revision.js';
 import type { ApprovalQueue, ApprovalRow } from '../approval/queue.js';
 import { sendWebhook, webhookPayload } from '../approval/webhook.js';
 import type { GovernanceFactory } from '../gateway/run-gateway.js';
 import type { CliIo } from './io.js';
 import { onShutdown } from './shutdown.js';
+import { policySettingsFor } from './policy-settings.js';
 import type { World } from './world.js';
 
 export interface AuditRuntime {
@@ -168,16 +167,9 @@ export async function startAudit(
     timeoutCode: REQUEST_TIMEOUT,
   });
   const policy = world.requirements.requirements.policy;
-  const settings: PolicySettings = {
-    policy,
-    revision: policyRevision(policy),
-    onWarning: (message) =>
-      io.stderr(`${JSON.stringify({ event: 'policy_warning', detail: message })}\n`),
-    userModes: (name) => {
-      const server = world.decisions.find((d) => d.server.name === name)?.server;
-      return server ? { defaultMode: server.defaultToolsApprovalMode, tools: server.tools } : null;
-    },
-  };
+  const settings = policySettingsFor(world, (message) =>
+    io.stderr(`${JSON.stringify({ event: 'policy_warning', detail: message })}\n`),
+  );
   let queue: ApprovalQueue | null = null;
   try {
     queue = writer?.store.approvals() ?? null;

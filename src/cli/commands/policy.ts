@@ -5,9 +5,9 @@ import { parseTomlDocument } from '../../config/toml-document.js';
 import { readSourceFile } from '../../config/read-source.js';
 import { formatLocation } from '../../diagnostics/diagnostic.js';
 import type { ToolCallDecision } from '../../policy/decide-tool-call.js';
-import { decideToolCall } from '../../policy/decide-tool-call.js';
+import { decideFor } from '../../pipeline/stages/policy.js';
+import { policySettingsFor } from '../policy-settings.js';
 import type { ToolAnnotations, UserApprovalMode } from '../../policy/model.js';
-import { policyRevision } from '../../policy/revision.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import { ExitCode } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
@@ -52,20 +52,8 @@ export function decideInWorld(
   annotations: ToolAnnotations | null,
   userOverride: UserApprovalMode | null = null,
 ): ToolCallDecision {
-  const policy = world.requirements.requirements.policy;
-  const revision = policyRevision(policy);
   const decision = world.decisions.find((d) => d.server.name === server);
-  const decided = decideToolCall({
-    server,
-    tool,
-    annotations,
-    user: {
-      toolMode: userOverride ?? decision?.server.tools[tool]?.approvalMode ?? null,
-      defaultMode: decision?.server.defaultToolsApprovalMode ?? null,
-    },
-    policy,
-    policyRevision: revision,
-  });
+  const decided = decideFor(policySettingsFor(world), server, tool, annotations, userOverride);
   if (decision && !decision.enabled) {
     const reason = decision.disabledReason;
     return {

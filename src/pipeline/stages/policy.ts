@@ -28,6 +28,8 @@ export function decideFor(
   server: string,
   tool: string,
   annotations: ReturnType<typeof annotationsOf>,
+  /** A tool approval mode to assume instead of the user's (`policy test` cases). */
+  toolModeOverride: UserApprovalMode | null = null,
 ): ToolCallDecision {
   const modes = settings.userModes(server);
   return decideToolCall({
@@ -35,7 +37,7 @@ export function decideFor(
     tool,
     annotations,
     user: {
-      toolMode: modes?.tools[tool]?.approvalMode ?? null,
+      toolMode: toolModeOverride ?? modes?.tools[tool]?.approvalMode ?? null,
       defaultMode: modes?.defaultMode ?? null,
     },
     policy: settings.policy,
