@@ -12,6 +12,7 @@ import {
   openStdioSession,
   refuseInitialize,
   Relay,
+  type OutgoingShaper,
   runOnStdio,
   serveOn,
 } from './downstream/session.js';
@@ -115,6 +116,8 @@ export interface SessionContext {
   stateLine(line: StateLine): void;
   stages?: Partial<PipelineStages>;
   governance?: GovernanceFactory;
+  /** Masks what servers send the client outside results (logs, progress, sampling, elicitation). */
+  shapeOutgoing?: OutgoingShaper;
   selfPath?: string;
 }
 
@@ -147,7 +150,7 @@ export async function openSingleServerSession(
     return { refusal };
   }
   state('starting');
-  const relay = new Relay();
+  const relay = new Relay(ctx.shapeOutgoing);
   let downstream: Server | null = null;
   const supervisor = new SupervisedUpstream(
     server,
@@ -156,7 +159,7 @@ export async function openSingleServerSession(
       capabilities: init.capabilities,
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
       prepare: (client) => {
-        relay.wireUpstream(client);
+        relay.wireUpstream(client, server.name);
         // Before the handshake: a server that prints junk while starting is reported too.
         client.onerror = reportUpstreamErrors(ctx.stateLine, server.name);
       },
@@ -210,6 +213,7 @@ export async function openSingleServerSession(
           await supervisor.current?.client.notification(n as never).catch(() => undefined);
         },
         relay,
+        ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
         onThread: (id, parent) => {
           threadId = id;
           parentThreadId = parent;

@@ -76,7 +76,7 @@ export async function openAggregateSession(
       thread_id: threadId,
       parent_thread_id: parentThreadId,
     });
-  const relay = new Relay();
+  const relay = new Relay(ctx.shapeOutgoing);
   const failedRequired: string[] = [];
   let downstream: Server | null = null;
   const catalog = new Catalog(
@@ -106,7 +106,7 @@ export async function openAggregateSession(
           capabilities: init.capabilities,
           clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
           prepare: (client) => {
-            relay.wireUpstream(client);
+            relay.wireUpstream(client, name);
             const relayed = client.fallbackNotificationHandler;
             client.fallbackNotificationHandler = async (notification) => {
               if (notification.method.endsWith('/list_changed')) catalog.invalidate();
@@ -164,6 +164,7 @@ export async function openAggregateSession(
     resolveTool: (name) => catalog.resolveTool(name),
     exposeTools: (tools) => ({ tools: [...tools], hidden: catalog.hiddenTools }),
     toolAnnotations: (server, tool) => catalog.toolAnnotations(server, tool),
+    toolOutputSchema: (server, tool) => catalog.toolOutputSchema(server, tool),
   };
   const instructions = live()
     .filter((u) => u.upstream.instructions)
@@ -196,6 +197,7 @@ export async function openAggregateSession(
           );
         },
         relay,
+        ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
         onThread: (id, parent) => {
           threadId = id;
           parentThreadId = parent;

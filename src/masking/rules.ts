@@ -57,7 +57,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     kind: 'aws_secret_key',
     keywords: ['aws', 'secret_access', 'secretaccess'],
     pattern:
-      /(?:aws)?_?secret_?(?:access)?_?key["']?\s{0,5}[:=]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
+      /(?:aws)?_?secret_?(?:access)?_?key\\?["']?\s{0,5}[:=]\s{0,5}\\?["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
     group: 1,
     entropy: 3.5,
   },
@@ -456,7 +456,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     kind: 'auth_header',
     keywords: ['bearer', 'basic', 'token '],
     pattern:
-      /\b(?:authorization|proxy-authorization)["']?\s{0,3}[:=]\s{0,3}["']?(?:bearer|basic|token)\s{1,3}([A-Za-z0-9._~+/=-]{12,4096})/gi,
+      /\b(?:authorization|proxy-authorization)\\?["']?\s{0,3}[:=]\s{0,3}\\?["']?(?:bearer|basic|token)\s{1,3}([A-Za-z0-9._~+/=-]{12,4096})/gi,
     group: 1,
     validate: (s) => !looksLikePlaceholder(s),
   },
@@ -473,7 +473,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     id: 'api-key-header',
     kind: 'api_key',
     keywords: ['x-api-key', 'api-key', 'apikey'],
-    pattern: /\b(?:x-)?api-?key["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9._~+/=-]{16,512})/gi,
+    pattern: /\b(?:x-)?api-?key\\?["']?\s{0,3}[:=]\s{0,3}\\?["']?([A-Za-z0-9._~+/=-]{16,512})/gi,
     group: 1,
     entropy: 3,
     validate: (s) => !looksLikePlaceholder(s),
@@ -484,7 +484,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     kind: 'generic_secret',
     keywords: ['pass', 'secret', 'token', 'key', 'cred', 'auth'],
     pattern:
-      /\b[A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key)[A-Za-z0-9_.-]{0,20}["']?\s{0,3}(?::=|=>|=|:)\s{0,3}["']?([^\s"',;`]{8,256})/gi,
+      /\b[A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key)[A-Za-z0-9_.-]{0,20}\\?["']?\s{0,3}(?::=|=>|=|:)\s{0,3}\\?["']?([^\s"'\\,;`]{8,256})/gi,
     group: 1,
     entropy: 3,
     validate: (s) => !looksLikePlaceholder(s) && !/^[a-z]+$/.test(s),

@@ -10,6 +10,7 @@ import type { AuditRequirements } from './model.js';
 import type { ToolPolicy, ToolRule } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
 import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
+import { composeMaskingPolicy } from './parse-masking-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -176,7 +177,8 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
   }
   policy.rules = [...rules.values()];
-  return { mcpServers: composeRuleSets(top), plugins, audit, policy };
+  const masking = composeMaskingPolicy(layers.map((l) => l.masking));
+  return { mcpServers: composeRuleSets(top), plugins, audit, policy, masking };
 }
 
 /** The layers to blame when requirements are invalid (for the `requirements_invalid` reason). */

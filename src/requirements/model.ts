@@ -2,6 +2,8 @@ import type { SourceLocation } from '../diagnostics/diagnostic.js';
 import type { CompiledRustRegex } from './rust-regex.js';
 import type { ToolPolicy } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
+import type { MaskingPolicy } from '../masking/policy.js';
+import { DEFAULT_MASKING_POLICY } from '../masking/policy.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -102,6 +104,8 @@ export interface Requirements {
   audit: AuditRequirements;
   /** `[gatehouse_policy]`: the admin's tool policy. */
   policy: ToolPolicy;
+  /** `[gatehouse_masking]`: what is masked in what servers return (on by default). */
+  masking: MaskingPolicy;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -109,4 +113,5 @@ export const NO_REQUIREMENTS: Requirements = {
   plugins: new Map(),
   audit: NO_AUDIT_REQUIREMENTS,
   policy: NO_TOOL_POLICY,
+  masking: DEFAULT_MASKING_POLICY,
 };
