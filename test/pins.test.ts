@@ -56,7 +56,7 @@ test('CLI commands are exactly these', () => {
     'approvals deny',
     'approvals serve',
   ]);
-  expect(top).toEqual(['run', 'serve']);
+  expect(top).toEqual(['run', 'serve', 'mask']);
 });
 
 test('exit codes and reason codes are stable (documented in README and docs/requirements.md)', () => {
@@ -74,6 +74,8 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     auditUnavailable: 10,
     policyTestFailed: 11,
     approvalRefused: 12,
+    maskingFound: 16,
+    maskingFailed: 17,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

@@ -13,6 +13,8 @@ export const ExitCode = {
   auditUnavailable: 10,
   policyTestFailed: 11,
   approvalRefused: 12,
+  maskingFound: 16,
+  maskingFailed: 17,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
