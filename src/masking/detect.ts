@@ -69,12 +69,39 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
   for (const [priority, rule] of rules.entries()) {
     if (options.exempt && (options.exempt.has(rule.id) || options.exempt.has(rule.kind))) continue;
     if (!(ruleKeywords[priority] ?? []).some((k) => present.has(k))) continue;
+    if (rule.find) {
+      for (const span of rule.find(text)) {
+        const secret = text.slice(span.start, span.end);
+        if (passesGates(rule, secret, secret))
+          found.push({ kind: rule.kind, rule: rule.id, ...span, priority });
+      }
+      continue;
+    }
     const re = rule.pattern;
+    const back = rule.back;
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      if (back) {
+        let start = m.index;
+        while (start > 0 && m.index - start < back.max && back.chars.test(text[start - 1] ?? ''))
+          start -= 1;
+        const ok =
+          m.index - start >= back.min && !(start > 0 && back.boundary.test(text[start - 1] ?? ''));
+        const secret = text.slice(start, m.index + m[0].length);
+        if (ok && passesGates(rule, secret, secret)) {
+          found.push({
+            kind: rule.kind,
+            rule: rule.id,
+            start,
+            end: start + secret.length,
+            priority,
+          });
+        }
+        continue;
+      }
       const full = m[0];
       const secret = rule.group !== undefined ? m[rule.group] : full;
-      if (!secret || !passesGates(rule, secret)) {
+      if (!secret || !passesGates(rule, secret, full)) {
         // A whole-match rule that failed its validator may still match one character later
         // (`5 4111 1111 1111 1111` fails Luhn; `4111 1111 1111 1111` passes). Bounded patterns
         // keep this linear; rules with a capture group resume after the match.
