@@ -10,6 +10,7 @@
 // gates and validators, and false positives on look-alikes.
 import RandExp from 'randexp';
 import { builtInRules, detectFindings } from '../../dist/masking/detect.js';
+import { stripLookarounds } from './regex-sample.mjs';
 
 /** mulberry32: a small, fast, seedable PRNG. */
 export function prng(seed) {
@@ -212,7 +213,7 @@ const SPECIAL = {
 /** Samples a value every rule of `kind` accepts (rule pattern, lookarounds dropped, gates passed). */
 function sampler(rules) {
   const gens = rules.map((rule) => {
-    const source = rule.pattern.source.replace(/\(\?<?[!=](?:[^()]|\([^()]*\))*\)/g, '');
+    const source = stripLookarounds(rule.pattern.source);
     const re = new RandExp(new RegExp(source, rule.pattern.flags.replace('g', '')));
     re.max = 6;
     return { rule, re };
