@@ -27,7 +27,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/fixtures/**/*.mjs', 'bench/**', 'scripts/**'],
+    files: ['test/fixtures/**/*.mjs', 'test/support/**/*.mjs', 'bench/**', 'scripts/**'],
     languageOptions: {
       globals: {
         process: 'readonly',

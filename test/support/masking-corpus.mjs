@@ -335,7 +335,7 @@ const NEGATIVES = [
     `bind [::1]:${int(rnd, 1024, 65535)} and [fe80::${chars(rnd, HEX, 4)}:${chars(rnd, HEX, 4)}]`,
   (rnd) =>
     `mac ${Array.from({ length: 6 }, () => chars(rnd, HEX, 2)).join(':')} at 10:${int(rnd, 10, 59)}:${int(rnd, 10, 59)}`,
-  (rnd) => `std::vector<int> v; ns::Type::method(); a::b`,
+  () => `std::vector<int> v; ns::Type::method(); a::b`,
   (rnd) => `token_count=${int(rnd, 100, 99999)} max_tokens=${int(rnd, 1000, 8000)}`,
   (rnd) => `secret_name = "prod/${chars(rnd, 'abcdefghij', 6)}/db"`,
   (rnd) => `"password_min_length": ${int(rnd, 8, 16)}`,
