@@ -72,7 +72,8 @@ function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-function installedRoot(codexHome: string, marketplace: string, name: string): string | null {
+/** The newest installed copy of a plugin in Codex's cache, or null when none is installed. */
+export function installedRoot(codexHome: string, marketplace: string, name: string): string | null {
   const dir = join(codexHome, 'plugins', 'cache', marketplace, name);
   let versions: string[];
   try {

@@ -9,6 +9,7 @@ import type { RequirementSource, Requirements, ServerRule, ServerRuleSet } from 
 import type { AuditRequirements } from './model.js';
 import type { ToolPolicy, ToolRule } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
+import { composePluginGovernance } from './parse-plugins-table.js';
 import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
 
 /**
@@ -176,7 +177,10 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
   }
   policy.rules = [...rules.values()];
-  return { mcpServers: composeRuleSets(top), plugins, audit, policy };
+  const pluginGovernance = composePluginGovernance(
+    layers.map((l) => ({ source: l.source, plugins: l.pluginGovernance })),
+  );
+  return { mcpServers: composeRuleSets(top), plugins, audit, policy, pluginGovernance };
 }
 
 /** The layers to blame when requirements are invalid (for the `requirements_invalid` reason). */

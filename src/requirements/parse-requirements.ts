@@ -13,6 +13,8 @@ import type {
   TableReporter,
 } from './parse-gatehouse-tables.js';
 import { parseAuditTable, parsePolicyTable } from './parse-gatehouse-tables.js';
+import type { GatehousePluginsLayer, PluginsTableReporter } from './parse-plugins-table.js';
+import { parsePluginsTable } from './parse-plugins-table.js';
 import { diagnosticAt } from '../config/located-document.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
@@ -23,13 +25,14 @@ export interface RequirementsLayer {
   plugins: Map<string, Map<string, ServerRule>>;
   policy: GatehousePolicyLayer;
   audit: GatehouseAuditLayer;
+  pluginGovernance: GatehousePluginsLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256'];
 const COMMAND_MATCHER_KEYS = ['executable', 'args'];
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 
-class LayerParser implements TableReporter {
+class LayerParser implements TableReporter, PluginsTableReporter {
   readonly diagnostics: Diagnostic[] = [];
 
   constructor(
@@ -146,6 +149,7 @@ class LayerParser implements TableReporter {
       plugins: this.parsePlugins(root.plugins),
       audit: parseAuditTable(root.gatehouse_audit, this),
       policy: parsePolicyTable(root.gatehouse_policy, this, this.source),
+      pluginGovernance: parsePluginsTable(root.gatehouse_plugins, this, this.source),
     };
   }
 
@@ -370,6 +374,14 @@ class LayerParser implements TableReporter {
     return ok
       ? { transport: 'stdio', form: 'matcher', executable: command.executable, args, sha256 }
       : null;
+  }
+
+  urlMatcher(path: KeyPath, raw: unknown): StringMatcher | null {
+    return this.parseMatcher(path, raw, 'url');
+  }
+
+  locate(path: KeyPath) {
+    return this.doc.locate(path);
   }
 
   private parseMatcher(path: KeyPath, raw: unknown, what: 'url' | 'arg'): StringMatcher | null {
