@@ -13,6 +13,7 @@ export const ExitCode = {
   auditUnavailable: 10,
   policyTestFailed: 11,
   approvalRefused: 12,
+  inventoryViolations: 15,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
