@@ -387,7 +387,10 @@ export function buildProgram(
         'evaluate the inventory against [gatehouse_plugins]: findings with a fix; exit 15 on a violation',
       )
       .action(async (opts: InventoryOptions, cmd: Command) =>
-        setExit(await runInventoryCheck(globals(cmd), opts, io)),
+        setExit(
+          // `--json` and `--from` may be written before `check` too (they are the parent's options).
+          await runInventoryCheck(globals(cmd), { ...inventory.opts(), ...opts }, io),
+        ),
       ),
   );
   const evidence = wire(

@@ -52,12 +52,13 @@ function manifestFindings(
   kind: 'plugin' | 'marketplace',
   id: string,
   problems: readonly ManifestProblem[],
+  severity: FindingSeverity = 'error',
 ): Finding[] {
   return problems.map((p) =>
     p.kind === 'escape'
       ? finding(
           'manifest_path_escapes_root',
-          'error',
+          severity,
           { kind, id },
           `${p.file}: ${p.message}; it was not followed`,
           `do not install it; ask its publisher to keep every path inside the ${kind} directory`,
@@ -106,9 +107,9 @@ function marketplaceFindings(m: InventoryMarketplace, policy: PluginGovernance):
 }
 
 function pluginFindings(p: InventoryPlugin, policy: PluginGovernance): Finding[] {
-  const out = manifestFindings('plugin', p.id, p.manifest_problems);
-  const subject = { kind: 'plugin' as const, id: p.id };
   const severity: FindingSeverity = p.installed ? 'error' : 'warning';
+  const out = manifestFindings('plugin', p.id, p.manifest_problems, severity);
+  const subject = { kind: 'plugin' as const, id: p.id };
   const state = p.installed ? 'installed' : 'available for install';
   const remove = `codex plugin remove ${p.id}`;
   const version = p.version ?? '(unknown version)';
