@@ -277,6 +277,32 @@ url = "https://api.example.com/mcp"
     expect(r.code).toBe(15);
   });
 
+  test('a broken config file: the rest of the inventory is still printed, exit 3', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, 'c.toml'),
+      '[mcp_servers.bad]\nargs = ["x"]\n\n[mcp_servers.docs]\ncommand = "npx"\n',
+    );
+    const r = await cli([
+      '--codex-home',
+      codexHome(),
+      '--config',
+      join(dir, 'c.toml'),
+      'inventory',
+      '--json',
+      '--from',
+      savedOutputs(),
+    ]);
+    expect(r.code).toBe(3);
+    const inv = JSON.parse(r.stdout) as InventoryJson;
+    expect(inv.servers.map((s) => s.name)).toContain('docs');
+    expect(inv.plugins.length).toBe(3);
+    expect(
+      inv.notices.some((n) => n.severity === 'error' && n.message.includes('mcp_servers.bad')),
+    ).toBe(true);
+    expect(r.stderr).toContain('mcp_servers.bad');
+  });
+
   test('unknown policy values are errors naming file, line and key (exit 4)', async () => {
     const file = requirements(
       '[gatehouse_plugins]\nallowed_auth_policies = ["ON_USE", "on_demand"]\n\n[gatehouse_plugins.allowed_sources.x]\ntype = "svn"\nurl = "https://x"\n',

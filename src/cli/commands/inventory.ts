@@ -40,7 +40,7 @@ export interface TakenInventory {
   inventory: Inventory;
   findings: Finding[];
   sha256: string;
-  /** 0, or 4 when the requirements are invalid. */
+  /** 0; 4 when the requirements are invalid; 3 when a config file is (the rest is still listed). */
   code: ExitCodeValue;
 }
 
@@ -57,11 +57,13 @@ export async function takeInventory(
   quiet = false,
 ): Promise<TakenInventory> {
   const world = loadWorld(global, io, true);
-  const code = quiet
+  const loaded = quiet
     ? world.requirements.invalid
       ? ExitCode.requirementsInvalid
       : ExitCode.ok
     : reportLoadProblems(io, world);
+  const configBroken = world.config.diagnostics.some((d) => d.severity === 'error');
+  const code = loaded === ExitCode.ok && configBroken ? ExitCode.configInvalid : loaded;
   const codexHome = codexHomeDir(global, io);
   const progress = io.isTTY && !opts.json && !quiet;
   if (progress) io.stderr(opts.from ? 'reading saved codex output…' : 'asking codex for plugins…');
@@ -293,6 +295,7 @@ export async function runInventoryCheck(
       `${c.errors === 0 ? 'no violations' : `${c.errors} violation(s)`}, ${c.warnings} warning(s): ${inv.plugins.length} plugin(s), ${inv.marketplaces.length} marketplace(s), ${inv.servers.length} server(s) checked\n`,
     );
   }
-  if (taken.code !== ExitCode.ok) return taken.code;
-  return c.errors > 0 ? ExitCode.inventoryViolations : ExitCode.ok;
+  // Invalid requirements first (nothing can be judged), then violations, then unread config.
+  if (taken.code === ExitCode.requirementsInvalid) return taken.code;
+  return c.errors > 0 ? ExitCode.inventoryViolations : taken.code;
 }
