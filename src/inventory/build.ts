@@ -201,9 +201,6 @@ export function buildInventory(input: BuildInventoryInput): Inventory {
       names.push(s.name);
     }
     serversOf.set(p.pluginId, names);
-    const unreadable = (contents?.problems ?? []).some(
-      (x) => x.kind !== 'escape' && x.file === contents?.manifest,
-    );
     plugins.push({
       id: p.pluginId,
       name: p.name,
@@ -220,11 +217,7 @@ export function buildInventory(input: BuildInventoryInput): Inventory {
       auth_policy: p.authPolicy,
       root,
       manifest: contents?.manifest ?? null,
-      contents_known:
-        root !== null &&
-        contents !== null &&
-        !unreadable &&
-        !contents.problems.some((x) => x.file === root),
+      contents_known: contents?.complete ?? false,
       hooks: contents?.hooks ?? [],
       mcp_servers: [],
       skills: contents?.skills ?? [],

@@ -14,7 +14,11 @@ const base = { codexHome: tempDir(), env: process.env, cwd: process.cwd() };
 
 describe('collectPlugins', () => {
   test('a codex that hangs is stopped at the timeout; the inventory goes on without it', async () => {
-    const r = await collectPlugins({ ...base, codexBinary: fakeCodex('exec sleep 30'), timeoutMs: 300 });
+    const r = await collectPlugins({
+      ...base,
+      codexBinary: fakeCodex('exec sleep 30'),
+      timeoutMs: 300,
+    });
     expect(r.mode).toBe('codex_cli');
     expect(r.plugins).toEqual([]);
     expect(r.notices.map((n) => n.message)).toEqual([

@@ -21,6 +21,11 @@ export interface PluginContents {
   servers: McpServerConfig[];
   skills: InventorySkill[];
   problems: ManifestProblem[];
+  /**
+   * Everything the manifest declares was read. False after any problem but a badly shaped hook
+   * entry (which is still counted as a hook): then hooks or servers may be missing from the lists.
+   */
+  complete: boolean;
 }
 
 const PLUGIN_MANIFESTS = ['.codex-plugin/plugin.json', '.claude-plugin/plugin.json'];
@@ -134,6 +139,7 @@ export function readPluginContents(root: string): PluginContents {
     servers: [],
     skills: [],
     problems,
+    complete: false,
   };
   if (!existsSync(root)) {
     problems.push({
@@ -179,6 +185,7 @@ export function readPluginContents(root: string): PluginContents {
 
   // Hooks: inline, one path or several; by default hooks.json or hooks/hooks.json.
   const hookSources: { file: string; value?: unknown }[] = [];
+  let hookEntryProblems = 0;
   if (isObj(doc.hooks) && manifest) hookSources.push({ file: manifest, value: doc.hooks });
   else if (doc.hooks !== undefined) {
     for (const entry of asList(doc.hooks)) {
@@ -203,6 +210,7 @@ export function readPluginContents(root: string): PluginContents {
     out.hooks.push(...parsed.hooks);
     for (const message of parsed.problems)
       problems.push({ kind: 'invalid', file: source.file, message });
+    hookEntryProblems += parsed.problems.length;
   }
 
   // Skills: one directory or several; by default skills/.
@@ -214,6 +222,7 @@ export function readPluginContents(root: string): PluginContents {
           return dir ? [dir] : [];
         });
   for (const dir of skillDirs) out.skills.push(...readSkills(dir, problems));
+  out.complete = problems.length === hookEntryProblems;
   return out;
 }
 

@@ -91,7 +91,7 @@ export interface InventoryPlugin {
   /** The plugin directory whose manifest was read (installed copy first, else the source). */
   root: string | null;
   manifest: string | null;
-  /** False when the plugin's files could not be read: hooks, servers and skills are unknown. */
+  /** False when something its manifest declares could not be read (or was refused): lists may be short. */
   contents_known: boolean;
   /** Manifest problems: unreadable, malformed, or a path escaping the plugin directory. */
   manifest_problems: ManifestProblem[];

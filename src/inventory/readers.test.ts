@@ -354,6 +354,7 @@ describe('manifests on disk', () => {
     ]);
     expect(c.hooks).toEqual([]);
     expect(c.version).toBe('1');
+    expect(c.complete).toBe(false);
   });
 
   test('inline servers and hooks, default skills directory', () => {
@@ -374,6 +375,7 @@ describe('manifests on disk', () => {
     expect(c.servers.map((s) => [s.name, s.transport.type])).toEqual([['r', 'streamable_http']]);
     expect(c.hooks.map((h) => h.event)).toEqual(['Stop']);
     expect(c.skills.map((s) => s.name)).toEqual(['formatter']);
+    expect(c.complete).toBe(true);
   });
 
   test('unreadable and malformed manifests are problems, never exceptions', () => {
