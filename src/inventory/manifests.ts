@@ -1,11 +1,11 @@
-import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { importMcpJson } from '../config/mcp-json.js';
 import type { McpServerConfig } from '../config/mcp-server.js';
 import { renderDiagnostic } from '../diagnostics/diagnostic.js';
 import { parseHooksDocument } from './hooks.js';
 import type { InventoryHook, InventorySkill, ManifestProblem } from './model.js';
-import { isInside, resolveWithin } from './paths.js';
+import { containedPath } from '../config/contained-path.js';
 
 /**
  * Reads plugin and marketplace manifests on disk for what Codex's CLI JSON leaves out (hooks,
@@ -73,25 +73,10 @@ function inside(
     problems.push({ kind: 'invalid', file: manifest, message: `"${key}" is not a path string` });
     return null;
   }
-  const within = resolveWithin(root, declared);
+  const within = containedPath(root, declared);
   if (!within.ok) {
     problems.push({ kind: 'escape', file: manifest, message: `"${key}" ${within.reason}` });
     return null;
-  }
-  if (existsSync(within.path)) {
-    try {
-      const real = realpathSync(within.path);
-      if (!isInside(realpathSync(root), real)) {
-        problems.push({
-          kind: 'escape',
-          file: manifest,
-          message: `"${key}" (${declared}) is a link leading outside the plugin directory, to ${real}`,
-        });
-        return null;
-      }
-    } catch {
-      // unreadable: reported when it is read
-    }
   }
   return within.path;
 }

@@ -2,7 +2,7 @@ import { stringMismatch } from '../requirements/match-server-identity.js';
 import type { MarketplaceSourceRule } from '../requirements/parse-plugins-table.js';
 import { maskUrl } from '../masking/mask-text.js';
 import type { MarketplaceSource } from './model.js';
-import { isInside } from './paths.js';
+import { isInside } from '../config/contained-path.js';
 
 const GITHUB_SHORTHAND = /^([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+)(?:@[^\s/]+)?$/;
 const SCP_LIKE = /^([A-Za-z0-9_.-]+@)?([A-Za-z0-9.-]+):(?!\/\/)(.+)$/;

@@ -21,7 +21,7 @@ import { parseHooksDocument } from './hooks.js';
 import { readMarketplaceManifest, readPluginContents } from './manifests.js';
 import { gitSourceUrl, marketplaceSourceMismatch } from './marketplace-source.js';
 import type { Inventory, InventoryPlugin } from './model.js';
-import { isInside, resolveWithin } from './paths.js';
+import { isInside, resolveWithin } from '../config/contained-path.js';
 
 const RECORDED_AVAILABLE = JSON.stringify({
   installed: [],

@@ -1,3 +1,4 @@
+import { existsSync, realpathSync } from 'node:fs';
 import { isAbsolute, posix } from 'node:path';
 
 /**
@@ -20,7 +21,7 @@ export function resolveWithin(root: string, declared: string): Within {
   if (parts.includes('..')) {
     const resolved = posix.normalize(posix.join(root, declared.replace(/\\/g, '/')));
     if (!isInside(root, resolved))
-      return { ok: false, reason: `leaves the plugin directory (${declared} → ${resolved})` };
+      return { ok: false, reason: `leaves ${root} (${declared} → ${resolved})` };
   }
   return { ok: true, path: posix.normalize(posix.join(root, declared.replace(/\\/g, '/'))) };
 }
@@ -31,4 +32,21 @@ export function isInside(dir: string, candidate: string): boolean {
   const path = posix.normalize(candidate);
   if (base === '/') return path.startsWith('/');
   return path === base || path.startsWith(`${base}/`);
+}
+
+/**
+ * `resolveWithin`, then where symbolic links lead: a path inside the root that is a link to
+ * `/etc/shadow` is refused too. The reason names what was declared and where it leads.
+ */
+export function containedPath(root: string, declared: string): Within {
+  const within = resolveWithin(root, declared);
+  if (!within.ok || !existsSync(within.path)) return within;
+  try {
+    const real = realpathSync(within.path);
+    if (!isInside(realpathSync(root), real))
+      return { ok: false, reason: `(${declared}) is a link leading outside ${root}, to ${real}` };
+  } catch {
+    // unreadable: reported by whoever reads it
+  }
+  return within;
 }
