@@ -1,7 +1,7 @@
 import { installedRoot } from '../config/codex-plugins.js';
 import type { SourceStatus } from '../config/load-config.js';
 import type { McpServerConfig, McpTransport } from '../config/mcp-server.js';
-import { maskArgs, maskUrl } from '../masking/mask-text.js';
+import { maskArgs, maskJsonValue, maskUrl } from '../masking/mask-text.js';
 import type { ServerDecision } from '../requirements/apply-requirements.js';
 import { constrainServers } from '../requirements/apply-requirements.js';
 import { formatStatus } from '../requirements/disabled-reason.js';
@@ -14,6 +14,7 @@ import type { CollectedPlugins } from './collect.js';
 import { readMarketplaceManifest, readPluginContents } from './manifests.js';
 import type { MarketplaceEntry } from './manifests.js';
 import type {
+  MarketplaceSource,
   Inventory,
   InventoryMarketplace,
   InventoryPlugin,
@@ -108,6 +109,11 @@ function pluginServer(d: ServerDecision, requirements: Requirements): PluginServ
   };
 }
 
+/** A Git source URL may carry a token (`https://user:TOKEN@host/…`): never printed or stored. */
+function maskedSource(source: MarketplaceSource | null): MarketplaceSource | null {
+  return source && { source_type: source.source_type, source: maskUrl(source.source) };
+}
+
 function localPath(source: unknown): string | null {
   if (typeof source !== 'object' || source === null) return null;
   const s = source as Record<string, unknown>;
@@ -138,7 +144,7 @@ export function buildInventory(input: BuildInventoryInput): Inventory {
     marketplaces.push({
       name: m.name,
       root,
-      marketplace_source: m.marketplaceSource,
+      marketplace_source: maskedSource(m.marketplaceSource),
       manifest: read?.manifest ?? null,
       manifest_problems: read?.problems ?? [],
     });
@@ -211,8 +217,8 @@ export function buildInventory(input: BuildInventoryInput): Inventory {
         (installedCopy ? (installedCopy.split('/').pop() ?? null) : null),
       installed: p.installed,
       enabled: p.enabled,
-      source: p.source,
-      marketplace_source: p.marketplaceSource,
+      source: maskJsonValue(p.source),
+      marketplace_source: maskedSource(p.marketplaceSource),
       install_policy: p.installPolicy,
       auth_policy: p.authPolicy,
       root,

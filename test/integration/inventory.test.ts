@@ -303,6 +303,39 @@ url = "https://api.example.com/mcp"
     expect(r.stderr).toContain('mcp_servers.bad');
   });
 
+  test('a Git marketplace URL with a token: masked in the inventory, and not an allowed source', async () => {
+    const home = codexHome();
+    const url = 'https://ci-bot:ghp_' + 'x'.repeat(36) + '@github.com/acme/plugins.git';
+    const saved = savedOutputs({
+      'marketplace-list.json': JSON.stringify({
+        marketplaces: [
+          { name: 'corp', root: null, marketplaceSource: { sourceType: 'git', source: url } },
+        ],
+      }),
+    });
+    const req = requirements(
+      '[gatehouse_plugins.allowed_sources.gh]\ntype = "git"\nhost = "github.com"\n',
+    );
+    const r = await cli([
+      '--codex-home',
+      home,
+      '--requirements',
+      req,
+      'inventory',
+      'check',
+      '--json',
+      '--from',
+      saved,
+    ]);
+    expect(r.stdout).not.toContain('ghp_');
+    expect(r.code).toBe(15);
+    const f = (JSON.parse(r.stdout) as InventoryJson).findings.find((x) => x.subject.id === 'corp');
+    expect(f?.rule).toBe('marketplace_source_not_allowed');
+    const inv = await cli(['--codex-home', home, 'inventory', '--json', '--from', saved]);
+    expect(inv.stdout).not.toContain('ghp_');
+    expect(inv.stdout).toContain('https://ci-bot:*****@github.com/acme/plugins.git');
+  });
+
   test('unknown policy values are errors naming file, line and key (exit 4)', async () => {
     const file = requirements(
       '[gatehouse_plugins]\nallowed_auth_policies = ["ON_USE", "on_demand"]\n\n[gatehouse_plugins.allowed_sources.x]\ntype = "svn"\nurl = "https://x"\n',
