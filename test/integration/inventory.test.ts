@@ -336,6 +336,21 @@ url = "https://api.example.com/mcp"
     expect(inv.stdout).toContain('https://ci-bot:*****@github.com/acme/plugins.git');
   });
 
+  test('requirements check shows the plugin policy with where each part was set', async () => {
+    const file = requirements(POLICY);
+    const r = await cli(['--requirements', file, 'requirements', 'check']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(
+      'gatehouse_plugins: hooks_require_review = true; remote_servers_require_allowlist = true',
+    );
+    expect(r.stdout).toContain(`source acme: local path ${MARKETPLACE} (${file})`);
+    const j = await cli(['--requirements', file, 'requirements', 'check', '--json']);
+    expect(JSON.parse(j.stdout).gatehouse_plugins).toMatchObject({
+      allowed_auth_policies: ['ON_USE'],
+      approved: { 'gh-tools@acme': { versions: '*', source: file } },
+    });
+  });
+
   test('unknown policy values are errors naming file, line and key (exit 4)', async () => {
     const file = requirements(
       '[gatehouse_plugins]\nallowed_auth_policies = ["ON_USE", "on_demand"]\n\n[gatehouse_plugins.allowed_sources.x]\ntype = "svn"\nurl = "https://x"\n',
