@@ -134,11 +134,18 @@ export async function runEvidenceRecord(
   }
   try {
     const quietOpts = { ...opts, json: true };
+    const progress = (text: string | null) => {
+      if (io.isTTY && !opts.json) io.stderr(text === null ? '\r\x1b[2K' : `\r\x1b[2K${text}`);
+    };
+    progress('gatehouse: taking the inventory before…');
     const before = await takeInventory(global, quietOpts, io, true);
+    progress(null);
     const startedAt = new Date().toISOString();
     const ran = await runCommand(argv, io, !opts.json);
     const finishedAt = new Date().toISOString();
+    progress('gatehouse: taking the inventory after…');
     const after = await takeInventory(global, quietOpts, io, true);
+    progress(null);
     const changes: InventoryChange[] = diffInventories(before.inventory, after.inventory);
     const stdout: StoredStream = storeStream(ran.stdout);
     const stderr: StoredStream = storeStream(ran.stderr);
