@@ -57,7 +57,8 @@ export interface EvidenceData {
   stdout: StoredStream;
   stderr: StoredStream;
   summary: string;
-  inventory: { before: InventoryState; after: InventoryState; changes: InventoryChange[] };
+  /** `after` is null when Gatehouse was interrupted before the command finished. */
+  inventory: { before: InventoryState; after: InventoryState | null; changes: InventoryChange[] };
   recorded_by: string | null;
 }
 

@@ -5,6 +5,8 @@ import { describe, expect, test } from 'vitest';
 import { CODEX } from '../support/codex.js';
 import { tempDir } from '../support/fixtures.js';
 import { cli } from '../support/run-cli.js';
+import { runCli } from '../../src/cli/program.js';
+import { runShutdownHooks } from '../../src/cli/shutdown.js';
 
 const MARKETPLACE = join(import.meta.dirname, '..', 'fixtures', 'marketplace');
 const RECORDED = join(import.meta.dirname, '..', 'fixtures', 'codex-plugins');
@@ -488,6 +490,34 @@ describe('gatehouse evidence', () => {
     const s2 = JSON.parse(rec2.stdout) as { stdout: { kind: string; json: unknown } };
     expect(s2.stdout.kind).toBe('codex.plugin.add');
     expect(s2.stdout.json).toEqual(JSON.parse(add));
+  });
+
+  test('interrupted while the command runs: what it printed so far is recorded, and it is stopped', async () => {
+    const home = tempDir();
+    const bin = join(tempDir(), 'slow');
+    writeFileSync(bin, '#!/bin/sh\necho "selected: corp"\nexec sleep 60\n', { mode: 0o755 });
+    let out = '';
+    const running = runCli(['evidence', 'record', '--codex', '/nonexistent/codex', '--', bin], {
+      stdout: (t) => (out += t),
+      stderr: () => undefined,
+      isTTY: false,
+      env: { ...process.env, GATEHOUSE_HOME: home, CODEX_HOME: tempDir() },
+      cwd: process.cwd(),
+    });
+    while (!out.includes('selected: corp')) await new Promise((r) => setTimeout(r, 20));
+    await runShutdownHooks();
+    await running;
+    const list = await cli(['evidence', 'list', '--json'], { GATEHOUSE_HOME: home });
+    const [only] = JSON.parse(list.stdout) as { seq: number; summary: string; exit_code: null }[];
+    expect(only?.summary).toContain('interrupted');
+    expect(only?.exit_code).toBeNull();
+    const show = await cli(['evidence', 'show', String(only?.seq), '--json'], {
+      GATEHOUSE_HOME: home,
+    });
+    expect(JSON.parse(show.stdout)).toMatchObject({
+      stdout: { format: 'text', text: 'selected: corp\n' },
+      inventory: { after: null },
+    });
   });
 
   test('a command that cannot be started is recorded too (exit 127); show of a missing id is exit 6', async () => {

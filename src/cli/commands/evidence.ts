@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { userInfo } from 'node:os';
+import { constants as osConstants, userInfo } from 'node:os';
 import type { StoredRecord } from '../../audit/chain.js';
 import type { AuditEventBody } from '../../audit/event.js';
 import { loadOrCreateAuditKeys } from '../../audit/keys.js';
@@ -17,6 +17,7 @@ import {
   summarize,
 } from '../../inventory/evidence.js';
 import { auditSpec } from '../audit-runtime.js';
+import { onShutdown } from '../shutdown.js';
 import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
@@ -54,39 +55,101 @@ interface Ran {
   stderr: Buffer;
 }
 
+interface Running {
+  done: Promise<Ran>;
+  /** What the command has written so far (for a record made when Gatehouse is interrupted). */
+  partial(): Ran;
+  kill(): void;
+}
+
 /** Runs the command, its output shown live (unless --json) and captured whole. */
-function runCommand(argv: readonly string[], io: CliIo, echo: boolean): Promise<Ran> {
-  return new Promise((done) => {
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      cwd: io.cwd,
-      env: io.env,
-      stdio: ['inherit', 'pipe', 'pipe'],
-    });
-    child.stdout.on('data', (d: Buffer) => {
-      out.push(d);
-      if (echo) io.stdout(d.toString('utf8'));
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err.push(d);
-      if (echo) io.stderr(d.toString('utf8'));
-    });
-    let spawnError: string | null = null;
-    child.on('error', (e: NodeJS.ErrnoException) => {
-      spawnError =
-        e.code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]}: ${e.message}`;
-    });
-    child.on('close', (code, signal) =>
-      done({
-        exitCode: code,
-        signal,
-        spawnError,
-        stdout: Buffer.concat(out),
-        stderr: Buffer.concat(err),
-      }),
-    );
+function runCommand(argv: readonly string[], io: CliIo, echo: boolean): Running {
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  let spawnError: string | null = null;
+  const child = spawn(argv[0] as string, argv.slice(1), {
+    cwd: io.cwd,
+    env: io.env,
+    stdio: ['inherit', 'pipe', 'pipe'],
   });
+  child.stdout.on('data', (d: Buffer) => {
+    out.push(d);
+    if (echo) io.stdout(d.toString('utf8'));
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    err.push(d);
+    if (echo) io.stderr(d.toString('utf8'));
+  });
+  child.on('error', (e: NodeJS.ErrnoException) => {
+    spawnError = e.code === 'ENOENT' ? `${argv[0]}: command not found` : `${argv[0]}: ${e.message}`;
+  });
+  const snapshot = (exitCode: number | null, signal: string | null): Ran => ({
+    exitCode,
+    signal,
+    spawnError,
+    stdout: Buffer.concat(out),
+    stderr: Buffer.concat(err),
+  });
+  return {
+    done: new Promise((resolve) =>
+      child.on('close', (code, signal) => resolve(snapshot(code, signal))),
+    ),
+    partial: () => snapshot(null, 'interrupted'),
+    kill: () => void child.kill('SIGTERM'),
+  };
+}
+
+/** The record: masked command, both streams, the inventory before and (unless interrupted) after. */
+function evidenceData(
+  argv: readonly string[],
+  cwd: string,
+  startedAt: string,
+  ran: Ran,
+  before: TakenInventory,
+  after: TakenInventory | null,
+): EvidenceData {
+  const changes: InventoryChange[] = after
+    ? diffInventories(before.inventory, after.inventory)
+    : [];
+  const stdout: StoredStream = storeStream(ran.stdout);
+  const stderr: StoredStream = storeStream(ran.stderr);
+  const summary = ran.spawnError
+    ? ran.spawnError
+    : after
+      ? summarize(stdout, ran.exitCode, changes)
+      : 'interrupted: Gatehouse was stopped before the command finished; the inventory after was not taken';
+  return {
+    schema_version: EVIDENCE_SCHEMA_VERSION,
+    command: maskCommand(argv),
+    cwd,
+    started_at: startedAt,
+    finished_at: new Date().toISOString(),
+    exit_code: ran.exitCode,
+    signal: ran.signal,
+    spawn_error: ran.spawnError ? maskEvidenceText(ran.spawnError) : null,
+    stdout,
+    stderr,
+    summary: maskEvidenceText(summary),
+    inventory: { before: state(before), after: after ? state(after) : null, changes },
+    recorded_by: osUser(),
+  };
+}
+
+function evidenceEvent(data: EvidenceData): AuditEventBody {
+  return {
+    type: EVIDENCE_TYPE,
+    kind: 'command',
+    subject: data.command.join(' ').slice(0, 200),
+    data,
+  };
+}
+
+/** The exit code of a command killed by a signal, as a shell reports it. */
+function signalExit(signal: string | null): number {
+  const n = signal
+    ? (osConstants.signals as Record<string, number | undefined>)[signal]
+    : undefined;
+  return 128 + (n ?? 0);
 }
 
 function recordJson(r: StoredRecord): Record<string, unknown> {
@@ -141,36 +204,28 @@ export async function runEvidenceRecord(
     const before = await takeInventory(global, quietOpts, io, true);
     progress(null);
     const startedAt = new Date().toISOString();
-    const ran = await runCommand(argv, io, !opts.json);
-    const finishedAt = new Date().toISOString();
+    const running = runCommand(argv, io, !opts.json);
+    let recorded = false;
+    // Stopped by a signal: keep what the command printed so far, then stop it.
+    const unhook = onShutdown(async () => {
+      if (recorded) return;
+      recorded = true;
+      await writer.record(
+        evidenceEvent(evidenceData(argv, io.cwd, startedAt, running.partial(), before, null)),
+      );
+      running.kill();
+      await writer.close();
+    });
+    const ran = await running.done;
+    if (recorded) return ExitCode.internal; // the signal handler recorded it and exits the process
     progress('gatehouse: taking the inventory after…');
     const after = await takeInventory(global, quietOpts, io, true);
     progress(null);
-    const changes: InventoryChange[] = diffInventories(before.inventory, after.inventory);
-    const stdout: StoredStream = storeStream(ran.stdout);
-    const stderr: StoredStream = storeStream(ran.stderr);
-    const command = maskCommand(argv);
-    const data: EvidenceData = {
-      schema_version: EVIDENCE_SCHEMA_VERSION,
-      command,
-      cwd: io.cwd,
-      started_at: startedAt,
-      finished_at: finishedAt,
-      exit_code: ran.exitCode,
-      signal: ran.signal,
-      spawn_error: ran.spawnError ? maskEvidenceText(ran.spawnError) : null,
-      stdout,
-      stderr,
-      summary: ran.spawnError ?? summarize(stdout, ran.exitCode, changes),
-      inventory: { before: state(before), after: state(after), changes },
-      recorded_by: osUser(),
-    };
-    const event: AuditEventBody = {
-      type: EVIDENCE_TYPE,
-      kind: 'command',
-      subject: command.join(' ').slice(0, 200),
-      data,
-    };
+    if (recorded) return ExitCode.internal;
+    recorded = true;
+    unhook();
+    const data = evidenceData(argv, io.cwd, startedAt, ran, before, after);
+    const event = evidenceEvent(data);
     const record = await writer.record(event);
     await writer.checkpoint().catch(() => undefined);
     if (opts.json) io.stdout(`${JSON.stringify(recordJson(record), null, 2)}\n`);
@@ -180,7 +235,7 @@ export async function runEvidenceRecord(
       );
     if (ran.spawnError) return 127 as ExitCodeValue;
     // The recorded command's own exit code passes through, as `time` and `nice` do.
-    return (ran.exitCode ?? 128) as ExitCodeValue;
+    return (ran.exitCode ?? signalExit(ran.signal)) as ExitCodeValue;
   } catch (err) {
     io.stderr(
       `error: the evidence could not be written: ${err instanceof Error ? err.message : String(err)}\n`,
@@ -223,7 +278,7 @@ export function runEvidenceList(
             inventory_before:
               (r.inventory as EvidenceData['inventory'] | undefined)?.before.sha256 ?? null,
             inventory_after:
-              (r.inventory as EvidenceData['inventory'] | undefined)?.after.sha256 ?? null,
+              (r.inventory as EvidenceData['inventory'] | undefined)?.after?.sha256 ?? null,
           })),
           null,
           2,
@@ -279,7 +334,7 @@ export function runEvidenceShow(
       `exit:      ${r.spawn_error ?? (r.exit_code === null ? `signal ${r.signal ?? '?'}` : String(r.exit_code))}`,
       `summary:   ${r.summary ?? ''}`,
       `inventory: ${inv?.before.sha256 ?? '?'} (before)`,
-      `           ${inv?.after.sha256 ?? '?'} (after)`,
+      `           ${inv?.after ? inv.after.sha256 : 'not taken (interrupted)'} (after)`,
     ];
     for (const c of inv?.changes ?? []) {
       const fields = c.fields
