@@ -55,8 +55,14 @@ test('CLI commands are exactly these', () => {
     'approvals approve',
     'approvals deny',
     'approvals serve',
+    'inventory check',
+    'evidence record',
+    'evidence list',
+    'evidence show',
   ]);
   expect(top).toEqual(['run', 'serve', 'mask']);
+  // `inventory` runs on its own too (the report); `inventory check` is its CI form.
+  expect(program.commands.find((c) => c.name() === 'inventory')?.commands).toHaveLength(1);
 });
 
 test('exit codes and reason codes are stable (documented in README and docs/requirements.md)', () => {
@@ -74,6 +80,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     auditUnavailable: 10,
     policyTestFailed: 11,
     approvalRefused: 12,
+    inventoryViolations: 15,
     maskingFound: 16,
     maskingFailed: 17,
   });

@@ -13,6 +13,7 @@ export const ExitCode = {
   auditUnavailable: 10,
   policyTestFailed: 11,
   approvalRefused: 12,
+  inventoryViolations: 15,
   maskingFound: 16,
   maskingFailed: 17,
 } as const;

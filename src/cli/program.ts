@@ -20,6 +20,9 @@ import {
   runApprovalsServe,
   runApprovalsShow,
 } from './commands/approvals.js';
+import { runInventory, runInventoryCheck } from './commands/inventory.js';
+import type { InventoryOptions } from './commands/inventory.js';
+import { runEvidenceList, runEvidenceRecord, runEvidenceShow } from './commands/evidence.js';
 import {
   runAuditExport,
   runAuditKey,
@@ -47,8 +50,10 @@ Exit codes:
   10 the audit store cannot be opened or read (corrupt, foreign, unreachable)
   11 policy test: at least one case did not get the expected decision
   12 approvals: the decision cannot be made (already decided, expired, or the requester approving a two-person call)
+  15 inventory check: at least one violation of the plugin policy ([gatehouse_plugins])
   16 mask --check: something in the input would be masked
-  17 mask: the input could not be masked safely (nothing more was printed)`;
+  17 mask: the input could not be masked safely (nothing more was printed)
+  evidence record exits with the recorded command's own exit code (127: it could not be started)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
 function withHttpOptions(cmd: Command): Command {
@@ -382,6 +387,74 @@ export function buildProgram(
         setExit(await runApprovalsServe(globals(cmd), opts, io)),
       ),
   );
+  const inventoryOptions = (cmd: Command) =>
+    cmd
+      .option('--json', 'print JSON (schema_version 1, documented in docs/cli.md)')
+      .option(
+        '--from <dir>',
+        'read saved `codex plugin … --json` outputs from DIR instead of running codex',
+      )
+      .option('--codex <path>', 'the codex executable (default: codex on PATH)');
+  const inventory = wire(
+    inventoryOptions(program.command('inventory'))
+      .description('every MCP server, plugin and marketplace an agent can reach, grouped by risk')
+      .action(async (opts: InventoryOptions, cmd: Command) =>
+        setExit(await runInventory(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    inventoryOptions(inventory.command('check'))
+      .description(
+        'evaluate the inventory against [gatehouse_plugins]: findings with a fix; exit 15 on a violation',
+      )
+      .action(async (opts: InventoryOptions, cmd: Command) =>
+        setExit(
+          // `--json` and `--from` may be written before `check` too (they are the parent's options).
+          await runInventoryCheck(globals(cmd), { ...inventory.opts(), ...opts }, io),
+        ),
+      ),
+  );
+  const evidence = wire(
+    program
+      .command('evidence')
+      .description(
+        'release evidence: what an install or upgrade printed and changed, kept in the audit trail',
+      ),
+  );
+  wire(
+    evidence
+      .command('record')
+      .description(
+        'run a command (after --), keep its exit code and full output with the inventory before and after',
+      )
+      .argument('<command...>', 'the command and its arguments, after --')
+      .option('--json', 'print the stored record as JSON (the command output is not echoed)')
+      .option('--from <dir>', 'take the inventories from saved codex output in DIR')
+      .option('--codex <path>', 'the codex executable for the inventories (default: codex on PATH)')
+      .action(async (command: string[], opts: InventoryOptions, cmd: Command) =>
+        setExit(await runEvidenceRecord(globals(cmd), command, opts, io)),
+      ),
+  );
+  wire(
+    evidence
+      .command('list')
+      .description('recorded evidence, oldest first')
+      .option('--limit <n>', 'only the N most recent')
+      .option('--json', 'print JSON')
+      .action(async (opts: { json?: boolean; limit?: string }, cmd: Command) =>
+        setExit(await runEvidenceList(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    evidence
+      .command('show')
+      .description('one record: command, exit code, every field of its output, inventory changes')
+      .argument('<id>', 'evidence number (from evidence list)')
+      .option('--json', 'print JSON')
+      .action(async (id: string, opts: { json?: boolean }, cmd: Command) =>
+        setExit(await runEvidenceShow(globals(cmd), id, opts, io)),
+      ),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
@@ -395,6 +468,8 @@ const COMMAND_WORDS = new Set([
   'audit',
   'policy',
   'approvals',
+  'inventory',
+  'evidence',
   'help',
 ]);
 

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LoadedConfig, ConfigSourceSpec } from '../config/load-config.js';
 import { defaultCodexHome, defaultGatehouseHome, loadConfig } from '../config/load-config.js';
@@ -51,26 +52,45 @@ function pinnedExecutables(
   return facts;
 }
 
-export function loadWorld(opts: GlobalOptions, io: CliIo): World {
+/** The Codex home a command reads: `--codex-home DIR`, else $CODEX_HOME or ~/.codex. */
+export function codexHomeDir(opts: GlobalOptions, io: CliIo): string {
+  return typeof opts.codexHome === 'string' && opts.codexHome !== ''
+    ? resolve(io.cwd, opts.codexHome)
+    : defaultCodexHome(io.env);
+}
+
+/** Codex's own config files around its home, lowest precedence first (see codex-compat §1.3). */
+export const CODEX_SYSTEM_CONFIG = '/etc/codex/config.toml';
+export const CODEX_MANAGED_CONFIG = '/etc/codex/managed_config.toml';
+
+/**
+ * `discover` (the inventory): read every place a server can come from without being told —
+ * Codex's system, home, project and managed config, and the project's `.mcp.json` — each only
+ * when it exists.
+ */
+export function loadWorld(opts: GlobalOptions, io: CliIo, discover = false): World {
   const strict = Boolean(opts.strict);
   const gatehouseHome = defaultGatehouseHome(io.env);
   const sources: ConfigSourceSpec[] = [
     { kind: 'gatehouse', file: join(gatehouseHome, 'config.toml'), optional: true },
   ];
-  if (opts.codexHome !== undefined && opts.codexHome !== false) {
-    const dir =
-      typeof opts.codexHome === 'string' && opts.codexHome !== ''
-        ? resolve(io.cwd, opts.codexHome)
-        : defaultCodexHome(io.env);
-    sources.push({ kind: 'codex', file: join(dir, 'config.toml'), optional: false });
+  if (discover) sources.push({ kind: 'codex_layer', file: CODEX_SYSTEM_CONFIG, optional: true });
+  const explicitHome = opts.codexHome !== undefined && opts.codexHome !== false;
+  if (explicitHome || discover) {
+    const file = join(codexHomeDir(opts, io), 'config.toml');
+    sources.push({ kind: 'codex', file, optional: !explicitHome });
+  }
+  if (discover) {
+    for (const file of [join(io.cwd, '.codex', 'config.toml'), CODEX_MANAGED_CONFIG])
+      sources.push({ kind: 'codex_layer', file, optional: true });
   }
   for (const file of opts.config)
     sources.push({ kind: 'config_flag', file: resolve(io.cwd, file), optional: false });
-  const config = loadConfig({
-    sources,
-    mcpJsonFiles: opts.mcpJson.map((f) => resolve(io.cwd, f)),
-    strict,
-  });
+  const mcpJsonFiles = opts.mcpJson.map((f) => resolve(io.cwd, f));
+  const projectMcpJson = join(io.cwd, '.mcp.json');
+  if (discover && existsSync(projectMcpJson) && !mcpJsonFiles.includes(projectMcpJson))
+    mcpJsonFiles.push(projectMcpJson);
+  const config = loadConfig({ sources, mcpJsonFiles, strict });
 
   const requirements = loadRequirements({
     requirementFiles: opts.requirements.map((f) => resolve(io.cwd, f)),

@@ -6,6 +6,7 @@ import { importMcpJson } from './mcp-json.js';
 import type { McpServerConfig } from './mcp-server.js';
 import { parseJsonDocument } from './json-document.js';
 import { readSourceFile } from './read-source.js';
+import { containedPath } from './contained-path.js';
 import { diagnosticAt } from './located-document.js';
 import type { TomlDocument } from './toml-document.js';
 
@@ -72,7 +73,8 @@ function compareVersions(a: string, b: string): number {
   return a.localeCompare(b, 'en', { numeric: true });
 }
 
-function installedRoot(codexHome: string, marketplace: string, name: string): string | null {
+/** The newest installed copy of a plugin in Codex's cache, or null when none is installed. */
+export function installedRoot(codexHome: string, marketplace: string, name: string): string | null {
   const dir = join(codexHome, 'plugins', 'cache', marketplace, name);
   let versions: string[];
   try {
@@ -99,7 +101,21 @@ function importPluginServers(root: string): {
     if (!parsed.ok) return { servers: [], diagnostics: [parsed.diagnostic] };
     const declared = isPlainTable(parsed.doc.value) ? parsed.doc.value.mcpServers : undefined;
     if (isPlainTable(declared)) return importMcpJson(manifest);
-    if (typeof declared === 'string') mcpFile = join(root, declared);
+    if (typeof declared === 'string') {
+      const within = containedPath(root, declared);
+      if (!within.ok) {
+        const message = `"mcpServers" ${within.reason}: not followed, so this plugin contributes no servers`;
+        const hint =
+          'a plugin may point only at files inside its own directory; remove or reinstall it';
+        return {
+          servers: [],
+          diagnostics: [
+            diagnosticAt(parsed.doc, ['mcpServers'], 'warning', 'invalid_value', message, hint),
+          ],
+        };
+      }
+      mcpFile = within.path;
+    }
   }
   if (!existsSync(mcpFile)) return { servers: [], diagnostics: [] };
   return importMcpJson(mcpFile);

@@ -23,7 +23,8 @@ import type { TomlDocument } from './toml-document.js';
  *      that is already defined is an error naming both places.
  */
 export interface ConfigSourceSpec {
-  kind: 'gatehouse' | 'codex' | 'config_flag';
+  /** `codex_layer`: Codex's other config files (system, project, managed), read by `inventory`. */
+  kind: 'gatehouse' | 'codex' | 'codex_layer' | 'config_flag';
   file: string;
   /** A default location that may legitimately not exist. */
   optional: boolean;

@@ -40,7 +40,7 @@ export interface OAuthClientConfig {
 
 /** Where a server definition was read from. */
 export interface ConfigOrigin {
-  kind: 'gatehouse' | 'codex' | 'config_flag' | 'mcp_json' | 'plugin';
+  kind: 'gatehouse' | 'codex' | 'codex_layer' | 'config_flag' | 'mcp_json' | 'plugin';
   file: string;
   location: SourceLocation;
 }

@@ -9,6 +9,7 @@ import type { RequirementSource, Requirements, ServerRule, ServerRuleSet } from 
 import type { AuditRequirements } from './model.js';
 import type { ToolPolicy, ToolRule } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
+import { composePluginGovernance } from './parse-plugins-table.js';
 import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
 import { composeMaskingPolicy } from './parse-masking-table.js';
 
@@ -178,7 +179,10 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
   }
   policy.rules = [...rules.values()];
   const masking = composeMaskingPolicy(layers.map((l) => l.masking));
-  return { mcpServers: composeRuleSets(top), plugins, audit, policy, masking };
+  const pluginGovernance = composePluginGovernance(
+    layers.map((l) => ({ source: l.source, plugins: l.pluginGovernance })),
+  );
+  return { mcpServers: composeRuleSets(top), plugins, audit, policy, masking, pluginGovernance };
 }
 
 /** The layers to blame when requirements are invalid (for the `requirements_invalid` reason). */

@@ -15,6 +15,8 @@ import type {
 import { parseAuditTable, parsePolicyTable } from './parse-gatehouse-tables.js';
 import type { GatehouseMaskingLayer } from './parse-masking-table.js';
 import { parseMaskingTable } from './parse-masking-table.js';
+import type { GatehousePluginsLayer, PluginsTableReporter } from './parse-plugins-table.js';
+import { parsePluginsTable } from './parse-plugins-table.js';
 import { diagnosticAt } from '../config/located-document.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
@@ -26,13 +28,14 @@ export interface RequirementsLayer {
   policy: GatehousePolicyLayer;
   audit: GatehouseAuditLayer;
   masking: GatehouseMaskingLayer;
+  pluginGovernance: GatehousePluginsLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256'];
 const COMMAND_MATCHER_KEYS = ['executable', 'args'];
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 
-class LayerParser implements TableReporter {
+class LayerParser implements TableReporter, PluginsTableReporter {
   readonly diagnostics: Diagnostic[] = [];
 
   constructor(
@@ -150,6 +153,7 @@ class LayerParser implements TableReporter {
       audit: parseAuditTable(root.gatehouse_audit, this),
       policy: parsePolicyTable(root.gatehouse_policy, this, this.source),
       masking: parseMaskingTable(root.gatehouse_masking, this),
+      pluginGovernance: parsePluginsTable(root.gatehouse_plugins, this, this.source),
     };
   }
 
@@ -374,6 +378,14 @@ class LayerParser implements TableReporter {
     return ok
       ? { transport: 'stdio', form: 'matcher', executable: command.executable, args, sha256 }
       : null;
+  }
+
+  urlMatcher(path: KeyPath, raw: unknown): StringMatcher | null {
+    return this.parseMatcher(path, raw, 'url');
+  }
+
+  locate(path: KeyPath) {
+    return this.doc.locate(path);
   }
 
   private parseMatcher(path: KeyPath, raw: unknown, what: 'url' | 'arg'): StringMatcher | null {

@@ -13,6 +13,7 @@ import type { GlobalOptions } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
 import { resolve } from 'node:path';
 import { policyRevision } from '../../policy/revision.js';
+import { pluginGovernanceJson, pluginGovernanceLines } from '../format/plugin-governance-view.js';
 
 function ruleSetJson(set: ServerRuleSet | null): Record<string, unknown> {
   if (!set) return { restricted: false, deny_all: false, sources: [], rules: [] };
@@ -100,6 +101,7 @@ export function runRequirementsCheck(
           plugins: Object.fromEntries([...plugins].map(([id, set]) => [id, ruleSetJson(set)])),
           gatehouse_policy: policyJson,
           gatehouse_audit: auditJson,
+          gatehouse_plugins: pluginGovernanceJson(loaded.requirements.pluginGovernance),
           diagnostics: loaded.diagnostics.map((d) => diagnosticToJson(d)),
         },
         null,
@@ -159,6 +161,7 @@ export function runRequirementsCheck(
   out.push(
     `gatehouse_audit: fail_open = ${auditJson.fail_open}; store ${auditJson.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${auditJson.checkpoint_every_records} records / ${auditJson.checkpoint_every_seconds}s`,
   );
+  out.push(...pluginGovernanceLines(loaded.requirements.pluginGovernance));
   out.push('');
   out.push(
     errors.length > 0
