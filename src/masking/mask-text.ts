@@ -1,8 +1,11 @@
 /**
- * Masking for what Gatehouse itself prints about configuration: env and header values, URL
- * credentials, secret-looking arguments and source snippets. The full detector set for
- * server traffic lives beside this file as it grows; these are the high-confidence shapes.
+ * Masking for what Gatehouse itself prints about configuration (`mcp list/get`, diagnostics,
+ * state lines): env and header values, URL credentials, secret-looking arguments and source
+ * snippets, as `*****`. Server traffic is masked by engine.ts with `[REDACTED:kind]`.
  */
+import { detectFindings } from './detect.js';
+import { SECRET_RULES } from './rules.js';
+
 export const MASK = '*****';
 
 const SECRET_NAME =
@@ -32,11 +35,22 @@ export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(bare) || SECRET_NAME_ANYWHERE.test(bare);
 }
 
-/** Replaces well-known token shapes in free text. */
+/**
+ * Replaces secrets in free text: the well-known token shapes, then every secret detector of the
+ * masking engine (what `mcp list/get`, error messages and state lines print goes through here).
+ */
 export function maskTokens(text: string): string {
   let out = text;
   for (const shape of TOKEN_SHAPES) out = out.replace(shape, MASK);
-  return out;
+  const found = detectFindings(out, { rules: SECRET_RULES });
+  if (found.length === 0) return out;
+  let masked = '';
+  let at = 0;
+  for (const f of found) {
+    masked += `${out.slice(at, f.start)}${MASK}`;
+    at = f.end;
+  }
+  return masked + out.slice(at);
 }
 
 /** Masks the password of `user:pass@host` and the values of secret-named query parameters. */
