@@ -523,9 +523,12 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     pattern:
       /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token)[ \t]{1,3}([^\s"'\\,;`/]{10,128})(?=[\s.,;)]|$)/gi,
     group: 1,
-    entropy: 3.3,
+    entropy: 3,
     validate: (s, match) =>
-      genericSecretValue(s) && /[A-Za-z]/.test(s) && /[0-9]/.test(s) && !namesMetadata(match),
+      genericSecretValue(s) &&
+      /[A-Za-z]/.test(s) &&
+      (/[0-9]/.test(s) || /[^A-Za-z0-9._-]/.test(s)) &&
+      !namesMetadata(match),
   },
 ];
 
@@ -543,9 +546,7 @@ export const PII_RULES: readonly DetectorRule[] = [
     kind: 'card',
     keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
     pattern: /(?<![0-9-])(?:[0-9][ -]?){12,18}[0-9](?![0-9])/g,
-    validate: (s) =>
-      luhnValid(s) &&
-      /^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5)|35|30[0-5]|36|38)/.test(s.replace(/[ -]/g, '')),
+    validate: (s) => luhnValid(s) && cardBrandLength(s.replace(/[ -]/g, '')),
   },
   {
     id: 'iban',
@@ -662,6 +663,17 @@ function publicIpv6(candidate: string): boolean {
   if ((first & 0xffc0) === 0xfe80 || (first & 0xfe00) === 0xfc00) return false;
   if (first === 0x2001 && parseInt(groups[1] ?? '0', 16) === 0xdb8) return false;
   return first >= 0x2000 && first <= 0x3fff; // global unicast
+}
+
+/** The number has a card network's prefix and one of that network's lengths. */
+function cardBrandLength(digits: string): boolean {
+  const n = digits.length;
+  if (digits.startsWith('4')) return n === 13 || n === 16 || n === 19;
+  if (/^(?:5[1-5]|2[2-7])/.test(digits)) return n === 16;
+  if (/^3[47]/.test(digits)) return n === 15;
+  if (/^(?:6011|65|35)/.test(digits)) return n >= 16 && n <= 19;
+  if (/^(?:30[0-5]|36|38)/.test(digits)) return n >= 14 && n <= 19;
+  return false;
 }
 
 /** A generic assignment's value that is not a placeholder, a word or an environment variable name. */

@@ -76,6 +76,8 @@ const IBAN_LENGTHS: Record<string, number> = {
 export function ibanValid(text: string): boolean {
   const iban = text.replace(/[ ]/g, '').toUpperCase();
   if (!/^[A-Z]{2}\d{2}[A-Z0-9]{11,30}$/.test(iban)) return false;
+  const check = Number(iban.slice(2, 4));
+  if (check < 2 || check > 98) return false; // ISO 13616 check digits are 02–98
   const expected = IBAN_LENGTHS[iban.slice(0, 2)];
   if (expected !== undefined && iban.length !== expected) return false;
   const rearranged = iban.slice(4) + iban.slice(0, 4);

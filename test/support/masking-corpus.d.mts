@@ -10,6 +10,7 @@ export declare function generateCorpus(options?: {
   seed?: number;
   bytes?: number;
   ipAddresses?: boolean;
+  density?: number;
 }): { text: string; planted: Planted[] };
 export interface KindScore {
   kind: string;
