@@ -545,7 +545,8 @@ export const PII_RULES: readonly DetectorRule[] = [
     id: 'payment-card',
     kind: 'card',
     keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
-    pattern: /(?<![0-9-])(?:[0-9][ -]?){12,18}[0-9](?![0-9])/g,
+    // Not inside a word: digit runs in hex hashes, ids and base64 are not card numbers.
+    pattern: /(?<![0-9A-Za-z_-])(?:[0-9][ -]?){12,18}[0-9](?![0-9A-Za-z_])/g,
     validate: (s) => luhnValid(s) && cardBrandLength(s.replace(/[ -]/g, '')),
   },
   {
