@@ -1,3 +1,4 @@
+import { composeSchemaLayers } from './parse-schema-table.js';
 import { existsSync } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { promoteWarnings } from '../diagnostics/diagnostic.js';
@@ -176,7 +177,13 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
   }
   policy.rules = [...rules.values()];
-  return { mcpServers: composeRuleSets(top), plugins, audit, policy };
+  return {
+    mcpServers: composeRuleSets(top),
+    plugins,
+    audit,
+    policy,
+    schema: composeSchemaLayers(layers),
+  };
 }
 
 /** The layers to blame when requirements are invalid (for the `requirements_invalid` reason). */

@@ -2,6 +2,8 @@ import type { SourceLocation } from '../diagnostics/diagnostic.js';
 import type { CompiledRustRegex } from './rust-regex.js';
 import type { ToolPolicy } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
+import type { SchemaRequirements } from './parse-schema-table.js';
+import { NO_SCHEMA_REQUIREMENTS } from './parse-schema-table.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -102,6 +104,8 @@ export interface Requirements {
   audit: AuditRequirements;
   /** `[gatehouse_policy]`: the admin's tool policy. */
   policy: ToolPolicy;
+  /** `[gatehouse_schema]`: the tool schema lock and what drift does. */
+  schema: SchemaRequirements;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -109,4 +113,5 @@ export const NO_REQUIREMENTS: Requirements = {
   plugins: new Map(),
   audit: NO_AUDIT_REQUIREMENTS,
   policy: NO_TOOL_POLICY,
+  schema: NO_SCHEMA_REQUIREMENTS,
 };

@@ -13,6 +13,8 @@ import type {
   TableReporter,
 } from './parse-gatehouse-tables.js';
 import { parseAuditTable, parsePolicyTable } from './parse-gatehouse-tables.js';
+import type { GatehouseSchemaLayer } from './parse-schema-table.js';
+import { parseSchemaTable } from './parse-schema-table.js';
 import { diagnosticAt } from '../config/located-document.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
@@ -23,6 +25,7 @@ export interface RequirementsLayer {
   plugins: Map<string, Map<string, ServerRule>>;
   policy: GatehousePolicyLayer;
   audit: GatehouseAuditLayer;
+  schema: GatehouseSchemaLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256'];
@@ -146,6 +149,7 @@ class LayerParser implements TableReporter {
       plugins: this.parsePlugins(root.plugins),
       audit: parseAuditTable(root.gatehouse_audit, this),
       policy: parsePolicyTable(root.gatehouse_policy, this, this.source),
+      schema: parseSchemaTable(root.gatehouse_schema, this, this.source),
     };
   }
 
