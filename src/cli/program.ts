@@ -18,6 +18,13 @@ import {
   runApprovalsShow,
 } from './commands/approvals.js';
 import {
+  runSchemaApprove,
+  runSchemaDiff,
+  runSchemaLog,
+  runSchemaSnapshot,
+} from './commands/schema.js';
+import type { DiffOptions, SnapshotOptions } from './commands/schema.js';
+import {
   runAuditExport,
   runAuditKey,
   runAuditPrune,
@@ -43,7 +50,9 @@ Exit codes:
   9  the audit trail is broken (audit verify): the first break is printed
   10 the audit store cannot be opened or read (corrupt, foreign, unreachable)
   11 policy test: at least one case did not get the expected decision
-  12 approvals: the decision cannot be made (already decided, expired, or the requester approving a two-person call)`;
+  12 approvals: the decision cannot be made (already decided, expired, or the requester approving a two-person call)
+  13 schema diff: a breaking or risky change was found
+  14 the schema lock is unreadable or invalid (corrupt, newer version, hand-edited)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
 function withHttpOptions(cmd: Command): Command {
@@ -87,6 +96,10 @@ export function buildProgram(
     .option(
       '--audit <store>',
       'audit store: postgres://USER@HOST/DB, or a SQLite file (default $GATEHOUSE_HOME/audit.db; env GATEHOUSE_AUDIT)',
+    )
+    .option(
+      '--lock <file>',
+      'tool schema lock (default ./gatehouse.lock.json; env GATEHOUSE_LOCK; the admin lock_path wins)',
     )
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
@@ -361,6 +374,58 @@ export function buildProgram(
         setExit(await runApprovalsServe(globals(cmd), opts, io)),
       ),
   );
+  const schema = wire(
+    program
+      .command('schema')
+      .description('the tool schema lock: snapshot, diff, approve and log what servers offer'),
+  );
+  wire(
+    schema
+      .command('snapshot')
+      .description(
+        'start servers and write what they offer (tools, prompts, templates) into the lock',
+      )
+      .argument('[server...]', 'only these servers (default: every enabled one)')
+      .option('--replace', 'move an unreadable lock aside (FILE.bak) and write a fresh one')
+      .option('--json', 'print JSON')
+      .action(async (names: string[], opts: SnapshotOptions, cmd: Command) =>
+        setExit(await runSchemaSnapshot(globals(cmd), names, opts, io)),
+      ),
+  );
+  wire(
+    schema
+      .command('diff')
+      .description(
+        'classify every change (breaking, risky, widening, cosmetic): live servers against the lock, or two lock files',
+      )
+      .argument('[locks...]', 'BEFORE AFTER lock files (default: the lock against live servers)')
+      .option('--format <format>', 'md (a changelog, breaking first) or json', 'md')
+      .option('--json', 'same as --format json')
+      .option('--against <file>', 'compare live servers with this lock file instead')
+      .action(async (files: string[], opts: DiffOptions, cmd: Command) =>
+        setExit(await runSchemaDiff(globals(cmd), files, opts, io)),
+      ),
+  );
+  wire(
+    schema
+      .command('approve')
+      .description('accept the live version of a server or one tool into the lock, as this OS user')
+      .argument('<target>', 'SERVER or SERVER/TOOL')
+      .option('--json', 'print JSON')
+      .action(async (target: string, opts: { json?: boolean }, cmd: Command) =>
+        setExit(await runSchemaApprove(globals(cmd), target, opts, io)),
+      ),
+  );
+  wire(
+    schema
+      .command('log')
+      .description('the version history the lock keeps: who accepted what, and when')
+      .argument('[target]', 'SERVER or SERVER/TOOL')
+      .option('--json', 'print JSON')
+      .action((target: string | undefined, opts: { json?: boolean }, cmd: Command) =>
+        setExit(runSchemaLog(globals(cmd), target, opts, io)),
+      ),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
@@ -374,6 +439,7 @@ const COMMAND_WORDS = new Set([
   'audit',
   'policy',
   'approvals',
+  'schema',
   'help',
 ]);
 

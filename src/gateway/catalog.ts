@@ -3,7 +3,7 @@ import type { McpServerConfig } from '../config/mcp-server.js';
 import { hiddenToolReason } from '../pipeline/tool-filter.js';
 import { annotationsOf } from '../policy/model.js';
 import type { ToolAnnotations } from '../policy/model.js';
-import type { HiddenTool } from '../pipeline/tool-filter.js';
+import type { HiddenTool, ToolGuard } from '../pipeline/tool-filter.js';
 import type { ToolRef } from './tool-names.js';
 import { nameTools } from './tool-names.js';
 import type { Upstream } from './upstream/connect.js';
@@ -46,6 +46,8 @@ export class Catalog {
   constructor(
     private readonly upstreams: () => readonly ServedUpstream[],
     private readonly onListError: (server: string, message: string) => void,
+    /** The schema lock's check, when the gateway enforces one. */
+    private readonly guard?: ToolGuard,
   ) {}
 
   private async listAll(
@@ -125,10 +127,13 @@ export class Catalog {
       u,
       items: items.filter((t) => {
         if (typeof t.name !== 'string') return false;
-        const reason = hiddenToolReason(t.name, {
-          enabledTools: u.config.enabledTools,
-          disabledTools: u.config.disabledTools,
-        });
+        const reason =
+          hiddenToolReason(t.name, {
+            enabledTools: u.config.enabledTools,
+            disabledTools: u.config.disabledTools,
+          }) ??
+          this.guard?.hiddenReason(u.config.name, t) ??
+          null;
         if (reason) hidden.push({ server: u.config.name, tool: t.name, reason });
         return reason === null;
       }),

@@ -27,7 +27,11 @@ export interface SchemaRequirements {
   onClass: Partial<Record<ChangeClass, SetBy<DriftAction>>>;
 }
 
-export const NO_SCHEMA_REQUIREMENTS: SchemaRequirements = { lockPath: null, lock: null, onClass: {} };
+export const NO_SCHEMA_REQUIREMENTS: SchemaRequirements = {
+  lockPath: null,
+  lock: null,
+  onClass: {},
+};
 
 const CLASS_KEYS: Record<string, ChangeClass> = {
   on_breaking: 'breaking',
@@ -67,7 +71,12 @@ export function parseSchemaTable(
       );
     } else if (key === 'lock_path') {
       if (typeof value !== 'string' || value.trim() === '') {
-        r.error(at, `expected a non-empty file path, got ${describeType(value)}`, undefined, 'wrong_type');
+        r.error(
+          at,
+          `expected a non-empty file path, got ${describeType(value)}`,
+          undefined,
+          'wrong_type',
+        );
       } else if (isAbsolute(value)) out.lockPath = value;
       else if (source.kind === 'env') {
         r.error(

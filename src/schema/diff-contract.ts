@@ -77,7 +77,12 @@ function findingsForTool(before: Record<string, unknown>, after: Record<string, 
   const bo = before.outputSchema;
   const ao = after.outputSchema;
   if (bo === undefined && ao !== undefined)
-    out.push({ class: 'widening', path: 'outputSchema', summary: 'output schema added', after: ao });
+    out.push({
+      class: 'widening',
+      path: 'outputSchema',
+      summary: 'output schema added',
+      after: ao,
+    });
   else if (bo !== undefined && ao === undefined)
     out.push({
       class: 'breaking',
@@ -104,10 +109,22 @@ function annotationFindings(before: unknown, after: unknown): SchemaFinding[] {
         : a[key] === undefined
           ? `annotation ${key} removed (was ${JSON.stringify(b[key])})`
           : `annotation ${key}: ${JSON.stringify(b[key])} → ${JSON.stringify(a[key])}`;
-    out.push({ class: 'risky', path: `annotations/${key}`, summary, before: b[key], after: a[key] });
+    out.push({
+      class: 'risky',
+      path: `annotations/${key}`,
+      summary,
+      before: b[key],
+      after: a[key],
+    });
   }
   if (out.length === 0)
-    out.push({ class: 'risky', path: 'annotations', summary: 'annotations changed', before, after });
+    out.push({
+      class: 'risky',
+      path: 'annotations',
+      summary: 'annotations changed',
+      before,
+      after,
+    });
   return out;
 }
 
@@ -115,7 +132,11 @@ function argumentList(v: unknown): Map<string, Record<string, unknown>> {
   const out = new Map<string, Record<string, unknown>>();
   if (!Array.isArray(v)) return out;
   for (const arg of v)
-    if (typeof arg === 'object' && arg !== null && typeof (arg as { name?: unknown }).name === 'string')
+    if (
+      typeof arg === 'object' &&
+      arg !== null &&
+      typeof (arg as { name?: unknown }).name === 'string'
+    )
       out.set((arg as { name: string }).name, arg as Record<string, unknown>);
   return out;
 }
@@ -128,7 +149,9 @@ function findingsForPrompt(before: Record<string, unknown>, after: Record<string
     out.push({
       class: cosmetic ? 'cosmetic' : 'risky',
       path: key,
-      summary: cosmetic ? `${key} whitespace changed` : `${key} changed (text the model reads: review it)`,
+      summary: cosmetic
+        ? `${key} whitespace changed`
+        : `${key} changed (text the model reads: review it)`,
       before: before[key],
       after: after[key],
     });
@@ -138,13 +161,26 @@ function findingsForPrompt(before: Record<string, unknown>, after: Record<string
   for (const [name, arg] of ba) {
     const next = aa.get(name);
     if (!next) {
-      out.push({ class: 'breaking', path: `arguments/${name}`, summary: `argument \`${name}\` removed`, before: arg });
+      out.push({
+        class: 'breaking',
+        path: `arguments/${name}`,
+        summary: `argument \`${name}\` removed`,
+        before: arg,
+      });
       continue;
     }
     if (next.required === true && arg.required !== true)
-      out.push({ class: 'breaking', path: `arguments/${name}`, summary: `argument \`${name}\` became required` });
+      out.push({
+        class: 'breaking',
+        path: `arguments/${name}`,
+        summary: `argument \`${name}\` became required`,
+      });
     if (next.required !== true && arg.required === true)
-      out.push({ class: 'widening', path: `arguments/${name}`, summary: `argument \`${name}\` became optional` });
+      out.push({
+        class: 'widening',
+        path: `arguments/${name}`,
+        summary: `argument \`${name}\` became optional`,
+      });
     for (const key of ['title', 'description'] as const)
       if (!sameJson(arg[key], next[key]))
         out.push({
@@ -159,8 +195,18 @@ function findingsForPrompt(before: Record<string, unknown>, after: Record<string
     if (ba.has(name)) continue;
     out.push(
       arg.required === true
-        ? { class: 'breaking', path: `arguments/${name}`, summary: `required argument \`${name}\` added`, after: arg }
-        : { class: 'widening', path: `arguments/${name}`, summary: `optional argument \`${name}\` added`, after: arg },
+        ? {
+            class: 'breaking',
+            path: `arguments/${name}`,
+            summary: `required argument \`${name}\` added`,
+            after: arg,
+          }
+        : {
+            class: 'widening',
+            path: `arguments/${name}`,
+            summary: `optional argument \`${name}\` added`,
+            after: arg,
+          },
     );
   }
   return out;
@@ -213,12 +259,22 @@ export function diffItem(
   before: LockedItem | null,
   after: LockedItem | null,
 ): SchemaChange[] {
-  const base = { server, kind, name, sha256_before: before?.sha256 ?? null, sha256_after: after?.sha256 ?? null };
+  const base = {
+    server,
+    kind,
+    name,
+    sha256_before: before?.sha256 ?? null,
+    sha256_after: after?.sha256 ?? null,
+  };
   if (!before && !after) return [];
   if (!after)
-    return [{ ...base, class: 'breaking', path: '', summary: `${KIND_LABEL[kind]} \`${name}\` removed` }];
+    return [
+      { ...base, class: 'breaking', path: '', summary: `${KIND_LABEL[kind]} \`${name}\` removed` },
+    ];
   if (!before)
-    return [{ ...base, class: 'widening', path: '', summary: `new ${KIND_LABEL[kind]} \`${name}\`` }];
+    return [
+      { ...base, class: 'widening', path: '', summary: `new ${KIND_LABEL[kind]} \`${name}\`` },
+    ];
   if (before.sha256 === after.sha256) return [];
   const findings = FINDERS[kind](before.definition, after.definition);
   if (findings.length === 0)
@@ -241,7 +297,11 @@ export function diffItem(
 }
 
 /** Changes to what a server is (transport, executable, package, serverInfo): all risky. */
-export function diffServerFacts(server: string, before: ServerFacts, after: ServerFacts): SchemaChange[] {
+export function diffServerFacts(
+  server: string,
+  before: ServerFacts,
+  after: ServerFacts,
+): SchemaChange[] {
   const out: SchemaChange[] = [];
   const change = (cls: ChangeClass, summary: string, path: string, b: unknown, a: unknown) =>
     out.push({
@@ -289,7 +349,11 @@ export function diffServerFacts(server: string, before: ServerFacts, after: Serv
       before.server_info,
       after.server_info,
     );
-  if (before.protocol_version && after.protocol_version && before.protocol_version !== after.protocol_version)
+  if (
+    before.protocol_version &&
+    after.protocol_version &&
+    before.protocol_version !== after.protocol_version
+  )
     change(
       'cosmetic',
       `server \`${server}\`: protocol version ${before.protocol_version} → ${after.protocol_version}`,
@@ -306,26 +370,49 @@ function describeIdentity(facts: ServerFacts): string {
 }
 
 /** Every change between two versions of one server's contract. */
-export function diffServer(name: string, before: LockedServer | null, after: LockedServer | null): SchemaChange[] {
+export function diffServer(
+  name: string,
+  before: LockedServer | null,
+  after: LockedServer | null,
+): SchemaChange[] {
   if (!before && !after) return [];
-  const base = { server: name, kind: 'server' as const, name, path: '', sha256_before: null, sha256_after: null };
+  const base = {
+    server: name,
+    kind: 'server' as const,
+    name,
+    path: '',
+    sha256_before: null,
+    sha256_after: null,
+  };
   if (!after) return [{ ...base, class: 'breaking', summary: `server \`${name}\` removed` }];
   if (!before) {
     const count = Object.keys(after.tools).length;
-    return [{ ...base, class: 'widening', summary: `new server \`${name}\` (${count} tool${count === 1 ? '' : 's'})` }];
+    return [
+      {
+        ...base,
+        class: 'widening',
+        summary: `new server \`${name}\` (${count} tool${count === 1 ? '' : 's'})`,
+      },
+    ];
   }
   const out = diffServerFacts(name, before, after);
   for (const kind of CONTRACT_KINDS) {
     const section = SECTION[kind];
     const names = new Set([...Object.keys(before[section]), ...Object.keys(after[section])]);
     for (const item of names)
-      out.push(...diffItem(name, kind, item, before[section][item] ?? null, after[section][item] ?? null));
+      out.push(
+        ...diffItem(name, kind, item, before[section][item] ?? null, after[section][item] ?? null),
+      );
   }
   return out;
 }
 
 /** Every change between two locks (or a lock and a snapshot), most severe first. */
-export function diffLocks(before: Lockfile, after: Lockfile, only?: ReadonlySet<string>): SchemaChange[] {
+export function diffLocks(
+  before: Lockfile,
+  after: Lockfile,
+  only?: ReadonlySet<string>,
+): SchemaChange[] {
   const names = new Set([...Object.keys(before.servers), ...Object.keys(after.servers)]);
   const out: SchemaChange[] = [];
   for (const name of names) {

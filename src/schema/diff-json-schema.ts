@@ -147,8 +147,7 @@ export function resolveLocalRef(root: unknown, ref: string): unknown {
   for (const raw of pointer.slice(1).split('/')) {
     const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
     if (Array.isArray(node)) node = node[Number(key)];
-    else if (isSchemaObject(node) && hasOwn(node, key))
-      node = node[key];
+    else if (isSchemaObject(node) && hasOwn(node, key)) node = node[key];
     else return undefined;
   }
   return node;
@@ -282,7 +281,8 @@ function compareKeywords(s: State, b: Schema, a: Schema, path: string, depth: nu
   compareEnum(s, b, a, path);
   compareConst(s, b, a, path);
   compareAdditional(s, b, a, path, depth);
-  for (const key of ['oneOf', 'anyOf', 'allOf'] as const) compareBranches(s, b, a, key, path, depth);
+  for (const key of ['oneOf', 'anyOf', 'allOf'] as const)
+    compareBranches(s, b, a, key, path, depth);
   compareItems(s, b, a, path, depth);
   compareBounds(s, b, a, path);
   compareText(s, b, a, path);
@@ -350,7 +350,14 @@ function compareProperties(s: State, b: Schema, a: Schema, path: string, depth: 
   for (const name of Object.keys(bp)) {
     const at = join(join(path, 'properties'), name);
     if (!hasOwn(ap, name)) {
-      add(s, 'breaking', at, `${noun} \`${propertyNames(at).join('.')}\` removed`, bp[name], undefined);
+      add(
+        s,
+        'breaking',
+        at,
+        `${noun} \`${propertyNames(at).join('.')}\` removed`,
+        bp[name],
+        undefined,
+      );
     } else compare(s, bp[name], ap[name], at, depth + 1);
   }
   for (const name of Object.keys(ap)) {
@@ -358,7 +365,14 @@ function compareProperties(s: State, b: Schema, a: Schema, path: string, depth: 
     const at = join(join(path, 'properties'), name);
     const required = aRequired.includes(name);
     if (s.direction === 'input' && required)
-      add(s, 'breaking', at, `required parameter \`${propertyNames(at).join('.')}\` added`, undefined, ap[name]);
+      add(
+        s,
+        'breaking',
+        at,
+        `required parameter \`${propertyNames(at).join('.')}\` added`,
+        undefined,
+        ap[name],
+      );
     else
       add(
         s,
@@ -370,7 +384,6 @@ function compareProperties(s: State, b: Schema, a: Schema, path: string, depth: 
       );
   }
 }
-
 
 function compareRequired(s: State, b: Schema, a: Schema, path: string): void {
   const br = new Set(stringList(b.required));
@@ -475,7 +488,14 @@ function compareAdditional(s: State, b: Schema, a: Schema, path: string, depth: 
       av,
     );
   } else if (closed(bv) && !closed(av)) {
-    add(s, classify('widened', s.direction), at, `${where(s, path)}: additionalProperties opened`, bv, av);
+    add(
+      s,
+      classify('widened', s.direction),
+      at,
+      `${where(s, path)}: additionalProperties opened`,
+      bv,
+      av,
+    );
   } else if (open(bv) || open(av)) {
     const effect: Effect = open(bv) ? 'narrowed' : 'widened';
     add(
@@ -554,12 +574,22 @@ function compareItems(s: State, b: Schema, a: Schema, path: string, depth: numbe
   const bt = tuple(b);
   const at = tuple(a);
   if (bt || at) {
-    const base = join(path, Array.isArray(a.prefixItems) || Array.isArray(b.prefixItems) ? 'prefixItems' : 'items');
+    const base = join(
+      path,
+      Array.isArray(a.prefixItems) || Array.isArray(b.prefixItems) ? 'prefixItems' : 'items',
+    );
     const btl = bt ?? [];
     const atl = at ?? [];
     for (let i = 0; i < Math.max(btl.length, atl.length); i++) {
       if (i >= atl.length)
-        add(s, 'breaking', join(base, i), `${where(s, path)}: tuple position ${i} removed`, btl[i], undefined);
+        add(
+          s,
+          'breaking',
+          join(base, i),
+          `${where(s, path)}: tuple position ${i} removed`,
+          btl[i],
+          undefined,
+        );
       else if (i >= btl.length)
         add(
           s,

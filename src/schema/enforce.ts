@@ -107,8 +107,13 @@ export function toolVerdict(input: VerdictInput): ToolVerdict {
   let action: DriftAction = 'allow';
   for (const c of changes) action = stricter(action, policy.onClass[c.class]);
   const first = changes.find((c) => policy.onClass[c.class] === action) ?? changes[0];
-  const serverLevel = changes.some((c) => c.kind === 'server' && policy.onClass[c.class] === action);
-  const more = changes.length > 1 ? ` (+${changes.length - 1} more change${changes.length > 2 ? 's' : ''})` : '';
+  const serverLevel = changes.some(
+    (c) => c.kind === 'server' && policy.onClass[c.class] === action,
+  );
+  const more =
+    changes.length > 1
+      ? ` (+${changes.length - 1} more change${changes.length > 2 ? 's' : ''})`
+      : '';
   return {
     changes,
     lockedSha256: lockedItem?.sha256 ?? null,

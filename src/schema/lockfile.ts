@@ -138,7 +138,8 @@ export interface LockError {
   diagnostic: Diagnostic;
 }
 
-const REGENERATE = 'run `gatehouse schema snapshot` to write a fresh lock (review it with `git diff`)';
+const REGENERATE =
+  'run `gatehouse schema snapshot` to write a fresh lock (review it with `git diff`)';
 
 /** Parses and validates a lock file's text; every problem names the file, key and fix. */
 export function parseLock(
@@ -151,7 +152,12 @@ export function parseLock(
   } catch {
     const parsed = parseJsonDocument(text, file);
     const diagnostic: Diagnostic = parsed.ok
-      ? { severity: 'error', code: 'json_syntax', message: 'invalid JSON', location: { file, line: 1, column: 1 } }
+      ? {
+          severity: 'error',
+          code: 'json_syntax',
+          message: 'invalid JSON',
+          location: { file, line: 1, column: 1 },
+        }
       : parsed.diagnostic;
     return {
       ok: false,
@@ -171,7 +177,11 @@ export function parseLock(
     problems.push({ path, message, code }),
   );
   if (problems.length === 0 && lock) return { ok: true, lock };
-  const problem = problems[0] ?? { path: [], message: 'not a schema lock', code: 'invalid' as const };
+  const problem = problems[0] ?? {
+    path: [],
+    message: 'not a schema lock',
+    code: 'invalid' as const,
+  };
   const hint =
     problem.code === 'newer_version'
       ? 'this lock was written by a newer Gatehouse: upgrade Gatehouse, or regenerate the lock with this one'
@@ -339,14 +349,23 @@ function validateServer(raw: unknown, path: KeyPath, report: Report): LockedServ
   if (!identity) return null;
   let executable: LockedServer['executable'] = null;
   if (raw.executable !== null && raw.executable !== undefined) {
-    if (isRecord(raw.executable) && isString(raw.executable.path) && isString(raw.executable.sha256))
+    if (
+      isRecord(raw.executable) &&
+      isString(raw.executable.path) &&
+      isString(raw.executable.sha256)
+    )
       executable = { path: raw.executable.path, sha256: raw.executable.sha256 };
     else report([...path, 'executable'], 'expected null or {"path", "sha256"}');
   }
   let pkg: PackageIdentity | null = null;
   if (raw.package !== null && raw.package !== undefined) {
     const p = raw.package;
-    if (isRecord(p) && isString(p.name) && isString(p.version) && isStringOrNull(p.integrity ?? null))
+    if (
+      isRecord(p) &&
+      isString(p.name) &&
+      isString(p.version) &&
+      isStringOrNull(p.integrity ?? null)
+    )
       pkg = { name: p.name, version: p.version, integrity: (p.integrity as string | null) ?? null };
     else report([...path, 'package'], 'expected null or {"name", "version", "integrity"}');
   }

@@ -40,7 +40,10 @@ export function renderMarkdown(
     lines.push('No changes: every server offers exactly what the lock holds.', '');
   } else {
     const servers = new Set(sorted.map((c) => c.server)).size;
-    lines.push(`${describeCounts(sorted)} — across ${servers} server${servers === 1 ? '' : 's'}.`, '');
+    lines.push(
+      `${describeCounts(sorted)} — across ${servers} server${servers === 1 ? '' : 's'}.`,
+      '',
+    );
     for (const cls of CHANGE_CLASSES) {
       const of = sorted.filter((c) => c.class === cls);
       if (of.length === 0) continue;
