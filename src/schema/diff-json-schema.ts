@@ -201,6 +201,7 @@ const HANDLED = new Set([
   'format',
   'multipleOf',
   'uniqueItems',
+  'not',
   '$ref',
   ...LOWER_BOUNDS,
   ...UPPER_BOUNDS,
@@ -285,6 +286,7 @@ function compareKeywords(s: State, b: Schema, a: Schema, path: string, depth: nu
     compareBranches(s, b, a, key, path, depth);
   compareItems(s, b, a, path, depth);
   compareBounds(s, b, a, path);
+  compareNot(s, b, a, path);
   compareText(s, b, a, path);
   compareRest(s, b, a, path);
 }
@@ -668,6 +670,22 @@ function compareBounds(s: State, b: Schema, a: Schema, path: string): void {
       a.uniqueItems,
     );
   }
+}
+
+/** `not` (and `false`, which is `{not: {}}`): more excluded is narrower. */
+function compareNot(s: State, b: Schema, a: Schema, path: string): void {
+  if (sameJson(b.not, a.not)) return;
+  const effect: Effect =
+    b.not === undefined ? 'narrowed' : a.not === undefined ? 'widened' : 'changed';
+  const describe = (x: Schema) => (sameJson(x.not, {}) ? 'rejects everything' : short(x.not ?? 'none'));
+  add(
+    s,
+    classify(effect, s.direction),
+    join(path, 'not'),
+    `${where(s, path)}: \`not\` ${describe(b)} → ${describe(a)}`,
+    b.not,
+    a.not,
+  );
 }
 
 function compareText(s: State, b: Schema, a: Schema, path: string): void {

@@ -204,7 +204,7 @@ export function parseLock(
     error: {
       file,
       code: problem.code,
-      diagnostic: { ...diagnostic, message: `schema lock: ${diagnostic.message}${more}` },
+      diagnostic: { ...diagnostic, message: `${diagnostic.message}${more}` },
     },
   };
 }
