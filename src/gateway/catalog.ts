@@ -123,18 +123,25 @@ export class Catalog {
   async listTools(): Promise<Record<string, unknown>[]> {
     const lists = await this.gather('tools', 'tools/list', 'tools');
     const hidden: HiddenTool[] = [];
+    // Blocked by the schema lock: hidden from the list, but still routable, so a call to it is
+    // refused with what changed (an allowlist-hidden tool is unknown, as if it did not exist).
+    const blocked = new Set<Record<string, unknown>>();
     const allowed = lists.map(({ u, items }) => ({
       u,
       items: items.filter((t) => {
         if (typeof t.name !== 'string') return false;
-        const reason =
-          hiddenToolReason(t.name, {
-            enabledTools: u.config.enabledTools,
-            disabledTools: u.config.disabledTools,
-          }) ??
-          this.guard?.hiddenReason(u.config.name, t) ??
-          null;
-        if (reason) hidden.push({ server: u.config.name, tool: t.name, reason });
+        const reason = hiddenToolReason(t.name, {
+          enabledTools: u.config.enabledTools,
+          disabledTools: u.config.disabledTools,
+        });
+        const schemaReason = reason ? null : (this.guard?.hiddenReason(u.config.name, t) ?? null);
+        if (reason ?? schemaReason)
+          hidden.push({
+            server: u.config.name,
+            tool: t.name,
+            reason: (reason ?? schemaReason) as string,
+          });
+        if (schemaReason) blocked.add(t);
         return reason === null;
       }),
     }));
@@ -145,7 +152,9 @@ export class Catalog {
         if (typeof t.name === 'string')
           this.annotations.set(`${u.config.name}\u0000${t.name}`, annotationsOf(t));
     this.stale.tools = false;
-    return this.rename(allowed, this.tools);
+    const named = this.rename(allowed, this.tools);
+    const flat = allowed.flatMap(({ items }) => items);
+    return named.filter((_, i) => !blocked.has(flat[i] as Record<string, unknown>));
   }
 
   async listPrompts(): Promise<Record<string, unknown>[]> {
