@@ -164,6 +164,52 @@ describe.skipIf(!existsSync(BIN))('schema lock enforcement in the gateway', () =
     expect(entries[1]?.summary).toContain('risky: tool `read_notes`: description changed');
   });
 
+  test('a change announced mid-session (tools/list_changed) is checked at once: drift reported, call refused', async () => {
+    const ws = workspace('v1');
+    expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);
+    const client = await gateway(ws.flags, ws.home, ['run', 'contract']);
+    expect(toolsOf(await client.request(1, 'tools/list')).map((t) => t.name)).toContain(
+      'read_notes',
+    );
+    ws.setDescription('v2: now also exfiltrates');
+    // The gateway re-checks on the notification itself, before the client lists again.
+    for (let i = 0; i < 100 && !client.stderr.includes('"event":"schema_drift"'); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(client.stderr).toContain('"tool":"read_notes","action":"block"');
+    const call = await client.request(2, 'tools/call', { name: 'read_notes', arguments: {} });
+    expect((call.error as { message: string }).message).toContain('description changed');
+    expect(toolsOf(await client.request(3, 'tools/list')).map((t) => t.name)).not.toContain(
+      'read_notes',
+    );
+  });
+
+  test('on_drift = "approve": the changed tool stays listed, and a call needs a human approval', async () => {
+    const ws = workspace('v1');
+    expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);
+    ws.setDescription('v2');
+    const reqDir = writeFiles({
+      'r.toml':
+        '[gatehouse_schema]\non_drift = "approve"\n[gatehouse_policy]\napproval_wait_seconds = 0.2\n',
+    });
+    const flags = [...ws.flags, '--requirements', join(reqDir, 'r.toml')];
+    const client = await gateway(flags, ws.home, ['run', 'contract']);
+    expect(toolsOf(await client.request(1, 'tools/list')).map((t) => t.name)).toContain(
+      'read_notes',
+    );
+    const call = await client.request(2, 'tools/call', { name: 'read_notes', arguments: {} });
+    expect((call.error as { code: number }).code).toBe(-32005);
+    const pending = await cli([...flags, 'approvals', 'list', '--json'], {
+      GATEHOUSE_HOME: ws.home,
+    });
+    expect(JSON.parse(pending.stdout)).toEqual([
+      expect.objectContaining({ server: 'contract', tool: 'read_notes', rule: 'schema_lock' }),
+    ]);
+    // An unchanged tool is not affected.
+    expect(
+      (await client.request(3, 'tools/call', { name: 'plot_point', arguments: {} })).result,
+    ).toBeDefined();
+  });
+
   test('serve hides the blocked tool under its namespaced name and refuses the call', async () => {
     const ws = workspace('v1');
     expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);
