@@ -55,6 +55,10 @@ test('CLI commands are exactly these', () => {
     'approvals approve',
     'approvals deny',
     'approvals serve',
+    'schema snapshot',
+    'schema diff',
+    'schema approve',
+    'schema log',
   ]);
   expect(top).toEqual(['run', 'serve']);
 });
@@ -74,6 +78,8 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     auditUnavailable: 10,
     policyTestFailed: 11,
     approvalRefused: 12,
+    schemaDrift: 13,
+    schemaLockInvalid: 14,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

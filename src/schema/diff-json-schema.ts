@@ -677,7 +677,8 @@ function compareNot(s: State, b: Schema, a: Schema, path: string): void {
   if (sameJson(b.not, a.not)) return;
   const effect: Effect =
     b.not === undefined ? 'narrowed' : a.not === undefined ? 'widened' : 'changed';
-  const describe = (x: Schema) => (sameJson(x.not, {}) ? 'rejects everything' : short(x.not ?? 'none'));
+  const describe = (x: Schema) =>
+    sameJson(x.not, {}) ? 'rejects everything' : short(x.not ?? 'none');
   add(
     s,
     classify(effect, s.direction),

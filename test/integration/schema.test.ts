@@ -276,14 +276,21 @@ describe.skipIf(!existsSync(BIN))('gatehouse schema diff on two lock files', () 
     const ws = workspace();
     expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);
     const before = JSON.parse(readFileSync(ws.lock, 'utf8')) as { servers: Record<string, never> };
-    // A second server version: a required parameter added, a tool renamed, an annotation flipped.
+    // A second server version: a required parameter added, an output field and a oneOf branch
+    // removed, an anyOf branch added, an annotation flipped (and it runs from another path).
     const tools = JSON.parse(JSON.stringify(CONTRACT_TOOLS)) as Record<string, unknown>[];
-    const weather = tools.find((t) => t.name === 'get_weather') as Record<string, any>;
+    const weather = tools.find((t) => t.name === 'get_weather') as unknown as {
+      inputSchema: { properties: Record<string, unknown>; required: string[] };
+      annotations: Record<string, unknown>;
+      outputSchema: { properties: Record<string, unknown> };
+    };
     weather.inputSchema.properties.units = { type: 'string', enum: ['C', 'F'] };
     weather.inputSchema.required.push('units');
     weather.annotations.readOnlyHint = false;
     delete weather.outputSchema.properties.humidity;
-    const shape = tools.find((t) => t.name === 'choose_shape') as Record<string, any>;
+    const shape = tools.find((t) => t.name === 'choose_shape') as unknown as {
+      inputSchema: { properties: { shape: { oneOf: unknown[] }; label: { anyOf: unknown[] } } };
+    };
     shape.inputSchema.properties.shape.oneOf.pop();
     shape.inputSchema.properties.label.anyOf.push({ type: 'number' });
     const dir = tempDir();

@@ -138,7 +138,10 @@ export async function runRun(
       transport: 'http',
       servers: [name],
     });
-    const ctx = { ...sessionContext(io, streams, audit), schema: schemaGuards(world, io, global, audit) };
+    const ctx = {
+      ...sessionContext(io, streams, audit),
+      schema: schemaGuards(world, io, global, audit),
+    };
     return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx));
   }
   const audit = await startAudit(world, io, global.audit, {

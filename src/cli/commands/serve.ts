@@ -23,7 +23,10 @@ export async function runServe(
     transport: opts.http !== undefined ? 'http' : 'stdio',
     servers: world.decisions.filter((d) => d.enabled).map((d) => d.server.name),
   });
-  const ctx = { ...sessionContext(io, streams, audit), schema: schemaGuards(world, io, global, audit) };
+  const ctx = {
+    ...sessionContext(io, streams, audit),
+    schema: schemaGuards(world, io, global, audit),
+  };
   if (opts.http !== undefined) {
     return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx));
   }
