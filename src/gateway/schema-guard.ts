@@ -50,13 +50,22 @@ export class SchemaGuard implements ToolGuard {
 
   /** A server (re)started: its facts are taken now, and its tools checked. */
   async connected(config: McpServerConfig, upstream: Upstream): Promise<void> {
+    const lock = this.settings.lock();
+    const locked = lock.status === 'loaded' ? lock.lock.servers[config.name] : undefined;
     this.facts.set(
       config.name,
-      serverFactsOf(config, this.settings.env, this.settings.cwd, {
-        serverInfo: { name: upstream.serverInfo.name, version: upstream.serverInfo.version },
-        // Negotiated with the client, not a property of the server: never compared here.
-        protocolVersion: null,
-      }),
+      serverFactsOf(
+        config,
+        this.settings.env,
+        this.settings.cwd,
+        {
+          serverInfo: { name: upstream.serverInfo.name, version: upstream.serverInfo.version },
+          // Negotiated with the client, not a property of the server: never compared here.
+          protocolVersion: null,
+        },
+        // Hashing a 100 MB interpreter costs ~0.3 s: only when the lock can compare the result.
+        (path) => locked?.executable?.path === path,
+      ),
     );
     this.stale.add(config.name);
     await this.ensureListed(config.name, () => listAllTools(upstream));

@@ -324,8 +324,15 @@ export function diffServerFacts(
       before.identity,
       after.identity,
     );
-  // Unresolved on one side (a note instead of a hash) is not a change: it is reported as a note.
-  if (before.executable && after.executable && before.executable.sha256 !== after.executable.sha256)
+  // Compared at the same resolved path only: a lock shared across machines resolves `node` or
+  // `npx` elsewhere, and an interpreter's hash says little about the server (its package does).
+  // Unresolved on one side (a note instead of a hash) is not a change either.
+  if (
+    before.executable &&
+    after.executable &&
+    before.executable.path === after.executable.path &&
+    before.executable.sha256 !== after.executable.sha256
+  )
     change(
       'risky',
       `server \`${server}\`: executable ${after.executable.path} changed (sha256 ${before.executable.sha256.slice(0, 12)}… → ${after.executable.sha256.slice(0, 12)}…)`,

@@ -6,7 +6,7 @@ import { DEFAULT_SCHEMA_POLICY, refusalMessage, toolVerdict } from './enforce.js
 import type { LockedServer, Lockfile } from './lockfile.js';
 import { emptyLock, lockItem, parseLock, serializeLock } from './lockfile.js';
 import { renderMarkdown } from './render-changes.js';
-import { diffLocks } from './diff-contract.js';
+import { diffLocks, diffServerFacts } from './diff-contract.js';
 import { acceptItem, acceptServer } from './update-lock.js';
 
 const TOOL = {
@@ -189,6 +189,27 @@ describe('enforcement verdicts', () => {
     expect(v.action).toBe('block');
     expect(v.approveCommand).toBe('gatehouse schema approve fs');
     expect(v.reason).toContain('serverInfo fs 1.0.0 → fs 6.6.6');
+  });
+});
+
+describe('server facts', () => {
+  const facts = (path: string, sha: string) => ({ ...server(), executable: { path, sha256: sha } });
+  test('the executable is compared at the same resolved path only (a lock shared across machines)', () => {
+    expect(diffServerFacts('fs', server(), facts('/usr/bin/node', 'b'.repeat(64)))).toEqual([
+      expect.objectContaining({ class: 'risky', path: 'executable' }),
+    ]);
+    expect(diffServerFacts('fs', server(), facts('/opt/node/bin/node', 'b'.repeat(64)))).toEqual(
+      [],
+    );
+    expect(diffServerFacts('fs', server(), { ...server(), executable: null })).toEqual([]);
+  });
+  test('a package with the same version but another integrity is called out', () => {
+    const pkg = (integrity: string) => ({
+      ...server(),
+      package: { name: '@acme/mcp', version: '1.2.3', integrity },
+    });
+    const [change] = diffServerFacts('fs', pkg('sha512-a'), pkg('sha512-b'));
+    expect(change?.summary).toContain('same version, different integrity!');
   });
 });
 

@@ -4,12 +4,13 @@
  * integrity, resolved from the local npm cache or node_modules only (no network). Anything that
  * cannot be resolved is left null with a stated reason, never guessed.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import type { McpServerConfig } from '../config/mcp-server.js';
 import { maskArgs, maskUrl } from '../masking/mask-text.js';
-import { inspectExecutable } from '../requirements/executable.js';
+import { findExecutable } from '../requirements/executable.js';
 import type { PackageIdentity, ServerFacts, ServerIdentity } from './lockfile.js';
 
 /** Secrets in args and URLs are masked: the lock is meant to be committed. */
@@ -128,6 +129,20 @@ const strip = (p: PackageIdentity & { mtime: number }): PackageIdentity => ({
 const integrityNote = (p: PackageIdentity) =>
   p.integrity ? null : `no integrity for ${p.name}@${p.version} in the local package-lock`;
 
+const hashes = new Map<string, string>();
+
+/** sha256 of a file, remembered per (path, size, mtime, inode): a 100 MB interpreter takes ~0.3 s. */
+function fileSha256(path: string): string {
+  const st = statSync(path);
+  const key = `${path}\u0000${st.size}\u0000${st.mtimeMs}\u0000${st.ino}`;
+  let sha = hashes.get(key);
+  if (!sha) {
+    sha = createHash('sha256').update(readFileSync(path)).digest('hex');
+    hashes.set(key, sha);
+  }
+  return sha;
+}
+
 /**
  * Everything about a server except what it lists. `serverInfo` and the protocol version come
  * from its `initialize` answer (null when not connected).
@@ -140,14 +155,24 @@ export function serverFactsOf(
     serverInfo: { name: string; version: string } | null;
     protocolVersion: string | null;
   },
+  /** Hash the executable at this resolved path? (The gateway only needs it when the lock can compare it.) */
+  hashExecutable: (path: string) => boolean = () => true,
 ): ServerFacts {
   const t = server.transport;
   let executable: ServerFacts['executable'] = null;
   let executableNote: string | null = null;
   if (t.type === 'stdio') {
-    const facts = inspectExecutable(t, env);
-    if (facts.resolved) executable = { path: facts.path, sha256: facts.sha256 };
-    else executableNote = facts.error;
+    const found = findExecutable(t, env);
+    if (!found) executableNote = `executable \`${t.command}\` was not found on PATH`;
+    else {
+      try {
+        const path = realpathSync(found);
+        if (hashExecutable(path)) executable = { path, sha256: fileSha256(path) };
+        else executableNote = 'not hashed: the lock has no executable at this path to compare with';
+      } catch (err) {
+        executableNote = `cannot read ${found}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`;
+      }
+    }
   }
   const pkg = resolveNpxPackage(server, env, cwd);
   return {
