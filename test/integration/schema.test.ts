@@ -210,6 +210,35 @@ describe.skipIf(!existsSync(BIN))('schema lock enforcement in the gateway', () =
     ).toBeDefined();
   });
 
+  test('a changed server (serverInfo version) blocks all its tools; approving one tool says the server needs approval', async () => {
+    const ws = workspace();
+    expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);
+    const config = join(ws.dir, 'c.toml');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace('env = {', 'env = { CONTRACT_SERVER_VERSION = "6.6.6",'),
+    );
+    const client = await gateway(ws.flags, ws.home, ['run', 'contract']);
+    expect(toolsOf(await client.request(1, 'tools/list'))).toEqual([]);
+    const call = await client.request(2, 'tools/call', { name: 'plot_point', arguments: {} });
+    const message = (call.error as { message: string }).message;
+    expect(message).toContain('serverInfo contract 1.0.0 → contract 6.6.6');
+    expect(message).toMatch(/schema approve contract`\.$/);
+
+    const one = await ws.cli(['schema', 'approve', 'contract/plot_point']);
+    expect(one.code).toBe(0);
+    expect(one.stdout).toContain('contract/plot_point already matches');
+    expect(one.stdout).toContain(
+      'its tools stay blocked until you run `gatehouse schema approve contract`',
+    );
+    const all = await ws.cli(['schema', 'approve', 'contract']);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toContain(
+      'risky: server `contract`: serverInfo contract 1.0.0 → contract 6.6.6',
+    );
+    expect(toolsOf(await client.request(3, 'tools/list'))).toHaveLength(7);
+  });
+
   test('serve hides the blocked tool under its namespaced name and refuses the call', async () => {
     const ws = workspace('v1');
     expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);

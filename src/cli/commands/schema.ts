@@ -5,7 +5,7 @@ import type { McpServerConfig } from '../../config/mcp-server.js';
 import { renderDiagnostic } from '../../diagnostics/diagnostic.js';
 import type { ProbeResult } from '../../gateway/probe.js';
 import type { SchemaChange } from '../../schema/diff-contract.js';
-import { diffLocks, diffServer, sortChanges } from '../../schema/diff-contract.js';
+import { diffLocks, diffServer, diffServerFacts, sortChanges } from '../../schema/diff-contract.js';
 import type { LockState } from '../../schema/enforce.js';
 import type { HistoryEntry, Lockfile, LockedServer } from '../../schema/lockfile.js';
 import { emptyLock, parseLock } from '../../schema/lockfile.js';
@@ -60,6 +60,20 @@ function loadLockOrFail(
   return state.status === 'loaded'
     ? { lock: state.lock, existed: true }
     : { lock: emptyLock(), existed: false };
+}
+
+/** Writes the lock; a file that cannot be written is reported (exit 14), never a stack trace. */
+function saveLock(file: string, lock: Lockfile, io: CliIo): boolean {
+  try {
+    writeLock(file, lock);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+    io.stderr(
+      `error: cannot write the schema lock ${file} (${code}): check the directory exists and is writable, or pass --lock FILE\n`,
+    );
+    return false;
+  }
 }
 
 interface Captured {
@@ -203,7 +217,7 @@ export async function runSchemaSnapshot(
   }
   const wrote =
     results.some((r) => r.status !== 'unchanged') || (!base.existed && results.length > 0);
-  if (wrote) writeLock(location.file, lock);
+  if (wrote && !saveLock(location.file, lock, io)) return ExitCode.schemaLockInvalid;
   const code =
     captured.failures.length > 0 || selected.code !== ExitCode.ok
       ? ExitCode.serverUnavailable
@@ -415,7 +429,11 @@ export async function runSchemaApprove(
       : acceptItem(base.lock, server, 'tool', tool, live, approval);
   const changes = sortChanges(accepted.changes);
   const fresh = !base.lock.servers[server];
-  if (changes.length > 0 || fresh) writeLock(location.file, accepted.lock);
+  if ((changes.length > 0 || fresh) && !saveLock(location.file, accepted.lock, io))
+    return ExitCode.schemaLockInvalid;
+  // A tool approved while the server itself changed stays blocked: say so.
+  const locked = base.lock.servers[server];
+  const serverChanges = tool !== null && locked ? diffServerFacts(server, locked, live) : [];
   if (opts.json) {
     io.stdout(
       `${JSON.stringify(
@@ -426,6 +444,7 @@ export async function runSchemaApprove(
           by: approval.by,
           at: approval.at,
           changes: changes.map(changeToJson),
+          server_changes_not_approved: serverChanges.map(changeToJson),
         },
         null,
         2,
@@ -434,17 +453,22 @@ export async function runSchemaApprove(
     return ExitCode.ok;
   }
   const name = tool === null ? server : `${server}/${tool}`;
+  const serverNote = () => {
+    if (serverChanges.length === 0) return;
+    io.stdout(
+      `note: the server itself changed too, so its tools stay blocked until you run \`gatehouse schema approve ${server}\`:\n`,
+    );
+    for (const c of serverChanges) io.stdout(`  ${c.class}: ${c.summary}\n`);
+  };
   if (changes.length === 0 && !fresh) {
     io.stdout(`${name} already matches ${location.file}: nothing to approve\n`);
+    serverNote();
     return ExitCode.ok;
   }
   io.stdout(`approved ${name} as ${approval.by} at ${approval.at} (${describeCounts(changes)}):\n`);
   for (const c of changes) io.stdout(`  ${c.class}: ${c.summary}\n`);
   io.stdout(`wrote ${location.file}\n`);
-  if (tool !== null && changes.some((c) => c.kind === 'server'))
-    io.stdout(
-      `note: the server itself changed too; approve it with \`gatehouse schema approve ${server}\`\n`,
-    );
+  serverNote();
   return ExitCode.ok;
 }
 
