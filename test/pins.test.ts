@@ -60,7 +60,7 @@ test('CLI commands are exactly these', () => {
     'schema approve',
     'schema log',
   ]);
-  expect(top).toEqual(['run', 'serve']);
+  expect(top).toEqual(['run', 'serve', 'mask']);
 });
 
 test('exit codes and reason codes are stable (documented in README and docs/requirements.md)', () => {
@@ -80,6 +80,8 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     approvalRefused: 12,
     schemaDrift: 13,
     schemaLockInvalid: 14,
+    maskingFound: 16,
+    maskingFailed: 17,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

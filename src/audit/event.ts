@@ -104,6 +104,14 @@ export type AuditEventBody =
       error: { code: number; message: string } | null;
       result_hmac: string | null;
       result_bytes: number;
+      /** The result as masked for the audit trail; null when larger than RESULT_MASKED_MAX_BYTES. */
+      result_masked?: unknown;
+      /** Redactions per kind in what the client got; exempt/withheld say why not, if not. */
+      masking?: {
+        redactions: Record<string, number>;
+        exempt: string | null;
+        withheld: string | null;
+      } | null;
       latency_ms: { total: number; gateway: number; upstream: number | null };
     }
   | {
@@ -133,6 +141,14 @@ export type AuditEventBody =
       level: string;
       reason: string | null;
     }
+  | ({
+      type: 'masking.detokenized';
+      call_id: string | null;
+      server: string;
+      target: string | null;
+      /** How many reversible tokens of each kind were replaced by their real values. */
+      kinds: Record<string, number>;
+    } & ThreadRef)
   | { type: 'release.evidence'; kind: string; subject: string; data: unknown }
   | {
       /** A live tool differs from the schema lock (or is not in it), and what the gateway did. */

@@ -14,6 +14,11 @@ import type { PipelineStages } from '../pipeline/pipeline.js';
 import { auditStages } from '../pipeline/stages/audit.js';
 import { approvalStage } from '../pipeline/stages/approval.js';
 import { policyStage } from '../pipeline/stages/policy.js';
+import { maskingStage } from '../pipeline/stages/masking.js';
+import { Masker } from '../masking/engine.js';
+import { maskOutgoingMessage } from '../masking/mask-mcp.js';
+import { maskingExemption } from '../masking/policy.js';
+import type { OutgoingShaper } from '../gateway/downstream/session.js';
 import type { ApprovalQueue, ApprovalRow } from '../approval/queue.js';
 import { sendWebhook, webhookPayload } from '../approval/webhook.js';
 import type { GovernanceFactory } from '../gateway/run-gateway.js';
@@ -24,8 +29,10 @@ import type { World } from './world.js';
 
 export interface AuditRuntime {
   stages: Partial<PipelineStages>;
-  /** Each session's policy and approval stages. */
+  /** Each session's policy, approval and masking stages. */
   governance: GovernanceFactory;
+  /** Masks what servers send the client outside results (logs, progress, sampling, elicitation). */
+  shapeOutgoing: OutgoingShaper;
   /** Wraps a state-line writer so each server state change is recorded too. */
   stateLine(inner: (line: StateLine) => void): (line: StateLine) => void;
   /** Records the stop and signs the closing checkpoint. */
@@ -160,7 +167,9 @@ export async function startAudit(
     audit: { store: where, fail_open: failOpen },
   });
   const refs = serverRefs(world);
+  const maskingPolicy = world.requirements.requirements.masking;
   const stages = auditStages({
+    masker: new Masker(maskingPolicy),
     sink,
     hmacKey,
     failOpen,
@@ -180,6 +189,22 @@ export async function startAudit(
   }
   const storeFlag = spec ? ` --audit ${where}` : '';
   const governance: GovernanceFactory = (router, scopes) => ({
+    masking: maskingStage({
+      policy: maskingPolicy,
+      router,
+      recordDetokenized: async (ctx, kinds) => {
+        const stored = await record({
+          type: 'masking.detokenized',
+          call_id: ctx.auditCallId,
+          server: ctx.target?.server ?? '',
+          target: ctx.target?.tool ?? null,
+          kinds,
+          thread_id: ctx.caller?.threadId ?? null,
+          parent_thread_id: ctx.caller?.parentThreadId ?? null,
+        });
+        if (!stored && !failOpen) throw new Error('the audit store cannot be written');
+      },
+    }),
     policy: policyStage(router, settings),
     approval: approvalStage({
       scopes,
@@ -211,10 +236,16 @@ export async function startAudit(
     await writer?.close().catch((err: unknown) => problem(String(err)));
   };
   onShutdown(() => close('signal'));
+  const outgoingMasker = new Masker(maskingPolicy);
+  const shapeOutgoing: OutgoingShaper = (server, message) =>
+    server !== null && maskingExemption(maskingPolicy, server, null)
+      ? message
+      : maskOutgoingMessage(outgoingMasker, message);
   return {
     stages: { 'audit-intent': stages.intent, 'audit-result': stages.result },
     governance,
     evidence: (event) => void record(event, true),
+    shapeOutgoing,
     stateLine: (inner) => (line) => {
       inner(line);
       if (line.event === 'server_state') {

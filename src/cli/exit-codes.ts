@@ -15,6 +15,8 @@ export const ExitCode = {
   approvalRefused: 12,
   schemaDrift: 13,
   schemaLockInvalid: 14,
+  maskingFound: 16,
+  maskingFailed: 17,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

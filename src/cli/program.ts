@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import type { Readable } from 'node:stream';
 import { ExitCode } from './exit-codes.js';
 import type { ExitCodeValue } from './exit-codes.js';
 import type { CliIo } from './io.js';
@@ -11,6 +12,8 @@ import type { HttpOptions, RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 import type { QueryOptions } from './commands/audit.js';
 import { runPolicyExplain, runPolicyTest } from './commands/policy.js';
+import { runMask } from './commands/mask.js';
+import type { MaskOptions } from './commands/mask.js';
 import {
   runApprovalsDecide,
   runApprovalsList,
@@ -52,7 +55,9 @@ Exit codes:
   11 policy test: at least one case did not get the expected decision
   12 approvals: the decision cannot be made (already decided, expired, or the requester approving a two-person call)
   13 schema diff: a breaking or risky change was found
-  14 the schema lock is unreadable or invalid (corrupt, newer version, hand-edited)`;
+  14 the schema lock is unreadable or invalid (corrupt, newer version, hand-edited)
+  16 mask --check: something in the input would be masked
+  17 mask: the input could not be masked safely (nothing more was printed)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
 function withHttpOptions(cmd: Command): Command {
@@ -178,6 +183,22 @@ export function buildProgram(
       .option('--json', 'print JSON')
       .action((name: string, opts: { json?: boolean }, cmd: Command) =>
         setExit(runRequirementsExplain(globals(cmd), name, opts, io)),
+      ),
+  );
+  wire(
+    program
+      .command('mask')
+      .description(
+        'mask secrets and personal data in a file or stdin with the gateway engine and the effective [gatehouse_masking] rules',
+      )
+      .argument('[file]', 'file to mask; - or nothing reads stdin')
+      .option('--json', 'print the findings (kind, rule, offsets, line, column), never the values')
+      .option('--check', 'print a summary only; exit 16 when anything would be masked')
+      .option('--server <name>', "apply this server's exemptions")
+      .option('--tool <name>', "apply this tool's exemptions (with --server)")
+      .option('--list-detectors', 'list every detector, its kind and whether it is on')
+      .action(async (file: string | undefined, opts: MaskOptions, cmd: Command) =>
+        setExit(await runMask(globals(cmd), file, opts, io, streams.stdin as Readable)),
       ),
   );
   const audit = wire(

@@ -117,6 +117,15 @@ export class Catalog {
     return this.annotations.get(key) ?? null;
   }
 
+  private readonly outputSchemas = new Map<string, unknown>();
+
+  /** A tool's declared `outputSchema` (masking keeps structuredContent valid against it). */
+  async toolOutputSchema(server: string, tool: string): Promise<unknown> {
+    const key = `${server}\u0000${tool}`;
+    if (!this.outputSchemas.has(key) && this.stale.tools) await this.listTools();
+    return this.outputSchemas.get(key);
+  }
+
   /** What the last tools/list left out, and why (for the audit trail). */
   hiddenTools: HiddenTool[] = [];
 
@@ -147,10 +156,13 @@ export class Catalog {
     }));
     this.hiddenTools = hidden;
     this.annotations.clear();
+    this.outputSchemas.clear();
     for (const { u, items } of lists)
       for (const t of items)
-        if (typeof t.name === 'string')
+        if (typeof t.name === 'string') {
           this.annotations.set(`${u.config.name}\u0000${t.name}`, annotationsOf(t));
+          this.outputSchemas.set(`${u.config.name}\u0000${t.name}`, t.outputSchema);
+        }
     this.stale.tools = false;
     const named = this.rename(allowed, this.tools);
     const flat = allowed.flatMap(({ items }) => items);

@@ -12,6 +12,7 @@ import {
   openStdioSession,
   refuseInitialize,
   Relay,
+  type OutgoingShaper,
   runOnStdio,
   serveOn,
 } from './downstream/session.js';
@@ -121,6 +122,8 @@ export interface SessionContext {
   governance?: GovernanceFactory;
   /** The schema lock's enforcement, one guard per session. */
   schema?: SchemaGuardFactory;
+  /** Masks what servers send the client outside results (logs, progress, sampling, elicitation). */
+  shapeOutgoing?: OutgoingShaper;
   selfPath?: string;
 }
 
@@ -153,7 +156,7 @@ export async function openSingleServerSession(
     return { refusal };
   }
   state('starting');
-  const relay = new Relay();
+  const relay = new Relay(ctx.shapeOutgoing);
   let downstream: Server | null = null;
   const guard = ctx.schema?.(async () =>
     supervisor.current ? listAllTools(supervisor.current) : [],
@@ -165,7 +168,7 @@ export async function openSingleServerSession(
       capabilities: init.capabilities,
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
       prepare: (client) => {
-        relay.wireUpstream(client);
+        relay.wireUpstream(client, server.name);
         if (guard) recheckOnListChanged(client, () => guard.refresh(server.name));
         // Before the handshake: a server that prints junk while starting is reported too.
         client.onerror = reportUpstreamErrors(ctx.stateLine, server.name);
@@ -225,6 +228,7 @@ export async function openSingleServerSession(
           await supervisor.current?.client.notification(n as never).catch(() => undefined);
         },
         relay,
+        ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
         onThread: (id, parent) => {
           threadId = id;
           parentThreadId = parent;

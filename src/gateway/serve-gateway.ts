@@ -84,7 +84,7 @@ export async function openAggregateSession(
       thread_id: threadId,
       parent_thread_id: parentThreadId,
     });
-  const relay = new Relay();
+  const relay = new Relay(ctx.shapeOutgoing);
   const failedRequired: string[] = [];
   let downstream: Server | null = null;
   const guard = ctx.schema?.(async (name) => {
@@ -119,7 +119,7 @@ export async function openAggregateSession(
           capabilities: init.capabilities,
           clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
           prepare: (client) => {
-            relay.wireUpstream(client);
+            relay.wireUpstream(client, name);
             const relayed = client.fallbackNotificationHandler;
             client.fallbackNotificationHandler = async (notification) => {
               if (notification.method.endsWith('/list_changed')) catalog.invalidate();
@@ -183,6 +183,7 @@ export async function openAggregateSession(
     exposeTools: (tools) => ({ tools: [...tools], hidden: catalog.hiddenTools }),
     toolAnnotations: (server, tool) => catalog.toolAnnotations(server, tool),
     ...(guard ? { toolGate: (server: string, tool: string) => guard.gate(server, tool) } : {}),
+    toolOutputSchema: (server, tool) => catalog.toolOutputSchema(server, tool),
   };
   const instructions = live()
     .filter((u) => u.upstream.instructions)
@@ -215,6 +216,7 @@ export async function openAggregateSession(
           );
         },
         relay,
+        ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
         onThread: (id, parent) => {
           threadId = id;
           parentThreadId = parent;

@@ -15,17 +15,26 @@ export function singleServerRouter(
 ): Router {
   const filter = { enabledTools: server.enabledTools, disabledTools: server.disabledTools };
   const annotations = new Map<string, ToolAnnotations | null>();
+  const outputSchemas = new Map<string, unknown>();
   const remember = (tools: readonly unknown[]) => {
     annotations.clear();
+    outputSchemas.clear();
     for (const t of tools) {
       const name = (t as { name?: unknown } | null)?.name;
-      if (typeof name === 'string') annotations.set(name, annotationsOf(t));
+      if (typeof name === 'string') {
+        annotations.set(name, annotationsOf(t));
+        outputSchemas.set(name, (t as { outputSchema?: unknown }).outputSchema);
+      }
     }
   };
   return {
     toolAnnotations: async (_server, tool) => {
       if (!annotations.has(tool)) remember(await listTools().catch(() => []));
       return annotations.get(tool) ?? null;
+    },
+    toolOutputSchema: async (_server, tool) => {
+      if (!outputSchemas.has(tool)) remember(await listTools().catch(() => []));
+      return outputSchemas.get(tool);
     },
     defaultServer: () => server.name,
     ...(guard ? { toolGate: (s: string, tool: string) => guard.gate(s, tool) } : {}),

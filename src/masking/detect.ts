@@ -54,40 +54,92 @@ function scannerFor(rules: readonly DetectorRule[]) {
  * Pure; linear in the input for every rule (bounded, literal-prefixed patterns).
  */
 export function detectFindings(text: string, options: DetectOptions = {}): Finding[] {
+  return resolveOverlaps(collectFindings(text, options));
+}
+
+/** A finding with its rank when findings overlap (lower wins). */
+export type RankedFinding = Finding & { priority: number };
+
+/** Every rule's findings, overlaps not yet resolved; `priority` is the rule's position. */
+export function collectFindings(text: string, options: DetectOptions = {}): RankedFinding[] {
   const rules = options.rules ?? DEFAULT_RULES;
   const { scanner, ruleKeywords } = scannerFor(rules);
   const present = scanner.present(text);
-  const found: (Finding & { priority: number })[] = [];
+  const found: RankedFinding[] = [];
   for (const [priority, rule] of rules.entries()) {
     if (options.exempt && (options.exempt.has(rule.id) || options.exempt.has(rule.kind))) continue;
     if (!(ruleKeywords[priority] ?? []).some((k) => present.has(k))) continue;
-    rule.pattern.lastIndex = 0;
-    for (const m of text.matchAll(rule.pattern)) {
+    if (rule.find) {
+      for (const span of rule.find(text)) {
+        const secret = text.slice(span.start, span.end);
+        if (passesGates(rule, secret, secret))
+          found.push({ kind: rule.kind, rule: rule.id, ...span, priority });
+      }
+      continue;
+    }
+    const re = rule.pattern;
+    const back = rule.back;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      if (back) {
+        let start = m.index;
+        while (start > 0 && m.index - start < back.max && back.chars.test(text[start - 1] ?? ''))
+          start -= 1;
+        const ok =
+          m.index - start >= back.min && !(start > 0 && back.boundary.test(text[start - 1] ?? ''));
+        const secret = text.slice(start, m.index + m[0].length);
+        if (ok && passesGates(rule, secret, secret)) {
+          found.push({
+            kind: rule.kind,
+            rule: rule.id,
+            start,
+            end: start + secret.length,
+            priority,
+          });
+        }
+        continue;
+      }
       const full = m[0];
       const secret = rule.group !== undefined ? m[rule.group] : full;
-      if (!secret || !passesGates(rule, secret)) continue;
+      if (!secret || !passesGates(rule, secret, full)) {
+        // A whole-match rule that failed its validator may still match one character later
+        // (`5 4111 1111 1111 1111` fails Luhn; `4111 1111 1111 1111` passes). Bounded patterns
+        // keep this linear; rules with a capture group resume after the match.
+        if (rule.group === undefined) re.lastIndex = m.index + 1;
+        continue;
+      }
       const offset = rule.group !== undefined ? full.indexOf(secret) : 0;
-      const start = (m.index ?? 0) + Math.max(0, offset);
+      const start = m.index + Math.max(0, offset);
       found.push({ kind: rule.kind, rule: rule.id, start, end: start + secret.length, priority });
     }
   }
-  return resolveOverlaps(found);
+  return found;
 }
 
 /**
  * Overlapping findings: the earlier rule in the list wins (secrets come before personal data, so
  * the password in `postgres://user:pw@host` is a password, not an email), then the longer one.
  */
-function resolveOverlaps(found: (Finding & { priority: number })[]): Finding[] {
+export function resolveOverlaps(found: readonly RankedFinding[]): Finding[] {
   const ranked = [...found].sort(
     (a, b) => a.priority - b.priority || b.end - b.start - (a.end - a.start) || a.start - b.start,
   );
+  // Kept findings never overlap, so sorted by start they are sorted by end too: a binary search
+  // finds the only neighbours that could overlap (n log n, not n² on a result full of emails).
   const kept: Finding[] = [];
   for (const { priority: _priority, ...f } of ranked) {
-    if (kept.some((k) => f.start < k.end && k.start < f.end)) continue;
-    kept.push(f);
+    let lo = 0;
+    let hi = kept.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((kept[mid] as Finding).end <= f.start) lo = mid + 1;
+      else hi = mid;
+    }
+    const next = kept[lo];
+    if (next && next.start < f.end) continue;
+    kept.splice(lo, 0, f);
   }
-  return kept.sort((a, b) => a.start - b.start);
+  return kept;
 }
 
 /** Replaces each finding with `[REDACTED:<kind>]`. */

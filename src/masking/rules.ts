@@ -1,6 +1,7 @@
+import { isIPv6 } from 'node:net';
 import {
   ibanValid,
-  ipv4Valid,
+  publicIpv4,
   looksLikePlaceholder,
   luhnValid,
   shannonEntropy,
@@ -21,7 +22,17 @@ export interface DetectorRule {
   group?: number;
   /** Minimum Shannon entropy (bits/char) of the secret. */
   entropy?: number;
-  validate?(secret: string): boolean;
+  /** `match` is the whole match (context such as the key name), `secret` the masked part. */
+  validate?(secret: string, match: string): boolean;
+  /**
+   * For a pattern that starts at a literal anchor (`@`, `-us`, `.atlasv1.`): the secret also
+   * takes `min`–`max` characters of `chars` right before the match, and the character before
+   * those must not be one of `boundary`. Starting the regex at the anchor lets V8 skip to it
+   * instead of trying a character class at every position.
+   */
+  back?: { chars: RegExp; min: number; max: number; boundary: RegExp };
+  /** Candidate spans found by code instead of `pattern` (gates still apply). */
+  find?(text: string): { start: number; end: number }[];
 }
 
 const B = '(?<![A-Za-z0-9_])'; // start boundary (no lookbehind-heavy constructs beyond this)
@@ -45,19 +56,23 @@ function token(
 
 /** Secrets: provider token formats (gitleaks' facts, reference §6) and structural ones. */
 export const SECRET_RULES: readonly DetectorRule[] = [
-  token(
-    'aws-access-key-id',
-    'aws_access_key',
-    ['akia', 'asia', 'abia', 'acca', 'a3t'],
-    '(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}',
-    3,
-  ),
+  {
+    ...token(
+      'aws-access-key-id',
+      'aws_access_key',
+      ['akia', 'asia', 'abia', 'acca', 'a3t'],
+      '(?:A3T[A-Z0-9]|AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16}',
+      3,
+    ),
+    // AWS's documentation key (AKIAIOSFODNN7EXAMPLE) is everywhere in docs and samples.
+    validate: (s) => !s.endsWith('EXAMPLE'),
+  },
   {
     id: 'aws-secret-access-key',
     kind: 'aws_secret_key',
     keywords: ['aws', 'secret_access', 'secretaccess'],
     pattern:
-      /(?:aws)?_?secret_?(?:access)?_?key["']?\s{0,5}[:=]\s{0,5}["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
+      /(?:aws)?[_ ]?secret[_ ]?(?:access)?[_ ]?key\\?["']?(?:\s{0,5}[:=]\s{0,5}|\s{1,5})\\?["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
     group: 1,
     entropy: 3.5,
   },
@@ -189,22 +204,25 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     id: 'gcp-service-account-key',
     kind: 'gcp_service_account',
     keywords: ['private_key_id', 'service_account'],
-    pattern: /"private_key_id"\s{0,5}:\s{0,5}"([0-9a-f]{40})"/g,
+    pattern: /\\?"private_key_id\\?"\s{0,5}:\s{0,5}\\?"([0-9a-f]{40})\\?"/g,
     group: 1,
   },
   {
     id: 'pem-private-key',
     kind: 'private_key',
     keywords: ['private key'],
+    // The body cannot run through another `-----` (a dash only when four more do not follow), so
+    // each header scans only its own body: linear even on a page of headers with no END. A key
+    // cut off before its END line (a truncated result) is still masked to the end of its body.
     pattern:
-      /-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----[\s\S]{64,16384}?-----END (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----/g,
+      /-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----(?:[A-Za-z0-9+/=\s:,.]|-(?!----)){32,16384}(?:-----END (?:RSA |EC |DSA |OPENSSH |PGP |ENCRYPTED )?PRIVATE KEY(?: BLOCK)?-----)?/g,
   },
   {
     id: 'pem-private-key-escaped',
     kind: 'private_key',
     keywords: ['private key'],
     pattern:
-      /-----BEGIN (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----(?:\\n|\\r\\n)[A-Za-z0-9+/=\\]{64,16384}?-----END (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----/g,
+      /-----BEGIN (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----(?:\\n|\\r\\n)(?:[A-Za-z0-9+/=\\]|-(?!----)){32,16384}(?:-----END (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----)?/g,
   },
   token(
     'age-secret-key',
@@ -260,7 +278,14 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     pattern: /mailgun[\s\S]{0,40}?(key-[0-9a-f]{32})/gi,
     group: 1,
   },
-  token('mailchimp-key', 'mailchimp_key', ['-us'], '[0-9a-f]{32}-us[0-9]{1,2}', 3),
+  {
+    id: 'mailchimp-key',
+    kind: 'mailchimp_key',
+    keywords: ['-us'],
+    pattern: /-us[0-9]{1,2}(?![A-Za-z0-9_])/g,
+    back: { chars: /[0-9a-f]/, min: 32, max: 32, boundary: /[A-Za-z0-9_]/ },
+    entropy: 3,
+  },
   token(
     'shopify-token',
     'shopify_token',
@@ -276,13 +301,14 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     'do[por]_v1_[0-9a-f]{64}',
     3,
   ),
-  token(
-    'terraform-cloud-token',
-    'terraform_token',
-    ['atlasv1'],
-    '[A-Za-z0-9]{14}\\.atlasv1\\.[A-Za-z0-9_=-]{60,70}',
-    3.5,
-  ),
+  {
+    id: 'terraform-cloud-token',
+    kind: 'terraform_token',
+    keywords: ['atlasv1'],
+    pattern: /\.atlasv1\.[A-Za-z0-9_=-]{60,70}(?![A-Za-z0-9_])/g,
+    back: { chars: /[A-Za-z0-9]/, min: 14, max: 14, boundary: /[A-Za-z0-9_]/ },
+    entropy: 3.5,
+  },
   token('vault-service-token', 'vault_token', ['hvs.'], 'hvs\\.[A-Za-z0-9_-]{90,120}', 3.5),
   token('vault-batch-token', 'vault_token', ['hvb.'], 'hvb\\.[A-Za-z0-9_-]{138,300}', 4),
   token(
@@ -295,7 +321,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   token(
     'doppler-token',
     'doppler_token',
-    ['dp.pt.', 'dp.st.', 'dp.ct.'],
+    ['dp.pt.', 'dp.st.', 'dp.ct.', 'dp.sa.', 'dp.scim.', 'dp.audit.'],
     'dp\\.(?:pt|st|ct|sa|scim|audit)\\.[A-Za-z0-9]{40,44}',
     2,
   ),
@@ -360,7 +386,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   token(
     'vercel-token',
     'vercel_token',
-    ['vercel_', 'vcp_'],
+    ['vercel_', 'vcp_', 'vci_', 'vca_', 'vcr_', 'vck_'],
     '(?:vcp|vci|vca|vcr|vck)_[A-Za-z0-9]{24,70}',
     3,
   ),
@@ -407,7 +433,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   },
   token('shippo-token', 'shippo_token', ['shippo_'], 'shippo_(?:live|test)_[0-9a-f]{40}', 3),
   token('flutterwave-key', 'flutterwave_key', ['flwseck'], 'FLWSECK(?:_TEST)?-[0-9a-f]{32}-X', 3),
-  token('easypost-key', 'easypost_key', ['ezak'], 'EZ[AT]K[A-Za-z0-9]{54}', 3),
+  token('easypost-key', 'easypost_key', ['ezak', 'eztk'], 'EZ[AT]K[A-Za-z0-9]{54}', 3),
   token('adafruit-key', 'adafruit_key', ['aio_'], 'aio_[A-Za-z0-9]{28}', 3),
   token(
     'age-recipient-identity-plugin',
@@ -446,8 +472,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     id: 'url-credentials',
     kind: 'url_password',
     keywords: ['://'],
-    pattern:
-      /\b[a-z][a-z0-9+.-]{1,20}:\/\/[^\s:/@"'<>]{1,256}:([^\s@/"'<>]{3,256})@[A-Za-z0-9.-]{1,256}/gi,
+    pattern: /:\/\/[^\s:/@"'<>]{1,256}:([^\s@/"'<>]{3,256})@[A-Za-z0-9.-]{1,256}/g,
     group: 1,
     validate: (s) => !looksLikePlaceholder(s),
   },
@@ -456,7 +481,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     kind: 'auth_header',
     keywords: ['bearer', 'basic', 'token '],
     pattern:
-      /\b(?:authorization|proxy-authorization)["']?\s{0,3}[:=]\s{0,3}["']?(?:bearer|basic|token)\s{1,3}([A-Za-z0-9._~+/=-]{12,4096})/gi,
+      /\b(?:authorization|proxy-authorization)\\?["']?\s{0,3}[:=]\s{0,3}\\?["']?(?:bearer|basic|token)\s{1,3}([A-Za-z0-9._~+/=-]{12,4096})/gi,
     group: 1,
     validate: (s) => !looksLikePlaceholder(s),
   },
@@ -473,7 +498,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     id: 'api-key-header',
     kind: 'api_key',
     keywords: ['x-api-key', 'api-key', 'apikey'],
-    pattern: /\b(?:x-)?api-?key["']?\s{0,3}[:=]\s{0,3}["']?([A-Za-z0-9._~+/=-]{16,512})/gi,
+    pattern: /\b(?:x-)?api-?key\\?["']?\s{0,3}[:=]\s{0,3}\\?["']?([A-Za-z0-9._~+/=-]{16,512})/gi,
     group: 1,
     entropy: 3,
     validate: (s) => !looksLikePlaceholder(s),
@@ -482,12 +507,25 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   {
     id: 'generic-secret-assignment',
     kind: 'generic_secret',
-    keywords: ['pass', 'secret', 'token', 'key', 'cred', 'auth'],
+    keywords: ['pass', 'secret', 'token', 'key', 'cred', 'auth', 'pwd'],
     pattern:
-      /\b[A-Za-z0-9_.-]{0,40}(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key)[A-Za-z0-9_.-]{0,20}["']?\s{0,3}(?::=|=>|=|:)\s{0,3}["']?([^\s"',;`]{8,256})/gi,
+      /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key)[A-Za-z0-9_.-]{0,20}\\?["']?\s{0,3}(?::=|=>|=|:)\s{0,3}\\?["']?([^\s"'\\,;`]{8,256})/gi,
     group: 1,
     entropy: 3,
-    validate: (s) => !looksLikePlaceholder(s) && !/^[a-z]+$/.test(s),
+    validate: (s, match) => genericSecretValue(s) && !namesMetadata(match),
+  },
+  {
+    // "loaded db_password Xk3!… from vault", "rotate the smtp password Xk3!…": no separator, so
+    // the value must look like a credential (letters and digits, no path, high entropy).
+    id: 'generic-secret-spoken',
+    kind: 'generic_secret',
+    keywords: ['pass', 'secret', 'token', 'pwd'],
+    pattern:
+      /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token)[ \t]{1,3}([^\s"'\\,;`/]{10,128})(?=[\s.,;)]|$)/gi,
+    group: 1,
+    entropy: 3.3,
+    validate: (s, match) =>
+      genericSecretValue(s) && /[A-Za-z]/.test(s) && /[0-9]/.test(s) && !namesMetadata(match),
   },
 ];
 
@@ -497,8 +535,8 @@ export const PII_RULES: readonly DetectorRule[] = [
     id: 'email',
     kind: 'email',
     keywords: ['@'],
-    pattern:
-      /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+    pattern: /@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+    back: { chars: /[A-Za-z0-9._%+-]/, min: 1, max: 64, boundary: /[A-Za-z0-9._%+-]/ },
   },
   {
     id: 'payment-card',
@@ -567,19 +605,74 @@ export const IP_RULES: readonly DetectorRule[] = [
     id: 'ipv4',
     kind: 'ip_address',
     keywords: ['.'],
-    pattern: /(?<![0-9.])(?:[0-9]{1,3}\.){3}[0-9]{1,3}(?![0-9.])/g,
-    validate: ipv4Valid,
+    // Anchored on the first dot (digits are everywhere; dotted quads are not).
+    pattern: /\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9.])/g,
+    back: { chars: /[0-9]/, min: 1, max: 3, boundary: /[0-9.]/ },
+    validate: publicIpv4,
   },
   {
     id: 'ipv6',
     kind: 'ip_address',
     keywords: [':'],
-    pattern: /(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}(?![0-9A-Fa-f:])/g,
+    pattern: /(?!)/g,
+    find: findPublicIpv6,
   },
 ];
 
 /** Whether a match's secret passes the rule's gates. */
-export function passesGates(rule: DetectorRule, secret: string): boolean {
+export function passesGates(rule: DetectorRule, secret: string, match: string = secret): boolean {
   if (rule.entropy !== undefined && shannonEntropy(secret) < rule.entropy) return false;
-  return rule.validate ? rule.validate(secret) : true;
+  return rule.validate ? rule.validate(secret, match) : true;
+}
+
+/**
+ * IPv6 addresses (full and `::`-compressed) that can point at a person: found from each `:`
+ * run, parsed by Node's own parser; loopback, unspecified, link-local, unique-local,
+ * documentation and IPv4-mapped private addresses stay visible. Linear: each character is
+ * looked at a bounded number of times.
+ */
+function findPublicIpv6(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const run = /[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}/y;
+  for (let at = text.indexOf(':'); at >= 0; at = text.indexOf(':', at + 1)) {
+    let start = at;
+    while (start > 0 && at - start < 4 && /[0-9A-Fa-f]/.test(text[start - 1] ?? '')) start -= 1;
+    if (start > 0 && /[0-9A-Za-z_.:]/.test(text[start - 1] ?? '')) continue;
+    run.lastIndex = start;
+    const m = run.exec(text);
+    if (!m) continue;
+    const end = start + m[0].length;
+    if (/[0-9A-Za-z_]/.test(text[end] ?? '')) {
+      at = end;
+      continue;
+    }
+    const candidate = m[0];
+    at = end;
+    if (publicIpv6(candidate)) out.push({ start, end });
+  }
+  return out;
+}
+
+function publicIpv6(candidate: string): boolean {
+  if (!isIPv6(candidate)) return false;
+  const groups = candidate.split(':').filter((g) => g !== '');
+  if (groups.length < 3 || !/[0-9]/.test(candidate)) return false;
+  const first = parseInt(groups[0] ?? '0', 16);
+  if (candidate.startsWith('::')) return false; // unspecified, loopback, IPv4-compatible
+  if ((first & 0xffc0) === 0xfe80 || (first & 0xfe00) === 0xfc00) return false;
+  if (first === 0x2001 && parseInt(groups[1] ?? '0', 16) === 0xdb8) return false;
+  return first >= 0x2000 && first <= 0x3fff; // global unicast
+}
+
+/** A generic assignment's value that is not a placeholder, a word or an environment variable name. */
+function genericSecretValue(s: string): boolean {
+  return !looksLikePlaceholder(s) && !/^[a-z]+$/.test(s) && !/^[A-Z][A-Z0-9_]+$/.test(s);
+}
+
+/** Key names that hold facts about a secret, not the secret (`secret_name`, `token_count`). */
+function namesMetadata(match: string): boolean {
+  const key = /^[A-Za-z0-9_.-]*/.exec(match)?.[0] ?? '';
+  return /(?:name|id|ids|arn|path|type|count|length|len|ref|version|file|url|uri|field|prefix|min|max|ttl|expiry|expires|expiration|hint|label|format|mode|policy|rotation|manager|store|provider|env|var|header|usage|limit|size)$/i.test(
+    key,
+  );
 }

@@ -107,14 +107,56 @@ export function ipv4Valid(text: string): boolean {
   );
 }
 
-/** Shannon entropy in bits per character. */
+/**
+ * A public IPv4 address: one that can point at a person. Loopback, private (RFC 1918),
+ * link-local, carrier-grade NAT, documentation, multicast and reserved ranges are
+ * infrastructure and stay visible.
+ */
+export function publicIpv4(text: string): boolean {
+  if (!ipv4Valid(text)) return false;
+  const [a = 0, b = 0, c = 0] = text.split('.').map(Number);
+  if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
+  if (a === 169 && b === 254) return false;
+  if (a === 172 && b >= 16 && b <= 31) return false;
+  if (a === 192 && b === 168) return false;
+  if (a === 100 && b >= 64 && b <= 127) return false;
+  if ((a === 192 && b === 0 && c === 2) || (a === 198 && b === 51 && c === 100)) return false;
+  if (a === 203 && b === 0 && c === 113) return false;
+  return true;
+}
+
+const COUNTS = new Uint32Array(128);
+
+/** Shannon entropy in bits per character (ASCII counted in a table; other text in a Map). */
 export function shannonEntropy(text: string): number {
-  if (text.length === 0) return 0;
+  const n = text.length;
+  if (n === 0) return 0;
+  let ascii = true;
+  for (let i = 0; i < n; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c >= 128) {
+      ascii = false;
+      break;
+    }
+    COUNTS[c] = (COUNTS[c] ?? 0) + 1;
+  }
+  let h = 0;
+  if (ascii) {
+    for (let i = 0; i < n; i += 1) {
+      const c = text.charCodeAt(i);
+      const k = COUNTS[c] ?? 0;
+      if (k === 0) continue;
+      const p = k / n;
+      h -= p * Math.log2(p);
+      COUNTS[c] = 0;
+    }
+    return h;
+  }
+  COUNTS.fill(0);
   const counts = new Map<string, number>();
   for (const ch of text) counts.set(ch, (counts.get(ch) ?? 0) + 1);
-  let h = 0;
-  for (const n of counts.values()) {
-    const p = n / text.length;
+  for (const k of counts.values()) {
+    const p = k / n;
     h -= p * Math.log2(p);
   }
   return h;

@@ -93,7 +93,30 @@ export interface PipelineContext {
   hiddenTools: HiddenTool[];
   /** Milliseconds spent waiting for the upstream, for the audit's latency split. */
   upstreamMs: number | null;
+  /**
+   * The params sent upstream when they differ from the client's (masking put back reversible
+   * tokens the server may receive); null: sent as received. Stages before forward see tokens only.
+   */
+  forwardParams: Record<string, unknown> | null;
+  /** The response as the upstream sent it, when masking rewrote it (only the audit's keyed hash reads it). */
+  unmaskedResponse: GatewayResponse | null;
+  /** What the masking stage did, for the audit trail. */
+  masking: MaskingOutcome | null;
+  /** The call's id in the audit trail, once its intent is recorded. */
+  auditCallId: string | null;
   readonly startedAt: number;
+}
+
+/** What masking did to one response. */
+export interface MaskingOutcome {
+  /** Redactions per kind. */
+  counts: Record<string, number>;
+  /** Why this server/tool is not masked (an admin exemption), or null. */
+  exempt: string | null;
+  /** Why the content was withheld (masking failed: fail closed), or null. */
+  withheld: string | null;
+  /** Reversible tokens put back into the arguments, per kind. */
+  detokenized: Record<string, number>;
 }
 
 export function newContext(request: GatewayRequest, connection: ConnectionInfo): PipelineContext {
@@ -109,6 +132,10 @@ export function newContext(request: GatewayRequest, connection: ConnectionInfo):
     answeredBy: null,
     hiddenTools: [],
     upstreamMs: null,
+    forwardParams: null,
+    unmaskedResponse: null,
+    masking: null,
+    auditCallId: null,
     startedAt: performance.now(),
   };
 }

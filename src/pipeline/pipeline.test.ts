@@ -37,6 +37,7 @@ function routerFor(filter: ToolFilter): Router {
     defaultServer: () => 'docs',
     resolveTool: (name) => (isToolExposed(name, filter) ? { server: 'docs', tool: name } : null),
     toolAnnotations: async () => null,
+    toolOutputSchema: async () => undefined,
     exposeTools: (tools) => ({
       tools: tools.filter((t) => isToolExposed((t as { name: string }).name, filter)),
       hidden: tools

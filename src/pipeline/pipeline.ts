@@ -16,7 +16,8 @@ import { STAGE_NAMES } from './stage.js';
  *
  * The stages up to forward run their `before` hooks in that order (the way there); then every
  * stage runs its `after` hook in that order (the way back). Stages after forward only have
- * `after`. A stage that answers on the way there (a deny) stops the rest of the way there, but
+ * `after`, and may have `beforeForward` (masking puts back reversible tokens right before the
+ * request leaves, so every earlier stage saw only tokens). A stage that answers on the way there (a deny) stops the rest of the way there, but
  * the way back still runs: masking sees every response and audit-result records every outcome,
  * failures included.
  */
@@ -38,6 +39,7 @@ export function createPipeline(stages: PipelineStages): Pipeline {
   });
   const forwardAt = STAGE_NAMES.indexOf('forward');
   const wayThere = ordered.slice(0, forwardAt + 1);
+  const shapeOutgoing = ordered.slice(forwardAt + 1).filter((s) => s.beforeForward);
   for (const stage of ordered.slice(forwardAt + 1)) {
     if (stage.before) {
       throw new Error(
@@ -53,6 +55,10 @@ export function createPipeline(stages: PipelineStages): Pipeline {
       try {
         for (const stage of wayThere) {
           if (ctx.response) break;
+          if (stage.name === 'forward') {
+            for (const later of shapeOutgoing) await later.beforeForward?.(ctx);
+            if (ctx.response) break;
+          }
           await stage.before?.(ctx);
           if (ctx.response && stage.name !== 'forward') ctx.answeredBy = stage.name;
         }

@@ -24,6 +24,12 @@ export interface Stage {
   readonly name: StageName;
   before?(ctx: PipelineContext): void | Promise<void>;
   after?(ctx: PipelineContext): void | Promise<void>;
+  /**
+   * Runs just before forward, for a stage of the way back that must also shape what goes out:
+   * masking puts back the reversible tokens the target server may receive (`ctx.forwardParams`),
+   * after policy, approval and audit-intent saw only the tokens.
+   */
+  beforeForward?(ctx: PipelineContext): void | Promise<void>;
 }
 
 /** A stage that does nothing yet: the seam another issue fills. */

@@ -52,6 +52,7 @@ export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'gatehouse_audit',
   'gatehouse_policy',
   'gatehouse_schema',
+  'gatehouse_masking',
 ];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [

@@ -11,6 +11,7 @@ import type { AuditRequirements } from './model.js';
 import type { ToolPolicy, ToolRule } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
 import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
+import { composeMaskingPolicy } from './parse-masking-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -177,11 +178,13 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
   }
   policy.rules = [...rules.values()];
+  const masking = composeMaskingPolicy(layers.map((l) => l.masking));
   return {
     mcpServers: composeRuleSets(top),
     plugins,
     audit,
     policy,
+    masking,
     schema: composeSchemaLayers(layers),
   };
 }

@@ -4,6 +4,8 @@ import type { ToolPolicy } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
 import type { SchemaRequirements } from './parse-schema-table.js';
 import { NO_SCHEMA_REQUIREMENTS } from './parse-schema-table.js';
+import type { MaskingPolicy } from '../masking/policy.js';
+import { DEFAULT_MASKING_POLICY } from '../masking/policy.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -106,6 +108,8 @@ export interface Requirements {
   policy: ToolPolicy;
   /** `[gatehouse_schema]`: the tool schema lock and what drift does. */
   schema: SchemaRequirements;
+  /** `[gatehouse_masking]`: what is masked in what servers return (on by default). */
+  masking: MaskingPolicy;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -114,4 +118,5 @@ export const NO_REQUIREMENTS: Requirements = {
   audit: NO_AUDIT_REQUIREMENTS,
   policy: NO_TOOL_POLICY,
   schema: NO_SCHEMA_REQUIREMENTS,
+  masking: DEFAULT_MASKING_POLICY,
 };

@@ -261,3 +261,68 @@ describe('[gatehouse_audit]', () => {
     expect(w[0]?.hint).toContain('fail_open');
   });
 });
+
+describe('[gatehouse_masking]', () => {
+  test('every key is read; layers accumulate lists and a higher layer overrides scalars', () => {
+    const low = parse(
+      [
+        '[gatehouse_masking]',
+        'ip_addresses = true',
+        'exempt_servers = ["internal-*"]',
+        'fields = ["customer.email", "*.ssn"]',
+        '[gatehouse_masking.patterns]',
+        'employee_id = "EMP-[0-9]{6}"',
+        '[gatehouse_masking.forms]',
+        'card = "last4"',
+        '[gatehouse_masking.tokens]',
+        'email = ["crm"]',
+      ].join('\n'),
+      { kind: 'system_file', path: '/etc/gatehouse/requirements.toml' },
+    );
+    const high = parse(
+      '[gatehouse_masking]\nip_addresses = false\nexempt_tools = ["docs/search_*"]\nexempt_detectors = ["phone", "ipv4"]\n',
+    );
+    expect([...low.diagnostics, ...high.diagnostics]).toEqual([]);
+    const m = composeRequirementLayers([low.layer, high.layer]).masking;
+    expect(m.ipAddresses).toBe(false);
+    expect(m.exemptServers).toEqual(['internal-*']);
+    expect(m.exemptTools).toEqual(['docs/search_*']);
+    expect(m.fields.map((f) => [f.pattern.source, f.kind])).toEqual([
+      ['customer.email', 'customer_data'],
+      ['*.ssn', 'customer_data'],
+    ]);
+    expect(m.patterns.map((p) => p.kind)).toEqual(['employee_id']);
+    expect(m.forms).toEqual({ card: 'last4' });
+    expect(m.tokens).toEqual([{ kind: 'email', servers: ['crm'] }]);
+  });
+
+  test('fields as a table name their kind', () => {
+    const { layer, diagnostics } = parse(
+      '[gatehouse_masking.fields]\n"customer.email" = "email"\n',
+    );
+    expect(diagnostics).toEqual([]);
+    expect(layer.masking.fields?.[0]?.kind).toBe('email');
+  });
+
+  test.each([
+    ['exempt_detectors = ["emial"]', /unknown detector "emial"/, /did you mean "email"/],
+    ['exempt_tools = ["search"]', /not SERVER\/TOOL/, /docs\/search_/],
+    ['fields = ["a..b"]', /empty segment/, /dotted path/],
+    ['[gatehouse_masking.patterns]\nbad = "(a+)\\\\1"', /linear time/, null],
+    ['[gatehouse_masking.patterns]\nbad = "([a-z]"', /not a valid regular expression/, null],
+    [
+      '[gatehouse_masking.forms]\ncard = "first4"',
+      /expected one of "full", "last4", "domain"/,
+      null,
+    ],
+    ['[gatehouse_masking.tokens]\nemail = "crm"', /array of server names/, null],
+    ['ip_addresses = "no"', /expected true or false/, null],
+  ])('%s is an error naming the key', (body, message, hint) => {
+    const text = body.startsWith('[') ? body : `[gatehouse_masking]\n${body}`;
+    const found = errors(`${text}\n`);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.message).toMatch(message);
+    expect(found[0]?.key).toContain('gatehouse_masking.');
+    if (hint) expect(found[0]?.hint).toMatch(hint);
+  });
+});

@@ -15,6 +15,8 @@ import type {
 import { parseAuditTable, parsePolicyTable } from './parse-gatehouse-tables.js';
 import type { GatehouseSchemaLayer } from './parse-schema-table.js';
 import { parseSchemaTable } from './parse-schema-table.js';
+import type { GatehouseMaskingLayer } from './parse-masking-table.js';
+import { parseMaskingTable } from './parse-masking-table.js';
 import { diagnosticAt } from '../config/located-document.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
@@ -26,6 +28,7 @@ export interface RequirementsLayer {
   policy: GatehousePolicyLayer;
   audit: GatehouseAuditLayer;
   schema: GatehouseSchemaLayer;
+  masking: GatehouseMaskingLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256'];
@@ -150,6 +153,7 @@ class LayerParser implements TableReporter {
       audit: parseAuditTable(root.gatehouse_audit, this),
       policy: parsePolicyTable(root.gatehouse_policy, this, this.source),
       schema: parseSchemaTable(root.gatehouse_schema, this, this.source),
+      masking: parseMaskingTable(root.gatehouse_masking, this),
     };
   }
 

@@ -113,7 +113,7 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
         parent_thread_id: 'thread-parent',
         server: { name: 'calls', identity: { command: process.execPath } },
         decision: { kind: 'allow' },
-        arguments_masked: { api_key: '*****' },
+        arguments_masked: { api_key: '[REDACTED:secret_field]' },
       });
       expect(intent.arguments_hmac).toMatch(/^[0-9a-f]{64}$/);
     }

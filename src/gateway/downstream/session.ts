@@ -84,11 +84,15 @@ export async function refuseInitialize(session: StdioSession, message: string): 
 export class Relay {
   private downstream: Server | null = null;
 
-  wireUpstream(client: Client): void {
+  /** `shape` masks what a server sends (logs, sampling and elicitation text) on its way. */
+  constructor(private readonly shape: OutgoingShaper = (_server, m) => m) {}
+
+  wireUpstream(client: Client, server: string | null = null): void {
     client.fallbackRequestHandler = async (request, ctx) => {
       if (!this.downstream) throw new ProtocolError(-32603, 'client not connected yet');
+      const shaped = this.shape(server, { method: request.method, params: request.params });
       return (await this.downstream.request(
-        { method: request.method, params: request.params } as never,
+        { method: shaped.method, params: shaped.params } as never,
         passThroughSchema,
         {
           signal: ctx.mcpReq.signal,
@@ -96,7 +100,8 @@ export class Relay {
       )) as never;
     };
     client.fallbackNotificationHandler = async (notification) => {
-      await this.downstream?.notification(notification as never).catch(() => undefined);
+      const shaped = this.shape(server, notification);
+      await this.downstream?.notification(shaped as never).catch(() => undefined);
     };
   }
 
@@ -104,6 +109,12 @@ export class Relay {
     this.downstream = server;
   }
 }
+
+/** Rewrites a message a server sends toward the client (masking); `server` when known. */
+export type OutgoingShaper = (
+  server: string | null,
+  message: { method: string; params?: unknown },
+) => { method: string; params?: unknown };
 
 export interface ServeSessionOptions {
   info: Implementation;
@@ -116,6 +127,8 @@ export interface ServeSessionOptions {
   /** The client's thread (e.g. Codex's `x-codex-turn-metadata.thread_id`), once a request names one. */
   onThread?(threadId: string, parentThreadId: string | null): void;
   relay: Relay;
+  /** Masks notifications sent for a request (progress messages) on their way to the client. */
+  shapeOutgoing?: OutgoingShaper;
 }
 
 /** The connection facts of a stdio client (the OS user is read by identify-caller). */
@@ -140,7 +153,8 @@ export async function serveOn(
   mcp.fallbackRequestHandler = async (request, ctx) => {
     scopes.set(request.id, {
       signal: ctx.mcpReq.signal,
-      notify: (n) => ctx.mcpReq.notify(n as never),
+      notify: (n) =>
+        ctx.mcpReq.notify((options.shapeOutgoing ? options.shapeOutgoing(null, n) : n) as never),
       elicit: mcp.getClientCapabilities()?.elicitation
         ? (params) => ctx.mcpReq.elicitInput(params as never) as never
         : null,

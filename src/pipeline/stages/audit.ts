@@ -9,7 +9,8 @@ import type {
   ThreadRef,
 } from '../../audit/event.js';
 import type { AuditSink } from '../../audit/writer.js';
-import { maskJsonValue, maskTokens } from '../../masking/mask-text.js';
+import type { Masker } from '../../masking/engine.js';
+import { maskForAudit } from '../../masking/mask-mcp.js';
 import type { PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
 
@@ -34,7 +35,12 @@ export interface AuditStageOptions {
   onProblem(message: string): void;
   /** The JSON-RPC code upstream timeouts are reported with (wire.ts). */
   timeoutCode: number;
+  /** Masks arguments, results and errors before they are stored (always, exemptions or not). */
+  masker: Masker;
 }
+
+/** Masked results larger than this are not stored (their keyed hash and size still are). */
+export const RESULT_MASKED_MAX_BYTES = 16 * 1024;
 
 function hmac(key: Buffer, value: unknown): string | null {
   if (value === undefined) return null;
@@ -79,7 +85,7 @@ function callRequest(
     ...who(ctx),
     server: ctx.target ? options.serverRef(ctx.target.server) : null,
     target: targetOf(ctx),
-    arguments_masked: args === undefined ? null : maskJsonValue(args),
+    arguments_masked: args === undefined ? null : maskForAudit(options.masker, args),
     arguments_hmac: hmac(options.hmacKey, args),
     decision: {
       kind: decision.kind,
@@ -129,8 +135,9 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
       try {
         await options.sink.record({ type: 'call.intent', ...request });
         written.set(ctx, { callId, request });
+        ctx.auditCallId = callId;
       } catch (err) {
-        const why = maskTokens(err instanceof Error ? err.message : String(err));
+        const why = options.masker.maskText(err instanceof Error ? err.message : String(err), {});
         if (options.failOpen) {
           unrecorded += 1;
           options.onProblem(
@@ -185,6 +192,9 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
       const response = ctx.response;
       const payload = response && 'result' in response ? response.result : undefined;
       const error = response && 'error' in response ? response.error : null;
+      const raw = ctx.unmaskedResponse ?? response;
+      const rawPayload = raw && 'result' in raw ? raw.result : undefined;
+      const m = ctx.masking;
       const callId = intentWritten?.callId ?? randomUUID();
       options.sink
         .record(
@@ -196,9 +206,14 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
             target: targetOf(ctx),
             thread_id: ctx.caller?.threadId ?? null,
             outcome: outcomeOf(ctx, options.timeoutCode),
-            error: error ? { code: error.code, message: maskTokens(error.message) } : null,
-            result_hmac: hmac(options.hmacKey, payload),
-            result_bytes: payload === undefined ? 0 : Buffer.byteLength(JSON.stringify(payload)),
+            error: error
+              ? { code: error.code, message: options.masker.maskText(error.message, {}) }
+              : null,
+            result_hmac: hmac(options.hmacKey, rawPayload),
+            result_bytes:
+              rawPayload === undefined ? 0 : Buffer.byteLength(JSON.stringify(rawPayload)),
+            result_masked: storedResult(options.masker, payload, m !== null && !m.exempt),
+            masking: m ? { redactions: m.counts, exempt: m.exempt, withheld: m.withheld } : null,
             latency_ms: {
               total: round(total),
               gateway: round(total - (upstream ?? 0)),
@@ -213,6 +228,17 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
     },
   };
   return { intent, result };
+}
+
+/**
+ * The result as the audit stores it: masked (again, unless the masking stage already did it for
+ * this response), and only when small enough to keep the trail fast.
+ */
+function storedResult(masker: Masker, payload: unknown, alreadyMasked: boolean): unknown {
+  if (payload === undefined) return null;
+  const masked = alreadyMasked ? payload : maskForAudit(masker, payload);
+  const text = JSON.stringify(masked);
+  return text.length > RESULT_MASKED_MAX_BYTES ? null : masked;
 }
 
 function round(ms: number): number {

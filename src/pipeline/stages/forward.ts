@@ -6,13 +6,17 @@ export interface Forwarder {
   forward(ctx: PipelineContext): Promise<GatewayResponse>;
 }
 
+/** Sends the request upstream: as the client sent it, or with `ctx.forwardParams` when set. */
 export function forward(forwarder: Forwarder): Stage {
   return {
     name: 'forward',
     before: async function forwardBefore(ctx) {
       const started = performance.now();
       try {
-        ctx.response = await forwarder.forward(ctx);
+        const outgoing = ctx.forwardParams
+          ? { ...ctx, request: { ...ctx.request, params: ctx.forwardParams } }
+          : ctx;
+        ctx.response = await forwarder.forward(outgoing);
       } finally {
         ctx.upstreamMs = performance.now() - started;
       }

@@ -19,6 +19,8 @@ export interface Router {
    * class override them), or null when the server does not list the tool.
    */
   toolAnnotations(server: string, tool: string): Promise<ToolAnnotations | null>;
+  /** A tool's declared `outputSchema` (undefined when it has none or is not listed). */
+  toolOutputSchema(server: string, tool: string): Promise<unknown>;
   /** The `tools/list` result's tools as the client may see them, and those it may not. */
   exposeTools(tools: readonly unknown[]): { tools: unknown[]; hidden: HiddenTool[] };
   /** A call's check beyond exposure (the schema lock), when the gateway has one. */

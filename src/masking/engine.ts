@@ -1,0 +1,187 @@
+import type { DetectorRule } from './rules.js';
+import { PII_RULES } from './rules.js';
+import type { Finding, RankedFinding } from './detect.js';
+import { builtInRules, collectFindings, resolveOverlaps } from './detect.js';
+import { fieldRuleFor } from './field-paths.js';
+import { findFieldValues } from './json-spans.js';
+import { MIN_CUSTOM_MATCH } from './custom-patterns.js';
+import type { MaskingPolicy } from './policy.js';
+import type { TokenVault } from './tokens.js';
+
+/** Masking could not be done safely: the content is withheld, never passed through unmasked. */
+export class MaskingError extends Error {}
+
+/** JSON nested deeper than this is withheld rather than masked partially. */
+export const MAX_JSON_DEPTH = 128;
+
+/** Redaction counts per kind, for the audit record and the result's `_meta`. */
+export type MaskCounts = Record<string, number>;
+
+/** Where a finding came from when it is not a built-in detector. */
+const FIELD_PRIORITY = -1;
+
+/** A finding plus how its replacement is written (a JSON number masked by a field rule is quoted). */
+export interface PlacedFinding extends Finding {
+  quote?: boolean;
+  /** Set when the span is the inside of a JSON string (its value may hold escapes). */
+  jsonString?: boolean;
+}
+
+/**
+ * The masking engine for one policy: finds secrets, personal data, admin patterns and admin
+ * fields in text, and writes the replacements (`[REDACTED:kind]`, a partial form, or a
+ * reversible token). Pure apart from the session's token vault.
+ */
+export class Masker {
+  private readonly rules: readonly DetectorRule[];
+  private readonly exempt: ReadonlySet<string>;
+  private readonly piiStart: number;
+
+  constructor(
+    readonly policy: MaskingPolicy,
+    private readonly vault: TokenVault | null = null,
+  ) {
+    this.rules = builtInRules({ ipAddresses: policy.ipAddresses });
+    this.exempt = new Set(policy.exemptDetectors);
+    const firstPii = PII_RULES[0];
+    this.piiStart = firstPii ? this.rules.indexOf(firstPii) : this.rules.length;
+  }
+
+  /** Every finding in `text`, overlaps resolved (for `gatehouse mask --json`). Never the values. */
+  findings(text: string, options: { json?: boolean } = {}): PlacedFinding[] {
+    const found: (RankedFinding & PlacedFinding)[] = collectFindings(text, {
+      rules: this.rules,
+      exempt: this.exempt,
+    });
+    for (const pattern of this.policy.patterns) {
+      if (this.exempt.has(pattern.kind)) continue;
+      pattern.regex.lastIndex = 0;
+      for (const m of text.matchAll(pattern.regex)) {
+        if (m[0].length < MIN_CUSTOM_MATCH) continue;
+        const start = m.index ?? 0;
+        // Between the secrets and personal data: a token is a token before it is an order id.
+        found.push({
+          kind: pattern.kind,
+          rule: `pattern:${pattern.kind}`,
+          start,
+          end: start + m[0].length,
+          priority: this.piiStart - 0.5,
+        });
+      }
+    }
+    if (options.json !== false && this.policy.fields.length > 0) {
+      found.push(...this.fieldFindings(text));
+    }
+    for (const f of found) keepEscapesWhole(text, f);
+    return resolveOverlaps(found) as PlacedFinding[];
+  }
+
+  /** Masks text; counts go into `counts`. JSON text also gets the admin's field rules. */
+  maskText(text: string, counts: MaskCounts, options: { json?: boolean } = {}): string {
+    if (text.length === 0) return text;
+    const findings = this.findings(text, options);
+    if (findings.length === 0) return text;
+    let out = '';
+    let at = 0;
+    for (const f of findings) {
+      const original = text.slice(f.start, f.end);
+      out += text.slice(at, f.start);
+      const value = f.jsonString ? decodeJsonStringBody(original) : original;
+      const replacement = this.replacement(f.kind, value);
+      out += f.quote ? `"${replacement}"` : replacement;
+      at = f.end;
+      counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+    }
+    return out + text.slice(at);
+  }
+
+  /**
+   * What a value of `kind` becomes: a reversible token when the admin asked for one (and the
+   * session's vault has room), else the kind's form. Never contains quotes or backslashes, so
+   * it is safe inside JSON strings.
+   */
+  replacement(kind: string, value: string): string {
+    if (this.vault && this.policy.tokens.some((t) => t.kind === kind)) {
+      const token = this.vault.tokenFor(kind, value);
+      if (token) return token;
+    }
+    const form = this.policy.forms[kind] ?? 'full';
+    if (form === 'last4') {
+      const tail = value.replace(/[^A-Za-z0-9]/g, '');
+      if (tail.length >= 8) return `****${tail.slice(-4)}`;
+    }
+    if (form === 'domain') {
+      const at = value.lastIndexOf('@');
+      if (at > 0 && /^@[A-Za-z0-9.-]+$/.test(value.slice(at))) return `****${value.slice(at)}`;
+    }
+    return `[REDACTED:${kind}]`;
+  }
+
+  /** Whether a key path in structured data is an admin-named customer field (its kind). */
+  fieldKind(path: readonly string[]): string | null {
+    if (path.length === 0) return null;
+    for (const rule of this.policy.fields) {
+      if (fieldRuleFor(path, [rule.pattern])) return rule.kind;
+    }
+    return null;
+  }
+
+  private fieldFindings(text: string): (RankedFinding & PlacedFinding)[] {
+    const scan = findFieldValues(text, (path) => this.fieldKind(path), MAX_JSON_DEPTH);
+    if (scan.kind === 'too_deep') {
+      throw new MaskingError(
+        `JSON nested deeper than ${MAX_JSON_DEPTH} levels: customer-field rules cannot be applied`,
+      );
+    }
+    if (scan.kind === 'not_json') return [];
+    const out: (RankedFinding & PlacedFinding)[] = [];
+    for (const leaf of scan.leaves) {
+      if (leaf.type === 'literal' && text.startsWith('null', leaf.start)) continue;
+      if (leaf.type === 'string') {
+        if (leaf.end - leaf.start <= 2) continue; // "" holds nothing
+        out.push({
+          kind: leaf.rule,
+          rule: 'field',
+          start: leaf.start + 1,
+          end: leaf.end - 1,
+          priority: FIELD_PRIORITY,
+          jsonString: true,
+        });
+      } else {
+        out.push({
+          kind: leaf.rule,
+          rule: 'field',
+          start: leaf.start,
+          end: leaf.end,
+          priority: FIELD_PRIORITY,
+          quote: true,
+        });
+      }
+    }
+    return out;
+  }
+}
+
+/**
+ * Widens a finding so it never cuts a backslash escape in two: masking `abc\` out of `abc\"`
+ * would leave a bare quote and break the JSON string around it.
+ */
+function keepEscapesWhole(text: string, f: Finding): void {
+  let run = 0;
+  for (let i = f.end - 1; i >= f.start && text.charCodeAt(i) === 0x5c; i -= 1) run += 1;
+  if (run % 2 === 1 && f.end < text.length) {
+    f.end += text[f.end] === 'u' ? Math.min(5, text.length - f.end) : 1;
+  }
+  let before = 0;
+  for (let i = f.start - 1; i >= 0 && text.charCodeAt(i) === 0x5c; i -= 1) before += 1;
+  if (before % 2 === 1) f.start -= 1;
+}
+
+function decodeJsonStringBody(raw: string): string {
+  if (!raw.includes('\\')) return raw;
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    return raw;
+  }
+}

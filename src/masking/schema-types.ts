@@ -1,0 +1,129 @@
+/**
+ * Just enough JSON Schema reading to keep a masked `structuredContent` valid against the tool's
+ * `outputSchema`: which JSON types a schema allows at a place, and the subschemas for a child.
+ * Unknown or unreadable schema parts allow anything (the masking is then the plain one).
+ */
+
+export type JsonType = 'string' | 'number' | 'integer' | 'boolean' | 'null' | 'object' | 'array';
+const ALL: readonly JsonType[] = [
+  'string',
+  'number',
+  'integer',
+  'boolean',
+  'null',
+  'object',
+  'array',
+];
+
+type SchemaObject = Record<string, unknown>;
+const isObject = (v: unknown): v is SchemaObject =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Follows local `$ref`s (`#/$defs/x`, `#/definitions/x`), at most 32 hops (cycles end there). */
+function deref(schema: unknown, root: unknown): unknown {
+  let s = schema;
+  for (let hops = 0; hops < 32 && isObject(s) && typeof s.$ref === 'string'; hops += 1) {
+    const ref = s.$ref;
+    if (!ref.startsWith('#')) return true;
+    let target: unknown = root;
+    for (const raw of ref.slice(1).split('/').filter(Boolean)) {
+      const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
+      target =
+        isObject(target) || Array.isArray(target) ? (target as SchemaObject)[part] : undefined;
+    }
+    if (target === undefined) return true;
+    s = target;
+  }
+  return s;
+}
+
+/** The types a schema allows (approximate: allOf intersects, anyOf/oneOf unite). */
+export function allowedTypes(schema: unknown, root: unknown, depth = 0): Set<JsonType> {
+  const s = deref(schema, root);
+  if (s === false) return new Set();
+  if (!isObject(s) || depth > 16) return new Set(ALL);
+  let types = new Set<JsonType>(ALL);
+  if (typeof s.type === 'string') types = new Set([s.type as JsonType]);
+  else if (Array.isArray(s.type)) types = new Set(s.type as JsonType[]);
+  if (types.has('number')) types.add('integer');
+  if ('const' in s) types = intersect(types, new Set([typeOf(s.const)]));
+  if (Array.isArray(s.enum)) types = intersect(types, new Set(s.enum.map(typeOf)));
+  for (const key of ['anyOf', 'oneOf'] as const) {
+    const branches = s[key];
+    if (Array.isArray(branches) && branches.length > 0) {
+      const union = new Set<JsonType>();
+      for (const b of branches) for (const t of allowedTypes(b, root, depth + 1)) union.add(t);
+      types = intersect(types, union);
+    }
+  }
+  if (Array.isArray(s.allOf)) {
+    for (const b of s.allOf) types = intersect(types, allowedTypes(b, root, depth + 1));
+  }
+  return types;
+}
+
+/** The subschemas that apply to a child of an object (by key) or an array (by index). */
+export function childSchemas(
+  schema: unknown,
+  root: unknown,
+  key: string | number,
+  depth = 0,
+): unknown[] {
+  const s = deref(schema, root);
+  if (!isObject(s) || depth > 16) return [];
+  const out: unknown[] = [];
+  if (typeof key === 'string') {
+    const props = s.properties;
+    if (isObject(props) && key in props) out.push(props[key]);
+    else if (s.additionalProperties !== undefined) out.push(s.additionalProperties);
+  } else {
+    const prefix = Array.isArray(s.prefixItems)
+      ? s.prefixItems
+      : Array.isArray(s.items)
+        ? s.items
+        : null;
+    if (prefix && key < prefix.length) out.push(prefix[key]);
+    else if (prefix && Array.isArray(s.items)) out.push(s.additionalItems ?? true);
+    else if (s.items !== undefined && !Array.isArray(s.items)) out.push(s.items);
+  }
+  for (const k of ['allOf', 'anyOf', 'oneOf'] as const) {
+    const branches = s[k];
+    if (Array.isArray(branches))
+      for (const b of branches) out.push(...childSchemas(b, root, key, depth + 1));
+  }
+  return out;
+}
+
+/** Types allowed by every one of `schemas` (none given: anything). */
+export function allowedByAll(schemas: readonly unknown[], root: unknown): Set<JsonType> {
+  let types = new Set<JsonType>(ALL);
+  for (const s of schemas) types = intersect(types, allowedTypes(s, root));
+  return types;
+}
+
+/** The smallest number the schemas accept (0 unless a minimum says otherwise). */
+export function neutralNumber(schemas: readonly unknown[], root: unknown): number {
+  let n = 0;
+  for (const raw of schemas) {
+    const s = deref(raw, root);
+    if (!isObject(s)) continue;
+    if (typeof s.minimum === 'number' && s.minimum > n) n = s.minimum;
+    if (typeof s.exclusiveMinimum === 'number' && s.exclusiveMinimum >= n)
+      n = s.exclusiveMinimum + 1;
+    if (typeof s.maximum === 'number' && s.maximum < n) n = s.maximum;
+  }
+  return Math.ceil(n);
+}
+
+function typeOf(v: unknown): JsonType {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
+  return typeof v as JsonType;
+}
+
+function intersect(a: Set<JsonType>, b: Set<JsonType>): Set<JsonType> {
+  const out = new Set<JsonType>();
+  for (const t of a) if (b.has(t) || (t === 'integer' && b.has('number'))) out.add(t);
+  return out;
+}

@@ -1,0 +1,153 @@
+import type { MaskCounts } from '../../masking/engine.js';
+import { Masker } from '../../masking/engine.js';
+import { maskNode, maskResult, withRedactionMeta } from '../../masking/mask-mcp.js';
+import type { MaskingPolicy } from '../../masking/policy.js';
+import { maskingExemption, mayReceive } from '../../masking/policy.js';
+import { TOKEN_PATTERN, TokenVault } from '../../masking/tokens.js';
+import type { GatewayResponse, PipelineContext } from '../context.js';
+import type { Stage } from '../stage.js';
+import type { Router } from './resolve-target.js';
+
+/** Server-defined JSON-RPC error: Gatehouse withheld a response it could not mask. */
+export const CONTENT_WITHHELD = -32004;
+
+/** Results that carry what a server read or produced (task results are tool results). */
+const MASKED_RESULTS: ReadonlySet<string> = new Set([
+  'tools/call',
+  'resources/read',
+  'prompts/get',
+  'tasks/result',
+]);
+
+export interface MaskingStageOptions {
+  policy: MaskingPolicy;
+  router: Router;
+  /** Records the reversible tokens put back into a call's arguments (awaited: fail closed). */
+  recordDetokenized?(ctx: PipelineContext, kinds: Record<string, number>): Promise<void>;
+}
+
+/**
+ * The masking stage, one per client session (its reversible tokens live as long as the
+ * session). On the way back it masks secrets, personal data and the admin's customer fields in
+ * every result that carries content and in every error message; the counts go into the
+ * result's `_meta` and the audit record. If masking fails the content is withheld, never passed
+ * through. Just before forward it puts back the reversible tokens the target server may
+ * receive; other servers get the token.
+ */
+export function maskingStage(options: MaskingStageOptions): Stage & { readonly masker: Masker } {
+  const vault = options.policy.tokens.length > 0 ? new TokenVault() : null;
+  const masker = new Masker(options.policy, vault);
+  return {
+    name: 'masking',
+    masker,
+    beforeForward: async function maskingBeforeForward(ctx) {
+      if (!vault || ctx.request.method !== 'tools/call' || !ctx.target) return;
+      const args = ctx.request.params?.arguments;
+      if (args === undefined) return;
+      const kinds: Record<string, number> = {};
+      const server = ctx.target.server;
+      const restored = restoreTokens(args, (token) => {
+        const entry = vault.valueOf(token);
+        if (!entry || !mayReceive(options.policy, entry.kind, server)) return null;
+        kinds[entry.kind] = (kinds[entry.kind] ?? 0) + 1;
+        return entry.value;
+      });
+      if (Object.keys(kinds).length === 0) return;
+      try {
+        await options.recordDetokenized?.(ctx, kinds);
+      } catch (err) {
+        ctx.answeredBy = 'masking';
+        ctx.response = {
+          error: {
+            code: CONTENT_WITHHELD,
+            message: `Gatehouse did not send this call: real values behind reversible tokens are only sent when the substitution is recorded in the audit trail (${err instanceof Error ? err.message : String(err)})`,
+          },
+        };
+        return;
+      }
+      ctx.forwardParams = { ...ctx.request.params, arguments: restored };
+      ctx.masking = { counts: {}, exempt: null, withheld: null, detokenized: kinds };
+    },
+    after: async function maskingAfter(ctx) {
+      const response = ctx.response;
+      if (!response) return;
+      const isError = 'error' in response;
+      if (!isError && !MASKED_RESULTS.has(ctx.request.method)) return;
+      const detokenized = ctx.masking?.detokenized ?? {};
+      const exempt = maskingExemption(
+        options.policy,
+        ctx.target?.server ?? null,
+        ctx.target?.tool ?? null,
+      );
+      if (exempt) {
+        ctx.masking = { counts: {}, exempt, withheld: null, detokenized };
+        return;
+      }
+      const counts: MaskCounts = {};
+      try {
+        const masked = await maskResponse(masker, response, ctx, options.router, counts);
+        if (Object.keys(counts).length > 0) {
+          ctx.unmaskedResponse = response;
+          ctx.response = masked;
+        }
+        ctx.masking = { counts, exempt: null, withheld: null, detokenized };
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        ctx.unmaskedResponse = response;
+        ctx.response = withheld(ctx.request.method, why);
+        ctx.masking = { counts, exempt: null, withheld: why, detokenized };
+      }
+    },
+  };
+}
+
+async function maskResponse(
+  masker: Masker,
+  response: GatewayResponse,
+  ctx: PipelineContext,
+  router: Router,
+  counts: MaskCounts,
+): Promise<GatewayResponse> {
+  if ('error' in response) {
+    const { code, message, data } = response.error;
+    const out = { code, message: masker.maskText(message, counts) };
+    return {
+      error: data === undefined ? out : { ...out, data: maskNode(masker, data, counts, 0) },
+    };
+  }
+  const tool = ctx.request.method === 'tools/call' ? ctx.target : null;
+  const schema = tool?.tool ? await router.toolOutputSchema(tool.server, tool.tool) : undefined;
+  const result = maskResult(masker, response.result, schema, counts);
+  return { result: withRedactionMeta(result, counts) };
+}
+
+/** What the client gets instead of content that could not be masked. */
+function withheld(method: string, why: string): GatewayResponse {
+  const message = `Gatehouse withheld this ${method} result because it could not be masked safely (${why}). Nothing from it was passed on. Ask an admin to check the server's output, or to exempt this tool in [gatehouse_masking] if its output is known to be safe.`;
+  if (method === 'tools/call') {
+    return { result: { content: [{ type: 'text', text: message }], isError: true } };
+  }
+  return { error: { code: CONTENT_WITHHELD, message } };
+}
+
+/** Replaces the tokens `valueFor` knows inside every string of a JSON value. */
+export function restoreTokens(
+  value: unknown,
+  valueFor: (token: string) => string | null,
+  depth = 0,
+): unknown {
+  if (typeof value === 'string') {
+    if (!value.includes('⟦')) return value;
+    return value.replace(TOKEN_PATTERN, (token) => valueFor(token) ?? token);
+  }
+  if (depth > 128) return value; // tokens this deep stay tokens
+  if (Array.isArray(value)) return value.map((v) => restoreTokens(v, valueFor, depth + 1));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+      out[k] = restoreTokens(v, valueFor, depth + 1);
+    }
+    return out;
+  }
+  return value;
+}
