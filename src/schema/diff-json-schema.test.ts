@@ -421,9 +421,20 @@ describe('diffJsonSchema: bad input', () => {
     const findings = diffJsonSchema(wide('string'), wide('number'), 'input', '', {
       maxSteps: 2000,
       maxDepth: 64,
+      maxFindings: 10_000,
     });
     expect(findings.at(-1)?.class).toBe('risky');
     expect(findings.at(-1)?.summary).toMatch(/too large/);
+  });
+  test('a schema with thousands of changes lists a bounded number, then one risky summary', () => {
+    const wide = (t: string) =>
+      obj(Object.fromEntries(Array.from({ length: 3000 }, (_, i) => [`p${i}`, { type: t }])));
+    const findings = diffJsonSchema(wide('string'), wide('number'), 'input');
+    expect(findings).toHaveLength(1001);
+    expect(findings.at(-1)).toMatchObject({
+      class: 'risky',
+      summary: expect.stringMatching(/more than 1000 changes/),
+    });
   });
   test('a very deep schema stops at the depth limit instead of overflowing the stack', () => {
     let a: unknown = str;

@@ -29,14 +29,17 @@ export interface DiffLimits {
   /** Schema nodes compared before giving up (and reporting one risky change). */
   maxSteps: number;
   maxDepth: number;
+  /** Changes listed before the rest is summarised as one risky change (a changelog stays readable). */
+  maxFindings: number;
 }
 
-export const DEFAULT_LIMITS: DiffLimits = { maxSteps: 50_000, maxDepth: 128 };
+export const DEFAULT_LIMITS: DiffLimits = { maxSteps: 50_000, maxDepth: 128, maxFindings: 1000 };
 
 type Schema = Record<string, unknown>;
 type Effect = 'narrowed' | 'widened' | 'changed';
 
 class BudgetExceeded extends Error {}
+class TooManyFindings extends Error {}
 
 interface State {
   rootBefore: unknown;
@@ -104,6 +107,7 @@ function add(
   before?: unknown,
   after?: unknown,
 ): void {
+  if (s.findings.length >= s.limits.maxFindings) throw new TooManyFindings();
   s.findings.push({
     class: cls,
     path,
@@ -748,6 +752,14 @@ export function diffJsonSchema(
   try {
     compare(state, before, after, path, 0);
   } catch (err) {
+    if (err instanceof TooManyFindings) {
+      state.findings.push({
+        class: 'risky',
+        path,
+        summary: `more than ${limits.maxFindings} changes: the rest were not listed or classified, review it by hand`,
+      });
+      return state.findings;
+    }
     if (!(err instanceof BudgetExceeded) && !(err instanceof RangeError)) throw err;
     add(
       state,
