@@ -139,7 +139,7 @@ export interface LockError {
 }
 
 const REGENERATE =
-  'run `gatehouse schema snapshot` to write a fresh lock (review it with `git diff`)';
+  'run `gatehouse schema snapshot --replace` to write a fresh one (the old file is kept as .bak; review the result with `git diff`)';
 
 /** Parses and validates a lock file's text; every problem names the file, key and fix. */
 export function parseLock(
@@ -184,7 +184,7 @@ export function parseLock(
   };
   const hint =
     problem.code === 'newer_version'
-      ? 'this lock was written by a newer Gatehouse: upgrade Gatehouse, or regenerate the lock with this one'
+      ? `this lock was written by a newer Gatehouse: upgrade Gatehouse, or ${REGENERATE}`
       : problem.code === 'tampered'
         ? `the lock was edited by hand; restore it from version control, or ${REGENERATE}`
         : `restore it from version control, or ${REGENERATE}`;

@@ -44,6 +44,11 @@ function lockLocation(world: World, global: GlobalOptions, io: CliIo): LockLocat
   return location;
 }
 
+/** A lock problem on stderr, as an error line (rendered diagnostics already start with one). */
+function printLockError(io: CliIo, message: string): void {
+  io.stderr(`${message.startsWith('error:') ? '' : 'error: '}${message}\n`);
+}
+
 /** The lock to update or compare against; a broken lock stops the command (exit 14). */
 function loadLockOrFail(
   location: LockLocation,
@@ -51,7 +56,7 @@ function loadLockOrFail(
 ): { lock: Lockfile; existed: boolean } | null {
   const state = readLockState({ ...location, configured: false });
   if (state.status === 'error') {
-    io.stderr(`${state.message}\n`);
+    printLockError(io, state.message);
     io.stderr(
       `gatehouse: the schema lock ${location.file} is unreadable or invalid; nothing was changed\n`,
     );
@@ -281,8 +286,9 @@ function readLockFile(file: string, io: CliIo): Lockfile | null {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
     io.stderr(
-      `error: cannot read schema lock ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}\n`,
+      `error: cannot read schema lock ${file}: ${code === 'ENOENT' ? 'no such file' : (code ?? 'error')}\n`,
     );
     return null;
   }
@@ -337,7 +343,7 @@ export async function runSchemaDiff(
       : lockLocation(world, global, io);
     const state: LockState = readLockState(location);
     if (state.status === 'error') {
-      io.stderr(`${state.message}\n`);
+      printLockError(io, state.message);
       return ExitCode.schemaLockInvalid;
     }
     const before = state.status === 'loaded' ? state.lock : emptyLock();
@@ -497,7 +503,7 @@ export function runSchemaLog(
   const location = lockLocation(world, global, io);
   const state = readLockState(location);
   if (state.status === 'error') {
-    io.stderr(`${state.message}\n`);
+    printLockError(io, state.message);
     return ExitCode.schemaLockInvalid;
   }
   if (state.status === 'absent') {
