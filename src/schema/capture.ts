@@ -64,8 +64,15 @@ export function lockItems(
       problems.push(`a ${kind} without a name was skipped`);
       continue;
     }
-    if (out[key]) problems.push(`${kind} '${key}' is listed twice; the first was kept`);
-    else out[key] = lockItem(kind, item, null);
+    if (out[key]) {
+      problems.push(`${kind} '${key}' is listed twice; the first was kept`);
+      continue;
+    }
+    try {
+      out[key] = lockItem(kind, item, null);
+    } catch (err) {
+      problems.push(`${kind} '${key}' was skipped: ${(err as Error).message}`);
+    }
   }
   return { items: out, problems };
 }

@@ -5,7 +5,7 @@
  */
 import type { ChangeClass, SchemaChange } from './diff-contract.js';
 import { diffItem, diffServerFacts } from './diff-contract.js';
-import type { Lockfile, ServerFacts } from './lockfile.js';
+import type { LockedItem, Lockfile, ServerFacts } from './lockfile.js';
 import { lockItem } from './lockfile.js';
 
 export type DriftAction = 'block' | 'approve' | 'warn' | 'allow';
@@ -61,9 +61,22 @@ export interface VerdictInput {
 /** The decision for one live tool against the lock. */
 export function toolVerdict(input: VerdictInput): ToolVerdict {
   const name = typeof input.tool.name === 'string' ? input.tool.name : '';
-  const live = lockItem('tool', input.tool, null);
-  const base = { changes: [], lockedSha256: null, liveSha256: live.sha256 };
   const { lock, policy, server } = input;
+  let live: LockedItem;
+  try {
+    live = lockItem('tool', input.tool, null);
+  } catch (err) {
+    // Not hashable (nested deeper than canonical JSON allows): it cannot be compared, so it is blocked.
+    return {
+      action: 'block',
+      reason: `its definition cannot be compared with the lock (${(err as Error).message})`,
+      changes: [],
+      approveCommand: null,
+      lockedSha256: null,
+      liveSha256: '',
+    };
+  }
+  const base = { changes: [], lockedSha256: null, liveSha256: live.sha256 };
   const approveTool = `${input.approvePrefix} ${server}/${name}`;
   const approveServer = `${input.approvePrefix} ${server}`;
   if (lock.status === 'error')

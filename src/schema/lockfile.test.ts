@@ -177,6 +177,15 @@ describe('enforcement verdicts', () => {
     );
     expect(verdict(loaded(lockWith(server())), { ...TOOL, name: 'new' }).action).toBe('warn');
   });
+  test('a tool nested too deep to hash is blocked, not a crash', () => {
+    let schema: unknown = { type: 'string' };
+    for (let i = 0; i < 600; i++) schema = { type: 'object', properties: { n: schema } };
+    const v = verdict(loaded(lockWith(server())), { name: 'deep', inputSchema: schema });
+    expect(v.action).toBe('block');
+    expect(v.reason).toMatch(
+      /cannot be compared with the lock \(canonical JSON: nested more than 512 levels\)/,
+    );
+  });
   test('a changed server identity blocks every tool, and the command approves the server', () => {
     const v = toolVerdict({
       lock: loaded(lockWith(server())),
