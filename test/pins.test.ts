@@ -59,6 +59,10 @@ test('CLI commands are exactly these', () => {
     'evidence record',
     'evidence list',
     'evidence show',
+    'schema snapshot',
+    'schema diff',
+    'schema approve',
+    'schema log',
   ]);
   expect(top).toEqual(['run', 'serve', 'mask']);
   // `inventory` runs on its own too (the report); `inventory check` is its CI form.
@@ -80,6 +84,8 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     auditUnavailable: 10,
     policyTestFailed: 11,
     approvalRefused: 12,
+    schemaDrift: 13,
+    schemaLockInvalid: 14,
     inventoryViolations: 15,
     maskingFound: 16,
     maskingFailed: 17,

@@ -149,7 +149,21 @@ export type AuditEventBody =
       /** How many reversible tokens of each kind were replaced by their real values. */
       kinds: Record<string, number>;
     } & ThreadRef)
-  | { type: 'release.evidence'; kind: string; subject: string; data: unknown };
+  | { type: 'release.evidence'; kind: string; subject: string; data: unknown }
+  | {
+      /** A live tool differs from the schema lock (or is not in it), and what the gateway did. */
+      type: 'schema.drift';
+      server: string;
+      kind: 'tool';
+      name: string;
+      action: 'block' | 'approve' | 'warn' | 'allow';
+      reason: string;
+      lock: string;
+      locked_sha256: string | null;
+      live_sha256: string;
+      changes: { class: string; summary: string; path: string }[];
+      approve_command: string | null;
+    };
 
 export type AuditEventType = AuditEventBody['type'];
 
@@ -212,6 +226,8 @@ export function indexColumns(event: AuditEventBody): IndexColumns {
       };
     case 'tools.list':
       return { ...none, thread_id: event.thread_id, actor: actorName(event.actor) };
+    case 'schema.drift':
+      return { ...none, server: event.server, target: event.name, decision: event.action };
     case 'call.intent':
       return {
         ...none,

@@ -37,6 +37,8 @@ export interface AuditRuntime {
   stateLine(inner: (line: StateLine) => void): (line: StateLine) => void;
   /** Records the stop and signs the closing checkpoint. */
   close(reason: string): Promise<void>;
+  /** Records an event without waiting for it (evidence such as schema drift). */
+  evidence(event: AuditEventBody): void;
 }
 
 function sha256(data: string | Buffer): string {
@@ -242,6 +244,7 @@ export async function startAudit(
   return {
     stages: { 'audit-intent': stages.intent, 'audit-result': stages.result },
     governance,
+    evidence: (event) => void record(event, true),
     shapeOutgoing,
     stateLine: (inner) => (line) => {
       inner(line);

@@ -13,6 +13,8 @@ export const ExitCode = {
   auditUnavailable: 10,
   policyTestFailed: 11,
   approvalRefused: 12,
+  schemaDrift: 13,
+  schemaLockInvalid: 14,
   inventoryViolations: 15,
   maskingFound: 16,
   maskingFailed: 17,

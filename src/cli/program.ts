@@ -24,6 +24,13 @@ import { runInventory, runInventoryCheck } from './commands/inventory.js';
 import type { InventoryOptions } from './commands/inventory.js';
 import { runEvidenceList, runEvidenceRecord, runEvidenceShow } from './commands/evidence.js';
 import {
+  runSchemaApprove,
+  runSchemaDiff,
+  runSchemaLog,
+  runSchemaSnapshot,
+} from './commands/schema.js';
+import type { DiffOptions, SnapshotOptions } from './commands/schema.js';
+import {
   runAuditExport,
   runAuditKey,
   runAuditPrune,
@@ -50,6 +57,8 @@ Exit codes:
   10 the audit store cannot be opened or read (corrupt, foreign, unreachable)
   11 policy test: at least one case did not get the expected decision
   12 approvals: the decision cannot be made (already decided, expired, or the requester approving a two-person call)
+  13 schema diff: a breaking or risky change was found
+  14 the schema lock is unreadable or invalid (corrupt, newer version, hand-edited)
   15 inventory check: at least one violation of the plugin policy ([gatehouse_plugins])
   16 mask --check: something in the input would be masked
   17 mask: the input could not be masked safely (nothing more was printed)
@@ -97,6 +106,10 @@ export function buildProgram(
     .option(
       '--audit <store>',
       'audit store: postgres://USER@HOST/DB, or a SQLite file (default $GATEHOUSE_HOME/audit.db; env GATEHOUSE_AUDIT)',
+    )
+    .option(
+      '--lock <file>',
+      'tool schema lock (default ./gatehouse.lock.json; env GATEHOUSE_LOCK; the admin lock_path wins)',
     )
     .addHelpText('after', EXIT_CODES_HELP)
     .showHelpAfterError('(run with --help for usage)')
@@ -455,6 +468,58 @@ export function buildProgram(
         setExit(await runEvidenceShow(globals(cmd), id, opts, io)),
       ),
   );
+  const schema = wire(
+    program
+      .command('schema')
+      .description('the tool schema lock: snapshot, diff, approve and log what servers offer'),
+  );
+  wire(
+    schema
+      .command('snapshot')
+      .description(
+        'start servers and write what they offer (tools, prompts, templates) into the lock',
+      )
+      .argument('[server...]', 'only these servers (default: every enabled one)')
+      .option('--replace', 'move an unreadable lock aside (FILE.bak) and write a fresh one')
+      .option('--json', 'print JSON')
+      .action(async (names: string[], opts: SnapshotOptions, cmd: Command) =>
+        setExit(await runSchemaSnapshot(globals(cmd), names, opts, io)),
+      ),
+  );
+  wire(
+    schema
+      .command('diff')
+      .description(
+        'classify every change (breaking, risky, widening, cosmetic): live servers against the lock, or two lock files',
+      )
+      .argument('[locks...]', 'BEFORE AFTER lock files (default: the lock against live servers)')
+      .option('--format <format>', 'md (a changelog, breaking first) or json', 'md')
+      .option('--json', 'same as --format json')
+      .option('--against <file>', 'compare live servers with this lock file instead')
+      .action(async (files: string[], opts: DiffOptions, cmd: Command) =>
+        setExit(await runSchemaDiff(globals(cmd), files, opts, io)),
+      ),
+  );
+  wire(
+    schema
+      .command('approve')
+      .description('accept the live version of a server or one tool into the lock, as this OS user')
+      .argument('<target>', 'SERVER or SERVER/TOOL')
+      .option('--json', 'print JSON')
+      .action(async (target: string, opts: { json?: boolean }, cmd: Command) =>
+        setExit(await runSchemaApprove(globals(cmd), target, opts, io)),
+      ),
+  );
+  wire(
+    schema
+      .command('log')
+      .description('the version history the lock keeps: who accepted what, and when')
+      .argument('[target]', 'SERVER or SERVER/TOOL')
+      .option('--json', 'print JSON')
+      .action((target: string | undefined, opts: { json?: boolean }, cmd: Command) =>
+        setExit(runSchemaLog(globals(cmd), target, opts, io)),
+      ),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
@@ -470,6 +535,8 @@ const COMMAND_WORDS = new Set([
   'approvals',
   'inventory',
   'evidence',
+  'schema',
+  'mask',
   'help',
 ]);
 

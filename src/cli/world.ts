@@ -22,6 +22,8 @@ export interface GlobalOptions {
   strict?: boolean;
   /** The audit store (`postgres://…`, `sqlite:PATH` or a path); default `$GATEHOUSE_HOME/audit.db`. */
   audit?: string;
+  /** The tool schema lock (`gatehouse.lock.json`); the admin's `lock_path` wins for the gateway. */
+  lock?: string;
 }
 
 /** Everything a command needs to know about servers and rules, loaded once. */

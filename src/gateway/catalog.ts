@@ -3,7 +3,7 @@ import type { McpServerConfig } from '../config/mcp-server.js';
 import { hiddenToolReason } from '../pipeline/tool-filter.js';
 import { annotationsOf } from '../policy/model.js';
 import type { ToolAnnotations } from '../policy/model.js';
-import type { HiddenTool } from '../pipeline/tool-filter.js';
+import type { HiddenTool, ToolGuard } from '../pipeline/tool-filter.js';
 import type { ToolRef } from './tool-names.js';
 import { nameTools } from './tool-names.js';
 import type { Upstream } from './upstream/connect.js';
@@ -46,6 +46,8 @@ export class Catalog {
   constructor(
     private readonly upstreams: () => readonly ServedUpstream[],
     private readonly onListError: (server: string, message: string) => void,
+    /** The schema lock's check, when the gateway enforces one. */
+    private readonly guard?: ToolGuard,
   ) {}
 
   private async listAll(
@@ -130,6 +132,9 @@ export class Catalog {
   async listTools(): Promise<Record<string, unknown>[]> {
     const lists = await this.gather('tools', 'tools/list', 'tools');
     const hidden: HiddenTool[] = [];
+    // Blocked by the schema lock: hidden from the list, but still routable, so a call to it is
+    // refused with what changed (an allowlist-hidden tool is unknown, as if it did not exist).
+    const blocked = new Set<Record<string, unknown>>();
     const allowed = lists.map(({ u, items }) => ({
       u,
       items: items.filter((t) => {
@@ -138,7 +143,14 @@ export class Catalog {
           enabledTools: u.config.enabledTools,
           disabledTools: u.config.disabledTools,
         });
-        if (reason) hidden.push({ server: u.config.name, tool: t.name, reason });
+        const schemaReason = reason ? null : (this.guard?.hiddenReason(u.config.name, t) ?? null);
+        if (reason ?? schemaReason)
+          hidden.push({
+            server: u.config.name,
+            tool: t.name,
+            reason: (reason ?? schemaReason) as string,
+          });
+        if (schemaReason) blocked.add(t);
         return reason === null;
       }),
     }));
@@ -152,7 +164,9 @@ export class Catalog {
           this.outputSchemas.set(`${u.config.name}\u0000${t.name}`, t.outputSchema);
         }
     this.stale.tools = false;
-    return this.rename(allowed, this.tools);
+    const named = this.rename(allowed, this.tools);
+    const flat = allowed.flatMap(({ items }) => items);
+    return named.filter((_, i) => !blocked.has(flat[i] as Record<string, unknown>));
   }
 
   async listPrompts(): Promise<Record<string, unknown>[]> {

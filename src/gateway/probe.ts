@@ -32,6 +32,11 @@ export interface ProbeOptions {
   env: NodeJS.ProcessEnv;
   /** Overrides the server's `startup_timeout_sec` (tests). */
   timeoutMs?: number;
+  /**
+   * Runs on a server that started, while it is still connected (`schema snapshot` reads its
+   * whole contract here); a failure makes the probe `failed` with that reason.
+   */
+  inspect?(server: McpServerConfig, upstream: Upstream, remainingMs: number): Promise<void>;
 }
 
 const CLIENT_INFO = { name: 'gatehouse-probe', version: '0.1.0' };
@@ -89,11 +94,18 @@ export async function probeServer(
   }
   try {
     const serverInfo = { name: upstream.serverInfo.name, version: upstream.serverInfo.version };
-    if (!upstream.capabilities.tools)
+    const inspect = async () => {
+      if (!options.inspect) return;
+      const remaining = Math.max(1, timeoutMs - (performance.now() - started));
+      await withTimeout(options.inspect(server, upstream, remaining), remaining);
+    };
+    if (!upstream.capabilities.tools) {
+      await inspect();
       return result('no_tools', 'the server does not offer tools', started, {
         serverInfo,
         toolCount: 0,
       });
+    }
     let count = 0;
     let cursor: string | undefined;
     do {
@@ -105,6 +117,7 @@ export async function probeServer(
       count += page.tools.length;
       cursor = page.nextCursor;
     } while (cursor);
+    await inspect();
     return count === 0
       ? result('no_tools', 'tools/list returned no tools', started, { serverInfo, toolCount: 0 })
       : result('ready', `${count} tool${count === 1 ? '' : 's'}`, started, {
@@ -118,7 +131,11 @@ export async function probeServer(
         `timed out after ${timeoutMs / 1000}s waiting for tools/list`,
         started,
       );
-    return result('failed', `tools/list failed: ${errorText(err)}`, started);
+    return result(
+      'failed',
+      `${options.inspect ? 'listing' : 'tools/list'} failed: ${errorText(err)}`,
+      started,
+    );
   } finally {
     await upstream.close();
   }

@@ -32,6 +32,8 @@ import { upstreamForwarder } from './upstream-forwarder.js';
 import type { RequestScope } from './upstream-forwarder.js';
 import type { Router } from '../pipeline/stages/index.js';
 
+import type { SchemaGuardFactory } from './schema-guard.js';
+
 export type { StateLine } from './state-line.js';
 
 /** Codex's documented default per-call budget for tools. */
@@ -46,6 +48,8 @@ export interface RunGatewayOptions {
   stateLine(line: StateLine): void;
   /** Test seam: replace pipeline stages (policy, masking, …). */
   stages?: Partial<PipelineStages>;
+  /** The schema lock's enforcement (see SessionContext). */
+  schema?: SchemaGuardFactory;
   /** Path of the running gatehouse entry point, to refuse launching ourselves. */
   selfPath?: string;
   /** Longest line the client may send (default 16 MiB). */
@@ -116,6 +120,8 @@ export interface SessionContext {
   stateLine(line: StateLine): void;
   stages?: Partial<PipelineStages>;
   governance?: GovernanceFactory;
+  /** The schema lock's enforcement, one guard per session. */
+  schema?: SchemaGuardFactory;
   /** Masks what servers send the client outside results (logs, progress, sampling, elicitation). */
   shapeOutgoing?: OutgoingShaper;
   selfPath?: string;
@@ -152,6 +158,9 @@ export async function openSingleServerSession(
   state('starting');
   const relay = new Relay(ctx.shapeOutgoing);
   let downstream: Server | null = null;
+  const guard = ctx.schema?.(async () =>
+    supervisor.current ? listAllTools(supervisor.current) : [],
+  );
   const supervisor = new SupervisedUpstream(
     server,
     {
@@ -160,6 +169,7 @@ export async function openSingleServerSession(
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
       prepare: (client) => {
         relay.wireUpstream(client, server.name);
+        if (guard) recheckOnListChanged(client, () => guard.refresh(server.name));
         // Before the handshake: a server that prints junk while starting is reported too.
         client.onerror = reportUpstreamErrors(ctx.stateLine, server.name);
       },
@@ -167,6 +177,8 @@ export async function openSingleServerSession(
     {
       onState: (s, detail) => {
         state(s, detail);
+        if (s === 'ready' && guard && supervisor.current)
+          void guard.connected(server, supervisor.current);
         void tellClient(downstream, server.name, s, detail);
       },
     },
@@ -179,6 +191,7 @@ export async function openSingleServerSession(
     state(startFailureState(err), detail);
     return { refusal: `server '${server.name}' failed to start: ${detail}` };
   }
+  await guard?.connected(server, upstream);
   const ready = await readiness(upstream);
   state(ready.state, ready.detail);
   const toolTimeoutMs = (server.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000;
@@ -192,8 +205,10 @@ export async function openSingleServerSession(
         capabilities: { ...upstream.capabilities, logging: upstream.capabilities.logging ?? {} },
         ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
         pipeline: (scopes) => {
-          const router = singleServerRouter(server, async () =>
-            supervisor.current ? listAllTools(supervisor.current) : [],
+          const router = singleServerRouter(
+            server,
+            async () => (supervisor.current ? listAllTools(supervisor.current) : []),
+            guard,
           );
           return createPipeline(
             defaultStages(
@@ -225,6 +240,18 @@ export async function openSingleServerSession(
       await supervisor.stop();
       state('stopped');
     },
+  };
+}
+
+/** Runs `recheck` when the upstream says its tools changed, before the client hears of it. */
+export function recheckOnListChanged(
+  client: { fallbackNotificationHandler?: ((n: { method: string }) => Promise<void>) | undefined },
+  recheck: () => Promise<void>,
+): void {
+  const relayed = client.fallbackNotificationHandler;
+  client.fallbackNotificationHandler = async (notification) => {
+    if (notification.method === 'notifications/tools/list_changed') await recheck();
+    await relayed?.(notification);
   };
 }
 

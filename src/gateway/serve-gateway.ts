@@ -12,14 +12,21 @@ import { openStdioSession, Relay, runOnStdio, serveOn } from './downstream/sessi
 import type { InitInfo, OpenedSession } from './downstream/session.js';
 import {
   DEFAULT_TOOL_TIMEOUT_SEC,
+  recheckOnListChanged,
   refusalFor,
   reportUpstreamErrors,
   tellClient,
 } from './run-gateway.js';
 import type { GovernanceFactory, SessionContext } from './run-gateway.js';
+import type { SchemaGuardFactory } from './schema-guard.js';
 import { serveForwarder } from './serve-forwarder.js';
 import type { StateLine } from './state-line.js';
-import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
+import {
+  describeStartFailure,
+  listAllTools,
+  readiness,
+  startFailureState,
+} from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 
@@ -31,6 +38,7 @@ export interface ServeGatewayOptions {
   stateLine(line: StateLine): void;
   stages?: Partial<PipelineStages>;
   governance?: GovernanceFactory;
+  schema?: SchemaGuardFactory;
   selfPath?: string;
   maxLineBytes?: number;
 }
@@ -79,6 +87,10 @@ export async function openAggregateSession(
   const relay = new Relay(ctx.shapeOutgoing);
   const failedRequired: string[] = [];
   let downstream: Server | null = null;
+  const guard = ctx.schema?.(async (name) => {
+    const u = live().find((x) => x.config.name === name);
+    return u ? listAllTools(u.upstream) : [];
+  });
   const catalog = new Catalog(
     () => live(),
     (server, message) =>
@@ -89,6 +101,7 @@ export async function openAggregateSession(
         detail: maskTokens(message),
         thread_id: null,
       }),
+    guard,
   );
   const supervised = await Promise.all(
     decisions.map(async (decision): Promise<SupervisedUpstream | null> => {
@@ -112,6 +125,7 @@ export async function openAggregateSession(
               if (notification.method.endsWith('/list_changed')) catalog.invalidate();
               await relayed?.(notification);
             };
+            if (guard) recheckOnListChanged(client, () => guard.refresh(name));
             client.onerror = reportUpstreamErrors(ctx.stateLine, name);
           },
         },
@@ -120,6 +134,8 @@ export async function openAggregateSession(
             state(name, s, detail);
             void tellClient(downstream, name, s, detail);
             // Back after a restart: the client's lists may have changed (the others never did).
+            if (s === 'ready' && guard && supervisor.current)
+              void guard.connected(decision.server, supervisor.current);
             if (s === 'ready' || s === 'failed') {
               catalog.invalidate();
               void listsChanged(downstream);
@@ -128,7 +144,9 @@ export async function openAggregateSession(
         },
       );
       try {
-        const ready = await readiness(await supervisor.start());
+        const upstream = await supervisor.start();
+        await guard?.connected(decision.server, upstream);
+        const ready = await readiness(upstream);
         state(name, ready.state, ready.detail);
         return supervisor;
       } catch (err) {
@@ -164,6 +182,7 @@ export async function openAggregateSession(
     resolveTool: (name) => catalog.resolveTool(name),
     exposeTools: (tools) => ({ tools: [...tools], hidden: catalog.hiddenTools }),
     toolAnnotations: (server, tool) => catalog.toolAnnotations(server, tool),
+    ...(guard ? { toolGate: (server: string, tool: string) => guard.gate(server, tool) } : {}),
     toolOutputSchema: (server, tool) => catalog.toolOutputSchema(server, tool),
   };
   const instructions = live()

@@ -1,7 +1,7 @@
 import type { McpServerConfig } from '../config/mcp-server.js';
 import type { Router } from '../pipeline/stages/index.js';
 import { hiddenToolReason, isToolExposed } from '../pipeline/tool-filter.js';
-import type { HiddenTool } from '../pipeline/tool-filter.js';
+import type { HiddenTool, ToolGuard } from '../pipeline/tool-filter.js';
 import { annotationsOf } from '../policy/model.js';
 import type { ToolAnnotations } from '../policy/model.js';
 
@@ -10,6 +10,8 @@ export function singleServerRouter(
   server: McpServerConfig,
   /** Lists the upstream's tools (for a call to a tool the client has not listed yet). */
   listTools: () => Promise<readonly unknown[]>,
+  /** The schema lock's check, when the gateway enforces one. */
+  guard?: ToolGuard,
 ): Router {
   const filter = { enabledTools: server.enabledTools, disabledTools: server.disabledTools };
   const annotations = new Map<string, ToolAnnotations | null>();
@@ -35,6 +37,7 @@ export function singleServerRouter(
       return outputSchemas.get(tool);
     },
     defaultServer: () => server.name,
+    ...(guard ? { toolGate: (s: string, tool: string) => guard.gate(s, tool) } : {}),
     resolveTool: (name) =>
       isToolExposed(name, filter) ? { server: server.name, tool: name } : null,
     exposeTools: (tools) => {
@@ -43,7 +46,10 @@ export function singleServerRouter(
       const exposed = tools.filter((tool) => {
         const name = (tool as { name?: unknown } | null)?.name;
         if (typeof name !== 'string') return false;
-        const reason = hiddenToolReason(name, filter);
+        const reason =
+          hiddenToolReason(name, filter) ??
+          guard?.hiddenReason(server.name, tool as Record<string, unknown>) ??
+          null;
         if (reason) hidden.push({ server: server.name, tool: name, reason });
         return reason === null;
       });

@@ -521,7 +521,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     kind: 'generic_secret',
     keywords: ['pass', 'secret', 'token', 'pwd'],
     pattern:
-      /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token)[ \t]{1,3}([^\s"'\\,;`/]{10,128})(?=[\s.,;)]|$)/gi,
+      /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token)[ \t]{1,3}([^\s"'\\,;`/()[\]{}<>]{10,128})(?=[\s.,;)]|$)/gi,
     group: 1,
     entropy: 3,
     validate: (s, match) =>

@@ -19,6 +19,25 @@ export function hiddenToolReason(name: string, filter: ToolFilter): string | nul
   return null;
 }
 
+/** What a tool guard says about a call: refuse it, or let it go on only with a human approval. */
+export interface ToolGate {
+  action: 'refuse' | 'needs_approval';
+  rule: string;
+  /** The client's error message: what changed and how to accept it. */
+  message: string;
+}
+
+/**
+ * A per-tool check beyond the allowlists (the schema lock): whether a listed tool is hidden,
+ * and whether a call to it may go on. Applied by both routers, so list and call agree.
+ */
+export interface ToolGuard {
+  /** Why this live tool definition is hidden from tools/list, or null. */
+  hiddenReason(server: string, tool: Record<string, unknown>): string | null;
+  /** What a call to the tool needs; null: nothing (it may go on). */
+  gate(server: string, tool: string): Promise<ToolGate | null>;
+}
+
 /** A tool an upstream offers that the client does not see, and why. */
 export interface HiddenTool {
   server: string;

@@ -51,6 +51,7 @@ export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'mcp_server_allowlist',
   'gatehouse_audit',
   'gatehouse_policy',
+  'gatehouse_schema',
   'gatehouse_masking',
   'gatehouse_plugins',
 ];

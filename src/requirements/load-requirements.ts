@@ -1,3 +1,4 @@
+import { composeSchemaLayers } from './parse-schema-table.js';
 import { existsSync } from 'node:fs';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { promoteWarnings } from '../diagnostics/diagnostic.js';
@@ -182,7 +183,15 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
   const pluginGovernance = composePluginGovernance(
     layers.map((l) => ({ source: l.source, plugins: l.pluginGovernance })),
   );
-  return { mcpServers: composeRuleSets(top), plugins, audit, policy, masking, pluginGovernance };
+  return {
+    mcpServers: composeRuleSets(top),
+    plugins,
+    audit,
+    policy,
+    masking,
+    pluginGovernance,
+    schema: composeSchemaLayers(layers),
+  };
 }
 
 /** The layers to blame when requirements are invalid (for the `requirements_invalid` reason). */

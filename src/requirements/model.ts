@@ -2,6 +2,8 @@ import type { SourceLocation } from '../diagnostics/diagnostic.js';
 import type { CompiledRustRegex } from './rust-regex.js';
 import type { ToolPolicy } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
+import type { SchemaRequirements } from './parse-schema-table.js';
+import { NO_SCHEMA_REQUIREMENTS } from './parse-schema-table.js';
 import type { MaskingPolicy } from '../masking/policy.js';
 import { DEFAULT_MASKING_POLICY } from '../masking/policy.js';
 import type { PluginGovernance } from './parse-plugins-table.js';
@@ -106,6 +108,8 @@ export interface Requirements {
   audit: AuditRequirements;
   /** `[gatehouse_policy]`: the admin's tool policy. */
   policy: ToolPolicy;
+  /** `[gatehouse_schema]`: the tool schema lock and what drift does. */
+  schema: SchemaRequirements;
   /** `[gatehouse_masking]`: what is masked in what servers return (on by default). */
   masking: MaskingPolicy;
   /** `[gatehouse_plugins]`: the plugin approval policy (`gatehouse inventory check`). */
@@ -117,6 +121,7 @@ export const NO_REQUIREMENTS: Requirements = {
   plugins: new Map(),
   audit: NO_AUDIT_REQUIREMENTS,
   policy: NO_TOOL_POLICY,
+  schema: NO_SCHEMA_REQUIREMENTS,
   masking: DEFAULT_MASKING_POLICY,
   pluginGovernance: NO_PLUGIN_GOVERNANCE,
 };

@@ -13,6 +13,8 @@ import type {
   TableReporter,
 } from './parse-gatehouse-tables.js';
 import { parseAuditTable, parsePolicyTable } from './parse-gatehouse-tables.js';
+import type { GatehouseSchemaLayer } from './parse-schema-table.js';
+import { parseSchemaTable } from './parse-schema-table.js';
 import type { GatehouseMaskingLayer } from './parse-masking-table.js';
 import { parseMaskingTable } from './parse-masking-table.js';
 import type { GatehousePluginsLayer, PluginsTableReporter } from './parse-plugins-table.js';
@@ -27,6 +29,7 @@ export interface RequirementsLayer {
   plugins: Map<string, Map<string, ServerRule>>;
   policy: GatehousePolicyLayer;
   audit: GatehouseAuditLayer;
+  schema: GatehouseSchemaLayer;
   masking: GatehouseMaskingLayer;
   pluginGovernance: GatehousePluginsLayer;
 }
@@ -152,6 +155,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       plugins: this.parsePlugins(root.plugins),
       audit: parseAuditTable(root.gatehouse_audit, this),
       policy: parsePolicyTable(root.gatehouse_policy, this, this.source),
+      schema: parseSchemaTable(root.gatehouse_schema, this, this.source),
       masking: parseMaskingTable(root.gatehouse_masking, this),
       pluginGovernance: parsePluginsTable(root.gatehouse_plugins, this, this.source),
     };

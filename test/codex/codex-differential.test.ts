@@ -223,6 +223,18 @@ describe.skipIf(!canRunCodex)(
         ),
       ).toEqual({ a: true, b: false });
     });
+
+    test('Codex loads a requirements file using every [gatehouse_schema] key, and still enforces its allowlist', () => {
+      const schema =
+        '[gatehouse_schema]\nlock_path = "/etc/gatehouse/gatehouse.lock.json"\nlock = "required"\non_drift = "block"\non_breaking = "block"\non_risky = "approve"\non_widening = "warn"\non_cosmetic = "allow"\n';
+      expect(runCodex('[mcp_servers.a]\ncommand = "npx"\n', schema)).toEqual({ a: true });
+      expect(
+        runCodex(
+          '[mcp_servers.a]\ncommand = "npx"\n[mcp_servers.b]\ncommand = "uvx"\n',
+          `${schema}[mcp_servers.a.identity]\ncommand = "npx"\n`,
+        ),
+      ).toEqual({ a: true, b: false });
+    });
   },
 );
 

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { StringDecoder } from 'node:string_decoder';
 
 /**
  * A JSON-RPC client that writes lines and records every line it reads, in order: for checking
@@ -7,6 +8,8 @@ import type { ChildProcess } from 'node:child_process';
  */
 export class RawStdioClient {
   readonly received: Record<string, unknown>[] = [];
+  /** Every line as it arrived, byte for byte (for checking what the gateway re-serialised). */
+  readonly lines: string[] = [];
   stderr = '';
   private readonly child: ChildProcess;
   private buffer = '';
@@ -18,13 +21,16 @@ export class RawStdioClient {
   constructor(command: string, args: string[], env: NodeJS.ProcessEnv) {
     this.child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'pipe'] });
     this.child.stderr?.on('data', (d: Buffer) => (this.stderr += d.toString()));
+    // A decoder, not chunk.toString(): a character split across two chunks must stay whole.
+    const decoder = new StringDecoder('utf8');
     this.child.stdout?.on('data', (chunk: Buffer) => {
-      this.buffer += chunk.toString('utf8');
+      this.buffer += decoder.write(chunk);
       let nl: number;
       while ((nl = this.buffer.indexOf('\n')) >= 0) {
         const line = this.buffer.slice(0, nl);
         this.buffer = this.buffer.slice(nl + 1);
         if (line.trim() === '') continue;
+        this.lines.push(line);
         const message = JSON.parse(line) as Record<string, unknown>;
         this.received.push(message);
         this.waiters = this.waiters.filter((w) =>

@@ -9,6 +9,7 @@ import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
 import type { AuditRuntime } from '../audit-runtime.js';
 import { startAudit } from '../audit-runtime.js';
+import { schemaGuards } from '../schema-runtime.js';
 
 /** Where `run` speaks MCP: the process's own stdin/stdout (tests pass pipes). */
 export interface RunStreams {
@@ -138,7 +139,10 @@ export async function runRun(
       transport: 'http',
       servers: [name],
     });
-    const ctx = sessionContext(io, streams, audit);
+    const ctx = {
+      ...sessionContext(io, streams, audit),
+      schema: schemaGuards(world, io, global, audit),
+    };
     return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx));
   }
   const audit = await startAudit(world, io, global.audit, {
@@ -151,6 +155,7 @@ export async function runRun(
     stdin,
     stdout,
     ...sessionContext(io, streams, audit),
+    schema: schemaGuards(world, io, global, audit),
   });
   await audit.close('client disconnected');
   return outcome === 'served' ? ExitCode.ok : ExitCode.serverUnavailable;

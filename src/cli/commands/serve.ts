@@ -3,6 +3,7 @@ import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
 import { startAudit } from '../audit-runtime.js';
+import { schemaGuards } from '../schema-runtime.js';
 import type { HttpOptions, RunStreams } from './run.js';
 import { loadForGateway, serveHttp, sessionContext } from './run.js';
 
@@ -22,7 +23,10 @@ export async function runServe(
     transport: opts.http !== undefined ? 'http' : 'stdio',
     servers: world.decisions.filter((d) => d.enabled).map((d) => d.server.name),
   });
-  const ctx = sessionContext(io, streams, audit);
+  const ctx = {
+    ...sessionContext(io, streams, audit),
+    schema: schemaGuards(world, io, global, audit),
+  };
   if (opts.http !== undefined) {
     return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx));
   }

@@ -73,6 +73,8 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
     before: async function policyBefore(ctx: PipelineContext) {
       if (ctx.request.method !== 'tools/call' || !ctx.target?.tool) return;
       const { server, tool } = ctx.target;
+      // An approval an earlier stage already requires (a changed schema) is a floor.
+      const floor = ctx.decision.kind === 'needs_approval' ? ctx.decision : null;
       const d = decideFor(settings, server, tool, await router.toolAnnotations(server, tool));
       ctx.policy = {
         effect: d.effect,
@@ -92,7 +94,7 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
       }
       ctx.decision =
         d.decision === 'allow'
-          ? { kind: 'allow', rule: d.rule }
+          ? (floor ?? { kind: 'allow', rule: d.rule })
           : {
               kind: 'needs_approval',
               rule: d.rule,

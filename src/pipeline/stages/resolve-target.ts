@@ -1,6 +1,6 @@
 import type { PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
-import type { HiddenTool } from '../tool-filter.js';
+import type { HiddenTool, ToolGate } from '../tool-filter.js';
 import type { ToolAnnotations } from '../../policy/model.js';
 
 /**
@@ -23,10 +23,15 @@ export interface Router {
   toolOutputSchema(server: string, tool: string): Promise<unknown>;
   /** The `tools/list` result's tools as the client may see them, and those it may not. */
   exposeTools(tools: readonly unknown[]): { tools: unknown[]; hidden: HiddenTool[] };
+  /** A call's check beyond exposure (the schema lock), when the gateway has one. */
+  toolGate?(server: string, tool: string): Promise<ToolGate | null>;
 }
 
 /** JSON-RPC invalid params: the code MCP servers use for an unknown tool. */
 export const INVALID_PARAMS = -32602;
+
+/** Server-defined JSON-RPC error: the tool changed since it was locked (`gatehouse schema`). */
+export const SCHEMA_BLOCKED = -32013;
 
 export function resolveTarget(router: Router): Stage {
   return {
@@ -51,6 +56,14 @@ export function resolveTarget(router: Router): Stage {
           return;
         }
         ctx.target = found;
+        // The schema lock: a changed tool is refused here, before policy, approval and forward.
+        const gate = await router.toolGate?.(found.server, found.tool);
+        if (gate?.action === 'refuse') {
+          ctx.decision = { kind: 'deny', rule: gate.rule, reason: gate.message };
+          ctx.response = { error: { code: SCHEMA_BLOCKED, message: gate.message } };
+        } else if (gate?.action === 'needs_approval') {
+          ctx.decision = { kind: 'needs_approval', rule: gate.rule, approver: 'user' };
+        }
         return;
       }
       const server = router.defaultServer();
