@@ -16,6 +16,34 @@ export interface TableReporter {
   warn(path: KeyPath, message: string, hint?: string, code?: Diagnostic['code']): void;
 }
 
+/** A boolean key's value, or undefined after reporting the wrong type (the layer fails closed). */
+export function readBoolean(value: unknown, at: KeyPath, r: TableReporter): boolean | undefined {
+  if (typeof value === 'boolean') return value;
+  r.error(
+    at,
+    `invalid type: ${describeType(value)}, expected true or false`,
+    undefined,
+    'wrong_type',
+  );
+  return undefined;
+}
+
+/** Warns about a key a Gatehouse table does not know, suggesting the closest known one. */
+export function warnUnknownKey(
+  r: TableReporter,
+  at: KeyPath,
+  where: string,
+  key: string,
+  known: readonly string[],
+): void {
+  const guess = suggestKey(key, [...known]);
+  r.warn(
+    at,
+    `unknown key \`${key}\` in ${where}`,
+    guess ? `did you mean \`${guess}\`?` : `known keys: ${known.join(', ')}`,
+  );
+}
+
 /** `[gatehouse_policy]` as one layer states it: read-only mode, extra categories, tool rules by key. */
 export interface GatehousePolicyLayer {
   readOnly?: boolean;
@@ -246,21 +274,10 @@ export function parseAuditTable(raw: unknown, r: TableReporter): GatehouseAuditL
   for (const [key, value] of Object.entries(raw)) {
     const at = [...path, key];
     if (!AUDIT_KEYS.includes(key)) {
-      const guess = suggestKey(key, AUDIT_KEYS);
-      r.warn(
-        at,
-        `unknown key \`${key}\` in [gatehouse_audit]`,
-        guess ? `did you mean \`${guess}\`?` : `known keys: ${AUDIT_KEYS.join(', ')}`,
-      );
+      warnUnknownKey(r, at, '[gatehouse_audit]', key, AUDIT_KEYS);
     } else if (key === 'fail_open') {
-      if (typeof value === 'boolean') out.failOpen = value;
-      else
-        r.error(
-          at,
-          `invalid type: ${describeType(value)}, expected true or false`,
-          undefined,
-          'wrong_type',
-        );
+      const v = readBoolean(value, at, r);
+      if (v !== undefined) out.failOpen = v;
     } else if (key === 'store') {
       if (typeof value === 'string' && value.trim() !== '') out.store = value;
       else

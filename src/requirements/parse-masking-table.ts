@@ -6,6 +6,7 @@ import { parseFieldPattern } from '../masking/field-paths.js';
 import type { MaskForm, MaskingPolicy } from '../masking/policy.js';
 import { DEFAULT_MASKING_POLICY, MASK_FORMS } from '../masking/policy.js';
 import type { TableReporter } from './parse-gatehouse-tables.js';
+import { readBoolean, warnUnknownKey } from './parse-gatehouse-tables.js';
 
 /** `[gatehouse_masking]` as one layer states it (keys it leaves out stay undefined). */
 export type GatehouseMaskingLayer = Partial<MaskingPolicy>;
@@ -54,16 +55,11 @@ export function parseMaskingTable(raw: unknown, r: TableReporter): GatehouseMask
   for (const [key, value] of Object.entries(raw)) {
     const at = [...path, key];
     switch (key) {
-      case 'ip_addresses':
-        if (typeof value === 'boolean') out.ipAddresses = value;
-        else
-          r.error(
-            at,
-            `invalid type: ${describeType(value)}, expected true or false`,
-            undefined,
-            'wrong_type',
-          );
+      case 'ip_addresses': {
+        const v = readBoolean(value, at, r);
+        if (v !== undefined) out.ipAddresses = v;
         break;
+      }
       case 'exempt_servers':
       case 'exempt_tools': {
         const list = strings(key, value);
@@ -115,14 +111,8 @@ export function parseMaskingTable(raw: unknown, r: TableReporter): GatehouseMask
       case 'tokens':
         out.tokens = parseTokens(value, at, r);
         break;
-      default: {
-        const guess = suggestKey(key, KEYS);
-        r.warn(
-          at,
-          `unknown key \`${key}\` in [gatehouse_masking]`,
-          guess ? `did you mean \`${guess}\`?` : `known keys: ${KEYS.join(', ')}`,
-        );
-      }
+      default:
+        warnUnknownKey(r, at, '[gatehouse_masking]', key, KEYS);
     }
   }
   return out;

@@ -4,6 +4,7 @@ import { describeType } from '../config/field-reader.js';
 import type { KeyPath } from '../config/toml-document.js';
 import type { RequirementSource, SetBy, StringMatcher } from './model.js';
 import type { TableReporter } from './parse-gatehouse-tables.js';
+import { readBoolean, warnUnknownKey } from './parse-gatehouse-tables.js';
 
 /**
  * `[gatehouse_plugins]`: the admin's plugin approval policy (Gatehouse-only; Codex ignores the
@@ -103,17 +104,13 @@ export function parsePluginsTable(
     const at = [...path, key];
     switch (key) {
       case 'hooks_require_review':
-      case 'remote_servers_require_allowlist':
-        if (typeof value !== 'boolean') {
-          r.error(
-            at,
-            `invalid type: ${describeType(value)}, expected true or false`,
-            undefined,
-            'wrong_type',
-          );
-        } else if (key === 'hooks_require_review') out.hooksRequireReview = value;
-        else out.remoteServersRequireAllowlist = value;
+      case 'remote_servers_require_allowlist': {
+        const v = readBoolean(value, at, r);
+        if (v === undefined) break;
+        if (key === 'hooks_require_review') out.hooksRequireReview = v;
+        else out.remoteServersRequireAllowlist = v;
         break;
+      }
       case 'allowed_install_policies':
       case 'allowed_auth_policies': {
         const known = key === 'allowed_install_policies' ? INSTALL_POLICIES : AUTH_POLICIES;
@@ -128,14 +125,8 @@ export function parsePluginsTable(
       case 'approved':
         out.approved = parseApproved(value, at, r, source);
         break;
-      default: {
-        const guess = suggestKey(key, PLUGINS_KEYS);
-        r.warn(
-          at,
-          `unknown key \`${key}\` in [gatehouse_plugins]`,
-          guess ? `did you mean \`${guess}\`?` : `known keys: ${PLUGINS_KEYS.join(', ')}`,
-        );
-      }
+      default:
+        warnUnknownKey(r, at, '[gatehouse_plugins]', key, PLUGINS_KEYS);
     }
   }
   return out;

@@ -5,11 +5,11 @@
  */
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { describeType } from '../config/field-reader.js';
-import { suggestKey } from '../diagnostics/suggest.js';
 import type { DriftAction } from '../schema/enforce.js';
 import { DEFAULT_SCHEMA_POLICY, DRIFT_ACTIONS } from '../schema/enforce.js';
 import type { ChangeClass } from '../schema/diff-json-schema.js';
 import type { TableReporter } from './parse-gatehouse-tables.js';
+import { warnUnknownKey } from './parse-gatehouse-tables.js';
 import type { RequirementSource, SetBy } from './model.js';
 
 /** `[gatehouse_schema]` keys one layer sets (`on_drift` already spread over breaking and risky). */
@@ -63,12 +63,7 @@ export function parseSchemaTable(
   for (const [key, value] of Object.entries(raw)) {
     const at = [...path, key];
     if (!SCHEMA_KEYS.includes(key)) {
-      const guess = suggestKey(key, SCHEMA_KEYS);
-      r.warn(
-        at,
-        `unknown key \`${key}\` in [gatehouse_schema]`,
-        guess ? `did you mean \`${guess}\`?` : `known keys: ${SCHEMA_KEYS.join(', ')}`,
-      );
+      warnUnknownKey(r, at, '[gatehouse_schema]', key, SCHEMA_KEYS);
     } else if (key === 'lock_path') {
       if (typeof value !== 'string' || value.trim() === '') {
         r.error(

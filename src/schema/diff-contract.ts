@@ -56,21 +56,38 @@ const KIND_LABEL: Record<ContractKind, string> = {
   resource_template: 'resource template',
 };
 
-function findingsForTool(before: Record<string, unknown>, after: Record<string, unknown>) {
+/**
+ * Title and description: the text the model reads. Whitespace-only is cosmetic; anything else
+ * is risky (a possible instruction injection a person should read).
+ */
+function textFindings(
+  before: Record<string, unknown>,
+  after: Record<string, unknown>,
+  what: string,
+): SchemaFinding[] {
   const out: SchemaFinding[] = [];
   for (const key of ['title', 'description'] as const) {
     if (sameJson(before[key], after[key])) continue;
     const cosmetic = sameText(before[key], after[key]);
+    const change =
+      before[key] === undefined ? 'added' : after[key] === undefined ? 'removed' : 'changed';
     out.push({
       class: cosmetic ? 'cosmetic' : 'risky',
       path: key,
-      summary: cosmetic
-        ? `${key} whitespace changed`
-        : `${key} ${before[key] === undefined ? 'added' : after[key] === undefined ? 'removed' : 'changed'} (text the model reads: possible instruction injection, review it)`,
+      summary: cosmetic ? `${key} whitespace changed` : `${key} ${change} (${what})`,
       before: before[key],
       after: after[key],
     });
   }
+  return out;
+}
+
+function findingsForTool(before: Record<string, unknown>, after: Record<string, unknown>) {
+  const out: SchemaFinding[] = textFindings(
+    before,
+    after,
+    'text the model reads: possible instruction injection, review it',
+  );
   out.push(...annotationFindings(before.annotations, after.annotations));
   if (!sameJson(before.inputSchema, after.inputSchema))
     out.push(...diffJsonSchema(before.inputSchema, after.inputSchema, 'input', 'inputSchema'));
@@ -142,20 +159,7 @@ function argumentList(v: unknown): Map<string, Record<string, unknown>> {
 }
 
 function findingsForPrompt(before: Record<string, unknown>, after: Record<string, unknown>) {
-  const out: SchemaFinding[] = [];
-  for (const key of ['title', 'description'] as const) {
-    if (sameJson(before[key], after[key])) continue;
-    const cosmetic = sameText(before[key], after[key]);
-    out.push({
-      class: cosmetic ? 'cosmetic' : 'risky',
-      path: key,
-      summary: cosmetic
-        ? `${key} whitespace changed`
-        : `${key} changed (text the model reads: review it)`,
-      before: before[key],
-      after: after[key],
-    });
-  }
+  const out: SchemaFinding[] = textFindings(before, after, 'text the model reads: review it');
   const ba = argumentList(before.arguments);
   const aa = argumentList(after.arguments);
   for (const [name, arg] of ba) {
