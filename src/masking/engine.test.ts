@@ -333,3 +333,60 @@ describe('properties', () => {
     );
   });
 });
+
+describe('structuredContent stays valid against its outputSchema (property)', () => {
+  /** A schema the value satisfies, as strict as JSON Schema can say: types, required, minimums. */
+  function schemaOf(value: unknown): Record<string, unknown> {
+    if (value === null) return { type: 'null' };
+    if (Array.isArray(value))
+      return { type: 'array', items: value.length > 0 ? schemaOf(value[0]) : {} };
+    if (typeof value === 'object') {
+      const props = Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, schemaOf(v)]),
+      );
+      return {
+        type: 'object',
+        properties: props,
+        required: Object.keys(props),
+        additionalProperties: false,
+      };
+    }
+    if (typeof value === 'number')
+      return Number.isInteger(value)
+        ? { type: 'integer', minimum: Math.min(value, 7) }
+        : { type: 'number', maximum: Math.max(value, -3) };
+    return { type: typeof value };
+  }
+
+  test('any record, any customer-field rule: the masked value still validates', async () => {
+    const { Ajv } = await import('ajv');
+    const ajv = new Ajv({ strict: false });
+    // Arrays of one shape (a schema's `items` covers every element), planted secrets in strings.
+    const leaf = fc.oneof(
+      fc.integer(),
+      fc.double({ noNaN: true, noDefaultInfinity: true }),
+      fc.boolean(),
+      fc.constant(null),
+      fc.string({ maxLength: 12 }),
+      fc.constantFrom(`key ${GH}`, `card ${CARD}`, 'ann@example.com'),
+    );
+    const record = fc.dictionary(
+      fc.constantFrom('a', 'b', 'email', 'ssn', 'n'),
+      fc.oneof(leaf, fc.dictionary(fc.constantFrom('a', 'ssn', 'x'), leaf, { maxKeys: 3 })),
+      { maxKeys: 5 },
+    );
+    const rule = fc.constantFrom('a', 'ssn', '*.a', 'b.*', 'n', 'email');
+    fc.assert(
+      fc.property(record, rule, (value, field) => {
+        const schema = schemaOf(value);
+        const validate = ajv.compile(schema);
+        expect(validate(value)).toBe(true);
+        const m = new Masker(policy({ fields: fields(field) }));
+        const masked = maskStructured(m, value, schema, {});
+        expect(validate(masked)).toBe(true);
+        expect(JSON.stringify(masked)).not.toContain(GH);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

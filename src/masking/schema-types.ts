@@ -101,18 +101,44 @@ export function allowedByAll(schemas: readonly unknown[], root: unknown): Set<Js
   return types;
 }
 
-/** The smallest number the schemas accept (0 unless a minimum says otherwise). */
+/**
+ * A number the schemas accept, as close to 0 as their bounds allow (0 when unbounded): what a
+ * masked number becomes when the schema allows neither a string nor null.
+ */
 export function neutralNumber(schemas: readonly unknown[], root: unknown): number {
-  let n = 0;
+  let lo = -Infinity;
+  let hi = Infinity;
+  let loOpen = false;
+  let hiOpen = false;
+  let integer = false;
   for (const raw of schemas) {
     const s = deref(raw, root);
     if (!isObject(s)) continue;
-    if (typeof s.minimum === 'number' && s.minimum > n) n = s.minimum;
-    if (typeof s.exclusiveMinimum === 'number' && s.exclusiveMinimum >= n)
-      n = s.exclusiveMinimum + 1;
-    if (typeof s.maximum === 'number' && s.maximum < n) n = s.maximum;
+    if (
+      s.type === 'integer' ||
+      (Array.isArray(s.type) && !s.type.includes('number') && s.type.includes('integer'))
+    )
+      integer = true;
+    if (typeof s.minimum === 'number' && s.minimum >= lo) [lo, loOpen] = [s.minimum, false];
+    if (typeof s.exclusiveMinimum === 'number' && s.exclusiveMinimum >= lo)
+      [lo, loOpen] = [s.exclusiveMinimum, true];
+    if (typeof s.maximum === 'number' && s.maximum <= hi) [hi, hiOpen] = [s.maximum, false];
+    if (typeof s.exclusiveMaximum === 'number' && s.exclusiveMaximum <= hi)
+      [hi, hiOpen] = [s.exclusiveMaximum, true];
   }
-  return Math.ceil(n);
+  const fits = (n: number) =>
+    (loOpen ? n > lo : n >= lo) && (hiOpen ? n < hi : n <= hi) && (!integer || Number.isInteger(n));
+  const candidates = [
+    0,
+    lo,
+    hi,
+    Math.ceil(lo),
+    Math.floor(hi),
+    Math.floor(lo) + 1,
+    Math.ceil(hi) - 1,
+  ];
+  if (Number.isFinite(lo) && Number.isFinite(hi)) candidates.push((lo + hi) / 2);
+  return candidates.find((n) => Number.isFinite(n) && fits(n)) ?? 0;
 }
 
 function typeOf(v: unknown): JsonType {
