@@ -64,11 +64,12 @@ export type RankedFinding = Finding & { priority: number };
 export function collectFindings(text: string, options: DetectOptions = {}): RankedFinding[] {
   const rules = options.rules ?? DEFAULT_RULES;
   const { scanner, ruleKeywords } = scannerFor(rules);
-  const present = scanner.present(text);
+  const hits = scanner.scan(text);
   const found: RankedFinding[] = [];
   for (const [priority, rule] of rules.entries()) {
     if (options.exempt && (options.exempt.has(rule.id) || options.exempt.has(rule.kind))) continue;
-    if (!(ruleKeywords[priority] ?? []).some((k) => present.has(k))) continue;
+    const keywords = ruleKeywords[priority] ?? [];
+    if (!keywords.some((k) => hits.has(k))) continue;
     if (rule.find) {
       for (const span of rule.find(text)) {
         const secret = text.slice(span.start, span.end);
@@ -77,43 +78,83 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
       }
       continue;
     }
+    const starts = rule.keywordStarts ? keywordOffsets(keywords, hits) : null;
+    if (starts) {
+      // Tried only where a keyword starts: a sticky match at each offset, no scan of the text.
+      const sticky = stickyOf(rule.pattern);
+      let next = 0;
+      for (const at of starts) {
+        if (at < next) continue;
+        sticky.lastIndex = at;
+        const m = sticky.exec(text);
+        if (m && take(rule, m, text, priority, found)) next = at + m[0].length;
+      }
+      continue;
+    }
     const re = rule.pattern;
-    const back = rule.back;
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      if (back) {
-        let start = m.index;
-        while (start > 0 && m.index - start < back.max && back.chars.test(text[start - 1] ?? ''))
-          start -= 1;
-        const ok =
-          m.index - start >= back.min && !(start > 0 && back.boundary.test(text[start - 1] ?? ''));
-        const secret = text.slice(start, m.index + m[0].length);
-        if (ok && passesGates(rule, secret, secret)) {
-          found.push({
-            kind: rule.kind,
-            rule: rule.id,
-            start,
-            end: start + secret.length,
-            priority,
-          });
-        }
-        continue;
-      }
-      const full = m[0];
-      const secret = rule.group !== undefined ? m[rule.group] : full;
-      if (!secret || !passesGates(rule, secret, full)) {
-        // A whole-match rule that failed its validator may still match one character later
-        // (`5 4111 1111 1111 1111` fails Luhn; `4111 1111 1111 1111` passes). Bounded patterns
-        // keep this linear; rules with a capture group resume after the match.
-        if (rule.group === undefined) re.lastIndex = m.index + 1;
-        continue;
-      }
-      const offset = rule.group !== undefined ? full.indexOf(secret) : 0;
-      const start = m.index + Math.max(0, offset);
-      found.push({ kind: rule.kind, rule: rule.id, start, end: start + secret.length, priority });
+      // A whole-match rule that failed its validator may still match one character later
+      // (`5 4111 1111 1111 1111` fails Luhn; `4111 1111 1111 1111` passes). Bounded patterns
+      // keep this linear; rules with a capture group resume after the match.
+      if (!take(rule, m, text, priority, found) && rule.group === undefined && !rule.back)
+        re.lastIndex = m.index + 1;
     }
   }
   return found;
+}
+
+/** Records a match that passes the rule's gates; false when it does not. */
+function take(
+  rule: DetectorRule,
+  m: RegExpExecArray,
+  text: string,
+  priority: number,
+  found: RankedFinding[],
+): boolean {
+  const back = rule.back;
+  if (back) {
+    let start = m.index;
+    while (start > 0 && m.index - start < back.max && back.chars.test(text[start - 1] ?? ''))
+      start -= 1;
+    if (m.index - start < back.min || (start > 0 && back.boundary.test(text[start - 1] ?? '')))
+      return false;
+    const secret = text.slice(start, m.index + m[0].length);
+    if (!passesGates(rule, secret, secret)) return false;
+    found.push({ kind: rule.kind, rule: rule.id, start, end: start + secret.length, priority });
+    return true;
+  }
+  const full = m[0];
+  const secret = rule.group !== undefined ? m[rule.group] : full;
+  if (!secret || !passesGates(rule, secret, full)) return false;
+  const offset = rule.group !== undefined ? full.indexOf(secret) : 0;
+  const start = m.index + Math.max(0, offset);
+  found.push({ kind: rule.kind, rule: rule.id, start, end: start + secret.length, priority });
+  return true;
+}
+
+/** The sorted offsets where a rule's keywords start, or null when one has no offsets. */
+function keywordOffsets(
+  keywords: readonly number[],
+  hits: ReadonlyMap<number, number[] | null>,
+): number[] | null {
+  const out: number[] = [];
+  for (const k of keywords) {
+    const at = hits.get(k);
+    if (at === null) return null;
+    if (at) out.push(...at);
+  }
+  return keywords.length > 1 ? out.sort((a, b) => a - b) : out;
+}
+
+const stickies = new WeakMap<RegExp, RegExp>();
+function stickyOf(pattern: RegExp): RegExp {
+  let sticky = stickies.get(pattern);
+  if (!sticky) {
+    sticky = new RegExp(pattern.source, pattern.flags.replace('g', '') + 'y');
+    stickies.set(pattern, sticky);
+  }
+  return sticky;
 }
 
 /**

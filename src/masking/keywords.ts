@@ -35,17 +35,28 @@ export class KeywordScanner {
 
   /** The indexes of the keywords that occur in `text`. */
   present(text: string): Set<number> {
-    const found = new Set<number>();
+    return new Set(this.scan(text).keys());
+  }
+
+  /**
+   * Every keyword that occurs, with the offsets where it starts (multi-character keywords), or
+   * null (single characters: present, offsets not collected).
+   */
+  scan(text: string): Map<number, number[] | null> {
+    const found = new Map<number, number[] | null>();
     for (const s of this.singles) {
       if (text.includes(s.lower) || (s.upper !== s.lower && text.includes(s.upper)))
-        found.add(s.index);
+        found.set(s.index, null);
     }
     const re = this.multi;
     if (!re) return found;
     re.lastIndex = 0;
     for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-      for (const i of this.byWord.get(m[0].toLowerCase()) ?? []) found.add(i);
-      if (found.size === this.keywords.length) break;
+      for (const i of this.byWord.get(m[0].toLowerCase()) ?? []) {
+        const at = found.get(i);
+        if (at) at.push(m.index);
+        else if (at === undefined) found.set(i, [m.index]);
+      }
       re.lastIndex = m.index + 1;
     }
     return found;

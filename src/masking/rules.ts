@@ -33,6 +33,11 @@ export interface DetectorRule {
   back?: { chars: RegExp; min: number; max: number; boundary: RegExp };
   /** Candidate spans found by code instead of `pattern` (gates still apply). */
   find?(text: string): { start: number; end: number }[];
+  /**
+   * Every match starts where one of the keywords occurs (a token's literal prefix such as
+   * `ghp_`), so the pattern is tried only at those offsets instead of scanned over the text.
+   */
+  keywordStarts?: boolean;
 }
 
 const B = '(?<![A-Za-z0-9_])'; // start boundary (no lookbehind-heavy constructs beyond this)
@@ -50,6 +55,7 @@ function token(
     kind,
     keywords,
     pattern: new RegExp(`${B}${body}${E}`, 'g'),
+    keywordStarts: true,
     ...(entropy ? { entropy } : {}),
   };
 }
@@ -146,13 +152,17 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     pattern:
       /https:\/\/(?:ptb\.|canary\.)?discord(?:app)?\.com\/api\/webhooks\/[0-9]{17,20}\/[A-Za-z0-9_-]{60,70}/g,
   },
-  token(
-    'discord-bot-token',
-    'discord_token',
-    ['discord', 'bot '],
-    '[MNO][A-Za-z0-9_-]{23,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}',
-    3.5,
-  ),
+  // The keyword is context or sits inside the token: scan, do not start at it.
+  {
+    ...token(
+      'discord-bot-token',
+      'discord_token',
+      ['discord', 'bot '],
+      '[MNO][A-Za-z0-9_-]{23,25}\\.[A-Za-z0-9_-]{6}\\.[A-Za-z0-9_-]{27,38}',
+      3.5,
+    ),
+    keywordStarts: false,
+  },
   {
     id: 'telegram-bot-token',
     kind: 'telegram_token',
@@ -166,13 +176,17 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     'sk-(?:proj|svcacct|admin)-[A-Za-z0-9_-]{20,200}T3BlbkFJ[A-Za-z0-9_-]{20,200}',
     3,
   ),
-  token(
-    'openai-legacy-key',
-    'openai_key',
-    ['t3blbkfj'],
-    'sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}',
-    3,
-  ),
+  // The keyword is context or sits inside the token: scan, do not start at it.
+  {
+    ...token(
+      'openai-legacy-key',
+      'openai_key',
+      ['t3blbkfj'],
+      'sk-[A-Za-z0-9]{20}T3BlbkFJ[A-Za-z0-9]{20}',
+      3,
+    ),
+    keywordStarts: false,
+  },
   token(
     'openai-key-generic',
     'openai_key',
@@ -235,7 +249,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     kind: 'jwt',
     keywords: ['eyj'],
     pattern:
-      /(?<![A-Za-z0-9_-])ey[A-Za-z0-9_-]{15,4096}\.ey[A-Za-z0-9_-]{15,8192}\.[A-Za-z0-9_-]{10,4096}(?![A-Za-z0-9_-])/g,
+      /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{14,4096}\.ey[A-Za-z0-9_-]{15,8192}\.[A-Za-z0-9_-]{10,4096}(?![A-Za-z0-9_-])/g,
     entropy: 3,
   },
   token('npm-token', 'npm_token', ['npm_'], 'npm_[A-Za-z0-9]{36}', 2),
@@ -396,7 +410,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   token(
     'fly-token',
     'fly_token',
-    ['fo1_', 'fm1r_', 'fm2_'],
+    ['fo1_', 'fm1', 'fm2'],
     '(?:fo1_[A-Za-z0-9_-]{43}|fm[12][ar]?_[A-Za-z0-9+/=_-]{100,300})',
     3,
   ),
@@ -410,13 +424,17 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     3,
   ),
   token('flyio-machine', 'fly_token', ['flyv1'], 'FlyV1 fm2_[A-Za-z0-9+/=_-]{100,600}', 3),
-  token(
-    'azure-entra-secret',
-    'azure_secret',
-    ['q~'],
-    '[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}',
-    3,
-  ),
+  // The keyword is context or sits inside the token: scan, do not start at it.
+  {
+    ...token(
+      'azure-entra-secret',
+      'azure_secret',
+      ['q~'],
+      '[A-Za-z0-9_~.]{3}[0-9]Q~[A-Za-z0-9_~.-]{31,34}',
+      3,
+    ),
+    keywordStarts: false,
+  },
   {
     id: 'azure-storage-key',
     kind: 'azure_storage_key',
