@@ -525,7 +525,9 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   {
     id: 'generic-secret-assignment',
     kind: 'generic_secret',
-    keywords: ['pass', 'secret', 'token', 'key', 'cred', 'auth', 'pwd'],
+    // Each alternative of the key name starts with one of these: tried only where one starts.
+    keywords: ['pass', 'pwd', 'secret', 'token', 'api', 'access', 'private', 'cred', 'auth'],
+    keywordStarts: true,
     pattern:
       /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key)[A-Za-z0-9_.-]{0,20}\\?["']?\s{0,3}(?::=|=>|=|:)\s{0,3}\\?["']?([^\s"'\\,;`]{8,256})/gi,
     group: 1,
@@ -537,7 +539,8 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     // the value must look like a credential (letters and digits, no path, high entropy).
     id: 'generic-secret-spoken',
     kind: 'generic_secret',
-    keywords: ['pass', 'secret', 'token', 'pwd'],
+    keywords: ['pass', 'pwd', 'secret', 'token'],
+    keywordStarts: true,
     pattern:
       /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token)[ \t]{1,3}([^\s"'\\,;`/()[\]{}<>]{10,128})(?=[\s.,;)]|$)/gi,
     group: 1,
