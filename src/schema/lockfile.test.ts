@@ -260,5 +260,7 @@ describe('accepting changes', () => {
     expect(md).toContain('- **fs** · tool `gone` removed');
     expect(md).toContain('- **fs** · tool `read`: required parameter `mode` added');
     expect(md).toContain('- **fs** · new tool `extra`');
+    // A changed description shows the text itself: the reviewer reads what the model will read.
+    expect(md).toContain('  - now: "new words"');
   });
 });

@@ -30,6 +30,20 @@ function inline(text: string): string {
   return text.replace(/\r?\n/g, ' ');
 }
 
+/**
+ * For a changed title or description, the text itself (quoted, cut at 300 characters): the
+ * reviewer must read what the model will read, not only that it changed.
+ */
+function textBeforeAfter(c: SchemaChange): string[] {
+  if (c.class !== 'risky' || (c.path !== 'description' && c.path !== 'title')) return [];
+  const quote = (v: unknown) => {
+    if (typeof v !== 'string') return '(none)';
+    const one = inline(v);
+    return `"${one.length > 300 ? `${one.slice(0, 300)}…` : one}"`;
+  };
+  return [`  - was: ${quote(c.before)}`, `  - now: ${quote(c.after)}`];
+}
+
 export function renderMarkdown(
   changes: readonly SchemaChange[],
   context: { title?: string; notes?: readonly string[] } = {},
@@ -48,7 +62,10 @@ export function renderMarkdown(
       const of = sorted.filter((c) => c.class === cls);
       if (of.length === 0) continue;
       lines.push(`## ${HEADINGS[cls]}`, '');
-      for (const c of of) lines.push(`- **${c.server}** · ${inline(c.summary)}`);
+      for (const c of of) {
+        lines.push(`- **${c.server}** · ${inline(c.summary)}`);
+        lines.push(...textBeforeAfter(c));
+      }
       lines.push('');
     }
   }
