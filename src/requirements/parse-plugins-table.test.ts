@@ -1,16 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { parseTomlDocument } from '../config/toml-document.js';
+import { parseLayer } from '../../test/support/requirements-layer.js';
 import { composeRequirementLayers } from './load-requirements.js';
 import type { RequirementSource } from './model.js';
-import { parseRequirementsLayer } from './parse-requirements.js';
 
 const SRC: RequirementSource = { kind: 'flag_file', path: '/r.toml' };
 
-function parse(text: string, source: RequirementSource = SRC) {
-  const doc = parseTomlDocument(text, source.kind === 'flag_file' ? source.path : 'x');
-  if (!doc.ok) throw new Error(doc.diagnostic.message);
-  return parseRequirementsLayer(doc.doc, source);
-}
+const parse = (text: string, source: RequirementSource = SRC) => parseLayer(text, source);
 
 const FULL = `
 [gatehouse_plugins]

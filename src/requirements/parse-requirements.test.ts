@@ -1,20 +1,14 @@
 import { describe, expect, test } from 'vitest';
-import fc from 'fast-check';
 import { parseTomlDocument } from '../config/toml-document.js';
+import { parseLayer } from '../../test/support/requirements-layer.js';
+import fc from 'fast-check';
 import { parseRequirementsLayer } from './parse-requirements.js';
 import { composeRequirementLayers } from './load-requirements.js';
 import type { RequirementSource } from './model.js';
 
 const SRC: RequirementSource = { kind: 'flag_file', path: '/r.toml' };
 
-function parse(text: string, source: RequirementSource = SRC) {
-  const doc = parseTomlDocument(
-    text,
-    source.kind === 'env' ? 'env' : (source as { path: string }).path,
-  );
-  if (!doc.ok) throw new Error(doc.diagnostic.message);
-  return parseRequirementsLayer(doc.doc, source);
-}
+const parse = (text: string, source: RequirementSource = SRC) => parseLayer(text, source);
 
 const errors = (text: string) => parse(text).diagnostics.filter((d) => d.severity === 'error');
 const warnings = (text: string) => parse(text).diagnostics.filter((d) => d.severity === 'warning');

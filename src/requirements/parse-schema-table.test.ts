@@ -1,20 +1,12 @@
 import { describe, expect, test } from 'vitest';
-import { parseTomlDocument } from '../config/toml-document.js';
-import { parseRequirementsLayer } from './parse-requirements.js';
+import { parseLayer } from '../../test/support/requirements-layer.js';
 import { composeRequirementLayers } from './load-requirements.js';
 import type { RequirementSource } from './model.js';
 import { schemaPolicyOf } from './parse-schema-table.js';
 
 const SRC: RequirementSource = { kind: 'flag_file', path: '/etc/gh/r.toml' };
 
-function parse(text: string, source: RequirementSource = SRC) {
-  const doc = parseTomlDocument(
-    text,
-    source.kind === 'env' ? 'env' : (source as { path: string }).path,
-  );
-  if (!doc.ok) throw new Error(doc.diagnostic.message);
-  return parseRequirementsLayer(doc.doc, source);
-}
+const parse = (text: string, source: RequirementSource = SRC) => parseLayer(text, source);
 
 describe('[gatehouse_schema]', () => {
   test('defaults: lock optional, block breaking and risky, warn on widening, allow cosmetic', () => {
