@@ -87,7 +87,10 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
         if (at < next) continue;
         sticky.lastIndex = at;
         const m = sticky.exec(text);
-        if (m && take(rule, m, text, priority, found)) next = at + m[0].length;
+        // As the global scan would: a match taken, or one of a capture-group rule, is skipped
+        // whole (so hostile repeats cost one match each, not one per offset).
+        if (m && (take(rule, m, text, priority, found) || rule.group !== undefined))
+          next = at + m[0].length;
       }
       continue;
     }
@@ -138,13 +141,17 @@ function keywordOffsets(
   keywords: readonly number[],
   hits: ReadonlyMap<number, number[] | null>,
 ): number[] | null {
-  const out: number[] = [];
+  let out: number[] = [];
+  let lists = 0;
   for (const k of keywords) {
     const at = hits.get(k);
     if (at === null) return null;
-    if (at) out.push(...at);
+    if (!at) continue;
+    // Concatenated, not spread: a hostile text can hold millions of offsets.
+    out = lists === 0 ? at : out.concat(at);
+    lists += 1;
   }
-  return keywords.length > 1 ? out.sort((a, b) => a - b) : out;
+  return lists > 1 ? out.sort((a, b) => a - b) : out;
 }
 
 const stickies = new WeakMap<RegExp, RegExp>();

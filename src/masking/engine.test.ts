@@ -167,6 +167,16 @@ describe('Masker: text', () => {
     expect(counts).toEqual({ card: 1 });
   });
 
+  test('millions of keyword hits or matched fields do not overflow anything', () => {
+    const m = new Masker(policy({ fields: fields('ssn') }));
+    const hits = 'ghp_ '.repeat(400_000);
+    expect(m.maskText(hits, {})).toBe(hits);
+    const rows = `[${Array.from({ length: 200_000 }, () => '{"ssn":"1"}').join(',')}]`;
+    const counts: MaskCounts = {};
+    expect(() => JSON.parse(m.maskText(rows, counts)) as unknown).not.toThrow();
+    expect(counts.customer_data).toBe(200_000);
+  });
+
   test('JSON nested past the limit is refused when field rules must see it', () => {
     const m = new Masker(policy({ fields: fields('ssn') }));
     expect(() => m.maskText('['.repeat(300) + ']'.repeat(300), {})).toThrow(MaskingError);

@@ -70,7 +70,7 @@ export class Masker {
       }
     }
     if (options.json !== false && this.policy.fields.length > 0) {
-      found.push(...this.fieldFindings(text));
+      for (const f of this.fieldFindings(text)) found.push(f); // not spread: may be millions
     }
     for (const f of found) keepEscapesWhole(text, f);
     return resolveOverlaps(found) as PlacedFinding[];
