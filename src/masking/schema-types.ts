@@ -4,6 +4,8 @@
  * Unknown or unreadable schema parts allow anything (the masking is then the plain one).
  */
 
+import { isSchemaObject as isObject, resolveLocalRef } from '../schema/json-values.js';
+
 export type JsonType = 'string' | 'number' | 'integer' | 'boolean' | 'null' | 'object' | 'array';
 const ALL: readonly JsonType[] = [
   'string',
@@ -15,22 +17,11 @@ const ALL: readonly JsonType[] = [
   'array',
 ];
 
-type SchemaObject = Record<string, unknown>;
-const isObject = (v: unknown): v is SchemaObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/** Follows local `$ref`s (`#/$defs/x`, `#/definitions/x`), at most 32 hops (cycles end there). */
+/** Follows local `$ref`s, at most 32 hops (cycles end there); one that does not resolve allows anything. */
 function deref(schema: unknown, root: unknown): unknown {
   let s = schema;
   for (let hops = 0; hops < 32 && isObject(s) && typeof s.$ref === 'string'; hops += 1) {
-    const ref = s.$ref;
-    if (!ref.startsWith('#')) return true;
-    let target: unknown = root;
-    for (const raw of ref.slice(1).split('/').filter(Boolean)) {
-      const part = decodeURIComponent(raw).replace(/~1/g, '/').replace(/~0/g, '~');
-      target =
-        isObject(target) || Array.isArray(target) ? (target as SchemaObject)[part] : undefined;
-    }
+    const target = resolveLocalRef(root, s.$ref);
     if (target === undefined) return true;
     s = target;
   }

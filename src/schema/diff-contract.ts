@@ -4,7 +4,8 @@
  * fresh snapshot (which has the same shape).
  */
 import type { ChangeClass, SchemaFinding } from './diff-json-schema.js';
-import { CHANGE_CLASSES, diffJsonSchema, sameJson, sameText } from './diff-json-schema.js';
+import { CHANGE_CLASSES, diffJsonSchema } from './diff-json-schema.js';
+import { sameJson, sameText } from './json-values.js';
 import type { ContractKind, LockedItem, Lockfile, LockedServer, ServerFacts } from './lockfile.js';
 import { CONTRACT_KINDS, SECTION } from './lockfile.js';
 

@@ -202,6 +202,8 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
     expect(open.stderr).toContain('audit fail-open: forwarding tools/call unrecorded');
   });
 
+  // Filling a disk needs a tmpfs mounted in a private mount namespace (unshare), which only root
+  // can do; CI runs as root on these machines, so it runs there.
   test.skipIf(process.getuid?.() !== 0)(
     'a full disk: calls are refused with the reason, and everything already written still verifies',
     async () => {

@@ -611,6 +611,9 @@ describe.skipIf(!canRunCodexCli)('live codex (the npm @openai/codex binary)', ()
   });
 });
 
+// The live path needs the codex binary from the npm @openai/codex package (a devDependency, so it
+// runs in CI). Where that binary cannot start (another platform, a broken install), the skip is
+// reported by name instead of the suite passing silently.
 if (!canRunCodexCli) {
   test.skip(`live codex tests skipped: ${CODEX} is not runnable here`, () => undefined);
 }

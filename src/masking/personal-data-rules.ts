@@ -1,0 +1,142 @@
+import { isIPv6 } from 'node:net';
+import type { DetectorRule } from './rules.js';
+import { ibanValid, luhnValid, publicIpv4, ssnValid } from './validators.js';
+
+/** Personal data. IPs are configurable (off by default: addresses are rarely customer data in tool output). */
+export const PII_RULES: readonly DetectorRule[] = [
+  {
+    id: 'email',
+    kind: 'email',
+    keywords: ['@'],
+    pattern: /@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
+    back: { chars: /[A-Za-z0-9._%+-]/, min: 1, max: 64, boundary: /[A-Za-z0-9._%+-]/ },
+  },
+  {
+    id: 'payment-card',
+    kind: 'card',
+    keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
+    // Not inside a word: digit runs in hex hashes, ids and base64 are not card numbers.
+    pattern: /(?<![0-9A-Za-z_-])(?:[0-9][ -]?){12,18}[0-9](?![0-9A-Za-z_])/g,
+    validate: (s) => luhnValid(s) && cardBrandLength(s.replace(/[ -]/g, '')),
+  },
+  {
+    id: 'iban',
+    kind: 'iban',
+    keywords: [
+      'a',
+      'b',
+      'c',
+      'd',
+      'e',
+      'f',
+      'g',
+      'h',
+      'i',
+      'l',
+      'm',
+      'n',
+      'p',
+      'q',
+      'r',
+      's',
+      't',
+      'u',
+    ],
+    pattern:
+      /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g,
+    validate: ibanValid,
+  },
+  {
+    id: 'us-ssn',
+    kind: 'ssn',
+    keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8'],
+    pattern: /(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])/g,
+    validate: ssnValid,
+  },
+  {
+    id: 'phone-e164',
+    kind: 'phone',
+    keywords: ['+'],
+    pattern:
+      /(?<![0-9A-Za-z+])\+[1-9][0-9]{0,2}[ .-]?(?:\(?[0-9]{1,4}\)?[ .-]?){2,5}[0-9]{2,4}(?![0-9])/g,
+    validate: (s) => {
+      const d = s.replace(/[^0-9]/g, '');
+      return d.length >= 8 && d.length <= 15;
+    },
+  },
+  {
+    id: 'phone-us',
+    kind: 'phone',
+    keywords: ['(', '-', '.'],
+    pattern: /(?<![0-9A-Za-z])\(?[2-9][0-9]{2}\)?[ .-][2-9][0-9]{2}[.-][0-9]{4}(?![0-9])/g,
+  },
+];
+
+export const IP_RULES: readonly DetectorRule[] = [
+  {
+    id: 'ipv4',
+    kind: 'ip_address',
+    keywords: ['.'],
+    // Anchored on the first dot (digits are everywhere; dotted quads are not).
+    pattern: /\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9.])/g,
+    back: { chars: /[0-9]/, min: 1, max: 3, boundary: /[0-9.]/ },
+    validate: publicIpv4,
+  },
+  {
+    id: 'ipv6',
+    kind: 'ip_address',
+    keywords: [':'],
+    pattern: /(?!)/g,
+    find: findPublicIpv6,
+  },
+];
+
+/**
+ * IPv6 addresses (full and `::`-compressed) that can point at a person: found from each `:`
+ * run, parsed by Node's own parser; loopback, unspecified, link-local, unique-local,
+ * documentation and IPv4-mapped private addresses stay visible. Linear: each character is
+ * looked at a bounded number of times.
+ */
+function findPublicIpv6(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const run = /[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}/y;
+  for (let at = text.indexOf(':'); at >= 0; at = text.indexOf(':', at + 1)) {
+    let start = at;
+    while (start > 0 && at - start < 4 && /[0-9A-Fa-f]/.test(text[start - 1] ?? '')) start -= 1;
+    if (start > 0 && /[0-9A-Za-z_.:]/.test(text[start - 1] ?? '')) continue;
+    run.lastIndex = start;
+    const m = run.exec(text);
+    if (!m) continue;
+    const end = start + m[0].length;
+    if (/[0-9A-Za-z_]/.test(text[end] ?? '')) {
+      at = end;
+      continue;
+    }
+    const candidate = m[0];
+    at = end;
+    if (publicIpv6(candidate)) out.push({ start, end });
+  }
+  return out;
+}
+
+function publicIpv6(candidate: string): boolean {
+  if (!isIPv6(candidate)) return false;
+  const groups = candidate.split(':').filter((g) => g !== '');
+  if (groups.length < 3 || !/[0-9]/.test(candidate)) return false;
+  const first = parseInt(groups[0] ?? '0', 16);
+  if (candidate.startsWith('::')) return false; // unspecified, loopback, IPv4-compatible
+  if ((first & 0xffc0) === 0xfe80 || (first & 0xfe00) === 0xfc00) return false;
+  if (first === 0x2001 && parseInt(groups[1] ?? '0', 16) === 0xdb8) return false;
+  return first >= 0x2000 && first <= 0x3fff; // global unicast
+}
+
+/** The number has a card network's prefix and one of that network's lengths. */
+function cardBrandLength(digits: string): boolean {
+  const n = digits.length;
+  if (digits.startsWith('4')) return n === 13 || n === 16 || n === 19;
+  if (/^(?:5[1-5]|2[2-7])/.test(digits)) return n === 16;
+  if (/^3[47]/.test(digits)) return n === 15;
+  if (/^(?:6011|65|35)/.test(digits)) return n >= 16 && n <= 19;
+  if (/^(?:30[0-5]|36|38)/.test(digits)) return n >= 14 && n <= 19;
+  return false;
+}
