@@ -76,7 +76,12 @@ export type AuditEventBody =
       servers: string[];
       config: { sha256: string; sources: SourceDigest[] };
       requirements: { sha256: string; sources: SourceDigest[] };
-      audit: { store: string; fail_open: boolean };
+      /** `shared_appender`: how this gateway appended when it started (see shared-appender.ts). */
+      audit: {
+        store: string;
+        fail_open: boolean;
+        shared_appender?: 'host' | 'client' | 'direct' | 'off';
+      };
     }
   | { type: 'gateway.stop'; reason: string }
   | ({

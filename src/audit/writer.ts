@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import type { StoredRecord } from './chain.js';
+import type { PreparedEvent, StoredRecord } from './chain.js';
 import { canonicalJson } from './canonical-json.js';
 import { signCheckpoint } from './checkpoint.js';
 import type { AuditEvent, AuditEventBody, GatewayRef } from './event.js';
 import { AUDIT_EVENT_VERSION, indexColumns } from './event.js';
+import type { SharedRole } from './shared-appender.js';
+import { SharedAppender } from './shared-appender.js';
 import type { AuditStore } from './store.js';
 
 export interface AuditWriterOptions {
@@ -20,6 +22,11 @@ export interface AuditWriterOptions {
   lazyFlushMs?: number;
   /** Called when the store fails (the message says which store and why). */
   onError?(err: Error): void;
+  /**
+   * Share one append point with the other Gatehouse processes on this machine that write to
+   * the same store, through a socket at this path (see shared-appender.ts). Off when absent.
+   */
+  sharedSocket?: string;
 }
 
 /** What the pipeline's audit stages need: durable appends. */
@@ -33,8 +40,10 @@ export interface AuditSink {
   readonly gateway: GatewayRef;
 }
 
+/** A queued event: raw from this process, or prepared by another one that hands us its records. */
 interface Waiting {
-  event: AuditEventBody;
+  event: AuditEventBody | null;
+  prepared: PreparedEvent | null;
   resolve(record: StoredRecord): void;
   reject(err: Error): void;
 }
@@ -54,11 +63,15 @@ export class AuditWriter implements AuditSink {
   private timer: NodeJS.Timeout | null = null;
   private lazyTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly shared: SharedAppender | null;
 
   constructor(
     readonly store: AuditStore,
     private readonly options: AuditWriterOptions,
   ) {
+    this.shared = options.sharedSocket
+      ? new SharedAppender(store, options.sharedSocket, (events) => this.appendPrepared(events))
+      : null;
     const seconds = options.checkpointEverySeconds ?? 60;
     if (seconds > 0) {
       this.timer = setInterval(() => {
@@ -71,7 +84,7 @@ export class AuditWriter implements AuditSink {
   record(event: AuditEventBody, options: { lazy?: boolean } = {}): Promise<StoredRecord> {
     if (this.closed) return Promise.reject(new Error('the audit writer is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, resolve, reject });
+      this.queue.push({ event, prepared: null, resolve, reject });
       if (options.lazy) {
         this.lazyTimer ??= setTimeout(() => {
           this.lazyTimer = null;
@@ -81,6 +94,26 @@ export class AuditWriter implements AuditSink {
       }
       this.startFlush();
     });
+  }
+
+  /** Where this writer's batches go: 'host' and 'direct' write the store, 'client' a host. */
+  async sharedRole(): Promise<SharedRole> {
+    return this.shared ? this.shared.ready() : 'direct';
+  }
+
+  /**
+   * Records another process prepared (it hosts nothing, we do): they join our queue, so they
+   * share the next transaction with ours. Resolves when all of them are durable.
+   */
+  appendPrepared(events: readonly PreparedEvent[]): Promise<StoredRecord[]> {
+    const done = events.map(
+      (prepared) =>
+        new Promise<StoredRecord>((resolve, reject) =>
+          this.queue.push({ event: null, prepared, resolve, reject }),
+        ),
+    );
+    this.startFlush();
+    return Promise.all(done);
   }
 
   /**
@@ -97,26 +130,35 @@ export class AuditWriter implements AuditSink {
     );
   }
 
+  private prepare(event: AuditEventBody): PreparedEvent {
+    const full: AuditEvent = { v: AUDIT_EVENT_VERSION, gateway: this.gateway, ...event };
+    return {
+      ts: new Date().toISOString(),
+      columns: indexColumns(event),
+      body: canonicalJson(full),
+    };
+  }
+
   private async flushLoop(): Promise<void> {
     try {
       while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, this.options.maxBatch ?? 512);
-        let prepared;
-        try {
-          prepared = batch.map((w) => {
-            const full: AuditEvent = { v: AUDIT_EVENT_VERSION, gateway: this.gateway, ...w.event };
-            return {
-              ts: new Date().toISOString(),
-              columns: indexColumns(w.event),
-              body: canonicalJson(full),
-            };
-          });
-        } catch (err) {
-          for (const w of batch) w.reject(err as Error);
-          continue;
+        const taken = this.queue.splice(0, this.options.maxBatch ?? 512);
+        // An event that cannot be encoded fails alone; the rest of the batch goes on.
+        const batch: Waiting[] = [];
+        const prepared: PreparedEvent[] = [];
+        for (const w of taken) {
+          try {
+            prepared.push(w.prepared ?? this.prepare(w.event as AuditEventBody));
+            batch.push(w);
+          } catch (err) {
+            w.reject(err as Error);
+          }
         }
+        if (batch.length === 0) continue;
         try {
-          const records = await this.store.append(prepared);
+          const records = await (this.shared
+            ? this.shared.append(prepared)
+            : this.store.append(prepared));
           records.forEach((r, i) => batch[i]?.resolve(r));
           this.sinceCheckpoint += records.length;
           this.lastSeqWritten = records[records.length - 1]?.seq ?? this.lastSeqWritten;
@@ -146,12 +188,15 @@ export class AuditWriter implements AuditSink {
   /** Waits for queued events, signs a final checkpoint and closes the store. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Other processes' records already taken are written; later ones are sent elsewhere.
+    this.shared?.stopHosting();
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.queue.length > 0) this.startFlush();
     while (this.flushing) await this.flushing;
     if (this.lastSeqWritten !== null)
       await this.checkpoint().catch((err: Error) => this.options.onError?.(err));
+    await this.shared?.close();
     await this.store.close();
   }
 }

@@ -7,6 +7,7 @@ import { loadOrCreateAuditKeys } from '../audit/keys.js';
 import { describeAuditSpec, openAuditStore } from '../audit/open-store.js';
 import type { AuditSink } from '../audit/writer.js';
 import { AuditWriter } from '../audit/writer.js';
+import { sharedAppenderDir, sharedAppenderPath } from '../audit/shared-appender.js';
 import { REQUEST_TIMEOUT } from '../gateway/wire.js';
 import type { StateLine } from '../gateway/state-line.js';
 import { maskArgs, maskTokens, maskUrl } from '../masking/mask-text.js';
@@ -132,12 +133,16 @@ export async function startAudit(
     io.stderr(`${JSON.stringify({ event: 'audit_error', detail: maskTokens(detail) })}\n`);
   let sink: AuditSink;
   let writer: AuditWriter | null = null;
+  let shared: 'host' | 'client' | 'direct' | 'off' = 'off';
   let hmacKey: Buffer = Buffer.alloc(32);
   try {
     const keys = loadOrCreateAuditKeys(world.gatehouseHome);
     hmacKey = keys.hmac;
-    writer = new AuditWriter(await openAuditStore(spec, world.gatehouseHome), {
+    const store = await openAuditStore(spec, world.gatehouseHome);
+    const socketDir = (audit.sharedAppender?.value ?? true) ? sharedAppenderDir(io.env) : null;
+    writer = new AuditWriter(store, {
       signingKey: keys.signing,
+      ...(socketDir ? { sharedSocket: sharedAppenderPath(store, socketDir) } : {}),
       ...(audit.checkpointEveryRecords
         ? { checkpointEveryRecords: audit.checkpointEveryRecords.value }
         : {}),
@@ -147,6 +152,7 @@ export async function startAudit(
       onError: (err) => problem(err.message),
     });
     sink = writer;
+    if (socketDir) shared = await writer.sharedRole();
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     problem(`audit store ${where} unavailable: ${message}`);
@@ -164,7 +170,7 @@ export async function startAudit(
     version: '0.1.0',
     servers: start.servers,
     ...sourceDigests(world, io.env),
-    audit: { store: where, fail_open: failOpen },
+    audit: { store: where, fail_open: failOpen, shared_appender: shared },
   });
   const refs = serverRefs(world);
   const maskingPolicy = world.requirements.requirements.masking;

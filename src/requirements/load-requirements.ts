@@ -162,6 +162,8 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
       audit.checkpointEveryRecords = { value: a.checkpointEveryRecords, source: layer.source };
     if (a.checkpointEverySeconds !== undefined)
       audit.checkpointEverySeconds = { value: a.checkpointEverySeconds, source: layer.source };
+    if (a.sharedAppender !== undefined)
+      audit.sharedAppender = { value: a.sharedAppender, source: layer.source };
   }
   const policy: ToolPolicy = { ...NO_TOOL_POLICY, categories: [], rules: [] };
   const rules = new Map<string, ToolRule>();

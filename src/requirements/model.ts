@@ -91,6 +91,8 @@ export interface AuditRequirements {
   store: SetBy<string> | null;
   checkpointEveryRecords: SetBy<number> | null;
   checkpointEverySeconds: SetBy<number> | null;
+  /** Gateways on one machine hand their records to one appender (default true). */
+  sharedAppender: SetBy<boolean> | null;
 }
 
 export const NO_AUDIT_REQUIREMENTS: AuditRequirements = {
@@ -98,6 +100,7 @@ export const NO_AUDIT_REQUIREMENTS: AuditRequirements = {
   store: null,
   checkpointEveryRecords: null,
   checkpointEverySeconds: null,
+  sharedAppender: null,
 };
 
 export interface Requirements {

@@ -61,6 +61,7 @@ export type GatehouseAuditLayer = Partial<{
   store: string;
   checkpointEveryRecords: number;
   checkpointEverySeconds: number;
+  sharedAppender: boolean;
 }>;
 
 const POLICY_KEYS = [
@@ -73,7 +74,13 @@ const POLICY_KEYS = [
   'tools',
 ];
 const RULE_FIELDS = ['allow', 'effect', 'category', 'approval'];
-const AUDIT_KEYS = ['fail_open', 'store', 'checkpoint_every_records', 'checkpoint_every_seconds'];
+const AUDIT_KEYS = [
+  'fail_open',
+  'store',
+  'checkpoint_every_records',
+  'checkpoint_every_seconds',
+  'shared_appender',
+];
 
 /**
  * `[gatehouse_policy]`: `read_only`, `categories` (names beyond the built-in ones), and
@@ -278,6 +285,9 @@ export function parseAuditTable(raw: unknown, r: TableReporter): GatehouseAuditL
     } else if (key === 'fail_open') {
       const v = readBoolean(value, at, r);
       if (v !== undefined) out.failOpen = v;
+    } else if (key === 'shared_appender') {
+      const v = readBoolean(value, at, r);
+      if (v !== undefined) out.sharedAppender = v;
     } else if (key === 'store') {
       if (typeof value === 'string' && value.trim() !== '') out.store = value;
       else

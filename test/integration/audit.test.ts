@@ -360,6 +360,50 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
     expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, problem: null });
     expect(JSON.parse(verify.stdout).checkpoints.verified).toBeGreaterThanOrEqual(3);
   });
+
+  test('gateways on one machine share one appender; SIGKILL of the host during 32 concurrent calls loses and duplicates nothing', async () => {
+    const home = tempDir();
+    const log = join(tempDir(), 'calls.log');
+    const cfg = config('env_vars = ["CALL_LOG"]\n');
+    const host = gatehouseRun(home, cfg, [], { CALL_LOG: log });
+    await host.initialize();
+    const other = gatehouseRun(home, cfg, [], { CALL_LOG: log });
+    await other.initialize();
+    const starts = await query(home, ['--type', 'gateway.start']);
+    expect(
+      starts.map((r) => (r.event.audit as { shared_appender: string }).shared_appender),
+    ).toEqual(['host', 'client']);
+
+    let next = 1000;
+    let answered = 0;
+    const refused: unknown[] = [];
+    const worker = async () => {
+      while (answered < 240) {
+        const id = next++;
+        const r = (await other.request(id, 'tools/call', {
+          name: 'record',
+          arguments: { text: `call-${id}` },
+        })) as { error?: unknown; result?: { isError?: boolean } };
+        if (r.error || r.result?.isError) refused.push(r);
+        answered += 1;
+      }
+    };
+    const traffic = Array.from({ length: 32 }, worker);
+    while (answered < 60) await new Promise((r) => setTimeout(r, 5));
+    (host as unknown as { child: ChildProcess }).child.kill('SIGKILL');
+    await Promise.all(traffic);
+    other.close();
+    await exited(other);
+
+    expect(refused).toEqual([]);
+    const received = readFileSync(log, 'utf8').trim().split('\n');
+    const intents = await query(home, ['--type', 'call.intent']);
+    const texts = intents.map((r) => (r.event.arguments_masked as { text: string }).text);
+    expect(texts.length).toBe(new Set(texts).size); // nothing recorded twice
+    expect(received.filter((text) => !texts.includes(text))).toEqual([]);
+    const verify = await cli(['audit', 'verify', '--json'], { GATEHOUSE_HOME: home });
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, problem: null });
+  });
 });
 
 describe.skipIf(!existsSync(BIN))(
