@@ -227,13 +227,16 @@ describe('[gatehouse_audit]', () => {
       '[gatehouse_audit]\nfail_open = true\nstore = "/var/audit.db"\ncheckpoint_every_records = 100\n',
       { kind: 'system_file', path: '/etc/gatehouse/requirements.toml' },
     );
-    const high = parse('[gatehouse_audit]\nfail_open = false\ncheckpoint_every_seconds = 5\n');
+    const high = parse(
+      '[gatehouse_audit]\nfail_open = false\ncheckpoint_every_seconds = 5\nshared_appender = false\n',
+    );
     expect([...low.diagnostics, ...high.diagnostics]).toEqual([]);
     const audit = composeRequirementLayers([low.layer, high.layer]).audit;
     expect(audit.failOpen).toEqual({ value: false, source: SRC });
     expect(audit.store?.value).toBe('/var/audit.db');
     expect(audit.checkpointEveryRecords?.value).toBe(100);
     expect(audit.checkpointEverySeconds).toEqual({ value: 5, source: SRC });
+    expect(audit.sharedAppender).toEqual({ value: false, source: SRC });
   });
 
   test.each([
@@ -242,6 +245,7 @@ describe('[gatehouse_audit]', () => {
     ['checkpoint_every_records = 0', /whole number ≥ 1/],
     ['checkpoint_every_records = 1.5', /whole number ≥ 1/],
     ['checkpoint_every_seconds = -1', /number ≥ 1/],
+    ['shared_appender = 1', /expected true or false/],
   ])('%s is an error naming the key (the layer then fails closed)', (line, message) => {
     const found = errors(`[gatehouse_audit]\n${line}\n`);
     expect(found).toHaveLength(1);
