@@ -270,3 +270,88 @@ describe('shared appender: who may use it', () => {
     expect((await SqliteAuditStore.open(file).stats()).records).toBe(0);
   });
 });
+
+describe('shared appender: the wire edge (fuzzed)', () => {
+  test('garbage, bad JSON and wrong shapes never crash the host or write a record; a valid batch split anywhere is written once', async () => {
+    const fc = (await import('fast-check')).default;
+    const file = join(mkdtempSync(join(tmpdir(), 'gh-shared-')), 'audit.db');
+    const dir = socketDir();
+    const k = key();
+    const store = SqliteAuditStore.open(file);
+    const path = sharedAppenderPath(store, dir);
+    const host = new AuditWriter(store, {
+      signingKey: k.privateKey,
+      checkpointEverySeconds: 0,
+      sharedSocket: path,
+    });
+    expect(await host.sharedRole()).toBe('host');
+    const valid = (id: string) => ({
+      ts: new Date().toISOString(),
+      columns: {
+        type: 'call.intent',
+        server: 's',
+        target: null,
+        decision: 'allow',
+        outcome: null,
+        thread_id: null,
+        actor: null,
+        call_id: id,
+      },
+      body: JSON.stringify({ id }),
+    });
+    /** Sends `bytes` in the given pieces; resolves with what came back before the host went quiet. */
+    const exchange = (pieces: Buffer[]) =>
+      new Promise<string>((resolve) => {
+        const socket = net.connect(path);
+        let got = '';
+        socket.on('data', (d: Buffer) => (got += d.toString()));
+        socket.on('error', () => undefined);
+        socket.on('connect', () => {
+          for (const p of pieces) socket.write(p);
+        });
+        setTimeout(() => {
+          socket.destroy();
+          resolve(got);
+        }, 40);
+      });
+    let written = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from([...a, 10])),
+          fc.jsonValue().map((v) => Buffer.from(`${JSON.stringify(v)}\n`)),
+          fc
+            .record({ id: fc.integer(), events: fc.array(fc.jsonValue(), { maxLength: 3 }) })
+            .map((v) => Buffer.from(`${JSON.stringify(v)}\n`)),
+        ),
+        async (garbage) => {
+          await exchange([garbage]);
+        },
+      ),
+      { numRuns: 40 },
+    );
+    expect((await store.stats()).records).toBe(0);
+    await fc.assert(
+      fc.asyncProperty(fc.integer({ min: 1, max: 400 }), async (cut) => {
+        const frame = Buffer.from(
+          `${JSON.stringify({ id: 1, events: [valid(`v${written}`), valid(`w${written}`)] })}\n`,
+        );
+        const at = Math.min(cut, frame.length - 1);
+        const reply = await exchange([frame.subarray(0, at), frame.subarray(at)]);
+        written += 2;
+        expect(JSON.parse(reply)).toMatchObject({
+          id: 1,
+          records: [[written - 1], [written]].map(([s]) => [
+            s,
+            expect.any(String),
+            expect.any(String),
+          ]),
+        });
+      }),
+      { numRuns: 25 },
+    );
+    await host.close();
+    const report = await verifyStore(SqliteAuditStore.open(file), k.trusted);
+    expect(report).toMatchObject({ ok: true, records: written, problem: null });
+  });
+});

@@ -31,6 +31,8 @@ export type AppendBatch = (events: readonly PreparedEvent[]) => Promise<StoredRe
 
 export type SharedRole = 'host' | 'client' | 'direct';
 
+/** Bumped whenever the frames below change. */
+const WIRE_VERSION = 1;
 /** Largest frame a host accepts (a batch of 512 records of 16 KiB results is ~10 MiB). */
 const MAX_FRAME_BYTES = 64 * 1024 * 1024;
 /** How often a host checks that the socket path is still its own. */
@@ -73,7 +75,8 @@ export function sharedAppenderPath(store: AuditStore, dir: string): string {
     .update(`${store.kind}\n${store.storeId}\n${where}`)
     .digest('hex')
     .slice(0, 24);
-  return join(dir, `audit-${digest}.sock`);
+  // The wire version is in the name: gateways of another format never meet (they append directly).
+  return join(dir, `audit-v${WIRE_VERSION}-${digest}.sock`);
 }
 
 /** The host left before writing these: nothing was written, send them elsewhere. */
@@ -149,7 +152,9 @@ class HostConnection {
     private readonly socket: net.Socket,
     private readonly onLeaving: () => void,
   ) {
-    frames(socket, (value) => this.answer(value as WireReply));
+    frames(socket, (value) => {
+      if (typeof value === 'object' && value !== null) this.answer(value as WireReply);
+    });
     const gone = () => {
       if (this.closed) return;
       this.closed = true;
@@ -179,9 +184,9 @@ class HostConnection {
       if (this.pending.size === 0) this.close();
       return;
     }
-    const p = this.pending.get(reply?.id);
+    const p = this.pending.get((reply as { id?: number }).id ?? -1);
     if (!p) return;
-    this.pending.delete(reply.id);
+    this.pending.delete((reply as { id: number }).id);
     if (this.leaving && this.pending.size === 0) queueMicrotask(() => this.close());
     if ('records' in reply && Array.isArray(reply.records)) {
       if (reply.records.length !== p.events.length) {
@@ -235,7 +240,9 @@ class HostServer {
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => socket.destroy());
       frames(socket, (value) => {
-        const req = value as Partial<WireRequest>;
+        const req = (
+          typeof value === 'object' && value !== null ? value : {}
+        ) as Partial<WireRequest>;
         const id = typeof req?.id === 'number' ? req.id : -1;
         const reply = (r: WireReply) => {
           if (!socket.destroyed) socket.write(`${JSON.stringify(r)}\n`);
