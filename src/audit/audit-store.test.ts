@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, describe, expect, test } from 'vitest';
+import { afterAll, describe, expect, test, vi } from 'vitest';
 import type { PreparedEvent, StoredRecord } from './chain.js';
 import { canonicalJson } from './canonical-json.js';
 import { recordHash } from './chain.js';
@@ -437,6 +437,24 @@ describe('SQLite: the WAL stays bounded', () => {
     expect(walBytes()).toBeLessThanOrEqual(WAL_SIZE_LIMIT_BYTES);
     expect((await store.head())?.seq).toBe(next);
     await store.close();
+  });
+});
+
+describe.skipIf(!pgUp)('PostgreSQL store', () => {
+  test('a 63-character schema: prepared statement names stay within 63 bytes', async () => {
+    const schema = `gh_test_${randomUUID().replaceAll('-', '')}`.padEnd(63, 'x');
+    schemas.push(schema);
+    const warned = vi.spyOn(console, 'error');
+    const store = await PostgresAuditStore.open(`${PG_URL}?schema=${schema}`);
+    try {
+      // 341 = 256 + 64 + 16, each a named prepared statement, and 5 rows in an unnamed one.
+      await store.append(Array.from({ length: 341 }, (_, i) => prepared(i)));
+      expect((await store.stats()).records).toBe(341);
+      expect(warned).not.toHaveBeenCalled();
+    } finally {
+      warned.mockRestore();
+      await store.close();
+    }
   });
 });
 
