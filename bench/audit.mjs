@@ -24,6 +24,7 @@ const { AuditWriter } = await import(dist('audit/writer.js'));
 const { sharedAppenderPath } = await import(dist('audit/shared-appender.js'));
 const { verifyStore } = await import(dist('audit/verify-store.js'));
 const { keyId } = await import(dist('audit/checkpoint.js'));
+const { timeOrderedId } = await import(dist('audit/ids.js'));
 const PG_URL = process.env.GATEHOUSE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const APPENDS = Number(process.env.BENCH_APPENDS ?? 40_000);
 const VERIFY_RECORDS = Number(process.env.BENCH_VERIFY ?? 200_000);
@@ -34,7 +35,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 1500);
 function event(i) {
   return {
     type: 'call.intent',
-    call_id: randomUUID(),
+    call_id: timeOrderedId(),
     method: 'tools/call',
     jsonrpc_id: i,
     actor: { os_user: 'alice', token_subject: null, client: { name: 'codex', version: '0.169.0' } },

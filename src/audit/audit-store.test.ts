@@ -1,17 +1,23 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { afterAll, describe, expect, test } from 'vitest';
-import type { StoredRecord } from './chain.js';
+import { afterAll, describe, expect, test, vi } from 'vitest';
+import type { PreparedEvent, StoredRecord } from './chain.js';
+import { canonicalJson } from './canonical-json.js';
 import { recordHash } from './chain.js';
 import { keyId } from './checkpoint.js';
 import type { AuditEventBody } from './event.js';
+import { indexColumns } from './event.js';
 import { PostgresAuditStore } from './postgres-store.js';
-import { SqliteAuditStore } from './sqlite-store.js';
+import {
+  SqliteAuditStore,
+  WAL_AUTOCHECKPOINT_PAGES,
+  WAL_SIZE_LIMIT_BYTES,
+} from './sqlite-store.js';
 import type { AuditStore } from './store.js';
 import { AuditStoreError } from './store.js';
 import { verifyStore } from './verify-store.js';
@@ -87,6 +93,16 @@ function call(i: number, thread = 'thread-a'): AuditEventBody {
     arguments_hmac: 'f'.repeat(64),
     decision: { kind: 'allow', rule: 'default' },
     approval: null,
+  };
+}
+
+/** An event as the writer prepares it; bodies carry what SQL text and array literals must escape. */
+function prepared(i: number): PreparedEvent {
+  const event = call(i, i % 5 ? 'thread-a' : `thread "quoted" \\ {${i}}, é 😀`);
+  return {
+    ts: new Date(1_700_000_000_000 + i).toISOString(),
+    columns: indexColumns(event),
+    body: canonicalJson({ ...event, note: `line\nbreak, 'single' "double" \\ {a,b} NULL ${i}` }),
   };
 }
 
@@ -178,6 +194,37 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     await Promise.all(writers.map((w) => w.close()));
     const report = await verify(fresh.open, k.trusted);
     expect(report).toMatchObject({ ok: true, records: 200, last_seq: 200 });
+  });
+
+  test('one append of 1,000 events (every insert block size): rows come back exactly as appended', async () => {
+    const store = await (await backend.fresh()).open();
+    const events = Array.from({ length: 1000 }, (_, i) => prepared(i));
+    const appended = await store.append(events);
+    // A second append continues the chain from the first one's head.
+    const more = await store.append(Array.from({ length: 37 }, (_, i) => prepared(1000 + i)));
+    expect(more[0]).toMatchObject({ seq: 1001, prev: appended[999]?.hash });
+    const back: StoredRecord[] = [];
+    for await (const batch of store.records()) back.push(...batch);
+    expect(back).toEqual([...appended, ...more]);
+    expect(back.map((r) => r.seq)).toEqual(Array.from({ length: 1037 }, (_, i) => i + 1));
+    for (const r of back) expect(r.hash).toBe(recordHash(r));
+    await store.close();
+  });
+
+  test('an append that fails part way writes nothing; the next append continues the chain', async () => {
+    const store = await (await backend.fresh()).open();
+    await store.append([prepared(0)]);
+    // A row the table refuses (body is NOT NULL): in a later insert block, and among the last rows.
+    for (const bad of [40, 290]) {
+      const events = Array.from({ length: 300 }, (_, i) => prepared(i + 1));
+      events[bad] = { ...prepared(bad), body: null as unknown as string };
+      await expect(store.append(events)).rejects.toMatchObject({ code: 'write_failed' });
+      expect((await store.head())?.seq).toBe(1);
+    }
+    const next = await store.append([prepared(1)]);
+    expect(next[0]?.seq).toBe(2);
+    expect((await store.stats()).records).toBe(2);
+    await store.close();
   });
 
   test('query filters by server, target, thread, actor, decision and time; newest first with a limit', async () => {
@@ -349,6 +396,65 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
         kind: 'untrusted_key',
       });
     });
+  });
+});
+
+describe('SQLite: the WAL stays bounded', () => {
+  test('checkpointed every ~8 MiB, and trimmed back to its limit after a long read held it open', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-audit-wal-')), 'audit.db');
+    const store = SqliteAuditStore.open(file);
+    const walBytes = () => statSync(`${file}-wal`).size;
+    const MiB = 2 ** 20;
+    let next = 0;
+    /** Appends about `mib` MiB in ~1 MiB appends; returns the largest WAL seen after one. */
+    const append = async (mib: number) => {
+      let largest = 0;
+      for (let written = 0; written < mib * MiB; written += 16 * 64 * 1024) {
+        await store.append(
+          Array.from({ length: 16 }, () => ({
+            ...prepared(next),
+            body: canonicalJson({ i: next++, pad: 'x'.repeat(64 * 1024) }),
+          })),
+        );
+        largest = Math.max(largest, walBytes());
+      }
+      return largest;
+    };
+    const cycle = (WAL_AUTOCHECKPOINT_PAGES * 4096) / MiB;
+    const steady = await append(3 * cycle);
+    expect(steady).toBeGreaterThan(0.9 * cycle * MiB); // not SQLite's default ~4 MiB
+    expect(steady).toBeLessThan((cycle + 2) * MiB); // one cycle, one append and frame headers
+    // A read transaction keeps the WAL from restarting, so it grows past the limit…
+    const reader = new Database(file, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM audit_records').get();
+    await append(WAL_SIZE_LIMIT_BYTES / MiB + 4);
+    expect(walBytes()).toBeGreaterThan(WAL_SIZE_LIMIT_BYTES);
+    reader.exec('COMMIT');
+    reader.close();
+    // …and once it can restart, the file gives the space back.
+    await append(2 * cycle);
+    expect(walBytes()).toBeLessThanOrEqual(WAL_SIZE_LIMIT_BYTES);
+    expect((await store.head())?.seq).toBe(next);
+    await store.close();
+  });
+});
+
+describe.skipIf(!pgUp)('PostgreSQL store', () => {
+  test('a 63-character schema: prepared statement names stay within 63 bytes', async () => {
+    const schema = `gh_test_${randomUUID().replaceAll('-', '')}`.padEnd(63, 'x');
+    schemas.push(schema);
+    const warned = vi.spyOn(console, 'error');
+    const store = await PostgresAuditStore.open(`${PG_URL}?schema=${schema}`);
+    try {
+      // 341 = 256 + 64 + 16, each a named prepared statement, and 5 rows in an unnamed one.
+      await store.append(Array.from({ length: 341 }, (_, i) => prepared(i)));
+      expect((await store.stats()).records).toBe(341);
+      expect(warned).not.toHaveBeenCalled();
+    } finally {
+      warned.mockRestore();
+      await store.close();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
 import { chainRecords } from './chain.js';
@@ -52,6 +52,62 @@ function describe(err: unknown): string {
 const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
+ * Rows per named prepared INSERT, largest first; a batch is split greedily (300 rows: 256, 32,
+ * then 12), so each connection prepares at most these five statements and reuses them. Rows
+ * left over (fewer than 16) go in one unnamed statement of their exact size: a small batch — the
+ * usual one when calls are few — still costs one round trip, and 15 rows are cheap to parse.
+ * Measured against one `INSERT … SELECT FROM unnest(13 arrays)`: ~1.7× the appends per second
+ * at 256-row batches; node-postgres escaping array literals and PostgreSQL parsing them was the
+ * cost.
+ */
+const INSERT_BLOCKS = [256, 128, 64, 32, 16] as const;
+
+const RECORD_COLUMNS = ['seq', 'ts', 'prev', 'hash', ...COLUMNS, 'body'] as const;
+
+/** `INSERT … VALUES ($1, …, $13), …` for `rows` records. */
+function insertText(schema: string, rows: number): string {
+  const width = RECORD_COLUMNS.length;
+  const tuples = Array.from(
+    { length: rows },
+    (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`,
+  );
+  return `INSERT INTO ${schema}.records (${RECORD_COLUMNS.join(', ')}) VALUES ${tuples.join(', ')}`;
+}
+
+/** The parameters of one insert block: `rows` records from `from`, in RECORD_COLUMNS order. */
+function blockValues(records: readonly StoredRecord[], from: number, rows: number): unknown[] {
+  const values = new Array<unknown>(rows * RECORD_COLUMNS.length);
+  let v = 0;
+  for (let i = from; i < from + rows; i++) {
+    const r = records[i] as StoredRecord;
+    const c = r.columns;
+    values[v++] = r.seq;
+    values[v++] = r.ts;
+    values[v++] = r.prev;
+    values[v++] = r.hash;
+    for (const column of COLUMNS) values[v++] = c[column];
+    values[v++] = r.body;
+  }
+  return values;
+}
+
+/**
+ * A prepared statement's name, unique per schema and kind: a pool's connections keep their
+ * prepared statements by name. PostgreSQL cuts names at 63 bytes, so a long schema is hashed.
+ */
+function statementName(kind: string, schema: string): string {
+  const name = `gatehouse_${kind}_${schema}`;
+  if (name.length <= 63) return name;
+  return `gatehouse_${kind}_${createHash('sha256').update(schema).digest('hex').slice(0, 32)}`;
+}
+
+interface InsertBlock {
+  rows: number;
+  name: string;
+  text: string;
+}
+
+/**
  * The shared store: one schema in PostgreSQL (default `gatehouse_audit`; `?schema=NAME` in the
  * URL picks another). An append takes a transaction-scoped advisory lock before reading the head,
  * so every Gatehouse process on every host appends to one linear chain; it resolves after COMMIT
@@ -59,13 +115,20 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
  */
 export class PostgresAuditStore implements AuditStore {
   readonly kind = 'postgres' as const;
+  private readonly inserts: InsertBlock[];
 
   private constructor(
     readonly location: string,
     private readonly pool: pg.Pool,
     private readonly schema: string,
     readonly storeId: string,
-  ) {}
+  ) {
+    this.inserts = INSERT_BLOCKS.map((rows) => ({
+      rows,
+      name: statementName(`append_${rows}`, schema),
+      text: insertText(schema, rows),
+    }));
+  }
 
   static async open(
     url: string,
@@ -209,20 +272,20 @@ export class PostgresAuditStore implements AuditStore {
         const top = headResult?.rows[0];
         const head = top ? { seq: Number(top.seq), hash: top.hash } : null;
         const records = chainRecords(head, events);
-        const col = (f: (r: StoredRecord) => unknown) => records.map(f);
-        await client.query(
-          `INSERT INTO ${s}.records (seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body)
-           SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-             $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])`,
-          [
-            col((r) => r.seq),
-            col((r) => r.ts),
-            col((r) => r.prev),
-            col((r) => r.hash),
-            ...COLUMNS.map((c) => col((r) => r.columns[c])),
-            col((r) => r.body),
-          ],
-        );
+        let next = 0;
+        for (const block of this.inserts) {
+          for (; records.length - next >= block.rows; next += block.rows) {
+            await client.query({
+              name: block.name,
+              text: block.text,
+              values: blockValues(records, next, block.rows),
+            });
+          }
+        }
+        const left = records.length - next;
+        if (left > 0) {
+          await client.query(insertText(s, left), blockValues(records, next, left));
+        }
         await client.query('COMMIT');
         return records;
       } catch (err) {

@@ -1,6 +1,7 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { canonicalJson } from '../../audit/canonical-json.js';
 import type { AuditEventBody } from '../../audit/event.js';
+import { timeOrderedId } from '../../audit/ids.js';
 import type { RequestScope } from '../../gateway/upstream-forwarder.js';
 import { maskJsonValue } from '../../masking/mask-text.js';
 import type { ApprovalQueue, ApprovalRow } from '../../approval/queue.js';
@@ -191,7 +192,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
 
       const scope = settings.scopes.get(ctx.request.id);
       if (!twoPerson && scope?.elicit) {
-        const id = randomUUID();
+        const id = timeOrderedId();
         settings.evidence({
           type: 'approval.requested',
           approval_id: id,

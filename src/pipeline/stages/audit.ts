@@ -1,4 +1,4 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { canonicalJson } from '../../audit/canonical-json.js';
 import type {
   ActorRef,
@@ -8,6 +8,7 @@ import type {
   ServerRef,
   ThreadRef,
 } from '../../audit/event.js';
+import { timeOrderedId } from '../../audit/ids.js';
 import type { AuditSink } from '../../audit/writer.js';
 import type { Masker } from '../../masking/engine.js';
 import { maskForAudit } from '../../masking/mask-mcp.js';
@@ -130,7 +131,7 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
     name: 'audit-intent',
     before: async function auditIntentBefore(ctx) {
       if (!AUDITED.has(ctx.request.method)) return;
-      const callId = randomUUID();
+      const callId = timeOrderedId();
       const request = callRequest(ctx, options, callId);
       try {
         await options.sink.record({ type: 'call.intent', ...request });
@@ -195,7 +196,7 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
       const raw = ctx.unmaskedResponse ?? response;
       const rawPayload = raw && 'result' in raw ? raw.result : undefined;
       const m = ctx.masking;
-      const callId = intentWritten?.callId ?? randomUUID();
+      const callId = intentWritten?.callId ?? timeOrderedId();
       options.sink
         .record(
           {
