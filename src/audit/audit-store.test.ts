@@ -174,6 +174,26 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     expect(report.checkpoints).toEqual({ total: 3, verified: 3, last_seq: 10 });
   });
 
+  test('two writers signing the same head at once store one checkpoint, and neither fails', async () => {
+    const fresh = await backend.fresh();
+    const k = key();
+    const a = new AuditWriter(await fresh.open(), {
+      signingKey: k.privateKey,
+      checkpointEverySeconds: 0,
+    });
+    const b = new AuditWriter(await fresh.open(), {
+      signingKey: k.privateKey,
+      checkpointEverySeconds: 0,
+    });
+    await a.record(call(1));
+    await Promise.all([a.checkpoint(), b.checkpoint(), a.checkpoint()]);
+    await a.close();
+    await b.close();
+    const store = await fresh.open();
+    expect((await store.checkpoints()).map((c) => c.seq)).toEqual([1]);
+    await store.close();
+  });
+
   test('concurrent writers on separate connections keep one linear chain', async () => {
     const fresh = await backend.fresh();
     const k = key();

@@ -311,7 +311,7 @@ export class SqliteAuditStore implements AuditStore {
     await this.write(() =>
       this.db
         .prepare(
-          'INSERT OR ROLLBACK INTO audit_checkpoints (seq, hash, ts, key_id, signature) VALUES (?, ?, ?, ?, ?)',
+          'INSERT OR IGNORE INTO audit_checkpoints (seq, hash, ts, key_id, signature) VALUES (?, ?, ?, ?, ?)',
         )
         .run(cp.seq, cp.hash, cp.ts, cp.key_id, cp.signature),
     );
