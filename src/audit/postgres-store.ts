@@ -56,7 +56,7 @@ const IDENT = /^[a-z_][a-z0-9_]{0,62}$/;
  * then 12), so each connection prepares at most these five statements and reuses them. Rows
  * left over (fewer than 16) go in one unnamed statement of their exact size: a small batch — the
  * usual one when calls are few — still costs one round trip, and 15 rows are cheap to parse.
- * Measured against one `INSERT … SELECT FROM unnest(13 arrays)`: ~1.7× the appends per second
+ * Measured against one `INSERT … SELECT FROM unnest(13 arrays)`: ~1.9× the appends per second
  * at 256-row batches; node-postgres escaping array literals and PostgreSQL parsing them was the
  * cost.
  */
