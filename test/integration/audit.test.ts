@@ -357,8 +357,10 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
     );
     expect(instances.size).toBe(3);
     const verify = await cli(['audit', 'verify', '--json'], { GATEHOUSE_HOME: home });
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, problem: null });
-    expect(JSON.parse(verify.stdout).checkpoints.verified).toBeGreaterThanOrEqual(3);
+    // Each gateway signs the head when it stops (gateways stopping together may sign the same
+    // head: one checkpoint), so every record is anchored by a signature.
+    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true, problem: null, unanchored: 0 });
+    expect(JSON.parse(verify.stdout).checkpoints.verified).toBeGreaterThanOrEqual(1);
   });
 
   test('gateways on one machine share one appender; SIGKILL of the host during 32 concurrent calls loses and duplicates nothing', async () => {
