@@ -165,15 +165,12 @@ class HostConnection {
     };
     socket.on('close', gone);
     socket.on('error', gone);
-    // An idle connection never keeps the process alive; one awaiting an answer does.
-    socket.unref();
   }
 
   append(events: readonly PreparedEvent[]): Promise<StoredRecord[]> {
     if (this.closed || this.leaving) return Promise.reject(new HostLeaving('not connected'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      if (this.pending.size === 0) this.socket.ref();
       this.pending.set(id, { events, resolve, reject });
       this.socket.write(`${JSON.stringify({ id, events } satisfies WireRequest)}\n`);
     });
@@ -190,7 +187,6 @@ class HostConnection {
     const p = this.pending.get((reply as { id?: number }).id ?? -1);
     if (!p) return;
     this.pending.delete((reply as { id: number }).id);
-    if (this.pending.size === 0) this.socket.unref();
     if (this.leaving && this.pending.size === 0) queueMicrotask(() => this.close());
     if ('records' in reply && Array.isArray(reply.records)) {
       if (reply.records.length !== p.events.length) {
@@ -239,11 +235,10 @@ class HostServer {
     append: AppendBatch,
     onDisowned: () => void,
   ) {
-    // Hosting never keeps the process alive on its own; a batch being written does.
+    // Listening never keeps the process alive on its own (a gateway that stops without closing
+    // its writer still exits); connected clients do, until they leave.
     server.unref();
     server.on('connection', (socket) => {
-      let inFlight = 0;
-      socket.unref();
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => socket.destroy());
@@ -259,23 +254,14 @@ class HostServer {
         if (!Array.isArray(req.events) || !req.events.every(isPreparedEvent)) {
           return reply({ id, error: 'a malformed audit batch was refused', code: 'invalid' });
         }
-        if (inFlight++ === 0) socket.ref();
-        const settled = () => {
-          if (--inFlight === 0) socket.unref();
-        };
         append(req.events).then(
-          (records) => {
-            settled();
-            reply({ id, records: records.map((r) => [r.seq, r.prev, r.hash]) });
-          },
-          (err: unknown) => {
-            settled();
+          (records) => reply({ id, records: records.map((r) => [r.seq, r.prev, r.hash]) }),
+          (err: unknown) =>
             reply({
               id,
               error: err instanceof Error ? err.message : String(err),
               code: err instanceof AuditStoreError ? err.code : 'write_failed',
-            });
-          },
+            }),
         );
       });
     });
