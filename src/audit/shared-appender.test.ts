@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -354,4 +354,69 @@ describe('shared appender: the wire edge (fuzzed)', () => {
     const report = await verifyStore(SqliteAuditStore.open(file), k.trusted);
     expect(report).toMatchObject({ ok: true, records: written, problem: null });
   });
+});
+
+describe('shared appender: never what keeps a gateway running', () => {
+  const dist = join(import.meta.dirname, '..', '..', 'dist', 'audit');
+  /** A process that opens a writer on the store, records one event, and returns without closing. */
+  function gatewayThatJustReturns(file: string, path: string, lingerMs = 0) {
+    const script = `
+      const { SqliteAuditStore } = await import(${JSON.stringify(join(dist, 'sqlite-store.js'))});
+      const { AuditWriter } = await import(${JSON.stringify(join(dist, 'writer.js'))});
+      const { generateKeyPairSync } = await import('node:crypto');
+      const writer = new AuditWriter(SqliteAuditStore.open(${JSON.stringify(file)}), {
+        signingKey: generateKeyPairSync('ed25519').privateKey,
+        checkpointEverySeconds: 0,
+        sharedSocket: ${JSON.stringify(path)},
+      });
+      console.log(await writer.sharedRole());
+      await writer.record({ type: 'gateway.stop', reason: 'child' });
+      await new Promise((r) => setTimeout(r, ${lingerMs}));`;
+    return new Promise<{ code: number | null; out: string }>((resolve) => {
+      void import('node:child_process').then(({ spawn }) => {
+        const child = spawn(process.execPath, ['--input-type=module', '-e', script]);
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        child.once('exit', (code) => {
+          clearTimeout(kill);
+          resolve({ code, out: out.trim() });
+        });
+      });
+    });
+  }
+
+  // The child gateways run the built code (`npm test` builds before vitest, so this runs there);
+  // only a bare `vitest` on a tree never built skips it, like the other dist-based suites.
+  test.skipIf(!existsSync(join(dist, 'writer.js')))(
+    'a client whose gateway ends without closing exits; so does a host with an idle client connected',
+    async () => {
+      const file = join(mkdtempSync(join(tmpdir(), 'gh-shared-')), 'audit.db');
+      const dir = socketDir();
+      const k = key();
+      const store = SqliteAuditStore.open(file);
+      const path = sharedAppenderPath(store, dir);
+      const host = new AuditWriter(store, {
+        signingKey: k.privateKey,
+        checkpointEverySeconds: 0,
+        sharedSocket: path,
+      });
+      expect(await host.sharedRole()).toBe('host');
+      expect(await gatewayThatJustReturns(file, path)).toEqual({ code: 0, out: 'client' });
+      await host.close();
+
+      // Now the child hosts (it lingers 500 ms), and an idle client is connected when it returns.
+      const child = gatewayThatJustReturns(file, path, 500);
+      const { until } = await import('../../test/support/processes.js');
+      expect(await until(() => existsSync(path), 5000)).toBe(true);
+      const idle = new AuditWriter(SqliteAuditStore.open(file), {
+        signingKey: k.privateKey,
+        checkpointEverySeconds: 0,
+        sharedSocket: path,
+      });
+      expect(await idle.sharedRole()).toBe('client');
+      expect(await child).toEqual({ code: 0, out: 'host' });
+      await idle.close();
+    },
+  );
 });

@@ -125,6 +125,23 @@ function frames(socket: net.Socket, onFrame: (value: unknown) => void): void {
   });
 }
 
+/**
+ * Lets a socket keep the process alive only while it has work in flight: an idle connection to
+ * (or from) another gateway must never stop a gateway from exiting, a batch being written must.
+ */
+function holdWhileBusy(socket: net.Socket): { begin(): void; end(): void } {
+  let busy = 0;
+  socket.unref();
+  return {
+    begin: () => {
+      if (busy++ === 0) socket.ref();
+    },
+    end: () => {
+      if (--busy === 0) socket.unref();
+    },
+  };
+}
+
 function isPreparedEvent(e: unknown): e is PreparedEvent {
   if (typeof e !== 'object' || e === null) return false;
   const { ts, columns, body } = e as Record<string, unknown>;
@@ -147,6 +164,7 @@ class HostConnection {
   >();
   closed = false;
   private leaving = false;
+  private readonly busy: { begin(): void; end(): void };
 
   constructor(
     private readonly socket: net.Socket,
@@ -165,12 +183,14 @@ class HostConnection {
     };
     socket.on('close', gone);
     socket.on('error', gone);
+    this.busy = holdWhileBusy(socket);
   }
 
   append(events: readonly PreparedEvent[]): Promise<StoredRecord[]> {
     if (this.closed || this.leaving) return Promise.reject(new HostLeaving('not connected'));
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
+      this.busy.begin();
       this.pending.set(id, { events, resolve, reject });
       this.socket.write(`${JSON.stringify({ id, events } satisfies WireRequest)}\n`);
     });
@@ -187,6 +207,7 @@ class HostConnection {
     const p = this.pending.get((reply as { id?: number }).id ?? -1);
     if (!p) return;
     this.pending.delete((reply as { id: number }).id);
+    this.busy.end();
     if (this.leaving && this.pending.size === 0) queueMicrotask(() => this.close());
     if ('records' in reply && Array.isArray(reply.records)) {
       if (reply.records.length !== p.events.length) {
@@ -236,9 +257,10 @@ class HostServer {
     onDisowned: () => void,
   ) {
     // Listening never keeps the process alive on its own (a gateway that stops without closing
-    // its writer still exits); connected clients do, until they leave.
+    // its writer still exits); neither do idle connections (see holdWhileBusy).
     server.unref();
     server.on('connection', (socket) => {
+      const busy = holdWhileBusy(socket);
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
       socket.on('error', () => socket.destroy());
@@ -254,15 +276,18 @@ class HostServer {
         if (!Array.isArray(req.events) || !req.events.every(isPreparedEvent)) {
           return reply({ id, error: 'a malformed audit batch was refused', code: 'invalid' });
         }
-        append(req.events).then(
-          (records) => reply({ id, records: records.map((r) => [r.seq, r.prev, r.hash]) }),
-          (err: unknown) =>
-            reply({
-              id,
-              error: err instanceof Error ? err.message : String(err),
-              code: err instanceof AuditStoreError ? err.code : 'write_failed',
-            }),
-        );
+        busy.begin();
+        append(req.events)
+          .then(
+            (records) => reply({ id, records: records.map((r) => [r.seq, r.prev, r.hash]) }),
+            (err: unknown) =>
+              reply({
+                id,
+                error: err instanceof Error ? err.message : String(err),
+                code: err instanceof AuditStoreError ? err.code : 'write_failed',
+              }),
+          )
+          .finally(busy.end);
       });
     });
     // If another process replaced our socket path (a stale-socket race), stop hosting: its
@@ -305,10 +330,13 @@ class HostServer {
     this.stopAccepting();
     const open = [...this.sockets].filter((s) => !s.destroyed);
     for (const s of open) s.write(`${JSON.stringify({ bye: true } satisfies WireReply)}\n`);
+    // The grace timer holds the process (idle sockets do not): leaving must not be cut short.
+    let grace: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.all(open.map((s) => new Promise((done) => s.once('close', done)))),
-      new Promise((done) => setTimeout(done, graceMs).unref()),
+      new Promise((done) => (grace = setTimeout(done, graceMs))),
     ]);
+    clearTimeout(grace);
     for (const s of this.sockets) s.destroy();
   }
 }
