@@ -9,159 +9,43 @@
  * client receives) it is the other way round, except that a removed field is breaking both ways.
  */
 
-import { hasOwn, isSchemaObject, resolveLocalRef, sameJson, sameText } from './json-values.js';
+import type {
+  DiffLimits,
+  DiffState,
+  Direction,
+  Effect,
+  Schema,
+  SchemaFinding,
+} from './diff-findings.js';
+import {
+  DEFAULT_LIMITS,
+  TooManyFindings,
+  add,
+  classify,
+  join,
+  propertyNames,
+  short,
+  where,
+} from './diff-findings.js';
+import {
+  compareBounds,
+  compareConst,
+  compareEnum,
+  compareNot,
+  compareRequired,
+  compareRest,
+  compareText,
+  compareTypes,
+  stringList,
+} from './diff-keywords.js';
+import { hasOwn, isSchemaObject, resolveLocalRef, sameJson } from './json-values.js';
 
-export type ChangeClass = 'breaking' | 'widening' | 'risky' | 'cosmetic';
-
-/** Most severe first: the order changelogs and enforcement use. */
-export const CHANGE_CLASSES: readonly ChangeClass[] = ['breaking', 'risky', 'widening', 'cosmetic'];
-
-export type Direction = 'input' | 'output';
-
-export interface SchemaFinding {
-  class: ChangeClass;
-  /** JSON-pointer-like path inside the item, e.g. `inputSchema/properties/path`. */
-  path: string;
-  summary: string;
-  before?: unknown;
-  after?: unknown;
-}
-
-export interface DiffLimits {
-  /** Schema nodes compared before giving up (and reporting one risky change). */
-  maxSteps: number;
-  maxDepth: number;
-  /** Changes listed before the rest is summarised as one risky change (a changelog stays readable). */
-  maxFindings: number;
-}
-
-export const DEFAULT_LIMITS: DiffLimits = { maxSteps: 50_000, maxDepth: 128, maxFindings: 1000 };
-
-type Schema = Record<string, unknown>;
-type Effect = 'narrowed' | 'widened' | 'changed';
+export type { ChangeClass, DiffLimits, Direction, SchemaFinding } from './diff-findings.js';
+export { CHANGE_CLASSES, DEFAULT_LIMITS } from './diff-findings.js';
 
 class BudgetExceeded extends Error {}
-class TooManyFindings extends Error {}
 
-interface State {
-  rootBefore: unknown;
-  rootAfter: unknown;
-  direction: Direction;
-  findings: SchemaFinding[];
-  steps: number;
-  limits: DiffLimits;
-  visitedRefs: Set<string>;
-}
-
-const short = (v: unknown): string => {
-  let text: string;
-  try {
-    text = JSON.stringify(v) ?? String(v);
-  } catch {
-    text = String(v);
-  }
-  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
-};
-
-function classify(effect: Effect, direction: Direction): ChangeClass {
-  if (effect === 'changed') return 'breaking';
-  if (direction === 'input') return effect === 'narrowed' ? 'breaking' : 'widening';
-  return effect === 'widened' ? 'breaking' : 'widening';
-}
-
-function add(
-  s: State,
-  cls: ChangeClass,
-  path: string,
-  summary: string,
-  before?: unknown,
-  after?: unknown,
-): void {
-  if (s.findings.length >= s.limits.maxFindings) throw new TooManyFindings();
-  s.findings.push({
-    class: cls,
-    path,
-    summary,
-    ...(before !== undefined ? { before } : {}),
-    ...(after !== undefined ? { after } : {}),
-  });
-}
-
-const join = (path: string, key: string | number) =>
-  `${path}/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`;
-
-/** The property names along a path (`…/properties/a/properties/b` → a, b). */
-function propertyNames(path: string): string[] {
-  return [...path.matchAll(/properties\/([^/]+)/g)].map((m) =>
-    (m[1] ?? '').replace(/~1/g, '/').replace(/~0/g, '~'),
-  );
-}
-
-/** What a human calls the place: `parameter a.b`, `output field items`, or the whole input. */
-function where(s: State, path: string): string {
-  const props = propertyNames(path);
-  if (props.length === 0) return s.direction === 'input' ? 'the input' : 'the output';
-  return `${s.direction === 'input' ? 'parameter' : 'output field'} \`${props.join('.')}\``;
-}
-
-function typesOf(schema: Schema): Set<string> | null {
-  const t = schema.type;
-  if (typeof t === 'string') return new Set([t]);
-  if (Array.isArray(t)) return new Set(t.filter((x): x is string => typeof x === 'string'));
-  return null;
-}
-
-/** `integer` values are also `number` values. */
-function covers(types: Set<string>, type: string): boolean {
-  return types.has(type) || (type === 'integer' && types.has('number'));
-}
-
-const TEXT_KEYWORDS = new Set(['description', 'title', '$comment']);
-const VALUE_HINT_KEYWORDS = new Set(['default', 'examples', 'deprecated', 'readOnly', 'writeOnly']);
-const LOWER_BOUNDS = [
-  'minimum',
-  'exclusiveMinimum',
-  'minLength',
-  'minItems',
-  'minProperties',
-  'minContains',
-];
-const UPPER_BOUNDS = [
-  'maximum',
-  'exclusiveMaximum',
-  'maxLength',
-  'maxItems',
-  'maxProperties',
-  'maxContains',
-];
-/** Keywords compared through `$ref` (definitions), not on their own. */
-const DEFINITION_KEYWORDS = new Set(['$defs', 'definitions']);
-const HANDLED = new Set([
-  'type',
-  'properties',
-  'required',
-  'enum',
-  'const',
-  'additionalProperties',
-  'oneOf',
-  'anyOf',
-  'allOf',
-  'items',
-  'prefixItems',
-  'pattern',
-  'format',
-  'multipleOf',
-  'uniqueItems',
-  'not',
-  '$ref',
-  ...LOWER_BOUNDS,
-  ...UPPER_BOUNDS,
-  ...TEXT_KEYWORDS,
-  ...VALUE_HINT_KEYWORDS,
-  ...DEFINITION_KEYWORDS,
-]);
-
-function step(s: State, depth: number): void {
+function step(s: DiffState, depth: number): void {
   s.steps++;
   if (s.steps > s.limits.maxSteps || depth > s.limits.maxDepth) throw new BudgetExceeded();
 }
@@ -173,7 +57,7 @@ function asSchema(v: unknown): Schema | null {
   return isSchemaObject(v) ? v : null;
 }
 
-function compare(s: State, before: unknown, after: unknown, path: string, depth: number): void {
+function compare(s: DiffState, before: unknown, after: unknown, path: string, depth: number): void {
   step(s, depth);
   if (sameJson(before, after)) return;
   const b = asSchema(before);
@@ -196,7 +80,7 @@ function compare(s: State, before: unknown, after: unknown, path: string, depth:
   compareKeywords(s, b, a, path, depth);
 }
 
-function compareRefs(s: State, b: Schema, a: Schema, path: string, depth: number): void {
+function compareRefs(s: DiffState, b: Schema, a: Schema, path: string, depth: number): void {
   const target = (root: unknown, schema: Schema): unknown =>
     typeof schema.$ref === 'string' ? resolveLocalRef(root, schema.$ref) : schema;
   const bt = target(s.rootBefore, b);
@@ -226,7 +110,7 @@ function compareRefs(s: State, b: Schema, a: Schema, path: string, depth: number
     compareKeywords(s, br, ar, path, depth + 1);
 }
 
-function compareKeywords(s: State, b: Schema, a: Schema, path: string, depth: number): void {
+function compareKeywords(s: DiffState, b: Schema, a: Schema, path: string, depth: number): void {
   compareTypes(s, b, a, path);
   compareProperties(s, b, a, path, depth);
   compareRequired(s, b, a, path);
@@ -242,60 +126,7 @@ function compareKeywords(s: State, b: Schema, a: Schema, path: string, depth: nu
   compareRest(s, b, a, path);
 }
 
-function compareTypes(s: State, b: Schema, a: Schema, path: string): void {
-  const bt = typesOf(b);
-  const at = typesOf(a);
-  if (!bt && !at) return;
-  const show = (t: Set<string> | null) => (t ? [...t].join('|') : 'any');
-  if (!bt || !at) {
-    const effect: Effect = bt ? 'widened' : 'narrowed';
-    add(
-      s,
-      classify(effect, s.direction),
-      join(path, 'type'),
-      `${where(s, path)}: type ${effect} (${show(bt)} → ${show(at)})`,
-      b.type,
-      a.type,
-    );
-    return;
-  }
-  const removed = [...bt].filter((t) => !covers(at, t));
-  const added = [...at].filter((t) => !covers(bt, t));
-  if (removed.length > 0 && added.length > 0) {
-    add(
-      s,
-      'breaking',
-      join(path, 'type'),
-      `${where(s, path)}: retyped (${show(bt)} → ${show(at)})`,
-      b.type,
-      a.type,
-    );
-  } else if (removed.length > 0) {
-    add(
-      s,
-      classify('narrowed', s.direction),
-      join(path, 'type'),
-      `${where(s, path)}: type narrowed (${show(bt)} → ${show(at)})`,
-      b.type,
-      a.type,
-    );
-  } else if (added.length > 0) {
-    add(
-      s,
-      classify('widened', s.direction),
-      join(path, 'type'),
-      `${where(s, path)}: type widened (${show(bt)} → ${show(at)})`,
-      b.type,
-      a.type,
-    );
-  }
-}
-
-function stringList(v: unknown): string[] {
-  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-function compareProperties(s: State, b: Schema, a: Schema, path: string, depth: number): void {
+function compareProperties(s: DiffState, b: Schema, a: Schema, path: string, depth: number): void {
   const bp = isSchemaObject(b.properties) ? b.properties : {};
   const ap = isSchemaObject(a.properties) ? a.properties : {};
   const aRequired = stringList(a.required);
@@ -338,93 +169,7 @@ function compareProperties(s: State, b: Schema, a: Schema, path: string, depth: 
   }
 }
 
-function compareRequired(s: State, b: Schema, a: Schema, path: string): void {
-  const br = new Set(stringList(b.required));
-  const ar = new Set(stringList(a.required));
-  const bp = isSchemaObject(b.properties) ? b.properties : {};
-  const ap = isSchemaObject(a.properties) ? a.properties : {};
-  for (const name of ar) {
-    // A new property that is required was reported as added; only existing ones here.
-    const newProperty = !hasOwn(bp, name) && hasOwn(ap, name);
-    if (br.has(name) || newProperty) continue;
-    add(
-      s,
-      classify('narrowed', s.direction),
-      join(path, 'required'),
-      `${s.direction === 'input' ? 'parameter' : 'output field'} \`${qualifiedName(path, name)}\` became required`,
-    );
-  }
-  for (const name of br) {
-    if (ar.has(name) || !hasOwn(ap, name)) continue;
-    add(
-      s,
-      classify('widened', s.direction),
-      join(path, 'required'),
-      s.direction === 'input'
-        ? `parameter \`${qualifiedName(path, name)}\` became optional`
-        : `output field \`${qualifiedName(path, name)}\` may now be absent`,
-    );
-  }
-}
-
-function qualifiedName(path: string, name: string): string {
-  return [...propertyNames(path), name].join('.');
-}
-
-function compareEnum(s: State, b: Schema, a: Schema, path: string): void {
-  if (!Array.isArray(b.enum) && !Array.isArray(a.enum)) return;
-  if (!Array.isArray(b.enum) || !Array.isArray(a.enum)) {
-    const effect: Effect = Array.isArray(b.enum) ? 'widened' : 'narrowed';
-    add(
-      s,
-      classify(effect, s.direction),
-      join(path, 'enum'),
-      `${where(s, path)}: ${effect === 'narrowed' ? 'now restricted to' : 'no longer restricted to'} ${short(a.enum ?? b.enum)}`,
-      b.enum,
-      a.enum,
-    );
-    return;
-  }
-  const be = b.enum as unknown[];
-  const ae = a.enum as unknown[];
-  const removed = be.filter((v) => !ae.some((w) => sameJson(v, w)));
-  const added = ae.filter((v) => !be.some((w) => sameJson(v, w)));
-  if (removed.length > 0)
-    add(
-      s,
-      classify('narrowed', s.direction),
-      join(path, 'enum'),
-      `${where(s, path)}: enum value${removed.length > 1 ? 's' : ''} ${removed.map(short).join(', ')} removed`,
-      removed,
-      undefined,
-    );
-  if (added.length > 0)
-    add(
-      s,
-      classify('widened', s.direction),
-      join(path, 'enum'),
-      `${where(s, path)}: enum value${added.length > 1 ? 's' : ''} ${added.map(short).join(', ')} added`,
-      undefined,
-      added,
-    );
-}
-
-function compareConst(s: State, b: Schema, a: Schema, path: string): void {
-  const has = (x: Schema) => hasOwn(x, 'const');
-  if (!has(b) && !has(a)) return;
-  if (has(b) && has(a) && sameJson(b.const, a.const)) return;
-  const effect: Effect = has(b) && has(a) ? 'changed' : has(a) ? 'narrowed' : 'widened';
-  add(
-    s,
-    classify(effect, s.direction),
-    join(path, 'const'),
-    `${where(s, path)}: const ${effect === 'changed' ? 'changed' : effect === 'narrowed' ? 'added' : 'removed'} (${has(b) ? short(b.const) : 'none'} → ${has(a) ? short(a.const) : 'none'})`,
-    b.const,
-    a.const,
-  );
-}
-
-function compareAdditional(s: State, b: Schema, a: Schema, path: string, depth: number): void {
+function compareAdditional(s: DiffState, b: Schema, a: Schema, path: string, depth: number): void {
   const bv = b.additionalProperties;
   const av = a.additionalProperties;
   if (sameJson(bv, av)) return;
@@ -463,7 +208,7 @@ function compareAdditional(s: State, b: Schema, a: Schema, path: string, depth: 
 }
 
 function compareBranches(
-  s: State,
+  s: DiffState,
   b: Schema,
   a: Schema,
   key: 'oneOf' | 'anyOf' | 'allOf',
@@ -518,7 +263,7 @@ function compareBranches(
     );
 }
 
-function compareItems(s: State, b: Schema, a: Schema, path: string, depth: number): void {
+function compareItems(s: DiffState, b: Schema, a: Schema, path: string, depth: number): void {
   const bi = b.items;
   const ai = a.items;
   // Draft 4–7 tuples: `items` as an array is what 2020-12 calls prefixItems.
@@ -574,108 +319,6 @@ function compareItems(s: State, b: Schema, a: Schema, path: string, depth: numbe
   compare(s, bs, as, `${join(path, 'items')}`, depth + 1);
 }
 
-function compareBounds(s: State, b: Schema, a: Schema, path: string): void {
-  for (const key of [...LOWER_BOUNDS, ...UPPER_BOUNDS, 'multipleOf']) {
-    const bv = b[key];
-    const av = a[key];
-    if (sameJson(bv, av)) continue;
-    const lower = LOWER_BOUNDS.includes(key);
-    let effect: Effect;
-    if (typeof bv !== 'number' && typeof bv !== 'boolean' && bv !== undefined) effect = 'changed';
-    else if (bv === undefined) effect = 'narrowed';
-    else if (av === undefined) effect = 'widened';
-    else if (typeof bv !== 'number' || typeof av !== 'number' || key === 'multipleOf')
-      effect = 'changed';
-    else effect = (lower ? av > bv : av < bv) ? 'narrowed' : 'widened';
-    add(
-      s,
-      classify(effect, s.direction),
-      join(path, key),
-      `${where(s, path)}: ${key} ${short(bv ?? 'none')} → ${short(av ?? 'none')}`,
-      bv,
-      av,
-    );
-  }
-  for (const key of ['pattern', 'format']) {
-    const bv = b[key];
-    const av = a[key];
-    if (sameJson(bv, av)) continue;
-    const effect: Effect = bv === undefined ? 'narrowed' : av === undefined ? 'widened' : 'changed';
-    add(
-      s,
-      classify(effect, s.direction),
-      join(path, key),
-      `${where(s, path)}: ${key} ${bv === undefined ? 'added' : av === undefined ? 'removed' : 'changed'} (${short(bv ?? 'none')} → ${short(av ?? 'none')})`,
-      bv,
-      av,
-    );
-  }
-  if (!sameJson(b.uniqueItems, a.uniqueItems)) {
-    const effect: Effect = a.uniqueItems === true ? 'narrowed' : 'widened';
-    add(
-      s,
-      classify(effect, s.direction),
-      join(path, 'uniqueItems'),
-      `${where(s, path)}: uniqueItems ${short(b.uniqueItems ?? false)} → ${short(a.uniqueItems ?? false)}`,
-      b.uniqueItems,
-      a.uniqueItems,
-    );
-  }
-}
-
-/** `not` (and `false`, which is `{not: {}}`): more excluded is narrower. */
-function compareNot(s: State, b: Schema, a: Schema, path: string): void {
-  if (sameJson(b.not, a.not)) return;
-  const effect: Effect =
-    b.not === undefined ? 'narrowed' : a.not === undefined ? 'widened' : 'changed';
-  const describe = (x: Schema) =>
-    sameJson(x.not, {}) ? 'rejects everything' : short(x.not ?? 'none');
-  add(
-    s,
-    classify(effect, s.direction),
-    join(path, 'not'),
-    `${where(s, path)}: \`not\` ${describe(b)} → ${describe(a)}`,
-    b.not,
-    a.not,
-  );
-}
-
-function compareText(s: State, b: Schema, a: Schema, path: string): void {
-  for (const key of [...TEXT_KEYWORDS, ...VALUE_HINT_KEYWORDS]) {
-    const bv = b[key];
-    const av = a[key];
-    if (sameJson(bv, av)) continue;
-    const text = TEXT_KEYWORDS.has(key);
-    const cosmetic = text && sameText(bv, av);
-    add(
-      s,
-      cosmetic ? 'cosmetic' : 'risky',
-      join(path, key),
-      cosmetic
-        ? `${where(s, path)}: ${key} whitespace changed`
-        : `${where(s, path)}: ${key} ${bv === undefined ? 'added' : av === undefined ? 'removed' : 'changed'}${text ? ' (text the model reads: review it)' : ''}`,
-      bv,
-      av,
-    );
-  }
-}
-
-/** Keywords this differ does not model: any change is reported for a person to judge. */
-function compareRest(s: State, b: Schema, a: Schema, path: string): void {
-  const keys = new Set([...Object.keys(b), ...Object.keys(a)]);
-  for (const key of keys) {
-    if (HANDLED.has(key) || sameJson(b[key], a[key])) continue;
-    add(
-      s,
-      'risky',
-      join(path, key),
-      `${where(s, path)}: \`${key}\` ${b[key] === undefined ? 'added' : a[key] === undefined ? 'removed' : 'changed'} (not classified automatically: review it)`,
-      b[key],
-      a[key],
-    );
-  }
-}
-
 /**
  * Every semantic change between two schemas, in document order. Schemas that differ only in
  * key order, array order of sets (`required`, `enum`, `type`) or unused definitions yield none.
@@ -687,7 +330,7 @@ export function diffJsonSchema(
   path = '',
   limits: DiffLimits = DEFAULT_LIMITS,
 ): SchemaFinding[] {
-  const state: State = {
+  const state: DiffState = {
     rootBefore: before,
     rootAfter: after,
     direction,
