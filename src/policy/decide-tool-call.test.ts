@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { RequirementSource } from '../requirements/model.js';
 import { decideToolCall, effectFromAnnotations, matchingRules } from './decide-tool-call.js';
-import type { ToolCallFacts } from './decide-tool-call.js';
+import type { ToolCallDecision, ToolCallFacts } from './decide-tool-call.js';
 import { matchGlob } from './glob.js';
 import type {
   ApprovalLevel,
@@ -84,11 +84,7 @@ describe('effectFromAnnotations: as Codex auto mode reads them', () => {
 
 describe('decideToolCall: the table', () => {
   test.each<
-    [
-      string,
-      Partial<ToolCallFacts> & { rules?: ToolRule[]; readOnly?: boolean },
-      Partial<ReturnType<typeof decideToolCall>>,
-    ]
+    [string, Parameters<typeof facts>[0] & object, Partial<ReturnType<typeof decideToolCall>>]
   >([
     [
       'a read tool flows',
@@ -189,8 +185,8 @@ describe('decideToolCall: the table', () => {
       },
     ],
     [
-      'user "approve" relaxes the default when the admin said nothing',
-      { user: { toolMode: null, defaultMode: 'approve' } },
+      'user "approve" relaxes the default when the admin left it to the client',
+      { defaultApproval: 'client', user: { toolMode: null, defaultMode: 'approve' } },
       { decision: 'allow' },
     ],
     [
@@ -408,5 +404,197 @@ describe('decideToolCall: default_approval = "client"', () => {
         facts({ defaultApproval: 'client', user: { toolMode: null, defaultMode: 'prompt' } }),
       ),
     ).toMatchObject({ decision: 'approval', level: 'prompt' });
+  });
+});
+
+describe('decideToolCall: default_approval = "gatehouse" is a floor the user cannot switch off', () => {
+  test.each<
+    [string, UserApprovalMode | null, UserApprovalMode | null, ToolAnnotations | null, string]
+  >([
+    ['default mode "approve"', null, 'approve', null, 'prompt'],
+    ['per-tool mode "approve"', 'approve', 'prompt', null, 'prompt'],
+    ['per-tool mode "approve" on a destructive tool', 'approve', null, DESTRUCTIVE, 'prompt'],
+    ['mode "writes" on a side effect', null, 'writes', null, 'prompt'],
+    ['mode "auto"', null, 'auto', null, 'prompt'],
+    ['mode "prompt" tightens a read', null, 'prompt', READ, 'prompt'],
+    ['no mode: a read flows', null, null, READ, 'never'],
+  ])('%s', (_name, toolMode, defaultMode, annotations, level) => {
+    const d = decideToolCall(
+      facts({ defaultApproval: 'gatehouse', annotations, user: { toolMode, defaultMode } }),
+    );
+    expect(d.level).toBe(level);
+    if (level !== 'never' && !(toolMode === 'prompt' || defaultMode === 'prompt'))
+      expect(d.rule).toContain('default_approval = "gatehouse"');
+  });
+
+  test('property: with "gatehouse", no user mode gets a non-read tool below "prompt"', () => {
+    fc.assert(
+      fc.property(modes, modes, annotations, (toolMode, defaultMode, ann) => {
+        const d = decideToolCall(
+          facts({
+            defaultApproval: 'gatehouse',
+            annotations: ann,
+            user: { toolMode, defaultMode },
+          }),
+        );
+        if (d.effect !== 'read') expect(APPROVAL_LEVELS.indexOf(d.level)).toBeGreaterThanOrEqual(1);
+      }),
+      { numRuns: 500 },
+    );
+  });
+});
+
+describe('decideToolCall: aliases (a server whose identity satisfies several allowlist rules)', () => {
+  const PAYMENTS = [
+    rule('payments/*', { category: 'money' }),
+    rule('payments/refund', { approval: 'two_person' }),
+    rule('payments/wipe', { allow: false }),
+    rule('payments/export', { effect: 'destructive' }),
+  ];
+  const SANDBOX = [
+    rule('sandbox/*', { effect: 'read', approval: 'never' }),
+    rule('sandbox/notes', { category: 'pii_exports' }),
+  ];
+  const f = (tool: string, aliases: string[], extra: Partial<ToolCallFacts> = {}) =>
+    decideToolCall(
+      facts({
+        server: 'sandbox',
+        tool,
+        rules: [...PAYMENTS, ...SANDBOX],
+        defaultApproval: 'client',
+        aliases,
+        ...extra,
+      }),
+    );
+  test.each<[string, string, string[], Partial<ToolCallDecision>]>([
+    ['without aliases the own rules decide', 'refund', [], { decision: 'allow', level: 'never' }],
+    ['the higher approval level wins', 'refund', ['payments'], { level: 'two_person' }],
+    ['a deny under any name denies', 'wipe', ['payments'], { decision: 'deny' }],
+    [
+      'the riskier effect class wins',
+      'export',
+      ['payments'],
+      { effect: 'destructive', level: 'always' },
+    ],
+    [
+      'a human-approval category wins over another category',
+      'notes',
+      ['payments'],
+      { category: 'money', level: 'always' },
+    ],
+    [
+      'an alias with no rule for the tool changes nothing',
+      'refund',
+      ['github'],
+      { decision: 'allow' },
+    ],
+  ])('%s', (_name, tool, aliases, expected) => {
+    expect(f(tool, aliases)).toMatchObject(expected);
+  });
+
+  test('the rule names the alias that made it apply', () => {
+    expect(f('refund', ['payments']).rule).toContain(
+      "identity also satisfies the allowlist rule for 'payments'",
+    );
+    expect(f('wipe', ['payments']).reason).toContain('payments/wipe');
+  });
+
+  test('read-only mode uses the strictest effect', () => {
+    expect(
+      f('export', ['payments'], {
+        policy: { ...facts().policy, readOnly: true, rules: [...PAYMENTS, ...SANDBOX] },
+      }),
+    ).toMatchObject({ decision: 'deny' });
+  });
+
+  test('property: adding an alias never makes a decision less strict', () => {
+    const strictness = (d: ToolCallDecision) =>
+      d.decision === 'deny' ? 100 : APPROVAL_LEVELS.indexOf(d.level);
+    fc.assert(
+      fc.property(rules, rules, annotations, modes, fc.boolean(), (own, other, ann, mode, ro) => {
+        const list = [
+          ...own.map((r) => rule(r.key.replace(/^[^/]*/, 'payments'), r)),
+          ...other.map((r) => rule(r.key.replace(/^[^/]*/, 'billing'), r)),
+        ];
+        const base = facts({
+          rules: list,
+          annotations: ann,
+          readOnly: ro,
+          user: { toolMode: mode, defaultMode: null },
+        });
+        const without = decideToolCall(base);
+        const withAlias = decideToolCall({ ...base, aliases: ['billing'] });
+        expect(strictness(withAlias)).toBeGreaterThanOrEqual(strictness(without));
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
+
+describe('decideToolCall: tightening rules (a user layer over an admin layer)', () => {
+  const tightened = (
+    admin: ToolRule[],
+    tightening: ToolRule[],
+    over: Partial<ToolCallFacts> = {},
+  ) => {
+    const base = facts({ rules: admin, ...over });
+    return decideToolCall({ ...base, policy: { ...base.policy, tighteningRules: tightening } });
+  };
+  test.each<[string, ToolRule[], ToolRule[], Partial<ToolCallDecision>]>([
+    [
+      'a more specific user rule cannot lower an admin approval',
+      [rule('payments/*', { approval: 'two_person' })],
+      [rule('payments/refund', { approval: 'never' })],
+      { level: 'two_person' },
+    ],
+    [
+      'a user allow = true cannot lift an admin deny',
+      [rule('payments/refund', { allow: false })],
+      [rule('payments/refund', { allow: true })],
+      { decision: 'deny' },
+    ],
+    [
+      'a user effect "read" cannot relabel an admin destructive tool',
+      [rule('payments/*', { effect: 'destructive' })],
+      [rule('payments/refund', { effect: 'read' })],
+      { effect: 'destructive', decision: 'approval' },
+    ],
+    [
+      'a user rule can add a deny',
+      [],
+      [rule('payments/refund', { allow: false })],
+      { decision: 'deny' },
+    ],
+    [
+      'a user rule can raise the approval',
+      [rule('payments/refund', { approval: 'prompt' })],
+      [rule('payments/*', { approval: 'two_person' })],
+      { level: 'two_person' },
+    ],
+  ])('%s', (_name, admin, tightening, expected) => {
+    expect(tightened(admin, tightening)).toMatchObject(expected);
+  });
+});
+
+describe('decideToolCall: tightening rules never loosen', () => {
+  test('property: any tightening rules give a decision at least as strict', () => {
+    const strictness = (d: ToolCallDecision) =>
+      d.decision === 'deny' ? 100 : APPROVAL_LEVELS.indexOf(d.level);
+    fc.assert(
+      fc.property(rules, rules, annotations, modes, fc.boolean(), (admin, user, ann, mode, ro) => {
+        const base = facts({
+          rules: admin.map((r) => rule(r.key, r)),
+          annotations: ann,
+          readOnly: ro,
+          user: { toolMode: mode, defaultMode: null },
+        });
+        const tightened = decideToolCall({
+          ...base,
+          policy: { ...base.policy, tighteningRules: user.map((r) => rule(r.key, r)) },
+        });
+        expect(strictness(tightened)).toBeGreaterThanOrEqual(strictness(decideToolCall(base)));
+      }),
+      { numRuns: 1000 },
+    );
   });
 });

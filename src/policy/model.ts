@@ -38,6 +38,12 @@ export interface ToolPolicy {
   categories: string[];
   rules: ToolRule[];
   /**
+   * Rules from layers that may only tighten the admin's (a user layer over an admin file): they
+   * can deny, classify riskier, name a category or raise an approval, never relax a rule above.
+   * Decided alongside `rules`, strictest field by field.
+   */
+  tighteningRules?: ToolRule[];
+  /**
    * Who asks about a tool no admin rule covers: the client, by its own approval mode (Codex's
    * `auto` asks for every non-read tool), or Gatehouse itself (`gatehouse`).
    */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../audit/canonical-json.js';
-import type { ToolPolicy } from './model.js';
+import type { ToolPolicy, ToolRule } from './model.js';
 
 /**
  * The policy revision: a short hash of the effective tool policy (where each rule came from does
@@ -8,12 +8,8 @@ import type { ToolPolicy } from './model.js';
  * revision is not valid under another.
  */
 export function policyRevision(policy: ToolPolicy): string {
-  const body = canonicalJson({
-    read_only: policy.readOnly,
-    default_approval: policy.defaultApproval,
-    approval_ttl_seconds: policy.approvalTtlSeconds,
-    categories: [...policy.categories].sort(),
-    rules: [...policy.rules]
+  const ruleJson = (rules: readonly ToolRule[]) =>
+    [...rules]
       .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
       .map((r) => ({
         key: r.key,
@@ -21,7 +17,16 @@ export function policyRevision(policy: ToolPolicy): string {
         effect: r.effect,
         category: r.category,
         approval: r.approval,
-      })),
+      }));
+  const tightening = policy.tighteningRules ?? [];
+  const body = canonicalJson({
+    read_only: policy.readOnly,
+    default_approval: policy.defaultApproval,
+    approval_ttl_seconds: policy.approvalTtlSeconds,
+    categories: [...policy.categories].sort(),
+    rules: ruleJson(policy.rules),
+    // Only when present, so revisions of policies without a tightening layer stay as they were.
+    ...(tightening.length > 0 ? { tightening_rules: ruleJson(tightening) } : {}),
   });
   return `pol-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
 }
