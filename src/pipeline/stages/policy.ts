@@ -21,6 +21,8 @@ export interface PolicySettings {
     defaultMode: UserApprovalMode | null;
     tools: Record<string, { approvalMode: UserApprovalMode | null }>;
   } | null;
+  /** Other allowlisted names whose identity rule this server satisfies (their tool rules apply too). */
+  aliasesOf?(server: string): readonly string[];
 }
 
 export function decideFor(
@@ -42,6 +44,7 @@ export function decideFor(
     },
     policy: settings.policy,
     policyRevision: settings.revision,
+    aliases: settings.aliasesOf?.(server) ?? [],
   });
 }
 
