@@ -48,8 +48,12 @@ function pinnedExecutables(
       ? requirements.plugins.get(server.pluginId)
       : requirements.mcpServers;
     const rule = set?.rules.get(server.name);
-    if (rule?.identity.transport === 'stdio' && rule.identity.sha256)
-      facts.set(server.name, inspectExecutable(server.transport, env));
+    const pinned = rule
+      ? [rule, ...(rule.also ?? [])].some(
+          (r) => r.identity.transport === 'stdio' && r.identity.sha256,
+        )
+      : false;
+    if (pinned) facts.set(server.name, inspectExecutable(server.transport, env));
   }
   return facts;
 }

@@ -19,7 +19,9 @@ export type DiagnosticCode =
   | 'duplicate_definition'
   | 'invalid_regex'
   | 'empty_name'
-  | 'override';
+  | 'override'
+  /** A layer the governed user controls tried to loosen an admin-owned layer: ignored. */
+  | 'loosening_ignored';
 
 export interface SourceLocation {
   file: string;

@@ -93,14 +93,16 @@ function judge(
     const detail = `no rule named '${server.name}' in [${scope}]; allowed: ${[...set.rules.keys()].join(', ')}`;
     return refuse(requirementsReason('not_allowlisted', set.sources, detail));
   }
-  const verdict = matchServerIdentity(
-    server.transport,
-    rule.identity,
-    options.mode,
-    options.executables?.get(server.name),
-  );
-  if (!verdict.matched)
-    return refuse(requirementsReason(verdict.code, [rule.source], verdict.detail, rule));
+  for (const each of [rule, ...(rule.also ?? [])]) {
+    const verdict = matchServerIdentity(
+      server.transport,
+      each.identity,
+      options.mode,
+      options.executables?.get(server.name),
+    );
+    if (!verdict.matched)
+      return refuse(requirementsReason(verdict.code, [each.source], verdict.detail, each));
+  }
   return { governedBy: set, allowedBy: rule, refusal: null };
 }
 

@@ -1,5 +1,8 @@
 import { composeSchemaLayers } from './parse-schema-table.js';
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
+import type { Ownership } from './file-ownership.js';
+import { requirementsFileOwnership } from './file-ownership.js';
+import { tightenRequirements } from './tighten-requirements.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { promoteWarnings } from '../diagnostics/diagnostic.js';
 import { readSourceFile } from '../config/read-source.js';
@@ -11,16 +14,28 @@ import type { AuditRequirements } from './model.js';
 import type { ToolPolicy, ToolRule } from '../policy/model.js';
 import { NO_TOOL_POLICY } from '../policy/model.js';
 import { composePluginGovernance } from './parse-plugins-table.js';
-import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
+import {
+  describeSource,
+  NO_AUDIT_REQUIREMENTS,
+  REQUIREMENTS_ENV_VAR,
+  SYSTEM_REQUIREMENTS_FILE,
+} from './model.js';
 import { composeMaskingPolicy } from './parse-masking-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
- *   1. `/etc/gatehouse/requirements.toml` — not read when any `--requirements` is given
+ *   1. `/etc/gatehouse/requirements.toml` — the system file
  *   2. `$GATEHOUSE_REQUIREMENTS_TOML_BASE64` — the MDM-style channel
  *   3. each `--requirements FILE`, in order
+ *
+ * When the system file is admin-owned (see `requirementsFileOwnership`: the user running
+ * Gatehouse cannot change it), it is a floor: every other layer is under the governed user's
+ * control (their environment, their flags, the `env` table of their Codex entry) and may only
+ * TIGHTEN it (`tightenRequirements`); what would loosen is ignored and reported. Without an
+ * admin-owned system file (a single developer), layers compose as they always did:
  * `mcp_servers` is a union by server name; a higher layer's rule for a name REPLACES the lower
- * layer's rule whole (Codex merges key by key, which lets a partial override weaken a rule).
+ * layer's rule whole (Codex merges key by key, which lets a partial override weaken a rule), and
+ * `--requirements` skips the system file.
  */
 export interface LoadRequirementsOptions {
   requirementFiles: string[];
@@ -28,12 +43,27 @@ export interface LoadRequirementsOptions {
   systemFile?: string;
   /** Warnings count as errors (and so fail closed). */
   strict?: boolean;
+  /** Decides whether the system file is admin-owned (tests inject it; default: stat + access). */
+  ownership?: (path: string) => Ownership;
 }
+
+/** Who controls a layer: the admin (a floor) or the governed user (tightens only, over a floor). */
+export type LayerRole = 'admin' | 'user';
+
+/**
+ * How a layer took effect: `full` (composed as written), `tighten_only` (over an admin layer:
+ * its loosening settings are in `ignored`), or `none` (absent, skipped or unreadable).
+ */
+export type LayerEffect = 'full' | 'tighten_only' | 'none';
 
 export interface LayerStatus {
   source: RequirementSource;
   status: 'loaded' | 'absent' | 'error' | 'skipped';
   note?: string;
+  role: LayerRole;
+  effect: LayerEffect;
+  /** Settings of a tighten-only layer that were ignored, each with why. */
+  ignored: string[];
 }
 
 export interface LoadedRequirements {
@@ -42,49 +72,86 @@ export interface LoadedRequirements {
   diagnostics: Diagnostic[];
   /** Any error: every server must be disabled (fail closed). */
   invalid: boolean;
+  /** True when an admin-owned layer is the floor (the others only tighten). */
+  adminFloor: boolean;
+}
+
+function sameFile(a: string, b: string): boolean {
+  try {
+    return realpathSync(a) === realpathSync(b);
+  } catch {
+    return a === b;
+  }
 }
 
 export function loadRequirements(options: LoadRequirementsOptions): LoadedRequirements {
   const systemFile = options.systemFile ?? SYSTEM_REQUIREMENTS_FILE;
+  const ownership = options.ownership ?? ((path: string) => requirementsFileOwnership(path));
   const diagnostics: Diagnostic[] = [];
   const layers: LayerStatus[] = [];
-  const parsed: RequirementsLayer[] = [];
+  const parsed: { layer: RequirementsLayer; status: LayerStatus }[] = [];
 
-  const addText = (text: string, source: RequirementSource, file: string): void => {
+  const addText = (text: string, source: RequirementSource, file: string, role: LayerRole) => {
     const doc = parseTomlDocument(text, file);
     if (!doc.ok) {
       diagnostics.push(doc.diagnostic);
-      layers.push({ source, status: 'error' });
+      layers.push({ source, status: 'error', role, effect: 'none', ignored: [] });
       return;
     }
     const result = parseRequirementsLayer(doc.doc, source);
     result.diagnostics = promoteWarnings(result.diagnostics, Boolean(options.strict));
     diagnostics.push(...result.diagnostics);
-    parsed.push(result.layer);
-    layers.push({
+    const status: LayerStatus = {
       source,
       status: result.diagnostics.some((d) => d.severity === 'error') ? 'error' : 'loaded',
-    });
+      role,
+      effect: 'full',
+      ignored: [],
+    };
+    parsed.push({ layer: result.layer, status });
+    layers.push(status);
   };
 
   const systemSource: RequirementSource = { kind: 'system_file', path: systemFile };
-  if (options.requirementFiles.length > 0) {
+  const read = readSourceFile(systemFile, 'requirements file');
+  const owner = read.ok ? ownership(systemFile) : null;
+  const adminFile = owner?.adminOwned === true;
+  const flagFiles = options.requirementFiles.filter((f) => !(adminFile && sameFile(f, systemFile)));
+  if (flagFiles.length > 0 && !adminFile) {
     const present = existsSync(systemFile);
     layers.push({
       source: systemSource,
       status: 'skipped',
       note: present
-        ? 'this file EXISTS and is NOT enforced in this run: --requirements was given'
+        ? `this file EXISTS and is NOT enforced in this run: --requirements was given and the file is not admin-owned (${owner?.why ?? 'unreadable'})`
         : '--requirements was given',
+      role: 'user',
+      effect: 'none',
+      ignored: [],
     });
-  } else {
-    const read = readSourceFile(systemFile, 'requirements file');
-    if (read.ok) addText(read.text, systemSource, systemFile);
-    else if (read.missing) layers.push({ source: systemSource, status: 'absent' });
-    else {
-      diagnostics.push(read.diagnostic);
-      layers.push({ source: systemSource, status: 'error' });
-    }
+  } else if (read.ok) {
+    addText(read.text, systemSource, systemFile, adminFile ? 'admin' : 'user');
+    const last = layers[layers.length - 1] as LayerStatus;
+    last.note = adminFile
+      ? `admin-owned (${owner?.why}): a floor the other layers may only tighten`
+      : `not admin-owned (${owner?.why}): a layer like any other, not a floor`;
+  } else if (read.missing)
+    layers.push({
+      source: systemSource,
+      status: 'absent',
+      role: 'admin',
+      effect: 'none',
+      ignored: [],
+    });
+  else {
+    diagnostics.push(read.diagnostic);
+    layers.push({
+      source: systemSource,
+      status: 'error',
+      role: 'admin',
+      effect: 'none',
+      ignored: [],
+    });
   }
 
   const encoded = options.env[REQUIREMENTS_ENV_VAR];
@@ -99,25 +166,61 @@ export function loadRequirements(options: LoadRequirementsOptions): LoadedRequir
         key: REQUIREMENTS_ENV_VAR,
         hint: `set it to the output of: base64 -w0 requirements.toml`,
       });
-      layers.push({ source: envSource, status: 'error' });
-    } else addText(text, envSource, `env ${REQUIREMENTS_ENV_VAR}`);
-  } else layers.push({ source: envSource, status: 'absent' });
+      layers.push({
+        source: envSource,
+        status: 'error',
+        role: 'user',
+        effect: 'none',
+        ignored: [],
+      });
+    } else addText(text, envSource, `env ${REQUIREMENTS_ENV_VAR}`, 'user');
+  } else
+    layers.push({ source: envSource, status: 'absent', role: 'user', effect: 'none', ignored: [] });
 
-  for (const file of options.requirementFiles) {
+  for (const file of flagFiles) {
     const source: RequirementSource = { kind: 'flag_file', path: file };
-    const read = readSourceFile(file, 'requirements file');
-    if (read.ok) addText(read.text, source, file);
+    const flagRead = readSourceFile(file, 'requirements file');
+    if (flagRead.ok) addText(flagRead.text, source, file, 'user');
     else {
-      diagnostics.push(read.diagnostic);
-      layers.push({ source, status: 'error' });
+      diagnostics.push(flagRead.diagnostic);
+      layers.push({ source, status: 'error', role: 'user', effect: 'none', ignored: [] });
+    }
+  }
+
+  const admin = parsed.filter((p) => p.status.role === 'admin');
+  let requirements: Requirements;
+  if (admin.length === 0) requirements = composeRequirementLayers(parsed.map((p) => p.layer));
+  else {
+    requirements = composeRequirementLayers(admin.map((p) => p.layer));
+    for (const p of parsed) {
+      if (p.status.role === 'admin') continue;
+      const tightened = tightenRequirements(requirements, p.layer);
+      requirements = tightened.requirements;
+      p.status.effect = 'tighten_only';
+      p.status.ignored = tightened.ignored;
+      for (const what of tightened.ignored)
+        diagnostics.push(
+          ...promoteWarnings(
+            [
+              {
+                severity: 'warning',
+                code: 'loosening_ignored',
+                message: `${describeSource(p.layer.source)}: ${what}`,
+                hint: `this layer is not admin-owned, so it may only tighten ${describeSource(admin[0]?.layer.source as RequirementSource)}; ask the admin to change that file`,
+              },
+            ],
+            Boolean(options.strict),
+          ),
+        );
     }
   }
 
   return {
-    requirements: composeRequirementLayers(parsed),
+    requirements,
     layers,
     diagnostics,
     invalid: diagnostics.some((d) => d.severity === 'error'),
+    adminFloor: admin.length > 0,
   };
 }
 

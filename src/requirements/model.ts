@@ -68,6 +68,11 @@ export interface ServerRule {
   form: 'identity' | 'seed';
   source: RequirementSource;
   location: SourceLocation;
+  /**
+   * Further rules of the same name the server must ALSO satisfy: a user layer over an admin
+   * layer may narrow an identity (e.g. add a pin or args), never widen it.
+   */
+  also?: ServerRule[];
 }
 
 /** One allowlist table: present means "restricted"; empty means "deny all". */
