@@ -8,6 +8,14 @@ export interface CliIo {
   isTTY: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** The Node runtime options this process was started with (`process.execArgv`; none in tests). */
+  execArgv?: readonly string[];
+  /**
+   * Test seams, never set by `processIo`: another system requirements file than
+   * /etc/gatehouse/requirements.toml, and how its ownership is judged.
+   */
+  systemRequirementsFile?: string;
+  requirementsOwnership?: (path: string) => { adminOwned: boolean; why: string };
 }
 
 export function processIo(): CliIo {
@@ -18,5 +26,6 @@ export function processIo(): CliIo {
     isTTY: Boolean(process.stderr.isTTY),
     env: process.env,
     cwd: process.cwd(),
+    execArgv: process.execArgv,
   };
 }

@@ -11,6 +11,7 @@ import { invalidSources, loadRequirements } from '../requirements/load-requireme
 import { CODEX_SYSTEM_REQUIREMENTS_FILE } from '../requirements/model.js';
 import type { Requirements } from '../requirements/model.js';
 import type { CliIo } from './io.js';
+import type { Ownership } from '../requirements/file-ownership.js';
 
 /** Options every command shares (see `gatehouse --help`). */
 export interface GlobalOptions {
@@ -58,6 +59,17 @@ function pinnedExecutables(
   return facts;
 }
 
+/** Where the system requirements file is and how its ownership is judged (tests inject both). */
+export function requirementsLocation(io: CliIo): {
+  systemFile?: string;
+  ownership?: (path: string) => Ownership;
+} {
+  return {
+    ...(io.systemRequirementsFile ? { systemFile: io.systemRequirementsFile } : {}),
+    ...(io.requirementsOwnership ? { ownership: io.requirementsOwnership } : {}),
+  };
+}
+
 /** The Codex home a command reads: `--codex-home DIR`, else $CODEX_HOME or ~/.codex. */
 export function codexHomeDir(opts: GlobalOptions, io: CliIo): string {
   return typeof opts.codexHome === 'string' && opts.codexHome !== ''
@@ -102,6 +114,7 @@ export function loadWorld(opts: GlobalOptions, io: CliIo, discover = false): Wor
     requirementFiles: opts.requirements.map((f) => resolve(io.cwd, f)),
     env: io.env,
     strict,
+    ...requirementsLocation(io),
   });
   const decisions = constrainServers(config.servers, requirements.requirements, {
     mode: 'gatehouse',

@@ -1,3 +1,4 @@
+import type { CliIo } from '../../src/cli/io.js';
 import { runCli } from '../../src/cli/program.js';
 import { tempDir } from './fixtures.js';
 
@@ -8,7 +9,12 @@ export interface CliRun {
 }
 
 /** Runs the CLI in-process with a hermetic env: empty GATEHOUSE_HOME, no env requirements. */
-export async function cli(args: string[], env: Record<string, string> = {}): Promise<CliRun> {
+export async function cli(
+  args: string[],
+  env: Record<string, string> = {},
+  /** Further CliIo fields (e.g. a test system requirements file). */
+  io: Partial<CliIo> = {},
+): Promise<CliRun> {
   let stdout = '';
   let stderr = '';
   const base = { ...process.env };
@@ -20,6 +26,7 @@ export async function cli(args: string[], env: Record<string, string> = {}): Pro
     isTTY: false,
     env: { ...base, GATEHOUSE_HOME: tempDir(), ...env },
     cwd: process.cwd(),
+    ...io,
   });
   return { code, stdout, stderr };
 }

@@ -11,6 +11,8 @@ import type { CliIo } from '../io.js';
 import { loadOneServer, printDiagnostics } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
+import { overlappingIdentityRules } from '../../requirements/identity-overlap.js';
+import { requirementsLocation } from '../world.js';
 import { resolve } from 'node:path';
 import { policyRevision } from '../../policy/revision.js';
 import { pluginGovernanceJson, pluginGovernanceLines } from '../format/plugin-governance-view.js';
@@ -51,9 +53,13 @@ export function runRequirementsCheck(
     requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
     env: io.env,
     strict: Boolean(global.strict),
+    ...requirementsLocation(io),
   });
   const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
   const warnings = loaded.diagnostics.filter((d) => d.severity === 'warning');
+  // Reported, without changing the exit code: the strictest rules apply to an overlapping
+  // server, so an overlap is not a hole, but it is usually a mistake in the identity rules.
+  const overlaps = overlappingIdentityRules(loaded.requirements);
   const code =
     errors.length > 0
       ? ExitCode.requirementsInvalid
@@ -92,11 +98,20 @@ export function runRequirementsCheck(
         {
           valid: errors.length === 0,
           fail_closed: errors.length > 0,
+          admin_floor: loaded.adminFloor,
           layers: loaded.layers.map((l) => ({
             source: describeSource(l.source),
             kind: l.source.kind,
             status: l.status,
+            role: l.role,
+            effect: l.effect,
+            ignored: l.ignored,
             note: l.note ?? null,
+          })),
+          identity_overlaps: overlaps.map((o) => ({
+            servers: [o.first.name, o.second.name],
+            certain: o.certain,
+            detail: o.why,
           })),
           mcp_servers: ruleSetJson(mcpServers),
           plugins: Object.fromEntries([...plugins].map(([id, set]) => [id, ruleSetJson(set)])),
@@ -112,12 +127,26 @@ export function runRequirementsCheck(
     return code;
   }
   printDiagnostics(io, loaded.diagnostics);
-  const out: string[] = ['Requirement layers (lowest precedence first):'];
-  for (const l of loaded.layers)
+  const out: string[] = [
+    loaded.adminFloor
+      ? 'Requirement layers (lowest precedence first; the admin layer is a floor, the others may only tighten it):'
+      : 'Requirement layers (lowest precedence first; no admin-owned layer: each applies in full):',
+  ];
+  const effectLabel = { full: 'applied', tighten_only: 'tighten-only', none: '-' } as const;
+  for (const l of loaded.layers) {
     out.push(
-      `  ${l.status.padEnd(7)}  ${describeSource(l.source)}${l.note ? `  (${l.note})` : ''}`,
+      `  ${l.status.padEnd(7)}  ${l.role.padEnd(5)}  ${effectLabel[l.effect].padEnd(12)}  ${describeSource(l.source)}${l.note ? `  (${l.note})` : ''}`,
     );
+    for (const what of l.ignored) out.push(`      IGNORED (would loosen the admin layer): ${what}`);
+  }
   out.push('');
+  if (overlaps.length > 0) {
+    out.push(
+      'Identity overlaps: a server matching several allowlist rules gets the strictest of their tool rules; pin args or URLs to tell them apart:',
+    );
+    for (const o of overlaps) out.push(`  warning: ${o.why}`);
+    out.push('');
+  }
   if (errors.length > 0)
     out.push(
       'mcp_servers: rules with errors are left out below; until they are fixed no server is enabled',
@@ -169,7 +198,9 @@ export function runRequirementsCheck(
       ? `INVALID: ${errors.length} error(s): Gatehouse disables every server until they are fixed (fail closed)`
       : warnings.length > 0
         ? `valid, with ${warnings.length} warning(s)`
-        : 'valid',
+        : overlaps.length > 0
+          ? `valid; ${overlaps.length} identity overlap(s), see above`
+          : 'valid',
   );
   io.stdout(`${out.join('\n')}\n`);
   return code;
