@@ -18,6 +18,8 @@ export const ExitCode = {
   inventoryViolations: 15,
   maskingFound: 16,
   maskingFailed: 17,
+  /** run/serve: started with runtime options that load code into the gateway (NODE_OPTIONS …). */
+  runtimeInjected: 18,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

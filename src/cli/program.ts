@@ -62,6 +62,7 @@ Exit codes:
   15 inventory check: at least one violation of the plugin policy ([gatehouse_plugins])
   16 mask --check: something in the input would be masked
   17 mask: the input could not be masked safely (nothing more was printed)
+  18 run/serve refused: started with runtime options that load code (NODE_OPTIONS --require, LD_PRELOAD …)
   evidence record exits with the recorded command's own exit code (127: it could not be started)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */

@@ -4,6 +4,7 @@ import { parseHttpListen } from '../http-option.js';
 import type { HttpEndpointOptions } from '../../gateway/downstream/http-endpoint.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
+import { describeInjections, runtimeInjections } from '../runtime-guard.js';
 import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
@@ -95,6 +96,14 @@ export async function loadForGateway(
   const world = loadWorld(global, io);
   const stdin = streams.stdin as Readable;
   const stdout = streams.stdout as Writable;
+  const injected = runtimeInjections(io.env, io.execArgv ?? [], world.requirements.adminFloor);
+  if (injected.length > 0) {
+    const message = describeInjections(injected);
+    io.stderr(`error: ${message}\n`);
+    const { refuseSession } = await import('../../gateway/run-gateway.js');
+    await refuseSession(stdin, stdout, `Gatehouse is ${message}; ${what}`);
+    return { exit: ExitCode.runtimeInjected };
+  }
   const failed = configFailure(io, world);
   if (failed !== null) {
     const { refuseSession } = await import('../../gateway/run-gateway.js');
