@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { AUDIT_DECISIONS, AUDIT_EVENT_TYPES, AUDIT_OUTCOMES } from '../audit/filter-values.js';
 import type { Readable } from 'node:stream';
 import { ExitCode } from './exit-codes.js';
 import type { ExitCodeValue } from './exit-codes.js';
@@ -215,11 +216,16 @@ export function buildProgram(
     cmd
       .option('--server <name>', 'only this server')
       .option('--tool <name>', 'only this tool (or prompt name, or resource URI)')
-      .option('--decision <d>', 'allow | deny | needs_approval')
-      .option('--outcome <o>', 'ok | is_error | protocol_error | timeout | denied')
+      .addOption(
+        new Option(
+          '--decision <d>',
+          'only this decision (a call, an approval or a drift action)',
+        ).choices(AUDIT_DECISIONS),
+      )
+      .addOption(new Option('--outcome <o>', 'only this call outcome').choices(AUDIT_OUTCOMES))
       .option('--thread <id>', 'only this thread id')
       .option('--user <name>', 'only this OS user or token subject')
-      .option('--type <type>', 'only this event type (call.intent, call.result, tools.list, …)')
+      .addOption(new Option('--type <type>', 'only this event type').choices(AUDIT_EVENT_TYPES))
       .option('--since <time>', 'from this time (ISO, or an age: 30m, 2h, 7d)')
       .option('--until <time>', 'before this time (ISO, or an age)');
   wire(
