@@ -242,7 +242,8 @@ export function buildProgram(
   wire(
     queryOptions(audit.command('query'))
       .description('records matching every filter given, oldest first')
-      .option('--limit <n>', 'at most N records')
+      .option('--limit <n>', 'only the N most recent matches (still shown oldest first)')
+      .option('--oldest', 'with --limit: the N oldest matches instead')
       .option('--json', 'print JSON (each record with its event)')
       .action(async (opts: QueryOptions, cmd: Command) =>
         setExit(await runAuditQuery(globals(cmd), opts, io)),

@@ -124,6 +124,8 @@ export interface QueryOptions {
   since?: string;
   until?: string;
   limit?: string;
+  /** With `--limit`: the N oldest matches instead of the N newest. */
+  oldest?: boolean;
   json?: boolean;
 }
 
@@ -178,7 +180,12 @@ export function runAuditQuery(
   const filter = filterFrom(opts, io);
   if (!filter) return Promise.resolve(ExitCode.usage);
   return withStore(global, io, async (store) => {
-    const found = await store.query(filter);
+    // `--limit N` means the N most recent (what people look for), shown oldest first like the
+    // rest of the table; `--oldest` keeps the N earliest instead.
+    const newest = filter.limit !== undefined && !opts.oldest;
+    const found = newest
+      ? (await store.query({ ...filter, newestFirst: true })).reverse()
+      : await store.query(filter);
     if (opts.json) io.stdout(`${JSON.stringify(found.map(recordJson), null, 2)}\n`);
     else if (found.length === 0) io.stdout('no audit records match\n');
     else io.stdout(rows(found));

@@ -388,8 +388,10 @@ export async function runSchemaDiff(
   } else {
     io.stdout(renderMarkdown(changes, { notes }));
   }
-  if (failures.length > 0) return ExitCode.serverUnavailable;
-  return counts.breaking + counts.risky > 0 ? ExitCode.schemaDrift : ExitCode.ok;
+  // Drift found on the servers that answered outranks the ones that did not: a CI gate must
+  // see "breaking change" even when another server happens to be down (both are printed).
+  if (counts.breaking + counts.risky > 0) return ExitCode.schemaDrift;
+  return failures.length > 0 ? ExitCode.serverUnavailable : ExitCode.ok;
 }
 
 /** `SERVER` or `SERVER/TOOL` (a server name cannot contain `/`; a tool name may). */
@@ -501,7 +503,8 @@ export function runSchemaLog(
   const world = loadWorldFor(global, io);
   if (typeof world === 'number') return world;
   const location = lockLocation(world, global, io);
-  const state = readLockState(location);
+  // Reading history: a lock that does not exist yet (configured or not) has none to show.
+  const state = readLockState({ ...location, configured: false });
   if (state.status === 'error') {
     printLockError(io, state.message);
     return ExitCode.schemaLockInvalid;
@@ -510,7 +513,8 @@ export function runSchemaLog(
     io.stderr(
       `error: no schema lock at ${location.file}; create one with \`gatehouse schema snapshot\`\n`,
     );
-    return ExitCode.schemaLockInvalid;
+    // Absent is not invalid: nothing to read here (6), as for an unknown server.
+    return ExitCode.notFound;
   }
   const want = target ? parseTarget(target) : null;
   if (want && !state.lock.servers[want.server]) {
