@@ -22,7 +22,11 @@ for (const [signal, code] of [
   });
 }
 
-endQuietlyOnClosedPipe(process, () => runShutdownHooks(), (code) => process.exit(code));
+endQuietlyOnClosedPipe(
+  process,
+  () => runShutdownHooks(),
+  (code) => process.exit(code),
+);
 
 const code = await runCli(process.argv.slice(2), processIo(), {
   stdin: process.stdin,
