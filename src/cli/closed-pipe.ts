@@ -23,7 +23,9 @@ export function endQuietlyOnClosedPipe(
     stream.write = (() => true) as NodeJS.WriteStream['write'];
     if (stream !== streams.stdout || ending) return;
     ending = true;
-    void shutdown().finally(() => exit(typeof process.exitCode === 'number' ? process.exitCode : 0));
+    void shutdown().finally(() =>
+      exit(typeof process.exitCode === 'number' ? process.exitCode : 0),
+    );
   };
   streams.stdout.on('error', onError(streams.stdout));
   streams.stderr.on('error', onError(streams.stderr));
