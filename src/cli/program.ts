@@ -499,7 +499,10 @@ export function buildProgram(
       .description(
         'classify every change (breaking, risky, widening, cosmetic): live servers against the lock, or two lock files',
       )
-      .argument('[locks...]', 'BEFORE AFTER lock files (default: the lock against live servers)')
+      .argument(
+        '[servers-or-locks...]',
+        'SERVER… to compare only those live servers with the lock, or BEFORE AFTER lock files (*.json or a path)',
+      )
       .option('--format <format>', 'md (a changelog, breaking first) or json', 'md')
       .option('--json', 'same as --format json')
       .option('--against <file>', 'compare live servers with this lock file instead')
@@ -512,8 +515,9 @@ export function buildProgram(
       .command('approve')
       .description('accept the live version of a server or one tool into the lock, as this OS user')
       .argument('<target>', 'SERVER or SERVER/TOOL')
+      .option('--yes', 'do not ask for confirmation on a terminal (CI)')
       .option('--json', 'print JSON')
-      .action(async (target: string, opts: { json?: boolean }, cmd: Command) =>
+      .action(async (target: string, opts: { json?: boolean; yes?: boolean }, cmd: Command) =>
         setExit(await runSchemaApprove(globals(cmd), target, opts, io)),
       ),
   );
