@@ -319,18 +319,20 @@ export function buildProgram(
       .option('--tool <name>', 'raw tool name on that server')
       .option('--args <json>', 'the call arguments (an approval is bound to exactly these)')
       .option('--annotations <json>', "the tool's annotations as the server declares them")
+      .option('--live', "start the server and use the tool's annotations as it lists them now")
       .option('--json', 'print JSON')
       .action(
-        (
+        async (
           opts: {
             server?: string;
             tool?: string;
             args?: string;
             annotations?: string;
+            live?: boolean;
             json?: boolean;
           },
           cmd: Command,
-        ) => setExit(runPolicyExplain(globals(cmd), opts, io)),
+        ) => setExit(await runPolicyExplain(globals(cmd), opts, io)),
       ),
   );
   wire(
