@@ -62,6 +62,16 @@ describe.skipIf(!existsSync(BIN))('a server registered under another allowlisted
     });
   });
 
+  test('requirements explain names the other allowlisted names whose rules apply', async () => {
+    const { home, args } = setup();
+    const r = await cli([...args, 'requirements', 'explain', 'sandbox'], { GATEHOUSE_HOME: home });
+    expect(r.stdout).toContain("also satisfies the allowlist rule(s) for 'payments'");
+    const check = await cli([...args, 'requirements', 'check', '--json'], { GATEHOUSE_HOME: home });
+    expect(JSON.parse(check.stdout).identity_overlaps).toMatchObject([
+      { servers: ['payments', 'sandbox'], certain: true },
+    ]);
+  });
+
   test('run: an auto-accepting client cannot get refund or wipe through the sandbox name', async () => {
     const { home, args } = setup();
     const client = new Client(

@@ -11,7 +11,7 @@ import type { CliIo } from '../io.js';
 import { loadOneServer, printDiagnostics } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
-import { overlappingIdentityRules } from '../../requirements/identity-overlap.js';
+import { identityAliases, overlappingIdentityRules } from '../../requirements/identity-overlap.js';
 import { requirementsLocation } from '../world.js';
 import { resolve } from 'node:path';
 import { policyRevision } from '../../policy/revision.js';
@@ -244,6 +244,11 @@ export function runRequirementsExplain(
   } else if (!set) {
     lines.push('  no requirements restrict this server');
   }
+  const aliases = identityAliases(s.name, s.transport, world.requirements.requirements);
+  if (aliases.length > 0)
+    lines.push(
+      `  tool rules: its identity also satisfies the allowlist rule(s) for ${aliases.map((a) => `'${a}'`).join(', ')}; their gatehouse_policy.tools rules apply too (strictest wins)`,
+    );
   if (codex)
     lines.push(
       `  Codex (${world.codex?.file}): ${formatStatus(codex.enabled, codex.disabledReason)}`,
