@@ -64,6 +64,8 @@ export interface ApprovalEvidence {
   decided_at: string;
   binding_sha256: string;
   scope: 'call' | 'session';
+  /** The approver key that signed the grant (out-of-band grants with keys listed). */
+  key_fingerprint?: string;
 }
 
 /** Facts about the downstream connection, provided by the transport adapter. */

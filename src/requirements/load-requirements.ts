@@ -13,6 +13,7 @@ import { NO_TOOL_POLICY } from '../policy/model.js';
 import { composePluginGovernance } from './parse-plugins-table.js';
 import { NO_AUDIT_REQUIREMENTS, REQUIREMENTS_ENV_VAR, SYSTEM_REQUIREMENTS_FILE } from './model.js';
 import { composeMaskingPolicy } from './parse-masking-table.js';
+import { composeApprovals } from './parse-approvals-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -193,6 +194,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     masking,
     pluginGovernance,
     schema: composeSchemaLayers(layers),
+    approvals: composeApprovals(layers),
   };
 }
 

@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import Database from 'better-sqlite3';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -33,8 +35,11 @@ afterEach(async () => {
   for (const c of children.splice(0)) c.kill('SIGTERM');
 });
 
-function setup() {
-  const dir = writeFiles({ 'config.toml': CONFIG, 'requirements.toml': REQUIREMENTS });
+function setup(extraRequirements = '') {
+  const dir = writeFiles({
+    'config.toml': CONFIG,
+    'requirements.toml': `${REQUIREMENTS}\n${extraRequirements}`,
+  });
   return {
     home: tempDir(),
     args: ['--config', join(dir, 'config.toml'), '--requirements', join(dir, 'requirements.toml')],
@@ -73,6 +78,39 @@ async function stdioClient(
   return { client, seen };
 }
 const NO_ELICITATION = () => null;
+
+function currentUser(): string {
+  return userInfo().username;
+}
+
+interface TestKey {
+  name: string;
+  file: string;
+  publicKey: string;
+  fingerprint: string;
+}
+
+/** `gatehouse approvals keygen` into DIR/NAME/key.pem; `osUser` lists the key for that account. */
+async function keygen(
+  dir: string,
+  name: string,
+  osUser?: string,
+): Promise<TestKey & { osUser?: string }> {
+  const file = join(dir, name, 'key.pem');
+  const r = await cli(['approvals', 'keygen', '--name', name, '--out', file, '--json']);
+  if (r.code !== 0) throw new Error(r.stderr);
+  const out = JSON.parse(r.stdout) as { public_key: string; fingerprint: string };
+  return { name, file, publicKey: out.public_key, fingerprint: out.fingerprint, osUser };
+}
+
+function approversToml(keys: (TestKey & { osUser?: string })[]): string {
+  return `[gatehouse_approvals]\napprovers = [\n${keys
+    .map(
+      (k) =>
+        `  { name = "${k.name}", public_key = "${k.publicKey}"${k.osUser ? `, os_users = ["${k.osUser}"]` : ''} },`,
+    )
+    .join('\n')}\n]\n`;
+}
 
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]?.text;
 
@@ -165,7 +203,7 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     expect(events.some((e) => e.type === 'call.intent' && e.target === 'wipe')).toBe(false);
   });
 
-  test('money needs a second person: held until approved by another identity; the approval is single use and bound to the arguments', async () => {
+  test('over HTTP with the shared token, a two_person call is refused with the reason, never queued', async () => {
     const { home, args } = setup();
     const child = spawn(
       process.execPath,
@@ -191,66 +229,97 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       }),
     );
     clients.push(client);
-
-    const held = client.callTool({ name: 'refund', arguments: { amount: 10, to: 'alice' } });
-    const row = await pending(home, args);
-    expect(row.requester).toMatch(/^token:[0-9a-f]{12}$/);
-    expect(row.arguments).toEqual({ amount: 10, to: 'alice' });
-    const approved = await cli([...args, 'approvals', 'approve', row.id, '--reason', 'ticket 42'], {
-      GATEHOUSE_HOME: home,
-    });
-    expect(approved.code).toBe(0);
-    expect(text(await held)).toBe('refunded 10 to alice');
-
-    // Single use: the same call again needs a new approval…
     await expect(
       client.callTool({ name: 'refund', arguments: { amount: 10, to: 'alice' } }),
     ).rejects.toMatchObject({
       code: -32005,
-      message: expect.stringMatching(
-        /waiting for a second person's approval .*approvals approve (\w+)/,
-      ),
+      message: expect.stringContaining('only a shared bearer token, which is not a person'),
     });
-    // …and so does a changed argument.
-    const changed = client
-      .callTool({ name: 'refund', arguments: { amount: 1000, to: 'alice' } })
-      .catch((e: Error) => e);
-    const all = JSON.parse(
-      (await cli([...args, 'approvals', 'list', '--all', '--json'], { GATEHOUSE_HOME: home }))
-        .stdout,
-    ) as { id: string; status: string; arguments: { amount: number } }[];
-    expect(all.find((a) => a.id === row.id)?.status).toBe('used');
-    expect((await changed) instanceof Error).toBe(true);
-    const events = (await auditTypes(home, args)).filter((e) => e.type.startsWith('approval.'));
-    expect(events.map((e) => `${e.type} ${String(e.channel)}`)).toEqual(
-      expect.arrayContaining([
-        'approval.requested queue',
-        'approval.granted cli',
-        'approval.used queue',
-      ]),
-    );
-    expect(events.find((e) => e.type === 'approval.granted')).toMatchObject({
-      approver: expect.any(String),
-      reason: 'ticket 42',
-      requester: row.requester,
+    const all = await cli([...args, 'approvals', 'list', '--all', '--json'], {
+      GATEHOUSE_HOME: home,
+    });
+    expect(JSON.parse(all.stdout)).toEqual([]);
+    let events = await auditTypes(home, args);
+    for (let i = 0; i < 40 && !events.some((e) => e.type === 'approval.refused'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      events = await auditTypes(home, args);
+    }
+    expect(events.find((e) => e.type === 'approval.refused')).toMatchObject({
+      tool: 'refund',
+      level: 'two_person',
+      requester: expect.stringMatching(/^token:/),
     });
   }, 30_000);
 
-  test('the requester cannot approve their own two-person call; an unknown id is a clear error', async () => {
-    const { home, args } = setup();
+  test('two_person: the requester’s own key, no key, or a forged row do not approve; a second listed key does, once, for exactly that call', async () => {
+    const keys = tempDir();
+    const self = await keygen(keys, 'self', currentUser());
+    const bob = await keygen(keys, 'bob');
+    const { home, args } = setup(approversToml([self, bob]));
     const { client } = await stdioClient(home, args, NO_ELICITATION);
     const held = client
       .callTool({ name: 'refund', arguments: { amount: 5, to: 'bob' } })
       .catch((e: Error) => e);
     const row = await pending(home, args);
-    const self = await cli([...args, 'approvals', 'approve', row.id], { GATEHOUSE_HOME: home });
-    expect(self.code).toBe(12);
-    expect(self.stderr).toContain(
-      `needs a second person: ${row.requester} requested it and cannot approve it`,
-    );
+    expect(row.requester).toBe(`os:${currentUser()}`);
+    const unsigned = await cli([...args, 'approvals', 'approve', row.id], { GATEHOUSE_HOME: home });
+    expect([unsigned.code, unsigned.stderr]).toEqual([
+      12,
+      expect.stringContaining('needs a grant signed by a listed approver key'),
+    ]);
+    const own = await cli([...args, 'approvals', 'approve', row.id, '--key', self.file], {
+      GATEHOUSE_HOME: home,
+    });
+    expect([own.code, own.stderr]).toEqual([
+      12,
+      expect.stringContaining(`self's key is listed for the requester (os:${currentUser()})`),
+    ]);
     const refused = await held;
     expect(refused).toBeInstanceOf(Error);
-    expect((refused as Error).message).toContain('waiting for a second person');
+    expect((refused as Error).message).toContain("waiting for a second person's signed approval");
+
+    // Forging the queue row (the requester owns the database) approves nothing.
+    const db = new Database(join(home, 'audit.db'));
+    db.prepare("UPDATE approvals SET status = 'approved', approver = 'bob' WHERE id = ?").run(
+      row.id,
+    );
+    db.close();
+    await expect(
+      client.callTool({ name: 'refund', arguments: { amount: 5, to: 'bob' } }),
+    ).rejects.toMatchObject({
+      code: -32005,
+      message: expect.stringContaining('no signed grant'),
+    });
+
+    const again = client
+      .callTool({ name: 'refund', arguments: { amount: 5, to: 'bob' } })
+      .catch((e: Error) => e);
+    const second = await pending(home, args);
+    const byBob = await cli(
+      [...args, 'approvals', 'approve', second.id, '--key', bob.file, '--reason', 'ticket 42'],
+      { GATEHOUSE_HOME: home },
+    );
+    expect(byBob.code).toBe(0);
+    expect(byBob.stdout).toContain('signing as bob');
+    expect(byBob.stdout).toContain('level      two_person');
+    expect(text(await again)).toBe('refunded 5 to bob');
+    // Single use, and bound to the arguments.
+    await expect(
+      client.callTool({ name: 'refund', arguments: { amount: 5, to: 'bob' } }),
+    ).rejects.toMatchObject({ code: -32005 });
+    const events = (await auditTypes(home, args)).filter((e) => e.type.startsWith('approval.'));
+    expect(
+      events.find((e) => e.type === 'approval.rejected' && e.channel === 'queue'),
+    ).toMatchObject({ approval_id: row.id, reason: expect.stringContaining('no signed grant') });
+    const used = events.find((e) => e.type === 'approval.used');
+    expect(used).toMatchObject({
+      approval_id: second.id,
+      approver: 'bob',
+      grant: {
+        statement: { approver: 'bob', level: 'two_person', server: 'governed', tool: 'refund' },
+        key_fingerprint: bob.fingerprint,
+      },
+    });
     const unknown = await cli([...args, 'approvals', 'approve', 'nope1234'], {
       GATEHOUSE_HOME: home,
     });
@@ -258,9 +327,11 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       6,
       expect.stringContaining('no approval with id nope1234'),
     ]);
-  }, 30_000);
+    const verify = await cli([...args, 'audit', 'verify', '--json'], { GATEHOUSE_HOME: home });
+    expect(verify.code).toBe(0);
+  }, 60_000);
 
-  test('a webhook hears of a waiting call; a second person approves over the approvals HTTP API', async () => {
+  test('a webhook hears of a waiting call (personal data masked); the HTTP API approves only with a signed grant', async () => {
     const hooks: Record<string, unknown>[] = [];
     const hook = createServer((req, res) => {
       let body = '';
@@ -272,9 +343,11 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     });
     await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
     const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    const keys = tempDir();
+    const carol = await keygen(keys, 'carol');
     const dir = writeFiles({
       'config.toml': CONFIG,
-      'requirements.toml': `${REQUIREMENTS}\n`.replace(
+      'requirements.toml': `${REQUIREMENTS}\n${approversToml([carol])}`.replace(
         'approval_wait_seconds = 4',
         `approval_wait_seconds = 8\napproval_webhook = "${hookUrl}"`,
       ),
@@ -287,16 +360,21 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     ];
     const home = tempDir();
     const { client } = await stdioClient(home, args, NO_ELICITATION);
-    const held = client.callTool({ name: 'refund', arguments: { amount: 7, to: 'dave' } });
+    const to = 'dave.smith@example.com 4111 1111 1111 1111';
+    const held = client.callTool({ name: 'refund', arguments: { amount: 7, to } });
     const row = await pending(home, args);
     for (let i = 0; i < 40 && hooks.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
     expect(hooks[0]).toMatchObject({
       event: 'approval.requested',
       id: row.id,
       tool: 'refund',
-      arguments: { amount: 7, to: 'dave' },
       approval: 'two_person',
     });
+    const seen = JSON.stringify([hooks[0], row]);
+    expect(seen).not.toContain('dave.smith@example.com');
+    expect(seen).not.toContain('4111 1111 1111 1111');
+    const shown = await cli([...args, 'approvals', 'show', row.id], { GATEHOUSE_HOME: home });
+    expect(shown.stdout).not.toContain('dave.smith@example.com');
 
     const api = spawn(
       process.execPath,
@@ -328,24 +406,60 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     const auth = { authorization: 'Bearer carol-secret-token-123456' };
     const listed = (await (await fetch(apiUrl, { headers: auth })).json()) as { id: string }[];
     expect(listed.map((a) => a.id)).toEqual([row.id]);
-    const approved = await fetch(`${apiUrl}/${row.id}/approve`, {
+    // A token alone no longer approves: the API chooses no approver names.
+    const tokenOnly = await fetch(`${apiUrl}/${row.id}/approve`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
       body: '{"reason":"checked"}',
     });
+    expect(tokenOnly.status).toBe(403);
+    const approval = await (await fetch(`${apiUrl}/${row.id}`, { headers: auth })).text();
+    const approvalFile = join(keys, 'approval.json');
+    writeFileSync(approvalFile, approval);
+    const signed = await cli(
+      [
+        ...args,
+        'approvals',
+        'sign',
+        '--key',
+        carol.file,
+        '--approval',
+        approvalFile,
+        '--reason',
+        'checked',
+      ],
+      { GATEHOUSE_HOME: home },
+    );
+    expect(signed.code).toBe(0);
+    const approved = await fetch(`${apiUrl}/${row.id}/approve`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: signed.stdout,
+    });
     expect(approved.status).toBe(200);
-    expect(text(await held)).toBe('refunded 7 to dave');
-    const again = await fetch(`${apiUrl}/${row.id}/approve`, { method: 'POST', headers: auth });
+    expect(text(await held)).toMatch(/^refunded 7 to /);
+    const again = await fetch(`${apiUrl}/${row.id}/approve`, {
+      method: 'POST',
+      headers: auth,
+      body: signed.stdout,
+    });
     expect(again.status).toBe(409);
     const granted = (await auditTypes(home, args)).find((e) => e.type === 'approval.granted');
-    expect(granted).toMatchObject({ channel: 'http', approver: 'carol', reason: 'checked' });
+    expect(granted).toMatchObject({
+      channel: 'http',
+      approver: 'carol',
+      reason: 'checked',
+      grant: { key_fingerprint: carol.fingerprint },
+    });
     hook.close();
   }, 30_000);
 
-  test('a webhook that is down: the call still waits for the queue, and the failure is reported', async () => {
+  test('a webhook that is down: the call still waits for the queue, and the failure is reported; the wait ends as timed out, not denied', async () => {
+    const keys = tempDir();
+    const bob = await keygen(keys, 'bob');
     const dir = writeFiles({
       'config.toml': CONFIG,
-      'requirements.toml': REQUIREMENTS.replace(
+      'requirements.toml': `${REQUIREMENTS}\n${approversToml([bob])}`.replace(
         'approval_wait_seconds = 4',
         'approval_wait_seconds = 1\napproval_webhook = "http://127.0.0.1:1/hook"',
       ),
@@ -377,6 +491,13 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     expect(stderr).toMatch(
       /"event":"webhook_error","detail":"approval webhook http:\/\/127\.0\.0\.1:1 unreachable/,
     );
+    let events = await auditTypes(home, args);
+    for (let i = 0; i < 40 && !events.some((e) => e.type === 'approval.timed_out'); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      events = await auditTypes(home, args);
+    }
+    const approvals = events.filter((e) => e.type.startsWith('approval.')).map((e) => e.type);
+    expect(approvals).toEqual(['approval.requested', 'approval.timed_out']);
   }, 30_000);
 
   test('tools/list hides what the policy refuses; a rule that matches no tool is warned about', async () => {
