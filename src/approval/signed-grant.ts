@@ -42,6 +42,11 @@ export interface SignedGrant {
   /** Base64 Ed25519 signature over canonicalJson(statement). */
   signature: string;
   key_fingerprint: string;
+  /**
+   * The signer's public key (`ed25519:BASE64`), so an auditor can check the signature from the
+   * audit trail alone. The gateway never trusts it: it verifies with the key the admin listed.
+   */
+  public_key: string;
 }
 
 /** One approver the admin lists: a name (a person) and an Ed25519 public key. */
@@ -96,6 +101,28 @@ export function keyFingerprint(key: KeyObject): string {
   return `ed25519:${createHash('sha256').update(rawPublicKey(key)).digest('hex').slice(0, 32)}`;
 }
 
+/**
+ * Checks a signed grant with only the public key it carries (what an auditor has): the key's
+ * fingerprint is the statement's, and the signature is valid. Whether the key was listed is a
+ * separate question (the requirements at the time). Returns null or the reason. Pure.
+ */
+export function checkGrantSelfContained(raw: unknown): string | null {
+  if (!isRecord(raw) || !isRecord(raw.statement)) return 'malformed grant';
+  const parsed = parsePublicKeyText(raw.public_key);
+  if ('error' in parsed) return `the grant's public key: ${parsed.error}`;
+  const statement = raw.statement as unknown as GrantStatement;
+  if (keyFingerprint(parsed.key) !== statement.key || raw.key_fingerprint !== statement.key)
+    return 'the public key does not match the fingerprint the statement names';
+  if (typeof raw.signature !== 'string') return 'malformed signature';
+  try {
+    if (!verify(null, statementBytes(statement), parsed.key, Buffer.from(raw.signature, 'base64')))
+      return 'bad signature';
+  } catch {
+    return 'malformed statement or signature';
+  }
+  return null;
+}
+
 /** The exact bytes that are signed. */
 export function statementBytes(statement: GrantStatement): Buffer {
   return Buffer.from(canonicalJson(statement), 'utf8');
@@ -107,6 +134,7 @@ export function signStatement(statement: GrantStatement, privateKey: KeyObject):
     statement,
     signature: sign(null, statementBytes(statement), privateKey).toString('base64'),
     key_fingerprint: statement.key,
+    public_key: publicKeyText(createPublicKey(privateKey)),
   };
 }
 
@@ -231,6 +259,7 @@ export function verifyGrant(
       statement,
       signature: raw.signature,
       key_fingerprint: statement.key,
+      public_key: approver.text,
     },
   };
 }
