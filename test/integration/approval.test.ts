@@ -117,13 +117,14 @@ const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]?.
 async function pending(
   home: string,
   args: string[],
-): Promise<{ id: string; requester: string; arguments: unknown }> {
+): Promise<{ id: string; requester: string; arguments: unknown; level: string }> {
   for (let i = 0; i < 80; i++) {
     const r = await cli([...args, 'approvals', 'list', '--json'], { GATEHOUSE_HOME: home });
     const rows = JSON.parse(r.stdout || '[]') as {
       id: string;
       requester: string;
       arguments: unknown;
+      level: string;
     }[];
     if (rows[0]) return rows[0];
     await new Promise((res) => setTimeout(res, 50));
@@ -499,6 +500,142 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     const approvals = events.filter((e) => e.type.startsWith('approval.')).map((e) => e.type);
     expect(approvals).toEqual(['approval.requested', 'approval.timed_out']);
   }, 30_000);
+
+  test('an approval given on one server (one person) is not used on another server (two_person) with the same process and arguments', async () => {
+    const keys = tempDir();
+    const self = await keygen(keys, 'self', currentUser());
+    const bob = await keygen(keys, 'bob');
+    const server = `command = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(SERVER)}]\n`;
+    const dir = writeFiles({
+      'config.toml': `[mcp_servers.sandbox]\n${server}\n[mcp_servers.prod]\n${server}`,
+      'requirements.toml': `[gatehouse_policy]\ndefault_approval = "gatehouse"\napproval_wait_seconds = 1\n\n[gatehouse_policy.tools."sandbox/refund"]\napproval = "always"\n\n[gatehouse_policy.tools."prod/refund"]\ncategory = "money"\napproval = "two_person"\n\n${approversToml([self, bob])}`,
+    });
+    const args = [
+      '--config',
+      join(dir, 'config.toml'),
+      '--requirements',
+      join(dir, 'requirements.toml'),
+    ];
+    const home = tempDir();
+    const client = new Client({ name: 'two-servers', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(
+      new StdioClientTransport({
+        command: process.execPath,
+        args: [BIN, ...args, 'serve'],
+        env: { ...process.env, GATEHOUSE_HOME: home } as Record<string, string>,
+        stderr: 'pipe',
+      }),
+    );
+    clients.push(client);
+    const call = { amount: 10, to: 'x' };
+    await expect(
+      client.callTool({ name: 'sandbox__refund', arguments: call }),
+    ).rejects.toMatchObject({ code: -32005 });
+    const sandboxRow = await pending(home, args);
+    // The requester may approve their own `always` call with their own listed key.
+    const own = await cli([...args, 'approvals', 'approve', sandboxRow.id, '--key', self.file], {
+      GATEHOUSE_HOME: home,
+    });
+    expect(own.code).toBe(0);
+    await expect(client.callTool({ name: 'prod__refund', arguments: call })).rejects.toMatchObject({
+      code: -32005,
+      message: expect.stringContaining("a second person's signed approval"),
+    });
+    const rows = JSON.parse(
+      (await cli([...args, 'approvals', 'list', '--all', '--json'], { GATEHOUSE_HOME: home }))
+        .stdout,
+    ) as { id: string; server: string; status: string; level: string }[];
+    expect(rows.map((r) => [r.server, r.level, r.status]).sort()).toEqual([
+      ['prod', 'two_person', 'pending'],
+      ['sandbox', 'always', 'approved'],
+    ]);
+  }, 30_000);
+
+  test('money/permissions/customer_records/production_state: the client’s in-band answer does not approve `always` unless the admin allows the category in-band', async () => {
+    const base = `${REQUIREMENTS.replace('approval_wait_seconds = 4', 'approval_wait_seconds = 1')}\n[gatehouse_policy.tools."governed/update_note"]\ncategory = "customer_records"\n`;
+    for (const inBand of [false, true]) {
+      const dir = writeFiles({
+        'config.toml': CONFIG,
+        'requirements.toml': `${base}${inBand ? '\n[gatehouse_approvals]\nin_band_categories = ["customer_records"]\n' : ''}`,
+      });
+      const args = [
+        '--config',
+        join(dir, 'config.toml'),
+        '--requirements',
+        join(dir, 'requirements.toml'),
+      ];
+      const home = tempDir();
+      const { client, seen } = await stdioClient(home, args, () => 'accept');
+      const result = client
+        .callTool({ name: 'update_note', arguments: { note: 'n' } })
+        .catch((e: Error) => e);
+      if (!inBand) {
+        expect(await result).toMatchObject({
+          message: expect.stringContaining('waiting for approval'),
+        });
+        expect(seen).toHaveLength(0);
+        const row = await pending(home, args);
+        expect(row).toMatchObject({ level: 'always' });
+        continue;
+      }
+      expect(text(await result)).toBe('saved n');
+      expect(seen).toHaveLength(1);
+      let events = await auditTypes(home, args);
+      for (let i = 0; i < 40 && !events.some((e) => e.type === 'approval.used'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        events = await auditTypes(home, args);
+      }
+      expect(events.find((e) => e.type === 'approval.granted')).toMatchObject({
+        channel: 'elicitation',
+        reason: expect.stringContaining("in-band: category 'customer_records' is allowed in-band"),
+      });
+    }
+  }, 40_000);
+
+  test('a forged `always` approval: without approver keys it is a use with no grant, which audit verify reports; with keys it is rejected', async () => {
+    for (const withKeys of [false, true]) {
+      const keys = tempDir();
+      const extra = withKeys ? approversToml([await keygen(keys, 'self', currentUser())]) : '';
+      const dir = writeFiles({
+        'config.toml': CONFIG,
+        'requirements.toml': `${REQUIREMENTS.replace('approval_wait_seconds = 4', 'approval_wait_seconds = 1')}\n[gatehouse_policy.tools."governed/update_note"]\napproval = "always"\n\n${extra}`,
+      });
+      const args = [
+        '--config',
+        join(dir, 'config.toml'),
+        '--requirements',
+        join(dir, 'requirements.toml'),
+      ];
+      const home = tempDir();
+      const { client } = await stdioClient(home, args, NO_ELICITATION);
+      await expect(
+        client.callTool({ name: 'update_note', arguments: { note: 'n' } }),
+      ).rejects.toMatchObject({ code: -32005 });
+      const row = await pending(home, args);
+      const db = new Database(join(home, 'audit.db'));
+      db.prepare(
+        "UPDATE approvals SET status = 'approved', approver = 'os:alice', decided_at = created_at WHERE id = ?",
+      ).run(row.id);
+      db.close();
+      const again = await client
+        .callTool({ name: 'update_note', arguments: { note: 'n' } })
+        .catch((e: Error) => e);
+      if (withKeys) {
+        expect(again).toMatchObject({ message: expect.stringContaining('no signed grant') });
+        continue;
+      }
+      expect(text(again)).toBe('saved n'); // the residual risk of keyless single-user approvals
+      let verify = await cli([...args, 'audit', 'verify'], { GATEHOUSE_HOME: home });
+      for (let i = 0; i < 40 && !verify.stdout.includes('approval evidence'); i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        verify = await cli([...args, 'audit', 'verify'], { GATEHOUSE_HOME: home });
+      }
+      expect(verify.code).toBe(9);
+      expect(verify.stdout).toContain(
+        `approval ${row.id} was used, but no approval.granted record precedes it`,
+      );
+    }
+  }, 40_000);
 
   test('tools/list hides what the policy refuses; a rule that matches no tool is warned about', async () => {
     const dir = writeFiles({
