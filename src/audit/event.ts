@@ -48,7 +48,16 @@ export interface Decision {
   policy_revision?: string;
 }
 
-export type CallOutcome = 'ok' | 'is_error' | 'protocol_error' | 'timeout' | 'denied';
+export type CallOutcome =
+  | 'ok'
+  | 'is_error'
+  | 'protocol_error'
+  | 'timeout'
+  | 'denied'
+  /** Refused before forwarding while waiting for an approval: not a person's denial. */
+  | 'approval_timed_out'
+  | 'approval_expired'
+  | 'approval_withdrawn';
 
 export type AuditedMethod = 'tools/call' | 'resources/read' | 'prompts/get';
 

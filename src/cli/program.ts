@@ -218,7 +218,10 @@ export function buildProgram(
       .option('--server <name>', 'only this server')
       .option('--tool <name>', 'only this tool (or prompt name, or resource URI)')
       .option('--decision <d>', 'allow | deny | needs_approval')
-      .option('--outcome <o>', 'ok | is_error | protocol_error | timeout | denied')
+      .option(
+        '--outcome <o>',
+        'ok | is_error | protocol_error | timeout | denied | approval_timed_out | approval_expired | approval_withdrawn',
+      )
       .option('--thread <id>', 'only this thread id')
       .option('--user <name>', 'only this OS user or token subject')
       .option('--type <type>', 'only this event type (call.intent, call.result, tools.list, …)')

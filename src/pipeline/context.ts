@@ -104,6 +104,8 @@ export interface PipelineContext {
   unmaskedResponse: GatewayResponse | null;
   /** What the masking stage did, for the audit trail. */
   masking: MaskingOutcome | null;
+  /** Why the approval stage refused the call when nobody denied it (for the call's outcome). */
+  approvalOutcome?: 'approval_timed_out' | 'approval_expired' | 'approval_withdrawn';
   /** The call's id in the audit trail, once its intent is recorded. */
   auditCallId: string | null;
   readonly startedAt: number;

@@ -31,7 +31,12 @@ let gateway: RawStdioClient | null = null;
 
 afterAll(async () => {
   gateway?.close();
-  for (const u of created) spawnSync('userdel', [u]);
+  for (const u of created) {
+    // userdel refuses while the user still runs a process (the gateway exits on stdin's end).
+    for (let i = 0; i < 50 && spawnSync('pgrep', ['-u', u]).status === 0; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    spawnSync('userdel', [u]);
+  }
   if (created.length > 0) await dropSchemas([SCHEMA]);
 });
 

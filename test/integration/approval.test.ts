@@ -499,6 +499,8 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     }
     const approvals = events.filter((e) => e.type.startsWith('approval.')).map((e) => e.type);
     expect(approvals).toEqual(['approval.requested', 'approval.timed_out']);
+    const result = events.find((e) => e.type === 'call.result' && e.target === 'refund');
+    expect(result).toMatchObject({ outcome: 'approval_timed_out' });
   }, 30_000);
 
   test('an approval given on one server (one person) is not used on another server (two_person) with the same process and arguments', async () => {

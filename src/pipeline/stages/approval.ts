@@ -446,6 +446,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         return;
       }
       if (decided?.status === 'expired') {
+        ctx.approvalOutcome = 'approval_expired';
         refuse(
           `the approval ${row.id} of ${server}/${tool} expired at ${row.expiresAt} before anyone decided; make the call again to ask anew`,
         );
@@ -458,9 +459,11 @@ export function approvalStage(settings: ApprovalSettings): Stage {
           reason: 'the client cancelled the call while it waited for approval',
           ...queued,
         });
+        ctx.approvalOutcome = 'approval_withdrawn';
         refuse(`the call to ${server}/${tool} was withdrawn while waiting for approval ${row.id}`);
         return;
       }
+      ctx.approvalOutcome = 'approval_timed_out';
       settings.evidence({
         type: 'approval.timed_out',
         approver: null,
