@@ -223,4 +223,74 @@ approvers = [
     const denied = events.map((e) => e.event).find((e) => e.type === 'approval.denied');
     expect(denied).toMatchObject({ approver: `os:${b.name}`, reason: 'once is enough' });
   }, 120_000);
+
+  test('a uid without a passwd entry (a container) is an unknown requester: its two_person call is refused with the reason, never queued', async () => {
+    const uid = 54321;
+    if (spawnSync('getent', ['passwd', String(uid)]).status === 0) return; // taken on this host
+    const base = mkdtempSync(join(tmpdir(), 'gh-no-passwd-'));
+    chmodSync(base, 0o755);
+    const home = join(base, 'home');
+    mkdirSync(home, { mode: 0o700 });
+    chownSync(home, uid, uid);
+    const files = join(base, 'admin');
+    mkdirSync(files, { mode: 0o755 });
+    writeFileSync(
+      join(files, 'config.toml'),
+      `[mcp_servers.governed]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(SERVER)}]\n`,
+      { mode: 0o644 },
+    );
+    writeFileSync(
+      join(files, 'requirements.toml'),
+      '[gatehouse_policy]\ndefault_approval = "gatehouse"\napproval_wait_seconds = 30\n\n[gatehouse_policy.tools."governed/refund"]\napproval = "two_person"\n\n[gatehouse_policy.tools."governed/update_note"]\ncategory = "permissions"\n',
+      { mode: 0o644 },
+    );
+    const args = [
+      '--config',
+      join(files, 'config.toml'),
+      '--requirements',
+      join(files, 'requirements.toml'),
+    ];
+    const nobody: Account = { name: String(uid), uid, gid: uid, home };
+    const client = new RawStdioClient(
+      'setpriv',
+      [
+        `--reuid=${uid}`,
+        `--regid=${uid}`,
+        '--clear-groups',
+        process.execPath,
+        BIN,
+        ...args,
+        'run',
+        'governed',
+      ],
+      envFor(nobody),
+    );
+    try {
+      await client.initialize();
+      for (const [id, name, args2] of [
+        [1, 'refund', { amount: 1, to: 'x' }],
+        [2, 'update_note', { note: 'n' }],
+      ] as const) {
+        const r = await client.request(id, 'tools/call', { name, arguments: args2 });
+        expect(r).toMatchObject({
+          error: {
+            code: -32005,
+            message: expect.stringContaining("the caller's identity is unknown"),
+          },
+        });
+      }
+      const queued = await cli([
+        ...args,
+        '--audit',
+        join(home, '.gatehouse', 'audit.db'),
+        'approvals',
+        'list',
+        '--all',
+        '--json',
+      ]);
+      expect(JSON.parse(queued.stdout)).toEqual([]);
+    } finally {
+      client.close();
+    }
+  }, 60_000);
 });
