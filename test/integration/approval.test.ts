@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import Database from 'better-sqlite3';
 import { createServer } from 'node:http';
@@ -432,6 +433,17 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       { GATEHOUSE_HOME: home },
     );
     expect(signed.code).toBe(0);
+    const tampered = JSON.parse(signed.stdout) as { grant: { statement: { level: string } } };
+    tampered.grant.statement.level = 'always';
+    const forged = await fetch(`${apiUrl}/${row.id}/approve`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify(tampered),
+    });
+    expect([forged.status, await forged.text()]).toEqual([
+      403,
+      expect.stringContaining('bad signature'),
+    ]);
     const approved = await fetch(`${apiUrl}/${row.id}/approve`, {
       method: 'POST',
       headers: { ...auth, 'content-type': 'application/json' },
@@ -502,6 +514,64 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     const result = events.find((e) => e.type === 'call.result' && e.target === 'refund');
     expect(result).toMatchObject({ outcome: 'approval_timed_out' });
   }, 30_000);
+
+  test('bad approver input: each refused with the reason and an audit record, nothing forwarded', async () => {
+    const keys = tempDir();
+    const bob = await keygen(keys, 'bob');
+    const again = await cli(['approvals', 'keygen', '--name', 'bob', '--out', bob.file]);
+    expect([again.code, again.stderr]).toEqual([2, expect.stringContaining('already exists')]);
+    const open = join(tempDir(), 'shared');
+    mkdirSync(open, { mode: 0o755 });
+    chmodSync(open, 0o755);
+    const inOpenDir = await cli(['approvals', 'keygen', '--out', join(open, 'k.pem')]);
+    expect([inOpenDir.code, inOpenDir.stderr]).toEqual([
+      2,
+      expect.stringContaining('must be private'),
+    ]);
+    const { home, args } = setup(approversToml([bob]));
+    const { client } = await stdioClient(home, args, NO_ELICITATION);
+    const held = client
+      .callTool({ name: 'refund', arguments: { amount: 3, to: 'z' } })
+      .catch((e: Error) => e);
+    const row = await pending(home, args);
+    const dir = tempDir();
+    const file = (name: string, text: string, mode = 0o600) => {
+      const f = join(dir, name);
+      writeFileSync(f, text, { mode });
+      chmodSync(f, mode);
+      return f;
+    };
+    const readable = file('readable.pem', readFileSync(bob.file, 'utf8'), 0o644);
+    const garbage = file('garbage.pem', 'not a key\n');
+    const rsa = file(
+      'rsa.pem',
+      generateKeyPairSync('rsa', { modulusLength: 1024 })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+    );
+    const unlisted = (await keygen(keys, 'eve')).file;
+    const cases: [string, string][] = [
+      [readable, 'readable or writable by others'],
+      [garbage, 'not a PEM private key'],
+      [rsa, 'approver keys are Ed25519'],
+      [unlisted, 'is not listed in [gatehouse_approvals] approvers'],
+      [join(dir, 'missing.pem'), 'cannot read the approver key (ENOENT)'],
+    ];
+    for (const [key, reason] of cases) {
+      const r = await cli([...args, 'approvals', 'approve', row.id, '--key', key], {
+        GATEHOUSE_HOME: home,
+      });
+      expect([r.code, r.stderr]).toEqual([12, expect.stringContaining(reason)]);
+    }
+    const refused = await held;
+    expect(refused).toBeInstanceOf(Error);
+    const events = await auditTypes(home, args);
+    const rejected = events.filter((e) => e.type === 'approval.rejected' && e.channel === 'cli');
+    expect(rejected.map((e) => e.reason)).toEqual(
+      cases.map(([, reason]) => expect.stringContaining(reason)),
+    );
+    expect(events.some((e) => e.type === 'call.intent' && e.target === 'refund')).toBe(false);
+  }, 60_000);
 
   test('an approval given on one server (one person) is not used on another server (two_person) with the same process and arguments', async () => {
     const keys = tempDir();
