@@ -58,7 +58,7 @@ Exit codes:
   9  the audit trail is broken (audit verify): the first break is printed
   10 the audit store cannot be opened or read (corrupt, foreign, unreachable)
   11 policy test: at least one case did not get the expected decision
-  12 approvals: the decision cannot be made (already decided, expired, or the requester approving a two-person call)
+  12 approvals: the decision cannot be made (already decided, expired, a grant that does not count, or the requester approving a two-person call)
   13 schema diff: a breaking or risky change was found
   14 the schema lock is unreadable or invalid (corrupt, newer version, hand-edited)
   15 inventory check: at least one violation of the plugin policy ([gatehouse_plugins])
