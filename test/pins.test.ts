@@ -53,6 +53,8 @@ test('CLI commands are exactly these', () => {
     'approvals list',
     'approvals show',
     'approvals approve',
+    'approvals keygen',
+    'approvals sign',
     'approvals deny',
     'approvals serve',
     'inventory check',

@@ -5,6 +5,8 @@ import type { AuditEventBody } from '../audit/event.js';
 import { checkHttpRequest, policyFor } from '../gateway/downstream/http-checks.js';
 import type { ApprovalQueue, ApprovalRow } from './queue.js';
 import { ApprovalError, decisionEvidence } from './queue.js';
+import type { ApproverKey } from './signed-grant.js';
+import { verifyGrant } from './signed-grant.js';
 
 /** One approver: a name and the token that proves it (only its hash is kept). */
 export interface ApproverToken {
@@ -65,7 +67,10 @@ function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
 export interface ApprovalApiOptions {
   host: string;
   port: number;
+  /** Bearer tokens that give access to the API (list, show, deny). */
   approvers: readonly ApproverToken[];
+  /** The admin's approver keys: an approval must carry a grant signed by one of them. */
+  approverKeys: readonly ApproverKey[];
   queue: ApprovalQueue;
   rowJson(row: ApprovalRow): Record<string, unknown>;
   evidence(event: AuditEventBody): Promise<void>;
@@ -73,9 +78,11 @@ export interface ApprovalApiOptions {
 
 /**
  * The approvals HTTP API, for a dashboard: `GET /approvals[?all=1]`, `GET /approvals/ID`,
- * `POST /approvals/ID/approve {reason?}`, `POST /approvals/ID/deny {reason}`. Every request
- * needs a bearer token that names an approver; Host and Origin are checked (DNS rebinding).
- * The token's approver is who decides — the same two-person rule as the CLI applies.
+ * `POST /approvals/ID/approve {grant, reason?}`, `POST /approvals/ID/deny {reason}`. Every
+ * request needs a bearer token; Host and Origin are checked (DNS rebinding). A token only gives
+ * access: it never makes anyone an approver. An approval must carry a grant signed by a listed
+ * approver key (`gatehouse approvals sign`), verified here and again by the gateway; whoever
+ * starts this API cannot approve in anyone's name. A denial is recorded under the token's name.
  */
 export async function startApprovalApi(
   options: ApprovalApiOptions,
@@ -115,9 +122,50 @@ export async function startApprovalApi(
           const reason = typeof body.reason === 'string' ? body.reason : null;
           if (parts[2] === 'deny' && !reason)
             return send(res, 400, { error: 'deny needs {"reason": "…"}' });
-          const decision = parts[2] === 'approve' ? 'approved' : 'denied';
-          const row = await options.queue.decide(id, decision, approver, reason);
-          await options.evidence(decisionEvidence(row, decision, approver, 'http', reason));
+          if (parts[2] === 'deny') {
+            const row = await options.queue.decide(id, 'denied', approver, reason);
+            await options.evidence(decisionEvidence(row, 'denied', approver, 'http', reason));
+            return send(res, 200, options.rowJson(row));
+          }
+          const pending = await options.queue.get(id);
+          if (!pending) return send(res, 404, { error: `no approval with id ${id}` });
+          const checked =
+            body.grant === undefined
+              ? {
+                  ok: false as const,
+                  reason:
+                    'approve needs {"grant": …} signed by a listed approver key (`gatehouse approvals sign --key FILE`)',
+                }
+              : verifyGrant(body.grant, options.approverKeys, {
+                  approvalId: pending.id,
+                  binding: pending.binding,
+                  server: pending.server,
+                  tool: pending.tool,
+                  level: pending.level,
+                  requester: pending.requester,
+                  now: new Date().toISOString(),
+                });
+          if (!checked.ok) {
+            await options.evidence({
+              type: 'approval.rejected',
+              approval_id: pending.id,
+              channel: 'http',
+              server: pending.server,
+              tool: pending.tool,
+              requester: pending.requester,
+              approver: `token:${approver}`,
+              binding_sha256: pending.binding,
+              policy_revision: pending.policyRevision,
+              level: pending.level,
+              reason: checked.reason,
+            });
+            return send(res, 403, { error: `not approved: ${checked.reason}` });
+          }
+          const name = checked.approver.name;
+          const row = await options.queue.decide(id, 'approved', name, reason, checked.grant);
+          await options.evidence(
+            decisionEvidence(row, 'approved', name, 'http', reason, checked.grant),
+          );
           return send(res, 200, options.rowJson(row));
         }
         res.setHeader('allow', 'GET, POST');

@@ -1,5 +1,11 @@
 import type pg from 'pg';
-import type { ApprovalQueue, ApprovalRow, NewApproval } from './queue.js';
+import type {
+  ApprovalQueue,
+  ApprovalRow,
+  ConsumeResult,
+  GrantCheck,
+  NewApproval,
+} from './queue.js';
 import type { ApprovalDbRow } from './queue.js';
 import { checkDecision, fromDbRow, newDbRow } from './queue.js';
 
@@ -10,7 +16,9 @@ export function approvalsTablePostgres(schema: string): string {
     arguments_masked TEXT NOT NULL, policy_revision TEXT NOT NULL, rule TEXT NOT NULL,
     created_at TEXT NOT NULL, expires_at TEXT NOT NULL, approver TEXT, decided_at TEXT,
     reason TEXT, used_at TEXT);
-  CREATE INDEX IF NOT EXISTS approvals_binding ON ${schema}.approvals (binding, status);`;
+  CREATE INDEX IF NOT EXISTS approvals_binding ON ${schema}.approvals (binding, status);
+  ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS level TEXT;
+  ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS "grant" TEXT;`;
 }
 
 /** The queue in the shared PostgreSQL schema; each change is one transaction with row locks. */
@@ -64,8 +72,8 @@ export class PostgresApprovalQueue implements ApprovalQueue {
       const now = new Date().toISOString();
       const row = newDbRow(a, now);
       await c.query(
-        `INSERT INTO ${s}.approvals (id, status, binding, requester, two_person, server, tool, arguments_masked, policy_revision, rule, created_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+        `INSERT INTO ${s}.approvals (id, status, binding, requester, two_person, server, tool, arguments_masked, policy_revision, rule, created_at, expires_at, level)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
         [
           row.id,
           row.status,
@@ -79,17 +87,14 @@ export class PostgresApprovalQueue implements ApprovalQueue {
           row.rule,
           row.created_at,
           row.expires_at,
+          row.level,
         ],
       );
       return { ...fromDbRow(row), fresh: true };
     });
   }
 
-  consume(
-    binding: string,
-    requester: string | null,
-    twoPerson: boolean,
-  ): Promise<ApprovalRow | null> {
+  consume(binding: string, check: GrantCheck): Promise<ConsumeResult> {
     const s = this.schema;
     return this.tx(async (c) => {
       const rows = (
@@ -98,16 +103,26 @@ export class PostgresApprovalQueue implements ApprovalQueue {
           [binding],
         )
       ).rows;
-      const usable = rows.find(
-        (r) => !twoPerson || !r.two_person || requester === null || r.approver !== requester,
-      );
-      if (!usable) return null;
       const now = new Date().toISOString();
-      await c.query(`UPDATE ${s}.approvals SET status = 'used', used_at = $1 WHERE id = $2`, [
-        now,
-        usable.id,
-      ]);
-      return fromDbRow({ ...usable, status: 'used', used_at: now });
+      const out: ConsumeResult = { used: null, rejected: [] };
+      for (const r of rows) {
+        const row = fromDbRow(r);
+        const why = check(row);
+        if (why === null) {
+          await c.query(`UPDATE ${s}.approvals SET status = 'used', used_at = $1 WHERE id = $2`, [
+            now,
+            r.id,
+          ]);
+          out.used = { ...row, status: 'used', usedAt: now };
+          break;
+        }
+        await c.query(`UPDATE ${s}.approvals SET status = 'rejected', reason = $1 WHERE id = $2`, [
+          why,
+          r.id,
+        ]);
+        out.rejected.push({ row: { ...row, status: 'rejected', reason: why }, reason: why });
+      }
+      return out;
     });
   }
 
@@ -136,7 +151,9 @@ export class PostgresApprovalQueue implements ApprovalQueue {
     decision: 'approved' | 'denied',
     approver: string,
     reason: string | null,
+    grant: unknown = null,
   ): Promise<ApprovalRow> {
+    const grantText = grant === null || grant === undefined ? null : JSON.stringify(grant);
     return this.tx(async (c) => {
       const now = new Date().toISOString();
       const row = (
@@ -147,8 +164,8 @@ export class PostgresApprovalQueue implements ApprovalQueue {
       ).rows[0];
       checkDecision(row ? fromDbRow(row) : null, id, approver, decision, now);
       await c.query(
-        `UPDATE ${this.schema}.approvals SET status = $1, approver = $2, decided_at = $3, reason = $4 WHERE id = $5`,
-        [decision, approver, now, reason, id],
+        `UPDATE ${this.schema}.approvals SET status = $1, approver = $2, decided_at = $3, reason = $4, "grant" = $5 WHERE id = $6`,
+        [decision, approver, now, reason, grantText, id],
       );
       return fromDbRow({
         ...(row as ApprovalDbRow),
@@ -156,6 +173,7 @@ export class PostgresApprovalQueue implements ApprovalQueue {
         approver,
         decided_at: now,
         reason,
+        grant: grantText,
       });
     });
   }

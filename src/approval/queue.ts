@@ -5,15 +5,22 @@ import type { AuditEventBody } from '../audit/event.js';
  * here until someone runs `gatehouse approvals approve ID` (or denies it). Shared by every
  * gateway process and the CLI through the audit store's database.
  */
-export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used' | 'expired';
+export type ApprovalStatus = 'pending' | 'approved' | 'denied' | 'used' | 'expired' | 'rejected';
+
+/** The level a row was requested at (older rows only know two_person or not). */
+export type QueuedLevel = 'prompt' | 'always' | 'two_person';
 
 export interface ApprovalRow {
   id: string;
   status: ApprovalStatus;
-  /** Keyed hash of (requester, server identity, tool, canonical arguments, policy revision). */
+  /** Keyed hash of (requester, server name and identity, tool, canonical arguments, policy revision, level). */
   binding: string;
+  /** The requester's principal (`os:alice`), or null when unknown. */
   requester: string | null;
   twoPerson: boolean;
+  level: QueuedLevel;
+  /** The signed grant (statement, signature, key fingerprint) the approver stored, if any. */
+  grant: unknown;
   server: string;
   tool: string;
   argumentsMasked: unknown;
@@ -33,6 +40,7 @@ export interface NewApproval {
   binding: string;
   requester: string | null;
   twoPerson: boolean;
+  level: QueuedLevel;
   server: string;
   tool: string;
   argumentsMasked: unknown;
@@ -45,7 +53,13 @@ export interface NewApproval {
 export class ApprovalError extends Error {
   constructor(
     message: string,
-    readonly code: 'not_found' | 'not_pending' | 'expired' | 'same_person',
+    readonly code:
+      | 'not_found'
+      | 'not_pending'
+      | 'expired'
+      | 'same_person'
+      | 'unknown_requester'
+      | 'signature_required',
   ) {
     super(message);
   }
@@ -55,14 +69,12 @@ export interface ApprovalQueue {
   /** The pending approval for this exact call, or a new one. */
   request(approval: NewApproval): Promise<ApprovalRow>;
   /**
-   * An approved, unexpired, unused approval for exactly this call, marked used in the same
-   * step (single use); for two-person approvals only one given by someone else than the requester.
+   * An approved, unexpired, unused approval for exactly this call that `check` accepts (it
+   * verifies the signed grant: the row itself proves nothing), marked used in the same step
+   * (single use). Approved rows `check` refuses are marked `rejected` with its reason and
+   * returned, so the caller can record each.
    */
-  consume(
-    binding: string,
-    requester: string | null,
-    twoPerson: boolean,
-  ): Promise<ApprovalRow | null>;
+  consume(binding: string, check: GrantCheck): Promise<ConsumeResult>;
   get(id: string): Promise<ApprovalRow | null>;
   /** Approvals this process found past their expiry (and marked expired) since the last call. */
   takeExpired(): ApprovalRow[];
@@ -72,7 +84,22 @@ export interface ApprovalQueue {
     decision: 'approved' | 'denied',
     approver: string,
     reason: string | null,
+    grant?: unknown,
   ): Promise<ApprovalRow>;
+}
+
+/** null: the row's grant counts for this call; else why it does not. */
+export type GrantCheck = (row: ApprovalRow) => string | null;
+
+export interface ConsumeResult {
+  used: ApprovalRow | null;
+  rejected: { row: ApprovalRow; reason: string }[];
+}
+
+/** The level stored in a row, for rows written before levels were stored. */
+export function levelOf(level: string | null | undefined, twoPerson: boolean): QueuedLevel {
+  if (level === 'prompt' || level === 'always' || level === 'two_person') return level;
+  return twoPerson ? 'two_person' : 'always';
 }
 
 /** The rules of a decision, the same for every store (pure). */
@@ -98,12 +125,12 @@ export function checkDecision(
       `approval ${id} expired at ${row.expiresAt}; the caller must make the call again`,
       'expired',
     );
-  if (
-    decision === 'approved' &&
-    row.twoPerson &&
-    row.requester !== null &&
-    row.requester === approver
-  )
+  if (decision === 'approved' && row.twoPerson && row.requester === null)
+    throw new ApprovalError(
+      `approval ${id} needs a second person, but its requester is unknown, so nobody can be told apart from them`,
+      'unknown_requester',
+    );
+  if (decision === 'approved' && row.twoPerson && row.requester === approver)
     throw new ApprovalError(
       `approval ${id} needs a second person: ${approver} requested it and cannot approve it`,
       'same_person',
@@ -118,6 +145,8 @@ export interface ApprovalDbRow {
   requester: string | null;
   /** SQLite stores 0/1, PostgreSQL a boolean. */
   two_person: number | boolean;
+  level: string | null;
+  grant: string | null;
   server: string;
   tool: string;
   arguments_masked: string;
@@ -138,6 +167,8 @@ export function fromDbRow(r: ApprovalDbRow): ApprovalRow {
     binding: r.binding,
     requester: r.requester,
     twoPerson: r.two_person === true || r.two_person === 1,
+    level: levelOf(r.level, r.two_person === true || r.two_person === 1),
+    grant: parseGrant(r.grant),
     server: r.server,
     tool: r.tool,
     argumentsMasked: JSON.parse(r.arguments_masked) as unknown,
@@ -152,6 +183,15 @@ export function fromDbRow(r: ApprovalDbRow): ApprovalRow {
   };
 }
 
+function parseGrant(text: string | null): unknown {
+  if (text === null || text === '') return null;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text; // kept as is: the verifier says it is malformed
+  }
+}
+
 /** A new pending approval's row (ids are short: people type them). */
 export function newDbRow(a: NewApproval, now: string): ApprovalDbRow {
   return {
@@ -160,6 +200,8 @@ export function newDbRow(a: NewApproval, now: string): ApprovalDbRow {
     binding: a.binding,
     requester: a.requester,
     two_person: a.twoPerson,
+    level: a.level,
+    grant: null,
     server: a.server,
     tool: a.tool,
     arguments_masked: JSON.stringify(a.argumentsMasked ?? {}),
@@ -181,6 +223,7 @@ export function decisionEvidence(
   approver: string,
   channel: 'cli' | 'http',
   reason: string | null,
+  grant: unknown = null,
 ): AuditEventBody {
   return {
     type: decision === 'approved' ? 'approval.granted' : 'approval.denied',
@@ -192,7 +235,8 @@ export function decisionEvidence(
     approver,
     binding_sha256: row.binding,
     policy_revision: row.policyRevision,
-    level: row.twoPerson ? 'two_person' : 'always',
+    level: row.level,
     reason,
+    ...(decision === 'approved' ? { grant } : {}),
   };
 }

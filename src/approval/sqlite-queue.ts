@@ -1,5 +1,11 @@
 import type Database from 'better-sqlite3';
-import type { ApprovalQueue, ApprovalRow, NewApproval } from './queue.js';
+import type {
+  ApprovalQueue,
+  ApprovalRow,
+  ConsumeResult,
+  GrantCheck,
+  NewApproval,
+} from './queue.js';
 import type { ApprovalDbRow } from './queue.js';
 import { checkDecision, fromDbRow, newDbRow } from './queue.js';
 
@@ -19,6 +25,12 @@ export class SqliteApprovalQueue implements ApprovalQueue {
     private readonly write: <T>(fn: () => T) => Promise<T>,
   ) {
     db.exec(APPROVALS_TABLE_SQLITE);
+    const columns = new Set(
+      (db.prepare('PRAGMA table_info(approvals)').all() as { name: string }[]).map((c) => c.name),
+    );
+    // Stores made before levels and signed grants: add the columns (older rows read as unsigned).
+    if (!columns.has('level')) db.exec('ALTER TABLE approvals ADD COLUMN level TEXT');
+    if (!columns.has('grant')) db.exec('ALTER TABLE approvals ADD COLUMN "grant" TEXT');
   }
 
   private expired: ApprovalRow[] = [];
@@ -55,19 +67,15 @@ export class SqliteApprovalQueue implements ApprovalQueue {
       const row = { ...newDbRow(a, now), two_person: a.twoPerson ? 1 : 0 };
       this.db
         .prepare(
-          `INSERT INTO approvals (id, status, binding, requester, two_person, server, tool, arguments_masked, policy_revision, rule, created_at, expires_at)
-           VALUES (@id, @status, @binding, @requester, @two_person, @server, @tool, @arguments_masked, @policy_revision, @rule, @created_at, @expires_at)`,
+          `INSERT INTO approvals (id, status, binding, requester, two_person, level, server, tool, arguments_masked, policy_revision, rule, created_at, expires_at)
+           VALUES (@id, @status, @binding, @requester, @two_person, @level, @server, @tool, @arguments_masked, @policy_revision, @rule, @created_at, @expires_at)`,
         )
         .run(row);
       return { ...fromDbRow(row), fresh: true };
     });
   }
 
-  consume(
-    binding: string,
-    requester: string | null,
-    twoPerson: boolean,
-  ): Promise<ApprovalRow | null> {
+  consume(binding: string, check: GrantCheck): Promise<ConsumeResult> {
     return this.write(() => {
       const now = new Date().toISOString();
       this.expire(now);
@@ -76,14 +84,23 @@ export class SqliteApprovalQueue implements ApprovalQueue {
           "SELECT * FROM approvals WHERE binding = ? AND status = 'approved' ORDER BY decided_at",
         )
         .all(binding) as ApprovalDbRow[];
-      const usable = rows.find(
-        (r) => !twoPerson || r.two_person === 0 || requester === null || r.approver !== requester,
-      );
-      if (!usable) return null;
-      this.db
-        .prepare("UPDATE approvals SET status = 'used', used_at = ? WHERE id = ?")
-        .run(now, usable.id);
-      return fromDbRow({ ...usable, status: 'used', used_at: now });
+      const out: ConsumeResult = { used: null, rejected: [] };
+      for (const r of rows) {
+        const row = fromDbRow(r);
+        const why = check(row);
+        if (why === null) {
+          this.db
+            .prepare("UPDATE approvals SET status = 'used', used_at = ? WHERE id = ?")
+            .run(now, r.id);
+          out.used = { ...row, status: 'used', usedAt: now };
+          break;
+        }
+        this.db
+          .prepare("UPDATE approvals SET status = 'rejected', reason = ? WHERE id = ?")
+          .run(why, r.id);
+        out.rejected.push({ row: { ...row, status: 'rejected', reason: why }, reason: why });
+      }
+      return out;
     });
   }
 
@@ -108,7 +125,9 @@ export class SqliteApprovalQueue implements ApprovalQueue {
     decision: 'approved' | 'denied',
     approver: string,
     reason: string | null,
+    grant: unknown = null,
   ): Promise<ApprovalRow> {
+    const grantText = grant === null || grant === undefined ? null : JSON.stringify(grant);
     return this.write(() => {
       const now = new Date().toISOString();
       this.expire(now);
@@ -117,15 +136,16 @@ export class SqliteApprovalQueue implements ApprovalQueue {
       checkDecision(row ? fromDbRow(row) : null, id, approver, decision, now);
       this.db
         .prepare(
-          'UPDATE approvals SET status = ?, approver = ?, decided_at = ?, reason = ? WHERE id = ?',
+          'UPDATE approvals SET status = ?, approver = ?, decided_at = ?, reason = ?, "grant" = ? WHERE id = ?',
         )
-        .run(decision, approver, now, reason, id);
+        .run(decision, approver, now, reason, grantText, id);
       return fromDbRow({
         ...(row as ApprovalDbRow),
         status: decision,
         approver,
         decided_at: now,
         reason,
+        grant: grantText,
       });
     });
   }

@@ -1,6 +1,9 @@
 import type { ApprovalRow } from './queue.js';
 
-/** The JSON a webhook receives when a call starts waiting for approval (no raw arguments). */
+/**
+ * The JSON a webhook (an outside system) receives when a call starts waiting for approval: the
+ * arguments as the queue holds them, masked like the audit (secrets and personal data).
+ */
 export function webhookPayload(row: ApprovalRow, approveCommand: string): Record<string, unknown> {
   return {
     event: 'approval.requested',
@@ -9,6 +12,7 @@ export function webhookPayload(row: ApprovalRow, approveCommand: string): Record
     tool: row.tool,
     requester: row.requester,
     approval: row.twoPerson ? 'two_person' : 'user',
+    level: row.level,
     arguments: row.argumentsMasked,
     rule: row.rule,
     policy_revision: row.policyRevision,

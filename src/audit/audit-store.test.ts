@@ -296,6 +296,7 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
         binding,
         requester: 'alice',
         twoPerson,
+        level: twoPerson ? 'two_person' : 'always',
         server: 'pay',
         tool: 'refund',
         argumentsMasked: { amount: 1 },
@@ -306,7 +307,8 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     const first = await ask('b1');
     expect(first).toMatchObject({ status: 'pending', fresh: true, requester: 'alice' });
     expect(await ask('b1')).toMatchObject({ id: first.id, fresh: false });
-    expect(await q.consume('b1', 'alice', true)).toBeNull();
+    const any = () => null;
+    expect((await q.consume('b1', any)).used).toBeNull();
     await expect(q.decide(first.id, 'approved', 'alice', null)).rejects.toMatchObject({
       code: 'same_person',
     });
@@ -320,9 +322,15 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     await expect(q.decide(first.id, 'denied', 'carol', 'no')).rejects.toMatchObject({
       code: 'not_pending',
     });
-    expect(await q.consume('other-binding', 'alice', true)).toBeNull();
-    expect(await q.consume('b1', 'alice', true)).toMatchObject({ id: first.id, status: 'used' });
-    expect(await q.consume('b1', 'alice', true)).toBeNull();
+    expect((await q.consume('other-binding', any)).used).toBeNull();
+    // A stored approval counts only if the caller's check accepts it: refused ones are rejected.
+    const refused = await q.consume('b1', () => 'no signed grant');
+    expect(refused).toMatchObject({ used: null, rejected: [{ reason: 'no signed grant' }] });
+    const second = await ask('b3');
+    await q.decide(second.id, 'approved', 'bob', 'ok', { statement: { x: 1 } });
+    expect((await q.get(second.id))?.grant).toEqual({ statement: { x: 1 } });
+    expect((await q.consume('b3', any)).used).toMatchObject({ id: second.id, status: 'used' });
+    expect((await q.consume('b3', any)).used).toBeNull();
     const short = await ask('b2', false, 1);
     await new Promise((r) => setTimeout(r, 20));
     await expect(q.decide(short.id, 'approved', 'bob', null)).rejects.toMatchObject({
@@ -330,7 +338,11 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     });
     expect(q.takeExpired().map((a) => a.id)).toEqual([short.id]);
     expect(q.takeExpired()).toEqual([]);
-    expect((await q.list({ all: true })).map((a) => a.status).sort()).toEqual(['expired', 'used']);
+    expect((await q.list({ all: true })).map((a) => a.status).sort()).toEqual([
+      'expired',
+      'rejected',
+      'used',
+    ]);
     expect(await q.list()).toEqual([]);
     await store.close();
   });

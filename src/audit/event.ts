@@ -48,7 +48,16 @@ export interface Decision {
   policy_revision?: string;
 }
 
-export type CallOutcome = 'ok' | 'is_error' | 'protocol_error' | 'timeout' | 'denied';
+export type CallOutcome =
+  | 'ok'
+  | 'is_error'
+  | 'protocol_error'
+  | 'timeout'
+  | 'denied'
+  /** Refused before forwarding while waiting for an approval: not a person's denial. */
+  | 'approval_timed_out'
+  | 'approval_expired'
+  | 'approval_withdrawn';
 
 export type AuditedMethod = 'tools/call' | 'resources/read' | 'prompts/get';
 
@@ -133,7 +142,15 @@ export type AuditEventBody =
         | 'approval.granted'
         | 'approval.denied'
         | 'approval.used'
-        | 'approval.expired';
+        | 'approval.expired'
+        /** A stored grant that does not count (bad signature, unknown key, other call …). */
+        | 'approval.rejected'
+        /** The call stopped waiting before anyone decided (it may still be approved and retried). */
+        | 'approval.timed_out'
+        /** The client cancelled the call while it waited. */
+        | 'approval.withdrawn'
+        /** The call can never be approved as asked (e.g. its requester is unknown). */
+        | 'approval.refused';
       approval_id: string;
       channel: 'elicitation' | 'session_grant' | 'queue' | 'cli' | 'http';
       server: string;
@@ -145,6 +162,8 @@ export type AuditEventBody =
       policy_revision: string;
       level: string;
       reason: string | null;
+      /** The signed grant (statement, signature, key fingerprint) a grant or use rests on. */
+      grant?: unknown;
     }
   | ({
       type: 'masking.detokenized';
@@ -221,6 +240,10 @@ export function indexColumns(event: AuditEventBody): IndexColumns {
     case 'approval.denied':
     case 'approval.used':
     case 'approval.expired':
+    case 'approval.rejected':
+    case 'approval.timed_out':
+    case 'approval.withdrawn':
+    case 'approval.refused':
       return {
         ...none,
         server: event.server,

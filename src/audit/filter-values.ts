@@ -20,6 +20,10 @@ const EVENT_TYPES: Record<AuditEventBody['type'], true> = {
   'approval.denied': true,
   'approval.used': true,
   'approval.expired': true,
+  'approval.rejected': true,
+  'approval.timed_out': true,
+  'approval.withdrawn': true,
+  'approval.refused': true,
   'masking.detokenized': true,
   'release.evidence': true,
   'schema.drift': true,
@@ -39,6 +43,10 @@ const DECISIONS: Record<Decision['kind'] | ApprovalDecision | DriftAction, true>
   denied: true,
   used: true,
   expired: true,
+  rejected: true,
+  timed_out: true,
+  withdrawn: true,
+  refused: true,
   block: true,
   approve: true,
   warn: true,
@@ -50,6 +58,9 @@ const OUTCOMES: Record<CallOutcome, true> = {
   protocol_error: true,
   timeout: true,
   denied: true,
+  approval_timed_out: true,
+  approval_expired: true,
+  approval_withdrawn: true,
 };
 
 export const AUDIT_EVENT_TYPES: readonly string[] = Object.keys(EVENT_TYPES);

@@ -17,7 +17,8 @@ import { approvalStage } from '../pipeline/stages/approval.js';
 import { policyStage } from '../pipeline/stages/policy.js';
 import { maskingStage } from '../pipeline/stages/masking.js';
 import { Masker } from '../masking/engine.js';
-import { maskOutgoingMessage } from '../masking/mask-mcp.js';
+import { maskForAudit, maskOutgoingMessage } from '../masking/mask-mcp.js';
+import { bindingIdentities } from '../approval/binding-identity.js';
 import { maskingExemption } from '../masking/policy.js';
 import type { OutgoingShaper } from '../gateway/downstream/session.js';
 import type { ApprovalQueue, ApprovalRow } from '../approval/queue.js';
@@ -194,6 +195,11 @@ export async function startAudit(
     problem(`approval queue unavailable: ${err instanceof Error ? err.message : String(err)}`);
   }
   const storeFlag = spec ? ` --audit ${where}` : '';
+  const bindingIds = bindingIdentities(
+    world.decisions.map((d) => d.server),
+    io.env,
+  );
+  const peopleMasker = new Masker(maskingPolicy);
   const governance: GovernanceFactory = (router, scopes) => ({
     masking: maskingStage({
       policy: maskingPolicy,
@@ -219,7 +225,10 @@ export async function startAudit(
       waitMs: policy.approvalWaitSeconds * 1000,
       ttlMs: policy.approvalTtlSeconds * 1000,
       evidence: (event) => void record(event, true),
-      serverIdentity: (name) => refs.get(name)?.identity ?? null,
+      serverIdentity: (name) => bindingIds.get(name) ?? null,
+      approvers: world.requirements.requirements.approvals.approvers,
+      inBandCategories: world.requirements.requirements.approvals.inBandCategories,
+      maskForPeople: (value) => maskForAudit(peopleMasker, value),
       approveHint: (id) => `an approver runs \`gatehouse${storeFlag} approvals approve ${id}\``,
       ...(policy.approvalWebhook
         ? {

@@ -17,9 +17,11 @@ import { runMask } from './commands/mask.js';
 import type { MaskOptions } from './commands/mask.js';
 import {
   runApprovalsDecide,
+  runApprovalsKeygen,
   runApprovalsList,
   runApprovalsServe,
   runApprovalsShow,
+  runApprovalsSign,
 } from './commands/approvals.js';
 import { runInventory, runInventoryCheck } from './commands/inventory.js';
 import type { InventoryOptions } from './commands/inventory.js';
@@ -57,7 +59,7 @@ Exit codes:
   9  the audit trail is broken (audit verify): the first break is printed
   10 the audit store cannot be opened or read (corrupt, foreign, unreachable)
   11 policy test: at least one case did not get the expected decision
-  12 approvals: the decision cannot be made (already decided, expired, or the requester approving a two-person call)
+  12 approvals: the decision cannot be made (already decided, expired, a grant that does not count, or the requester approving a two-person call)
   13 schema diff: a breaking or risky change was found
   14 the schema lock is unreadable or invalid (corrupt, newer version, hand-edited)
   15 inventory check: at least one violation of the plugin policy ([gatehouse_plugins])
@@ -376,12 +378,46 @@ export function buildProgram(
   wire(
     approvals
       .command('approve')
-      .description('approve one call, once, as the OS user running this command')
+      .description(
+        'approve one call, once: signed with --key (required for two_person, and for every call once approver keys are listed), else as the OS user running this command',
+      )
       .argument('<id>', 'approval id')
+      .option('--key <file>', 'your approver key (`gatehouse approvals keygen`): signs the grant')
       .option('--reason <text>', 'why (recorded)')
       .option('--json', 'print JSON')
-      .action(async (id: string, opts: { reason?: string; json?: boolean }, cmd: Command) =>
-        setExit(await runApprovalsDecide(globals(cmd), id, 'approved', opts, io)),
+      .action(
+        async (id: string, opts: { reason?: string; json?: boolean; key?: string }, cmd: Command) =>
+          setExit(await runApprovalsDecide(globals(cmd), id, 'approved', opts, io)),
+      ),
+  );
+  wire(
+    approvals
+      .command('keygen')
+      .description(
+        'create an approver key (private file 0600 in a 0700 directory) and print the public key line for [gatehouse_approvals] approvers',
+      )
+      .option('--name <name>', 'the approver name the admin lists (default: your OS user name)')
+      .option(
+        '--out <file>',
+        'where to write the private key (default: $GATEHOUSE_HOME/approver/approver-key.pem); never overwritten',
+      )
+      .option('--json', 'print JSON')
+      .action((opts: { name?: string; out?: string; json?: boolean }) =>
+        setExit(runApprovalsKeygen(opts, io)),
+      ),
+  );
+  wire(
+    approvals
+      .command('sign')
+      .description(
+        'sign an approval as the HTTP API shows it (GET /approvals/ID) and print the grant to POST to /approvals/ID/approve',
+      )
+      .requiredOption('--key <file>', 'your approver key')
+      .option('--approval <file>', 'the approval JSON (default: - for stdin)')
+      .option('--reason <text>', 'why (signed and recorded)')
+      .option('--json', 'print JSON (the grant is always JSON)')
+      .action((opts: { key?: string; approval?: string; reason?: string }, cmd: Command) =>
+        setExit(runApprovalsSign(globals(cmd), opts, io)),
       ),
   );
   wire(
@@ -404,7 +440,7 @@ export function buildProgram(
       .requiredOption('--http <host:port>', 'listen on HOST:PORT (port 0: any free port)')
       .requiredOption(
         '--approver-tokens-env <var>',
-        'a variable holding NAME:TOKEN[,NAME:TOKEN…]: each bearer token identifies one approver',
+        'a variable holding NAME:TOKEN[,NAME:TOKEN…]: each bearer token gives access; approving needs a signed grant',
       )
       .action(async (opts: { http?: string; approverTokensEnv?: string }, cmd: Command) =>
         setExit(await runApprovalsServe(globals(cmd), opts, io)),

@@ -64,6 +64,8 @@ export interface ApprovalEvidence {
   decided_at: string;
   binding_sha256: string;
   scope: 'call' | 'session';
+  /** The approver key that signed the grant (out-of-band grants with keys listed). */
+  key_fingerprint?: string;
 }
 
 /** Facts about the downstream connection, provided by the transport adapter. */
@@ -102,6 +104,8 @@ export interface PipelineContext {
   unmaskedResponse: GatewayResponse | null;
   /** What the masking stage did, for the audit trail. */
   masking: MaskingOutcome | null;
+  /** Why the approval stage refused the call when nobody denied it (for the call's outcome). */
+  approvalOutcome?: 'approval_timed_out' | 'approval_expired' | 'approval_withdrawn';
   /** The call's id in the audit trail, once its intent is recorded. */
   auditCallId: string | null;
   readonly startedAt: number;

@@ -54,6 +54,7 @@ export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'gatehouse_schema',
   'gatehouse_masking',
   'gatehouse_plugins',
+  'gatehouse_approvals',
 ];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [

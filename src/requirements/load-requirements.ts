@@ -21,6 +21,7 @@ import {
   SYSTEM_REQUIREMENTS_FILE,
 } from './model.js';
 import { composeMaskingPolicy } from './parse-masking-table.js';
+import { composeApprovals } from './parse-approvals-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -296,6 +297,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     masking,
     pluginGovernance,
     schema: composeSchemaLayers(layers),
+    approvals: composeApprovals(layers),
   };
 }
 

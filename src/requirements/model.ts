@@ -8,6 +8,8 @@ import type { MaskingPolicy } from '../masking/policy.js';
 import { DEFAULT_MASKING_POLICY } from '../masking/policy.js';
 import type { PluginGovernance } from './parse-plugins-table.js';
 import { NO_PLUGIN_GOVERNANCE } from './parse-plugins-table.js';
+import type { ApprovalRequirements } from './parse-approvals-table.js';
+import { NO_APPROVAL_REQUIREMENTS } from './parse-approvals-table.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -122,6 +124,8 @@ export interface Requirements {
   masking: MaskingPolicy;
   /** `[gatehouse_plugins]`: the plugin approval policy (`gatehouse inventory check`). */
   pluginGovernance: PluginGovernance;
+  /** `[gatehouse_approvals]`: approver keys and in-band categories (admin-owned layers only). */
+  approvals: ApprovalRequirements;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -132,4 +136,5 @@ export const NO_REQUIREMENTS: Requirements = {
   schema: NO_SCHEMA_REQUIREMENTS,
   masking: DEFAULT_MASKING_POLICY,
   pluginGovernance: NO_PLUGIN_GOVERNANCE,
+  approvals: NO_APPROVAL_REQUIREMENTS,
 };

@@ -20,6 +20,8 @@ import { parseMaskingTable } from './parse-masking-table.js';
 import type { GatehousePluginsLayer, PluginsTableReporter } from './parse-plugins-table.js';
 import { parsePluginsTable } from './parse-plugins-table.js';
 import { diagnosticAt } from '../config/located-document.js';
+import type { GatehouseApprovalsLayer } from './parse-approvals-table.js';
+import { parseApprovalsTable } from './parse-approvals-table.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
 export interface RequirementsLayer {
@@ -32,6 +34,7 @@ export interface RequirementsLayer {
   schema: GatehouseSchemaLayer;
   masking: GatehouseMaskingLayer;
   pluginGovernance: GatehousePluginsLayer;
+  approvals: GatehouseApprovalsLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256'];
@@ -158,6 +161,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       schema: parseSchemaTable(root.gatehouse_schema, this, this.source),
       masking: parseMaskingTable(root.gatehouse_masking, this),
       pluginGovernance: parsePluginsTable(root.gatehouse_plugins, this, this.source),
+      approvals: parseApprovalsTable(root.gatehouse_approvals, this),
     };
   }
 

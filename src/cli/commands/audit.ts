@@ -18,6 +18,7 @@ import type { AuditFilter, AuditStore } from '../../audit/store.js';
 import { AuditStoreError } from '../../audit/store.js';
 import type { VerifyReport } from '../../audit/verify.js';
 import { verifyStore } from '../../audit/verify-store.js';
+import { printApprovalEvidence, verifyApprovalEvidence } from '../../audit/verify-approvals.js';
 import type { AuditEventBody } from '../../audit/event.js';
 import { AUDIT_EVENT_VERSION, indexColumns } from '../../audit/event.js';
 import { canonicalJson } from '../../audit/canonical-json.js';
@@ -313,7 +314,19 @@ export async function runAuditVerify(
       if (progress) io.stderr(`\rverified ${n} records…`);
     });
     if (progress) io.stderr('\r\x1b[2K');
-    printReport(io, report, store.location, Boolean(opts.json));
+    const approvals = await verifyApprovalEvidence(store.records(), report.pruned_before);
+    printReport(
+      io,
+      opts.json
+        ? Object.assign({}, report, {
+            ok: report.ok && approvals.problems.length === 0,
+            approval_evidence: approvals,
+          })
+        : report,
+      store.location,
+      Boolean(opts.json),
+    );
+    if (!opts.json) printApprovalEvidence(io, approvals);
     if (report.ok && report.checkpoint) {
       // Remember what was verified, so a later rewrite or truncation of it is caught (TOFU).
       remembered[store.storeId] = {
@@ -331,7 +344,7 @@ export async function runAuditVerify(
         // Remembering is a convenience; verification itself succeeded.
       }
     }
-    return report.ok ? ExitCode.ok : ExitCode.auditBroken;
+    return report.ok && approvals.problems.length === 0 ? ExitCode.ok : ExitCode.auditBroken;
   });
 }
 

@@ -4,7 +4,10 @@ import type { AuditEventBody } from '../../audit/event.js';
 import { timeOrderedId } from '../../audit/ids.js';
 import type { RequestScope } from '../../gateway/upstream-forwarder.js';
 import { maskJsonValue } from '../../masking/mask-text.js';
-import type { ApprovalQueue, ApprovalRow } from '../../approval/queue.js';
+import type { ApprovalQueue, ApprovalRow, QueuedLevel } from '../../approval/queue.js';
+import type { ApproverKey } from '../../approval/signed-grant.js';
+import { osPrincipal, verifyGrant } from '../../approval/signed-grant.js';
+import { APPROVAL_LEVELS, HUMAN_APPROVAL_CATEGORIES } from '../../policy/model.js';
 import type { PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
 
@@ -24,40 +27,66 @@ export interface ApprovalSettings {
   ttlMs: number;
   /** Writes evidence to the audit trail (every request, grant, denial and use). */
   evidence(event: AuditEventBody): void;
-  /** A server's transport identity (part of what an approval is bound to). */
+  /**
+   * A server's full identity for the binding: name, command/url, args, env keys and a hash of
+   * env values (raw values go only into the keyed hash, never into a record).
+   */
   serverIdentity(server: string): unknown;
   /** The approvals HTTP API / CLI hint shown in refusals. */
   approveHint(id: string): string;
   /** Tells someone a call is waiting (the webhook); never blocks or fails the call. */
   notify?(row: ApprovalRow): void;
-}
-
-function requesterOf(ctx: PipelineContext): string | null {
-  return ctx.caller?.tokenSubject ?? ctx.caller?.osUser ?? null;
+  /** The admin's approver keys (`[gatehouse_approvals] approvers`); empty: none listed. */
+  approvers?: readonly ApproverKey[];
+  /** Human-approval categories the admin allows to be approved in-band (the client's prompt). */
+  inBandCategories?: readonly string[];
+  /** Masks what goes into the queue row and the webhook (the audit's masking). */
+  maskForPeople?(value: unknown): unknown;
 }
 
 /**
- * What an approval is for: exactly this requester, server identity, tool, canonical arguments
- * and policy revision (a keyed hash, so the arguments are not recoverable from it).
+ * The requester as a principal: `os:NAME` for a stdio caller whose OS user has a passwd entry
+ * (a person), `token:HASH` for an HTTP bearer token (shared: not a person), or null (unknown).
+ */
+export function requesterPrincipal(ctx: PipelineContext): string | null {
+  if (ctx.caller?.tokenSubject) return ctx.caller.tokenSubject;
+  return ctx.caller?.osUser ? osPrincipal(ctx.caller.osUser) : null;
+}
+
+/** Only an OS account is a person today; a shared token or an unknown caller is not. */
+export function isPersonPrincipal(principal: string | null): principal is string {
+  return principal !== null && principal.startsWith('os:');
+}
+
+/**
+ * What an approval is for: exactly this requester, server (name and full identity), tool,
+ * canonical arguments, policy revision and required level — a keyed hash, so the arguments are
+ * not recoverable from it. A pending request is never shared across levels, and servers that
+ * differ only in secret env values or masked args get different bindings.
  */
 export function approvalBinding(
   key: Buffer,
   parts: {
     requester: string | null;
+    serverName: string;
     serverIdentity: unknown;
     tool: string;
     args: unknown;
     policyRevision: string;
+    level: string;
   },
 ): string {
   return createHmac('sha256', key)
     .update(
       canonicalJson({
+        v: 2,
         requester: parts.requester,
+        server_name: parts.serverName,
         server: parts.serverIdentity ?? null,
         tool: parts.tool,
         arguments: parts.args ?? null,
         policy_revision: parts.policyRevision,
+        level: parts.level,
       }),
     )
     .digest('hex');
@@ -99,29 +128,48 @@ function approvalElicitation(
 
 /**
  * The approval stage: a call the policy says needs approval goes on only with one bound to it.
- * In order: a grant for the same call earlier in this session (level `prompt` only); an
- * approval already given out-of-band for exactly this call; the user asked in-band (an MCP
- * elicitation) when the client can show one and a second person is not required; otherwise the
- * call waits in the queue for `gatehouse approvals approve`, and is refused — saying how to
- * approve it — if none comes. Never lets a call through on an error.
+ * In order: a requester whose identity is unknown (or not a person) is refused for two_person
+ * and for `always` in a human-approval category — nobody could be told apart from them; a grant
+ * for the same call earlier in this session (level `prompt` only); an approval already given
+ * out-of-band for exactly this call, which counts only if its signed grant verifies (when the
+ * level is two_person or approver keys are listed — the queue row proves nothing); the user
+ * asked in-band (an MCP elicitation) when the client can show one, a second person is not
+ * required, and the call is not in a human-approval category the admin keeps out-of-band;
+ * otherwise the call waits in the queue, and is refused — saying how to approve it, or that it
+ * was denied, expired, timed out or withdrawn — if none comes. Never lets a call through on an error.
  */
 export function approvalStage(settings: ApprovalSettings): Stage {
   const sessionGrants = new Map<string, string>();
+  const approvers = settings.approvers ?? [];
+  const inBand = new Set(settings.inBandCategories ?? []);
+  const forPeople = settings.maskForPeople ?? ((v: unknown) => maskJsonValue(v));
   return {
     name: 'approval',
     before: async function approvalBefore(ctx: PipelineContext) {
       if (ctx.decision.kind !== 'needs_approval' || !ctx.target?.tool || !ctx.policy) return;
       const { server, tool } = ctx.target;
       const args = ctx.request.params?.arguments;
-      const requester = requesterOf(ctx);
+      const requester = requesterPrincipal(ctx);
       const twoPerson = ctx.decision.approver === 'two_person';
-      const sessionScope = ctx.policy.level === 'prompt';
+      const level: QueuedLevel = twoPerson
+        ? 'two_person'
+        : ctx.policy.level === 'prompt'
+          ? 'prompt'
+          : 'always';
+      const category = ctx.policy.category;
+      const human =
+        category !== null && (HUMAN_APPROVAL_CATEGORIES as readonly string[]).includes(category);
+      const sessionScope = level === 'prompt';
+      // Signed grants: always for two_person; for every out-of-band grant once keys are listed.
+      const signedOnly = twoPerson || approvers.length > 0;
       const binding = approvalBinding(settings.hmacKey, {
         requester,
+        serverName: server,
         serverIdentity: settings.serverIdentity(server),
         tool,
         args,
         policyRevision: ctx.policy.policyRevision,
+        level,
       });
       const base = {
         server,
@@ -129,19 +177,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         requester,
         binding_sha256: binding,
         policy_revision: ctx.policy.policyRevision,
-        level: ctx.policy.level,
-      };
-      const granted = (evidence: NonNullable<PipelineContext['approval']>) => {
-        recordExpired();
-        ctx.approval = evidence;
-        settings.evidence({
-          type: 'approval.used',
-          approval_id: evidence.id,
-          channel: evidence.channel,
-          approver: evidence.approver,
-          reason: null,
-          ...base,
-        });
+        level,
       };
       const recordExpired = () => {
         for (const row of settings.queue?.takeExpired() ?? []) {
@@ -155,32 +191,114 @@ export function approvalStage(settings: ApprovalSettings): Stage {
             approver: row.approver,
             binding_sha256: row.binding,
             policy_revision: row.policyRevision,
-            level: row.twoPerson ? 'two_person' : 'always',
+            level: row.level,
             reason: `expired at ${row.expiresAt} without being used`,
           });
         }
+      };
+      const granted = (evidence: NonNullable<PipelineContext['approval']>, grant: unknown) => {
+        recordExpired();
+        ctx.approval = evidence;
+        settings.evidence({
+          type: 'approval.used',
+          approval_id: evidence.id,
+          channel: evidence.channel,
+          approver: evidence.approver,
+          reason: null,
+          ...base,
+          ...(grant ? { grant } : {}),
+        });
       };
       const refuse = (message: string) => {
         recordExpired();
         ctx.response = { error: { code: APPROVAL_REQUIRED, message } };
       };
+      const refuseForGood = (message: string) => {
+        settings.evidence({
+          type: 'approval.refused',
+          approval_id: timeOrderedId(),
+          channel: 'queue',
+          approver: null,
+          reason: message,
+          ...base,
+        });
+        refuse(`Gatehouse refuses ${server}/${tool}: ${message}; the call was not made`);
+      };
+
+      // A second person (or a person at all) cannot be told apart from an unknown requester.
+      if ((twoPerson || (level === 'always' && human)) && !isPersonPrincipal(requester)) {
+        refuseForGood(
+          `it needs ${twoPerson ? "a second person's approval" : "a person's approval"} (${twoPerson ? 'two_person' : `category '${category}'`}), but the caller's identity is ${requester === null ? 'unknown (HTTP without a token, or an OS user without a passwd entry)' : 'only a shared bearer token, which is not a person'}; run it over stdio as your own OS account`,
+        );
+        return;
+      }
+      if (twoPerson && approvers.length === 0) {
+        refuseForGood(
+          "it needs a second person's signed approval, and no approver keys are listed in requirements ([gatehouse_approvals] approvers; see `gatehouse approvals keygen`)",
+        );
+        return;
+      }
 
       const session = sessionScope ? sessionGrants.get(binding) : undefined;
       if (session) {
-        granted({
-          id: session,
-          channel: 'session_grant',
-          approver: requester,
-          decided_at: new Date().toISOString(),
-          binding_sha256: binding,
-          scope: 'session',
-        });
+        granted(
+          {
+            id: session,
+            channel: 'session_grant',
+            approver: requester,
+            decided_at: new Date().toISOString(),
+            binding_sha256: binding,
+            scope: 'session',
+          },
+          null,
+        );
         return;
       }
+
+      /** Whether a stored approval counts for this call: null, or why not. */
+      const check = (row: ApprovalRow): string | null => {
+        if (APPROVAL_LEVELS.indexOf(row.level) < APPROVAL_LEVELS.indexOf(level))
+          return `the approval is for level ${row.level}; this call needs ${level}`;
+        if (!signedOnly) return row.approver ? null : 'the approval names no approver';
+        if (row.grant === null)
+          return `no signed grant: ${twoPerson ? 'a two_person call' : 'with approver keys listed, a call'} needs one signed by a listed approver key (\`gatehouse approvals approve ${row.id} --key FILE\`)`;
+        const v = verifyGrant(row.grant, approvers, {
+          approvalId: row.id,
+          binding,
+          server,
+          tool,
+          level,
+          requester,
+          now: new Date().toISOString(),
+        });
+        return v.ok ? null : v.reason;
+      };
+      const take = async (): Promise<{ row: ApprovalRow | null; rejected: string[] }> => {
+        const queue = settings.queue;
+        if (!queue) return { row: null, rejected: [] };
+        const out = await queue.consume(binding, check);
+        for (const r of out.rejected) {
+          settings.evidence({
+            type: 'approval.rejected',
+            approval_id: r.row.id,
+            channel: 'queue',
+            approver: r.row.approver,
+            reason: r.reason,
+            ...base,
+            grant: r.row.grant,
+          });
+        }
+        return { row: out.used, rejected: out.rejected.map((r) => `${r.row.id}: ${r.reason}`) };
+      };
+      const useRow = (row: ApprovalRow) =>
+        granted(evidenceFrom(row, binding, signedOnly), signedOnly ? row.grant : null);
+
+      let rejected: string[] = [];
       try {
-        const ready = await settings.queue?.consume(binding, requester, twoPerson);
-        if (ready) {
-          granted(evidenceFrom(ready, binding));
+        const ready = await take();
+        rejected = ready.rejected;
+        if (ready.row) {
+          useRow(ready.row);
           return;
         }
       } catch (err) {
@@ -189,16 +307,27 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         );
         return;
       }
+      if (rejected.length > 0) {
+        refuse(
+          `Gatehouse did not accept the approval of ${server}/${tool} (${rejected.join('; ')}); the call was not made`,
+        );
+        return;
+      }
 
       const scope = settings.scopes.get(ctx.request.id);
-      if (!twoPerson && scope?.elicit) {
+      const outOfBandOnly = level === 'always' && human && !inBand.has(category as string);
+      if (!twoPerson && !outOfBandOnly && scope?.elicit) {
         const id = timeOrderedId();
+        const channelNote =
+          human && level === 'always'
+            ? `in-band: category '${category}' is allowed in-band by [gatehouse_approvals] in_band_categories`
+            : null;
         settings.evidence({
           type: 'approval.requested',
           approval_id: id,
           channel: 'elicitation',
           approver: null,
-          reason: null,
+          reason: channelNote,
           ...base,
         });
         let answer: { action: string; content?: unknown };
@@ -206,7 +335,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
           answer = await scope.elicit(approvalElicitation(ctx, server, tool, args, sessionScope));
         } catch (err) {
           settings.evidence({
-            type: 'approval.denied',
+            type: 'approval.withdrawn',
             approval_id: id,
             channel: 'elicitation',
             approver: null,
@@ -219,11 +348,12 @@ export function approvalStage(settings: ApprovalSettings): Stage {
           return;
         }
         if (answer.action !== 'accept') {
+          const declined = answer.action === 'decline';
           settings.evidence({
-            type: 'approval.denied',
+            type: declined ? 'approval.denied' : 'approval.withdrawn',
             approval_id: id,
             channel: 'elicitation',
-            approver: requester,
+            approver: declined ? requester : null,
             reason: `the user chose ${answer.action}`,
             ...base,
           });
@@ -240,24 +370,29 @@ export function approvalStage(settings: ApprovalSettings): Stage {
           approval_id: id,
           channel: 'elicitation',
           approver: requester,
-          reason: forSession ? 'for this session' : null,
+          reason:
+            [forSession ? 'for this session' : null, channelNote].filter(Boolean).join('; ') ||
+            null,
           ...base,
         });
-        granted({
-          id,
-          channel: 'elicitation',
-          approver: requester,
-          decided_at: new Date().toISOString(),
-          binding_sha256: binding,
-          scope: forSession ? 'session' : 'call',
-        });
+        granted(
+          {
+            id,
+            channel: 'elicitation',
+            approver: requester,
+            decided_at: new Date().toISOString(),
+            binding_sha256: binding,
+            scope: forSession ? 'session' : 'call',
+          },
+          null,
+        );
         return;
       }
 
       const queue = settings.queue;
       if (!queue) {
         refuse(
-          `${server}/${tool} needs ${twoPerson ? "a second person's" : "the user's"} approval (rule: ${ctx.decision.rule}), and this client cannot show an approval prompt; the call was not made`,
+          `${server}/${tool} needs ${twoPerson ? "a second person's" : "the user's"} approval (rule: ${ctx.decision.rule})${outOfBandOnly && scope?.elicit ? `, out-of-band: category '${category}' is not approved through the client's prompt` : ', and this client cannot show an approval prompt'}; the call was not made`,
         );
         return;
       }
@@ -267,9 +402,10 @@ export function approvalStage(settings: ApprovalSettings): Stage {
           binding,
           requester,
           twoPerson,
+          level,
           server,
           tool,
-          argumentsMasked: maskJsonValue(args ?? {}),
+          argumentsMasked: forPeople(args ?? {}),
           policyRevision: ctx.policy.policyRevision,
           rule: ctx.decision.rule,
           ttlMs: settings.ttlMs,
@@ -278,24 +414,30 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         refuse(`Gatehouse could not queue the approval, so the call is refused: ${String(err)}`);
         return;
       }
+      const queued = { ...base, approval_id: row.id, channel: 'queue' as const };
       if (row.fresh) {
         settings.evidence({
           type: 'approval.requested',
-          approval_id: row.id,
-          channel: 'queue',
           approver: null,
-          reason: null,
-          ...base,
+          reason: outOfBandOnly
+            ? `out-of-band: category '${category}' needs a person outside the client`
+            : null,
+          ...queued,
         });
         settings.notify?.(row);
       }
-      const decided = await waitForDecision(queue, row.id, settings.waitMs, scope, ctx);
+      const waited = await waitForDecision(queue, row.id, settings.waitMs, scope, ctx);
+      const decided = waited.row;
       if (decided?.status === 'approved') {
-        const used = await queue.consume(binding, requester, twoPerson).catch(() => null);
-        if (used) {
-          granted(evidenceFrom(used, binding));
+        const used = await take().catch(() => ({ row: null, rejected: ['the queue failed'] }));
+        if (used.row) {
+          useRow(used.row);
           return;
         }
+        refuse(
+          `Gatehouse did not accept the approval of ${server}/${tool} (${used.rejected.join('; ') || 'it was used by another call'}); the call was not made`,
+        );
+        return;
       }
       if (decided?.status === 'denied') {
         refuse(
@@ -303,21 +445,54 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         );
         return;
       }
+      if (decided?.status === 'expired') {
+        ctx.approvalOutcome = 'approval_expired';
+        refuse(
+          `the approval ${row.id} of ${server}/${tool} expired at ${row.expiresAt} before anyone decided; make the call again to ask anew`,
+        );
+        return;
+      }
+      if (waited.withdrawn) {
+        settings.evidence({
+          type: 'approval.withdrawn',
+          approver: null,
+          reason: 'the client cancelled the call while it waited for approval',
+          ...queued,
+        });
+        ctx.approvalOutcome = 'approval_withdrawn';
+        refuse(`the call to ${server}/${tool} was withdrawn while waiting for approval ${row.id}`);
+        return;
+      }
+      ctx.approvalOutcome = 'approval_timed_out';
+      settings.evidence({
+        type: 'approval.timed_out',
+        approver: null,
+        reason: `nobody decided within ${Math.round(settings.waitMs / 1000)} s; the request stays pending until ${row.expiresAt}`,
+        ...queued,
+      });
       refuse(
-        `${server}/${tool} is waiting for ${twoPerson ? `a second person's approval (not ${requester ?? 'the requester'})` : 'approval'}: ${settings.approveHint(row.id)}; then make the same call again (approval ${row.id}, valid until ${row.expiresAt})`,
+        `${server}/${tool} is waiting for ${twoPerson ? `a second person's signed approval (not ${requester ?? 'the requester'})` : 'approval'}: ${settings.approveHint(row.id)}; then make the same call again (approval ${row.id}, valid until ${row.expiresAt})`,
       );
     },
   };
 }
 
-function evidenceFrom(row: ApprovalRow, binding: string): NonNullable<PipelineContext['approval']> {
+function evidenceFrom(
+  row: ApprovalRow,
+  binding: string,
+  signed: boolean,
+): NonNullable<PipelineContext['approval']> {
+  const statement = signed
+    ? (row.grant as { statement?: { approver?: string; key?: string } } | null)?.statement
+    : undefined;
   return {
     id: row.id,
     channel: 'queue',
-    approver: row.approver,
+    approver: statement?.approver ?? row.approver,
     decided_at: row.decidedAt ?? new Date().toISOString(),
     binding_sha256: binding,
     scope: 'call',
+    ...(statement?.key ? { key_fingerprint: statement.key } : {}),
   };
 }
 
@@ -328,15 +503,15 @@ async function waitForDecision(
   waitMs: number,
   scope: RequestScope | undefined,
   ctx: PipelineContext,
-): Promise<ApprovalRow | null> {
+): Promise<{ row: ApprovalRow | null; withdrawn: boolean }> {
   const token = (ctx.request.params?._meta as { progressToken?: string | number } | undefined)
     ?.progressToken;
   const started = Date.now();
   let tick = 0;
   while (Date.now() - started < waitMs) {
-    if (scope?.signal.aborted) return null;
+    if (scope?.signal.aborted) return { row: null, withdrawn: true };
     const row = await queue.get(id).catch(() => null);
-    if (row && row.status !== 'pending') return row;
+    if (row && row.status !== 'pending') return { row, withdrawn: false };
     await new Promise((r) => setTimeout(r, 250));
     tick += 1;
     if (token !== undefined && scope && tick % 20 === 0) {
@@ -348,5 +523,5 @@ async function waitForDecision(
         .catch(() => undefined);
     }
   }
-  return null;
+  return { row: null, withdrawn: Boolean(scope?.signal.aborted) };
 }

@@ -107,6 +107,7 @@ function callRequest(
 
 function outcomeOf(ctx: PipelineContext, timeoutCode: number): CallOutcome {
   const response = ctx.response;
+  if (ctx.answeredBy === 'approval' && ctx.approvalOutcome) return ctx.approvalOutcome;
   if (ctx.answeredBy) return 'denied'; // a stage refused it before it was forwarded
   if (!response) return 'protocol_error';
   if ('error' in response)
