@@ -1,6 +1,8 @@
+import { generateKeyPairSync } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { parseLayer } from '../../test/support/requirements-layer.js';
+import { publicKeyText } from '../approval/signed-grant.js';
 import { composeRequirementLayers } from './load-requirements.js';
 import type { Requirements } from './model.js';
 import { tightenRequirements } from './tighten-requirements.js';
@@ -122,5 +124,20 @@ describe('tightenRequirements: the allowlist only shrinks', () => {
           for (const n of allowed) expect(adminNames).toContain(n);
       }),
     );
+  });
+});
+
+describe('tightenRequirements: approvals are the admin’s alone', () => {
+  test('a user layer cannot add an approver key or an in-band category', () => {
+    const mallory = generateKeyPairSync('ed25519');
+    const base = admin('[gatehouse_approvals]\nin_band_categories = []\n');
+    const out = tighten(
+      base,
+      `[gatehouse_approvals]\napprovers = [{ name = "mallory", public_key = "${publicKeyText(mallory.publicKey)}" }]\nin_band_categories = ["money"]\n`,
+    );
+    expect(out.requirements.approvals.approvers).toEqual([]);
+    expect(out.requirements.approvals.inBandCategories).toEqual([]);
+    expect(out.ignored.join('\n')).toContain('gatehouse_approvals.approvers');
+    expect(out.ignored.join('\n')).toContain('gatehouse_approvals.in_band_categories');
   });
 });

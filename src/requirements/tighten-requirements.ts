@@ -210,6 +210,15 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
   if (m.tokens && m.tokens.length > 0)
     ignore('gatehouse_masking tokens', 'a token rule sends real values to servers');
 
+  // [gatehouse_approvals]: another approver key or an in-band category lets more calls through.
+  if (layer.approvals.approvers && layer.approvals.approvers.length > 0)
+    ignore('gatehouse_approvals.approvers', 'an approver key the admin did not list could approve');
+  if (layer.approvals.inBandCategories && layer.approvals.inBandCategories.length > 0)
+    ignore(
+      'gatehouse_approvals.in_band_categories',
+      "the client's own answer would approve those categories",
+    );
+
   // [gatehouse_plugins]: a policy of what may be installed; a user's version is not composed.
   if (Object.values(layer.pluginGovernance).some((v) => v !== undefined))
     ignore('[gatehouse_plugins]', 'the plugin policy is the admin’s alone');
@@ -223,6 +232,7 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
       schema,
       masking,
       pluginGovernance: base.pluginGovernance,
+      approvals: base.approvals,
     },
     ignored,
   };
