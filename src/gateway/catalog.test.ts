@@ -37,10 +37,11 @@ async function upstream(): Promise<{ served: ServedUpstream; lists: () => number
 
 test('an unknown tool called in a loop does not re-list every server; a change upstream does', async () => {
   const { served, lists } = await upstream();
-  const catalog = new Catalog(
-    () => [served],
-    () => {},
-  );
+  const catalog = new Catalog(() => [served], {
+    naming: 'namespaced',
+    onListError: () => {},
+    recheckTimeoutMs: () => 1000,
+  });
   expect(await catalog.resolveTool('docs__echo')).toEqual({ server: 'docs', tool: 'echo' });
   expect(lists()).toBe(1);
   for (let i = 0; i < 5; i++) expect(await catalog.resolveTool('docs__nope')).toBeNull();
