@@ -8,6 +8,7 @@ import type { ToolRef } from './tool-names.js';
 import { nameTools, sanitizeName } from './tool-names.js';
 import type { Upstream } from './upstream/connect.js';
 import { passThroughSchema } from './wire.js';
+import { canonicalJson } from '../audit/canonical-json.js';
 
 /** One ready upstream behind a gateway session. */
 export interface ServedUpstream {
@@ -54,6 +55,33 @@ interface ToolView {
 
 const EMPTY_VIEW: ToolView = { tools: [], routes: new Map(), hidden: [] };
 
+function sameJson(a: unknown, b: unknown): boolean {
+  try {
+    return canonicalJson(a) === canonicalJson(b);
+  } catch {
+    return false; // not comparable: treated as changed
+  }
+}
+
+/**
+ * The check a gateway forwarder runs when a server re-initialises under a tools/call: the
+ * definition the call was checked against is taken now, and compared after (catalog.recheckedCall).
+ */
+export function reconnectCheck(
+  catalog: Catalog,
+): (ctx: {
+  request: { method: string };
+  target: { server: string; tool: string | null } | null;
+}) => () => Promise<string | null> {
+  return (ctx) => {
+    const target = ctx.target;
+    if (ctx.request.method !== 'tools/call' || !target?.tool) return async () => null;
+    const tool = target.tool;
+    const before = catalog.toolDefinition(target.server, tool);
+    return () => catalog.recheckedCall(target.server, tool, before);
+  };
+}
+
 function reasonOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -72,6 +100,8 @@ export class Catalog {
   private readonly listed = new Map<string, Record<string, unknown>[]>();
   /** Servers whose tools could not be checked since they (re)connected, and why. */
   private readonly unchecked = new Map<string, string>();
+  /** What each server last did that made its tools need a check ("restarted", …). */
+  private readonly causes = new Map<string, string>();
   /** Checks in flight after a (re)connect or list_changed; calls wait for them. */
   private readonly rechecks = new Map<string, Promise<void>>();
   /** Bumped by every listing of a server: an older listing that ends late is not applied. */
@@ -118,6 +148,8 @@ export class Catalog {
     u: ServedUpstream,
     method: string,
     key: string,
+    /** Bounds each page (a call waiting on this listing must not wait for ever). */
+    timeoutMs?: number,
   ): Promise<Record<string, unknown>[]> {
     const items: Record<string, unknown>[] = [];
     let cursor: unknown;
@@ -126,6 +158,7 @@ export class Catalog {
       const result = (await u.upstream.client.request(
         { method, params } as never,
         passThroughSchema,
+        timeoutMs === undefined ? {} : { timeout: timeoutMs },
       )) as Record<string, unknown>;
       const list = result[key];
       if (Array.isArray(list))
@@ -141,12 +174,23 @@ export class Catalog {
   }
 
   /** Runs `list` on every server offering `capability`; a failing server is reported and left out. */
-  private async gather(capability: 'tools' | 'prompts' | 'resources', method: string, key: string) {
+  private async gather(
+    capability: 'tools' | 'prompts' | 'resources',
+    method: string,
+    key: string,
+    bounded = false,
+  ) {
     const offering = this.upstreams().filter((u) => u.upstream.capabilities[capability]);
     return Promise.all(
       offering.map(async (u) => {
+        const timeoutMs = bounded ? this.options.recheckTimeoutMs(u.config) : undefined;
         try {
-          return { u, items: await this.listAll(u, method, key), error: null, cause: null };
+          return {
+            u,
+            items: await this.listAll(u, method, key, timeoutMs),
+            error: null,
+            cause: null,
+          };
         } catch (err) {
           const error = `${method} failed: ${reasonOf(err)}`;
           this.options.onListError(u.config.name, error);
@@ -215,13 +259,14 @@ export class Catalog {
   /**
    * Lists every server's tools now and returns what the client may see. In `raw` naming (one
    * server) a failed listing is the client's error; with several, the failing server is left out.
+   * `bounded`: for a call waiting on it, each server's listing has its re-check bound.
    */
-  async listTools(): Promise<Record<string, unknown>[]> {
+  async listTools(bounded = false): Promise<Record<string, unknown>[]> {
     const live = this.upstreams();
     const generations = new Map(
       live.map((u) => [u.config.name, this.nextGeneration(u.config.name)]),
     );
-    const lists = await this.gather('tools', 'tools/list', 'tools');
+    const lists = await this.gather('tools', 'tools/list', 'tools', bounded);
     for (const server of [...this.listed.keys()])
       if (!live.some((u) => u.config.name === server)) this.listed.delete(server);
     let failure: unknown = null;
@@ -231,6 +276,7 @@ export class Catalog {
       if (error) {
         this.listed.delete(server);
         this.unchecked.set(server, `its tools could not be listed (${error})`);
+        this.causes.set(server, 'failed to list its tools');
         failure = cause;
       } else {
         this.listed.set(
@@ -259,6 +305,7 @@ export class Catalog {
       return Promise.resolve();
     }
     const generation = this.nextGeneration(server);
+    this.causes.set(server, cause);
     const timeoutMs = this.options.recheckTimeoutMs(u.config);
     this.unchecked.set(server, `its tools are being checked again after it ${cause}`);
     let timer: NodeJS.Timeout | undefined;
@@ -310,12 +357,12 @@ export class Catalog {
   async resolveTool(exposed: string): Promise<ToolRoute> {
     await this.settled();
     if (!this.view.routes.has(exposed) && this.stale.tools) {
-      await this.listTools().catch(() => undefined);
+      await this.listTools(true).catch(() => undefined);
     }
     const found = this.view.routes.get(exposed);
     if (found) return found;
     const blocked = this.ownersOf(exposed).filter((s) => this.unchecked.has(s));
-    for (const server of blocked) await this.recheck(server, 'could not be checked');
+    for (const server of blocked) await this.recheck(server, this.causes.get(server) ?? 'started');
     const again = this.view.routes.get(exposed);
     if (again) return again;
     const server = blocked.find((s) => this.unchecked.has(s));
@@ -324,6 +371,21 @@ export class Catalog {
       server,
       refusal: `Gatehouse refused the call: server '${server}' is not usable yet: ${this.unchecked.get(server) as string}. Calls to it are refused until its tools can be checked; try again shortly.`,
     };
+  }
+
+  /**
+   * A call routed before its server re-initialised is sent again only if the new session's
+   * checked listing has the same definition and the lock still lets it through; otherwise why not.
+   */
+  async recheckedCall(server: string, tool: string, before: unknown): Promise<string | null> {
+    await this.settled();
+    const why = this.unchecked.get(server);
+    if (why) return `Gatehouse refused the call: server '${server}' re-initialised and ${why}`;
+    const def = this.toolDefinition(server, tool);
+    const gate = def ? this.toolGate(server, tool) : null;
+    if (!def || gate || !sameJson(def, before))
+      return `Gatehouse refused the call: server '${server}' re-initialised and its tool '${tool}' is not the one the call was checked against; call it again`;
+    return null;
   }
 
   /** The definition a call is checked against: the one in the checked listing. */

@@ -17,7 +17,7 @@ import {
   serveOn,
 } from './downstream/session.js';
 import type { InitInfo, OpenedSession } from './downstream/session.js';
-import { Catalog } from './catalog.js';
+import { Catalog, reconnectCheck } from './catalog.js';
 import { clientNotificationHandler } from './client-notifications.js';
 import type { NotifiableServer } from './client-notifications.js';
 import { catalogRouter } from './catalog-router.js';
@@ -239,6 +239,7 @@ export async function openSingleServerSession(
             toolTimeoutMs,
             server.name,
             (why) => supervisor.reconnect(why),
+            reconnectCheck(catalog),
           );
           // tools/list is the catalog's checked listing: the names calls are routed by.
           const forwarder = {

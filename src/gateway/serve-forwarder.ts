@@ -2,6 +2,7 @@ import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 import type { Forwarder } from '../pipeline/stages/index.js';
 import { INVALID_PARAMS } from '../pipeline/stages/resolve-target.js';
 import type { Catalog, ServedUpstream } from './catalog.js';
+import { reconnectCheck } from './catalog.js';
 import type { RequestScope } from './upstream-forwarder.js';
 import { upstreamForwarder } from './upstream-forwarder.js';
 import { toWireError } from './wire.js';
@@ -36,6 +37,7 @@ export function serveForwarder(
       toolTimeoutMs(u),
       server,
       u.reinitialize,
+      reconnectCheck(catalog),
     ).forward({
       ...ctx,
       request: { ...ctx.request, params },
