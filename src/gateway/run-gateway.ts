@@ -311,7 +311,11 @@ export function recheckOnListChanged(
 ): void {
   const relayed = client.fallbackNotificationHandler;
   client.fallbackNotificationHandler = async (notification) => {
-    if (notification.method === 'notifications/tools/list_changed') await recheck();
+    // A failed check is the catalog's to report (calls are refused); the client still hears of it.
+    if (notification.method === 'notifications/tools/list_changed')
+      await Promise.resolve()
+        .then(recheck)
+        .catch(() => undefined);
     await relayed?.(notification);
   };
 }

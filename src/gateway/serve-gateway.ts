@@ -86,6 +86,20 @@ export async function openAggregateSession(
   const relay = new Relay(ctx.shapeOutgoing);
   const failedRequired: string[] = [];
   let downstream: Server | null = null;
+  // Filled once every server has started; the catalog asks before that too (list_changed at start).
+  let supervisors: SupervisedUpstream[] = [];
+  const live = (): ServedUpstream[] =>
+    supervisors.flatMap((s) =>
+      s.current
+        ? [
+            {
+              config: s.config,
+              upstream: s.current,
+              reinitialize: (why: string) => s.reconnect(why),
+            },
+          ]
+        : [],
+    );
   const guard = ctx.schema?.();
   const catalog = new Catalog(() => live(), {
     naming: 'namespaced',
@@ -156,19 +170,7 @@ export async function openAggregateSession(
       }
     }),
   );
-  const supervisors = supervised.filter((s): s is SupervisedUpstream => s !== null);
-  const live = (): ServedUpstream[] =>
-    supervisors.flatMap((s) =>
-      s.current
-        ? [
-            {
-              config: s.config,
-              upstream: s.current,
-              reinitialize: (why: string) => s.reconnect(why),
-            },
-          ]
-        : [],
-    );
+  supervisors = supervised.filter((s): s is SupervisedUpstream => s !== null);
   const close = async () => {
     await Promise.all(supervisors.map((s) => s.stop()));
     for (const s of supervisors) state(s.config.name, 'stopped');
