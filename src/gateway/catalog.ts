@@ -337,9 +337,15 @@ export class Catalog {
     return done;
   }
 
-  /** Waits for the re-checks in flight (each is bounded). */
-  private async settled(): Promise<void> {
-    while (this.rechecks.size > 0) await Promise.all([...this.rechecks.values()]);
+  /**
+   * Waits for the re-checks in flight of these servers (all: every server), once: each is bounded,
+   * and a server that keeps announcing changes cannot hold calls to the others.
+   */
+  private async settled(servers?: readonly string[]): Promise<void> {
+    const pending = [...this.rechecks.entries()]
+      .filter(([server]) => !servers || servers.includes(server))
+      .map(([, done]) => done);
+    await Promise.all(pending);
   }
 
   /** The servers an exposed name may belong to (for a refusal that says why). */
@@ -355,7 +361,7 @@ export class Catalog {
    * more bounded attempt to list them.
    */
   async resolveTool(exposed: string): Promise<ToolRoute> {
-    await this.settled();
+    await this.settled(this.ownersOf(exposed));
     if (!this.view.routes.has(exposed) && this.stale.tools) {
       await this.listTools(true).catch(() => undefined);
     }
@@ -378,7 +384,7 @@ export class Catalog {
    * checked listing has the same definition and the lock still lets it through; otherwise why not.
    */
   async recheckedCall(server: string, tool: string, before: unknown): Promise<string | null> {
-    await this.settled();
+    await this.settled([server]);
     const why = this.unchecked.get(server);
     if (why) return `Gatehouse refused the call: server '${server}' re-initialised and ${why}`;
     const def = this.toolDefinition(server, tool);
