@@ -242,7 +242,7 @@ export function indexColumns(event: AuditEventBody): IndexColumns {
     case 'schema.drift':
       return { ...none, server: event.server, target: event.name, decision: event.action };
     case 'notification.dropped':
-      return { ...none, server: event.server, target: event.method, decision: 'dropped' };
+      return { ...none, server: event.server, target: event.method, thread_id: event.thread_id };
     case 'call.intent':
       return {
         ...none,
