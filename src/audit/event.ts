@@ -174,6 +174,14 @@ export type AuditEventBody =
       kinds: Record<string, number>;
     } & ThreadRef)
   | { type: 'release.evidence'; kind: string; subject: string; data: unknown }
+  | ({
+      /** A client notification the gateway did not forward (not one a client may send a server). */
+      type: 'notification.dropped';
+      /** The configured server name (`gatehouse run`), or `*` (`gatehouse serve`). */
+      server: string;
+      method: string;
+      reason: string;
+    } & ThreadRef)
   | {
       /** A live tool differs from the schema lock (or is not in it), and what the gateway did. */
       type: 'schema.drift';
@@ -256,6 +264,8 @@ export function indexColumns(event: AuditEventBody): IndexColumns {
       return { ...none, thread_id: event.thread_id, actor: actorName(event.actor) };
     case 'schema.drift':
       return { ...none, server: event.server, target: event.name, decision: event.action };
+    case 'notification.dropped':
+      return { ...none, server: event.server, target: event.method, thread_id: event.thread_id };
     case 'call.intent':
       return {
         ...none,

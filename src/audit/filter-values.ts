@@ -27,6 +27,7 @@ const EVENT_TYPES: Record<AuditEventBody['type'], true> = {
   'masking.detokenized': true,
   'release.evidence': true,
   'schema.drift': true,
+  'notification.dropped': true,
 };
 
 type ApprovalEventType = Extract<AuditEventBody['type'], `approval.${string}`>;

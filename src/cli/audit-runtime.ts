@@ -276,6 +276,19 @@ export async function startAudit(
           true,
         );
       }
+      if (line.event === 'notification_dropped') {
+        void record(
+          {
+            type: 'notification.dropped',
+            server: line.server,
+            method: line.state,
+            reason: line.detail ?? '',
+            thread_id: line.thread_id,
+            parent_thread_id: line.parent_thread_id ?? null,
+          },
+          true,
+        );
+      }
     },
     close,
   };

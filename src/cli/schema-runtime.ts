@@ -86,16 +86,13 @@ export function schemaGuards(
       approve_command: r.verdict.approveCommand,
     });
   };
-  return (listTools) =>
-    new SchemaGuard(
-      {
-        lock: () => lock.current(),
-        policy,
-        approvePrefix,
-        env: io.env,
-        cwd: io.cwd,
-        onDrift,
-      },
-      listTools,
-    );
+  return () =>
+    new SchemaGuard({
+      lock: () => lock.current(),
+      policy,
+      approvePrefix,
+      env: io.env,
+      cwd: io.cwd,
+      onDrift,
+    });
 }

@@ -17,20 +17,21 @@ import {
   serveOn,
 } from './downstream/session.js';
 import type { InitInfo, OpenedSession } from './downstream/session.js';
-import { singleServerRouter } from './single-server-router.js';
+import { Catalog, reconnectCheck } from './catalog.js';
+import { clientNotificationHandler } from './client-notifications.js';
+import type { NotifiableServer } from './client-notifications.js';
+import { catalogRouter } from './catalog-router.js';
 import type { StateLine } from './state-line.js';
 import type { Upstream } from './upstream/connect.js';
-import {
-  describeStartFailure,
-  listAllTools,
-  readiness,
-  startFailureState,
-} from './upstream/connect.js';
+import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
+import { DEFAULT_STARTUP_TIMEOUT_SEC } from '../config/mcp-server.js';
+import { toWireError } from './wire.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 import { upstreamForwarder } from './upstream-forwarder.js';
 import type { RequestScope } from './upstream-forwarder.js';
 import type { Router } from '../pipeline/stages/index.js';
+import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 
 import type { SchemaGuardFactory } from './schema-guard.js';
 
@@ -97,6 +98,14 @@ export function refusalFor(
   return selfLaunchReason(server, env, selfPath);
 }
 
+/**
+ * How long calls wait for a server's tools to be checked after it (re)started or said its tools
+ * changed: its startup budget (startup_timeout_sec covers initialize and the first tools/list).
+ */
+export function recheckTimeoutMs(server: McpServerConfig): number {
+  return (server.startupTimeoutSec ?? DEFAULT_STARTUP_TIMEOUT_SEC) * 1000;
+}
+
 /** Reports upstream protocol errors (e.g. junk on stdout) on stderr; set before the handshake. */
 export function reportUpstreamErrors(stateLine: (l: StateLine) => void, serverName: string) {
   return (err: Error) =>
@@ -158,8 +167,22 @@ export async function openSingleServerSession(
   state('starting');
   const relay = new Relay(ctx.shapeOutgoing);
   let downstream: Server | null = null;
-  const guard = ctx.schema?.(async () =>
-    supervisor.current ? listAllTools(supervisor.current) : [],
+  const guard = ctx.schema?.();
+  const catalog = new Catalog(
+    () => (supervisor.current ? [{ config: server, upstream: supervisor.current }] : []),
+    {
+      naming: 'raw',
+      onListError: (name, message) =>
+        ctx.stateLine({
+          event: 'upstream_error',
+          server: name,
+          state: 'list',
+          detail: maskTokens(message),
+          thread_id: null,
+        }),
+      ...(guard ? { guard } : {}),
+      recheckTimeoutMs: recheckTimeoutMs,
+    },
   );
   const supervisor = new SupervisedUpstream(
     server,
@@ -169,7 +192,7 @@ export async function openSingleServerSession(
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
       prepare: (client) => {
         relay.wireUpstream(client, server.name);
-        if (guard) recheckOnListChanged(client, () => guard.refresh(server.name));
+        recheckOnListChanged(client, () => catalog.recheck(server.name, 'said its tools changed'));
         // Before the handshake: a server that prints junk while starting is reported too.
         client.onerror = reportUpstreamErrors(ctx.stateLine, server.name);
       },
@@ -177,8 +200,11 @@ export async function openSingleServerSession(
     {
       onState: (s, detail) => {
         state(s, detail);
-        if (s === 'ready' && guard && supervisor.current)
-          void guard.connected(server, supervisor.current);
+        // Back after a restart: calls wait until its tools are checked again (never the old list).
+        if (s === 'ready' && supervisor.current) {
+          guard?.connected(server, supervisor.current);
+          void catalog.recheck(server.name, 'restarted');
+        }
         void tellClient(downstream, server.name, s, detail);
       },
     },
@@ -191,7 +217,8 @@ export async function openSingleServerSession(
     state(startFailureState(err), detail);
     return { refusal: `server '${server.name}' failed to start: ${detail}` };
   }
-  await guard?.connected(server, upstream);
+  guard?.connected(server, upstream);
+  await catalog.recheck(server.name, 'started');
   const ready = await readiness(upstream);
   state(ready.state, ready.detail);
   const toolTimeoutMs = (server.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000;
@@ -205,28 +232,38 @@ export async function openSingleServerSession(
         capabilities: { ...upstream.capabilities, logging: upstream.capabilities.logging ?? {} },
         ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
         pipeline: (scopes) => {
-          const router = singleServerRouter(
-            server,
-            async () => (supervisor.current ? listAllTools(supervisor.current) : []),
-            guard,
+          const router = catalogRouter(catalog, server.name);
+          const upstreamSide = upstreamForwarder(
+            () => supervisor.current,
+            scopes,
+            toolTimeoutMs,
+            server.name,
+            (why) => supervisor.reconnect(why),
+            reconnectCheck(catalog),
           );
+          // tools/list is the catalog's checked listing: the names calls are routed by.
+          const forwarder = {
+            forward: async (pctx: PipelineContext): Promise<GatewayResponse> => {
+              if (pctx.request.method !== 'tools/list') return upstreamSide.forward(pctx);
+              try {
+                return { result: { tools: await catalog.listTools() } };
+              } catch (err) {
+                return { error: toWireError(err) };
+              }
+            },
+          };
           return createPipeline(
-            defaultStages(
-              router,
-              upstreamForwarder(
-                () => supervisor.current,
-                scopes,
-                toolTimeoutMs,
-                server.name,
-                (why) => supervisor.reconnect(why),
-              ),
-              { ...ctx.governance?.(router, scopes), ...ctx.stages },
-            ),
+            defaultStages(router, forwarder, {
+              ...ctx.governance?.(router, scopes),
+              ...ctx.stages,
+            }),
           );
         },
-        onNotification: async (n) => {
-          await supervisor.current?.client.notification(n as never).catch(() => undefined);
-        },
+        onNotification: clientNotificationHandler({
+          servers: () => (supervisor.current ? [notifiable(server.name, supervisor.current)] : []),
+          askedForRoots: (name) => relay.askedForRoots(name),
+          dropped: reportDroppedNotification(ctx.stateLine, server.name, () => threadId),
+        }),
         relay,
         ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
         onThread: (id, parent) => {
@@ -243,6 +280,30 @@ export async function openSingleServerSession(
   };
 }
 
+/** An upstream as a target of client notifications. */
+export function notifiable(name: string, upstream: Upstream): NotifiableServer {
+  return {
+    name,
+    notify: (n) => upstream.client.notification(n as never),
+  };
+}
+
+/** A client notification that was not forwarded: a stderr line (and, via the audit runtime, a record). */
+export function reportDroppedNotification(
+  stateLine: (line: StateLine) => void,
+  server: string,
+  thread: () => string | null,
+): (method: string, reason: string) => void {
+  return (method, reason) =>
+    stateLine({
+      event: 'notification_dropped',
+      server,
+      state: maskTokens(method),
+      detail: reason,
+      thread_id: thread(),
+    });
+}
+
 /** Runs `recheck` when the upstream says its tools changed, before the client hears of it. */
 export function recheckOnListChanged(
   client: { fallbackNotificationHandler?: ((n: { method: string }) => Promise<void>) | undefined },
@@ -250,7 +311,11 @@ export function recheckOnListChanged(
 ): void {
   const relayed = client.fallbackNotificationHandler;
   client.fallbackNotificationHandler = async (notification) => {
-    if (notification.method === 'notifications/tools/list_changed') await recheck();
+    // A failed check is the catalog's to report (calls are refused); the client still hears of it.
+    if (notification.method === 'notifications/tools/list_changed')
+      await Promise.resolve()
+        .then(recheck)
+        .catch(() => undefined);
     await relayed?.(notification);
   };
 }

@@ -11,7 +11,6 @@ import { refusalMessage, toolVerdict } from '../schema/enforce.js';
 import type { ServerFacts } from '../schema/lockfile.js';
 import { serverFactsOf } from '../schema/server-facts.js';
 import type { Upstream } from './upstream/connect.js';
-import { listAllTools } from './upstream/connect.js';
 
 /** One drift, as the audit trail records it (`schema.drift`). */
 export interface DriftReport {
@@ -32,24 +31,21 @@ export interface SchemaGuardSettings {
   onDrift(report: DriftReport): void;
 }
 
-/** Builds one session's guard; `listTools` lists a server's tools now (for a call not listed yet). */
-export type SchemaGuardFactory = (
-  listTools: (server: string) => Promise<readonly unknown[]>,
-) => SchemaGuard;
+/** Builds one session's guard. */
+export type SchemaGuardFactory = () => SchemaGuard;
 
+/**
+ * One session's lock enforcement. It does not list tools: the catalog hands it every listing it
+ * takes (the checked listing), so the definitions checked are the ones routed and classified.
+ */
 export class SchemaGuard implements ToolGuard {
   private readonly facts = new Map<string, ServerFacts>();
-  private readonly live = new Map<string, Map<string, Record<string, unknown>>>();
-  private readonly stale = new Set<string>();
   private readonly reported = new Set<string>();
 
-  constructor(
-    private readonly settings: SchemaGuardSettings,
-    private readonly listTools: (server: string) => Promise<readonly unknown[]>,
-  ) {}
+  constructor(private readonly settings: SchemaGuardSettings) {}
 
-  /** A server (re)started: its facts are taken now, and its tools checked. */
-  async connected(config: McpServerConfig, upstream: Upstream): Promise<void> {
+  /** A server (re)started: its facts are taken now (its tools are checked as the catalog lists them). */
+  connected(config: McpServerConfig, upstream: Upstream): void {
     const lock = this.settings.lock();
     const locked = lock.status === 'loaded' ? lock.lock.servers[config.name] : undefined;
     this.facts.set(
@@ -67,38 +63,6 @@ export class SchemaGuard implements ToolGuard {
         (path) => locked?.executable?.path === path,
       ),
     );
-    this.stale.add(config.name);
-    await this.ensureListed(config.name, () => listAllTools(upstream));
-  }
-
-  /** The server said tools/list_changed (or restarted): check its tools again. */
-  async refresh(server: string): Promise<void> {
-    this.stale.add(server);
-    await this.ensureListed(server);
-  }
-
-  private async ensureListed(
-    server: string,
-    list: () => Promise<readonly unknown[]> = () => this.listTools(server),
-  ): Promise<void> {
-    if (!this.stale.has(server) && this.live.has(server)) return;
-    this.stale.delete(server);
-    let tools: readonly unknown[] = [];
-    try {
-      tools = await list();
-    } catch {
-      // The call itself will report the upstream's failure; nothing to check against.
-      return;
-    }
-    const byName = new Map<string, Record<string, unknown>>();
-    for (const t of tools) {
-      const tool = t as Record<string, unknown> | null;
-      if (tool && typeof tool.name === 'string') {
-        byName.set(tool.name, tool);
-        this.verdict(server, tool);
-      }
-    }
-    this.live.set(server, byName);
   }
 
   private verdict(server: string, tool: Record<string, unknown>): ToolVerdict {
@@ -123,23 +87,24 @@ export class SchemaGuard implements ToolGuard {
 
   hiddenReason(server: string, tool: Record<string, unknown>): string | null {
     if (typeof tool.name !== 'string') return null;
-    const known = this.live.get(server) ?? new Map<string, Record<string, unknown>>();
-    known.set(tool.name, tool);
-    this.live.set(server, known);
     const v = this.verdict(server, tool);
     return v.action === 'block' ? `schema: ${v.reason}` : null;
   }
 
-  async gate(server: string, tool: string): Promise<ToolGate | null> {
-    if (!this.live.get(server)?.has(tool)) this.stale.add(server);
-    await this.ensureListed(server);
-    const def = this.live.get(server)?.get(tool);
-    // Not listed by the server: the upstream answers "unknown tool" itself.
-    const v = def ? this.verdict(server, def) : null;
-    if (!v || v.action === 'allow' || v.action === 'warn') return null;
-    const message = refusalMessage(server, tool, v);
+  gate(server: string, definition: Record<string, unknown>): ToolGate | null {
+    const v = this.verdict(server, definition);
+    if (v.action === 'allow' || v.action === 'warn') return null;
+    const message = refusalMessage(server, String(definition.name), v);
     return v.action === 'block'
       ? { action: 'refuse', rule: 'schema_lock', message }
       : { action: 'needs_approval', rule: 'schema_lock', message };
+  }
+
+  lockedDefinition(server: string, tool: string): Record<string, unknown> | null {
+    const lock = this.settings.lock();
+    if (lock.status !== 'loaded') return null;
+    const servers = lock.lock.servers;
+    const tools = Object.hasOwn(servers, server) ? servers[server]?.tools : undefined;
+    return tools && Object.hasOwn(tools, tool) ? (tools[tool]?.definition ?? null) : null;
   }
 }

@@ -2,20 +2,18 @@ import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 import type { Forwarder } from '../pipeline/stages/index.js';
 import { INVALID_PARAMS } from '../pipeline/stages/resolve-target.js';
 import type { Catalog, ServedUpstream } from './catalog.js';
+import { reconnectCheck } from './catalog.js';
 import type { RequestScope } from './upstream-forwarder.js';
 import { upstreamForwarder } from './upstream-forwarder.js';
+import { toWireError } from './wire.js';
 
-/**
- * A resource that no server offers: -32602, as the 2026-07-28 spec requires on every revision
- * (the v2 SDK maps -32002 to -32602 on the way out anyway; clients accept both).
- */
-export const RESOURCE_NOT_FOUND = -32602;
+export { RESOURCE_NOT_FOUND } from './catalog-router.js';
 const METHOD_NOT_FOUND = -32601;
 
 /**
  * The `forward` stage for `gatehouse serve`: lists are gathered from every ready server and
- * named by the catalog; a call, prompt or resource goes to the one server it belongs to, with
- * the exposed name turned back into the raw one.
+ * named by the catalog; a request resolve-target routed to one server goes there, with the
+ * exposed name turned back into the raw one. Routing itself is resolve-target's (catalog-router.ts).
  */
 export function serveForwarder(
   catalog: Catalog,
@@ -39,54 +37,41 @@ export function serveForwarder(
       toolTimeoutMs(u),
       server,
       u.reinitialize,
+      reconnectCheck(catalog),
     ).forward({
       ...ctx,
       request: { ...ctx.request, params },
     });
   };
-  const byUri = async (ctx: PipelineContext, uri: unknown): Promise<GatewayResponse> => {
-    const server = typeof uri === 'string' ? await catalog.serverForUri(uri) : null;
-    if (!server)
-      return { error: { code: RESOURCE_NOT_FOUND, message: `Resource not found: ${String(uri)}` } };
-    return to(server, ctx, ctx.request.params);
-  };
-  const byPrompt = async (
-    ctx: PipelineContext,
-    name: unknown,
-    rewrite: (raw: string) => Record<string, unknown>,
-  ): Promise<GatewayResponse> => {
-    const ref = typeof name === 'string' ? await catalog.resolvePrompt(name) : null;
-    if (!ref)
-      return { error: { code: INVALID_PARAMS, message: `Unknown prompt: ${String(name)}` } };
-    return to(ref.server, ctx, rewrite(ref.tool));
+
+  /** The params as the target server names things (its raw tool or prompt name). */
+  const rawParams = (ctx: PipelineContext): Record<string, unknown> => {
+    const params = ctx.request.params ?? {};
+    const target = ctx.target;
+    if (ctx.request.method === 'tools/call' && target?.tool)
+      return { ...params, name: target.tool };
+    if (ctx.request.method === 'prompts/get' && target?.prompt !== undefined)
+      return { ...params, name: target.prompt };
+    if (ctx.request.method === 'completion/complete' && target?.prompt !== undefined)
+      return { ...params, ref: { ...(params.ref as object), name: target.prompt } };
+    return params;
   };
 
-  /** Task ids are per server: remember which server created each task (CreateTaskResult). */
-  const taskServers = new Map<string, string>();
-  const rememberTask = (server: string, response: GatewayResponse): GatewayResponse => {
-    const taskId =
-      'result' in response
-        ? (response.result.task as { taskId?: unknown } | undefined)?.taskId
-        : undefined;
-    if (typeof taskId === 'string') taskServers.set(taskId, server);
-    return response;
+  const list = async (
+    read: () => Promise<Record<string, unknown>[]>,
+    key: string,
+  ): Promise<GatewayResponse> => {
+    try {
+      return { result: { [key]: await read() } };
+    } catch (err) {
+      return { error: toWireError(err) };
+    }
   };
 
   return {
     async forward(ctx): Promise<GatewayResponse> {
       const params = ctx.request.params ?? {};
       switch (ctx.request.method) {
-        case 'tasks/get':
-        case 'tasks/result':
-        case 'tasks/cancel': {
-          const server =
-            typeof params.taskId === 'string' ? taskServers.get(params.taskId) : undefined;
-          if (!server)
-            return {
-              error: { code: INVALID_PARAMS, message: `Unknown task: ${String(params.taskId)}` },
-            };
-          return to(server, ctx, params);
-        }
         case 'tasks/list': {
           const lists = await Promise.all(
             upstreams()
@@ -99,36 +84,13 @@ export function serveForwarder(
           return { result: { tasks } };
         }
         case 'tools/list':
-          return { result: { tools: await catalog.listTools() } };
-        case 'tools/call': {
-          const target = ctx.target;
-          if (!target?.tool)
-            return {
-              error: { code: INVALID_PARAMS, message: `Unknown tool: ${String(params.name)}` },
-            };
-          return rememberTask(
-            target.server,
-            await to(target.server, ctx, { ...params, name: target.tool }),
-          );
-        }
+          return list(() => catalog.listTools(), 'tools');
         case 'prompts/list':
-          return { result: { prompts: await catalog.listPrompts() } };
-        case 'prompts/get':
-          return byPrompt(ctx, params.name, (raw) => ({ ...params, name: raw }));
+          return list(() => catalog.listPrompts(), 'prompts');
         case 'resources/list':
-          return { result: { resources: await catalog.listResources() } };
+          return list(() => catalog.listResources(), 'resources');
         case 'resources/templates/list':
-          return { result: { resourceTemplates: await catalog.listResourceTemplates() } };
-        case 'resources/read':
-        case 'resources/subscribe':
-        case 'resources/unsubscribe':
-          return byUri(ctx, params.uri);
-        case 'completion/complete': {
-          const ref = params.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
-          if (ref?.type === 'ref/prompt')
-            return byPrompt(ctx, ref.name, (raw) => ({ ...params, ref: { ...ref, name: raw } }));
-          return byUri(ctx, ref?.uri);
-        }
+          return list(() => catalog.listResourceTemplates(), 'resourceTemplates');
         case 'logging/setLevel': {
           await Promise.all(
             upstreams()
@@ -137,13 +99,24 @@ export function serveForwarder(
           );
           return { result: {} };
         }
-        default:
-          return {
-            error: {
-              code: METHOD_NOT_FOUND,
-              message: `Method not found: gatehouse serve cannot route ${ctx.request.method} to one server`,
-            },
-          };
+        default: {
+          // resolve-target routed it to one server, or refused it; anything else has no owner.
+          const target = ctx.target;
+          if (!target)
+            return {
+              error: {
+                code: METHOD_NOT_FOUND,
+                message: `Method not found: gatehouse serve cannot route ${ctx.request.method} to one server`,
+              },
+            };
+          const response = await to(target.server, ctx, rawParams(ctx));
+          const taskId =
+            'result' in response
+              ? (response.result.task as { taskId?: unknown } | undefined)?.taskId
+              : undefined;
+          if (typeof taskId === 'string') catalog.rememberTask(taskId, target.server);
+          return response;
+        }
       }
     },
   };

@@ -5,14 +5,18 @@ import type { ServerDecision } from '../requirements/apply-requirements.js';
 import { createPipeline } from '../pipeline/pipeline.js';
 import type { PipelineStages } from '../pipeline/pipeline.js';
 import { defaultStages } from '../pipeline/stages/index.js';
-import type { Router } from '../pipeline/stages/index.js';
 import { Catalog } from './catalog.js';
+import { catalogRouter } from './catalog-router.js';
+import { clientNotificationHandler } from './client-notifications.js';
 import type { ServedUpstream } from './catalog.js';
 import { openStdioSession, Relay, runOnStdio, serveOn } from './downstream/session.js';
 import type { InitInfo, OpenedSession } from './downstream/session.js';
 import {
   DEFAULT_TOOL_TIMEOUT_SEC,
+  notifiable,
   recheckOnListChanged,
+  reportDroppedNotification,
+  recheckTimeoutMs,
   refusalFor,
   reportUpstreamErrors,
   tellClient,
@@ -21,12 +25,7 @@ import type { GovernanceFactory, SessionContext } from './run-gateway.js';
 import type { SchemaGuardFactory } from './schema-guard.js';
 import { serveForwarder } from './serve-forwarder.js';
 import type { StateLine } from './state-line.js';
-import {
-  describeStartFailure,
-  listAllTools,
-  readiness,
-  startFailureState,
-} from './upstream/connect.js';
+import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 
@@ -87,13 +86,24 @@ export async function openAggregateSession(
   const relay = new Relay(ctx.shapeOutgoing);
   const failedRequired: string[] = [];
   let downstream: Server | null = null;
-  const guard = ctx.schema?.(async (name) => {
-    const u = live().find((x) => x.config.name === name);
-    return u ? listAllTools(u.upstream) : [];
-  });
-  const catalog = new Catalog(
-    () => live(),
-    (server, message) =>
+  // Filled once every server has started; the catalog asks before that too (list_changed at start).
+  let supervisors: SupervisedUpstream[] = [];
+  const live = (): ServedUpstream[] =>
+    supervisors.flatMap((s) =>
+      s.current
+        ? [
+            {
+              config: s.config,
+              upstream: s.current,
+              reinitialize: (why: string) => s.reconnect(why),
+            },
+          ]
+        : [],
+    );
+  const guard = ctx.schema?.();
+  const catalog = new Catalog(() => live(), {
+    naming: 'namespaced',
+    onListError: (server, message) =>
       ctx.stateLine({
         event: 'upstream_error',
         server,
@@ -101,8 +111,9 @@ export async function openAggregateSession(
         detail: maskTokens(message),
         thread_id: null,
       }),
-    guard,
-  );
+    ...(guard ? { guard } : {}),
+    recheckTimeoutMs,
+  });
   const supervised = await Promise.all(
     decisions.map(async (decision): Promise<SupervisedUpstream | null> => {
       const name = decision.server.name;
@@ -125,7 +136,7 @@ export async function openAggregateSession(
               if (notification.method.endsWith('/list_changed')) catalog.invalidate();
               await relayed?.(notification);
             };
-            if (guard) recheckOnListChanged(client, () => guard.refresh(name));
+            recheckOnListChanged(client, () => catalog.recheck(name, 'said its tools changed'));
             client.onerror = reportUpstreamErrors(ctx.stateLine, name);
           },
         },
@@ -133,9 +144,12 @@ export async function openAggregateSession(
           onState: (s, detail) => {
             state(name, s, detail);
             void tellClient(downstream, name, s, detail);
-            // Back after a restart: the client's lists may have changed (the others never did).
-            if (s === 'ready' && guard && supervisor.current)
-              void guard.connected(decision.server, supervisor.current);
+            // Back after a restart: calls wait until its tools are checked again (never the old
+            // list), and the client's lists may have changed (the others never did).
+            if (s === 'ready' && supervisor.current) {
+              guard?.connected(decision.server, supervisor.current);
+              void catalog.recheck(name, 'restarted');
+            }
             if (s === 'ready' || s === 'failed') {
               catalog.invalidate();
               void listsChanged(downstream);
@@ -145,7 +159,7 @@ export async function openAggregateSession(
       );
       try {
         const upstream = await supervisor.start();
-        await guard?.connected(decision.server, upstream);
+        guard?.connected(decision.server, upstream);
         const ready = await readiness(upstream);
         state(name, ready.state, ready.detail);
         return supervisor;
@@ -156,19 +170,7 @@ export async function openAggregateSession(
       }
     }),
   );
-  const supervisors = supervised.filter((s): s is SupervisedUpstream => s !== null);
-  const live = (): ServedUpstream[] =>
-    supervisors.flatMap((s) =>
-      s.current
-        ? [
-            {
-              config: s.config,
-              upstream: s.current,
-              reinitialize: (why: string) => s.reconnect(why),
-            },
-          ]
-        : [],
-    );
+  supervisors = supervised.filter((s): s is SupervisedUpstream => s !== null);
   const close = async () => {
     await Promise.all(supervisors.map((s) => s.stop()));
     for (const s of supervisors) state(s.config.name, 'stopped');
@@ -177,14 +179,9 @@ export async function openAggregateSession(
     await close();
     return { refusal: `required server(s) failed to start: ${failedRequired.join(', ')}` };
   }
-  const router: Router = {
-    defaultServer: () => null,
-    resolveTool: (name) => catalog.resolveTool(name),
-    exposeTools: (tools) => ({ tools: [...tools], hidden: catalog.hiddenTools }),
-    toolAnnotations: (server, tool) => catalog.toolAnnotations(server, tool),
-    ...(guard ? { toolGate: (server: string, tool: string) => guard.gate(server, tool) } : {}),
-    toolOutputSchema: (server, tool) => catalog.toolOutputSchema(server, tool),
-  };
+  // Every server's tools are checked before the first call (calls wait for it, bounded).
+  await Promise.all(supervisors.map((s) => catalog.recheck(s.config.name, 'started')));
+  const router = catalogRouter(catalog, null);
   const instructions = live()
     .filter((u) => u.upstream.instructions)
     .map((u) => `## ${u.config.name}\n${u.upstream.instructions}`)
@@ -210,11 +207,11 @@ export async function openAggregateSession(
               { ...ctx.governance?.(router, scopes), ...ctx.stages },
             ),
           ),
-        onNotification: async (n) => {
-          await Promise.all(
-            live().map((u) => u.upstream.client.notification(n as never).catch(() => undefined)),
-          );
-        },
+        onNotification: clientNotificationHandler({
+          servers: () => live().map((u) => notifiable(u.config.name, u.upstream)),
+          askedForRoots: (name) => relay.askedForRoots(name),
+          dropped: reportDroppedNotification(ctx.stateLine, '*', () => threadId),
+        }),
         relay,
         ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
         onThread: (id, parent) => {

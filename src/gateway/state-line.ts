@@ -1,6 +1,7 @@
 /** One JSON line on stderr per runtime event (docs/cli.md § gatehouse run). */
 export interface StateLine {
-  event: 'server_state' | 'client_error' | 'upstream_error';
+  /** `notification_dropped`: a client notification not forwarded (`state` is its method). */
+  event: 'server_state' | 'client_error' | 'upstream_error' | 'notification_dropped';
   server: string;
   state: string;
   detail: string | null;

@@ -13,6 +13,9 @@ export interface RequestScope {
     ((params: Record<string, unknown>) => Promise<{ action: string; content?: unknown }>) | null;
 }
 
+/** Server-defined JSON-RPC error: the server cannot be used now (session.ts). */
+const SERVER_UNAVAILABLE = -32001;
+
 /** Other requests than tools/call (resources, prompts, …): long, and reset by progress. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60 * 1000;
 
@@ -28,6 +31,11 @@ export function upstreamForwarder(
   serverName: string,
   /** An HTTP upstream answered 404 for our session: start a new one (MCP: re-initialise). */
   reinitialize?: (reason: string) => Promise<Upstream | null>,
+  /**
+   * Taken before the request is sent; run after a re-initialisation, before it is sent again:
+   * why it may not be (the new session's tools could not be checked, or the tool changed), or null.
+   */
+  reconnectCheck?: (ctx: PipelineContext) => () => Promise<string | null>,
 ): Forwarder {
   return {
     async forward(ctx: PipelineContext): Promise<GatewayResponse> {
@@ -64,6 +72,7 @@ export function upstreamForwarder(
           timeout: method === 'tools/call' ? toolTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS,
           ...(onprogress ? { onprogress, resetTimeoutOnProgress: method !== 'tools/call' } : {}),
         });
+      const afterReconnect = reconnectCheck?.(ctx);
       try {
         let result: unknown;
         try {
@@ -74,6 +83,8 @@ export function upstreamForwarder(
               ? await reinitialize('the server answered 404 for our session')
               : null;
           if (!fresh) throw err;
+          const refusal = (await afterReconnect?.()) ?? null;
+          if (refusal) return { error: { code: SERVER_UNAVAILABLE, message: refusal } };
           result = await send(fresh);
         }
         await Promise.all(progressSent);

@@ -40,6 +40,8 @@ export interface Target {
   server: string;
   /** The tool's raw name on that server (tools/call), or null. */
   tool: string | null;
+  /** The prompt's raw name on that server (prompts/get, completions of a prompt), when renamed. */
+  prompt?: string;
 }
 
 /** The policy decision for the request (tools/call: from the policy stage; otherwise allow). */

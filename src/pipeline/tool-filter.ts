@@ -28,14 +28,18 @@ export interface ToolGate {
 }
 
 /**
- * A per-tool check beyond the allowlists (the schema lock): whether a listed tool is hidden,
- * and whether a call to it may go on. Applied by both routers, so list and call agree.
+ * A per-tool check beyond the allowlists (the schema lock), on the definitions of the checked
+ * listing (the gateway's catalog): whether a listed tool is hidden, whether a call to it may go
+ * on, and what the lock says the tool is. It never lists tools itself, so list, call and policy
+ * all see the same definitions.
  */
 export interface ToolGuard {
-  /** Why this live tool definition is hidden from tools/list, or null. */
+  /** Why this live tool definition is hidden from tools/list, or null (drift is reported here). */
   hiddenReason(server: string, tool: Record<string, unknown>): string | null;
-  /** What a call to the tool needs; null: nothing (it may go on). */
-  gate(server: string, tool: string): Promise<ToolGate | null>;
+  /** What a call to the tool, as the checked listing defines it, needs; null: it may go on. */
+  gate(server: string, definition: Record<string, unknown>): ToolGate | null;
+  /** The tool's definition in the lock (the trust anchor for its annotations), or null. */
+  lockedDefinition(server: string, tool: string): Record<string, unknown> | null;
 }
 
 /** A tool an upstream offers that the client does not see, and why. */

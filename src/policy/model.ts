@@ -94,3 +94,30 @@ export function annotationsOf(tool: unknown): ToolAnnotations | null {
   }
   return out;
 }
+
+/**
+ * The stricter reading of two declarations of one tool (the lock's and the live listing's): a
+ * hint that makes a tool look safer counts only when both say it; one that makes it look more
+ * dangerous counts when either does. Null (no annotations) says nothing safe.
+ */
+export function stricterAnnotations(
+  a: ToolAnnotations | null,
+  b: ToolAnnotations | null,
+): ToolAnnotations {
+  const x = a ?? {};
+  const y = b ?? {};
+  const out: ToolAnnotations = {};
+  const safe = (key: 'readOnlyHint' | 'idempotentHint') => {
+    if (x[key] === true && y[key] === true) out[key] = true;
+    else if (x[key] === false || y[key] === false) out[key] = false;
+  };
+  const danger = (key: 'destructiveHint' | 'openWorldHint') => {
+    if (x[key] === true || y[key] === true) out[key] = true;
+    else if (x[key] === false && y[key] === false) out[key] = false;
+  };
+  safe('readOnlyHint');
+  safe('idempotentHint');
+  danger('destructiveHint');
+  danger('openWorldHint');
+  return out;
+}

@@ -17,7 +17,7 @@ const config = (callLog: string) =>
   ['customers', 'mailer']
     .map(
       (name) =>
-        `[mcp_servers.${name}]\ncommand = ${node}\nargs = [${JSON.stringify(SERVER)}]\nenv = { SERVER_NAME = "${name}", CALL_LOG = ${JSON.stringify(callLog)} }\n`,
+        `[mcp_servers.${name}]\ncommand = ${node}\nargs = [${JSON.stringify(SERVER)}]\nenv = { SERVER_NAME = "${name}", CONFIG_URI = "config://${name === 'customers' ? 'app' : name}", CALL_LOG = ${JSON.stringify(callLog)} }\n`,
     )
     .join('\n');
 

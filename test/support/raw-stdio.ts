@@ -13,6 +13,8 @@ export class RawStdioClient {
   stderr = '';
   private readonly child: ChildProcess;
   private buffer = '';
+  /** Results for requests the gateway sends this client (server→client requests such as roots/list). */
+  private readonly answers = new Map<string, Record<string, unknown>>();
   private waiters: {
     match: (m: Record<string, unknown>) => boolean;
     resolve: (m: Record<string, unknown>) => void;
@@ -33,6 +35,8 @@ export class RawStdioClient {
         this.lines.push(line);
         const message = JSON.parse(line) as Record<string, unknown>;
         this.received.push(message);
+        const asked = typeof message.method === 'string' ? this.answers.get(message.method) : null;
+        if (asked && 'id' in message) this.send({ id: message.id, result: asked });
         this.waiters = this.waiters.filter((w) =>
           w.match(message) ? (w.resolve(message), false) : true,
         );
@@ -62,10 +66,15 @@ export class RawStdioClient {
     return done;
   }
 
-  async initialize(): Promise<void> {
+  /** Answers every request the gateway sends with `method` (e.g. roots/list) with `result`. */
+  answer(method: string, result: Record<string, unknown>): void {
+    this.answers.set(method, result);
+  }
+
+  async initialize(capabilities: Record<string, unknown> = {}): Promise<void> {
     await this.request(0, 'initialize', {
       protocolVersion: '2025-11-25',
-      capabilities: {},
+      capabilities,
       clientInfo: { name: 'raw', version: '1' },
     });
     this.send({ method: 'notifications/initialized' });

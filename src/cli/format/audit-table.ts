@@ -59,6 +59,7 @@ export function auditDetail(type: string, body: Body): string {
       );
     }
     case 'gateway.stop':
+    case 'notification.dropped':
       return oneLine(text(body.reason) ?? '');
     case 'schema.drift':
       return oneLine(`${text(body.action) ?? '?'}: ${text(body.reason) ?? ''}`);

@@ -83,6 +83,8 @@ export async function refuseInitialize(session: StdioSession, message: string): 
  */
 export class Relay {
   private downstream: Server | null = null;
+  /** Servers that asked the client for its roots: the ones told when the roots change. */
+  private readonly rootsAskedBy = new Set<string | null>();
 
   /** `shape` masks what a server sends (logs, sampling and elicitation text) on its way. */
   constructor(private readonly shape: OutgoingShaper = (_server, m) => m) {}
@@ -90,6 +92,7 @@ export class Relay {
   wireUpstream(client: Client, server: string | null = null): void {
     client.fallbackRequestHandler = async (request, ctx) => {
       if (!this.downstream) throw new ProtocolError(-32603, 'client not connected yet');
+      if (request.method === 'roots/list') this.rootsAskedBy.add(server);
       const shaped = this.shape(server, { method: request.method, params: request.params });
       return (await this.downstream.request(
         { method: shaped.method, params: shaped.params } as never,
@@ -103,6 +106,11 @@ export class Relay {
       const shaped = this.shape(server, notification);
       await this.downstream?.notification(shaped as never).catch(() => undefined);
     };
+  }
+
+  /** Whether `server` has asked the client for its roots (roots/list) in this session. */
+  askedForRoots(server: string): boolean {
+    return this.rootsAskedBy.has(server);
   }
 
   attach(server: Server): void {

@@ -7,7 +7,7 @@ import type { Router } from './resolve-target.js';
 import { resolveTarget } from './resolve-target.js';
 
 export type { Forwarder } from './forward.js';
-export type { Router } from './resolve-target.js';
+export type { RequestRoute, Router, ToolRoute } from './resolve-target.js';
 
 /**
  * The stages as wired today. policy, approval, audit-intent, schema-check, masking and

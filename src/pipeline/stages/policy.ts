@@ -1,7 +1,7 @@
 import type { ToolCallDecision } from '../../policy/decide-tool-call.js';
 import { decideToolCall } from '../../policy/decide-tool-call.js';
 import type { ToolPolicy, UserApprovalMode } from '../../policy/model.js';
-import { annotationsOf } from '../../policy/model.js';
+import type { annotationsOf } from '../../policy/model.js';
 import type { PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
 import type { Router } from './resolve-target.js';
@@ -116,13 +116,20 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
       }));
       for (const item of tools) {
         const exposed = (item as { name?: unknown } | null)?.name;
-        const target = typeof exposed === 'string' ? await router.resolveTool(exposed) : null;
+        const route = typeof exposed === 'string' ? await router.resolveTool(exposed) : null;
+        const target = route && 'tool' in route ? route : null;
         if (!target) {
           kept.push(item);
           continue;
         }
         listed.push(target);
-        const d = decideFor(settings, target.server, target.tool, annotationsOf(item));
+        // The annotations a call would be classified by (the checked listing's, or the lock's).
+        const d = decideFor(
+          settings,
+          target.server,
+          target.tool,
+          await router.toolAnnotations(target.server, target.tool),
+        );
         if (d.decision === 'deny') {
           ctx.hiddenTools.push({
             server: target.server,

@@ -1,0 +1,83 @@
+import type { RequestRoute, Router } from '../pipeline/stages/index.js';
+import { INVALID_PARAMS } from '../pipeline/stages/resolve-target.js';
+import type { Catalog } from './catalog.js';
+
+/**
+ * A resource that no server offers: -32602, as the 2026-07-28 spec requires on every revision
+ * (the v2 SDK maps -32002 to -32602 on the way out anyway; clients accept both).
+ */
+export const RESOURCE_NOT_FOUND = -32602;
+
+/**
+ * The one router both gateway modes use: tools are routed only to names of the catalog's checked
+ * listing, the policy's annotations and masking's outputSchema come from that same listing, and
+ * the schema lock is checked against it. `run` names one server (`single`): every other request
+ * goes to it. `serve` routes prompts, resources, completions and tasks to the one server that
+ * owns them, or refuses (an unknown name, or a URI several servers offer).
+ */
+export function catalogRouter(catalog: Catalog, single: string | null): Router {
+  return {
+    defaultServer: () => single,
+    ...(single === null ? { resolveRequest: (m, p) => routeRequest(catalog, m, p ?? {}) } : {}),
+    resolveTool: (name) => catalog.resolveTool(name),
+    exposeTools: (tools) => ({ tools: [...tools], hidden: catalog.hiddenTools }),
+    toolAnnotations: (server, tool) => Promise.resolve(catalog.toolAnnotations(server, tool)),
+    toolOutputSchema: (server, tool) => Promise.resolve(catalog.toolOutputSchema(server, tool)),
+    toolGate: (server, tool) => Promise.resolve(catalog.toolGate(server, tool)),
+  };
+}
+
+const refuse = (code: number, rule: string, message: string): RequestRoute => ({
+  refusal: { code, rule, message },
+});
+
+async function byUri(catalog: Catalog, uri: unknown, method: string): Promise<RequestRoute> {
+  const route = typeof uri === 'string' ? await catalog.serverForUri(uri) : null;
+  if (!route)
+    return refuse(RESOURCE_NOT_FOUND, 'unknown_resource', `Resource not found: ${String(uri)}`);
+  if ('ambiguous' in route)
+    return refuse(
+      INVALID_PARAMS,
+      'ambiguous_resource',
+      `Gatehouse refused ${method} of ${String(uri)}: the URI is offered by several servers (${route.ambiguous.join(', ')}), so it cannot be routed safely; ask an admin to disable the resource on all but one of them`,
+    );
+  return { target: { server: route.server, tool: null } };
+}
+
+async function byPrompt(catalog: Catalog, name: unknown): Promise<RequestRoute> {
+  const ref = typeof name === 'string' ? await catalog.resolvePrompt(name) : null;
+  if (!ref) return refuse(INVALID_PARAMS, 'unknown_prompt', `Unknown prompt: ${String(name)}`);
+  return { target: { server: ref.server, tool: null, prompt: ref.tool } };
+}
+
+/** `serve`: the one server a request other than tools/call belongs to (null: none, gathered from all). */
+async function routeRequest(
+  catalog: Catalog,
+  method: string,
+  params: Record<string, unknown>,
+): Promise<RequestRoute> {
+  switch (method) {
+    case 'prompts/get':
+      return byPrompt(catalog, params.name);
+    case 'resources/read':
+    case 'resources/subscribe':
+    case 'resources/unsubscribe':
+      return byUri(catalog, params.uri, method);
+    case 'completion/complete': {
+      const ref = params.ref as { type?: unknown; name?: unknown; uri?: unknown } | undefined;
+      return ref?.type === 'ref/prompt'
+        ? byPrompt(catalog, ref.name)
+        : byUri(catalog, ref?.uri, method);
+    }
+    case 'tasks/get':
+    case 'tasks/result':
+    case 'tasks/cancel': {
+      const server = typeof params.taskId === 'string' ? catalog.taskServer(params.taskId) : null;
+      if (!server)
+        return refuse(INVALID_PARAMS, 'unknown_task', `Unknown task: ${String(params.taskId)}`);
+      return { target: { server, tool: null } };
+    }
+    default:
+      return null;
+  }
+}
