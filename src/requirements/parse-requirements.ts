@@ -1,4 +1,5 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { maskUrl } from '../masking/mask-text.js';
 import { suggestKey } from '../diagnostics/suggest.js';
 import { describeType, isPlainTable } from '../config/field-reader.js';
 import type { TomlDocument, KeyPath } from '../config/toml-document.js';
@@ -519,7 +520,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       if (problem) {
         this.error(
           [...path, 'value'],
-          `URL prefix \`${raw.value}\` ${problem}`,
+          `URL prefix \`${maskUrl(raw.value)}\` ${problem}`,
           'write a full origin, optionally with a path: "https://mcp.example.com" or "https://mcp.example.com/mcp"',
         );
         return null;

@@ -4,6 +4,8 @@ import type { ChildProcess } from 'node:child_process';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import type { StdioTransport } from '../../config/mcp-server.js';
 import { trackGroup, untrackGroup } from './process-groups.js';
+import { maskSecrets } from '../../masking/detect.js';
+import { maskText } from '../../masking/mask-text.js';
 import type { ExecutablePin } from '../../requirements/executable-pin.js';
 import type { LaunchPlan } from '../../requirements/executable.js';
 import {
@@ -15,6 +17,15 @@ import {
 } from '../../requirements/executable.js';
 
 const STDERR_TAIL_BYTES = 4096;
+
+/**
+ * What a server writes outside the protocol (stray stdout lines, stderr) can carry anything it
+ * read: Gatehouse quotes it in its own stderr and the audit only with secrets AND personal data
+ * masked, as the engine masks results.
+ */
+export function maskServerText(text: string): string {
+  return maskText(maskSecrets(text).text);
+}
 
 export { childEnvironment } from '../../config/child-environment.js';
 
@@ -45,9 +56,9 @@ export class ProcessGroupStdioTransport implements Transport {
     private readonly pin: ExecutablePin | null = null,
   ) {}
 
-  /** The last few KB the server wrote to stderr, for failure messages. */
+  /** The last few KB the server wrote to stderr, for failure messages (secrets and PII masked). */
   get stderr(): string {
-    return this.stderrTail;
+    return maskServerText(this.stderrTail);
   }
 
   get exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | null {
@@ -139,7 +150,7 @@ export class ProcessGroupStdioTransport implements Transport {
       } catch {
         this.onerror?.(
           new Error(
-            `the server printed a line that is not JSON-RPC on stdout (ignored): ${line.slice(0, 160)}`,
+            `the server printed a line that is not JSON-RPC on stdout (ignored): ${maskServerText(line.slice(0, 160))}`,
           ),
         );
         continue;
