@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { tempDir, writeFiles } from '../support/fixtures.js';
+import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
 import { RawStdioClient } from '../support/raw-stdio.js';
 import { until } from '../support/processes.js';
 import { cli } from '../support/run-cli.js';
@@ -35,6 +35,29 @@ describe.skipIf(!existsSync(BIN))("Gatehouse's own stderr", () => {
       '536-22-8149',
     ])
       expect(client.stderr).not.toContain(pii);
+  });
+});
+
+describe.skipIf(!existsSync(BIN))("the audit's call records", () => {
+  test('keep the server identity with short-flag and user:password arguments masked', async () => {
+    const home = tempDir();
+    const args = [join(FIXTURES, 'crashy.mjs'), '-u', 'bob:B0bsAuditPw', '-pSh0rtAuditPw'];
+    const dir = writeFiles({
+      'c.toml': `[mcp_servers.crashy]\ncommand = ${JSON.stringify(process.execPath)}\nargs = ${JSON.stringify(args)}\n`,
+    });
+    const client = new RawStdioClient(
+      process.execPath,
+      [BIN, '--config', join(dir, 'c.toml'), 'run', 'crashy'],
+      { ...process.env, GATEHOUSE_HOME: home },
+    );
+    await client.initialize();
+    const r = await client.request(1, 'tools/call', { name: 'ping', arguments: {} });
+    expect(JSON.stringify(r)).toContain('pong');
+    client.close();
+    const audit = await cli(['audit', 'query', '--json'], { GATEHOUSE_HOME: home });
+    expect(audit.stdout).toContain('"call.intent"');
+    expect(audit.stdout).toContain('-p*****');
+    for (const s of ['B0bsAuditPw', 'Sh0rtAuditPw']) expect(audit.stdout).not.toContain(s);
   });
 });
 
