@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { safePostgresUrl } from './postgres-store.js';
+import { safePostgresUrl } from './postgres-url.js';
 import type { AuditStore } from './store.js';
 
 /** `$GATEHOUSE_HOME/audit.db`: the embedded default. */

@@ -6,7 +6,10 @@ import { PostgresApprovalQueue } from '../approval/postgres-queue.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
 import { COLUMN_NAMES } from './event.js';
-import { whereClause } from './sqlite-store.js';
+import { whereClause } from './store-sql.js';
+import { safePostgresUrl } from './postgres-url.js';
+
+export { safePostgresUrl };
 import type { AuditFilter, AuditStats, AuditStore } from './store.js';
 import { AUDIT_SCHEMA_VERSION, AuditStoreError, QUERY_BATCH } from './store.js';
 
@@ -30,18 +33,6 @@ function toRecord(row: Row): StoredRecord {
     body: row.body,
     columns,
   };
-}
-
-/** A PostgreSQL URL as it may be printed: the password masked. */
-export function safePostgresUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '*****';
-    u.searchParams.delete('password');
-    return u.toString().replace('%2A%2A%2A%2A%2A', '*****');
-  } catch {
-    return 'postgres://(unparseable URL)';
-  }
 }
 
 function describe(err: unknown): string {

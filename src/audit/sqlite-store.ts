@@ -6,6 +6,9 @@ import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
 import type { RawRecordRow } from './chain.js';
 import { chainRecords, recordFromRaw } from './chain.js';
 import { SqliteApprovalQueue } from '../approval/sqlite-queue.js';
+import { whereClause } from './store-sql.js';
+
+export { whereClause };
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
 import type { AuditFilter, AuditStats, AuditStore } from './store.js';
@@ -62,32 +65,6 @@ function toRecord(row: Row): StoredRecord {
       call_id: row.call_id,
     },
   };
-}
-
-/** SQL WHERE for a filter, shared with the PostgreSQL store (placeholders by `param`). */
-export function whereClause(
-  filter: AuditFilter,
-  param: (value: unknown) => string,
-): { sql: string } {
-  const parts: string[] = [];
-  const eq: [keyof AuditFilter, string][] = [
-    ['type', 'type'],
-    ['server', 'server'],
-    ['target', 'target'],
-    ['decision', 'decision'],
-    ['outcome', 'outcome'],
-    ['threadId', 'thread_id'],
-    ['actor', 'actor'],
-    ['callId', 'call_id'],
-  ];
-  for (const [key, column] of eq) {
-    const value = filter[key];
-    if (value !== undefined) parts.push(`${column} = ${param(value)}`);
-  }
-  if (filter.since !== undefined) parts.push(`ts >= ${param(filter.since)}`);
-  if (filter.until !== undefined) parts.push(`ts < ${param(filter.until)}`);
-  if (filter.afterSeq !== undefined) parts.push(`seq > ${param(filter.afterSeq)}`);
-  return { sql: parts.length ? `WHERE ${parts.join(' AND ')}` : '' };
 }
 
 /** Rows per multi-row INSERT: one statement step instead of 32. */

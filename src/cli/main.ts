@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { killAllGroups } from '../gateway/upstream/process-groups.js';
+import { endQuietlyOnClosedPipe } from './closed-pipe.js';
 import { processIo } from './io.js';
 import { runCli } from './program.js';
 import { runShutdownHooks } from './shutdown.js';
@@ -20,6 +21,12 @@ for (const [signal, code] of [
     void runShutdownHooks().finally(() => process.exit(code));
   });
 }
+
+endQuietlyOnClosedPipe(
+  process,
+  () => runShutdownHooks(),
+  (code) => process.exit(code),
+);
 
 const code = await runCli(process.argv.slice(2), processIo(), {
   stdin: process.stdin,

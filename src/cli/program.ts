@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { AUDIT_DECISIONS, AUDIT_EVENT_TYPES, AUDIT_OUTCOMES } from '../audit/filter-values.js';
 import type { Readable } from 'node:stream';
 import { ExitCode } from './exit-codes.js';
 import type { ExitCodeValue } from './exit-codes.js';
@@ -215,11 +216,16 @@ export function buildProgram(
     cmd
       .option('--server <name>', 'only this server')
       .option('--tool <name>', 'only this tool (or prompt name, or resource URI)')
-      .option('--decision <d>', 'allow | deny | needs_approval')
-      .option('--outcome <o>', 'ok | is_error | protocol_error | timeout | denied')
+      .addOption(
+        new Option(
+          '--decision <d>',
+          'only this decision (a call, an approval or a drift action)',
+        ).choices(AUDIT_DECISIONS),
+      )
+      .addOption(new Option('--outcome <o>', 'only this call outcome').choices(AUDIT_OUTCOMES))
       .option('--thread <id>', 'only this thread id')
       .option('--user <name>', 'only this OS user or token subject')
-      .option('--type <type>', 'only this event type (call.intent, call.result, tools.list, …)')
+      .addOption(new Option('--type <type>', 'only this event type').choices(AUDIT_EVENT_TYPES))
       .option('--since <time>', 'from this time (ISO, or an age: 30m, 2h, 7d)')
       .option('--until <time>', 'before this time (ISO, or an age)');
   wire(
@@ -236,7 +242,8 @@ export function buildProgram(
   wire(
     queryOptions(audit.command('query'))
       .description('records matching every filter given, oldest first')
-      .option('--limit <n>', 'at most N records')
+      .option('--limit <n>', 'only the N most recent matches (still shown oldest first)')
+      .option('--oldest', 'with --limit: the N oldest matches instead')
       .option('--json', 'print JSON (each record with its event)')
       .action(async (opts: QueryOptions, cmd: Command) =>
         setExit(await runAuditQuery(globals(cmd), opts, io)),
@@ -312,18 +319,20 @@ export function buildProgram(
       .option('--tool <name>', 'raw tool name on that server')
       .option('--args <json>', 'the call arguments (an approval is bound to exactly these)')
       .option('--annotations <json>', "the tool's annotations as the server declares them")
+      .option('--live', "start the server and use the tool's annotations as it lists them now")
       .option('--json', 'print JSON')
       .action(
-        (
+        async (
           opts: {
             server?: string;
             tool?: string;
             args?: string;
             annotations?: string;
+            live?: boolean;
             json?: boolean;
           },
           cmd: Command,
-        ) => setExit(runPolicyExplain(globals(cmd), opts, io)),
+        ) => setExit(await runPolicyExplain(globals(cmd), opts, io)),
       ),
   );
   wire(
@@ -492,7 +501,10 @@ export function buildProgram(
       .description(
         'classify every change (breaking, risky, widening, cosmetic): live servers against the lock, or two lock files',
       )
-      .argument('[locks...]', 'BEFORE AFTER lock files (default: the lock against live servers)')
+      .argument(
+        '[servers-or-locks...]',
+        'SERVER… to compare only those live servers with the lock, or BEFORE AFTER lock files (*.json or a path)',
+      )
       .option('--format <format>', 'md (a changelog, breaking first) or json', 'md')
       .option('--json', 'same as --format json')
       .option('--against <file>', 'compare live servers with this lock file instead')
@@ -505,8 +517,9 @@ export function buildProgram(
       .command('approve')
       .description('accept the live version of a server or one tool into the lock, as this OS user')
       .argument('<target>', 'SERVER or SERVER/TOOL')
+      .option('--yes', 'do not ask for confirmation on a terminal (CI)')
       .option('--json', 'print JSON')
-      .action(async (target: string, opts: { json?: boolean }, cmd: Command) =>
+      .action(async (target: string, opts: { json?: boolean; yes?: boolean }, cmd: Command) =>
         setExit(await runSchemaApprove(globals(cmd), target, opts, io)),
       ),
   );

@@ -13,7 +13,13 @@ describe('[gatehouse_schema]', () => {
     const req = composeRequirementLayers([parse('').layer]).schema;
     expect(schemaPolicyOf(req)).toEqual({
       lock: 'optional',
-      onClass: { breaking: 'block', risky: 'block', widening: 'warn', cosmetic: 'allow' },
+      onClass: {
+        breaking: 'block',
+        risky: 'block',
+        widening: 'warn',
+        version: 'warn',
+        cosmetic: 'allow',
+      },
     });
     expect(req.lockPath).toBeNull();
   });
@@ -31,7 +37,13 @@ describe('[gatehouse_schema]', () => {
     expect(req.lockPath).toEqual({ value: '/etc/gh/locks/gatehouse.lock.json', source: SRC });
     expect(schemaPolicyOf(req)).toEqual({
       lock: 'required',
-      onClass: { breaking: 'block', risky: 'warn', widening: 'approve', cosmetic: 'allow' },
+      onClass: {
+        breaking: 'block',
+        risky: 'warn',
+        widening: 'approve',
+        version: 'warn',
+        cosmetic: 'allow',
+      },
     });
   });
 

@@ -37,6 +37,7 @@ const CLASS_KEYS: Record<string, ChangeClass> = {
   on_breaking: 'breaking',
   on_risky: 'risky',
   on_widening: 'widening',
+  on_version: 'version',
   on_cosmetic: 'cosmetic',
 };
 const SCHEMA_KEYS = ['lock_path', 'lock', 'on_drift', ...Object.keys(CLASS_KEYS)];
@@ -127,6 +128,7 @@ export function schemaPolicyOf(req: SchemaRequirements) {
       breaking: req.onClass.breaking?.value ?? DEFAULT_SCHEMA_POLICY.onClass.breaking,
       risky: req.onClass.risky?.value ?? DEFAULT_SCHEMA_POLICY.onClass.risky,
       widening: req.onClass.widening?.value ?? DEFAULT_SCHEMA_POLICY.onClass.widening,
+      version: req.onClass.version?.value ?? DEFAULT_SCHEMA_POLICY.onClass.version,
       cosmetic: req.onClass.cosmetic?.value ?? DEFAULT_SCHEMA_POLICY.onClass.cosmetic,
     },
   };

@@ -347,7 +347,13 @@ export function diffServerFacts(
     );
   if (before.package && after.package && !sameJson(before.package, after.package))
     change(
-      'risky',
+      // A new version of the same package is a release; anything else (another package, or the
+      // same version with other bytes) is not.
+      before.package.name === after.package.name &&
+        before.package.version !== after.package.version &&
+        before.package.integrity !== after.package.integrity
+        ? 'version'
+        : 'risky',
       `server \`${server}\`: package ${before.package.name}@${before.package.version} → ${after.package.name}@${after.package.version}${before.package.integrity !== after.package.integrity && before.package.version === after.package.version ? ' (same version, different integrity!)' : ''}`,
       'package',
       before.package,
@@ -355,7 +361,7 @@ export function diffServerFacts(
     );
   if (before.server_info && after.server_info && !sameJson(before.server_info, after.server_info))
     change(
-      'risky',
+      before.server_info.name === after.server_info.name ? 'version' : 'risky',
       `server \`${server}\`: serverInfo ${before.server_info.name} ${before.server_info.version} → ${after.server_info.name} ${after.server_info.version}`,
       'server_info',
       before.server_info,

@@ -3,10 +3,22 @@
  * comparison carries with the helpers that record a finding and name where it is.
  */
 
-export type ChangeClass = 'breaking' | 'widening' | 'risky' | 'cosmetic';
+/**
+ * `version`: only the server's own version moved (serverInfo.version, or the npx package's version
+ * with a new integrity). Its own class so that `npx …@latest` servers do not go dark on every
+ * patch release: what they offer is still compared tool by tool, and any change there is classed
+ * on its own.
+ */
+export type ChangeClass = 'breaking' | 'widening' | 'risky' | 'version' | 'cosmetic';
 
 /** Most severe first: the order changelogs and enforcement use. */
-export const CHANGE_CLASSES: readonly ChangeClass[] = ['breaking', 'risky', 'widening', 'cosmetic'];
+export const CHANGE_CLASSES: readonly ChangeClass[] = [
+  'breaking',
+  'risky',
+  'widening',
+  'version',
+  'cosmetic',
+];
 
 export type Direction = 'input' | 'output';
 

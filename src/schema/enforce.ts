@@ -20,7 +20,13 @@ export interface SchemaPolicy {
 
 export const DEFAULT_SCHEMA_POLICY: SchemaPolicy = {
   lock: 'optional',
-  onClass: { breaking: 'block', risky: 'block', widening: 'warn', cosmetic: 'allow' },
+  onClass: {
+    breaking: 'block',
+    risky: 'block',
+    widening: 'warn',
+    version: 'warn',
+    cosmetic: 'allow',
+  },
 };
 
 /** The lock as the gateway sees it. `error` and a configured-but-missing lock both block. */

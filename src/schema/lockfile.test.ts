@@ -157,7 +157,13 @@ describe('enforcement verdicts', () => {
   test('an unusable lock blocks everything (fail closed), whatever the policy', () => {
     const lenient = {
       lock: 'optional' as const,
-      onClass: { breaking: 'allow', risky: 'allow', widening: 'allow', cosmetic: 'allow' } as const,
+      onClass: {
+        breaking: 'allow',
+        risky: 'allow',
+        widening: 'allow',
+        version: 'allow',
+        cosmetic: 'allow',
+      } as const,
     };
     const v = verdict(
       { status: 'error', file: '/r/l.json', message: 'not valid JSON' },
@@ -191,13 +197,33 @@ describe('enforcement verdicts', () => {
       lock: loaded(lockWith(server())),
       policy,
       server: 'fs',
-      facts: { ...server(), server_info: { name: 'fs', version: '6.6.6' } },
+      facts: { ...server(), server_info: { name: 'fs-evil', version: '1.0.0' } },
       tool: TOOL,
       approvePrefix: 'gatehouse schema approve',
     });
     expect(v.action).toBe('block');
     expect(v.approveCommand).toBe('gatehouse schema approve fs');
-    expect(v.reason).toContain('serverInfo fs 1.0.0 → fs 6.6.6');
+    expect(v.reason).toContain('serverInfo fs 1.0.0 → fs-evil 1.0.0');
+  });
+  test('a new version of the same server is its own class: warned by default, blockable by the admin', () => {
+    const input = {
+      lock: loaded(lockWith(server())),
+      server: 'fs',
+      facts: { ...server(), server_info: { name: 'fs', version: '1.0.1' } },
+      tool: TOOL,
+      approvePrefix: 'gatehouse schema approve',
+    };
+    const warned = toolVerdict({ ...input, policy: DEFAULT_SCHEMA_POLICY });
+    expect(warned.action).toBe('warn');
+    expect(warned.changes).toEqual([expect.objectContaining({ class: 'version' })]);
+    expect(warned.reason).toContain(
+      'version change since it was locked: server `fs`: serverInfo fs 1.0.0 → fs 1.0.1',
+    );
+    const strict = {
+      ...DEFAULT_SCHEMA_POLICY,
+      onClass: { ...DEFAULT_SCHEMA_POLICY.onClass, version: 'block' as const },
+    };
+    expect(toolVerdict({ ...input, policy: strict }).action).toBe('block');
   });
 });
 

@@ -10,11 +10,18 @@ const HEADINGS: Record<ChangeClass, string> = {
   breaking: 'Breaking changes',
   risky: 'Risky changes (text the model reads, annotations, or a different server: review them)',
   widening: 'Widening changes',
+  version: 'New server versions (the tools themselves are compared one by one above)',
   cosmetic: 'Cosmetic changes (ordering or whitespace only)',
 };
 
 export function countByClass(changes: readonly SchemaChange[]): Record<ChangeClass, number> {
-  const counts: Record<ChangeClass, number> = { breaking: 0, risky: 0, widening: 0, cosmetic: 0 };
+  const counts: Record<ChangeClass, number> = {
+    breaking: 0,
+    risky: 0,
+    widening: 0,
+    version: 0,
+    cosmetic: 0,
+  };
   for (const c of changes) counts[c.class]++;
   return counts;
 }

@@ -210,19 +210,19 @@ describe.skipIf(!existsSync(BIN))('schema lock enforcement in the gateway', () =
     ).toBeDefined();
   });
 
-  test('a changed server (serverInfo version) blocks all its tools; approving one tool says the server needs approval', async () => {
+  test('a changed server (serverInfo name) blocks all its tools; approving one tool says the server needs approval', async () => {
     const ws = workspace();
     expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);
     const config = join(ws.dir, 'c.toml');
     writeFileSync(
       config,
-      readFileSync(config, 'utf8').replace('env = {', 'env = { CONTRACT_SERVER_VERSION = "6.6.6",'),
+      readFileSync(config, 'utf8').replace('env = {', 'env = { CONTRACT_SERVER_NAME = "contrac7",'),
     );
     const client = await gateway(ws.flags, ws.home, ['run', 'contract']);
     expect(toolsOf(await client.request(1, 'tools/list'))).toEqual([]);
     const call = await client.request(2, 'tools/call', { name: 'plot_point', arguments: {} });
     const message = (call.error as { message: string }).message;
-    expect(message).toContain('serverInfo contract 1.0.0 → contract 6.6.6');
+    expect(message).toContain('serverInfo contract 1.0.0 → contrac7 1.0.0');
     expect(message).toMatch(/schema approve contract`\.$/);
 
     const one = await ws.cli(['schema', 'approve', 'contract/plot_point']);
@@ -234,9 +234,35 @@ describe.skipIf(!existsSync(BIN))('schema lock enforcement in the gateway', () =
     const all = await ws.cli(['schema', 'approve', 'contract']);
     expect(all.code).toBe(0);
     expect(all.stdout).toContain(
-      'risky: server `contract`: serverInfo contract 1.0.0 → contract 6.6.6',
+      'risky: server `contract`: serverInfo contract 1.0.0 → contrac7 1.0.0',
     );
     expect(toolsOf(await client.request(3, 'tools/list'))).toHaveLength(7);
+  });
+
+  test('a new serverInfo version alone is warned, not blocked (on_version), and shown by schema diff', async () => {
+    const ws = workspace();
+    expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);
+    const config = join(ws.dir, 'c.toml');
+    writeFileSync(
+      config,
+      readFileSync(config, 'utf8').replace('env = {', 'env = { CONTRACT_SERVER_VERSION = "1.0.1",'),
+    );
+    const client = await gateway(ws.flags, ws.home, ['run', 'contract']);
+    expect(toolsOf(await client.request(1, 'tools/list'))).toHaveLength(7);
+    const call = await client.request(2, 'tools/call', { name: 'plot_point', arguments: {} });
+    expect(call.result).toBeDefined();
+    const diff = await ws.cli(['schema', 'diff']);
+    expect(diff.code).toBe(0);
+    expect(diff.stdout).toContain('1 version');
+    expect(diff.stdout).toContain('serverInfo contract 1.0.0 → contract 1.0.1');
+    // The admin can still make a new version a blocking event.
+    const strict = writeFiles({ 'r.toml': '[gatehouse_schema]\non_version = "block"\n' });
+    const blocked = await gateway(
+      [...ws.flags, '--requirements', join(strict, 'r.toml')],
+      ws.home,
+      ['run', 'contract'],
+    );
+    expect(toolsOf(await blocked.request(1, 'tools/list'))).toEqual([]);
   });
 
   test('serve hides the blocked tool under its namespaced name and refuses the call', async () => {

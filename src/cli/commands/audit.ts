@@ -24,6 +24,7 @@ import { canonicalJson } from '../../audit/canonical-json.js';
 import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
+import { renderAuditTable } from '../format/audit-table.js';
 import { defaultGatehouseHome } from '../../config/load-config.js';
 import type { GlobalOptions } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
@@ -75,44 +76,6 @@ function recordJson(r: StoredRecord): Record<string, unknown> {
   return { seq: r.seq, ts: r.ts, hash: r.hash, prev: r.prev, event: JSON.parse(r.body) as unknown };
 }
 
-const COLUMNS = [
-  'SEQ',
-  'TIME',
-  'TYPE',
-  'SERVER',
-  'TARGET',
-  'DECISION',
-  'OUTCOME',
-  'THREAD',
-  'ACTOR',
-];
-
-function rows(records: readonly StoredRecord[]): string {
-  const table = [
-    COLUMNS,
-    ...records.map((r) => [
-      String(r.seq),
-      r.ts,
-      r.columns.type,
-      r.columns.server ?? '-',
-      r.columns.target ?? '-',
-      r.columns.decision ?? '-',
-      r.columns.outcome ?? '-',
-      r.columns.thread_id ?? '-',
-      r.columns.actor ?? '-',
-    ]),
-  ];
-  const width = COLUMNS.map((_, i) => Math.max(...table.map((row) => (row[i] ?? '').length)));
-  return `${table
-    .map((row) =>
-      row
-        .map((c, i) => c.padEnd(width[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n')}\n`;
-}
-
 export interface QueryOptions {
   server?: string;
   tool?: string;
@@ -124,6 +87,8 @@ export interface QueryOptions {
   since?: string;
   until?: string;
   limit?: string;
+  /** With `--limit`: the N oldest matches instead of the N newest. */
+  oldest?: boolean;
   json?: boolean;
 }
 
@@ -178,10 +143,15 @@ export function runAuditQuery(
   const filter = filterFrom(opts, io);
   if (!filter) return Promise.resolve(ExitCode.usage);
   return withStore(global, io, async (store) => {
-    const found = await store.query(filter);
+    // `--limit N` means the N most recent (what people look for), shown oldest first like the
+    // rest of the table; `--oldest` keeps the N earliest instead.
+    const newest = filter.limit !== undefined && !opts.oldest;
+    const found = newest
+      ? (await store.query({ ...filter, newestFirst: true })).reverse()
+      : await store.query(filter);
     if (opts.json) io.stdout(`${JSON.stringify(found.map(recordJson), null, 2)}\n`);
     else if (found.length === 0) io.stdout('no audit records match\n');
-    else io.stdout(rows(found));
+    else io.stdout(renderAuditTable(found));
     return ExitCode.ok;
   });
 }
@@ -202,7 +172,7 @@ export function runAuditTail(
       if (records.length === 0) return;
       if (opts.json) for (const r of records) io.stdout(`${JSON.stringify(recordJson(r))}\n`);
       else {
-        const text = rows(records);
+        const text = renderAuditTable(records);
         io.stdout(header ? text : text.slice(text.indexOf('\n') + 1));
       }
     };

@@ -4,6 +4,8 @@ import { canonicalJson } from '../../audit/canonical-json.js';
 import { parseTomlDocument } from '../../config/toml-document.js';
 import { readSourceFile } from '../../config/read-source.js';
 import { formatLocation } from '../../diagnostics/diagnostic.js';
+import { suggestKey } from '../../diagnostics/suggest.js';
+import { probeServer } from '../../gateway/probe.js';
 import type { ToolCallDecision } from '../../policy/decide-tool-call.js';
 import { decideFor } from '../../pipeline/stages/policy.js';
 import { policySettingsFor } from '../policy-settings.js';
@@ -84,11 +86,74 @@ export function decisionJson(d: ToolCallDecision): Record<string, unknown> {
   };
 }
 
-export function runPolicyExplain(
-  global: GlobalOptions,
-  opts: { server?: string; tool?: string; args?: string; annotations?: string; json?: boolean },
+/** What `--live` learnt: the tool's annotations as listed now, or why they are not known. */
+async function liveAnnotations(
+  world: World,
+  server: string,
+  tool: string,
   io: CliIo,
-): ExitCodeValue {
+): Promise<{ annotations: ToolAnnotations | null; offered: boolean } | ExitCodeValue> {
+  const decision = world.decisions.find((d) => d.server.name === server);
+  if (!decision) return ExitCode.notFound;
+  if (!decision.enabled) {
+    io.stderr(
+      `warning: --live: server '${server}' is disabled (${decision.disabledReason?.detail ?? 'disabled'}); it was not started\n`,
+    );
+    return { annotations: null, offered: false };
+  }
+  let listed: { name: string; annotations?: unknown }[] = [];
+  const probe = await probeServer(decision.server, {
+    env: io.env,
+    inspect: async (_s, upstream) => {
+      let cursor: string | undefined;
+      do {
+        const page = await upstream.client.listTools(cursor ? { cursor } : undefined);
+        listed = [...listed, ...page.tools];
+        cursor = page.nextCursor;
+      } while (cursor);
+    },
+  });
+  if (probe.state !== 'ready') {
+    io.stderr(`error: --live: server '${server}' is ${probe.state}: ${probe.detail}\n`);
+    return ExitCode.serverUnavailable;
+  }
+  const found = listed.find((t) => t.name === tool);
+  if (!found) {
+    const names = listed.map((t) => t.name);
+    io.stderr(
+      `warning: server '${server}' offers no tool named '${tool}'${suggestion(tool, names)} (it offers: ${names.join(', ') || 'none'})\n`,
+    );
+    return { annotations: null, offered: false };
+  }
+  const annotations = annotationsFrom(
+    Object.fromEntries(
+      Object.entries((found.annotations ?? {}) as Record<string, unknown>).filter(
+        ([k, v]) =>
+          ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'].includes(k) &&
+          typeof v === 'boolean',
+      ),
+    ),
+  );
+  return { annotations: annotations === 'invalid' ? null : annotations, offered: true };
+}
+
+function suggestion(name: string, known: readonly string[]): string {
+  const near = suggestKey(name, known);
+  return near ? ` (did you mean '${near}'?)` : '';
+}
+
+export async function runPolicyExplain(
+  global: GlobalOptions,
+  opts: {
+    server?: string;
+    tool?: string;
+    args?: string;
+    annotations?: string;
+    live?: boolean;
+    json?: boolean;
+  },
+  io: CliIo,
+): Promise<ExitCodeValue> {
   if (!opts.server || !opts.tool) {
     io.stderr(
       'error: --server and --tool are both required, e.g. policy explain --server github --tool delete_repo\n',
@@ -98,7 +163,7 @@ export function runPolicyExplain(
   const args = parseJsonOption('args', opts.args, io);
   const rawAnnotations = parseJsonOption('annotations', opts.annotations, io);
   if (args === null || rawAnnotations === null) return ExitCode.usage;
-  const annotations = annotationsFrom(rawAnnotations);
+  let annotations = annotationsFrom(rawAnnotations);
   if (annotations === 'invalid') {
     io.stderr(
       'error: --annotations must be an object of readOnlyHint / destructiveHint / idempotentHint / openWorldHint booleans\n',
@@ -115,12 +180,32 @@ export function runPolicyExplain(
     );
     return ExitCode.requirementsInvalid;
   }
+  const known = world.decisions.map((x) => x.server.name);
+  if (!known.includes(opts.server)) {
+    // Explaining a rule for a server not configured here is allowed (an admin writes policy for
+    // a fleet), but a typo must not pass for "allowed".
+    io.stderr(
+      `warning: no server named '${opts.server}' is configured here${suggestion(opts.server, known)}; the decision below is what the rules say for that name\n`,
+    );
+  }
+  let annotationSource: 'given' | 'live' | 'none' = annotations ? 'given' : 'none';
+  if (opts.live) {
+    if (opts.annotations !== undefined) {
+      io.stderr('error: give either --annotations or --live, not both\n');
+      return ExitCode.usage;
+    }
+    if (!known.includes(opts.server)) return ExitCode.notFound;
+    const live = await liveAnnotations(world, opts.server, opts.tool, io);
+    if (typeof live === 'number') return live;
+    annotations = live.annotations;
+    annotationSource = live.offered ? 'live' : 'none';
+  }
   const d = decideInWorld(world, opts.server, opts.tool, annotations);
   const argsHash =
     args === undefined ? null : createHash('sha256').update(canonicalJson(args)).digest('hex');
   if (opts.json) {
     io.stdout(
-      `${JSON.stringify({ server: opts.server, tool: opts.tool, ...decisionJson(d), annotations, arguments_sha256: argsHash }, null, 2)}\n`,
+      `${JSON.stringify({ server: opts.server, tool: opts.tool, ...decisionJson(d), annotations, annotations_source: annotationSource, arguments_sha256: argsHash }, null, 2)}\n`,
     );
     return ExitCode.ok;
   }
@@ -137,7 +222,7 @@ export function runPolicyExplain(
       `${opts.server}/${opts.tool}: ${verdict}`,
       `  why       ${d.reason}`,
       `  rule      ${d.rule}`,
-      `  effect    ${d.effect} (${d.effectSource === 'admin' ? "the admin's class" : d.effectSource === 'annotations' ? 'from the server annotations' : 'no annotations given: treated as a side effect'})`,
+      `  effect    ${d.effect} (${d.effectSource === 'admin' ? "the admin's class" : d.effectSource === 'annotations' ? `from the server annotations${annotationSource === 'live' ? ' as it lists them now' : ' given'}` : 'no annotations given: treated as a side effect'})`,
       `  category  ${d.category ?? '-'}`,
       `  policy    ${d.policy_revision}`,
       ...(argsHash

@@ -322,17 +322,22 @@ export async function runSchemaDiff(
     io.stderr(`error: --format ${format}: expected md or json\n`);
     return ExitCode.usage;
   }
-  if (files.length === 1 || files.length > 2) {
+  // Arguments are either two lock files (BEFORE AFTER) or server names (no path, no `.json`).
+  const isFile = (a: string) => a.endsWith('.json') || a.includes('/') || a.includes('\\');
+  const fileArgs = files.filter(isFile);
+  if (fileArgs.length > 0 && (fileArgs.length !== 2 || files.length !== 2)) {
     io.stderr(
-      'error: give two lock files (BEFORE AFTER), or none to compare live servers with the lock\n',
+      'error: give two lock files (BEFORE AFTER), or server names (or nothing) to compare live servers with the lock\n',
     );
     return ExitCode.usage;
   }
+  const serverNames = fileArgs.length === 0 ? files : [];
   let changes: SchemaChange[];
   let failures: { server: string; detail: string }[] = [];
   let notes: string[] = [];
   let compared: { before: string; after: string };
-  if (files.length === 2) {
+  let namedServerDisabled = false;
+  if (fileArgs.length === 2) {
     const [a, b] = files.map((f) => resolve(io.cwd, f)) as [string, string];
     const before = readLockFile(a, io);
     const after = readLockFile(b, io);
@@ -358,7 +363,10 @@ export async function runSchemaDiff(
     const before = state.status === 'loaded' ? state.lock : emptyLock();
     if (state.status === 'absent')
       notes.push(`no schema lock at ${location.file}: every server is new`);
-    const enabled = world.decisions.filter((d) => d.enabled).map((d) => d.server);
+    const selected = selectServers(world, serverNames, io);
+    if (selected.code === ExitCode.notFound) return selected.code;
+    namedServerDisabled = selected.code !== ExitCode.ok;
+    const enabled = selected.servers;
     const captured = await captureServers(
       enabled,
       io,
@@ -374,6 +382,7 @@ export async function runSchemaDiff(
       if (live) changes.push(...diffServer(server.name, before.servers[server.name] ?? null, live));
     }
     for (const name of Object.keys(before.servers)) {
+      if (serverNames.length > 0 && !serverNames.includes(name)) continue;
       if (!configured.has(name))
         changes.push(...diffServer(name, before.servers[name] ?? null, null));
       else if (!enabled.some((s) => s.name === name))
@@ -402,8 +411,10 @@ export async function runSchemaDiff(
   } else {
     io.stdout(renderMarkdown(changes, { notes }));
   }
-  if (failures.length > 0) return ExitCode.serverUnavailable;
-  return counts.breaking + counts.risky > 0 ? ExitCode.schemaDrift : ExitCode.ok;
+  // Drift found on the servers that answered outranks the ones that did not: a CI gate must
+  // see "breaking change" even when another server happens to be down (both are printed).
+  if (counts.breaking + counts.risky > 0) return ExitCode.schemaDrift;
+  return failures.length > 0 || namedServerDisabled ? ExitCode.serverUnavailable : ExitCode.ok;
 }
 
 /** `SERVER` or `SERVER/TOOL` (a server name cannot contain `/`; a tool name may). */
@@ -418,7 +429,7 @@ function parseTarget(target: string): { server: string; tool: string | null } {
 export async function runSchemaApprove(
   global: GlobalOptions,
   target: string,
-  opts: { json?: boolean },
+  opts: { json?: boolean; yes?: boolean },
   io: CliIo,
 ): Promise<ExitCodeValue> {
   const world = loadWorldFor(global, io);
@@ -454,6 +465,17 @@ export async function runSchemaApprove(
       : acceptItem(base.lock, server, 'tool', tool, live, approval);
   const changes = sortChanges(accepted.changes);
   const fresh = !base.lock.servers[server];
+  const name = tool === null ? server : `${server}/${tool}`;
+  // A person at a terminal sees exactly what they accept before the lock changes (CI: --yes).
+  if ((changes.length > 0 || fresh) && !opts.yes && io.confirm) {
+    io.stderr(
+      `${fresh ? `${server} is not in the lock yet: every tool it offers will be locked.\n` : ''}${changes.map((c) => `  ${c.class}: ${c.summary}\n`).join('')}`,
+    );
+    if (!(await io.confirm(`Accept ${name} into ${location.file} as ${approval.by}?`))) {
+      io.stderr('nothing was approved; the lock is unchanged\n');
+      return ExitCode.approvalRefused;
+    }
+  }
   if ((changes.length > 0 || fresh) && !saveLock(location.file, accepted.lock, io))
     return ExitCode.schemaLockInvalid;
   // A tool approved while the server itself changed stays blocked: say so.
@@ -477,7 +499,6 @@ export async function runSchemaApprove(
     );
     return ExitCode.ok;
   }
-  const name = tool === null ? server : `${server}/${tool}`;
   const serverNote = () => {
     if (serverChanges.length === 0) return;
     io.stdout(
@@ -520,7 +541,8 @@ export function runSchemaLog(
   const world = loadWorldFor(global, io);
   if (typeof world === 'number') return world;
   const location = lockLocation(world, global, io);
-  const state = readLockState(location);
+  // Reading history: a lock that does not exist yet (configured or not) has none to show.
+  const state = readLockState({ ...location, configured: false });
   if (state.status === 'error') {
     printLockError(io, state.message);
     return ExitCode.schemaLockInvalid;
@@ -529,7 +551,8 @@ export function runSchemaLog(
     io.stderr(
       `error: no schema lock at ${location.file}; create one with \`gatehouse schema snapshot\`\n`,
     );
-    return ExitCode.schemaLockInvalid;
+    // Absent is not invalid: nothing to read here (6), as for an unknown server.
+    return ExitCode.notFound;
   }
   const want = target ? parseTarget(target) : null;
   if (want && !state.lock.servers[want.server]) {
