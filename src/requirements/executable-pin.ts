@@ -30,10 +30,21 @@ export type ExecutableFacts =
       sha256: string;
       /** The interpreter when the file is a `#!` script; null for a binary. */
       interpreter?: InterpreterFacts | null;
-      /** The environment the child will get (names and values), for the injection check. */
-      environment?: Readonly<Record<string, string>>;
+      /** The names (and PATH) of the environment the child will get: never other values. */
+      environment?: EnvironmentShape;
     }
   | { resolved: false; error: string };
+
+/** What the injection check needs of a child's environment: names, and PATH (not a secret). */
+export interface EnvironmentShape {
+  names: readonly string[];
+  path: string | null;
+}
+
+/** The shape of an environment, without its values (facts may be printed or exported). */
+export function environmentShape(env: Readonly<Record<string, string>>): EnvironmentShape {
+  return { names: Object.keys(env).sort(), path: env.PATH ?? null };
+}
 
 /** The pin in an identity rule, or null when the rule pins nothing. */
 export function pinOf(identity: ServerIdentityRule | null | undefined): ExecutablePin | null {
@@ -121,18 +132,18 @@ export function isInjectionVariable(name: string): boolean {
  * depend on where it starts).
  */
 export function environmentMismatch(
-  environment: Readonly<Record<string, string>>,
+  environment: EnvironmentShape,
   allow: readonly string[],
 ): string | null {
-  const found = Object.keys(environment)
+  const found = environment.names
     .filter((name) => isInjectionVariable(name) && !allow.includes(name))
     .sort();
   if (found.length > 0) {
     const list = found.map((n) => `"${n}"`).join(', ');
     return `the pinned server's environment sets ${found.join(', ')}, which can load code the pin does not cover; remove ${found.length === 1 ? 'it' : 'them'} from the server's env / env_vars, or, if the admin intends this, name ${found.length === 1 ? 'it' : 'them'} in the identity rule: allow_env = [${list}]`;
   }
-  const path = environment.PATH;
-  if (path !== undefined && !allow.includes('PATH')) {
+  const path = environment.path;
+  if (path !== null && !allow.includes('PATH')) {
     const bad = path.split(':').filter((dir) => dir === '' || !dir.startsWith('/'));
     if (bad.length > 0)
       return `the pinned server's PATH has ${bad.includes('') ? 'an empty' : 'a relative'} entry, which means the working directory: the programs it starts would depend on where it runs; use absolute directories only (or allow_env = ["PATH"] in the identity rule)`;

@@ -18,7 +18,12 @@ import {
   releaseLaunch,
   resolveCommandPath,
 } from './executable.js';
-import { environmentMismatch, isInjectionVariable, pinMismatch } from './executable-pin.js';
+import {
+  environmentMismatch,
+  environmentShape,
+  isInjectionVariable,
+  pinMismatch,
+} from './executable-pin.js';
 
 function exe(dir: string, name: string, body = '#!/bin/sh\n'): string {
   const file = join(dir, name);
@@ -174,14 +179,21 @@ describe('injection variables', () => {
       expect(isInjectionVariable(name), name).toBe(false);
   });
   test('refused unless named; values are never quoted', () => {
-    const why = environmentMismatch({ LD_PRELOAD: '/tmp/evil.so', PATH: '/usr/bin' }, []);
+    const why = environmentMismatch(
+      environmentShape({ LD_PRELOAD: '/tmp/evil.so', PATH: '/usr/bin' }),
+      [],
+    );
     expect(why).toContain('allow_env = ["LD_PRELOAD"]');
     expect(why).not.toContain('evil');
-    expect(environmentMismatch({ LD_PRELOAD: '/x.so' }, ['LD_PRELOAD'])).toBeNull();
+    expect(
+      environmentMismatch(environmentShape({ LD_PRELOAD: '/x.so' }), ['LD_PRELOAD']),
+    ).toBeNull();
   });
   test('a PATH with an empty or relative entry is refused for a pinned server', () => {
-    expect(environmentMismatch({ PATH: '/usr/bin:' }, [])).toContain('empty');
-    expect(environmentMismatch({ PATH: 'bin:/usr/bin' }, [])).toContain('relative');
-    expect(environmentMismatch({ PATH: '/usr/bin:/bin' }, [])).toBeNull();
+    expect(environmentMismatch(environmentShape({ PATH: '/usr/bin:' }), [])).toContain('empty');
+    expect(environmentMismatch(environmentShape({ PATH: 'bin:/usr/bin' }), [])).toContain(
+      'relative',
+    );
+    expect(environmentMismatch(environmentShape({ PATH: '/usr/bin:/bin' }), [])).toBeNull();
   });
 });

@@ -15,7 +15,7 @@ import { basename, resolve } from 'node:path';
 import type { StdioTransport } from '../config/mcp-server.js';
 import { childEnvironment } from '../config/child-environment.js';
 import type { ExecutableFacts, ExecutablePin, InterpreterFacts } from './executable-pin.js';
-import { pinMismatch } from './executable-pin.js';
+import { environmentShape, pinMismatch } from './executable-pin.js';
 
 /** PATH when the child's environment has none (POSIX `_PATH_DEFPATH`, as libc's execvp). */
 const DEFAULT_SEARCH_PATH = '/usr/bin:/bin';
@@ -151,6 +151,8 @@ export interface LaunchPlan {
   file: string;
   argv0: string;
   args: string[];
+  /** The child's whole environment (values included: for the spawn only, never printed). */
+  environment: Record<string, string>;
   /** Extra descriptor to hand the child as fd 3 (the hashed binary, executed through /proc). */
   execFd: number | null;
   held: HeldFile[];
@@ -225,7 +227,13 @@ export function planLaunch(
       args: transport.args,
       execFd: null,
       held: [],
-      facts: { resolved: true, path: found, sha256: '', environment },
+      environment,
+      facts: {
+        resolved: true,
+        path: found,
+        sha256: '',
+        environment: environmentShape(environment),
+      },
     };
   }
   const held: HeldFile[] = [];
@@ -273,6 +281,7 @@ export function planLaunch(
       file: canExecThroughProc ? '/proc/self/fd/3' : elf.real,
       argv0,
       args,
+      environment,
       execFd: canExecThroughProc ? elf.fd : null,
       held,
       facts: {
@@ -280,7 +289,7 @@ export function planLaunch(
         path: main.real,
         sha256: main.sha256,
         interpreter,
-        environment,
+        environment: environmentShape(environment),
       },
     };
   } catch (err) {

@@ -95,7 +95,7 @@ export class ProcessGroupStdioTransport implements Transport {
       const child = spawn(plan.file, plan.args, {
         argv0: plan.argv0,
         cwd: this.config.cwd ?? undefined,
-        env: plan.facts.environment,
+        env: plan.environment,
         stdio:
           plan.execFd === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', plan.execFd],
         detached: true,
