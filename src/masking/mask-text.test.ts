@@ -74,6 +74,13 @@ describe('maskArgs knows option syntaxes (property)', () => {
     expect(maskArgs(['-p', '8080', '-p', '127.0.0.1:3000:3000', '-y', '@scope/pkg@1.2.3'])).toEqual(
       ['-p', '8080', '-p', '127.0.0.1:3000:3000', '-y', '@scope/pkg@1.2.3'],
     );
+    // `-p` is npx's --package: a package spec is not a password (and is what a schema lock pins).
+    for (const spec of [
+      '@modelcontextprotocol/server-filesystem',
+      'mcp-server-fetch@1.2.0',
+      '/srv/data',
+    ])
+      expect(maskArgs(['-y', '-p', spec, 'cmd'])).toEqual(['-y', '-p', spec, 'cmd']);
     expect(maskArgs(['-u', 'alice', '-H', 'Accept: application/json'])).toEqual([
       '-u',
       'alice',

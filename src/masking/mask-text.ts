@@ -198,9 +198,18 @@ function maskBody(value: string): string {
   return maskText(value);
 }
 
-/** `-p PASS` / `-pPASS` (mysql, sshpass …) unless it is a port. */
+/**
+ * What `-p` means when it is not a password: `npx -p @scope/pkg@1.2` (an npm package spec: npm
+ * names are lower case, and a spec has a `-`, `.`, `/` or `@`) or a path (`mkdir -p /srv/x`).
+ */
+const PACKAGE_SPEC = /^(@[a-z0-9][a-z0-9._-]*\/)?[a-z0-9][a-z0-9._-]*(@[A-Za-z0-9.^~<>=*|_-]+)?$/;
+const PATH_LIKE = /^(\/|\.{1,2}\/|~\/)/;
+
+/** `-p PASS` / `-pPASS` (mysql, sshpass …) unless it is a port, a package spec or a path. */
 function maskShortPassword(value: string): string {
-  return PORT_LIKE.test(value) ? value : MASK;
+  if (PORT_LIKE.test(value) || PATH_LIKE.test(value)) return value;
+  if (PACKAGE_SPEC.test(value) && /[-./@]/.test(value)) return value;
+  return MASK;
 }
 
 /**
