@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
-import { mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -497,6 +497,7 @@ describe('opening a store that is not ours', () => {
     writeFileSync(
       junk,
       'this is not a database, just text that is long enough to look like a header'.repeat(10),
+      { mode: 0o600 },
     );
     expect(() => SqliteAuditStore.open(junk)).toThrow(
       /junk\.db: not a SQLite database, or corrupt/,
@@ -505,6 +506,7 @@ describe('opening a store that is not ours', () => {
     const db = new Database(foreign);
     db.exec('CREATE TABLE invoices (id INTEGER)');
     db.close();
+    chmodSync(foreign, 0o600);
     expect(() => SqliteAuditStore.open(foreign)).toThrow(
       /foreign\.db: a SQLite database, but not a Gatehouse audit store \(tables: invoices\)/,
     );

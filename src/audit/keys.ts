@@ -3,6 +3,7 @@ import type { KeyObject } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { keyId } from './checkpoint.js';
+import { checkPrivateDir, checkPrivateFile, UnsafePermissionsError } from './file-permissions.js';
 
 /** Where the audit keys live: `$GATEHOUSE_HOME/audit/`. */
 export function auditKeyDir(home: string): string {
@@ -25,6 +26,17 @@ function writeSecret(file: string, data: string): void {
   chmodSync(file, 0o600);
 }
 
+/** The key directory and the secret key files must be the owner's alone (see file-permissions). */
+function checkKeyFiles(dir: string, files: readonly string[]): void {
+  try {
+    checkPrivateDir(dir, 'the audit key directory');
+    for (const f of files) checkPrivateFile(f, 'the audit key');
+  } catch (err) {
+    if (err instanceof UnsafePermissionsError) throw new AuditKeyError(err.message);
+    throw err;
+  }
+}
+
 /**
  * Loads the signing and HMAC keys, generating them on first use (mode 0600). The public key is
  * written beside them so it can be handed to an auditor (`gatehouse audit key`).
@@ -34,6 +46,10 @@ export function loadOrCreateAuditKeys(home: string): AuditKeys {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const signingFile = join(dir, 'signing-key.pem');
   const hmacFile = join(dir, 'hmac.key');
+  checkKeyFiles(
+    dir,
+    [signingFile, hmacFile].filter((f) => existsSync(f)),
+  );
   if (!existsSync(signingFile)) {
     const { privateKey } = generateKeyPairSync('ed25519');
     try {
@@ -49,6 +65,7 @@ export function loadOrCreateAuditKeys(home: string): AuditKeys {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
+  checkKeyFiles(dir, [signingFile, hmacFile]);
   let signing: KeyObject;
   try {
     signing = createPrivateKey(readFileSync(signingFile));

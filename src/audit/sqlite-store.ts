@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { checkPrivateStore, UnsafePermissionsError } from './file-permissions.js';
+import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
 import type { RawRecordRow } from './chain.js';
@@ -156,7 +156,15 @@ export class SqliteAuditStore implements AuditStore {
         'usage',
       );
     }
-    if (!options.mustExist) mkdirSync(dirname(file), { recursive: true });
+    try {
+      checkPrivateStore(file, !options.mustExist);
+    } catch (err) {
+      if (err instanceof UnsafePermissionsError) throw new AuditStoreError(err.message, 'usage');
+      throw new AuditStoreError(
+        `${file}: cannot open the audit store: ${describe(err)}`,
+        'unreachable',
+      );
+    }
     let db: Database.Database;
     try {
       db = new Database(file, { fileMustExist: options.mustExist ?? false });

@@ -19,6 +19,17 @@ export function describeType(value: unknown): string {
   return 'value';
 }
 
+/**
+ * The type alone, never the value: for fields whose values may be secrets (`env`, headers,
+ * `args`), a number or boolean written there must not be echoed in a diagnostic.
+ */
+export function describeKind(value: unknown): string {
+  if (typeof value === 'number' || typeof value === 'bigint')
+    return typeof value === 'number' && !Number.isInteger(value) ? 'floating point' : 'integer';
+  if (typeof value === 'boolean') return 'boolean';
+  return describeType(value);
+}
+
 export function isPlainTable(value: unknown): value is Record<string, unknown> {
   return (
     typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date)
@@ -133,7 +144,7 @@ export class FieldReader {
       if (typeof item !== 'string') {
         this.error(
           [key, i],
-          `invalid type: ${describeType(item)}, expected a string`,
+          `invalid type: ${describeKind(item)}, expected a string`,
           undefined,
           'wrong_type',
         );
@@ -152,7 +163,7 @@ export class FieldReader {
       if (typeof item !== 'string') {
         this.error(
           [key, k],
-          `invalid type: ${describeType(item)}, expected a string`,
+          `invalid type: ${describeKind(item)}, expected a string`,
           undefined,
           'wrong_type',
         );

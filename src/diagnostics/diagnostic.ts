@@ -1,3 +1,4 @@
+import { maskText } from '../masking/mask-text.js';
 /**
  * One problem found in a user's or admin's input. Every diagnostic can name where it came from
  * (file, line, column, key) so a person can go straight to it; none carries a stack trace.
@@ -58,9 +59,9 @@ export function formatLocation(loc: SourceLocation | undefined): string {
 export function renderDiagnostic(d: Diagnostic): string {
   const where = d.location ? `${formatLocation(d.location)}: ` : '';
   const key = d.key ? `${d.key}: ` : '';
-  const lines = [`${d.severity}: ${where}${key}${d.message}`];
+  const lines = [`${d.severity}: ${where}${key}${maskText(d.message)}`];
   if (d.snippet) lines.push(d.snippet);
-  if (d.hint) lines.push(`  hint: ${d.hint}`);
+  if (d.hint) lines.push(`  hint: ${maskText(d.hint)}`);
   return lines.join('\n');
 }
 
@@ -69,12 +70,12 @@ export function diagnosticToJson(d: Diagnostic): Record<string, unknown> {
   return {
     severity: d.severity,
     code: d.code,
-    message: d.message,
+    message: maskText(d.message),
     key: d.key ?? null,
     file: d.location?.file ?? null,
     line: d.location?.line ?? null,
     column: d.location?.column ?? null,
-    hint: d.hint ?? null,
+    hint: d.hint === undefined ? null : maskText(d.hint),
   };
 }
 

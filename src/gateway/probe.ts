@@ -3,6 +3,7 @@ import type { McpServerConfig } from '../config/mcp-server.js';
 import { DEFAULT_STARTUP_TIMEOUT_SEC } from '../config/mcp-server.js';
 import { maskTokens, maskUrl } from '../masking/mask-text.js';
 import { findExecutable } from '../requirements/executable.js';
+import type { ExecutablePin } from '../requirements/executable-pin.js';
 import type { Upstream } from './upstream/connect.js';
 import {
   connectUpstream,
@@ -37,6 +38,8 @@ export interface ProbeOptions {
    * whole contract here); a failure makes the probe `failed` with that reason.
    */
   inspect?(server: McpServerConfig, upstream: Upstream, remainingMs: number): Promise<void>;
+  /** sha256 pins by server name: a pinned server is started only as the gateway would. */
+  pins?: ReadonlyMap<string, ExecutablePin>;
 }
 
 const CLIENT_INFO = { name: 'gatehouse-probe', version: '0.1.0' };
@@ -87,7 +90,12 @@ export async function probeServer(
   try {
     upstream = await connectUpstream(
       { ...server, startupTimeoutSec: timeoutMs / 1000 },
-      { env: options.env, capabilities: {}, clientInfo: CLIENT_INFO },
+      {
+        env: options.env,
+        capabilities: {},
+        clientInfo: CLIENT_INFO,
+        pin: options.pins?.get(server.name) ?? null,
+      },
     );
   } catch (err) {
     return startFailure(err, server, options, timeoutMs, started);

@@ -5,6 +5,7 @@ import type { McpServerConfig } from '../config/mcp-server.js';
 import { maskTokens } from '../masking/mask-text.js';
 import type { ServerDecision } from '../requirements/apply-requirements.js';
 import { findExecutable } from '../requirements/executable.js';
+import { pinOf } from '../requirements/executable-pin.js';
 import { createPipeline } from '../pipeline/pipeline.js';
 import type { PipelineStages } from '../pipeline/pipeline.js';
 import { defaultStages } from '../pipeline/stages/index.js';
@@ -188,6 +189,7 @@ export async function openSingleServerSession(
     server,
     {
       env: ctx.env,
+      pin: pinOf(decision.allowedBy?.identity),
       capabilities: init.capabilities,
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
       prepare: (client) => {

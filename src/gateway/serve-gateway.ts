@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { ServerCapabilities } from '@modelcontextprotocol/server';
 import { maskTokens } from '../masking/mask-text.js';
 import type { ServerDecision } from '../requirements/apply-requirements.js';
+import { pinOf } from '../requirements/executable-pin.js';
 import { createPipeline } from '../pipeline/pipeline.js';
 import type { PipelineStages } from '../pipeline/pipeline.js';
 import { defaultStages } from '../pipeline/stages/index.js';
@@ -127,6 +128,7 @@ export async function openAggregateSession(
         decision.server,
         {
           env: ctx.env,
+          pin: pinOf(decision.allowedBy?.identity),
           capabilities: init.capabilities,
           clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
           prepare: (client) => {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { maskSecrets } from '../masking/detect.js';
-import { maskArgs, maskJsonValue, maskTokens } from '../masking/mask-text.js';
+import { MASK, isSecretName, maskArgs, maskJsonValue, maskText } from '../masking/mask-text.js';
 import type { InventoryChange } from './digest.js';
 
 /**
@@ -83,17 +83,21 @@ export function classifyJson(value: unknown): OutputKind {
 /** Codex fields whose names look secret-bearing to the generic masker but hold no secret. */
 const CODEX_FIELDS = new Set(['appsNeedingAuth', 'authPolicy']);
 
-/** Masks a JSON document for storage, keeping every field and Codex's named fields intact. */
+/**
+ * Masks a JSON document for storage, keeping every field and Codex's named fields intact: values
+ * under secret-named keys entirely; every other string (and every key) through the secret AND
+ * personal-data detectors, at every depth, as text output is.
+ */
 export function maskEvidenceJson(value: unknown, depth = 0): unknown {
   if (depth > 64) return maskJsonValue(value);
   if (Array.isArray(value)) return value.map((v) => maskEvidenceJson(v, depth + 1));
   if (isObj(value)) {
     return Object.fromEntries(
       Object.entries(value).map(([k, v]) => [
-        k,
-        CODEX_FIELDS.has(k)
-          ? maskEvidenceJson(v, depth + 1)
-          : (maskJsonValue({ [k]: v }) as Obj)[k],
+        maskEvidenceText(k),
+        !CODEX_FIELDS.has(k) && isSecretName(k) && v !== null && typeof v !== 'boolean'
+          ? MASK
+          : maskEvidenceJson(v, depth + 1),
       ]),
     );
   }
@@ -102,7 +106,7 @@ export function maskEvidenceJson(value: unknown, depth = 0): unknown {
 
 /** Free text: the secret detectors, then the high-confidence token shapes. */
 export function maskEvidenceText(text: string): string {
-  return maskTokens(maskSecrets(text).text);
+  return maskText(maskSecrets(text).text);
 }
 
 /** One captured stream as stored: parsed when it is JSON, verbatim otherwise; masked either way. */

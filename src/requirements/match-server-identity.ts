@@ -2,13 +2,10 @@ import type { McpTransport } from '../config/mcp-server.js';
 import type { ServerIdentityRule, StringMatcher } from './model.js';
 import { maskUrl } from '../masking/mask-text.js';
 import { urlPrefixMismatch } from './url-prefix.js';
+import type { ExecutableFacts } from './executable-pin.js';
+import { pinMismatch, pinOf } from './executable-pin.js';
 
-/**
- * What the pin check needs to know about a stdio server's executable. Gathered by the
- * `executable` adapter (PATH lookup, realpath, hash) so matching itself stays pure.
- */
-export type ExecutableFacts =
-  { resolved: true; path: string; sha256: string } | { resolved: false; error: string };
+export type { ExecutableFacts } from './executable-pin.js';
 
 export type IdentityVerdict =
   | { matched: true }
@@ -121,26 +118,10 @@ export function matchServerIdentity(
         return { matched: false, code: 'identity_mismatch', detail: `argument ${i + 1} ${why}` };
     }
   }
-  if (mode === 'gatehouse' && rule.sha256) {
-    if (!executable)
-      return {
-        matched: false,
-        code: 'pin_mismatch',
-        detail: 'the executable was not checked against its sha256 pin',
-      };
-    if (!executable.resolved)
-      return {
-        matched: false,
-        code: 'pin_mismatch',
-        detail: `cannot verify the sha256 pin: ${executable.error}`,
-      };
-    if (executable.sha256 !== rule.sha256) {
-      return {
-        matched: false,
-        code: 'pin_mismatch',
-        detail: `executable ${executable.path} has sha256 ${executable.sha256.slice(0, 12)}…, the rule pins ${rule.sha256.slice(0, 12)}…`,
-      };
-    }
+  const pin = mode === 'gatehouse' ? pinOf(rule) : null;
+  if (pin) {
+    const why = pinMismatch(pin, executable);
+    if (why) return { matched: false, code: 'pin_mismatch', detail: why };
   }
   return { matched: true };
 }

@@ -50,17 +50,25 @@ export type StringMatcher =
   | { match: 'prefix'; value: string }
   | { match: 'regex'; expression: string; regex: CompiledRustRegex };
 
+/** Gatehouse-only keys beside `sha256` (see docs/requirements.md, "Executables and the environment"). */
+export interface PinExtras {
+  /** `interpreter_sha256`: the `#!` interpreter of a pinned script (after resolving `env NAME`). */
+  interpreterSha256?: string | null;
+  /** `allow_env`: loader/injection variables the admin allows in this pinned server's env. */
+  allowEnv?: readonly string[];
+}
+
 export type ServerIdentityRule =
   /** `command = "npx"`: equality on the command only; args, env and cwd are not compared. */
-  | { transport: 'stdio'; form: 'exact'; command: string; sha256: string | null }
+  | ({ transport: 'stdio'; form: 'exact'; command: string; sha256: string | null } & PinExtras)
   /** `command = { executable, args = [...] }`: equal arg count, positional matchers. */
-  | {
+  | ({
       transport: 'stdio';
       form: 'matcher';
       executable: string;
       args: StringMatcher[];
       sha256: string | null;
-    }
+    } & PinExtras)
   | { transport: 'streamable_http'; url: StringMatcher };
 
 export interface ServerRule {

@@ -1,4 +1,5 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { maskUrl } from '../masking/mask-text.js';
 import { suggestKey } from '../diagnostics/suggest.js';
 import { describeType, isPlainTable } from '../config/field-reader.js';
 import type { TomlDocument, KeyPath } from '../config/toml-document.js';
@@ -37,7 +38,7 @@ export interface RequirementsLayer {
   approvals: GatehouseApprovalsLayer;
 }
 
-const IDENTITY_KEYS = ['command', 'url', 'sha256'];
+const IDENTITY_KEYS = ['command', 'url', 'sha256', 'interpreter_sha256', 'allow_env'];
 const COMMAND_MATCHER_KEYS = ['executable', 'args'];
 const SHA256 = /^[0-9a-fA-F]{64}$/;
 
@@ -318,6 +319,52 @@ class LayerParser implements TableReporter, PluginsTableReporter {
         ok = false;
       } else sha256 = raw.sha256.toLowerCase();
     }
+    let interpreterSha256: string | null = null;
+    if (raw.interpreter_sha256 !== undefined) {
+      if (hasUrl || sha256 === null) {
+        this.error(
+          [...path, 'interpreter_sha256'],
+          '`interpreter_sha256` pins the #! interpreter of a pinned script: it needs `command` and `sha256` beside it',
+        );
+        ok = false;
+      } else if (
+        typeof raw.interpreter_sha256 !== 'string' ||
+        !SHA256.test(raw.interpreter_sha256)
+      ) {
+        this.error(
+          [...path, 'interpreter_sha256'],
+          'expected 64 hexadecimal characters (the SHA-256 of the resolved #! interpreter)',
+          '`gatehouse mcp get NAME` shows the value to check when the pin is missing',
+        );
+        ok = false;
+      } else interpreterSha256 = raw.interpreter_sha256.toLowerCase();
+    }
+    let allowEnv: string[] = [];
+    if (raw.allow_env !== undefined) {
+      if (hasUrl || sha256 === null) {
+        this.error(
+          [...path, 'allow_env'],
+          '`allow_env` names loader variables a pinned server may get: it needs `command` and `sha256` beside it',
+        );
+        ok = false;
+      } else if (
+        !Array.isArray(raw.allow_env) ||
+        !raw.allow_env.every(
+          (v: unknown) => typeof v === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(v),
+        )
+      ) {
+        this.error(
+          [...path, 'allow_env'],
+          'expected a list of environment variable names, e.g. allow_env = ["NODE_OPTIONS"]',
+        );
+        ok = false;
+      } else allowEnv = raw.allow_env as string[];
+    }
+    // Only what was written: rules without these keys stay exactly as before.
+    const pinExtras = {
+      ...(interpreterSha256 ? { interpreterSha256 } : {}),
+      ...(allowEnv.length > 0 ? { allowEnv } : {}),
+    };
     if (hasUrl) {
       const url = this.parseMatcher([...path, 'url'], raw.url, 'url');
       return url && ok ? { transport: 'streamable_http', url } : null;
@@ -332,7 +379,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
         );
         return null;
       }
-      return ok ? { transport: 'stdio', form: 'exact', command, sha256 } : null;
+      return ok ? { transport: 'stdio', form: 'exact', command, sha256, ...pinExtras } : null;
     }
     if (!isPlainTable(command)) {
       this.error(
@@ -384,7 +431,14 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       else ok = false;
     });
     return ok
-      ? { transport: 'stdio', form: 'matcher', executable: command.executable, args, sha256 }
+      ? {
+          transport: 'stdio',
+          form: 'matcher',
+          executable: command.executable,
+          args,
+          sha256,
+          ...pinExtras,
+        }
       : null;
   }
 
@@ -470,7 +524,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       if (problem) {
         this.error(
           [...path, 'value'],
-          `URL prefix \`${raw.value}\` ${problem}`,
+          `URL prefix \`${maskUrl(raw.value)}\` ${problem}`,
           'write a full origin, optionally with a path: "https://mcp.example.com" or "https://mcp.example.com/mcp"',
         );
         return null;

@@ -214,7 +214,7 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
       const gatehouse = `${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)}`;
       // A private mount namespace with a 400 KiB tmpfs: the audit store fills it.
       const script = [
-        `mount -t tmpfs -o size=400k tmpfs ${JSON.stringify(mount)}`,
+        `mount -t tmpfs -o size=400k,mode=0700 tmpfs ${JSON.stringify(mount)}`,
         `${gatehouse} --config ${JSON.stringify(join(dir, 'c.toml'))} --audit ${JSON.stringify(join(mount, 'audit.db'))} run calls`,
         `${gatehouse} --audit ${JSON.stringify(join(mount, 'audit.db'))} audit verify 1>&2`,
         `${gatehouse} --audit ${JSON.stringify(join(mount, 'audit.db'))} audit query --type call.intent --json | grep -c '"call.intent"' 1>&2`,

@@ -1,4 +1,5 @@
 import type { ProbeResult } from '../../gateway/probe.js';
+import { pinsByServer } from '../../requirements/executable-pin.js';
 import { maskArgs, maskUrl } from '../../masking/mask-text.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
 import type { ServerDecision } from '../../requirements/apply-requirements.js';
@@ -52,6 +53,7 @@ export async function runMcpList(
     const { probeServers } = await import('../../gateway/probe.js');
     probes = await probeServers(enabled, {
       env: io.env,
+      pins: pinsByServer(decisions),
       onSettled: (server, r, done) => {
         if (progress)
           io.stderr(`\r\x1b[2Kprobing ${done}/${enabled.length}: ${server.name} ${r.state}`);

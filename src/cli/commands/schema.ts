@@ -1,4 +1,6 @@
 import { existsSync, readFileSync, renameSync } from 'node:fs';
+import type { ExecutablePin } from '../../requirements/executable-pin.js';
+import { pinsByServer } from '../../requirements/executable-pin.js';
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import type { McpServerConfig } from '../../config/mcp-server.js';
@@ -92,6 +94,7 @@ async function captureServers(
   servers: readonly McpServerConfig[],
   io: CliIo,
   quiet: boolean,
+  pins: ReadonlyMap<string, ExecutablePin>,
 ): Promise<Captured> {
   const out: Captured = { servers: new Map(), failures: [], notes: [] };
   if (servers.length === 0) return out;
@@ -103,6 +106,7 @@ async function captureServers(
   if (progress) io.stderr(`reading ${servers.length} server(s)…`);
   const probes: Map<string, ProbeResult> = await probeServers(servers, {
     env: io.env,
+    pins,
     inspect: async (server, upstream, remainingMs) => {
       const facts = serverFactsOf(server, io.env, io.cwd, {
         serverInfo: { name: upstream.serverInfo.name, version: upstream.serverInfo.version },
@@ -194,7 +198,12 @@ export async function runSchemaSnapshot(
   if (!base) return ExitCode.schemaLockInvalid;
   const selected = selectServers(world, names, io);
   if (selected.code === ExitCode.notFound) return selected.code;
-  const captured = await captureServers(selected.servers, io, Boolean(opts.json));
+  const captured = await captureServers(
+    selected.servers,
+    io,
+    Boolean(opts.json),
+    pinsByServer(world.decisions),
+  );
   const approval = { by: osUser(), at: new Date().toISOString() };
   let lock = base.lock;
   const results: {
@@ -358,7 +367,12 @@ export async function runSchemaDiff(
     if (selected.code === ExitCode.notFound) return selected.code;
     namedServerDisabled = selected.code !== ExitCode.ok;
     const enabled = selected.servers;
-    const captured = await captureServers(enabled, io, format === 'json');
+    const captured = await captureServers(
+      enabled,
+      io,
+      format === 'json',
+      pinsByServer(world.decisions),
+    );
     failures = captured.failures;
     notes = [...notes, ...captured.notes];
     changes = [];
@@ -426,7 +440,12 @@ export async function runSchemaApprove(
   if (!base) return ExitCode.schemaLockInvalid;
   const selected = selectServers(world, [server], io);
   if (selected.code !== ExitCode.ok) return selected.code;
-  const captured = await captureServers(selected.servers, io, Boolean(opts.json));
+  const captured = await captureServers(
+    selected.servers,
+    io,
+    Boolean(opts.json),
+    pinsByServer(world.decisions),
+  );
   const live = captured.servers.get(server);
   if (!live) {
     io.stderr(

@@ -71,7 +71,12 @@ export function describeMatcher(m: StringMatcher): string {
 
 export function describeIdentity(identity: ServerIdentityRule): string {
   if (identity.transport === 'streamable_http') return `url ${describeMatcher(identity.url)}`;
-  const pin = identity.sha256 ? `, sha256 ${identity.sha256.slice(0, 12)}…` : '';
+  const pin =
+    (identity.sha256 ? `, sha256 ${identity.sha256.slice(0, 12)}…` : '') +
+    (identity.interpreterSha256
+      ? `, interpreter sha256 ${identity.interpreterSha256.slice(0, 12)}…`
+      : '') +
+    (identity.allowEnv?.length ? `, allow_env ${identity.allowEnv.join(' ')}` : '');
   if (identity.form === 'exact')
     return `command exact ${JSON.stringify(identity.command)} (args not compared)${pin}`;
   const args = identity.args.map(describeMatcher).join(', ');

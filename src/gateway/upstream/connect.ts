@@ -14,7 +14,8 @@ import { DEFAULT_STARTUP_TIMEOUT_SEC } from '../../config/mcp-server.js';
 import { upstreamHeaders } from './http-headers.js';
 import { passThroughSchema } from '../wire.js';
 import { networkErrorText } from './network-errors.js';
-import { ProcessGroupStdioTransport } from './stdio-process-transport.js';
+import { PinRefusal, ProcessGroupStdioTransport } from './stdio-process-transport.js';
+import type { ExecutablePin } from '../../requirements/executable-pin.js';
 
 /** A connected upstream MCP server, with what it declared at `initialize`. */
 export interface Upstream {
@@ -35,6 +36,8 @@ export interface ConnectOptions {
   clientInfo: Implementation;
   /** Wires handlers before the handshake, so nothing the server sends early is lost. */
   prepare?(client: Client): void;
+  /** A stdio server's sha256 pin (from the rule that allowed it): re-checked at every start. */
+  pin?: ExecutablePin | null;
 }
 
 export class UpstreamTimeout extends Error {}
@@ -70,7 +73,12 @@ export async function connectUpstream(
   const started = performance.now();
   const t = server.transport;
   if (t.type === 'stdio')
-    return handshake(server, options, new ProcessGroupStdioTransport(t, options.env), budgetMs);
+    return handshake(
+      server,
+      options,
+      new ProcessGroupStdioTransport(t, options.env, options.pin ?? null),
+      budgetMs,
+    );
   const url = new URL(t.url);
   const requestInit = { headers: upstreamHeaders(t, options.env) };
   try {
@@ -164,6 +172,10 @@ export function startFailureState(err: unknown): 'missing' | 'auth_required' | '
 
 /** One line saying why a server did not start. */
 export function describeStartFailure(err: unknown): string {
+  // A pin refusal is the admin's answer, whole: it says what to fix (never cut, no stderr).
+  if (err instanceof UpstreamStartError && err.cause instanceof PinRefusal)
+    return err.cause.message;
+  if (err instanceof PinRefusal) return err.message;
   if (err instanceof UpstreamStartError) {
     const exit = err.exit;
     const tail = (

@@ -4,38 +4,34 @@ import type { ChildProcess } from 'node:child_process';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/client';
 import type { StdioTransport } from '../../config/mcp-server.js';
 import { trackGroup, untrackGroup } from './process-groups.js';
+import { maskSecrets } from '../../masking/detect.js';
+import { maskText } from '../../masking/mask-text.js';
+import type { ExecutablePin } from '../../requirements/executable-pin.js';
+import type { LaunchPlan } from '../../requirements/executable.js';
+import {
+  changedSinceHash,
+  ExecutableError,
+  planLaunch,
+  planMismatch,
+  releaseLaunch,
+} from '../../requirements/executable.js';
 
-/** Environment variables a stdio server inherits by default, as Codex passes them. */
-const DEFAULT_ENV_VARS = [
-  'HOME',
-  'LOGNAME',
-  'PATH',
-  'SHELL',
-  'USER',
-  'LANG',
-  'LC_ALL',
-  'TERM',
-  'TMPDIR',
-  'TZ',
-];
 const STDERR_TAIL_BYTES = 4096;
 
-/** The child's environment: the safe defaults, then forwarded `env_vars`, then literal `env`. */
-export function childEnvironment(
-  t: StdioTransport,
-  parent: NodeJS.ProcessEnv,
-): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const name of DEFAULT_ENV_VARS) {
-    const v = parent[name];
-    if (v !== undefined) env[name] = v;
-  }
-  for (const ref of t.envVars) {
-    const name = typeof ref === 'string' ? ref : ref.name;
-    const v = parent[name];
-    if (v !== undefined) env[name] = v;
-  }
-  return { ...env, ...(t.env ?? {}) };
+/**
+ * What a server writes outside the protocol (stray stdout lines, stderr) can carry anything it
+ * read: Gatehouse quotes it in its own stderr and the audit only with secrets AND personal data
+ * masked, as the engine masks results.
+ */
+export function maskServerText(text: string): string {
+  return maskText(maskSecrets(text).text);
+}
+
+export { childEnvironment } from '../../config/child-environment.js';
+
+/** A pinned server refused at (re)start: the reason is for the admin, shown and audited whole. */
+export class PinRefusal extends Error {
+  readonly code = 'PIN_MISMATCH';
 }
 
 /**
@@ -56,11 +52,13 @@ export class ProcessGroupStdioTransport implements Transport {
   constructor(
     private readonly config: StdioTransport,
     private readonly parentEnv: NodeJS.ProcessEnv,
+    /** The rule's sha256 pin: checked at every start, against exactly the file spawned. */
+    private readonly pin: ExecutablePin | null = null,
   ) {}
 
-  /** The last few KB the server wrote to stderr, for failure messages. */
+  /** The last few KB the server wrote to stderr, for failure messages (secrets and PII masked). */
   get stderr(): string {
-    return this.stderrTail;
+    return maskServerText(this.stderrTail);
   }
 
   get exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | null {
@@ -71,22 +69,53 @@ export class ProcessGroupStdioTransport implements Transport {
     return this.child?.pid;
   }
 
+  /**
+   * Resolves the command with the one rule Gatehouse also hashes with, re-checks the pin (every
+   * start, restarts included) and spawns exactly that absolute file.
+   */
   start(): Promise<void> {
     return new Promise((resolve, reject) => {
-      const child = spawn(this.config.command, this.config.args, {
+      let plan: LaunchPlan;
+      try {
+        plan = planLaunch(this.config, this.parentEnv, this.pin !== null);
+      } catch (err) {
+        reject(
+          err instanceof ExecutableError
+            ? new PinRefusal(`cannot verify the sha256 pin: ${err.message}`)
+            : err,
+        );
+        return;
+      }
+      const refused = this.pin ? planMismatch(plan, this.pin) : null;
+      if (refused) {
+        releaseLaunch(plan);
+        reject(new PinRefusal(refused));
+        return;
+      }
+      const child = spawn(plan.file, plan.args, {
+        argv0: plan.argv0,
         cwd: this.config.cwd ?? undefined,
-        env: childEnvironment(this.config, this.parentEnv),
-        stdio: ['pipe', 'pipe', 'pipe'],
+        env: plan.environment,
+        stdio:
+          plan.execFd === null ? ['pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe', plan.execFd],
         detached: true,
       });
       this.child = child;
       this.exited = new Promise((done) => child.once('close', () => done()));
       child.once('error', (err) => {
+        releaseLaunch(plan);
         reject(err);
         this.onerror?.(err);
       });
       child.once('spawn', () => {
         if (child.pid) trackGroup(child.pid);
+        const changed = this.pin ? changedSinceHash(plan) : null;
+        releaseLaunch(plan);
+        if (changed && child.pid) {
+          signalGroup(-child.pid, 'SIGKILL');
+          reject(new PinRefusal(`the pinned executable was stopped: ${changed}`));
+          return;
+        }
         resolve();
       });
       child.once('exit', (code, signal) => {
@@ -121,7 +150,7 @@ export class ProcessGroupStdioTransport implements Transport {
       } catch {
         this.onerror?.(
           new Error(
-            `the server printed a line that is not JSON-RPC on stdout (ignored): ${line.slice(0, 160)}`,
+            `the server printed a line that is not JSON-RPC on stdout (ignored): ${maskServerText(line.slice(0, 160))}`,
           ),
         );
         continue;
