@@ -1,8 +1,16 @@
 import type { MaskCounts } from '../../masking/engine.js';
 import { Masker } from '../../masking/engine.js';
-import { maskNode, maskResult, withRedactionMeta } from '../../masking/mask-mcp.js';
+import type { BudgetReport } from '../../masking/mask-mcp.js';
+import {
+  applyResultBudget,
+  maskListing,
+  maskNode,
+  maskResult,
+  maskTextContent,
+  withRedactionMeta,
+} from '../../masking/mask-mcp.js';
 import type { MaskingPolicy } from '../../masking/policy.js';
-import { maskingExemption, mayReceive } from '../../masking/policy.js';
+import { maskingExemption, mayReceive, resultBudgetFor } from '../../masking/policy.js';
 import { TOKEN_PATTERN, TokenVault } from '../../masking/tokens.js';
 import type { GatewayResponse, PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
@@ -10,6 +18,13 @@ import type { Router } from './resolve-target.js';
 
 /** Server-defined JSON-RPC error: Gatehouse withheld a response it could not mask. */
 export const CONTENT_WITHHELD = -32004;
+
+/** Results kept within the admin's result budget. */
+const BUDGETED_RESULTS: ReadonlySet<string> = new Set([
+  'tools/call',
+  'resources/read',
+  'tasks/result',
+]);
 
 /** Results that carry what a server read or produced (task results are tool results). */
 const MASKED_RESULTS: ReadonlySet<string> = new Set([
@@ -71,32 +86,54 @@ export function maskingStage(options: MaskingStageOptions): Stage & { readonly m
     after: async function maskingAfter(ctx) {
       const response = ctx.response;
       if (!response) return;
-      const isError = 'error' in response;
-      if (!isError && !MASKED_RESULTS.has(ctx.request.method)) return;
       const detokenized = ctx.masking?.detokenized ?? {};
-      const exempt = maskingExemption(
-        options.policy,
-        ctx.target?.server ?? null,
-        ctx.target?.tool ?? null,
-      );
-      if (exempt) {
-        ctx.masking = { counts: {}, exempt, withheld: null, detokenized };
-        return;
-      }
+      const server = ctx.target?.server ?? null;
+      const tool = ctx.target?.tool ?? null;
+      const exempt = maskingExemption(options.policy, server, tool);
       const counts: MaskCounts = {};
-      try {
-        const masked = await maskResponse(masker, response, ctx, options.router, counts);
-        if (Object.keys(counts).length > 0) {
+      let masked = response;
+      if (!exempt) {
+        try {
+          masked = await maskResponse(masker.scoped(server ?? ''), response, ctx, options, counts);
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
           ctx.unmaskedResponse = response;
-          ctx.response = masked;
+          ctx.response = withheld(ctx.request.method, why);
+          ctx.masking = { counts, exempt: null, withheld: why, detokenized };
+          return;
         }
-        ctx.masking = { counts, exempt: null, withheld: null, detokenized };
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        ctx.unmaskedResponse = response;
-        ctx.response = withheld(ctx.request.method, why);
-        ctx.masking = { counts, exempt: null, withheld: why, detokenized };
       }
+      if (Object.keys(counts).length === 0) masked = response;
+      // The budget is not masking: it applies to exempt servers too.
+      let budget: BudgetReport | null = null;
+      if (BUDGETED_RESULTS.has(ctx.request.method) && 'result' in masked) {
+        const limit = resultBudgetFor(options.policy, server, tool);
+        const where =
+          server === null ? 'this result' : tool ? `${server}/${tool}` : `server '${server}'`;
+        const cut = applyResultBudget(masked.result, limit, where);
+        if (cut) {
+          masked = { result: cut.result };
+          budget = cut.report;
+        }
+      }
+      if (masked !== response) {
+        ctx.unmaskedResponse = response;
+        ctx.response = masked;
+      }
+      if (
+        !MASKED_RESULTS.has(ctx.request.method) &&
+        !('error' in response) &&
+        !budget &&
+        Object.keys(counts).length === 0
+      )
+        return; // a listing with nothing to mask: nothing for the audit to say
+      ctx.masking = {
+        counts,
+        exempt,
+        withheld: null,
+        detokenized,
+        ...(budget ? { budget } : {}),
+      };
     },
   };
 }
@@ -105,18 +142,31 @@ async function maskResponse(
   masker: Masker,
   response: GatewayResponse,
   ctx: PipelineContext,
-  router: Router,
+  options: MaskingStageOptions,
   counts: MaskCounts,
 ): Promise<GatewayResponse> {
   if ('error' in response) {
     const { code, message, data } = response.error;
-    const out = { code, message: masker.maskText(message, counts) };
+    const out = { code, message: maskTextContent(masker, message, counts) };
     return {
       error: data === undefined ? out : { ...out, data: maskNode(masker, data, counts, 0) },
     };
   }
+  if (!MASKED_RESULTS.has(ctx.request.method)) {
+    const listed = maskListing(masker, ctx.request.method, response.result, counts);
+    for (const name of listed.withheld) {
+      ctx.hiddenTools.push({
+        server: ctx.target?.server ?? '*',
+        tool: masker.maskText(name, {}, { json: false }),
+        reason: 'its name holds a secret or personal data: withheld by masking',
+      });
+    }
+    return { result: withRedactionMeta(listed.result, counts) };
+  }
   const tool = ctx.request.method === 'tools/call' ? ctx.target : null;
-  const schema = tool?.tool ? await router.toolOutputSchema(tool.server, tool.tool) : undefined;
+  const schema = tool?.tool
+    ? await options.router.toolOutputSchema(tool.server, tool.tool)
+    : undefined;
   const result = maskResult(masker, response.result, schema, counts);
   return { result: withRedactionMeta(result, counts) };
 }
