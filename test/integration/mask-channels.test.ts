@@ -1,0 +1,279 @@
+// Everything a server says is masked, on every channel MCP gives it (issue 15 items 1–6, 14, 19;
+// issue 14 item 14): a malicious fixture server and the official filesystem server behind the
+// real gateway binary, a raw client that sees exactly what is on the wire, and the audit store
+// read back afterwards.
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, test } from 'vitest';
+import { SECRETS } from '../fixtures/servers/customer-secrets.mjs';
+import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { RawStdioClient } from '../support/raw-stdio.js';
+import { cli } from '../support/run-cli.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
+const LEAKY = join(FIXTURES, 'leaky-channels.mjs');
+const FILESYSTEM = join(
+  import.meta.dirname,
+  '..',
+  '..',
+  'node_modules',
+  '@modelcontextprotocol',
+  'server-filesystem',
+  'dist',
+  'index.js',
+);
+const node = JSON.stringify(process.execPath);
+
+const open: RawStdioClient[] = [];
+afterEach(() => {
+  for (const c of open.splice(0)) c.close();
+});
+
+/** Every raw value the fixtures plant, found in `text` (cards also without spaces). */
+function leaked(text: string): string[] {
+  const names = ['Jane Roe', 'John Poe'];
+  return [
+    ...Object.entries(SECRETS)
+      .filter(([, v]) => text.includes(v) || text.includes(v.replace(/ /g, '')))
+      .map(([k]) => k),
+    ...names.filter((n) => text.includes(n)),
+  ];
+}
+
+function serverEntry(name: string, args: string[], env: Record<string, string> = {}): string {
+  const envText = Object.entries({ SERVER_NAME: name, ...env })
+    .map(([k, v]) => `${k} = ${JSON.stringify(v)}`)
+    .join(', ');
+  return `[mcp_servers.${name}]\ncommand = ${node}\nargs = ${JSON.stringify(args)}\nenv = { ${envText} }\n`;
+}
+
+function start(config: string, requirements: string, mode: string[]) {
+  const dir = writeFiles({ 'c.toml': config, 'r.toml': requirements });
+  const home = tempDir();
+  const client = new RawStdioClient(
+    process.execPath,
+    [BIN, '--config', join(dir, 'c.toml'), '--requirements', join(dir, 'r.toml'), ...mode],
+    { ...process.env, GATEHOUSE_HOME: home },
+  );
+  open.push(client);
+  return { client, home };
+}
+
+async function initialize(client: RawStdioClient): Promise<Record<string, unknown>> {
+  const init = await client.request(0, 'initialize', {
+    protocolVersion: '2025-11-25',
+    capabilities: { sampling: {}, elicitation: { form: {} } },
+    clientInfo: { name: 'raw', version: '1' },
+  });
+  client.send({ method: 'notifications/initialized' });
+  return init;
+}
+
+const REQUIREMENTS = `
+[gatehouse_masking]
+fields = ["customer.name"]
+result_budget_bytes = 65536
+`;
+
+async function auditExport(home: string): Promise<string> {
+  const exported = await cli(['audit', 'export', '--format', 'jsonl'], { GATEHOUSE_HOME: home });
+  expect(exported.code).toBe(0);
+  return exported.stdout;
+}
+
+describe.skipIf(!existsSync(BIN))('every channel a server speaks on is masked', () => {
+  test('initialize, listings, side fields, error data, keys, notifications, sampling, elicitation, carried JSON, budget', async () => {
+    const { client, home } = start(serverEntry('leaky', [LEAKY]), REQUIREMENTS, ['run', 'leaky']);
+    // initialize: instructions and serverInfo (issue 14 item 14, issue 15 item 2)
+    const init = await initialize(client);
+    expect(leaked(JSON.stringify(init))).toEqual([]);
+    expect(JSON.stringify(init)).toContain('[REDACTED:github_token]');
+
+    // Listings (item 2): descriptions, titles, schema defaults and examples; a tool named after
+    // an address is withheld, the others stay callable under their own names.
+    let id = 1;
+    const listings: Record<string, unknown>[] = [];
+    for (const [method, params] of [
+      ['tools/list', {}],
+      ['resources/list', {}],
+      ['resources/templates/list', {}],
+      ['prompts/list', {}],
+      [
+        'completion/complete',
+        { ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'who', value: 'j' } },
+      ],
+    ] as const) {
+      listings.push(await client.request(id++, method, params));
+    }
+    expect(leaked(JSON.stringify(listings))).toEqual([]);
+    const tools = (listings[0]?.result as { tools: { name: string; inputSchema: unknown }[] })
+      .tools;
+    expect(tools.map((t) => t.name)).toContain('side_fields');
+    expect(tools.map((t) => t.name)).toContain('mail_jane_doe_example_com');
+    expect(tools.some((t) => t.name.startsWith('send_to_'))).toBe(false);
+    expect(JSON.stringify(tools)).toContain('"type":"object"');
+
+    const callTool = (name: string, extra: Record<string, unknown> = {}) =>
+      client.request(id++, 'tools/call', { name, arguments: {}, ...extra });
+
+    // Side fields and keys (items 1, 5)
+    const side = await callTool('side_fields');
+    expect(leaked(JSON.stringify(side))).toEqual([]);
+    expect(
+      (side.result as { structuredContent: Record<string, unknown> }).structuredContent,
+    ).toBeDefined();
+    // JSON-RPC error.data (item 1)
+    const failed = await callTool('error_data');
+    expect(failed.error).toBeDefined();
+    expect(leaked(JSON.stringify(failed))).toEqual([]);
+
+    // Notifications (item 3) and a log's data object under a customer-field rule (item 6)
+    const before = client.received.length;
+    const notified = await callTool('notify_all', { _meta: { progressToken: 'p-1' } });
+    expect(notified.result).toBeDefined();
+    await expect
+      .poll(() => client.received.slice(before).filter((m) => typeof m.method === 'string').length)
+      .toBeGreaterThanOrEqual(5);
+    const notes = client.received.slice(before).filter((m) => typeof m.method === 'string');
+    const methods = notes.map((m) => m.method);
+    expect(methods).toEqual(
+      expect.arrayContaining([
+        'notifications/message',
+        'notifications/progress',
+        'notifications/tasks/status',
+        'notifications/resources/updated',
+        'notifications/vendor/leak',
+      ]),
+    );
+    expect(leaked(JSON.stringify(notes))).toEqual([]);
+    const progress = notes.find((m) => m.method === 'notifications/progress');
+    expect((progress?.params as { progressToken: unknown }).progressToken).toBe('p-1');
+
+    // Sampling and elicitation requests (item 3): answered by this raw client.
+    const asked = callTool('ask_client');
+    for (const method of ['sampling/createMessage', 'elicitation/create']) {
+      await expect.poll(() => client.received.some((m) => m.method === method)).toBe(true);
+      const request = client.received.find((m) => m.method === method) as Record<string, unknown>;
+      expect(leaked(JSON.stringify(request))).toEqual([]);
+      client.send({
+        id: request.id,
+        result:
+          method === 'elicitation/create'
+            ? { action: 'decline' }
+            : { role: 'assistant', content: { type: 'text', text: 'ok' }, model: 'm' },
+      });
+    }
+    expect((await asked).result).toBeDefined();
+
+    // Customer records in JSON Lines, after a text prefix and inside a JSON string (item 6)
+    const customers = await callTool('customers');
+    expect(leaked(JSON.stringify(customers))).toEqual([]);
+    expect(JSON.stringify(customers)).toContain('[REDACTED:customer_data]');
+
+    // The result budget (item 19): structuredContent kept, the text dump cut, a notice to read.
+    const big = await callTool('big');
+    const bigResult = big.result as { content: { text: string }[]; structuredContent: unknown };
+    expect(bigResult.structuredContent).toEqual({ count: 4000 });
+    expect(JSON.stringify(big).length).toBeLessThan(65536);
+    expect(bigResult.content.at(-1)?.text).toContain(
+      'over the budget of 65536 bytes for leaky/big',
+    );
+
+    // Every line on the wire, byte for byte: no raw value anywhere.
+    expect(leaked(client.lines.join('\n'))).toEqual([]);
+
+    client.close();
+    await expect.poll(() => client.stderr.includes('"stopped"'), { timeout: 10_000 }).toBe(true);
+    const audit = await auditExport(home);
+    expect(leaked(audit)).toEqual([]);
+    // The budget and what it cut are in the audit record.
+    const budget = audit
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { event?: { type?: string; masking?: { budget?: unknown } } })
+      .find((r) => r.event?.type === 'call.result' && r.event.masking?.budget);
+    expect(budget?.event?.masking?.budget).toMatchObject({
+      limit_bytes: 65536,
+      cut: [expect.stringContaining('in favour of structuredContent')],
+    });
+  });
+
+  test('reversible tokens are scoped per server: the same value from two servers gets two tokens', async () => {
+    const { client } = start(
+      serverEntry('a', [LEAKY]) + serverEntry('b', [LEAKY]),
+      '[gatehouse_masking.tokens]\nemail = []\n',
+      ['serve'],
+    );
+    await initialize(client);
+    await client.request(1, 'tools/list', {});
+    const owner = async (id: number, server: string) => {
+      const r = await client.request(id, 'tools/call', {
+        name: `${server}__owner_email`,
+        arguments: {},
+      });
+      const text = (r.result as { content: { text: string }[] }).content[0]?.text ?? '';
+      return /⟦email:[0-9a-f]+⟧/.exec(text)?.[0];
+    };
+    const a1 = await owner(2, 'a');
+    const b1 = await owner(3, 'b');
+    const a2 = await owner(4, 'a');
+    expect(a1).toMatch(/^⟦email:/);
+    expect(b1).toMatch(/^⟦email:/);
+    expect(a2).toBe(a1); // stable within one server
+    expect(b1).not.toBe(a1); // no equality oracle across servers
+  });
+
+  test('the official filesystem server: a .env read with read_media_file is masked; other binary is withheld', async () => {
+    const dir = tempDir();
+    writeFileSync(
+      join(dir, '.env'),
+      `AWS_ACCESS_KEY_ID=${SECRETS.aws}\nGITHUB_TOKEN=${SECRETS.github}\nLOG_LEVEL=info\n`,
+    );
+    writeFileSync(
+      join(dir, 'id.pem'),
+      `-----BEGIN NOTE-----\ntoken ${SECRETS.github}\n-----END NOTE-----\n`,
+    );
+    writeFileSync(
+      join(dir, 'blob.bin'),
+      Buffer.from([0x50, 0x4b, 3, 4, 0, 0xff, 0xfe, 0, 1, 2, 3]),
+    );
+    const { client, home } = start(serverEntry('fs', [FILESYSTEM, dir]), '', ['run', 'fs']);
+    await initialize(client);
+    await client.request(1, 'tools/list', {});
+    const read = (id: number, file: string) =>
+      client.request(id, 'tools/call', {
+        name: 'read_media_file',
+        arguments: { path: join(dir, file) },
+      });
+
+    const env = await read(2, '.env');
+    const result = env.result as {
+      content: { resource: { blob: string; mimeType: string } }[];
+      structuredContent: { content: { resource: { blob: string } }[] };
+    };
+    expect(result.content[0]?.resource.mimeType).toBe('application/octet-stream');
+    const text = Buffer.from(result.content[0]?.resource.blob ?? '', 'base64').toString();
+    expect(text).toContain('GITHUB_TOKEN=[REDACTED:github_token]');
+    expect(text).toContain('LOG_LEVEL=info');
+    const structured = result.structuredContent.content[0]?.resource.blob ?? '';
+    expect(Buffer.from(structured, 'base64').toString()).toContain('[REDACTED:github_token]');
+
+    const pem = await read(3, 'id.pem');
+    const bin = await read(4, 'blob.bin');
+    expect(JSON.stringify(bin)).toContain('withheld by Gatehouse');
+    const wire = client.lines.join('\n');
+    // Base64 of the raw secrets, at every byte alignment, is nowhere on the wire.
+    for (const secret of [SECRETS.github, SECRETS.aws]) {
+      for (let shift = 0; shift < 3; shift += 1) {
+        const aligned = Buffer.from(`${'x'.repeat(shift)}${secret}`)
+          .toString('base64')
+          .slice(4, 24);
+        expect(wire).not.toContain(aligned);
+      }
+    }
+    expect(leaked(JSON.stringify([env, pem, bin]))).toEqual([]);
+    client.close();
+    await expect.poll(() => client.stderr.includes('"stopped"'), { timeout: 10_000 }).toBe(true);
+    expect(leaked(await auditExport(home))).toEqual([]);
+  });
+});
