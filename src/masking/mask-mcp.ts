@@ -506,17 +506,26 @@ export function maskListing(
   method: string,
   result: Record<string, unknown>,
   counts: MaskCounts,
+  /**
+   * The name the server itself used, when the gateway renamed it (`serve` rewrites names to
+   * Codex's character set, which can hide an address from the detectors): both are checked.
+   */
+  rawNames: ReadonlyMap<string, string> = new Map(),
 ): { result: Record<string, unknown>; withheld: string[] } {
   const listKey = NAMED_LISTS[method];
   const withheld: string[] = [];
   let source = result;
   const list = listKey ? result[listKey] : undefined;
+  const holdsFinding = (name: string, probe: MaskCounts) =>
+    masker.maskText(name, probe, { json: false }) !== name;
   if (listKey && Array.isArray(list)) {
     const kept = list.filter((item) => {
       const name = (item as { name?: unknown } | null)?.name;
       if (typeof name !== 'string') return true;
       const probe: MaskCounts = {};
-      if (masker.maskText(name, probe, { json: false }) === name) return true;
+      const raw = rawNames.get(name);
+      if (!holdsFinding(name, probe) && (raw === undefined || !holdsFinding(raw, probe)))
+        return true;
       withheld.push(name);
       for (const [k, n] of Object.entries(probe)) counts[k] = (counts[k] ?? 0) + n;
       return false;

@@ -199,13 +199,20 @@ describe.skipIf(!existsSync(BIN))('every channel a server speaks on is masked', 
   });
 
   test('reversible tokens are scoped per server: the same value from two servers gets two tokens', async () => {
-    const { client } = start(
+    const { client, home } = start(
       serverEntry('a', [LEAKY]) + serverEntry('b', [LEAKY]),
       '[gatehouse_masking.tokens]\nemail = []\n',
       ['serve'],
     );
     await initialize(client);
-    await client.request(1, 'tools/list', {});
+    const listed = await client.request(1, 'tools/list', {});
+    // serve rewrites `@` and `.` in names; the server's own name is checked, so this one is withheld.
+    const names = (listed.result as { tools: { name: string }[] }).tools.map((t) => t.name);
+    expect(names).toContain('a__owner_email');
+    expect(names.some((n) => n.includes('send_to_'))).toBe(false);
+    // Listings gather several servers' items: no reversible tokens there, which would link them.
+    expect(JSON.stringify(listed)).toContain('[REDACTED:email]');
+    expect(JSON.stringify(listed)).not.toContain('⟦');
     const owner = async (id: number, server: string) => {
       const r = await client.request(id, 'tools/call', {
         name: `${server}__owner_email`,
@@ -221,6 +228,13 @@ describe.skipIf(!existsSync(BIN))('every channel a server speaks on is masked', 
     expect(b1).toMatch(/^⟦email:/);
     expect(a2).toBe(a1); // stable within one server
     expect(b1).not.toBe(a1); // no equality oracle across servers
+    client.close();
+    await expect.poll(() => client.stderr.includes('"stopped"'), { timeout: 10_000 }).toBe(true);
+    const audit = await auditExport(home);
+    expect(leaked(audit)).toEqual([]);
+    // Hidden, and why, without the address (and without minting tokens for it).
+    expect(audit).toContain('its name holds a secret or personal data');
+    expect(audit).not.toMatch(/"tool":"⟦/);
   });
 
   test('the official filesystem server: a .env read with read_media_file is masked; other binary is withheld', async () => {

@@ -52,6 +52,9 @@ export interface MaskingStageOptions {
 export function maskingStage(options: MaskingStageOptions): Stage & { readonly masker: Masker } {
   const vault = options.policy.tokens.length > 0 ? new TokenVault() : null;
   const masker = new Masker(options.policy, vault);
+  // Listings are not data the agent passes on: no reversible tokens there (a listing gathers
+  // several servers' items, so one scope would link their values).
+  const listingMasker = vault ? new Masker(options.policy) : masker;
   return {
     name: 'masking',
     masker,
@@ -94,7 +97,14 @@ export function maskingStage(options: MaskingStageOptions): Stage & { readonly m
       let masked = response;
       if (!exempt) {
         try {
-          masked = await maskResponse(masker.scoped(server ?? ''), response, ctx, options, counts);
+          masked = await maskResponse(
+            masker.scoped(server ?? ''),
+            listingMasker,
+            response,
+            ctx,
+            options,
+            counts,
+          );
         } catch (err) {
           const why = err instanceof Error ? err.message : String(err);
           ctx.unmaskedResponse = response;
@@ -140,6 +150,7 @@ export function maskingStage(options: MaskingStageOptions): Stage & { readonly m
 
 async function maskResponse(
   masker: Masker,
+  listingMasker: Masker,
   response: GatewayResponse,
   ctx: PipelineContext,
   options: MaskingStageOptions,
@@ -153,11 +164,18 @@ async function maskResponse(
     };
   }
   if (!MASKED_RESULTS.has(ctx.request.method)) {
-    const listed = maskListing(masker, ctx.request.method, response.result, counts);
+    const raw = await rawToolNames(ctx, options.router);
+    const listed = maskListing(
+      listingMasker,
+      ctx.request.method,
+      response.result,
+      counts,
+      raw.names,
+    );
     for (const name of listed.withheld) {
       ctx.hiddenTools.push({
-        server: ctx.target?.server ?? '*',
-        tool: masker.maskText(name, {}, { json: false }),
+        server: raw.servers.get(name) ?? ctx.target?.server ?? '*',
+        tool: listingMasker.maskText(raw.names.get(name) ?? name, {}, { json: false }),
         reason: 'its name holds a secret or personal data: withheld by masking',
       });
     }
@@ -169,6 +187,28 @@ async function maskResponse(
     : undefined;
   const result = maskResult(masker, response.result, schema, counts);
   return { result: withRedactionMeta(result, counts) };
+}
+
+/** For tools/list: each listed name → the server's own name and its server, when they differ. */
+async function rawToolNames(
+  ctx: PipelineContext,
+  router: Router,
+): Promise<{ names: Map<string, string>; servers: Map<string, string> }> {
+  const names = new Map<string, string>();
+  const servers = new Map<string, string>();
+  if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
+    return { names, servers };
+  const tools = ctx.response.result.tools;
+  if (!Array.isArray(tools)) return { names, servers };
+  for (const t of tools) {
+    const name = (t as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') continue;
+    const ref = await router.resolveTool(name);
+    if (!ref) continue;
+    servers.set(name, ref.server);
+    if (ref.tool !== name) names.set(name, ref.tool);
+  }
+  return { names, servers };
 }
 
 /** What the client gets instead of content that could not be masked. */
