@@ -4,7 +4,7 @@
 // read back afterwards.
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { SECRETS } from '../fixtures/servers/customer-secrets.mjs';
 import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
 import { RawStdioClient } from '../support/raw-stdio.js';
@@ -81,123 +81,144 @@ async function auditExport(home: string): Promise<string> {
   return exported.stdout;
 }
 
-describe.skipIf(!existsSync(BIN))('every channel a server speaks on is masked', () => {
-  test('initialize, listings, side fields, error data, keys, notifications, sampling, elicitation, carried JSON, budget', async () => {
-    const { client, home } = start(serverEntry('leaky', [LEAKY]), REQUIREMENTS, ['run', 'leaky']);
-    // initialize: instructions and serverInfo (issue 14 item 14, issue 15 item 2)
-    const init = await initialize(client);
-    expect(leaked(JSON.stringify(init))).toEqual([]);
-    expect(JSON.stringify(init)).toContain('[REDACTED:github_token]');
-
-    // Listings (item 2): descriptions, titles, schema defaults and examples; a tool named after
-    // an address is withheld, the others stay callable under their own names.
+describe.skipIf(!existsSync(BIN))(
+  'every channel a server speaks on is masked (gatehouse run)',
+  () => {
+    // One gateway session for the whole sequence (each test is one channel); the audit is read last.
+    let client: RawStdioClient;
+    let home: string;
+    let init: Record<string, unknown>;
     let id = 1;
-    const listings: Record<string, unknown>[] = [];
-    for (const [method, params] of [
-      ['tools/list', {}],
-      ['resources/list', {}],
-      ['resources/templates/list', {}],
-      ['prompts/list', {}],
-      [
-        'completion/complete',
-        { ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'who', value: 'j' } },
-      ],
-    ] as const) {
-      listings.push(await client.request(id++, method, params));
-    }
-    expect(leaked(JSON.stringify(listings))).toEqual([]);
-    const tools = (listings[0]?.result as { tools: { name: string; inputSchema: unknown }[] })
-      .tools;
-    expect(tools.map((t) => t.name)).toContain('side_fields');
-    expect(tools.map((t) => t.name)).toContain('mail_jane_doe_example_com');
-    expect(tools.some((t) => t.name.startsWith('send_to_'))).toBe(false);
-    expect(JSON.stringify(tools)).toContain('"type":"object"');
-
     const callTool = (name: string, extra: Record<string, unknown> = {}) =>
       client.request(id++, 'tools/call', { name, arguments: {}, ...extra });
 
-    // Side fields and keys (items 1, 5)
-    const side = await callTool('side_fields');
-    expect(leaked(JSON.stringify(side))).toEqual([]);
-    expect(
-      (side.result as { structuredContent: Record<string, unknown> }).structuredContent,
-    ).toBeDefined();
-    // JSON-RPC error.data (item 1)
-    const failed = await callTool('error_data');
-    expect(failed.error).toBeDefined();
-    expect(leaked(JSON.stringify(failed))).toEqual([]);
-
-    // Notifications (item 3) and a log's data object under a customer-field rule (item 6)
-    const before = client.received.length;
-    const notified = await callTool('notify_all', { _meta: { progressToken: 'p-1' } });
-    expect(notified.result).toBeDefined();
-    await expect
-      .poll(() => client.received.slice(before).filter((m) => typeof m.method === 'string').length)
-      .toBeGreaterThanOrEqual(5);
-    const notes = client.received.slice(before).filter((m) => typeof m.method === 'string');
-    const methods = notes.map((m) => m.method);
-    expect(methods).toEqual(
-      expect.arrayContaining([
-        'notifications/message',
-        'notifications/progress',
-        'notifications/tasks/status',
-        'notifications/resources/updated',
-        'notifications/vendor/leak',
-      ]),
-    );
-    expect(leaked(JSON.stringify(notes))).toEqual([]);
-    const progress = notes.find((m) => m.method === 'notifications/progress');
-    expect((progress?.params as { progressToken: unknown }).progressToken).toBe('p-1');
-
-    // Sampling and elicitation requests (item 3): answered by this raw client.
-    const asked = callTool('ask_client');
-    for (const method of ['sampling/createMessage', 'elicitation/create']) {
-      await expect.poll(() => client.received.some((m) => m.method === method)).toBe(true);
-      const request = client.received.find((m) => m.method === method) as Record<string, unknown>;
-      expect(leaked(JSON.stringify(request))).toEqual([]);
-      client.send({
-        id: request.id,
-        result:
-          method === 'elicitation/create'
-            ? { action: 'decline' }
-            : { role: 'assistant', content: { type: 'text', text: 'ok' }, model: 'm' },
-      });
-    }
-    expect((await asked).result).toBeDefined();
-
-    // Customer records in JSON Lines, after a text prefix and inside a JSON string (item 6)
-    const customers = await callTool('customers');
-    expect(leaked(JSON.stringify(customers))).toEqual([]);
-    expect(JSON.stringify(customers)).toContain('[REDACTED:customer_data]');
-
-    // The result budget (item 19): structuredContent kept, the text dump cut, a notice to read.
-    const big = await callTool('big');
-    const bigResult = big.result as { content: { text: string }[]; structuredContent: unknown };
-    expect(bigResult.structuredContent).toEqual({ count: 4000 });
-    expect(JSON.stringify(big).length).toBeLessThan(65536);
-    expect(bigResult.content.at(-1)?.text).toContain(
-      'over the budget of 65536 bytes for leaky/big',
-    );
-
-    // Every line on the wire, byte for byte: no raw value anywhere.
-    expect(leaked(client.lines.join('\n'))).toEqual([]);
-
-    client.close();
-    await expect.poll(() => client.stderr.includes('"stopped"'), { timeout: 10_000 }).toBe(true);
-    const audit = await auditExport(home);
-    expect(leaked(audit)).toEqual([]);
-    // The budget and what it cut are in the audit record.
-    const budget = audit
-      .split('\n')
-      .filter(Boolean)
-      .map((l) => JSON.parse(l) as { event?: { type?: string; masking?: { budget?: unknown } } })
-      .find((r) => r.event?.type === 'call.result' && r.event.masking?.budget);
-    expect(budget?.event?.masking?.budget).toMatchObject({
-      limit_bytes: 65536,
-      cut: [expect.stringContaining('in favour of structuredContent')],
+    beforeAll(async () => {
+      ({ client, home } = start(serverEntry('leaky', [LEAKY]), REQUIREMENTS, ['run', 'leaky']));
+      open.splice(open.indexOf(client), 1); // lives across the tests of this block
+      init = await initialize(client);
     });
-  });
+    afterAll(() => client.close());
 
+    test('initialize: instructions and serverInfo (issue 14 item 14, issue 15 item 2)', () => {
+      expect(leaked(JSON.stringify(init))).toEqual([]);
+      expect(JSON.stringify(init)).toContain('[REDACTED:github_token]');
+    });
+
+    test('listings: tools, resources, templates, prompts, completions (item 2)', async () => {
+      const listings: Record<string, unknown>[] = [];
+      for (const [method, params] of [
+        ['tools/list', {}],
+        ['resources/list', {}],
+        ['resources/templates/list', {}],
+        ['prompts/list', {}],
+        [
+          'completion/complete',
+          { ref: { type: 'ref/prompt', name: 'greet' }, argument: { name: 'who', value: 'j' } },
+        ],
+      ] as const) {
+        listings.push(await client.request(id++, method, params));
+      }
+      expect(leaked(JSON.stringify(listings))).toEqual([]);
+      const tools = (listings[0]?.result as { tools: { name: string; inputSchema: unknown }[] })
+        .tools;
+      // Structure intact, harmless names callable; a tool named after an address is withheld.
+      expect(tools.map((t) => t.name)).toContain('side_fields');
+      expect(tools.map((t) => t.name)).toContain('mail_jane_doe_example_com');
+      expect(tools.some((t) => t.name.startsWith('send_to_'))).toBe(false);
+      expect(JSON.stringify(tools)).toContain('"type":"object"');
+    });
+
+    test('result side fields (_meta, annotations, mimeType) and structuredContent keys (items 1, 5)', async () => {
+      const side = await callTool('side_fields');
+      expect(leaked(JSON.stringify(side))).toEqual([]);
+      const sc = (side.result as { structuredContent: { byOwner: Record<string, unknown> } })
+        .structuredContent;
+      expect(Object.values(sc.byOwner)).toEqual([2, 'card holder']);
+    });
+
+    test('JSON-RPC error data (item 1)', async () => {
+      const failed = await callTool('error_data');
+      expect(failed.error).toBeDefined();
+      expect(leaked(JSON.stringify(failed))).toEqual([]);
+    });
+
+    test('log, progress, task status, resource updated and custom notifications (items 3, 6)', async () => {
+      const before = client.received.length;
+      const notified = await callTool('notify_all', { _meta: { progressToken: 'p-1' } });
+      expect(notified.result).toBeDefined();
+      await expect
+        .poll(
+          () => client.received.slice(before).filter((m) => typeof m.method === 'string').length,
+        )
+        .toBeGreaterThanOrEqual(5);
+      const notes = client.received.slice(before).filter((m) => typeof m.method === 'string');
+      expect(notes.map((m) => m.method)).toEqual(
+        expect.arrayContaining([
+          'notifications/message',
+          'notifications/progress',
+          'notifications/tasks/status',
+          'notifications/resources/updated',
+          'notifications/vendor/leak',
+        ]),
+      );
+      expect(leaked(JSON.stringify(notes))).toEqual([]);
+      const progress = notes.find((m) => m.method === 'notifications/progress');
+      expect((progress?.params as { progressToken: unknown }).progressToken).toBe('p-1');
+    });
+
+    test('sampling and elicitation requests (item 3)', async () => {
+      const asked = callTool('ask_client');
+      for (const method of ['sampling/createMessage', 'elicitation/create']) {
+        await expect.poll(() => client.received.some((m) => m.method === method)).toBe(true);
+        const request = client.received.find((m) => m.method === method) as Record<string, unknown>;
+        expect(leaked(JSON.stringify(request))).toEqual([]);
+        client.send({
+          id: request.id,
+          result:
+            method === 'elicitation/create'
+              ? { action: 'decline' }
+              : { role: 'assistant', content: { type: 'text', text: 'ok' }, model: 'm' },
+        });
+      }
+      expect((await asked).result).toBeDefined();
+    });
+
+    test('customer records in JSON Lines, after a text prefix, inside a JSON string (item 6)', async () => {
+      const customers = await callTool('customers');
+      expect(leaked(JSON.stringify(customers))).toEqual([]);
+      expect(JSON.stringify(customers)).toContain('[REDACTED:customer_data]');
+    });
+
+    test('the result budget: structuredContent kept, the text dump cut, a notice to read (item 19)', async () => {
+      const big = await callTool('big');
+      const bigResult = big.result as { content: { text: string }[]; structuredContent: unknown };
+      expect(bigResult.structuredContent).toEqual({ count: 4000 });
+      expect(JSON.stringify(big).length).toBeLessThan(65536);
+      expect(bigResult.content.at(-1)?.text).toContain(
+        'over the budget of 65536 bytes for leaky/big',
+      );
+    });
+
+    test('nothing raw on the wire, byte for byte, nor in the audit; the budget is audited', async () => {
+      expect(leaked(client.lines.join('\n'))).toEqual([]);
+      client.close();
+      await expect.poll(() => client.stderr.includes('"stopped"'), { timeout: 10_000 }).toBe(true);
+      const audit = await auditExport(home);
+      expect(leaked(audit)).toEqual([]);
+      const budget = audit
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event?: { type?: string; masking?: { budget?: unknown } } })
+        .find((r) => r.event?.type === 'call.result' && r.event.masking?.budget);
+      expect(budget?.event?.masking?.budget).toMatchObject({
+        limit_bytes: 65536,
+        cut: [expect.stringContaining('in favour of structuredContent')],
+      });
+    });
+  },
+);
+
+describe.skipIf(!existsSync(BIN))('tokens and blobs through the real gateway', () => {
   test('reversible tokens are scoped per server: the same value from two servers gets two tokens', async () => {
     const { client, home } = start(
       serverEntry('a', [LEAKY]) + serverEntry('b', [LEAKY]),
