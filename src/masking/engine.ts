@@ -18,6 +18,10 @@ export const MAX_JSON_DEPTH = 128;
 /** Redaction counts per kind, for the audit record and the result's `_meta`. */
 export type MaskCounts = Record<string, number>;
 
+/** Texts up to this long are remembered when clean (see Masker.maskText). */
+const CLEAN_CACHE_MAX_CHARS = 64;
+const CLEAN_CACHE_ENTRIES = 20_000;
+
 /** Where a finding came from when it is not a built-in detector. */
 const FIELD_PRIORITY = -1;
 
@@ -89,11 +93,28 @@ export class Masker {
     return resolveOverlaps(found) as PlacedFinding[];
   }
 
+  /**
+   * Short texts found clean, per session: structured data repeats the same keys and values
+   * (`description`, `created_at`, `true`) thousands of times, and detection is a pure function
+   * of the text under one policy. Bounded; cleared when full.
+   */
+  private readonly clean = new Set<string>();
+
   /** Masks text; counts go into `counts`. JSON text also gets the admin's field rules. */
   maskText(text: string, counts: MaskCounts, options: { json?: boolean } = {}): string {
     if (text.length === 0) return text;
+    const cacheable =
+      text.length <= CLEAN_CACHE_MAX_CHARS &&
+      (options.json === false || this.policy.fields.length === 0);
+    if (cacheable && this.clean.has(text)) return text;
     const findings = this.findings(text, options);
-    if (findings.length === 0) return text;
+    if (findings.length === 0) {
+      if (cacheable) {
+        if (this.clean.size >= CLEAN_CACHE_ENTRIES) this.clean.clear();
+        this.clean.add(text);
+      }
+      return text;
+    }
     let out = '';
     let at = 0;
     for (const f of findings) {
