@@ -12,6 +12,18 @@ import { upstreamForwarder } from './upstream-forwarder.js';
 export const RESOURCE_NOT_FOUND = -32602;
 const METHOD_NOT_FOUND = -32601;
 
+/** Requests routed to exactly one server (not gathered from several). */
+const ONE_SERVER: ReadonlySet<string> = new Set([
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/get',
+  'completion/complete',
+  'tasks/get',
+  'tasks/result',
+  'tasks/cancel',
+]);
+
 /**
  * The `forward` stage for `gatehouse serve`: lists are gathered from every ready server and
  * named by the catalog; a call, prompt or resource goes to the one server it belongs to, with
@@ -28,6 +40,8 @@ export function serveForwarder(
     ctx: PipelineContext,
     params: Record<string, unknown> | undefined,
   ): Promise<GatewayResponse> => {
+    // The one server this request went to: masking scopes its tokens and exemptions by it.
+    if (!ctx.target && ONE_SERVER.has(ctx.request.method)) ctx.target = { server, tool: null };
     const u = upstreams().find((x) => x.config.name === server);
     if (!u)
       return Promise.resolve({

@@ -249,6 +249,13 @@ describe.skipIf(!existsSync(BIN))('tokens and blobs through the real gateway', (
     expect(b1).toMatch(/^⟦email:/);
     expect(a2).toBe(a1); // stable within one server
     expect(b1).not.toBe(a1); // no equality oracle across servers
+    // Prompts (and resources, tasks) are scoped by the server they came from too.
+    const prompt = async (rid: number, server: string) => {
+      const r = await client.request(rid, 'prompts/get', { name: `${server}__greet` });
+      return /⟦email:[0-9a-f]+⟧/.exec(JSON.stringify(r.result))?.[0];
+    };
+    expect(await prompt(5, 'a')).toBe(a1);
+    expect(await prompt(6, 'b')).toBe(b1);
     client.close();
     await expect.poll(() => client.stderr.includes('"stopped"'), { timeout: 10_000 }).toBe(true);
     const audit = await auditExport(home);
