@@ -44,8 +44,10 @@ export interface MaskingStageOptions {
 /**
  * The masking stage, one per client session (its reversible tokens live as long as the
  * session). On the way back it masks secrets, personal data and the admin's customer fields in
- * every result that carries content and in every error message; the counts go into the
- * result's `_meta` and the audit record. If masking fails the content is withheld, never passed
+ * every response, whatever the method: content results in their MCP shapes (tokens scoped to
+ * the server that sent them), listings and every other result and error generically; then it
+ * keeps content results within the admin's result budget. The counts go into the result's
+ * `_meta` and the audit record. If masking fails the content is withheld, never passed
  * through. Just before forward it puts back the reversible tokens the target server may
  * receive; other servers get the token.
  */
