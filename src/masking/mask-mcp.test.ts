@@ -57,6 +57,8 @@ describe('side fields of results (issue 15 item 1)', () => {
     ['a result-level type', { type: GH, content: [] }],
     ['a mimeType', { contents: [{ uri: 'x', mimeType: `text/${GH}`, text: 'a' }] }],
     ['a resource _meta', { contents: [{ uri: 'x', text: 'a', _meta: { z: [GH] } }] }],
+    ['a progressToken key inside a result', { content: [], _meta: { progressToken: GH } }],
+    ['a requestId key inside content', { content: [{ type: 'text', text: 'a', requestId: GH }] }],
   ])('%s is masked', (_name, result) => {
     const counts: MaskCounts = {};
     const out = maskResult(m, result, undefined, counts);
@@ -364,6 +366,20 @@ describe('server→client messages (issue 15 item 3)', () => {
         params: { requestId: 3, reason: GH },
       }).params,
     ).toEqual({ requestId: 3, reason: '[REDACTED:github_token]' });
+  });
+
+  test('plumbing keys pass only where the protocol puts them', () => {
+    const out = maskOutgoingMessage(m, {
+      method: 'sampling/createMessage',
+      params: {
+        _meta: { progressToken: 'srv-7', note: GH },
+        messages: [{ role: 'user', content: { type: 'text', text: 'x', progressToken: GH } }],
+        nested: { requestId: GH },
+      },
+    });
+    const text = everything(out);
+    expect(text).not.toContain(GH);
+    expect((out.params as { _meta: Record<string, unknown> })._meta.progressToken).toBe('srv-7');
   });
 
   test('property: no message shape lets a planted value through', () => {

@@ -18,11 +18,12 @@ const MEDIA = /^(?:image|audio|video)\/(?!svg)/i;
 export const BINARY_WITHHELD = 'binary_withheld';
 
 /**
- * Keys whose values are protocol plumbing the client must get back byte for byte, never
- * server-authored text the model reads: the client's own progress token and the id of a request
- * being cancelled. Everything else a server sends is masked (fail closed).
+ * Params of a server→client message whose values are protocol plumbing, passed byte for byte:
+ * the progress token (the client's own, or the one a server's request asks progress under) and
+ * the id of a request being cancelled. Only at the top of the params (and of their `_meta`),
+ * where the protocol puts them; the same key anywhere else is masked like everything else.
  */
-const VERBATIM_KEYS: ReadonlySet<string> = new Set(['progressToken', 'requestId']);
+const VERBATIM_KEYS: readonly string[] = ['progressToken', 'requestId'];
 
 /**
  * Masks what an upstream returned for a request, in the shapes MCP defines: `tools/call`
@@ -55,8 +56,7 @@ export function maskResult(
 
 /**
  * Masks any JSON value a server sent: every string (JSON text keeps its formatting), every
- * object key, base64 `blob`s and image/audio `data` decided by their bytes. Only the keys in
- * VERBATIM_KEYS pass as they are.
+ * object key, base64 `blob`s and image/audio `data` decided by their bytes. Nothing is skipped.
  */
 export function maskNode(
   masker: Masker,
@@ -81,7 +81,6 @@ export function maskNode(
   const out: Record<string, unknown> = {};
   for (const [key, v] of Object.entries(item)) {
     if (key === binary) out[key] = payload;
-    else if (VERBATIM_KEYS.has(key) && typeof v !== 'object') out[key] = v;
     else out[maskKey(masker, key, counts, out)] = maskNode(masker, v, counts, depth + 1);
   }
   return out;
@@ -462,21 +461,26 @@ export function maskOutgoingMessage(
 ): OutgoingMessage {
   const params = message.params;
   if (params === undefined || params === null) return message;
+  const p: Record<string, unknown> =
+    typeof params === 'object' && !Array.isArray(params) ? (params as Record<string, unknown>) : {};
+  const kept = plumbing(p);
+  const metaKept = isObject(p._meta) ? plumbing(p._meta) : {};
   try {
-    if (message.method === 'notifications/message' && typeof params === 'object') {
-      const p = params as Record<string, unknown>;
+    let out: unknown;
+    if (message.method === 'notifications/message' && 'data' in p) {
       const { data, ...rest } = p;
-      const out = maskNode(masker, rest, counts, 0) as Record<string, unknown>;
-      if ('data' in p) out.data = maskStructured(masker, data, undefined, counts);
-      return { ...message, params: out };
+      out = maskNode(masker, rest, counts, 0);
+      (out as Record<string, unknown>).data = maskStructured(masker, data, undefined, counts);
+    } else out = maskNode(masker, params, counts, 0);
+    if (isObject(out)) {
+      Object.assign(out, kept);
+      if (Object.keys(metaKept).length > 0)
+        out._meta = { ...(isObject(out._meta) ? out._meta : {}), ...metaKept };
     }
-    return { ...message, params: maskNode(masker, params, counts, 0) };
+    return { ...message, params: out };
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     const notice = `[withheld by Gatehouse: could not be masked (${why})]`;
-    const p = typeof params === 'object' && !Array.isArray(params) ? params : {};
-    const kept: Record<string, unknown> = {};
-    for (const k of VERBATIM_KEYS) if (k in p) kept[k] = (p as Record<string, unknown>)[k];
     return {
       ...message,
       params:
@@ -485,6 +489,20 @@ export function maskOutgoingMessage(
           : { ...kept, message: notice },
     };
   }
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The plumbing keys of an object whose values are a string or number (see VERBATIM_KEYS). */
+function plumbing(o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const k of VERBATIM_KEYS) {
+    const v = o[k];
+    if (typeof v === 'string' || typeof v === 'number') out[k] = v;
+  }
+  return out;
 }
 
 /** Listings whose items are addressed by `name`: an item whose name holds a finding is withheld. */
