@@ -265,6 +265,33 @@ describe.skipIf(!existsSync(BIN))('tokens and blobs through the real gateway', (
     expect(audit).not.toMatch(/"tool":"⟦/);
   });
 
+  test('the schema lock sees what the server really sent; the client gets it masked', async () => {
+    const dir = tempDir();
+    const descFile = join(dir, 'description.txt');
+    writeFileSync(descFile, `Reads the notes. Service key ${SECRETS.github}.`);
+    const lock = join(dir, 'gatehouse.lock.json');
+    writeFileSync(
+      join(dir, 'c.toml'),
+      `[mcp_servers.contract]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'contract.mjs'))}]\nenv = { CONTRACT_NOTES_DESCRIPTION_FILE = ${JSON.stringify(descFile)} }\n`,
+    );
+    const home = tempDir();
+    const flags = ['--config', join(dir, 'c.toml'), '--lock', lock];
+    expect((await cli([...flags, 'schema', 'snapshot'], { GATEHOUSE_HOME: home })).code).toBe(0);
+    const client = new RawStdioClient(process.execPath, [BIN, ...flags, 'run', 'contract'], {
+      ...process.env,
+      GATEHOUSE_HOME: home,
+    });
+    open.push(client);
+    await client.initialize();
+    const listed = await client.request(1, 'tools/list', {});
+    const tool = (listed.result as { tools: { name: string; description: string }[] }).tools.find(
+      (t) => t.name === 'read_notes',
+    );
+    // Not blocked as drift (the guard compared the raw listing with the lock), and masked.
+    expect(tool?.description).toBe('Reads the notes. Service key [REDACTED:github_token].');
+    expect(client.stderr).not.toContain('schema_drift');
+  });
+
   test('the official filesystem server: a .env read with read_media_file is masked; other binary is withheld', async () => {
     const dir = tempDir();
     writeFileSync(
