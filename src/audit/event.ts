@@ -125,6 +125,13 @@ export type AuditEventBody =
         redactions: Record<string, number>;
         exempt: string | null;
         withheld: string | null;
+        /** What the admin's result budget cut, when it cut anything. */
+        budget?: {
+          limit_bytes: number;
+          original_bytes: number;
+          delivered_bytes: number;
+          cut: string[];
+        };
       } | null;
       latency_ms: { total: number; gateway: number; upstream: number | null };
     }

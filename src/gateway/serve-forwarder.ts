@@ -10,6 +10,18 @@ import { toWireError } from './wire.js';
 export { RESOURCE_NOT_FOUND } from './catalog-router.js';
 const METHOD_NOT_FOUND = -32601;
 
+/** Requests routed to exactly one server (not gathered from several). */
+const ONE_SERVER: ReadonlySet<string> = new Set([
+  'resources/read',
+  'resources/subscribe',
+  'resources/unsubscribe',
+  'prompts/get',
+  'completion/complete',
+  'tasks/get',
+  'tasks/result',
+  'tasks/cancel',
+]);
+
 /**
  * The `forward` stage for `gatehouse serve`: lists are gathered from every ready server and
  * named by the catalog; a request resolve-target routed to one server goes there, with the
@@ -26,6 +38,8 @@ export function serveForwarder(
     ctx: PipelineContext,
     params: Record<string, unknown> | undefined,
   ): Promise<GatewayResponse> => {
+    // The one server this request went to: masking scopes its tokens and exemptions by it.
+    if (!ctx.target && ONE_SERVER.has(ctx.request.method)) ctx.target = { server, tool: null };
     const u = upstreams().find((x) => x.config.name === server);
     if (!u)
       return Promise.resolve({

@@ -192,7 +192,11 @@ describe('reversible tokens', () => {
     const tokens = a.match(/⟦email:[0-9a-f]+⟧/g) ?? [];
     expect(tokens).toHaveLength(2);
     expect(tokens[0]).toBe(tokens[1]);
-    expect(vault.valueOf(tokens[0] as string)).toEqual({ kind: 'email', value: 'ann@example.com' });
+    expect(vault.valueOf(tokens[0] as string)).toEqual({
+      kind: 'email',
+      value: 'ann@example.com',
+      scope: '',
+    });
     expect(mayReceive(p, 'email', 'crm')).toBe(true);
     expect(mayReceive(p, 'email', 'web')).toBe(false);
     expect(new TokenVault().valueOf(tokens[0] as string)).toBeNull();
@@ -231,8 +235,9 @@ describe('maskResult: MCP shapes', () => {
     const res = (content[1] as { resource: { blob: string } }).resource;
     expect(Buffer.from(res.blob, 'base64').toString()).toBe('key: [REDACTED:github_token]\n');
     expect(content[2]).toEqual({ type: 'image', data: image, mimeType: 'image/png' });
-    expect(out._meta).toEqual({ keep: GH }); // the server's own _meta is not content
-    expect(counts).toEqual({ github_token: 2 });
+    // The server's own _meta reaches the model too: masked like content.
+    expect(out._meta).toEqual({ keep: '[REDACTED:github_token]' });
+    expect(counts).toEqual({ github_token: 3 });
   });
 
   test('a blob that is not UTF-8 keeps every byte it does not mask', () => {

@@ -3,6 +3,7 @@ import { PII_RULES } from './rules.js';
 import type { Finding, RankedFinding } from './detect.js';
 import { builtInRules, collectFindings, resolveOverlaps } from './detect.js';
 import { fieldRuleFor } from './field-paths.js';
+import type { JsonLeafSpan } from './json-spans.js';
 import { findFieldValues } from './json-spans.js';
 import { MIN_CUSTOM_MATCH } from './custom-patterns.js';
 import type { MaskingPolicy } from './policy.js';
@@ -16,6 +17,10 @@ export const MAX_JSON_DEPTH = 128;
 
 /** Redaction counts per kind, for the audit record and the result's `_meta`. */
 export type MaskCounts = Record<string, number>;
+
+/** Texts up to this long are remembered when clean (see Masker.maskText). */
+const CLEAN_CACHE_MAX_CHARS = 64;
+const CLEAN_CACHE_ENTRIES = 20_000;
 
 /** Where a finding came from when it is not a built-in detector. */
 const FIELD_PRIORITY = -1;
@@ -36,6 +41,8 @@ export class Masker {
   private readonly rules: readonly DetectorRule[];
   private readonly exempt: ReadonlySet<string>;
   private readonly piiStart: number;
+  /** The server whose output this masker masks: reversible tokens are minted per server. */
+  private scope = '';
 
   constructor(
     readonly policy: MaskingPolicy,
@@ -45,6 +52,16 @@ export class Masker {
     this.exempt = new Set(policy.exemptDetectors);
     const firstPii = PII_RULES[0];
     this.piiStart = firstPii ? this.rules.indexOf(firstPii) : this.rules.length;
+  }
+
+  /**
+   * The same masker for one server's output: its reversible tokens are that server's own (the
+   * same value from another server gets another token). Shares the rules and the vault.
+   */
+  scoped(scope: string): Masker {
+    const view = Object.create(this) as Masker;
+    view.scope = scope;
+    return view;
   }
 
   /** Every finding in `text`, overlaps resolved (for `gatehouse mask --json`). Never the values. */
@@ -76,11 +93,28 @@ export class Masker {
     return resolveOverlaps(found) as PlacedFinding[];
   }
 
+  /**
+   * Short texts found clean, per session: structured data repeats the same keys and values
+   * (`description`, `created_at`, `true`) thousands of times, and detection is a pure function
+   * of the text under one policy. Bounded; cleared when full.
+   */
+  private readonly clean = new Set<string>();
+
   /** Masks text; counts go into `counts`. JSON text also gets the admin's field rules. */
   maskText(text: string, counts: MaskCounts, options: { json?: boolean } = {}): string {
     if (text.length === 0) return text;
+    const cacheable =
+      text.length <= CLEAN_CACHE_MAX_CHARS &&
+      (options.json === false || this.policy.fields.length === 0);
+    if (cacheable && this.clean.has(text)) return text;
     const findings = this.findings(text, options);
-    if (findings.length === 0) return text;
+    if (findings.length === 0) {
+      if (cacheable) {
+        if (this.clean.size >= CLEAN_CACHE_ENTRIES) this.clean.clear();
+        this.clean.add(text);
+      }
+      return text;
+    }
     let out = '';
     let at = 0;
     for (const f of findings) {
@@ -102,7 +136,7 @@ export class Masker {
    */
   replacement(kind: string, value: string): string {
     if (this.vault && this.policy.tokens.some((t) => t.kind === kind)) {
-      const token = this.vault.tokenFor(kind, value);
+      const token = this.vault.tokenFor(kind, value, this.scope);
       if (token) return token;
     }
     const form = this.policy.forms[kind] ?? 'full';
@@ -127,15 +161,9 @@ export class Masker {
   }
 
   private fieldFindings(text: string): (RankedFinding & PlacedFinding)[] {
-    const scan = findFieldValues(text, (path) => this.fieldKind(path), MAX_JSON_DEPTH);
-    if (scan.kind === 'too_deep') {
-      throw new MaskingError(
-        `JSON nested deeper than ${MAX_JSON_DEPTH} levels: customer-field rules cannot be applied`,
-      );
-    }
-    if (scan.kind === 'not_json') return [];
+    const leaves = jsonLeaves(text, (path) => this.fieldKind(path));
     const out: (RankedFinding & PlacedFinding)[] = [];
-    for (const leaf of scan.leaves) {
+    for (const leaf of leaves) {
       if (leaf.type === 'literal' && text.startsWith('null', leaf.start)) continue;
       if (leaf.type === 'string') {
         if (leaf.end - leaf.start <= 2) continue; // "" holds nothing
@@ -160,6 +188,54 @@ export class Masker {
     }
     return out;
   }
+}
+
+type RuleFor = (path: readonly string[]) => string | null;
+
+function scanJson(text: string, ruleFor: RuleFor, offset: number): JsonLeafSpan[] | null {
+  const scan = findFieldValues(text, ruleFor, MAX_JSON_DEPTH);
+  if (scan.kind === 'too_deep') {
+    throw new MaskingError(
+      `JSON nested deeper than ${MAX_JSON_DEPTH} levels: customer-field rules cannot be applied`,
+    );
+  }
+  if (scan.kind === 'not_json') return null;
+  if (offset === 0) return scan.leaves;
+  return scan.leaves.map((l) => ({ ...l, start: l.start + offset, end: l.end + offset }));
+}
+
+/**
+ * The values under admin field paths in a text that is JSON, or that carries JSON: after a
+ * text prefix (`result: {…}`, an HTTP head), or one value per line (JSON Lines, log lines that
+ * end in JSON). Linear: the text once, then each line once from its first `{` and first `[`.
+ */
+function jsonLeaves(text: string, ruleFor: RuleFor): JsonLeafSpan[] {
+  const whole = scanJson(text, ruleFor, 0);
+  if (whole) return whole;
+  const brace = text.search(/[{[]/);
+  if (brace < 0) return [];
+  if (brace > 0) {
+    const rest = scanJson(text.slice(brace), ruleFor, brace);
+    if (rest) return rest;
+  }
+  const out: JsonLeafSpan[] = [];
+  for (let at = 0; at < text.length;) {
+    let nl = text.indexOf('\n', at);
+    if (nl < 0) nl = text.length;
+    const line = text.slice(at, nl);
+    const starts = [line.indexOf('{'), line.indexOf('[')]
+      .filter((i) => i >= 0)
+      .sort((a, b) => a - b);
+    for (const start of starts) {
+      const found = scanJson(line.slice(start), ruleFor, at + start);
+      if (found) {
+        for (const leaf of found) out.push(leaf);
+        break;
+      }
+    }
+    at = nl + 1;
+  }
+  return out;
 }
 
 /**

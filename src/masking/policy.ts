@@ -10,6 +10,23 @@ import { matchGlob } from '../policy/glob.js';
 export type MaskForm = 'full' | 'last4' | 'domain';
 export const MASK_FORMS: readonly MaskForm[] = ['full', 'last4', 'domain'];
 
+/**
+ * What happens to base64 bytes that are not text and so cannot be inspected: `media` (default)
+ * lets real images, audio and video through (their signature must match the declared type) and
+ * withholds every other binary; `pass` lets all binary through; `withhold` withholds it all.
+ */
+export type BinaryContent = 'media' | 'pass' | 'withhold';
+export const BINARY_CONTENT: readonly BinaryContent[] = ['media', 'pass', 'withhold'];
+
+/** Default result budget: generous, so only a runaway dump is cut. */
+export const DEFAULT_RESULT_BUDGET_BYTES = 1024 * 1024;
+
+/** A result budget for results of matching `SERVER/TOOL` globs. */
+export interface ResultBudget {
+  pattern: string;
+  bytes: number;
+}
+
 /** An admin-named customer field and the kind its values are masked as. */
 export interface FieldRule {
   pattern: FieldPattern;
@@ -42,6 +59,12 @@ export interface MaskingPolicy {
   /** Form per kind; kinds not named use `full`. */
   forms: Record<string, MaskForm>;
   tokens: TokenRule[];
+  /** Binary content that cannot be inspected. */
+  binaryContent: BinaryContent;
+  /** Largest result (bytes of JSON, after masking) the client gets; larger ones are cut. */
+  resultBudgetBytes: number;
+  /** Budgets for `SERVER/TOOL` globs (`SERVER/*` for a server); the last match wins. */
+  resultBudgets: ResultBudget[];
 }
 
 export const DEFAULT_MASKING_POLICY: MaskingPolicy = {
@@ -53,6 +76,9 @@ export const DEFAULT_MASKING_POLICY: MaskingPolicy = {
   patterns: [],
   forms: {},
   tokens: [],
+  binaryContent: 'media',
+  resultBudgetBytes: DEFAULT_RESULT_BUDGET_BYTES,
+  resultBudgets: [],
 };
 
 /** Why masking is off for a server/tool, or null when it applies (the default). */
@@ -76,4 +102,19 @@ export function maskingExemption(
 export function mayReceive(policy: MaskingPolicy, kind: string, server: string): boolean {
   const rule = policy.tokens.find((t) => t.kind === kind);
   return rule !== undefined && rule.servers.some((g) => matchGlob(g, server));
+}
+
+/** The result budget for a server's tool (tool null: resources, prompts), in bytes. */
+export function resultBudgetFor(
+  policy: MaskingPolicy,
+  server: string | null,
+  tool: string | null,
+): number {
+  if (server !== null) {
+    for (let i = policy.resultBudgets.length - 1; i >= 0; i -= 1) {
+      const b = policy.resultBudgets[i] as ResultBudget;
+      if (matchGlob(b.pattern, `${server}/${tool ?? ''}`)) return b.bytes;
+    }
+  }
+  return policy.resultBudgetBytes;
 }

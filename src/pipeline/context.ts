@@ -123,6 +123,13 @@ export interface MaskingOutcome {
   withheld: string | null;
   /** Reversible tokens put back into the arguments, per kind. */
   detokenized: Record<string, number>;
+  /** What the admin's result budget cut (limit, sizes, what), when it cut anything. */
+  budget?: {
+    limit_bytes: number;
+    original_bytes: number;
+    delivered_bytes: number;
+    cut: string[];
+  };
 }
 
 export function newContext(request: GatewayRequest, connection: ConnectionInfo): PipelineContext {

@@ -3,8 +3,8 @@ import { suggestKey } from '../diagnostics/suggest.js';
 import { compileCustomPattern } from '../masking/custom-patterns.js';
 import { builtInRules } from '../masking/detect.js';
 import { parseFieldPattern } from '../masking/field-paths.js';
-import type { MaskForm, MaskingPolicy } from '../masking/policy.js';
-import { DEFAULT_MASKING_POLICY, MASK_FORMS } from '../masking/policy.js';
+import type { BinaryContent, MaskForm, MaskingPolicy } from '../masking/policy.js';
+import { BINARY_CONTENT, DEFAULT_MASKING_POLICY, MASK_FORMS } from '../masking/policy.js';
 import type { TableReporter } from './parse-gatehouse-tables.js';
 import { readBoolean, warnUnknownKey } from './parse-gatehouse-tables.js';
 
@@ -20,7 +20,13 @@ const KEYS = [
   'patterns',
   'forms',
   'tokens',
+  'binary_content',
+  'result_budget_bytes',
+  'result_budgets',
 ];
+
+/** Smallest budget an admin may set: room for the notice that says what was cut. */
+const MIN_RESULT_BUDGET = 4096;
 const KIND = /^[a-z][a-z0-9_]{0,31}$/;
 
 /** Every built-in detector id and kind (what `exempt_detectors` may name). */
@@ -111,9 +117,65 @@ export function parseMaskingTable(raw: unknown, r: TableReporter): GatehouseMask
       case 'tokens':
         out.tokens = parseTokens(value, at, r);
         break;
+      case 'binary_content':
+        if (typeof value === 'string' && (BINARY_CONTENT as readonly string[]).includes(value))
+          out.binaryContent = value as BinaryContent;
+        else
+          r.error(
+            at,
+            `expected one of ${BINARY_CONTENT.map((f) => `"${f}"`).join(', ')}, got ${describeType(value)}`,
+            'media (default) lets real images, audio and video through and withholds other binary; pass lets all binary through; withhold withholds it all',
+            'invalid_value',
+          );
+        break;
+      case 'result_budget_bytes': {
+        const bytes = budgetBytes(value, at, r);
+        if (bytes !== null) out.resultBudgetBytes = bytes;
+        break;
+      }
+      case 'result_budgets':
+        out.resultBudgets = parseBudgets(value, at, r);
+        break;
       default:
         warnUnknownKey(r, at, '[gatehouse_masking]', key, KEYS);
     }
+  }
+  return out;
+}
+
+/** A byte count for a result budget: an integer of at least MIN_RESULT_BUDGET. */
+function budgetBytes(value: unknown, at: string[], r: TableReporter): number | null {
+  if (typeof value === 'number' && Number.isSafeInteger(value) && value >= MIN_RESULT_BUDGET)
+    return value;
+  r.error(
+    at,
+    `expected a whole number of bytes (at least ${MIN_RESULT_BUDGET}), got ${typeof value === 'number' ? String(value) : describeType(value)}`,
+    'e.g. 1048576 for 1 MiB',
+    typeof value === 'number' ? 'invalid_value' : 'wrong_type',
+  );
+  return null;
+}
+
+/** `[gatehouse_masking.result_budgets] "SERVER/TOOL" = bytes` (globs; `SERVER/*` for a server). */
+function parseBudgets(
+  value: unknown,
+  at: string[],
+  r: TableReporter,
+): MaskingPolicy['resultBudgets'] {
+  const out: MaskingPolicy['resultBudgets'] = [];
+  if (!r.isTable(value, at)) return out;
+  for (const [pattern, bytes] of Object.entries(value)) {
+    if (!pattern.includes('/')) {
+      r.error(
+        [...at, pattern],
+        `"${pattern}" is not SERVER/TOOL`,
+        `write e.g. "${pattern}/*" for every tool of that server (globs allowed)`,
+        'invalid_value',
+      );
+      continue;
+    }
+    const n = budgetBytes(bytes, [...at, pattern], r);
+    if (n !== null) out.push({ pattern, bytes: n });
   }
   return out;
 }
@@ -246,8 +308,12 @@ export function composeMaskingPolicy(layers: readonly GatehouseMaskingLayer[]): 
     patterns: [],
     forms: {},
     tokens: [],
+    resultBudgets: [],
   };
   for (const l of layers) {
+    if (l.binaryContent !== undefined) out.binaryContent = l.binaryContent;
+    if (l.resultBudgetBytes !== undefined) out.resultBudgetBytes = l.resultBudgetBytes;
+    out.resultBudgets.push(...(l.resultBudgets ?? []));
     if (l.ipAddresses !== undefined) out.ipAddresses = l.ipAddresses;
     out.exemptServers.push(...(l.exemptServers ?? []));
     out.exemptTools.push(...(l.exemptTools ?? []));

@@ -294,6 +294,23 @@ describe('[gatehouse_masking]', () => {
     expect(m.tokens).toEqual([{ kind: 'email', servers: ['crm'] }]);
   });
 
+  test('binary content and result budgets: defaults, then a higher layer overrides the scalars', () => {
+    expect(composeRequirementLayers([]).masking).toMatchObject({
+      binaryContent: 'media',
+      resultBudgetBytes: 1024 * 1024,
+      resultBudgets: [],
+    });
+    const low = parse(
+      '[gatehouse_masking]\nbinary_content = "withhold"\nresult_budget_bytes = 8192\n[gatehouse_masking.result_budgets]\n"logs/*" = 65536\n',
+    );
+    const high = parse('[gatehouse_masking]\nbinary_content = "pass"\n');
+    expect([...low.diagnostics, ...high.diagnostics]).toEqual([]);
+    const m = composeRequirementLayers([low.layer, high.layer]).masking;
+    expect(m.binaryContent).toBe('pass');
+    expect(m.resultBudgetBytes).toBe(8192);
+    expect(m.resultBudgets).toEqual([{ pattern: 'logs/*', bytes: 65536 }]);
+  });
+
   test('fields as a table name their kind', () => {
     const { layer, diagnostics } = parse(
       '[gatehouse_masking.fields]\n"customer.email" = "email"\n',
@@ -315,6 +332,15 @@ describe('[gatehouse_masking]', () => {
     ],
     ['[gatehouse_masking.tokens]\nemail = "crm"', /array of server names/, null],
     ['ip_addresses = "no"', /expected true or false/, null],
+    [
+      'binary_content = "allow"',
+      /expected one of "media", "pass", "withhold"/,
+      /media \(default\)/,
+    ],
+    ['result_budget_bytes = 100', /at least 4096/, /1048576/],
+    ['result_budget_bytes = "1MB"', /whole number of bytes/, null],
+    ['[gatehouse_masking.result_budgets]\nlogs = 65536', /not SERVER\/TOOL/, /logs\/\*/],
+    ['[gatehouse_masking.result_budgets]\n"logs/*" = 1.5', /whole number of bytes/, null],
   ])('%s is an error naming the key', (body, message, hint) => {
     const text = body.startsWith('[') ? body : `[gatehouse_masking]\n${body}`;
     const found = errors(`${text}\n`);

@@ -135,7 +135,10 @@ export interface ServeSessionOptions {
   /** The client's thread (e.g. Codex's `x-codex-turn-metadata.thread_id`), once a request names one. */
   onThread?(threadId: string, parentThreadId: string | null): void;
   relay: Relay;
-  /** Masks notifications sent for a request (progress messages) on their way to the client. */
+  /**
+   * Masks what servers say outside results on its way to the client: notifications sent for a
+   * request (progress), and the `initialize` answer (serverInfo, capabilities, instructions).
+   */
   shapeOutgoing?: OutgoingShaper;
 }
 
@@ -150,9 +153,11 @@ export async function serveOn(
   connection: ConnectionInfo,
   options: ServeSessionOptions,
 ): Promise<Server> {
-  const mcp = new Server(options.info, {
-    capabilities: options.capabilities,
-    ...(options.instructions ? { instructions: options.instructions } : {}),
+  // The initialize answer is server-authored text too (instructions, serverInfo): masked like the rest.
+  const init = shapeInitialize(options);
+  const mcp = new Server(init.info, {
+    capabilities: init.capabilities,
+    ...(init.instructions ? { instructions: init.instructions } : {}),
   });
   // Forward logging/setLevel instead of answering it locally (SDK pitfall: the Server installs its own).
   mcp.removeRequestHandler('logging/setLevel');
@@ -191,6 +196,37 @@ export async function serveOn(
   options.relay.attach(mcp);
   await mcp.connect(transport);
   return mcp;
+}
+
+/** What the client's `initialize` is answered with, after the shaper (masking) saw it. */
+function shapeInitialize(options: ServeSessionOptions): {
+  info: Implementation;
+  capabilities: ServerCapabilities;
+  instructions?: string;
+} {
+  const raw = {
+    info: options.info,
+    capabilities: options.capabilities,
+    ...(options.instructions ? { instructions: options.instructions } : {}),
+  };
+  if (!options.shapeOutgoing) return raw;
+  const shaped = options.shapeOutgoing(null, {
+    method: 'initialize',
+    params: {
+      serverInfo: options.info,
+      capabilities: options.capabilities,
+      ...(options.instructions ? { instructions: options.instructions } : {}),
+    },
+  }).params as { serverInfo?: unknown; capabilities?: unknown; instructions?: unknown } | undefined;
+  const info = shaped?.serverInfo as Implementation | undefined;
+  return {
+    info:
+      info && typeof info.name === 'string' && typeof info.version === 'string'
+        ? info
+        : { name: 'gatehouse', version: '0.1.0' },
+    capabilities: (shaped?.capabilities as ServerCapabilities | undefined) ?? {},
+    ...(typeof shaped?.instructions === 'string' ? { instructions: shaped.instructions } : {}),
+  };
 }
 
 /**

@@ -215,7 +215,14 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
             result_bytes:
               rawPayload === undefined ? 0 : Buffer.byteLength(JSON.stringify(rawPayload)),
             result_masked: storedResult(options.masker, payload, m !== null && !m.exempt),
-            masking: m ? { redactions: m.counts, exempt: m.exempt, withheld: m.withheld } : null,
+            masking: m
+              ? {
+                  redactions: m.counts,
+                  exempt: m.exempt,
+                  withheld: m.withheld,
+                  ...(m.budget ? { budget: m.budget } : {}),
+                }
+              : null,
             latency_ms: {
               total: round(total),
               gateway: round(total - (upstream ?? 0)),

@@ -1,8 +1,16 @@
 import type { MaskCounts } from '../../masking/engine.js';
 import { Masker } from '../../masking/engine.js';
-import { maskNode, maskResult, withRedactionMeta } from '../../masking/mask-mcp.js';
+import type { BudgetReport } from '../../masking/mask-mcp.js';
+import {
+  applyResultBudget,
+  maskListing,
+  maskNode,
+  maskResult,
+  maskTextContent,
+  withRedactionMeta,
+} from '../../masking/mask-mcp.js';
 import type { MaskingPolicy } from '../../masking/policy.js';
-import { maskingExemption, mayReceive } from '../../masking/policy.js';
+import { maskingExemption, mayReceive, resultBudgetFor } from '../../masking/policy.js';
 import { TOKEN_PATTERN, TokenVault } from '../../masking/tokens.js';
 import type { GatewayResponse, PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
@@ -10,6 +18,13 @@ import type { Router } from './resolve-target.js';
 
 /** Server-defined JSON-RPC error: Gatehouse withheld a response it could not mask. */
 export const CONTENT_WITHHELD = -32004;
+
+/** Results kept within the admin's result budget. */
+const BUDGETED_RESULTS: ReadonlySet<string> = new Set([
+  'tools/call',
+  'resources/read',
+  'tasks/result',
+]);
 
 /** Results that carry what a server read or produced (task results are tool results). */
 const MASKED_RESULTS: ReadonlySet<string> = new Set([
@@ -29,14 +44,19 @@ export interface MaskingStageOptions {
 /**
  * The masking stage, one per client session (its reversible tokens live as long as the
  * session). On the way back it masks secrets, personal data and the admin's customer fields in
- * every result that carries content and in every error message; the counts go into the
- * result's `_meta` and the audit record. If masking fails the content is withheld, never passed
+ * every response, whatever the method: content results in their MCP shapes (tokens scoped to
+ * the server that sent them), listings and every other result and error generically; then it
+ * keeps content results within the admin's result budget. The counts go into the result's
+ * `_meta` and the audit record. If masking fails the content is withheld, never passed
  * through. Just before forward it puts back the reversible tokens the target server may
  * receive; other servers get the token.
  */
 export function maskingStage(options: MaskingStageOptions): Stage & { readonly masker: Masker } {
   const vault = options.policy.tokens.length > 0 ? new TokenVault() : null;
   const masker = new Masker(options.policy, vault);
+  // Listings are not data the agent passes on: no reversible tokens there (a listing gathers
+  // several servers' items, so one scope would link their values).
+  const listingMasker = vault ? new Masker(options.policy) : masker;
   return {
     name: 'masking',
     masker,
@@ -71,54 +91,127 @@ export function maskingStage(options: MaskingStageOptions): Stage & { readonly m
     after: async function maskingAfter(ctx) {
       const response = ctx.response;
       if (!response) return;
-      const isError = 'error' in response;
-      if (!isError && !MASKED_RESULTS.has(ctx.request.method)) return;
       const detokenized = ctx.masking?.detokenized ?? {};
-      const exempt = maskingExemption(
-        options.policy,
-        ctx.target?.server ?? null,
-        ctx.target?.tool ?? null,
-      );
-      if (exempt) {
-        ctx.masking = { counts: {}, exempt, withheld: null, detokenized };
-        return;
-      }
+      const server = ctx.target?.server ?? null;
+      const tool = ctx.target?.tool ?? null;
+      const exempt = maskingExemption(options.policy, server, tool);
       const counts: MaskCounts = {};
-      try {
-        const masked = await maskResponse(masker, response, ctx, options.router, counts);
-        if (Object.keys(counts).length > 0) {
+      let masked = response;
+      if (!exempt) {
+        try {
+          masked = await maskResponse(
+            masker.scoped(server ?? ''),
+            listingMasker,
+            response,
+            ctx,
+            options,
+            counts,
+          );
+        } catch (err) {
+          const why = err instanceof Error ? err.message : String(err);
           ctx.unmaskedResponse = response;
-          ctx.response = masked;
+          ctx.response = withheld(ctx.request.method, why);
+          ctx.masking = { counts, exempt: null, withheld: why, detokenized };
+          return;
         }
-        ctx.masking = { counts, exempt: null, withheld: null, detokenized };
-      } catch (err) {
-        const why = err instanceof Error ? err.message : String(err);
-        ctx.unmaskedResponse = response;
-        ctx.response = withheld(ctx.request.method, why);
-        ctx.masking = { counts, exempt: null, withheld: why, detokenized };
       }
+      if (Object.keys(counts).length === 0) masked = response;
+      // The budget is not masking: it applies to exempt servers too.
+      let budget: BudgetReport | null = null;
+      if (BUDGETED_RESULTS.has(ctx.request.method) && 'result' in masked) {
+        const limit = resultBudgetFor(options.policy, server, tool);
+        const where =
+          server === null ? 'this result' : tool ? `${server}/${tool}` : `server '${server}'`;
+        const cut = applyResultBudget(masked.result, limit, where);
+        if (cut) {
+          masked = { result: cut.result };
+          budget = cut.report;
+        }
+      }
+      if (masked !== response) {
+        ctx.unmaskedResponse = response;
+        ctx.response = masked;
+      }
+      if (
+        !MASKED_RESULTS.has(ctx.request.method) &&
+        !('error' in response) &&
+        !budget &&
+        Object.keys(counts).length === 0
+      )
+        return; // a listing with nothing to mask: nothing for the audit to say
+      ctx.masking = {
+        counts,
+        exempt,
+        withheld: null,
+        detokenized,
+        ...(budget ? { budget } : {}),
+      };
     },
   };
 }
 
 async function maskResponse(
   masker: Masker,
+  listingMasker: Masker,
   response: GatewayResponse,
   ctx: PipelineContext,
-  router: Router,
+  options: MaskingStageOptions,
   counts: MaskCounts,
 ): Promise<GatewayResponse> {
   if ('error' in response) {
     const { code, message, data } = response.error;
-    const out = { code, message: masker.maskText(message, counts) };
+    const out = { code, message: maskTextContent(masker, message, counts) };
     return {
       error: data === undefined ? out : { ...out, data: maskNode(masker, data, counts, 0) },
     };
   }
+  if (!MASKED_RESULTS.has(ctx.request.method)) {
+    const raw = await rawToolNames(ctx, options.router);
+    const listed = maskListing(
+      listingMasker,
+      ctx.request.method,
+      response.result,
+      counts,
+      raw.names,
+    );
+    for (const name of listed.withheld) {
+      ctx.hiddenTools.push({
+        server: raw.servers.get(name) ?? ctx.target?.server ?? '*',
+        tool: listingMasker.maskText(raw.names.get(name) ?? name, {}, { json: false }),
+        reason: 'its name holds a secret or personal data: withheld by masking',
+      });
+    }
+    return { result: withRedactionMeta(listed.result, counts) };
+  }
   const tool = ctx.request.method === 'tools/call' ? ctx.target : null;
-  const schema = tool?.tool ? await router.toolOutputSchema(tool.server, tool.tool) : undefined;
+  const schema = tool?.tool
+    ? await options.router.toolOutputSchema(tool.server, tool.tool)
+    : undefined;
   const result = maskResult(masker, response.result, schema, counts);
   return { result: withRedactionMeta(result, counts) };
+}
+
+/** For tools/list: each listed name → the server's own name and its server, when they differ. */
+async function rawToolNames(
+  ctx: PipelineContext,
+  router: Router,
+): Promise<{ names: Map<string, string>; servers: Map<string, string> }> {
+  const names = new Map<string, string>();
+  const servers = new Map<string, string>();
+  if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
+    return { names, servers };
+  const tools = ctx.response.result.tools;
+  if (!Array.isArray(tools)) return { names, servers };
+  for (const t of tools) {
+    const name = (t as { name?: unknown } | null)?.name;
+    if (typeof name !== 'string') continue;
+    const ref = await router.resolveTool(name);
+    // A route that is a refusal (a server not usable yet) names no raw tool.
+    if (!ref || !('tool' in ref)) continue;
+    servers.set(name, ref.server);
+    if (ref.tool !== name) names.set(name, ref.tool);
+  }
+  return { names, servers };
 }
 
 /** What the client gets instead of content that could not be masked. */
