@@ -31,6 +31,8 @@ import {
   runSchemaSnapshot,
 } from './commands/schema.js';
 import type { DiffOptions, SnapshotOptions } from './commands/schema.js';
+import { runConnect, runDisconnect } from './commands/connect.js';
+import type { ConnectOptions, DisconnectOptions } from './commands/connect.js';
 import {
   runAuditExport,
   runAuditKey,
@@ -63,6 +65,7 @@ Exit codes:
   15 inventory check: at least one violation of the plugin policy ([gatehouse_plugins])
   16 mask --check: something in the input would be masked
   17 mask: the input could not be masked safely (nothing more was printed)
+  18 connect/disconnect refused, nothing changed: edited concurrently, a conflicting definition, no backup
   evidence record exits with the recorded command's own exit code (127: it could not be started)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
@@ -533,6 +536,47 @@ export function buildProgram(
         setExit(runSchemaLog(globals(cmd), target, opts, io)),
       ),
   );
+  wire(
+    program
+      .command('connect')
+      .description(
+        "route a client's MCP servers through Gatehouse: move each definition into Gatehouse's config, the client runs `gatehouse run NAME`",
+      )
+      .argument('<client>', 'codex')
+      .argument('[server...]', 'only these servers (default: every server in that file)')
+      .addOption(
+        new Option('--scope <scope>', 'user or project config')
+          .choices(['user', 'project'])
+          .default('user'),
+      )
+      .option('--dry-run', 'print the diff and change nothing')
+      .option('--yes', 'do not ask for confirmation on a terminal')
+      .option(
+        '--gatehouse-command <path>',
+        'the gatehouse executable the client starts (default: this one, absolute)',
+      )
+      .option('--json', 'print JSON (servers, diff, backups)')
+      .action(async (client: string, names: string[], opts: ConnectOptions, cmd: Command) =>
+        setExit(await runConnect(globals(cmd), client, names, opts, io)),
+      ),
+  );
+  wire(
+    program
+      .command('disconnect')
+      .description('undo connect: restore the client config from the backup connect made')
+      .argument('<client>', 'codex')
+      .addOption(
+        new Option('--scope <scope>', 'user or project config')
+          .choices(['user', 'project'])
+          .default('user'),
+      )
+      .option('--dry-run', 'print the diff and change nothing')
+      .option('--force', 'restore the backup even though the file was edited after connect')
+      .option('--json', 'print JSON')
+      .action(async (client: string, opts: DisconnectOptions, cmd: Command) =>
+        setExit(await runDisconnect(globals(cmd), client, opts, io)),
+      ),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
@@ -550,6 +594,8 @@ const COMMAND_WORDS = new Set([
   'evidence',
   'schema',
   'mask',
+  'connect',
+  'disconnect',
   'help',
 ]);
 
