@@ -542,7 +542,7 @@ export function buildProgram(
       .description(
         "route a client's MCP servers through Gatehouse: move each definition into Gatehouse's config, the client runs `gatehouse run NAME`",
       )
-      .argument('<client>', 'codex')
+      .argument('<client>', 'codex, claude-code, cursor or vscode')
       .argument('[server...]', 'only these servers (default: every server in that file)')
       .addOption(
         new Option('--scope <scope>', 'user or project config')
@@ -564,7 +564,7 @@ export function buildProgram(
     program
       .command('disconnect')
       .description('undo connect: restore the client config from the backup connect made')
-      .argument('<client>', 'codex')
+      .argument('<client>', 'codex, claude-code, cursor or vscode')
       .addOption(
         new Option('--scope <scope>', 'user or project config')
           .choices(['user', 'project'])

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { defaultGatehouseHome } from '../../config/load-config.js';
 import {
@@ -7,7 +8,19 @@ import {
   planCodexConnect,
   verifyCodexEdit,
 } from '../../connect/codex-config.js';
-import type { ParsedToml, ServerOutcome } from '../../connect/codex-config.js';
+import type {
+  ParsedToml,
+  PlanResult,
+  ServerOutcome,
+  TomlSyntaxError,
+} from '../../connect/codex-config.js';
+import {
+  JSON_CLIENTS,
+  maskJsonForDisplay,
+  parseJsonText,
+  planJsonConnect,
+  verifyJsonEdit,
+} from '../../connect/json-config.js';
 import {
   ConcurrentEditError,
   readSnapshot,
@@ -38,7 +51,14 @@ export interface DisconnectOptions {
   json?: boolean;
 }
 
-export const CONNECT_CLIENTS = ['codex'] as const;
+export const CONNECT_CLIENTS = ['codex', 'claude-code', 'cursor', 'vscode'] as const;
+type ConnectClient = (typeof CONNECT_CLIENTS)[number];
+
+function checkClient(client: string, io: CliIo): ConnectClient | null {
+  if ((CONNECT_CLIENTS as readonly string[]).includes(client)) return client as ConnectClient;
+  io.stderr(`gatehouse: unknown client '${client}' (supported: ${CONNECT_CLIENTS.join(', ')})\n`);
+  return null;
+}
 
 /**
  * The executable a client is told to start. An absolute path, because a client started from a
@@ -51,20 +71,47 @@ export function defaultGatehouseCommand(argv1: string | undefined = process.argv
   return 'gatehouse';
 }
 
-function codexFile(globals: GlobalOptions, scope: string, io: CliIo): string {
-  return scope === 'project'
-    ? join(io.cwd, '.codex', 'config.toml')
-    : join(codexHomeDir(globals, io), 'config.toml');
+/** The client's config file for a scope, or null when the client has none there. */
+function clientFile(
+  globals: GlobalOptions,
+  client: ConnectClient,
+  scope: string,
+  io: CliIo,
+): string | null {
+  if (client === 'codex')
+    return scope === 'project'
+      ? join(io.cwd, '.codex', 'config.toml')
+      : join(codexHomeDir(globals, io), 'config.toml');
+  const spec = JSON_CLIENTS[client];
+  if (scope === 'project') return join(io.cwd, spec.projectFile);
+  return spec.userFile ? join(io.env.HOME ?? homedir(), spec.userFile) : null;
+}
+
+function resolveFile(
+  globals: GlobalOptions,
+  client: ConnectClient,
+  scope: string,
+  io: CliIo,
+): string | null {
+  const file = clientFile(globals, client, scope, io);
+  if (!file)
+    io.stderr(
+      `gatehouse: ${client} has no user-level file connect edits; use --scope project (${JSON_CLIENTS[client as 'vscode'].projectFile})\n`,
+    );
+  return file;
+}
+
+function reportSyntax(e: TomlSyntaxError, io: CliIo): void {
+  io.stderr(
+    `gatehouse: ${e.file}:${e.line}:${e.column}: invalid TOML: ${e.message}\n` +
+      `  nothing was changed; fix the syntax at that position and run the command again\n`,
+  );
 }
 
 function parseOrReport(snap: FileSnapshot, io: CliIo): ParsedToml | null {
   const parsed = parseTomlText(snap.text, snap.file);
   if (parsed.ok) return parsed.doc;
-  const e = parsed.error;
-  io.stderr(
-    `gatehouse: ${e.file}:${e.line}:${e.column}: invalid TOML: ${e.message}\n` +
-      `  nothing was changed; fix the syntax at that position and run the command again\n`,
-  );
+  reportSyntax(parsed.error, io);
   return null;
 }
 
@@ -76,7 +123,8 @@ function checkScope(scope: string | undefined, io: CliIo): string | null {
 }
 
 function showDiff(before: FileSnapshot, after: string): string {
-  return unifiedDiff(maskTomlForDisplay(before.text), maskTomlForDisplay(after), {
+  const mask = before.file.endsWith('.json') ? maskJsonForDisplay : maskTomlForDisplay;
+  return unifiedDiff(mask(before.text), mask(after), {
     from: before.exists ? before.file : '/dev/null',
     to: before.file,
   });
@@ -90,51 +138,79 @@ export async function runConnect(
   opts: ConnectOptions,
   io: CliIo,
 ): Promise<ExitCodeValue> {
-  if (!(CONNECT_CLIENTS as readonly string[]).includes(client)) {
-    io.stderr(`gatehouse: unknown client '${client}' (supported: ${CONNECT_CLIENTS.join(', ')})\n`);
-    return ExitCode.usage;
-  }
+  const id = checkClient(client, io);
+  if (!id) return ExitCode.usage;
   const scope = checkScope(opts.scope, io);
   if (!scope) return ExitCode.usage;
   const now = new Date();
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
   const gatehouseFile = join(home, 'config.toml');
-  const file = codexFile(globals, scope, io);
+  const file = resolveFile(globals, id, scope, io);
+  if (!file) return ExitCode.usage;
   const codexSnap = readSnapshot(file);
   if (!codexSnap.exists) {
     io.stderr(
-      `gatehouse: no Codex config at ${file}\n  nothing to connect; add servers to Codex first (codex mcp add), or use --scope ${scope === 'user' ? 'project' : 'user'}\n`,
+      `gatehouse: no ${id} config at ${file}\n  nothing to connect; add servers to ${id} first, or use --scope ${scope === 'user' ? 'project' : 'user'}\n`,
     );
     return ExitCode.notFound;
   }
   const gatehouseSnap = readSnapshot(gatehouseFile);
-  const codex = parseOrReport(codexSnap, io);
-  if (!codex) return ExitCode.configInvalid;
   const gatehouse = parseOrReport(gatehouseSnap, io);
   if (!gatehouse) return ExitCode.configInvalid;
   const command = opts.gatehouseCommand ?? defaultGatehouseCommand();
-  const plan = planCodexConnect({
-    codex,
-    codexFile: file,
-    gatehouse,
-    gatehouseFile,
-    names,
-    wrapper: { command, gatehouseHome: home },
-    now,
-  });
+  const wrapper = { command, gatehouseHome: home };
+  let plan: PlanResult;
+  let verify: (text: string, connected: string[]) => boolean;
+  if (id === 'codex') {
+    const codex = parseOrReport(codexSnap, io);
+    if (!codex) return ExitCode.configInvalid;
+    plan = planCodexConnect({
+      codex,
+      codexFile: file,
+      gatehouse,
+      gatehouseFile,
+      names,
+      wrapper,
+      now,
+    });
+    verify = (text, connected) => {
+      const after = parseTomlText(text, file);
+      return after.ok && verifyCodexEdit(codex.value, after.doc.value, connected);
+    };
+  } else {
+    const spec = JSON_CLIENTS[id];
+    const json = parseJsonText(codexSnap.text, file);
+    if (!json.ok) {
+      reportSyntax(json.error, io);
+      return ExitCode.configInvalid;
+    }
+    plan = planJsonConnect({
+      client: spec,
+      json: json.doc,
+      file,
+      gatehouse,
+      gatehouseFile,
+      names,
+      wrapper,
+      now,
+      parseToml: (t) => {
+        const r = parseTomlText(t, gatehouseFile);
+        return r.ok ? r.doc.value : null;
+      },
+    });
+    verify = (text, connected) => {
+      const after = parseJsonText(text, file);
+      return after.ok && verifyJsonEdit(spec, json.doc.value, after.doc.value, connected);
+    };
+  }
   if (!plan.ok) {
     io.stderr(`gatehouse: ${plan.message}\n  ${plan.hint}\n  nothing was changed\n`);
     return plan.reason === 'not_found' ? ExitCode.notFound : ExitCode.connectRefused;
   }
   const connected = plan.servers.filter((s) => s.action === 'connect').map((s) => s.name);
   // The edit must mean exactly what was planned; otherwise it is a bug and nothing is written.
-  const after = parseTomlText(plan.codexText, file);
   const gatehouseAfter = parseTomlText(plan.gatehouseText, gatehouseFile);
-  if (
-    !after.ok ||
-    !gatehouseAfter.ok ||
-    !verifyCodexEdit(codex.value, after.doc.value, connected)
-  ) {
+  if (!gatehouseAfter.ok || !verify(plan.codexText, connected)) {
     io.stderr(
       `gatehouse: internal error: the planned edit of ${file} does not check out; nothing was changed\n  please report this with the file's structure (not its secrets)\n`,
     );
@@ -246,15 +322,14 @@ export async function runDisconnect(
   opts: DisconnectOptions,
   io: CliIo,
 ): Promise<ExitCodeValue> {
-  if (!(CONNECT_CLIENTS as readonly string[]).includes(client)) {
-    io.stderr(`gatehouse: unknown client '${client}' (supported: ${CONNECT_CLIENTS.join(', ')})\n`);
-    return ExitCode.usage;
-  }
+  const id = checkClient(client, io);
+  if (!id) return ExitCode.usage;
   const scope = checkScope(opts.scope, io);
   if (!scope) return ExitCode.usage;
   const now = new Date();
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
-  const file = codexFile(globals, scope, io);
+  const file = resolveFile(globals, id, scope, io);
+  if (!file) return ExitCode.usage;
   const record = latestRecord(readConnectState(home), client, file);
   if (!record) {
     io.stderr(
