@@ -31,8 +31,8 @@ import {
   runSchemaSnapshot,
 } from './commands/schema.js';
 import type { DiffOptions, SnapshotOptions } from './commands/schema.js';
-import { runConnect, runDisconnect } from './commands/connect.js';
-import type { ConnectOptions, DisconnectOptions } from './commands/connect.js';
+import { runConnect, runDisconnect, runRequirementsExport } from './commands/connect.js';
+import type { ConnectOptions, DisconnectOptions, ExportOptions } from './commands/connect.js';
 import {
   runAuditExport,
   runAuditKey,
@@ -534,6 +534,26 @@ export function buildProgram(
       .option('--json', 'print JSON')
       .action((target: string | undefined, opts: { json?: boolean }, cmd: Command) =>
         setExit(runSchemaLog(globals(cmd), target, opts, io)),
+      ),
+  );
+  wire(
+    req
+      .command('export')
+      .description(
+        "the client-side admin file pinning every server in Gatehouse's config to exactly `gatehouse run NAME`",
+      )
+      .addOption(
+        new Option('--for <client>', 'codex (requirements.toml) or claude-code (managed-mcp.json)')
+          .choices(['codex', 'claude-code'])
+          .makeOptionMandatory(),
+      )
+      .option(
+        '--gatehouse-command <path>',
+        'the command to pin (default: this gatehouse, absolute)',
+      )
+      .option('--output <file>', 'write to FILE (an existing one is backed up) instead of stdout')
+      .action((opts: ExportOptions, cmd: Command) =>
+        setExit(runRequirementsExport(globals(cmd), opts, io)),
       ),
   );
   wire(
