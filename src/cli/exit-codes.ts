@@ -19,6 +19,7 @@ export const ExitCode = {
   maskingFound: 16,
   maskingFailed: 17,
   connectRefused: 18,
+  doctorProblems: 19,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

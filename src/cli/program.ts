@@ -33,6 +33,8 @@ import {
 import type { DiffOptions, SnapshotOptions } from './commands/schema.js';
 import { runConnect, runDisconnect, runRequirementsExport } from './commands/connect.js';
 import type { ConnectOptions, DisconnectOptions, ExportOptions } from './commands/connect.js';
+import { runDoctor } from './commands/doctor.js';
+import type { DoctorOptions } from './commands/doctor.js';
 import {
   runAuditExport,
   runAuditKey,
@@ -66,6 +68,7 @@ Exit codes:
   16 mask --check: something in the input would be masked
   17 mask: the input could not be masked safely (nothing more was printed)
   18 connect/disconnect refused, nothing changed: edited concurrently, a conflicting definition, no backup
+  19 doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)
   evidence record exits with the recorded command's own exit code (127: it could not be started)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
@@ -597,6 +600,18 @@ export function buildProgram(
         setExit(await runDisconnect(globals(cmd), client, opts, io)),
       ),
   );
+  wire(
+    program
+      .command('doctor')
+      .description(
+        'check the wiring: per client found, servers through Gatehouse or bypassing it, settings that would not arrive, audit store, versions; exit 19 on a problem',
+      )
+      .option('--json', 'print JSON')
+      .option('--codex <path>', 'the codex executable for its version (default: codex on PATH)')
+      .action(async (opts: DoctorOptions, cmd: Command) =>
+        setExit(await runDoctor(globals(cmd), opts, io)),
+      ),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
@@ -616,6 +631,7 @@ const COMMAND_WORDS = new Set([
   'mask',
   'connect',
   'disconnect',
+  'doctor',
   'help',
 ]);
 
