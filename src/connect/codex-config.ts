@@ -1,6 +1,7 @@
 import { getStaticTOMLValue, parseTOML, ParseError } from 'toml-eslint-parser';
 import type { AST } from 'toml-eslint-parser';
 import { isDeepStrictEqual } from 'node:util';
+import { isGatehouseRunEntry } from '../config/gatehouse-wrapper.js';
 import { maskSourceLine } from '../masking/mask-text.js';
 
 /**
@@ -80,21 +81,7 @@ export interface WrapperSpec {
 }
 
 /** Is this Codex server value already the Gatehouse wrapper for `name`? */
-export function isGatehouseWrapper(entry: unknown, name: string, command?: string): boolean {
-  if (typeof entry !== 'object' || entry === null) return false;
-  const e = entry as Record<string, unknown>;
-  const args = e.args;
-  return (
-    typeof e.command === 'string' &&
-    (command === undefined
-      ? /(^|[/\\])gatehouse(\.js|\.cmd)?$/.test(e.command)
-      : e.command === command) &&
-    Array.isArray(args) &&
-    args.length === 2 &&
-    args[0] === 'run' &&
-    args[1] === name
-  );
-}
+export const isGatehouseWrapper = isGatehouseRunEntry;
 
 export type ServerOutcome =
   { name: string; action: 'connect' } | { name: string; action: 'already_connected' };

@@ -1,6 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { applyEdits, modify, parse, parseTree, printParseErrorCode } from 'jsonc-parser';
 import type { ParseError } from 'jsonc-parser';
+import { isGatehouseRunEntry } from '../config/gatehouse-wrapper.js';
 import { maskJsonLine } from '../masking/mask-text.js';
 import { tomlString } from './codex-config.js';
 import type { ParsedToml, PlanResult, ServerOutcome, TomlSyntaxError } from './codex-config.js';
@@ -96,17 +97,7 @@ function asObject(v: unknown): Record<string, unknown> {
 }
 
 /** Is this JSON entry already the Gatehouse wrapper for `name`? */
-export function isJsonWrapper(entry: unknown, name: string): boolean {
-  const e = asObject(entry);
-  return (
-    typeof e.command === 'string' &&
-    /(^|[/\\])gatehouse(\.js|\.cmd)?$/.test(e.command) &&
-    Array.isArray(e.args) &&
-    e.args.length === 2 &&
-    e.args[0] === 'run' &&
-    e.args[1] === name
-  );
-}
+export const isJsonWrapper = isGatehouseRunEntry;
 
 /** The TOML table Gatehouse's config gets for a JSON entry, or why it cannot be moved. */
 export function entryToToml(name: string, entry: unknown): string | { problem: string } {
