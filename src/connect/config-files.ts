@@ -5,6 +5,7 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  realpathSync,
   renameSync,
   statSync,
   unlinkSync,
@@ -66,10 +67,12 @@ export function writeIfUnchanged(
   text: string,
   opts: { backup: boolean; now: Date },
 ): string | null {
-  const dir = dirname(snap.file);
+  // A symlinked config (a dotfiles repo) stays a symlink: the file it points to is replaced.
+  const target = snap.exists ? realpathSync(snap.file) : snap.file;
+  const dir = dirname(target);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const mode = snap.exists ? statSync(snap.file).mode & 0o777 : 0o600;
-  const tmp = join(dir, `.${basename(snap.file)}.${randomBytes(6).toString('hex')}.tmp`);
+  const mode = snap.exists ? statSync(target).mode & 0o777 : 0o600;
+  const tmp = join(dir, `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
   writeFileSync(tmp, text, { mode, flag: 'wx' });
   try {
     chmodSync(tmp, mode);
@@ -80,7 +83,7 @@ export function writeIfUnchanged(
       copyFileSync(snap.file, backup);
       chmodSync(backup, mode);
     }
-    renameSync(tmp, snap.file);
+    renameSync(tmp, target);
     return backup;
   } catch (err) {
     if (existsSync(tmp)) unlinkSync(tmp);

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCli } from '../../src/cli/program.js';
@@ -257,6 +266,16 @@ model = "gpt"
     expect(r.code).toBe(0);
     expect(readFileSync(project, 'utf8')).toContain('args = ["run", "p"]');
     expect(readFileSync(env.codexFile, 'utf8')).toBe(ORIGINAL);
+  });
+
+  test('a symlinked config stays a symlink; the file it points to is edited', async () => {
+    const env = setup();
+    const real = join(env.root, 'dotfiles-config.toml');
+    renameSync(env.codexFile, real);
+    symlinkSync(real, env.codexFile);
+    expect((await connect(env)).code).toBe(0);
+    expect(lstatSync(env.codexFile).isSymbolicLink()).toBe(true);
+    expect(readFileSync(real, 'utf8')).toContain('args = ["run", "docs"]');
   });
 
   test('CRLF files stay CRLF', async () => {
