@@ -41,6 +41,7 @@ test('CLI commands are exactly these', () => {
     'mcp get',
     'requirements check',
     'requirements explain',
+    'requirements export',
     'audit tail',
     'audit query',
     'audit export',
@@ -64,7 +65,7 @@ test('CLI commands are exactly these', () => {
     'schema approve',
     'schema log',
   ]);
-  expect(top).toEqual(['run', 'serve', 'mask']);
+  expect(top).toEqual(['run', 'serve', 'mask', 'connect', 'disconnect', 'doctor']);
   // `inventory` runs on its own too (the report); `inventory check` is its CI form.
   expect(program.commands.find((c) => c.name() === 'inventory')?.commands).toHaveLength(1);
 });
@@ -89,6 +90,8 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     inventoryViolations: 15,
     maskingFound: 16,
     maskingFailed: 17,
+    connectRefused: 18,
+    doctorProblems: 19,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',
