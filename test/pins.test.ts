@@ -41,6 +41,7 @@ test('CLI commands are exactly these', () => {
     'mcp get',
     'requirements check',
     'requirements explain',
+    'requirements export',
     'audit tail',
     'audit query',
     'audit export',
@@ -66,7 +67,7 @@ test('CLI commands are exactly these', () => {
     'schema approve',
     'schema log',
   ]);
-  expect(top).toEqual(['run', 'serve', 'mask']);
+  expect(top).toEqual(['run', 'serve', 'mask', 'connect', 'disconnect', 'doctor']);
   // `inventory` runs on its own too (the report); `inventory check` is its CI form.
   expect(program.commands.find((c) => c.name() === 'inventory')?.commands).toHaveLength(1);
 });
@@ -91,6 +92,9 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     inventoryViolations: 15,
     maskingFound: 16,
     maskingFailed: 17,
+    runtimeInjected: 18,
+    connectRefused: 20,
+    doctorProblems: 21,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

@@ -20,6 +20,8 @@ export const ExitCode = {
   maskingFailed: 17,
   /** run/serve: started with runtime options that load code into the gateway (NODE_OPTIONS …). */
   runtimeInjected: 18,
+  connectRefused: 20,
+  doctorProblems: 21,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

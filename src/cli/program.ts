@@ -33,6 +33,10 @@ import {
   runSchemaSnapshot,
 } from './commands/schema.js';
 import type { DiffOptions, SnapshotOptions } from './commands/schema.js';
+import { runConnect, runDisconnect, runRequirementsExport } from './commands/connect.js';
+import type { ConnectOptions, DisconnectOptions, ExportOptions } from './commands/connect.js';
+import { runDoctor } from './commands/doctor.js';
+import type { DoctorOptions } from './commands/doctor.js';
 import {
   runAuditExport,
   runAuditKey,
@@ -66,6 +70,8 @@ Exit codes:
   16 mask --check: something in the input would be masked
   17 mask: the input could not be masked safely (nothing more was printed)
   18 run/serve refused: started with runtime options that load code (NODE_OPTIONS --require, LD_PRELOAD …)
+  20 connect/disconnect refused, nothing changed: edited concurrently, a conflicting definition, no backup
+  21 doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)
   evidence record exits with the recorded command's own exit code (127: it could not be started)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
@@ -570,6 +576,79 @@ export function buildProgram(
         setExit(runSchemaLog(globals(cmd), target, opts, io)),
       ),
   );
+  wire(
+    req
+      .command('export')
+      .description(
+        "the client-side admin file pinning every server in Gatehouse's config to exactly `gatehouse run NAME`",
+      )
+      .addOption(
+        new Option('--for <client>', 'codex (requirements.toml) or claude-code (managed-mcp.json)')
+          .choices(['codex', 'claude-code'])
+          .makeOptionMandatory(),
+      )
+      .option(
+        '--gatehouse-command <path>',
+        'the command to pin (default: this gatehouse, absolute)',
+      )
+      .option('--output <file>', 'write to FILE (an existing one is backed up) instead of stdout')
+      .action((opts: ExportOptions, cmd: Command) =>
+        setExit(runRequirementsExport(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    program
+      .command('connect')
+      .description(
+        "route a client's MCP servers through Gatehouse: move each definition into Gatehouse's config, the client runs `gatehouse run NAME`",
+      )
+      .argument('<client>', 'codex, claude-code, cursor or vscode')
+      .argument('[server...]', 'only these servers (default: every server in that file)')
+      .addOption(
+        new Option('--scope <scope>', 'user or project config')
+          .choices(['user', 'project'])
+          .default('user'),
+      )
+      .option('--dry-run', 'print the diff and change nothing')
+      .option('--yes', 'do not ask for confirmation on a terminal')
+      .option(
+        '--gatehouse-command <path>',
+        'the gatehouse executable the client starts (default: this one, absolute)',
+      )
+      .option('--json', 'print JSON (servers, diff, backups)')
+      .action(async (client: string, names: string[], opts: ConnectOptions, cmd: Command) =>
+        setExit(await runConnect(globals(cmd), client, names, opts, io)),
+      ),
+  );
+  wire(
+    program
+      .command('disconnect')
+      .description('undo connect: restore the client config from the backup connect made')
+      .argument('<client>', 'codex, claude-code, cursor or vscode')
+      .addOption(
+        new Option('--scope <scope>', 'user or project config')
+          .choices(['user', 'project'])
+          .default('user'),
+      )
+      .option('--dry-run', 'print the diff and change nothing')
+      .option('--force', 'restore the backup even though the file was edited after connect')
+      .option('--json', 'print JSON')
+      .action(async (client: string, opts: DisconnectOptions, cmd: Command) =>
+        setExit(await runDisconnect(globals(cmd), client, opts, io)),
+      ),
+  );
+  wire(
+    program
+      .command('doctor')
+      .description(
+        'check the wiring: per client found, servers through Gatehouse or bypassing it, settings that would not arrive, audit store, versions; exit 19 on a problem',
+      )
+      .option('--json', 'print JSON')
+      .option('--codex <path>', 'the codex executable for its version (default: codex on PATH)')
+      .action(async (opts: DoctorOptions, cmd: Command) =>
+        setExit(await runDoctor(globals(cmd), opts, io)),
+      ),
+  );
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }
@@ -587,6 +666,9 @@ const COMMAND_WORDS = new Set([
   'evidence',
   'schema',
   'mask',
+  'connect',
+  'disconnect',
+  'doctor',
   'help',
 ]);
 

@@ -7,6 +7,7 @@ import { importMcpJson } from './mcp-json.js';
 import { loadCodexPluginServers } from './codex-plugins.js';
 import type { ConfigOrigin, McpServerConfig } from './mcp-server.js';
 import { parseMcpServer } from './parse-mcp-server.js';
+import { isGatehouseRunEntry } from './gatehouse-wrapper.js';
 import { readSourceFile } from './read-source.js';
 import { diagnosticAt } from './located-document.js';
 import { parseTomlDocument } from './toml-document.js';
@@ -64,6 +65,8 @@ interface MergedEntry {
   /** The document that last set each top-level field, for locating errors. */
   fieldDoc: Map<string, TomlDocument>;
   origins: ConfigOrigin[];
+  /** Client entries that run this server through `gatehouse run NAME`. */
+  wrappedBy?: ConfigOrigin[];
 }
 
 /** Reads every configured layer and returns the servers with all problems found, never throwing. */
@@ -111,6 +114,7 @@ export function loadConfig(options: LoadConfigOptions): LoadedConfig {
     };
     const reader = new FieldReader(entry.fields, `mcp_servers.${name}`, locate, diagnostics);
     const server = parseMcpServer(name, reader, entry.origins);
+    if (server && entry.wrappedBy) server.wrappedBy = entry.wrappedBy;
     if (server) servers.push(server);
   }
 
@@ -181,7 +185,18 @@ function mergeLayer(
       file: doc.file,
       location: doc.locate(['mcp_servers', name]),
     };
-    const entry: MergedEntry = merged.get(name) ?? { fields: {}, fieldDoc: new Map(), origins: [] };
+    const defined = merged.get(name);
+    if (
+      kind !== 'gatehouse' &&
+      defined?.origins.some((o) => o.kind === 'gatehouse') &&
+      isGatehouseRunEntry(raw, name)
+    ) {
+      // A client's `gatehouse run NAME` (from `gatehouse connect`) wraps Gatehouse's own
+      // definition: it is that governed server, wired through the gateway — not an override.
+      (defined.wrappedBy ??= []).push(origin);
+      continue;
+    }
+    const entry: MergedEntry = defined ?? { fields: {}, fieldDoc: new Map(), origins: [] };
     for (const identityKey of ['command', 'url'] as const) {
       const before = entry.fields[identityKey];
       const after = raw[identityKey];

@@ -75,6 +75,8 @@ export interface McpServerConfig {
   pluginId: string | null;
   /** Every file that contributed to this definition, lowest precedence first. */
   origins: ConfigOrigin[];
+  /** Client entries (e.g. Codex's) that start this server as `gatehouse run NAME`. */
+  wrappedBy?: ConfigOrigin[];
 }
 
 /** Codex's documented default budget for `initialize` + first `tools/list`. */

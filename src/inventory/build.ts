@@ -71,6 +71,16 @@ function inventoryServer(d: ServerDecision, requirements: Requirements): Invento
     status: formatStatus(d.enabled, d.disabledReason),
     disabled_reason_code: d.disabledReason?.code ?? null,
     allowed_by: allowedBy(d, requirements),
+    // Only when present, so the inventory hash of a machine without connect stays as it was.
+    ...(d.server.wrappedBy?.length
+      ? {
+          wrapped_by: d.server.wrappedBy.map((o) => ({
+            kind: o.kind,
+            file: o.file,
+            line: o.location.line,
+          })),
+        }
+      : {}),
   };
 }
 

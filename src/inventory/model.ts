@@ -26,6 +26,8 @@ export interface InventoryServer {
   disabled_reason_code: string | null;
   /** The requirements rule that allows it (`[mcp_servers.NAME]` or a plugin-scoped one), if any. */
   allowed_by: string | null;
+  /** Client entries that start it through the gateway (`gatehouse run NAME`); absent: none. */
+  wrapped_by?: { kind: string; file: string; line: number | null }[];
 }
 
 export interface InventoryHook {

@@ -189,6 +189,10 @@ function serverLines(s: InventoryServer): string[] {
   return [
     `server ${s.name}  ${s.remote ? 'REMOTE' : 'local'} ${s.transport} ${id}  ${s.status}`,
     `  from ${from}${s.allowed_by ? `; allowed by ${s.allowed_by}` : ''}`,
+    ...(s.wrapped_by ?? []).map(
+      (w) =>
+        `  through Gatehouse: gatehouse run ${s.name} in ${w.kind} ${w.file}${w.line ? `:${w.line}` : ''}`,
+    ),
   ];
 }
 
