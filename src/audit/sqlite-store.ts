@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
+import type { ChainFormat, ChainHead, ChainScope, PreparedEvent, StoredRecord } from './chain.js';
 import type { RawRecordRow } from './chain.js';
-import { chainRecords, recordFromRaw } from './chain.js';
+import { CURRENT_CHAIN_FORMAT, chainRecords, recordFromRaw } from './chain.js';
 import { SqliteApprovalQueue } from '../approval/sqlite-queue.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
@@ -32,9 +32,41 @@ CREATE TABLE audit_checkpoints (
   ts TEXT NOT NULL,
   key_id TEXT NOT NULL,
   signature TEXT NOT NULL,
-  PRIMARY KEY (seq, key_id)
+  idx INTEGER UNIQUE,
+  prev_checkpoint TEXT,
+  purpose TEXT,
+  PRIMARY KEY (seq, key_id, purpose)
 );
 `;
+
+/** A checkpoint row as stored (format 2 columns null in format 1 stores). */
+export interface CheckpointRow {
+  seq: number;
+  hash: string;
+  ts: string;
+  key_id: string;
+  signature: string;
+  idx?: number | null;
+  prev_checkpoint?: string | null;
+  purpose?: string | null;
+}
+
+/** A stored checkpoint row as a Checkpoint (shared with the PostgreSQL store). */
+export function checkpointFromRow(row: CheckpointRow): Checkpoint {
+  const cp: Checkpoint = {
+    seq: Number(row.seq),
+    hash: row.hash,
+    ts: row.ts,
+    key_id: row.key_id,
+    signature: row.signature,
+  };
+  if (row.idx !== null && row.idx !== undefined) {
+    cp.index = Number(row.idx);
+    cp.prev_checkpoint = row.prev_checkpoint ?? '';
+    cp.purpose = (row.purpose ?? 'periodic') as Checkpoint['purpose'];
+  }
+  return cp;
+}
 
 interface Row extends IndexColumns {
   seq: number;
@@ -140,6 +172,8 @@ function describe(err: unknown): string {
 export class SqliteAuditStore implements AuditStore {
   readonly kind = 'sqlite' as const;
   readonly storeId: string;
+  readonly chainFormat: ChainFormat;
+  private readonly scope: ChainScope;
   private readonly db: Database.Database;
   private readonly insert: Database.Statement;
   private readonly lastRow: Database.Statement;
@@ -149,9 +183,12 @@ export class SqliteAuditStore implements AuditStore {
     readonly location: string,
     db: Database.Database,
     storeId: string,
+    chainFormat: ChainFormat,
   ) {
     this.db = db;
     this.storeId = storeId;
+    this.chainFormat = chainFormat;
+    this.scope = { format: chainFormat, storeId };
     this.insert = db.prepare(
       `INSERT INTO audit_records (seq, ts, prev, hash, type, server, target, decision, outcome, thread_id, actor, call_id, body)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -201,6 +238,7 @@ export class SqliteAuditStore implements AuditStore {
             set.run('schema_version', String(AUDIT_SCHEMA_VERSION));
             set.run('store_id', randomUUID());
             set.run('created_at', new Date().toISOString());
+            set.run('chain_format', String(CURRENT_CHAIN_FORMAT));
             return listTables();
           })
           .immediate();
@@ -249,7 +287,12 @@ export class SqliteAuditStore implements AuditStore {
     // SQLite's own busy handler waits (synchronously) up to 5 ms for another process's write
     // lock; past that, write() waits asynchronously so the event loop never stalls longer.
     db.pragma('busy_timeout = 5');
-    return new SqliteAuditStore(file, db, meta.get('store_id') ?? 'unknown');
+    return new SqliteAuditStore(
+      file,
+      db,
+      meta.get('store_id') ?? 'unknown',
+      meta.get('chain_format') === '2' ? 2 : 1,
+    );
   }
 
   private writeFailed(err: unknown): AuditStoreError {
@@ -293,7 +336,7 @@ export class SqliteAuditStore implements AuditStore {
     if (events.length === 0) return Promise.resolve([]);
     return this.write(() => {
       const head = (this.lastRow.get() as ChainHead | undefined) ?? null;
-      const records = chainRecords(head, events);
+      const records = chainRecords(head, events, this.scope);
       let i = 0;
       for (; i + ROWS_PER_INSERT <= records.length; i += ROWS_PER_INSERT) {
         this.insertBlock.run(records.slice(i, i + ROWS_PER_INSERT).flatMap(rowValues));
@@ -317,12 +360,45 @@ export class SqliteAuditStore implements AuditStore {
     );
   }
 
+  async appendCheckpoint(
+    make: (head: ChainHead | null, last: Checkpoint | null) => Checkpoint | null,
+  ): Promise<Checkpoint | null> {
+    return this.write(() => {
+      const head = (this.lastRow.get() as ChainHead | undefined) ?? null;
+      const lastRow = this.db
+        .prepare(
+          'SELECT seq, hash, ts, key_id, signature, idx, prev_checkpoint, purpose FROM audit_checkpoints WHERE idx IS NOT NULL ORDER BY idx DESC LIMIT 1',
+        )
+        .get() as CheckpointRow | undefined;
+      const cp = make(head, lastRow ? checkpointFromRow(lastRow) : null);
+      if (!cp) return null;
+      this.db
+        .prepare(
+          'INSERT INTO audit_checkpoints (seq, hash, ts, key_id, signature, idx, prev_checkpoint, purpose) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+        )
+        .run(
+          cp.seq,
+          cp.hash,
+          cp.ts,
+          cp.key_id,
+          cp.signature,
+          cp.index ?? null,
+          cp.prev_checkpoint ?? null,
+          cp.purpose ?? null,
+        );
+      return cp;
+    });
+  }
+
   async checkpoints(): Promise<Checkpoint[]> {
-    return this.db
-      .prepare(
-        'SELECT seq, hash, ts, key_id, signature FROM audit_checkpoints ORDER BY seq, key_id',
-      )
-      .all() as Checkpoint[];
+    const extra = this.chainFormat === 2 ? ', idx, prev_checkpoint, purpose' : '';
+    return (
+      this.db
+        .prepare(
+          `SELECT seq, hash, ts, key_id, signature${extra} FROM audit_checkpoints ORDER BY seq, key_id`,
+        )
+        .all() as CheckpointRow[]
+    ).map(checkpointFromRow);
   }
 
   async *records(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AsyncIterable<StoredRecord[]> {
@@ -337,6 +413,24 @@ export class SqliteAuditStore implements AuditStore {
       )
       .raw()
       .iterate(fromSeq, toSeq) as IterableIterator<unknown[]>;
+    let batch: RawRecordRow[] = [];
+    for (const r of rows) {
+      batch.push(r);
+      if (batch.length === QUERY_BATCH) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
+  async *rawRecordsOfTypes(types: readonly string[]): AsyncIterable<RawRecordRow[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT seq, type, call_id, body FROM audit_records WHERE type IN (${types.map(() => '?').join(', ')}) ORDER BY seq`,
+      )
+      .raw()
+      .iterate(...types) as IterableIterator<unknown[]>;
     let batch: RawRecordRow[] = [];
     for (const r of rows) {
       batch.push(r);
@@ -410,7 +504,8 @@ export class SqliteAuditStore implements AuditStore {
       const removed = this.db
         .prepare('DELETE FROM audit_records WHERE seq <= ?')
         .run(throughSeq).changes;
-      this.db.prepare('DELETE FROM audit_checkpoints WHERE seq < ?').run(throughSeq);
+      if (this.chainFormat === 1)
+        this.db.prepare('DELETE FROM audit_checkpoints WHERE seq < ?').run(throughSeq);
       return removed;
     });
   }

@@ -18,6 +18,7 @@ export const ExitCode = {
   inventoryViolations: 15,
   maskingFound: 16,
   maskingFailed: 17,
+  auditIncomplete: 18,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -39,6 +39,7 @@ import {
   runAuditTail,
   runAuditVerify,
 } from './commands/audit.js';
+import type { VerifyOptions } from './commands/audit.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -62,6 +63,8 @@ Exit codes:
   15 inventory check: at least one violation of the plugin policy ([gatehouse_plugins])
   16 mask --check: something in the input would be masked
   17 mask: the input could not be masked safely (nothing more was printed)
+  18 audit verify: nothing is broken, but evidence is missing (records after the last signed
+     checkpoint, no checkpoint, a call's intent without its result, a replaced store)
   evidence record exits with the recorded command's own exit code (127: it could not be started)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
@@ -266,9 +269,17 @@ export function buildProgram(
         [],
       )
       .option('--json', 'print JSON')
-      .action(
-        async (opts: { fromExport?: string; publicKey?: string[]; json?: boolean }, cmd: Command) =>
-          setExit(await runAuditVerify(globals(cmd), opts, io)),
+      .option(
+        '--witness <file|url>',
+        'also check against the checkpoints the gateway appended to a witness file ([gatehouse_audit] witness) or a loopback http URL serving it',
+      )
+      .option(
+        '--show-remembered',
+        'print what this machine remembers of verified stores, and where',
+      )
+      .option('--forget', "forget this machine's earlier verification of the store, then verify")
+      .action(async (opts: VerifyOptions, cmd: Command) =>
+        setExit(await runAuditVerify(globals(cmd), opts, io)),
       ),
   );
   wire(
