@@ -50,7 +50,7 @@ export interface Decision {
 
 export type CallOutcome = 'ok' | 'is_error' | 'protocol_error' | 'timeout' | 'denied';
 
-export type AuditedMethod = 'tools/call' | 'resources/read' | 'prompts/get';
+export type AuditedMethod = 'tools/call' | 'resources/read' | 'prompts/get' | 'tasks/result';
 
 export interface CallRequest extends ThreadRef {
   call_id: string;
@@ -58,7 +58,10 @@ export interface CallRequest extends ThreadRef {
   jsonrpc_id: string | number;
   actor: ActorRef;
   server: ServerRef | null;
-  /** Tool name (tools/call), prompt name (prompts/get) or resource URI (resources/read). */
+  /**
+   * Tool name (tools/call), prompt name (prompts/get), resource URI (resources/read, masked) or
+   * task id (tasks/result: the output of a task-augmented call).
+   */
   target: string | null;
   arguments_masked: unknown;
   arguments_hmac: string | null;
