@@ -1,5 +1,6 @@
 // What the audit trail keeps of a call: never a raw secret (URIs, object keys, secret-named
 // fields — whether or not the masking stage ran), and the output of task-augmented calls.
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
@@ -28,7 +29,7 @@ function run(home: string, name: string, args: string[]): RawStdioClient {
 }
 
 async function stopped(client: RawStdioClient): Promise<void> {
-  const child = (client as unknown as { child: import('node:child_process').ChildProcess }).child;
+  const child = (client as unknown as { child: ChildProcess }).child;
   client.close();
   if (child.exitCode === null) await new Promise((r) => child.once('exit', r));
 }
