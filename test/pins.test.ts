@@ -89,6 +89,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     inventoryViolations: 15,
     maskingFound: 16,
     maskingFailed: 17,
+    auditIncomplete: 18,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',
