@@ -3,6 +3,8 @@
 // verify` says about each (exit status and message).
 import { randomUUID } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
@@ -315,9 +317,29 @@ describe('remembered verification (issue: a diverged copy made the original look
     expect(r.stdout).toContain('legacy store (format 1), weaker guarantees');
   });
 
-  test('the witness file the gateway wrote holds one line per checkpoint', async () => {
+  test('the witness: one line per checkpoint; also read from a loopback URL, never a remote one', async () => {
     const s = await filled(sqlite);
-    const lines = readFileSync(s.witness, 'utf8').trim().split('\n');
+    const text = readFileSync(s.witness, 'utf8');
+    const lines = text.trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as { index: number }).index)).toEqual([1, 2, 3]);
+    await s.sql(
+      'DELETE FROM audit_records WHERE seq > 8; DELETE FROM audit_checkpoints WHERE seq > 8',
+    );
+    const server = createServer((_req, res) => res.end(text));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/witness.jsonl`;
+      const viaUrl = await verify(s, ['--witness', url]);
+      expect(viaUrl.code).toBe(9);
+      expect(viaUrl.report.problem?.message).toContain(`the witness ${url}`);
+    } finally {
+      server.close();
+    }
+    const remote = await cli(
+      ['--audit', s.spec, 'audit', 'verify', '--witness', 'http://witness.example.com/w.jsonl'],
+      { GATEHOUSE_HOME: s.home },
+    );
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toContain('only a loopback URL');
   });
 });
