@@ -1,7 +1,7 @@
 // What the audit trail keeps of a call: never a raw secret (URIs, object keys, secret-named
 // fields — whether or not the masking stage ran), and the output of task-augmented calls.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { EVERYTHING, FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
@@ -18,14 +18,18 @@ import {
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const node = JSON.stringify(process.execPath);
 
-function run(home: string, name: string, args: string[]): RawStdioClient {
+function run(home: string, name: string, args: string[], extra: string[] = []): RawStdioClient {
   const dir = writeFiles({
     'c.toml': `[mcp_servers.${name}]\ncommand = ${node}\nargs = [${args.map((a) => JSON.stringify(a)).join(', ')}]\n`,
   });
-  return new RawStdioClient(process.execPath, [BIN, '--config', join(dir, 'c.toml'), 'run', name], {
-    ...process.env,
-    GATEHOUSE_HOME: home,
-  });
+  return new RawStdioClient(
+    process.execPath,
+    [BIN, '--config', join(dir, 'c.toml'), ...extra, 'run', name],
+    {
+      ...process.env,
+      GATEHOUSE_HOME: home,
+    },
+  );
 }
 
 async function stopped(client: RawStdioClient): Promise<void> {
@@ -109,5 +113,39 @@ describe.skipIf(!existsSync(BIN))('what the audit trail keeps', () => {
     expect(records[1]?.event.outcome).toBe('ok');
     expect(records[1]?.event.result_bytes).toBeGreaterThan(0);
     expect(JSON.stringify(records[1]?.event.result_masked)).toContain('Research Report: gateways');
+  });
+
+  test('[gatehouse_audit] witness: the gateway appends every checkpoint there; verify --witness checks the store against it', async () => {
+    const home = tempDir();
+    const witness = join(tempDir(), 'witness.jsonl');
+    const reqs = join(
+      writeFiles({
+        'requirements.toml': `[gatehouse_audit]\nwitness = ${JSON.stringify(witness)}\n`,
+      }),
+      'requirements.toml',
+    );
+    const client = run(
+      home,
+      'vault',
+      [join(FIXTURES, 'audit-secrets.mjs')],
+      ['--requirements', reqs],
+    );
+    await client.initialize();
+    await client.request(1, 'tools/call', { name: 'account', arguments: {} });
+    await stopped(client);
+    const lines = readFileSync(witness, 'utf8').trim().split('\n');
+    expect(lines).toHaveLength(1); // the shutdown checkpoint
+    expect(JSON.parse(lines[0] as string)).toMatchObject({
+      kind: 'checkpoint',
+      index: 1,
+      purpose: 'shutdown',
+    });
+    const ok = await cli(['audit', 'verify', '--witness', witness], { GATEHOUSE_HOME: home });
+    expect([ok.code, ok.stdout]).toEqual([0, expect.stringContaining('audit trail OK')]);
+
+    const relative = writeFiles({ 'r.toml': '[gatehouse_audit]\nwitness = "witness.jsonl"\n' });
+    const check = await cli(['--requirements', join(relative, 'r.toml'), 'requirements', 'check']);
+    expect(check.code).toBe(4);
+    expect(check.stdout + check.stderr).toContain('expected an absolute file path');
   });
 });
