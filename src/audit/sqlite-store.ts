@@ -424,13 +424,21 @@ export class SqliteAuditStore implements AuditStore {
     if (batch.length > 0) yield batch;
   }
 
-  async *rawRecordsOfTypes(types: readonly string[]): AsyncIterable<RawRecordRow[]> {
+  async *rawRecordsOfTypes(
+    types: readonly string[],
+    gatewayOnly: readonly string[] = [],
+  ): AsyncIterable<RawRecordRow[]> {
+    // Records of the `gatewayOnly` types (call intents: most of a store) come with a body of
+    // their `gateway` alone, cut out by SQLite: a fraction of the bytes to hand over.
+    const body = gatewayOnly.length
+      ? `CASE WHEN type IN (${gatewayOnly.map(() => '?').join(', ')}) THEN json_object('gateway', json_extract(body, '$.gateway')) ELSE body END`
+      : 'body';
     const rows = this.db
       .prepare(
-        `SELECT seq, type, call_id, body FROM audit_records WHERE type IN (${types.map(() => '?').join(', ')}) ORDER BY seq`,
+        `SELECT seq, type, call_id, ${body} FROM audit_records WHERE type IN (${types.map(() => '?').join(', ')}) ORDER BY seq`,
       )
       .raw()
-      .iterate(...types) as IterableIterator<unknown[]>;
+      .iterate(...gatewayOnly, ...types) as IterableIterator<unknown[]>;
     let batch: RawRecordRow[] = [];
     for (const r of rows) {
       batch.push(r);

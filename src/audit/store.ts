@@ -63,8 +63,14 @@ export interface AuditStore {
   records(fromSeq?: number, toSeq?: number): AsyncIterable<StoredRecord[]>;
   /** The same as raw rows, when the store can (the verifier's fast path). */
   rawRecords?(fromSeq?: number, toSeq?: number): AsyncIterable<RawRecordRow[]>;
-  /** `[seq, type, call_id, body]` of the records of these types, in order (content checks). */
-  rawRecordsOfTypes?(types: readonly string[]): AsyncIterable<RawRecordRow[]>;
+  /**
+   * `[seq, type, call_id, body]` of the records of these types, in order (content checks); for
+   * the `gatewayOnly` types the body is `{"gateway":{…}}` alone.
+   */
+  rawRecordsOfTypes?(
+    types: readonly string[],
+    gatewayOnly?: readonly string[],
+  ): AsyncIterable<RawRecordRow[]>;
   query(filter: AuditFilter): Promise<StoredRecord[]>;
   stats(): Promise<AuditStats>;
   /**

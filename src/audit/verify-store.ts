@@ -172,7 +172,11 @@ async function verifyInSlices(
   if (tailGap) findings.push(tailGap);
   const checks = defaultRecordChecks();
   const types = [...new Set(checks.flatMap((c) => c.types))];
-  for await (const batch of store.rawRecordsOfTypes(types)) {
+  // A type's body may be cut to its gateway only when no check reads more of it.
+  const gatewayOnly = types.filter((t) =>
+    checks.every((c) => !c.types.includes(t) || (c.gatewayOnly ?? []).includes(t)),
+  );
+  for await (const batch of store.rawRecordsOfTypes(types, gatewayOnly)) {
     for (const [seq, type, callId, body] of batch)
       for (const c of checks)
         if (c.types.includes(type as string))

@@ -436,7 +436,7 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
 describe.skipIf(!existsSync(BIN))(
   'audit verify on a large store (worker threads, one per core)',
   () => {
-    test('60,000 records: a clean store verifies in slices; a break in the middle is still named exactly', async () => {
+    test('60,000 records: an intact store verifies in slices (its content checks too); a break in the middle is still named exactly', async () => {
       const home = tempDir();
       const keys = loadOrCreateAuditKeys(home);
       const writer = new AuditWriter(SqliteAuditStore.open(join(home, 'audit.db')), {
@@ -450,7 +450,24 @@ describe.skipIf(!existsSync(BIN))(
         Array.from({ length: 256 }, async () => {
           while (next < 60_000) {
             const i = next++;
-            await writer.record({ type: 'gateway.stop', reason: `r${i}` });
+            if (i === 30_000)
+              // A call whose result was never recorded, in the middle (read by the content pass).
+              await writer.record({
+                type: 'call.intent',
+                call_id: 'lost-call',
+                method: 'tools/call',
+                jsonrpc_id: 1,
+                actor: { os_user: 'alice', token_subject: null, client: null },
+                thread_id: null,
+                parent_thread_id: null,
+                server: null,
+                target: 'tool',
+                arguments_masked: null,
+                arguments_hmac: null,
+                decision: { kind: 'allow', rule: 'default' },
+                approval: null,
+              });
+            else await writer.record({ type: 'gateway.stop', reason: `r${i}` });
           }
         }),
       );
@@ -461,9 +478,16 @@ describe.skipIf(!existsSync(BIN))(
           encoding: 'utf8',
         });
       const clean = run();
-      expect(clean.status).toBe(0);
+      // Intact, but one call has an intent and no result: a finding of the content pass.
+      expect(clean.status).toBe(18);
       expect(JSON.parse(clean.stdout)).toMatchObject({
         ok: true,
+        findings: [
+          {
+            kind: 'intent_without_result',
+            message: expect.stringContaining('1 in sessions that ended'),
+          },
+        ],
         records: 60_000,
         first_seq: 1,
         last_seq: 60_000,
