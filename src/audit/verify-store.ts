@@ -124,24 +124,35 @@ async function verifyInSlices(
     keys,
     commitments: [...commitments],
   }));
-  let results: SliceResult[];
-  try {
-    results = await Promise.all(
-      jobs.map(
-        (job) =>
-          new Promise<SliceResult>((resolve, reject) => {
-            const worker = new Worker(script, { workerData: job });
-            worker.once('message', resolve);
-            worker.once('error', reject);
-            worker.once('exit', (code) => {
-              if (code !== 0) reject(new Error(`verify worker exited with ${code}`));
-            });
-          }),
-      ),
-    );
-  } catch {
-    return null;
+  const slicing = Promise.all(
+    jobs.map(
+      (job) =>
+        new Promise<SliceResult>((resolve, reject) => {
+          const worker = new Worker(script, { workerData: job });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+          worker.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`verify worker exited with ${code}`));
+          });
+        }),
+    ),
+  ).catch(() => null);
+  // While the workers hash the chain, this thread runs the content checks over the records they
+  // need (in order); their findings count only if the chain turns out intact.
+  const checks = defaultRecordChecks();
+  const types = [...new Set(checks.flatMap((c) => c.types))];
+  // A type's body may be cut to its gateway only when no check reads more of it.
+  const gatewayOnly = types.filter((t) =>
+    checks.every((c) => !c.types.includes(t) || (c.gatewayOnly ?? []).includes(t)),
+  );
+  for await (const batch of store.rawRecordsOfTypes(types, gatewayOnly)) {
+    for (const [seq, type, callId, body] of batch)
+      for (const c of checks)
+        if (c.types.includes(type as string))
+          c.record(seq as number, type as string, callId as string | null, body as string);
   }
+  const results = await slicing;
+  if (!results) return null;
   for (let i = 0; i < results.length; i++) {
     const r = results[i] as SliceResult;
     if (!r.report.ok) return null;
@@ -166,22 +177,10 @@ async function verifyInSlices(
   );
   const lastSeq = tail.last_seq;
   const anchored = reports.reduce((max, r) => Math.max(max, r.anchored_through ?? 0), 0);
-  // The slices checked the chain; the content checks read the records they need here, in order.
+  // The slices checked the chain; the content checks ran above, in order.
   const findings: VerifyFinding[] = [];
   const tailGap = tailFinding(lastSeq, head0.first_seq, anchored);
   if (tailGap) findings.push(tailGap);
-  const checks = defaultRecordChecks();
-  const types = [...new Set(checks.flatMap((c) => c.types))];
-  // A type's body may be cut to its gateway only when no check reads more of it.
-  const gatewayOnly = types.filter((t) =>
-    checks.every((c) => !c.types.includes(t) || (c.gatewayOnly ?? []).includes(t)),
-  );
-  for await (const batch of store.rawRecordsOfTypes(types, gatewayOnly)) {
-    for (const [seq, type, callId, body] of batch)
-      for (const c of checks)
-        if (c.types.includes(type as string))
-          c.record(seq as number, type as string, callId as string | null, body as string);
-  }
   for (const c of checks) findings.push(...c.finish());
   const report: VerifyReport = {
     ok: !findings.some((f) => f.broken === true),
