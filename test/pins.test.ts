@@ -93,6 +93,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     maskingFound: 16,
     maskingFailed: 17,
     runtimeInjected: 18,
+    auditIncomplete: 19,
     connectRefused: 20,
     doctorProblems: 21,
   });

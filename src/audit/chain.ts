@@ -5,6 +5,28 @@ import type { IndexColumns } from './event.js';
 export const GENESIS_HASH = '0'.repeat(64);
 
 const DOMAIN = 'gatehouse-audit-record-v1';
+const DOMAIN_V2 = 'gatehouse-audit-record-v2';
+
+/**
+ * How a store's records are hashed. 1 (legacy): SHA-256 over the record alone. 2: the same, in
+ * its own domain and with the store's id, so a record cannot be moved to another store, nor the
+ * store's id changed, without re-hashing every record — which no signed checkpoint then covers.
+ * Checkpoints of a format-2 store also form a signed chain of their own (checkpoint.ts).
+ */
+export type ChainFormat = 1 | 2;
+
+/** The format new stores are created with. */
+export const CURRENT_CHAIN_FORMAT: ChainFormat = 2;
+
+/** What a record's hash is bound to besides the record: its store's format and (v2) id. */
+export interface ChainScope {
+  format: ChainFormat;
+  storeId: string;
+}
+
+function domainLine(scope: ChainScope | undefined): string {
+  return scope && scope.format === 2 ? `${DOMAIN_V2}\n${scope.storeId}` : DOMAIN;
+}
 
 /** The end of the chain: the last record's sequence number and hash. */
 export interface ChainHead {
@@ -41,10 +63,14 @@ function columnsText(c: IndexColumns): string {
  * them — even a query column, not the body — breaks the chain at that record. `asSeq` checks
  * whether a record would hash right at another position (how the verifier tells a swap).
  */
-export function recordHash(record: Omit<StoredRecord, 'hash'>, asSeq = record.seq): string {
+export function recordHash(
+  record: Omit<StoredRecord, 'hash'>,
+  asSeq = record.seq,
+  scope?: ChainScope,
+): string {
   return digest(
     'sha256',
-    `${DOMAIN}\n${asSeq}\n${record.ts}\n${record.prev}\n${columnsText(record.columns)}\n${record.body}`,
+    `${domainLine(scope)}\n${asSeq}\n${record.ts}\n${record.prev}\n${columnsText(record.columns)}\n${record.body}`,
     'hex',
   );
 }
@@ -53,6 +79,7 @@ export function recordHash(record: Omit<StoredRecord, 'hash'>, asSeq = record.se
 export function chainRecords(
   head: ChainHead | null,
   events: readonly PreparedEvent[],
+  scope?: ChainScope,
 ): StoredRecord[] {
   let seq = head?.seq ?? 0;
   let prev = head?.hash ?? GENESIS_HASH;
@@ -68,7 +95,7 @@ export function chainRecords(
       prev,
       hash: '',
     };
-    record.hash = recordHash(record);
+    record.hash = recordHash(record, seq, scope);
     prev = record.hash;
     out[i] = record;
   }
@@ -82,11 +109,11 @@ export function chainRecords(
 export type RawRecordRow = readonly unknown[];
 
 /** The record hash straight from a raw row (no objects: the verifier's fast path). */
-export function rawRecordHash(r: RawRecordRow): string {
+export function rawRecordHash(r: RawRecordRow, scope?: ChainScope): string {
   const c = (i: number) => (r[i] === null ? 'null' : JSON.stringify(r[i]));
   return digest(
     'sha256',
-    `${DOMAIN}\n${String(r[0])}\n${String(r[1])}\n${String(r[2])}\n[${c(4)},${c(5)},${c(6)},${c(7)},${c(8)},${c(9)},${c(10)},${c(11)}]\n${String(r[12])}`,
+    `${domainLine(scope)}\n${String(r[0])}\n${String(r[1])}\n${String(r[2])}\n[${c(4)},${c(5)},${c(6)},${c(7)},${c(8)},${c(9)},${c(10)},${c(11)}]\n${String(r[12])}`,
     'hex',
   );
 }

@@ -59,7 +59,7 @@ export type CallOutcome =
   | 'approval_expired'
   | 'approval_withdrawn';
 
-export type AuditedMethod = 'tools/call' | 'resources/read' | 'prompts/get';
+export type AuditedMethod = 'tools/call' | 'resources/read' | 'prompts/get' | 'tasks/result';
 
 export interface CallRequest extends ThreadRef {
   call_id: string;
@@ -67,7 +67,10 @@ export interface CallRequest extends ThreadRef {
   jsonrpc_id: string | number;
   actor: ActorRef;
   server: ServerRef | null;
-  /** Tool name (tools/call), prompt name (prompts/get) or resource URI (resources/read). */
+  /**
+   * Tool name (tools/call), prompt name (prompts/get), resource URI (resources/read, masked) or
+   * task id (tasks/result: the output of a task-augmented call).
+   */
   target: string | null;
   arguments_masked: unknown;
   arguments_hmac: string | null;

@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { StoredRecord } from './chain.js';
+import type { ChainFormat, StoredRecord } from './chain.js';
 import { canonicalJson } from './canonical-json.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
@@ -23,6 +23,8 @@ export interface ExportHeader {
   version: 1;
   store_id: string;
   store: string;
+  /** How records and checkpoints are hashed (chain.ts); absent in older exports: 1. */
+  chain_format?: ChainFormat;
   exported_at: string;
   public_keys: Record<string, string>;
 }
@@ -36,6 +38,7 @@ export async function* exportLines(
     version: 1,
     store_id: store.storeId,
     store: store.location,
+    chain_format: store.chainFormat,
     exported_at: new Date().toISOString(),
     public_keys: Object.fromEntries(
       [...publicKeys].map(([id, key]) => [
@@ -126,7 +129,12 @@ export async function verifyExport(
       }
       if (value.kind !== 'record')
         throw new ExportFormatError(`${where}: unknown line kind ${JSON.stringify(value.kind)}`);
-      verifier ??= new ChainVerifier({ storeId: header.store_id, checkpoints, trustedKeys });
+      verifier ??= new ChainVerifier({
+        storeId: header.store_id,
+        format: header.chain_format === 2 ? 2 : 1,
+        checkpoints,
+        trustedKeys,
+      });
       if (!verifier.push(recordFromLine(value, where))) break;
     }
   } catch (err) {
@@ -136,6 +144,11 @@ export async function verifyExport(
     lines.close();
   }
   if (!header) throw new ExportFormatError(`${file}: empty, not a Gatehouse audit export`);
-  verifier ??= new ChainVerifier({ storeId: header.store_id, checkpoints, trustedKeys });
+  verifier ??= new ChainVerifier({
+    storeId: header.store_id,
+    format: header.chain_format === 2 ? 2 : 1,
+    checkpoints,
+    trustedKeys,
+  });
   return { ...verifier.finish(), header };
 }

@@ -1,13 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { ChainHead, PreparedEvent, StoredRecord } from './chain.js';
-import { chainRecords } from './chain.js';
+import type { ChainFormat, ChainHead, ChainScope, PreparedEvent, StoredRecord } from './chain.js';
+import { CURRENT_CHAIN_FORMAT, chainRecords } from './chain.js';
 import { PostgresApprovalQueue } from '../approval/postgres-queue.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { IndexColumns } from './event.js';
 import { COLUMN_NAMES } from './event.js';
-import { whereClause } from './store-sql.js';
 import { safePostgresUrl } from './postgres-url.js';
+import type { CheckpointRow } from './store-sql.js';
+import { checkpointFromRow, whereClause } from './store-sql.js';
 
 export { safePostgresUrl };
 import type { AuditFilter, AuditStats, AuditStore } from './store.js';
@@ -107,13 +108,16 @@ interface InsertBlock {
 export class PostgresAuditStore implements AuditStore {
   readonly kind = 'postgres' as const;
   private readonly inserts: InsertBlock[];
+  private readonly scope: ChainScope;
 
   private constructor(
     readonly location: string,
     private readonly pool: pg.Pool,
     private readonly schema: string,
     readonly storeId: string,
+    readonly chainFormat: ChainFormat,
   ) {
+    this.scope = { format: chainFormat, storeId };
     this.inserts = INSERT_BLOCKS.map((rows) => ({
       rows,
       name: statementName(`append_${rows}`, schema),
@@ -191,10 +195,16 @@ export class PostgresAuditStore implements AuditStore {
           CREATE INDEX ON ${schema}.records (call_id);
           CREATE TABLE ${schema}.checkpoints (
             seq BIGINT NOT NULL, hash TEXT NOT NULL, ts TEXT NOT NULL, key_id TEXT NOT NULL,
-            signature TEXT NOT NULL, PRIMARY KEY (seq, key_id));`);
+            signature TEXT NOT NULL, idx BIGINT UNIQUE, prev_checkpoint TEXT, purpose TEXT,
+            UNIQUE (seq, key_id, purpose));`);
         await client.query(
-          `INSERT INTO ${schema}.meta (key, value) VALUES ('schema_version', $1), ('store_id', $2), ('created_at', $3)`,
-          [String(AUDIT_SCHEMA_VERSION), randomUUID(), new Date().toISOString()],
+          `INSERT INTO ${schema}.meta (key, value) VALUES ('schema_version', $1), ('store_id', $2), ('created_at', $3), ('chain_format', $4)`,
+          [
+            String(AUDIT_SCHEMA_VERSION),
+            randomUUID(),
+            new Date().toISOString(),
+            String(CURRENT_CHAIN_FORMAT),
+          ],
         );
       } else if (!tables.includes('meta') || !tables.includes('records')) {
         throw new AuditStoreError(
@@ -219,7 +229,13 @@ export class PostgresAuditStore implements AuditStore {
           'schema',
         );
       }
-      return new PostgresAuditStore(location, pool, schema, meta.get('store_id') ?? 'unknown');
+      return new PostgresAuditStore(
+        location,
+        pool,
+        schema,
+        meta.get('store_id') ?? 'unknown',
+        meta.get('chain_format') === '2' ? 2 : 1,
+      );
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
@@ -262,7 +278,7 @@ export class PostgresAuditStore implements AuditStore {
         )) as unknown as pg.QueryResult<{ seq: string; hash: string }>[];
         const top = headResult?.rows[0];
         const head = top ? { seq: Number(top.seq), hash: top.hash } : null;
-        const records = chainRecords(head, events);
+        const records = chainRecords(head, events, this.scope);
         let next = 0;
         for (const block of this.inserts) {
           for (; records.length - next >= block.rows; next += block.rows) {
@@ -311,11 +327,53 @@ export class PostgresAuditStore implements AuditStore {
     }
   }
 
+  async appendCheckpoint(
+    make: (head: ChainHead | null, last: Checkpoint | null) => Checkpoint | null,
+  ): Promise<Checkpoint | null> {
+    const s = this.schema;
+    return this.withClient(async (client) => {
+      try {
+        // The append lock: no record and no other checkpoint comes between reading and signing.
+        const [, , headResult, lastResult] = (await client.query(
+          `BEGIN; SELECT pg_advisory_xact_lock(hashtext('gatehouse_audit_append.${s}')); SELECT seq, hash FROM ${s}.records ORDER BY seq DESC LIMIT 1; SELECT seq, hash, ts, key_id, signature, idx, prev_checkpoint, purpose FROM ${s}.checkpoints WHERE idx IS NOT NULL ORDER BY idx DESC LIMIT 1`,
+        )) as unknown as pg.QueryResult[];
+        const top = headResult?.rows[0] as { seq: string; hash: string } | undefined;
+        const head = top ? { seq: Number(top.seq), hash: top.hash } : null;
+        const lastRow = lastResult?.rows[0] as CheckpointRow | undefined;
+        const cp = make(head, lastRow ? checkpointFromRow(lastRow) : null);
+        if (cp) {
+          await client.query(
+            `INSERT INTO ${s}.checkpoints (seq, hash, ts, key_id, signature, idx, prev_checkpoint, purpose) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+            [
+              cp.seq,
+              cp.hash,
+              cp.ts,
+              cp.key_id,
+              cp.signature,
+              cp.index ?? null,
+              cp.prev_checkpoint ?? null,
+              cp.purpose ?? null,
+            ],
+          );
+        }
+        await client.query('COMMIT');
+        return cp;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new AuditStoreError(
+          `cannot write the audit store ${this.location}: ${describe(err)}`,
+          'write_failed',
+        );
+      }
+    });
+  }
+
   async checkpoints(): Promise<Checkpoint[]> {
-    const r = await this.pool.query<Checkpoint & { seq: string }>(
-      `SELECT seq, hash, ts, key_id, signature FROM ${this.schema}.checkpoints ORDER BY seq, key_id`,
+    const extra = this.chainFormat === 2 ? ', idx, prev_checkpoint, purpose' : '';
+    const r = await this.pool.query<CheckpointRow>(
+      `SELECT seq, hash, ts, key_id, signature${extra} FROM ${this.schema}.checkpoints ORDER BY seq, key_id`,
     );
-    return r.rows.map((row) => ({ ...row, seq: Number(row.seq) }));
+    return r.rows.map(checkpointFromRow);
   }
 
   async *records(fromSeq = 1, toSeq = Number.MAX_SAFE_INTEGER): AsyncIterable<StoredRecord[]> {
@@ -402,7 +460,8 @@ export class PostgresAuditStore implements AuditStore {
         const removed = await client.query(`DELETE FROM ${this.schema}.records WHERE seq <= $1`, [
           throughSeq,
         ]);
-        await client.query(`DELETE FROM ${this.schema}.checkpoints WHERE seq < $1`, [throughSeq]);
+        if (this.chainFormat === 1)
+          await client.query(`DELETE FROM ${this.schema}.checkpoints WHERE seq < $1`, [throughSeq]);
         await client.query('COMMIT');
         return removed.rowCount ?? 0;
       } catch (err) {

@@ -1,5 +1,5 @@
 import type { ApprovalQueue } from '../approval/queue.js';
-import type { ChainHead, PreparedEvent, RawRecordRow, StoredRecord } from './chain.js';
+import type { ChainFormat, ChainHead, PreparedEvent, RawRecordRow, StoredRecord } from './chain.js';
 import type { Checkpoint } from './checkpoint.js';
 
 /** Filters of `audit query` (all optional; combined with AND). */
@@ -44,17 +44,39 @@ export interface AuditStore {
   readonly location: string;
   /** Random id fixed when the store is created; checkpoints name it. */
   readonly storeId: string;
+  /** How records and checkpoints are hashed and signed (chain.ts); fixed when created. */
+  readonly chainFormat: ChainFormat;
   append(events: readonly PreparedEvent[]): Promise<StoredRecord[]>;
   head(): Promise<ChainHead | null>;
+  /** Format 1 (legacy) stores: stores a checkpoint as signed. */
   addCheckpoint(checkpoint: Checkpoint): Promise<void>;
+  /**
+   * Format 2: inside the append lock, reads the head and the latest checkpoint and stores what
+   * `make` signs from them (the next link of the chain of checkpoints); `make` returns null when
+   * there is nothing to sign. Resolves with what was stored.
+   */
+  appendCheckpoint(
+    make: (head: ChainHead | null, last: Checkpoint | null) => Checkpoint | null,
+  ): Promise<Checkpoint | null>;
   checkpoints(): Promise<Checkpoint[]>;
   /** Every record from `fromSeq` on, in sequence order, in batches (a consistent read). */
   records(fromSeq?: number, toSeq?: number): AsyncIterable<StoredRecord[]>;
   /** The same as raw rows, when the store can (the verifier's fast path). */
   rawRecords?(fromSeq?: number, toSeq?: number): AsyncIterable<RawRecordRow[]>;
+  /**
+   * `[seq, type, call_id, body]` of the records of these types, in order (content checks); for
+   * the `gatewayOnly` types the body is `{"gateway":{…}}` alone.
+   */
+  rawRecordsOfTypes?(
+    types: readonly string[],
+    gatewayOnly?: readonly string[],
+  ): AsyncIterable<RawRecordRow[]>;
   query(filter: AuditFilter): Promise<StoredRecord[]>;
   stats(): Promise<AuditStats>;
-  /** Deletes records with seq ≤ `throughSeq`, once a signed checkpoint anchors the rest. */
+  /**
+   * Deletes records with seq ≤ `throughSeq`, once a signed checkpoint anchors the rest. Format 2
+   * keeps every checkpoint (their chain stays whole); format 1 deletes those before the anchor.
+   */
   prune(throughSeq: number): Promise<number>;
   /** The last record written before `ts` with seq below `belowSeq` (for prune). */
   lastBefore(ts: string, belowSeq?: number): Promise<ChainHead | null>;

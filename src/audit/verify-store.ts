@@ -3,11 +3,11 @@ import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
-import type { ChainHead } from './chain.js';
+import type { ChainFormat, ChainHead } from './chain.js';
 import type { Checkpoint } from './checkpoint.js';
 import type { AuditStore } from './store.js';
-import type { VerifyReport } from './verify.js';
-import { ChainVerifier } from './verify.js';
+import type { Commitment, VerifyFinding, VerifyReport } from './verify.js';
+import { ChainVerifier, defaultRecordChecks, tailFinding } from './verify.js';
 
 export type StoreVerifyReport = VerifyReport & {
   checkpoint: Checkpoint | null;
@@ -19,13 +19,14 @@ export type StoreVerifyReport = VerifyReport & {
 export interface SliceJob {
   file: string;
   storeId: string;
+  format: ChainFormat;
   from: number;
   to: number;
   first: boolean;
   final: boolean;
   checkpoints: Checkpoint[];
   keys: [string, string][];
-  remembered: ChainHead | null;
+  commitments: Commitment[];
 }
 
 export interface SliceResult {
@@ -55,7 +56,7 @@ function workerScript(): URL | null {
 export async function verifyStore(
   store: AuditStore,
   trustedKeys: ReadonlyMap<string, KeyObject>,
-  remembered: ChainHead | null = null,
+  commitments: readonly Commitment[] = [],
   onProgress?: (records: number) => void,
 ): Promise<StoreVerifyReport> {
   const checkpoints = await store.checkpoints();
@@ -67,13 +68,14 @@ export async function verifyStore(
       checkpoint: last === null ? null : (checkpoints.filter((c) => c.seq === last).pop() ?? null),
     };
   };
-  const parallel = await verifyInSlices(store, checkpoints, trustedKeys, remembered);
+  const parallel = await verifyInSlices(store, checkpoints, trustedKeys, commitments);
   if (parallel) return withCheckpoint(parallel.report, parallel.threads);
   const verifier = new ChainVerifier({
     storeId: store.storeId,
+    format: store.chainFormat,
     checkpoints,
     trustedKeys,
-    remembered,
+    commitments,
   });
   let n = 0;
   if (store.rawRecords) {
@@ -97,11 +99,11 @@ async function verifyInSlices(
   store: AuditStore,
   checkpoints: Checkpoint[],
   trustedKeys: ReadonlyMap<string, KeyObject>,
-  remembered: ChainHead | null,
+  commitments: readonly Commitment[],
 ): Promise<{ report: VerifyReport; threads: number } | null> {
   const script = workerScript();
   const threads = Math.min(4, availableParallelism());
-  if (store.kind !== 'sqlite' || !script || threads < 2) return null;
+  if (store.kind !== 'sqlite' || !script || threads < 2 || !store.rawRecordsOfTypes) return null;
   const head = await store.head();
   const first = (await store.query({ limit: 1 }))[0];
   if (!head || !first || head.seq - first.seq + 1 < PARALLEL_FROM) return null;
@@ -113,32 +115,44 @@ async function verifyInSlices(
   const jobs: SliceJob[] = Array.from({ length: threads }, (_, i) => ({
     file: store.location,
     storeId: store.storeId,
+    format: store.chainFormat,
     from: first.seq + i * span,
     to: i === threads - 1 ? Number.MAX_SAFE_INTEGER : first.seq + (i + 1) * span - 1,
     first: i === 0,
     final: i === threads - 1,
     checkpoints,
     keys,
-    remembered,
+    commitments: [...commitments],
   }));
-  let results: SliceResult[];
-  try {
-    results = await Promise.all(
-      jobs.map(
-        (job) =>
-          new Promise<SliceResult>((resolve, reject) => {
-            const worker = new Worker(script, { workerData: job });
-            worker.once('message', resolve);
-            worker.once('error', reject);
-            worker.once('exit', (code) => {
-              if (code !== 0) reject(new Error(`verify worker exited with ${code}`));
-            });
-          }),
-      ),
-    );
-  } catch {
-    return null;
+  const slicing = Promise.all(
+    jobs.map(
+      (job) =>
+        new Promise<SliceResult>((resolve, reject) => {
+          const worker = new Worker(script, { workerData: job });
+          worker.once('message', resolve);
+          worker.once('error', reject);
+          worker.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`verify worker exited with ${code}`));
+          });
+        }),
+    ),
+  ).catch(() => null);
+  // While the workers hash the chain, this thread runs the content checks over the records they
+  // need (in order); their findings count only if the chain turns out intact.
+  const checks = defaultRecordChecks();
+  const types = [...new Set(checks.flatMap((c) => c.types))];
+  // A type's body may be cut to its gateway only when no check reads more of it.
+  const gatewayOnly = types.filter((t) =>
+    checks.every((c) => !c.types.includes(t) || (c.gatewayOnly ?? []).includes(t)),
+  );
+  for await (const batch of store.rawRecordsOfTypes(types, gatewayOnly)) {
+    for (const [seq, type, callId, body] of batch)
+      for (const c of checks)
+        if (c.types.includes(type as string))
+          c.record(seq as number, type as string, callId as string | null, body as string);
   }
+  const results = await slicing;
+  if (!results) return null;
   for (let i = 0; i < results.length; i++) {
     const r = results[i] as SliceResult;
     if (!r.report.ok) return null;
@@ -162,8 +176,18 @@ async function verifyInSlices(
     null,
   );
   const lastSeq = tail.last_seq;
+  const anchored = reports.reduce((max, r) => Math.max(max, r.anchored_through ?? 0), 0);
+  // The slices checked the chain; the content checks ran above, in order.
+  const findings: VerifyFinding[] = [];
+  const tailGap = tailFinding(lastSeq, head0.first_seq, anchored);
+  if (tailGap) findings.push(tailGap);
+  for (const c of checks) findings.push(...c.finish());
   const report: VerifyReport = {
-    ok: true,
+    ok: !findings.some((f) => f.broken === true),
+    complete: findings.length === 0,
+    format: store.chainFormat,
+    findings,
+    anchored_through: anchored > 0 ? anchored : null,
     records: reports.reduce((n, r) => n + r.records, 0),
     first_seq: head0.first_seq,
     last_seq: lastSeq,

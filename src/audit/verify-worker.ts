@@ -10,9 +10,10 @@ const job = workerData as SliceJob;
 const store = SqliteAuditStore.open(job.file, { mustExist: true });
 const verifier = new ChainVerifier({
   storeId: job.storeId,
+  format: job.format,
   checkpoints: job.checkpoints,
   trustedKeys: new Map(job.keys.map(([id, pem]) => [id, createPublicKey(pem)])),
-  remembered: job.remembered,
+  commitments: job.commitments,
   slice: { trustFirstLink: !job.first, final: job.final },
 });
 let firstPrev: string | null = null;

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { StoredRecord } from './chain.js';
 import { chainRecords, recordHash } from './chain.js';
-import { keyId, signCheckpoint } from './checkpoint.js';
+import { keyId, signCheckpoint, signNextCheckpoint } from './checkpoint.js';
 import { indexColumns } from './event.js';
 import type { AuditEventBody } from './event.js';
 import { ChainVerifier } from './verify.js';
@@ -152,6 +152,75 @@ describe('ChainVerifier.pushRaw (the fast path over database rows)', () => {
         },
       ),
       { numRuns: 600 },
+    );
+  });
+});
+
+describe('format 2: the chain of checkpoints and the content checks', () => {
+  const scope = { format: 2 as const, storeId: STORE };
+  const events = (bodies: { type: string; call_id?: string; gateway: { instance: string } }[]) =>
+    chainRecords(
+      null,
+      bodies.map((b) => ({
+        ts: '2026-11-21T00:00:00.000Z',
+        columns: {
+          ...indexColumns({ type: 'gateway.stop', reason: '' }),
+          type: b.type,
+          call_id: b.call_id ?? null,
+        },
+        body: JSON.stringify({ ...b, v: 2 }),
+      })),
+      scope,
+    );
+
+  function signChain(records: readonly StoredRecord[], at: number[]) {
+    const out: ReturnType<typeof signNextCheckpoint>[] = [];
+    for (const seq of at) {
+      const r = records[seq - 1] as StoredRecord;
+      out.push(signNextCheckpoint(STORE, r, out[out.length - 1] ?? null, 'periodic', privateKey));
+    }
+    return out;
+  }
+
+  function run(records: readonly StoredRecord[], checkpoints: ReturnType<typeof signChain>) {
+    const v = new ChainVerifier({ storeId: STORE, format: 2, checkpoints, trustedKeys: trusted });
+    for (const r of records) if (!v.push(r)) break;
+    return v.finish();
+  }
+
+  const stops = (n: number) =>
+    events(
+      Array.from({ length: n }, () => ({ type: 'gateway.stop', gateway: { instance: 'g1' } })),
+    );
+
+  test('a checkpoint taken out of the middle of the chain of checkpoints → deleted', () => {
+    const records = stops(9);
+    const cps = signChain(records, [3, 6, 9]);
+    expect(run(records, cps)).toMatchObject({ ok: true, complete: true });
+    expect(run(records, [cps[0], cps[2]] as typeof cps).problem?.message).toContain(
+      'signed checkpoint 2 is missing (deleted)',
+    );
+  });
+
+  test('a format 1 hash in a format 2 store does not verify (no downgrade)', () => {
+    const legacy = chain(4);
+    expect(run(legacy, []).problem).toMatchObject({ kind: 'modified', seq: 1 });
+  });
+
+  test('an intent without result: in a session that ended → lost; with no stop record → crashed or running', () => {
+    const records = events([
+      { type: 'call.intent', call_id: 'a', gateway: { instance: 'g1' } },
+      { type: 'call.intent', call_id: 'b', gateway: { instance: 'g1' } },
+      { type: 'call.result', call_id: 'a', gateway: { instance: 'g1' } },
+      { type: 'call.intent', call_id: 'c', gateway: { instance: 'g2' } },
+      { type: 'gateway.stop', gateway: { instance: 'g1' } },
+    ]);
+    const report = run(records, signChain(records, [5]));
+    expect(report).toMatchObject({ ok: true, complete: false });
+    expect(report.findings).toHaveLength(1);
+    expect(report.findings[0]).toMatchObject({ kind: 'intent_without_result', seq: 2 });
+    expect(report.findings[0]?.message).toMatch(
+      /2 call\(s\).*1 in sessions that ended .*record\(s\) 2;.*1 in sessions with no stop record .*record\(s\) 4/,
     );
   });
 });

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import type { PreparedEvent, StoredRecord } from './chain.js';
 import { canonicalJson } from './canonical-json.js';
-import { signCheckpoint } from './checkpoint.js';
+import type { Checkpoint, CheckpointPurpose } from './checkpoint.js';
+import { signCheckpoint, signNextCheckpoint } from './checkpoint.js';
+import { appendWitness } from './witness.js';
 import type { AuditEvent, AuditEventBody, GatewayRef } from './event.js';
 import { AUDIT_EVENT_VERSION, indexColumns } from './event.js';
 import type { SharedRole } from './shared-appender.js';
@@ -27,6 +29,11 @@ export interface AuditWriterOptions {
    * the same store, through a socket at this path (see shared-appender.ts). Off when absent.
    */
   sharedSocket?: string;
+  /**
+   * Also append every checkpoint this writer signs to this file (`[gatehouse_audit] witness`),
+   * outside the store: `audit verify --witness FILE` then catches what the store alone cannot.
+   */
+  witnessFile?: string;
 }
 
 /** What the pipeline's audit stages need: durable appends. */
@@ -175,14 +182,38 @@ export class AuditWriter implements AuditSink {
     }
   }
 
-  /** Signs the store's current head (another process may have written past our own records). */
-  async checkpoint(): Promise<void> {
-    const head = await this.store.head();
-    if (!head) return;
+  /**
+   * Signs the store's current head (another process may have written past our own records). A
+   * format-2 store links it to the store's previous checkpoint, inside the append lock; a head
+   * that is already checkpointed is not signed again.
+   */
+  async checkpoint(purpose: CheckpointPurpose = 'periodic'): Promise<void> {
+    const { store } = this;
     this.sinceCheckpoint = 0;
-    await this.store.addCheckpoint(
-      signCheckpoint(this.store.storeId, head, this.options.signingKey),
-    );
+    let signed: Checkpoint | null;
+    if (store.chainFormat === 2) {
+      signed = await store.appendCheckpoint((head, last) =>
+        head && (!last || last.seq !== head.seq || last.hash !== head.hash)
+          ? signNextCheckpoint(store.storeId, head, last, purpose, this.options.signingKey)
+          : null,
+      );
+    } else {
+      const head = await store.head();
+      if (!head) return;
+      signed = signCheckpoint(store.storeId, head, this.options.signingKey);
+      await store.addCheckpoint(signed);
+    }
+    if (signed && this.options.witnessFile) {
+      try {
+        appendWitness(this.options.witnessFile, store.storeId, store.location, signed);
+      } catch (err) {
+        this.options.onError?.(
+          new Error(
+            `cannot append to the audit witness ${this.options.witnessFile}: ${(err as Error).message}`,
+          ),
+        );
+      }
+    }
   }
 
   /** Waits for queued events, signs a final checkpoint and closes the store. */
@@ -195,7 +226,7 @@ export class AuditWriter implements AuditSink {
     if (this.queue.length > 0) this.startFlush();
     while (this.flushing) await this.flushing;
     if (this.lastSeqWritten !== null)
-      await this.checkpoint().catch((err: Error) => this.options.onError?.(err));
+      await this.checkpoint('shutdown').catch((err: Error) => this.options.onError?.(err));
     await this.shared?.close();
     await this.store.close();
   }

@@ -150,6 +150,7 @@ export async function startAudit(
       ...(audit.checkpointEverySeconds
         ? { checkpointEverySeconds: audit.checkpointEverySeconds.value }
         : {}),
+      ...(audit.witness ? { witnessFile: audit.witness.value } : {}),
       onError: (err) => problem(err.message),
     });
     sink = writer;

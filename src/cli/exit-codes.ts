@@ -20,6 +20,8 @@ export const ExitCode = {
   maskingFailed: 17,
   /** run/serve: started with runtime options that load code into the gateway (NODE_OPTIONS …). */
   runtimeInjected: 18,
+  /** audit verify: nothing is broken, but evidence is missing. */
+  auditIncomplete: 19,
   connectRefused: 20,
   doctorProblems: 21,
 } as const;

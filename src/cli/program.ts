@@ -46,6 +46,7 @@ import {
   runAuditTail,
   runAuditVerify,
 } from './commands/audit.js';
+import type { VerifyOptions } from './commands/audit.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -70,6 +71,8 @@ Exit codes:
   16 mask --check: something in the input would be masked
   17 mask: the input could not be masked safely (nothing more was printed)
   18 run/serve refused: started with runtime options that load code (NODE_OPTIONS --require, LD_PRELOAD …)
+  19 audit verify: nothing is broken, but evidence is missing (records after the last signed
+     checkpoint, no checkpoint, a call's intent without its result, a replaced store)
   20 connect/disconnect refused, nothing changed: edited concurrently, a conflicting definition, no backup
   21 doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)
   evidence record exits with the recorded command's own exit code (127: it could not be started)`;
@@ -282,9 +285,17 @@ export function buildProgram(
         [],
       )
       .option('--json', 'print JSON')
-      .action(
-        async (opts: { fromExport?: string; publicKey?: string[]; json?: boolean }, cmd: Command) =>
-          setExit(await runAuditVerify(globals(cmd), opts, io)),
+      .option(
+        '--witness <file|url>',
+        'also check against the checkpoints the gateway appended to a witness file ([gatehouse_audit] witness) or a loopback http URL serving it',
+      )
+      .option(
+        '--show-remembered',
+        'print what this machine remembers of verified stores, and where',
+      )
+      .option('--forget', "forget this machine's earlier verification of the store, then verify")
+      .action(async (opts: VerifyOptions, cmd: Command) =>
+        setExit(await runAuditVerify(globals(cmd), opts, io)),
       ),
   );
   wire(
@@ -641,7 +652,7 @@ export function buildProgram(
     program
       .command('doctor')
       .description(
-        'check the wiring: per client found, servers through Gatehouse or bypassing it, settings that would not arrive, audit store, versions; exit 19 on a problem',
+        'check the wiring: per client found, servers through Gatehouse or bypassing it, settings that would not arrive, audit store, versions; exit 21 on a problem',
       )
       .option('--json', 'print JSON')
       .option('--codex <path>', 'the codex executable for its version (default: codex on PATH)')

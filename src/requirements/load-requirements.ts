@@ -268,6 +268,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
       audit.checkpointEverySeconds = { value: a.checkpointEverySeconds, source: layer.source };
     if (a.sharedAppender !== undefined)
       audit.sharedAppender = { value: a.sharedAppender, source: layer.source };
+    if (a.witness !== undefined) audit.witness = { value: a.witness, source: layer.source };
   }
   const policy: ToolPolicy = { ...NO_TOOL_POLICY, categories: [], rules: [] };
   const rules = new Map<string, ToolRule>();

@@ -108,6 +108,8 @@ export interface AuditRequirements {
   checkpointEverySeconds: SetBy<number> | null;
   /** Gateways on one machine hand their records to one appender (default true). */
   sharedAppender: SetBy<boolean> | null;
+  /** A file (admin-owned) every signed checkpoint is also appended to: `audit verify --witness`. */
+  witness: SetBy<string> | null;
 }
 
 export const NO_AUDIT_REQUIREMENTS: AuditRequirements = {
@@ -116,6 +118,7 @@ export const NO_AUDIT_REQUIREMENTS: AuditRequirements = {
   checkpointEveryRecords: null,
   checkpointEverySeconds: null,
   sharedAppender: null,
+  witness: null,
 };
 
 export interface Requirements {

@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { suggestKey } from '../diagnostics/suggest.js';
 import { describeType, isPlainTable } from '../config/field-reader.js';
@@ -62,6 +63,7 @@ export type GatehouseAuditLayer = Partial<{
   checkpointEveryRecords: number;
   checkpointEverySeconds: number;
   sharedAppender: boolean;
+  witness: string;
 }>;
 
 const POLICY_KEYS = [
@@ -80,6 +82,7 @@ const AUDIT_KEYS = [
   'checkpoint_every_records',
   'checkpoint_every_seconds',
   'shared_appender',
+  'witness',
 ];
 
 /**
@@ -288,6 +291,16 @@ export function parseAuditTable(raw: unknown, r: TableReporter): GatehouseAuditL
     } else if (key === 'shared_appender') {
       const v = readBoolean(value, at, r);
       if (v !== undefined) out.sharedAppender = v;
+    } else if (key === 'witness') {
+      if (typeof value === 'string' && value.trim() !== '' && isAbsolute(value))
+        out.witness = value;
+      else
+        r.error(
+          at,
+          `expected an absolute file path (the JSONL file every checkpoint is also appended to, e.g. "/var/lib/gatehouse/witness.jsonl")`,
+          undefined,
+          'wrong_type',
+        );
     } else if (key === 'store') {
       if (typeof value === 'string' && value.trim() !== '') out.store = value;
       else

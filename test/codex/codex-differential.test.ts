@@ -214,7 +214,7 @@ describe.skipIf(!canRunCodex)(
 
     test('Codex loads a requirements file using every [gatehouse_audit] key, and still enforces its allowlist', () => {
       const audit =
-        '[gatehouse_audit]\nfail_open = false\nstore = "postgres://audit@db.internal/gatehouse"\ncheckpoint_every_records = 500\ncheckpoint_every_seconds = 30\nshared_appender = false\n';
+        '[gatehouse_audit]\nfail_open = false\nstore = "postgres://audit@db.internal/gatehouse"\ncheckpoint_every_records = 500\ncheckpoint_every_seconds = 30\nshared_appender = false\nwitness = "/var/lib/gatehouse/witness.jsonl"\n';
       expect(runCodex('[mcp_servers.a]\ncommand = "npx"\n', audit)).toEqual({ a: true });
       expect(
         runCodex(

@@ -248,7 +248,7 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
     },
   );
 
-  test('never lost: SIGKILL during 32 concurrent calls — every call the server received has a durable intent, and the chain verifies', async () => {
+  test('never lost: SIGKILL during 32 concurrent calls — every call the server received has a durable intent, every answered call its result; verify reports the unanchored tail and the intents without result', async () => {
     const home = tempDir();
     const log = join(tempDir(), 'calls.log');
     const dir = writeFiles({ 'c.toml': config('env_vars = ["CALL_LOG"]\n') });
@@ -260,6 +260,7 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
     let answered = 0;
     let buffer = '';
     const inFlight = new Set<number>();
+    const answeredIds: number[] = [];
     let next = 1;
     const fire = () => {
       const id = next++;
@@ -280,6 +281,7 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
           if (m.id === 0) resolve();
           else if (typeof m.id === 'number' && inFlight.delete(m.id)) {
             answered += 1;
+            answeredIds.push(m.id);
             fire();
           }
         }
@@ -310,9 +312,32 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
     );
     const missing = received.filter((text) => !recorded.has(text));
     expect(missing).toEqual([]);
+    // A result reaches the client only once its record is durable: the kill loses none of them.
+    const results = new Set(
+      (await query(home, ['--type', 'call.result'])).map((r) => r.event.call_id),
+    );
+    const callIdOf = new Map(
+      intents.map((r) => [(r.event.arguments_masked as { text: string }).text, r.event.call_id]),
+    );
+    const unrecorded = answeredIds.filter((id) => !results.has(callIdOf.get(`call-${id}`)));
+    expect(unrecorded).toEqual([]);
     const verify = await cli(['audit', 'verify', '--json'], { GATEHOUSE_HOME: home });
-    expect(verify.code).toBe(0);
-    expect(JSON.parse(verify.stdout)).toMatchObject({ ok: true });
+    // Nothing is broken, but the killed gateway signed no final checkpoint, and the calls in
+    // flight have an intent without a result: reported, with their own exit status.
+    expect(verify.code).toBe(19);
+    const report = JSON.parse(verify.stdout) as {
+      ok: boolean;
+      findings: { kind: string; message: string }[];
+    };
+    expect(report.ok).toBe(true);
+    const kinds = report.findings.map((f) => f.kind);
+    expect(kinds).toContain('no_checkpoint'); // fewer than 1000 records, under 60 s
+    if (intents.some((r) => !results.has(r.event.call_id))) {
+      expect(kinds).toContain('intent_without_result');
+      expect(report.findings.find((f) => f.kind === 'intent_without_result')?.message).toMatch(
+        /in sessions with no stop record/,
+      );
+    }
   });
 
   test('several processes creating the same new store at once: one store, no error', async () => {
@@ -411,7 +436,7 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
 describe.skipIf(!existsSync(BIN))(
   'audit verify on a large store (worker threads, one per core)',
   () => {
-    test('60,000 records: a clean store verifies in slices; a break in the middle is still named exactly', async () => {
+    test('60,000 records: an intact store verifies in slices (its content checks too); a break in the middle is still named exactly', async () => {
       const home = tempDir();
       const keys = loadOrCreateAuditKeys(home);
       const writer = new AuditWriter(SqliteAuditStore.open(join(home, 'audit.db')), {
@@ -425,7 +450,24 @@ describe.skipIf(!existsSync(BIN))(
         Array.from({ length: 256 }, async () => {
           while (next < 60_000) {
             const i = next++;
-            await writer.record({ type: 'gateway.stop', reason: `r${i}` });
+            if (i === 30_000)
+              // A call whose result was never recorded, in the middle (read by the content pass).
+              await writer.record({
+                type: 'call.intent',
+                call_id: 'lost-call',
+                method: 'tools/call',
+                jsonrpc_id: 1,
+                actor: { os_user: 'alice', token_subject: null, client: null },
+                thread_id: null,
+                parent_thread_id: null,
+                server: null,
+                target: 'tool',
+                arguments_masked: null,
+                arguments_hmac: null,
+                decision: { kind: 'allow', rule: 'default' },
+                approval: null,
+              });
+            else await writer.record({ type: 'gateway.stop', reason: `r${i}` });
           }
         }),
       );
@@ -436,9 +478,16 @@ describe.skipIf(!existsSync(BIN))(
           encoding: 'utf8',
         });
       const clean = run();
-      expect(clean.status).toBe(0);
+      // Intact, but one call has an intent and no result: a finding of the content pass.
+      expect(clean.status).toBe(19);
       expect(JSON.parse(clean.stdout)).toMatchObject({
         ok: true,
+        findings: [
+          {
+            kind: 'intent_without_result',
+            message: expect.stringContaining('1 in sessions that ended'),
+          },
+        ],
         records: 60_000,
         first_seq: 1,
         last_seq: 60_000,

@@ -2,9 +2,13 @@ import type { KeyObject } from 'node:crypto';
 import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join, resolve } from 'node:path';
-import type { ChainHead, StoredRecord } from '../../audit/chain.js';
-import { keyId } from '../../audit/checkpoint.js';
-import { signCheckpoint } from '../../audit/checkpoint.js';
+import type { StoredRecord } from '../../audit/chain.js';
+import {
+  checkpointHash,
+  keyId,
+  signCheckpoint,
+  signNextCheckpoint,
+} from '../../audit/checkpoint.js';
 import { ExportFormatError, exportLines, verifyExport } from '../../audit/export.js';
 import {
   AuditKeyError,
@@ -16,9 +20,11 @@ import {
 import { openAuditStore } from '../../audit/open-store.js';
 import type { AuditFilter, AuditStore } from '../../audit/store.js';
 import { AuditStoreError } from '../../audit/store.js';
-import type { VerifyReport } from '../../audit/verify.js';
+import type { Commitment, VerifyFinding, VerifyProblem, VerifyReport } from '../../audit/verify.js';
+import type { StoreVerifyReport } from '../../audit/verify-store.js';
 import { verifyStore } from '../../audit/verify-store.js';
 import { printApprovalEvidence, verifyApprovalEvidence } from '../../audit/verify-approvals.js';
+import { WitnessError, readWitness, witnessCommitments } from '../../audit/witness.js';
 import type { AuditEventBody } from '../../audit/event.js';
 import { AUDIT_EVENT_VERSION, indexColumns } from '../../audit/event.js';
 import { canonicalJson } from '../../audit/canonical-json.js';
@@ -245,48 +251,144 @@ function trustedKeys(home: string, files: readonly string[], cwd: string): Map<s
 
 const VERIFIED_FILE = 'verified.json';
 
-function rememberedHeads(home: string): Record<string, ChainHead & { ts: string }> {
+/**
+ * What `audit verify` remembers of a store it verified (TOFU, like `rekor-cli loginfo`): its last
+ * checkpoint, keyed by the store's id AND its location, so a copy of a store (same id, another
+ * file) never stands in for the original — and a store whose id changed at a known location is
+ * noticed, not forgotten.
+ */
+interface RememberedEntry {
+  store_id: string;
+  location: string;
+  seq: number;
+  hash: string;
+  ts: string;
+  index?: number;
+  checkpoint_hash?: string;
+  verified_at: string;
+}
+
+interface RememberedFile {
+  version: 2;
+  stores: RememberedEntry[];
+}
+
+function rememberedPath(home: string): string {
+  return join(auditKeyDir(home), VERIFIED_FILE);
+}
+
+/** The remembered entries; entries of the old format (keyed by store id alone) are not used. */
+function readRemembered(home: string): RememberedEntry[] {
   try {
-    return JSON.parse(readFileSync(join(auditKeyDir(home), VERIFIED_FILE), 'utf8')) as Record<
-      string,
-      ChainHead & { ts: string }
-    >;
+    const data = JSON.parse(readFileSync(rememberedPath(home), 'utf8')) as Partial<RememberedFile>;
+    return data.version === 2 && Array.isArray(data.stores) ? data.stores : [];
   } catch {
-    return {};
+    return [];
   }
 }
 
-function printReport(io: CliIo, report: VerifyReport, source: string, json: boolean): void {
+function writeRemembered(home: string, stores: RememberedEntry[]): void {
+  mkdirSync(auditKeyDir(home), { recursive: true, mode: 0o700 });
+  const data: RememberedFile = { version: 2, stores };
+  writeFileSync(rememberedPath(home), `${JSON.stringify(data, null, 2)}\n`, { mode: 0o600 });
+}
+
+/** A store's location as remembered: an absolute path for SQLite, the (masked) URL otherwise. */
+function locationKey(store: AuditStore, cwd: string): string {
+  return store.kind === 'sqlite' ? resolve(cwd, store.location) : store.location;
+}
+
+type PrintedReport = VerifyReport & { notes?: string[] };
+
+function printReport(io: CliIo, report: PrintedReport, source: string, json: boolean): void {
   if (json) {
     io.stdout(`${JSON.stringify({ source, ...report }, null, 2)}\n`);
     return;
   }
+  const notes = [
+    ...(report.format === 1
+      ? [
+          'legacy store (format 1), weaker guarantees: its checkpoints are not chained, so deleting checkpoints (and rewriting what only they covered) or the oldest records up to any checkpoint is not detected; start a new store (move this one away) to get format 2',
+        ]
+      : []),
+    ...(report.notes ?? []),
+  ].map((n) => `  note: ${n}\n`);
   if (report.ok) {
     const range =
       report.first_seq === null ? 'no records' : `records ${report.first_seq}..${report.last_seq}`;
+    const findings = report.findings.map((f) => `  ${f.kind.toUpperCase()}: ${f.message}\n`);
     io.stdout(
-      `audit trail OK: ${source}\n  ${range} (${report.records}), chain intact\n  ${report.checkpoints.verified} signed checkpoint(s) verified${report.checkpoints.last_seq !== null ? `, the last at record ${report.checkpoints.last_seq}` : ''}\n` +
+      `audit trail ${report.complete ? 'OK' : 'INCOMPLETE'}: ${source}\n  ${range} (${report.records}), chain intact\n  ${report.checkpoints.verified} signed checkpoint(s) verified${report.checkpoints.last_seq !== null ? `, the last at record ${report.checkpoints.last_seq}` : ''}\n` +
         (report.pruned_before !== null
           ? `  records before ${report.pruned_before} were pruned behind a signed anchor\n`
           : '') +
-        (report.unanchored > 0
-          ? `  ${report.unanchored} record(s) after the last checkpoint are vouched for by the chain only (a checkpoint is signed every N records, every T seconds and at shutdown)\n`
-          : ''),
+        findings.join('') +
+        notes.join(''),
     );
     return;
   }
-  const p = report.problem;
+  const p = report.problem ?? report.findings.find((f) => f.broken);
   io.stdout(
-    `audit trail BROKEN: ${source}\n  ${p?.kind.toUpperCase()} at record ${p?.seq}: ${p?.message}\n  ${report.last_seq === null ? 'no record before it verified' : `the chain verifies through record ${report.last_seq}`}\n`,
+    `audit trail BROKEN: ${source}\n  ${p?.kind.toUpperCase()} at record ${p?.seq}: ${p?.message}\n  ${report.last_seq === null ? 'no record before it verified' : `the chain verifies through record ${report.last_seq}`}\n${notes.join('')}`,
   );
+}
+
+function exitFor(report: VerifyReport): ExitCodeValue {
+  if (!report.ok) return ExitCode.auditBroken;
+  return report.complete ? ExitCode.ok : ExitCode.auditIncomplete;
+}
+
+function brokenReport(store: AuditStore, problem: VerifyProblem): PrintedReport {
+  return {
+    ok: false,
+    complete: false,
+    format: store.chainFormat,
+    findings: [],
+    records: 0,
+    first_seq: null,
+    last_seq: null,
+    checkpoints: { total: 0, verified: 0, last_seq: null },
+    unanchored: 0,
+    anchored_through: null,
+    pruned_before: null,
+    problem,
+  };
+}
+
+export interface VerifyOptions {
+  fromExport?: string;
+  publicKey?: string[];
+  json?: boolean;
+  /** A witness JSONL file or loopback URL (`[gatehouse_audit] witness`). */
+  witness?: string;
+  /** Drop what this machine remembers of the store before verifying it. */
+  forget?: boolean;
+  /** Print what this machine remembers, and where, instead of verifying. */
+  showRemembered?: boolean;
 }
 
 export async function runAuditVerify(
   global: GlobalOptions,
-  opts: { fromExport?: string; publicKey?: string[]; json?: boolean },
+  opts: VerifyOptions,
   io: CliIo,
 ): Promise<ExitCodeValue> {
   const home = defaultGatehouseHome(io.env);
+  if (opts.showRemembered) {
+    const entries = readRemembered(home);
+    if (opts.json)
+      io.stdout(`${JSON.stringify({ file: rememberedPath(home), stores: entries }, null, 2)}\n`);
+    else if (entries.length === 0) io.stdout(`nothing remembered (${rememberedPath(home)})\n`);
+    else
+      io.stdout(
+        `remembered in ${rememberedPath(home)}:\n${entries
+          .map(
+            (e) =>
+              `  ${e.location} (store ${e.store_id}): record ${e.seq} ${e.hash.slice(0, 16)}…${e.index !== undefined ? `, checkpoint ${e.index}` : ''}, verified ${e.verified_at}\n`,
+          )
+          .join('')}`,
+      );
+    return ExitCode.ok;
+  }
   let keys: Map<string, KeyObject>;
   try {
     keys = trustedKeys(home, opts.publicKey ?? [], io.cwd);
@@ -299,7 +401,7 @@ export async function runAuditVerify(
     try {
       const report = await verifyExport(file, keys);
       printReport(io, report, file, Boolean(opts.json));
-      return report.ok ? ExitCode.ok : ExitCode.auditBroken;
+      return exitFor(report);
     } catch (err) {
       io.stderr(
         `error: ${err instanceof ExportFormatError ? err.message : `${file}: ${(err as Error).message}`}\n`,
@@ -307,45 +409,118 @@ export async function runAuditVerify(
       return err instanceof ExportFormatError ? ExitCode.auditBroken : ExitCode.usage;
     }
   }
-  return withStore(global, io, async (store) => {
-    const remembered = rememberedHeads(home);
-    const progress = io.isTTY && !opts.json;
-    const report = await verifyStore(store, keys, remembered[store.storeId] ?? null, (n) => {
-      if (progress) io.stderr(`\rverified ${n} records…`);
-    });
-    if (progress) io.stderr('\r\x1b[2K');
-    const approvals = await verifyApprovalEvidence(store.records(), report.pruned_before);
-    printReport(
-      io,
-      opts.json
-        ? Object.assign({}, report, {
-            ok: report.ok && approvals.problems.length === 0,
-            approval_evidence: approvals,
-          })
-        : report,
-      store.location,
-      Boolean(opts.json),
-    );
-    if (!opts.json) printApprovalEvidence(io, approvals);
-    if (report.ok && report.checkpoint) {
-      // Remember what was verified, so a later rewrite or truncation of it is caught (TOFU).
-      remembered[store.storeId] = {
-        seq: report.checkpoint.seq,
-        hash: report.checkpoint.hash,
-        ts: report.checkpoint.ts,
-      };
-      try {
-        mkdirSync(auditKeyDir(home), { recursive: true, mode: 0o700 });
-        writeFileSync(
-          join(auditKeyDir(home), VERIFIED_FILE),
-          `${JSON.stringify(remembered, null, 2)}\n`,
+  return withStore(
+    global,
+    io,
+    async (store) => {
+      const file = rememberedPath(home);
+      const here = locationKey(store, io.cwd);
+      let entries = readRemembered(home);
+      const notes: string[] = [];
+      if (opts.forget) {
+        const before = entries.length;
+        entries = entries.filter((e) => e.location !== here && e.store_id !== store.storeId);
+        writeRemembered(home, entries);
+        notes.push(
+          `forgot ${before - entries.length} remembered verification(s) of this store (${file})`,
         );
-      } catch {
-        // Remembering is a convenience; verification itself succeeded.
       }
-    }
-    return report.ok && approvals.problems.length === 0 ? ExitCode.ok : ExitCode.auditBroken;
-  });
+      const commitments: Commitment[] = [];
+      const same = entries.find((e) => e.store_id === store.storeId && e.location === here);
+      if (same)
+        commitments.push({
+          seq: same.seq,
+          hash: same.hash,
+          ts: same.ts,
+          source: `this machine's verification of ${same.location} on ${same.verified_at} (remembered in ${file}; see --show-remembered, reset with --forget)`,
+          ...(same.index !== undefined
+            ? { index: same.index, checkpoint_hash: same.checkpoint_hash }
+            : {}),
+        });
+      const findings: VerifyFinding[] = [];
+      const replaced = entries.find((e) => e.location === here && e.store_id !== store.storeId);
+      if (replaced)
+        findings.push({
+          kind: 'store_replaced',
+          seq: null,
+          message: `this machine verified store ${replaced.store_id} at this location on ${replaced.verified_at} (remembered in ${file}), but this is store ${store.storeId}: if it was not replaced on purpose, the store's id was changed to escape that memory; after checking, reset with --forget`,
+        });
+      for (const e of entries)
+        if (e.store_id === store.storeId && e.location !== here)
+          notes.push(
+            `a copy of this store at ${e.location} was verified on ${e.verified_at}; copies are remembered apart and not compared`,
+          );
+      if (opts.witness) {
+        const source = /^https?:\/\//i.test(opts.witness)
+          ? opts.witness
+          : resolve(io.cwd, opts.witness);
+        const witnessed = witnessCommitments(await readWitness(source), opts.witness, {
+          store,
+          keys,
+          sameLocation: (l) => l === store.location || locationKey(store, io.cwd) === l,
+        });
+        if (witnessed.problem) {
+          printReport(
+            io,
+            brokenReport(store, witnessed.problem),
+            store.location,
+            Boolean(opts.json),
+          );
+          return ExitCode.auditBroken;
+        }
+        commitments.push(...witnessed.commitments);
+      }
+      const progress = io.isTTY && !opts.json;
+      const verified = await verifyStore(store, keys, commitments, (n) => {
+        if (progress) io.stderr(`\rverified ${n} records…`);
+      });
+      if (progress) io.stderr('\r\x1b[2K');
+      const report: PrintedReport & StoreVerifyReport = {
+        ...verified,
+        findings: [...verified.findings, ...findings],
+        complete: verified.complete && findings.length === 0,
+        notes,
+      };
+      // Approval evidence: every approval.used must rest on a valid signed approval.granted.
+      const approvals = await verifyApprovalEvidence(store.records(), report.pruned_before);
+      if (approvals.problems.length > 0) report.ok = false;
+      printReport(
+        io,
+        opts.json ? Object.assign({}, report, { approval_evidence: approvals }) : report,
+        store.location,
+        Boolean(opts.json),
+      );
+      if (!opts.json) printApprovalEvidence(io, approvals);
+      const cp = report.checkpoint;
+      if (report.ok && cp && !replaced) {
+        // Remember what was verified, so a later rewrite or truncation of it is caught (TOFU).
+        const entry: RememberedEntry = {
+          store_id: store.storeId,
+          location: here,
+          seq: cp.seq,
+          hash: cp.hash,
+          ts: cp.ts,
+          ...(cp.index !== undefined
+            ? { index: cp.index, checkpoint_hash: checkpointHash(store.storeId, cp) }
+            : {}),
+          verified_at: new Date().toISOString(),
+        };
+        try {
+          writeRemembered(home, [
+            ...entries.filter((e) => !(e.store_id === store.storeId && e.location === here)),
+            entry,
+          ]);
+        } catch {
+          // Remembering is a convenience; verification itself succeeded.
+        }
+      }
+      return exitFor(report);
+    },
+    (err) => {
+      if (err instanceof WitnessError) return ExitCode.usage;
+      return null;
+    },
+  );
 }
 
 export function runAuditStats(
@@ -409,8 +584,16 @@ export function runAuditPrune(
       throw err;
     }
     // The anchor first: a signed statement of the last pruned record's hash, which the first
-    // record kept links to. Then the delete, then a record of the prune itself.
-    await store.addCheckpoint(signCheckpoint(store.storeId, anchor, keys.signing));
+    // record kept links to (format 2: a checkpoint of purpose `prune` in the chain of
+    // checkpoints — no other checkpoint justifies missing first records). Then the delete, then
+    // a record of the prune itself, and a checkpoint that covers that record.
+    if (store.chainFormat === 2) {
+      await store.appendCheckpoint((_head, last) =>
+        signNextCheckpoint(store.storeId, anchor, last, 'prune', keys.signing),
+      );
+    } else {
+      await store.addCheckpoint(signCheckpoint(store.storeId, anchor, keys.signing));
+    }
     const removed = await store.prune(anchor.seq);
     const { hostname, userInfo } = await import('node:os');
     let by: string | null = null;
@@ -437,6 +620,13 @@ export function runAuditPrune(
         }),
       },
     ]);
+    if (store.chainFormat === 2) {
+      await store.appendCheckpoint((head, last) =>
+        head ? signNextCheckpoint(store.storeId, head, last, 'periodic', keys.signing) : null,
+      );
+    } else if (record) {
+      await store.addCheckpoint(signCheckpoint(store.storeId, record, keys.signing));
+    }
     const result = { before, removed, anchor, recorded_as: record?.seq ?? null };
     if (opts.json) io.stdout(`${JSON.stringify(result, null, 2)}\n`);
     else

@@ -91,6 +91,7 @@ export function runRequirementsCheck(
     checkpoint_every_records: audit.checkpointEveryRecords?.value ?? 1000,
     checkpoint_every_seconds: audit.checkpointEverySeconds?.value ?? 60,
     shared_appender: audit.sharedAppender?.value ?? true,
+    witness: audit.witness?.value ?? null,
   };
   if (opts.json) {
     io.stdout(
@@ -189,7 +190,7 @@ export function runRequirementsCheck(
       ).trimEnd(),
     );
   out.push(
-    `gatehouse_audit: fail_open = ${auditJson.fail_open}; store ${auditJson.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${auditJson.checkpoint_every_records} records / ${auditJson.checkpoint_every_seconds}s; shared appender ${auditJson.shared_appender ? 'on' : 'off'}`,
+    `gatehouse_audit: fail_open = ${auditJson.fail_open}; store ${auditJson.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${auditJson.checkpoint_every_records} records / ${auditJson.checkpoint_every_seconds}s; shared appender ${auditJson.shared_appender ? 'on' : 'off'}${auditJson.witness ? `; witness ${auditJson.witness}` : ''}`,
   );
   out.push(...pluginGovernanceLines(loaded.requirements.pluginGovernance));
   out.push('');

@@ -11,7 +11,8 @@ import type {
 import { timeOrderedId } from '../../audit/ids.js';
 import type { AuditSink } from '../../audit/writer.js';
 import type { Masker } from '../../masking/engine.js';
-import { maskForAudit } from '../../masking/mask-mcp.js';
+import { maskForAuditTrail, maskUriForAudit } from '../../audit/audit-mask.js';
+import { maskUrl } from '../../masking/mask-text.js';
 import type { PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
 
@@ -22,7 +23,14 @@ const AUDITED: ReadonlySet<string> = new Set<AuditedMethod>([
   'tools/call',
   'resources/read',
   'prompts/get',
+  'tasks/result',
 ]);
+
+/**
+ * Longest a response waits for its result record to be durable before it is released. Above the
+ * stores' own wait for a busy write lock (10 s), so it bounds a hung store, not a busy one.
+ */
+export const RESULT_RECORD_WAIT_MS = 15_000;
 
 export interface AuditStageOptions {
   sink: AuditSink;
@@ -65,9 +73,13 @@ function who(ctx: PipelineContext): { actor: ActorRef } & ThreadRef {
   };
 }
 
-function targetOf(ctx: PipelineContext): string | null {
+/** What was called, as the audit stores it: a resource URI masked (tokens, passwords). */
+function targetOf(ctx: PipelineContext, masker: Masker): string | null {
   const p = ctx.request.params;
-  if (ctx.request.method === 'resources/read') return typeof p?.uri === 'string' ? p.uri : null;
+  if (ctx.request.method === 'resources/read')
+    return typeof p?.uri === 'string' ? maskUriForAudit(masker, p.uri) : null;
+  if (ctx.request.method === 'tasks/result')
+    return typeof p?.taskId === 'string' ? masker.maskText(p.taskId, {}, { json: false }) : null;
   return ctx.target?.tool ?? (typeof p?.name === 'string' ? p.name : null);
 }
 
@@ -77,7 +89,10 @@ function callRequest(
   callId: string,
 ): CallRequest {
   const p = ctx.request.params;
-  const args = ctx.request.method === 'resources/read' ? undefined : p?.arguments;
+  const args =
+    ctx.request.method === 'resources/read' || ctx.request.method === 'tasks/result'
+      ? undefined
+      : p?.arguments;
   const decision = ctx.decision;
   return {
     call_id: callId,
@@ -85,8 +100,8 @@ function callRequest(
     jsonrpc_id: ctx.request.id,
     ...who(ctx),
     server: ctx.target ? options.serverRef(ctx.target.server) : null,
-    target: targetOf(ctx),
-    arguments_masked: args === undefined ? null : maskForAudit(options.masker, args),
+    target: targetOf(ctx, options.masker),
+    arguments_masked: args === undefined ? null : maskForAuditTrail(options.masker, args),
     arguments_hmac: hmac(options.hmacKey, args),
     decision: {
       kind: decision.kind,
@@ -198,56 +213,84 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
       const rawPayload = raw && 'result' in raw ? raw.result : undefined;
       const m = ctx.masking;
       const callId = intentWritten?.callId ?? timeOrderedId();
-      options.sink
-        .record(
-          {
-            type: 'call.result',
-            call_id: callId,
-            request: intentWritten ? null : callRequest(ctx, options, callId),
-            server: ctx.target?.server ?? null,
-            target: targetOf(ctx),
-            thread_id: ctx.caller?.threadId ?? null,
-            outcome: outcomeOf(ctx, options.timeoutCode),
-            error: error
-              ? { code: error.code, message: options.masker.maskText(error.message, {}) }
-              : null,
-            result_hmac: hmac(options.hmacKey, rawPayload),
-            result_bytes:
-              rawPayload === undefined ? 0 : Buffer.byteLength(JSON.stringify(rawPayload)),
-            result_masked: storedResult(options.masker, payload, m !== null && !m.exempt),
-            masking: m
-              ? {
-                  redactions: m.counts,
-                  exempt: m.exempt,
-                  withheld: m.withheld,
-                  ...(m.budget ? { budget: m.budget } : {}),
-                }
-              : null,
-            latency_ms: {
-              total: round(total),
-              gateway: round(total - (upstream ?? 0)),
-              upstream: upstream === null ? null : round(upstream),
-            },
-          },
-          { lazy: true },
-        )
-        .catch((err: unknown) =>
-          options.onProblem(`audit: result of ${method} not recorded: ${String(err)}`),
-        );
+      // Recorded before it is released: the response waits (bounded) for its result record to
+      // be durable. A result that cannot be recorded is withheld like an unrecorded call
+      // (unless fail-open); a lost one also shows as "intent without result" in `audit verify`.
+      const recorded = options.sink.record({
+        type: 'call.result',
+        call_id: callId,
+        request: intentWritten ? null : callRequest(ctx, options, callId),
+        server: ctx.target?.server ?? null,
+        target: targetOf(ctx, options.masker),
+        thread_id: ctx.caller?.threadId ?? null,
+        outcome: outcomeOf(ctx, options.timeoutCode),
+        error: error
+          ? {
+              code: error.code,
+              message: options.masker.maskText(maskUrlsIn(error.message), {}),
+            }
+          : null,
+        result_hmac: hmac(options.hmacKey, rawPayload),
+        result_bytes: rawPayload === undefined ? 0 : Buffer.byteLength(JSON.stringify(rawPayload)),
+        result_masked: storedResult(options.masker, payload),
+        masking: m
+          ? {
+              redactions: m.counts,
+              exempt: m.exempt,
+              withheld: m.withheld,
+              ...(m.budget ? { budget: m.budget } : {}),
+            }
+          : null,
+        latency_ms: {
+          total: round(total),
+          gateway: round(total - (upstream ?? 0)),
+          upstream: upstream === null ? null : round(upstream),
+        },
+      });
+      let timer: NodeJS.Timeout | undefined;
+      const failure = await Promise.race([
+        recorded.then(
+          () => null,
+          (err: unknown) => (err instanceof Error ? err.message : String(err)),
+        ),
+        new Promise<string>((resolve) => {
+          timer = setTimeout(
+            () => resolve(`not durable after ${RESULT_RECORD_WAIT_MS / 1000} s`),
+            RESULT_RECORD_WAIT_MS,
+          );
+        }),
+      ]);
+      clearTimeout(timer);
+      if (failure === null) return;
+      const why = options.masker.maskText(failure, {});
+      options.onProblem(`audit: result of ${method} not recorded: ${why}`);
+      if (options.failOpen || !intentWritten) return;
+      ctx.response = {
+        error: {
+          code: AUDIT_UNAVAILABLE,
+          message: `Gatehouse withheld this result because it could not record it in the audit trail (${why}). The call reached the server; an admin can allow unrecorded results with [gatehouse_audit] fail_open = true in requirements.toml.`,
+        },
+      };
     },
   };
   return { intent, result };
 }
 
 /**
- * The result as the audit stores it: masked (again, unless the masking stage already did it for
- * this response), and only when small enough to keep the trail fast.
+ * The result as the audit stores it: masked for the audit trail — always, even when the masking
+ * stage masked it for the client (secret-named fields and keys the client may see are masked
+ * here), and only when small enough to keep the trail fast.
  */
-function storedResult(masker: Masker, payload: unknown, alreadyMasked: boolean): unknown {
+function storedResult(masker: Masker, payload: unknown): unknown {
   if (payload === undefined) return null;
-  const masked = alreadyMasked ? payload : maskForAudit(masker, payload);
+  const masked = maskForAuditTrail(masker, payload);
   const text = JSON.stringify(masked);
   return text.length > RESULT_MASKED_MAX_BYTES ? null : masked;
+}
+
+/** URLs inside a free text (an error message) with their credentials masked. */
+function maskUrlsIn(text: string): string {
+  return text.replace(/\b[a-z][a-z0-9+.-]{0,31}:\/\/[^\s"'<>]{1,2048}/gi, (url) => maskUrl(url));
 }
 
 function round(ms: number): number {
