@@ -73,7 +73,7 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
     if (rule.find) {
       for (const span of rule.find(text)) {
         const secret = text.slice(span.start, span.end);
-        if (passesGates(rule, secret, secret))
+        if (passesGates(rule, secret, secret, { text, index: span.start }))
           found.push({ kind: rule.kind, rule: rule.id, ...span, priority });
       }
       continue;
@@ -89,8 +89,9 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
         const m = sticky.exec(text);
         // As the global scan would: a match taken, or one of a capture-group rule, is skipped
         // whole (so hostile repeats cost one match each, not one per offset).
-        if (m && (take(rule, m, text, priority, found) || rule.group !== undefined))
-          next = at + m[0].length;
+        if (m && take(rule, m, text, priority, found))
+          next = Math.max(at + m[0].length, found[found.length - 1]?.end ?? 0);
+        else if (m && rule.group !== undefined) next = at + m[0].length;
       }
       continue;
     }
@@ -100,8 +101,10 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
       // A whole-match rule that failed its validator may still match one character later
       // (`5 4111 1111 1111 1111` fails Luhn; `4111 1111 1111 1111` passes). Bounded patterns
       // keep this linear; rules with a capture group resume after the match.
-      if (!take(rule, m, text, priority, found) && rule.group === undefined && !rule.back)
-        re.lastIndex = m.index + 1;
+      if (take(rule, m, text, priority, found)) {
+        const end = found[found.length - 1]?.end ?? 0;
+        if (end > re.lastIndex) re.lastIndex = end; // a value extended past the match
+      } else if (rule.group === undefined && !rule.back) re.lastIndex = m.index + 1;
     }
   }
   return found;
@@ -128,12 +131,60 @@ function take(
     return true;
   }
   const full = m[0];
-  const secret = rule.group !== undefined ? m[rule.group] : full;
-  if (!secret || !passesGates(rule, secret, full)) return false;
-  const offset = rule.group !== undefined ? full.indexOf(secret) : 0;
-  const start = m.index + Math.max(0, offset);
-  found.push({ kind: rule.kind, rule: rule.id, start, end: start + secret.length, priority });
+  let group = rule.group;
+  if (group !== undefined && rule.anyGroup) {
+    while (group < m.length && m[group] === undefined) group += 1;
+  }
+  let secret = group !== undefined ? m[group] : full;
+  if (!secret) return false;
+  let start = m.index;
+  if (group !== undefined) {
+    const at = m.indices?.[group]?.[0];
+    start = at ?? m.index + Math.max(0, full.indexOf(secret));
+  }
+  const trim =
+    rule.trimClosers === true || (rule.trimClosers !== undefined && rule.trimClosers === group);
+  if (trim) secret = trimUnopenedClosers(secret);
+  let end = start + secret.length;
+  if (rule.extend && end === m.index + full.length) {
+    // The bounded repeat stopped at its limit: the rest of the value is part of the secret.
+    const further = rule.extend(text, end, group);
+    if (further > end) {
+      end = further;
+      secret = text.slice(start, end);
+      if (trim) {
+        secret = trimUnopenedClosers(secret);
+        end = start + secret.length;
+      }
+    }
+  }
+  if (!secret || !passesGates(rule, secret, full, { text, index: m.index, groupIndex: group }))
+    return false;
+  found.push({ kind: rule.kind, rule: rule.id, start, end, priority });
   return true;
+}
+
+/**
+ * `123456789]}` → `123456789`: brackets at the end of a bare value that the value itself did
+ * not open close the JSON or code around it; masking them would break that structure.
+ */
+function trimUnopenedClosers(value: string): string {
+  let end = value.length;
+  while (end > 0) {
+    const c = value[end - 1];
+    const open = c === '}' ? '{' : c === ']' ? '[' : c === ')' ? '(' : null;
+    if (!open) break;
+    const body = value.slice(0, end - 1);
+    if (count(body, open) > count(body, c as string)) break;
+    end -= 1;
+  }
+  return value.slice(0, end);
+}
+
+function count(s: string, ch: string): number {
+  let n = 0;
+  for (let i = s.indexOf(ch); i >= 0; i = s.indexOf(ch, i + 1)) n += 1;
+  return n;
 }
 
 /** The sorted offsets where a rule's keywords start, or null when one has no offsets. */

@@ -73,7 +73,9 @@ export class Masker {
       for (const f of this.fieldFindings(text)) found.push(f); // not spread: may be millions
     }
     for (const f of found) keepEscapesWhole(text, f);
-    return resolveOverlaps(found) as PlacedFinding[];
+    const kept = resolveOverlaps(found) as PlacedFinding[];
+    for (const f of kept) if (!f.quote && !f.jsonString) quoteBareJsonScalar(text, f);
+    return kept;
   }
 
   /** Masks text; counts go into `counts`. JSON text also gets the admin's field rules. */
@@ -176,6 +178,30 @@ function keepEscapesWhole(text: string, f: Finding): void {
   for (let i = f.start - 1; i >= 0 && text.charCodeAt(i) === 0x5c; i -= 1) before += 1;
   if (before % 2 === 1) f.start -= 1;
 }
+
+const JSON_SCALAR = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$|^(?:true|false)$/;
+
+/**
+ * A finding that is a whole JSON number in a JSON structure (`"pin": 12345678`, `[4111…]`) is
+ * replaced by a quoted string: an unquoted `[REDACTED:kind]` would leave invalid JSON.
+ */
+function quoteBareJsonScalar(text: string, f: PlacedFinding): void {
+  if (!JSON_SCALAR.test(text.slice(f.start, f.end))) return;
+  let before = f.start - 1;
+  while (before >= 0 && WHITESPACE.has(text.charCodeAt(before))) before -= 1;
+  let after = f.end;
+  while (after < text.length && WHITESPACE.has(text.charCodeAt(after))) after += 1;
+  const prev = text[before];
+  const next = text[after];
+  if (next !== ',' && next !== '}' && next !== ']') return;
+  if (prev === ':') {
+    let key = before - 1;
+    while (key >= 0 && WHITESPACE.has(text.charCodeAt(key))) key -= 1;
+    if (text[key] === '"') f.quote = true;
+  } else if (prev === '[' || (prev === ',' && next !== '}')) f.quote = true;
+}
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 function decodeJsonStringBody(raw: string): string {
   if (!raw.includes('\\')) return raw;

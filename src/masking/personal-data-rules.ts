@@ -1,6 +1,6 @@
 import { isIPv6 } from 'node:net';
 import type { DetectorRule } from './rules.js';
-import { ibanValid, luhnValid, publicIpv4, ssnValid } from './validators.js';
+import { ibanCountryKnown, ibanValid, luhnValid, publicIpv4, ssnValid } from './validators.js';
 
 /** Personal data. IPs are configurable (off by default: addresses are rarely customer data in tool output). */
 export const PII_RULES: readonly DetectorRule[] = [
@@ -8,16 +8,27 @@ export const PII_RULES: readonly DetectorRule[] = [
     id: 'email',
     kind: 'email',
     keywords: ['@'],
-    pattern: /@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
-    back: { chars: /[A-Za-z0-9._%+-]/, min: 1, max: 64, boundary: /[A-Za-z0-9._%+-]/ },
+    // Local parts and domains may be non-ASCII (RFC 6531, IDNs): `josé.garcía@correo.es`.
+    pattern: /@(?:[\p{L}\p{M}\p{N}-]{1,63}\.){1,8}\p{L}[\p{L}\p{M}]{1,23}(?![\p{L}\p{M}\p{N}-])/gu,
+    back: {
+      chars: /[\p{L}\p{M}\p{N}._%+-]/u,
+      min: 1,
+      max: 64,
+      boundary: /[\p{L}\p{M}\p{N}._%+-]/u,
+    },
   },
   {
     id: 'payment-card',
     kind: 'card',
     keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
     // Not inside a word: digit runs in hex hashes, ids and base64 are not card numbers.
-    pattern: /(?<![0-9A-Za-z_-])(?:[0-9][ -]?){12,18}[0-9](?![0-9A-Za-z_])/g,
-    validate: (s) => luhnValid(s) && cardBrandLength(s.replace(/[ -]/g, '')),
+    // Separators: spaces, dashes, or dots in groups of four (`4111.1111.1111.1111`).
+    pattern: /(?<![0-9A-Za-z_-])(?:[0-9][ .-]?){12,18}[0-9](?![0-9A-Za-z_])/g,
+    validate: (s) =>
+      (!s.includes('.') ||
+        /^[0-9]{4}(?:\.[0-9]{4}){2,3}(?:\.[0-9]{1,3})?$|^[0-9]{4}\.[0-9]{6}\.[0-9]{5}$/.test(s)) &&
+      luhnValid(s) &&
+      cardBrandLength(s.replace(/[ .-]/g, '')),
   },
   {
     id: 'iban',
@@ -42,15 +53,26 @@ export const PII_RULES: readonly DetectorRule[] = [
       't',
       'u',
     ],
+    // Upper or lower case (`de89 3704 …` as typed into a form); never mixed.
     pattern:
-      /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g,
-    validate: ibanValid,
+      /(?<![A-Za-z0-9])(?:[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?|[a-z]{2}[0-9]{2}(?:[ ]?[a-z0-9]{4}){2,7}(?:[ ]?[a-z0-9]{1,4})?)(?![A-Za-z0-9])/g,
+    validate: (s) => ibanValid(s) && (!/[a-z]/.test(s) || ibanCountryKnown(s)),
   },
   {
     id: 'us-ssn',
     kind: 'ssn',
     keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8'],
     pattern: /(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])/g,
+    validate: ssnValid,
+  },
+  {
+    // Spaces or no separators are everywhere in numbers; with an SSN word before them they are one.
+    id: 'us-ssn-context',
+    kind: 'ssn',
+    keywords: ['ssn', 'social security', 'social_security', 'socialsecurity'],
+    pattern:
+      /(?:ssn|social[ _-]?security)[^0-9\n]{0,24}?(?<![0-9])([0-9]{3}([ ]?)[0-9]{2}\2[0-9]{4})(?![0-9])/gi,
+    group: 1,
     validate: ssnValid,
   },
   {
@@ -69,6 +91,20 @@ export const PII_RULES: readonly DetectorRule[] = [
     kind: 'phone',
     keywords: ['(', '-', '.'],
     pattern: /(?<![0-9A-Za-z])\(?[2-9][0-9]{2}\)?[ .-][2-9][0-9]{2}[.-][0-9]{4}(?![0-9])/g,
+  },
+  {
+    // National formats with a trunk 0 (`020 7946 0958`, `030 12345678`, `06 12 34 56 78`):
+    // digit groups are everywhere, so only after a phone word.
+    id: 'phone-national',
+    kind: 'phone',
+    keywords: ['tel', 'phone', 'mobile', 'cell', 'fax', 'call', 'sms', 'whatsapp', 'handy', 'ring'],
+    pattern:
+      /(?:tel(?:ephone|efon)?|phone|mobile|mobil|cell|fax|call(?:ed)?|sms|whatsapp|handy|ring)(?![a-z])[^0-9\n]{0,20}?(?<![0-9])(\(?0[0-9]{1,4}\)?(?:[ ./-]?[0-9]{2,4}){2,5})(?![0-9])/gi,
+    group: 1,
+    validate: (s) => {
+      const digits = s.replace(/[^0-9]/g, '').length;
+      return digits >= 9 && digits <= 12 && !/^0[0-9]{3}-[0-9]{2}-[0-9]{2}$/.test(s);
+    },
   },
 ];
 
