@@ -490,8 +490,9 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   {
     id: 'pgpass-line',
     kind: 'generic_secret',
-    // hostname:port:database:username:password, one per line (~/.pgpass).
-    keywords: [':'],
+    // hostname:port:database:username:password, one per line (~/.pgpass). Gated on the usual
+    // ports, the `*` wildcard and the file's name: a colon alone is in nearly every text.
+    keywords: [':5432:', ':5433:', ':6432:', ':*:', 'pgpass'],
     pattern:
       /^([A-Za-z0-9.*_-]{1,253}):(?:[0-9]{1,5}|\*):([^:\s\\]{1,63}):([^:\s\\]{1,63}):((?:[^\s:\\]|\\[:\\]){3,1024})[ \t]*\r?$/gm,
     group: 4,
