@@ -26,8 +26,11 @@ function needsNormalizing(text: string): boolean {
     (text.includes('&#') && CHARACTER_REFERENCE.test(text))
   );
 }
-const INVISIBLE =
-  /[\u00AD\u034F\u061C\u115F\u1160\u17B4\u17B5\u180B-\u180F\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\u3164\uFE00-\uFE0F\uFEFF\uFFA0]/;
+// The class holds combining characters (variation selectors) on purpose: each alone is invisible.
+const INVISIBLE = new RegExp(
+  // eslint-disable-next-line no-misleading-character-class
+  '[\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0]',
+);
 const BACKSLASH_ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|\/)/;
 const PERCENT_ESCAPE = /%[2-7][0-9A-Fa-f]/;
 const CHARACTER_REFERENCE = /&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});/;
