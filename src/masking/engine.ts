@@ -98,6 +98,67 @@ export class Masker {
   }
 
   /**
+   * Masks adjacent pieces of one message (the text items of one result, the progress messages
+   * of one call) as if they were one text, so a token split across two pieces is still found.
+   * A finding that crosses a boundary is replaced in the piece where it starts (its whole
+   * value decides the replacement) and its remainder is removed from the pieces after it;
+   * then each piece goes through `maskPiece` (default: `maskText`), which finds everything
+   * inside one piece. Returns the pieces in order, same count; counts each finding once.
+   */
+  maskAdjacent(
+    pieces: readonly string[],
+    counts: MaskCounts,
+    maskPiece: (text: string, counts: MaskCounts) => string = (t, c) => this.maskText(t, c),
+  ): string[] {
+    if (pieces.length < 2) return pieces.map((p) => maskPiece(p, counts));
+    const joined = pieces.join('');
+    const bounds: number[] = [];
+    let at = 0;
+    for (const p of pieces) {
+      bounds.push(at);
+      at += p.length;
+    }
+    bounds.push(at);
+    const pieceOf = (offset: number) => {
+      let lo = 0;
+      let hi = pieces.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if ((bounds[mid] as number) <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    };
+    const edits: { piece: number; start: number; end: number; text: string }[] = [];
+    for (const f of this.findings(joined, { json: false })) {
+      const first = pieceOf(f.start);
+      const last = pieceOf(f.end - 1);
+      if (first === last) continue; // inside one piece: maskPiece finds it
+      const value = joined.slice(f.start, f.end);
+      for (let k = first; k <= last; k += 1) {
+        const base = bounds[k] as number;
+        edits.push({
+          piece: k,
+          start: Math.max(f.start, base) - base,
+          end: Math.min(f.end, bounds[k + 1] as number) - base,
+          text: k === first ? this.replacement(f.kind, value) : '',
+        });
+      }
+      counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+    }
+    return pieces.map((piece, k) => {
+      let out = '';
+      let from = 0;
+      for (const e of edits) {
+        if (e.piece !== k) continue;
+        out += piece.slice(from, e.start) + e.text;
+        from = e.end;
+      }
+      return maskPiece(out + piece.slice(from), counts);
+    });
+  }
+
+  /**
    * What a value of `kind` becomes: a reversible token when the admin asked for one (and the
    * session's vault has room), else the kind's form. Never contains quotes or backslashes, so
    * it is safe inside JSON strings.
