@@ -1,6 +1,13 @@
 import { isIPv6 } from 'node:net';
 import type { DetectorRule } from './rules.js';
-import { ibanCountryKnown, ibanValid, luhnValid, publicIpv4, ssnValid } from './validators.js';
+import {
+  ibanCountryKnown,
+  ibanLength,
+  ibanValid,
+  luhnValid,
+  publicIpv4,
+  ssnValid,
+} from './validators.js';
 
 /** Personal data. IPs are configurable (off by default: addresses are rarely customer data in tool output). */
 export const PII_RULES: readonly DetectorRule[] = [
@@ -66,8 +73,8 @@ export const PII_RULES: readonly DetectorRule[] = [
     id: 'iban-lowercase',
     kind: 'iban',
     keywords: ['iban'],
-    pattern:
-      /(?<![A-Za-z0-9])[a-z]{2}[0-9]{2}(?:[ ]?[a-z0-9]{4}){2,7}(?:[ ]?[a-z0-9]{1,4})?(?![A-Za-z0-9])/g,
+    pattern: /(?!)/g,
+    find: findLowercaseIbans,
     validate: (s) => ibanCountryKnown(s) && ibanValid(s),
   },
   {
@@ -178,6 +185,32 @@ function publicIpv6(candidate: string): boolean {
   if ((first & 0xffc0) === 0xfe80 || (first & 0xfe00) === 0xfc00) return false;
   if (first === 0x2001 && parseInt(groups[1] ?? '0', 16) === 0xdb8) return false;
   return first >= 0x2000 && first <= 0x3fff; // global unicast
+}
+
+/**
+ * Lower-case IBANs: from each `cc00` start, exactly the country's length of letters and digits
+ * (single spaces allowed between them), so the words after it are never taken along.
+ */
+function findLowercaseIbans(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const head = /(?<![A-Za-z0-9])[a-z]{2}[0-9]{2}/g;
+  for (let m = head.exec(text); m !== null; m = head.exec(text)) {
+    const length = ibanLength(m[0]);
+    if (length === undefined) continue;
+    let end = m.index + 4;
+    let n = 4;
+    while (n < length && end < text.length) {
+      const c = text.charCodeAt(end);
+      const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a);
+      if (alnum) n += 1;
+      else if (c !== 0x20 || text.charCodeAt(end - 1) === 0x20) break;
+      end += 1;
+    }
+    if (n !== length || /[A-Za-z0-9]/.test(text[end] ?? '')) continue;
+    out.push({ start: m.index, end });
+    head.lastIndex = end;
+  }
+  return out;
 }
 
 /** The number has a card network's prefix and one of that network's lengths. */

@@ -72,6 +72,11 @@ const IBAN_LENGTHS: Record<string, number> = {
   UA: 29,
 };
 
+/** The length of an IBAN of this country (its first two letters), when known. */
+export function ibanLength(text: string): number | undefined {
+  return IBAN_LENGTHS[text.slice(0, 2).toUpperCase()];
+}
+
 /** The IBAN's country is one whose length is known (required of lower-case candidates). */
 export function ibanCountryKnown(text: string): boolean {
   return IBAN_LENGTHS[text.slice(0, 2).toUpperCase()] !== undefined;
