@@ -49,5 +49,7 @@ describe.skipIf(!existsSync(DIST))('masking accuracy on the labelled corpus', ()
       .map((p) => corpus.text.slice(p.start, p.end))
       .filter((v) => v.length >= 8 && masked.includes(v));
     expect(visible).toEqual([]);
+    // Idempotent: what was masked once has nothing left to mask.
+    expect(masker.maskText(masked, {})).toBe(masked);
   });
 });

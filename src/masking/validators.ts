@@ -181,7 +181,9 @@ export function shannonEntropy(text: string): number {
 export function looksLikePlaceholder(value: string): boolean {
   const v = value.toLowerCase();
   return (
-    /^\$\{[^}]*\}$|^\{\{.*\}\}$|^%[a-z_]+%$|^<[^>]+>$|^\$[a-z_][a-z0-9_]*$/i.test(value) ||
+    /^⟦[^⟧]*⟧$|^\$\{[^}]*\}$|^\{\{.*\}\}$|^%[a-z_]+%$|^<[^>]+>$|^\$[a-z_][a-z0-9_]*$/i.test(
+      value,
+    ) ||
     /^(.)\1+$/.test(value) ||
     /example|placeholder|changeme|your[_-]?(api[_-]?)?(key|token|secret|password)|redacted|dummy|xxxx|\*\*\*/.test(
       v,
