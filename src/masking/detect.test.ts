@@ -118,6 +118,10 @@ describe('masking properties', () => {
       '1 '.repeat(10_000),
       '@a.'.repeat(7_000),
       'eyJ'.repeat(7_000) + '.',
+      '\\u0041%41&#65;\u200b'.repeat(2_000),
+      `${Buffer.from('password=hunter2 '.repeat(100)).toString('base64')} `.repeat(20),
+      'Private-Lines: 9999\n'.repeat(1_000),
+      'Cookie: a=b; '.repeat(2_000),
     ];
     for (const attack of attacks) {
       expect(() =>

@@ -129,43 +129,39 @@ function decodeAt(text: string, i: number): [number, number] | null {
  */
 export function normalizeForDetection(text: string): NormalizedText | null {
   if (!needsNormalizing(text)) return null;
+  // Code units into a typed array and one native decode: linear with a small constant even
+  // when every character is an escape.
+  const out = new Uint16Array(text.length);
   const starts = new Int32Array(text.length + 1);
-  const parts: string[] = [];
   let n = 0;
-  let runStart = 0; // start of the run of unchanged characters not yet copied
-  const flush = (upTo: number) => {
-    if (upTo > runStart) {
-      parts.push(text.slice(runStart, upTo));
-      for (let k = runStart; k < upTo; k += 1) starts[n++] = k;
-    }
-  };
   for (let i = 0; i < text.length;) {
     const c = text.charCodeAt(i);
     if (c === 0x5c && text.charCodeAt(i + 1) === 0x5c) {
-      i += 2; // an escaped backslash: both stay
+      // An escaped backslash: both stay.
+      out[n] = c;
+      starts[n++] = i;
+      out[n] = c;
+      starts[n++] = i + 1;
+      i += 2;
       continue;
     }
-    if (c !== 0x5c && c !== 0x25 && c !== 0x26 && c < 0xad) {
-      i += 1;
-      continue;
-    }
-    const decoded = decodeAt(text, i);
+    const decoded = c === 0x5c || c === 0x25 || c === 0x26 || c >= 0xad ? decodeAt(text, i) : null;
     if (!decoded) {
+      out[n] = c;
+      starts[n++] = i;
       i += 1;
       continue;
     }
-    flush(i);
     const [code, length] = decoded;
     if (code >= 0) {
-      parts.push(String.fromCharCode(code));
+      out[n] = code;
       starts[n++] = i;
     }
     i += length;
-    runStart = i;
   }
-  flush(text.length);
   starts[n] = text.length;
-  return { text: parts.join(''), starts: starts.subarray(0, n + 1) };
+  const normalized = Buffer.from(out.buffer, out.byteOffset, n * 2).toString('utf16le');
+  return { text: normalized, starts: starts.subarray(0, n + 1) };
 }
 
 /** A span of the normalised text as a span of the original (covering every encoded character). */
