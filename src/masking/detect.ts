@@ -72,7 +72,7 @@ const MAX_DECODE_DEPTH = 2;
 
 /**
  * Every rule's findings, overlaps not yet resolved; `priority` is the rule's position. Runs on
- * the text as it is and, when it holds escapes or invisible characters, on its normalised form
+ * the text as it is or, when it holds escapes or invisible characters, on its normalised form
  * (normalize.ts; findings mapped back to the original characters); base64 runs that decode to
  * text are scanned too, and one holding a finding is a finding of that kind as a whole.
  */
@@ -81,14 +81,12 @@ export function collectFindings(
   options: DetectOptions = {},
   depth = 0,
 ): RankedFinding[] {
-  const found = collectPlain(text, options);
+  // Normalisation decodes only characters found inside values (normalize.ts), so the normalised
+  // text keeps every match of the original: one pass over it, findings mapped back.
   const norm = normalizeForDetection(text);
-  if (norm) {
-    for (const f of collectPlain(norm.text, options)) {
-      const span = originalSpan(norm, f.start, f.end);
-      found.push({ ...f, ...span });
-    }
-  }
+  const found = norm
+    ? collectPlain(norm.text, options).map((f) => ({ ...f, ...originalSpan(norm, f.start, f.end) }))
+    : collectPlain(text, options);
   if (depth < MAX_DECODE_DEPTH) {
     const scanned = norm ? norm.text : text;
     for (const f of base64Findings(scanned, options, depth)) {
