@@ -32,6 +32,12 @@ describe.skipIf(!existsSync(DIST))('masking accuracy on the labelled corpus', ()
     expect(weak).toEqual([]);
     // Every kind the corpus plants is there: a generator that silently stopped would pass above.
     expect(result.kinds.filter((k) => k.planted > 0).length).toBeGreaterThanOrEqual(80);
+    // The formats of issue 15 item 11 are planted and held to the same line.
+    for (const kind of ['basic_auth', 'session_cookie', 'google_oauth_token', 'private_key']) {
+      const row = result.kinds.find((k) => k.kind === kind);
+      expect(row?.planted ?? 0, kind).toBeGreaterThan(0);
+      expect(row?.recall ?? 0, kind).toBeGreaterThanOrEqual(0.95);
+    }
   });
 
   test('the masked corpus holds none of the planted values', () => {
@@ -43,5 +49,7 @@ describe.skipIf(!existsSync(DIST))('masking accuracy on the labelled corpus', ()
       .map((p) => corpus.text.slice(p.start, p.end))
       .filter((v) => v.length >= 8 && masked.includes(v));
     expect(visible).toEqual([]);
+    // Idempotent: what was masked once has nothing left to mask.
+    expect(masker.maskText(masked, {})).toBe(masked);
   });
 });

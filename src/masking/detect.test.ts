@@ -118,6 +118,10 @@ describe('masking properties', () => {
       '1 '.repeat(10_000),
       '@a.'.repeat(7_000),
       'eyJ'.repeat(7_000) + '.',
+      '\\u0041%41&#65;\u200b'.repeat(2_000),
+      `${Buffer.from('password=hunter2 '.repeat(100)).toString('base64')} `.repeat(20),
+      'Private-Lines: 9999\n'.repeat(1_000),
+      'Cookie: a=b; '.repeat(2_000),
     ];
     for (const attack of attacks) {
       expect(() =>
@@ -193,4 +197,134 @@ describe('every rule, from its own pattern', () => {
       }
     }
   }, 120_000);
+});
+
+describe('real formats (issue 15, item 11)', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const pem = `-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA${rand(ALNUM, 200)}\n-----END RSA PRIVATE KEY-----\n`;
+  const putty = [
+    'PuTTY-User-Key-File-3: ssh-ed25519',
+    'Encryption: none',
+    'Comment: ann@laptop',
+    'Public-Lines: 2',
+    rand(ALNUM, 64),
+    rand(ALNUM, 20),
+    'Private-Lines: 1',
+    rand(ALNUM, 44, 3),
+    `Private-MAC: ${rand(HEX, 64)}`,
+  ].join('\n');
+  test.each([
+    ['kubeconfig client-key-data', `    client-key-data: ${b64(pem)}`, b64(pem), 'private_key'],
+    [
+      'Docker config auth',
+      `{"auths": {"ghcr.io": {"auth": "${b64(`ann:${rand(ALNUM, 14)}`)}"}}}`,
+      b64(`ann:${rand(ALNUM, 14)}`),
+      'basic_auth',
+    ],
+    [
+      'npmrc _auth',
+      `//npm.example.com/:_auth=${b64(`ann:${rand(ALNUM, 10, 5)}`)}`,
+      b64(`ann:${rand(ALNUM, 10, 5)}`),
+      'basic_auth',
+    ],
+    [
+      'JSON with escaped slashes',
+      `{"dsn": "postgres:\\/\\/app:S3c${rand(ALNUM, 9)}@db.internal:5432\\/orders"}`,
+      `S3c${rand(ALNUM, 9)}`,
+      'url_password',
+    ],
+    [
+      'Google ya29 token',
+      `access ya29.${rand(ALNUM, 120)}`,
+      `ya29.${rand(ALNUM, 120)}`,
+      'google_oauth_token',
+    ],
+    [
+      'Set-Cookie session value',
+      `Set-Cookie: session=${rand(ALNUM, 32)}; Path=/; HttpOnly; Secure`,
+      rand(ALNUM, 32),
+      'session_cookie',
+    ],
+    ['low-entropy NAME= password', 'DB_PASSWORD=summer', 'summer', 'generic_secret'],
+    [
+      'low-entropy "password":',
+      '{"user": "ann", "password": "hunter2"}',
+      'hunter2',
+      'generic_secret',
+    ],
+    ['YAML password', '  password: hunter2', 'hunter2', 'generic_secret'],
+    [
+      '.pgpass line',
+      `db.example.com:5432:orders:app:${rand(ALNUM, 12)}`,
+      rand(ALNUM, 12),
+      'generic_secret',
+    ],
+    ['PuTTY private lines', putty, rand(ALNUM, 44, 3), 'private_key'],
+    ['SSN with spaces after SSN', 'SSN: 536 22 8125', '536 22 8125', 'ssn'],
+    ['SSN without separators after SSN', '{"ssn": "536228125"}', '536228125', 'ssn'],
+    ['card with dots', 'card 4111.1111.1111.1111 exp 09/29', '4111.1111.1111.1111', 'card'],
+    ['lower-case IBAN', 'iban: de89 3704 0044 0532 0130 00', 'de89 3704 0044 0532 0130 00', 'iban'],
+    ['UK national phone', 'call me on 020 7946 0958 after 5', '020 7946 0958', 'phone'],
+    ['German national phone', 'Telefon: 030 12345678', '030 12345678', 'phone'],
+    ['French national phone', 'tel 06 12 34 56 78', '06 12 34 56 78', 'phone'],
+    ['non-ASCII e-mail', 'contact josé.garcía@correo.es today', 'josé.garcía@correo.es', 'email'],
+  ])('%s is masked', (_name, text, value, kind) => {
+    const found = detectFindings(text);
+    expect(found.map((f) => f.kind)).toContain(kind);
+    expect(maskSecrets(text).text).not.toContain(value);
+  });
+
+  test('a value longer than the pattern bound is masked whole (no tail beyond 256 characters)', () => {
+    for (const text of [
+      `API_TOKEN=${rand(ALNUM, 700)}`,
+      `{"client_secret": "${rand(ALNUM, 5000)}"}`,
+      `Authorization: Bearer ${rand(ALNUM, 5000)}`,
+    ]) {
+      const masked = maskSecrets(text).text;
+      expect(masked).toMatch(/\[REDACTED:[a-z_]+\]"?\}?$/);
+      expect(masked.length).toBeLessThan(80);
+    }
+  });
+});
+
+describe('over-masking (issue 15, item 12): hard negatives stay as they are', () => {
+  test.each([
+    'PWD=/home/ann/projects/gatehouse',
+    'OLDPWD=/srv/app/releases/2026-11-21',
+    '{"pwd": "/home/ann/projects/app"}',
+    '{"tokenizer": "GPT2TokenizerFast"}',
+    '{"tokenizer_class": "LlamaTokenizerFast", "model_max_length": 4096}',
+    '{"max_tokens": 4096, "token_count": 1234567, "total_tokens": 88123}',
+    'tokens: 123456789',
+    'usage: prompt_tokens=1532 completion_tokens=377',
+    'password: required',
+    'password: string;',
+    '"password": "must not be empty"',
+    'password=args.password',
+    'secret: my-db-secret',
+    'token_type: bearer_token_v2',
+    'password_min_length: 12',
+  ])('%s', (text) => {
+    expect(detectFindings(text)).toEqual([]);
+  });
+});
+
+describe('well-known test numbers (issue 23, item 11)', () => {
+  // Decision: masked. To a reader of a transcript they cannot be told from real numbers, and
+  // the cost of masking a sample value is nil; only numbers that cannot exist (SSN area 000,
+  // 666 or 9xx, group 00, serial 0000, Luhn-invalid cards) stay visible.
+  test.each([
+    ['SSN 123-45-6789', 'ssn'],
+    ['SSN 078-05-1120', 'ssn'],
+    ['card 4111 1111 1111 1111', 'card'],
+    ['card 4242 4242 4242 4242', 'card'],
+    ['card 5555 5555 5555 4444', 'card'],
+    ['card 3782 822463 10005', 'card'],
+  ])('%s is masked', (text, kind) => {
+    expect(detectFindings(text).map((f) => f.kind)).toEqual([kind]);
+  });
+
+  test('numbers that cannot be real stay visible', () => {
+    expect(detectFindings('SSN 000-12-3456, 666-12-3456, 912-34-5678, 111-11-1111')).toEqual([]);
+  });
 });

@@ -1,4 +1,7 @@
+import { isUtf8 } from 'node:buffer';
 import type { DetectorRule } from './rules.js';
+import { normalizeForDetection, originalSpan } from './normalize.js';
+import { hasControlCharacters } from './secret-rules.js';
 import { KeywordScanner } from './keywords.js';
 import { IP_RULES, PII_RULES, SECRET_RULES, passesGates } from './rules.js';
 
@@ -60,8 +63,128 @@ export function detectFindings(text: string, options: DetectOptions = {}): Findi
 /** A finding with its rank when findings overlap (lower wins). */
 export type RankedFinding = Finding & { priority: number };
 
-/** Every rule's findings, overlaps not yet resolved; `priority` is the rule's position. */
-export function collectFindings(text: string, options: DetectOptions = {}): RankedFinding[] {
+/** Base64 runs decoded and scanned: at least this long (a short secret's encoding). */
+const MIN_BASE64 = 16;
+/** …and at most this long (a kubeconfig key is ~3 KB; larger blobs are files, not values). */
+const MAX_BASE64 = 64 * 1024;
+/** Base64 inside base64 is decoded once more, no further. */
+const MAX_DECODE_DEPTH = 2;
+
+/**
+ * Every rule's findings, overlaps not yet resolved; `priority` is the rule's position. Runs on
+ * the text as it is or, when it holds escapes or invisible characters, on its normalised form
+ * (normalize.ts; findings mapped back to the original characters); base64 runs that decode to
+ * text are scanned too, and one holding a finding is a finding of that kind as a whole.
+ */
+export function collectFindings(
+  text: string,
+  options: DetectOptions = {},
+  depth = 0,
+): RankedFinding[] {
+  // Normalisation decodes only characters found inside values (normalize.ts), so the normalised
+  // text keeps every match of the original: one pass over it, findings mapped back.
+  const norm = normalizeForDetection(text);
+  const found = norm
+    ? collectPlain(norm.text, options).map((f) => ({ ...f, ...originalSpan(norm, f.start, f.end) }))
+    : collectPlain(text, options);
+  if (depth < MAX_DECODE_DEPTH) {
+    const scanned = norm ? norm.text : text;
+    for (const f of base64Findings(scanned, options, depth)) {
+      found.push(norm ? { ...f, ...originalSpan(norm, f.start, f.end) } : f);
+    }
+  }
+  return found;
+}
+
+/**
+ * Base64 (standard or URL-safe) runs of a bounded size that decode to UTF-8 text holding a
+ * finding: the whole run is reported with the kind of the best inner finding. Binary data and
+ * words that merely look like base64 fail the UTF-8/control-character check at once.
+ */
+function base64Findings(text: string, options: DetectOptions, depth: number): RankedFinding[] {
+  const out: RankedFinding[] = [];
+  const n = text.length;
+  // Skip ahead: a run of at least MIN_BASE64 characters that starts in [p, p + MIN − 1] must
+  // cover p + MIN − 1, so when that character is not base64 the whole window is skipped.
+  // Text of short words is looked at about once every few characters instead of at each one.
+  let p = 0;
+  while (p + MIN_BASE64 <= n) {
+    const probe = p + MIN_BASE64 - 1;
+    if (!isBase64Char(text.charCodeAt(probe))) {
+      p = probe + 1;
+      continue;
+    }
+    let start = probe;
+    while (start > p && isBase64Char(text.charCodeAt(start - 1))) start -= 1;
+    if (start === p) while (start > 0 && isBase64Char(text.charCodeAt(start - 1))) start -= 1;
+    let end = probe + 1;
+    while (end < n && isBase64Char(text.charCodeAt(end))) end += 1;
+    p = end + 1;
+    if (end - start < MIN_BASE64 || end - start > MAX_BASE64 || !startsAsText(text, start))
+      continue;
+    let padded = end;
+    while (padded < n && padded - end < 2 && text.charCodeAt(padded) === 0x3d) padded += 1;
+    const f = decodedFinding(text.slice(start, end), options, depth);
+    if (f) out.push({ ...f, start, end: padded });
+  }
+  return out;
+}
+
+function isBase64Char(c: number): boolean {
+  return c < 128 && BASE64_CHAR[c] === 1;
+}
+
+const BASE64_CHAR = new Uint8Array(128);
+/** Each base64 character's 6-bit value (both alphabets). */
+const BASE64_VALUE = new Uint8Array(128);
+'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'.split('').forEach((ch, i) => {
+  BASE64_CHAR[ch.charCodeAt(0)] = 1;
+  BASE64_VALUE[ch.charCodeAt(0)] = i;
+});
+for (const [ch, v] of [
+  ['-', 62],
+  ['_', 63],
+] as const) {
+  BASE64_CHAR[ch.charCodeAt(0)] = 1;
+  BASE64_VALUE[ch.charCodeAt(0)] = v;
+}
+
+/**
+ * The first six bytes a base64 run decodes to are printable ASCII (or tab/newline): a cheap
+ * test that rejects random data, identifiers and paths before anything is allocated.
+ */
+function startsAsText(text: string, start: number): boolean {
+  for (let q = 0; q < 2; q += 1) {
+    let bits = 0;
+    for (let k = 0; k < 4; k += 1)
+      bits = (bits << 6) | (BASE64_VALUE[text.charCodeAt(start + q * 4 + k)] ?? 0);
+    for (let b = 16; b >= 0; b -= 8) {
+      const byte = (bits >> b) & 0xff;
+      if ((byte < 0x20 || byte > 0x7e) && byte !== 0x09 && byte !== 0x0a && byte !== 0x0d)
+        return false;
+    }
+  }
+  return true;
+}
+
+/** The best finding inside a base64 body that decodes to text (spans not yet set), or null. */
+function decodedFinding(body: string, options: DetectOptions, depth: number): RankedFinding | null {
+  if (body.length % 4 === 1) return null;
+  // Words, paths and identifiers: one case of letters only, or digits and separators only.
+  if (/^[a-z_/-]+$|^[A-Z_/-]+$|^[0-9_/-]+$/.test(body)) return null;
+  const bytes = Buffer.from(body, 'base64');
+  if (bytes.length < 8 || !isUtf8(bytes)) return null;
+  const decoded = bytes.toString('utf8');
+  if (hasControlCharacters(decoded)) return null;
+  let best: RankedFinding | null = null;
+  for (const f of collectFindings(decoded, options, depth + 1)) {
+    if (!best || f.priority < best.priority) best = f;
+  }
+  return best && { ...best, rule: `base64:${best.rule}` };
+}
+
+/** One pass of every rule over the text as it is. */
+function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
   const rules = options.rules ?? DEFAULT_RULES;
   const { scanner, ruleKeywords } = scannerFor(rules);
   const hits = scanner.scan(text);
@@ -73,7 +196,7 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
     if (rule.find) {
       for (const span of rule.find(text)) {
         const secret = text.slice(span.start, span.end);
-        if (passesGates(rule, secret, secret))
+        if (passesGates(rule, secret, secret, { text, index: span.start }))
           found.push({ kind: rule.kind, rule: rule.id, ...span, priority });
       }
       continue;
@@ -89,8 +212,9 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
         const m = sticky.exec(text);
         // As the global scan would: a match taken, or one of a capture-group rule, is skipped
         // whole (so hostile repeats cost one match each, not one per offset).
-        if (m && (take(rule, m, text, priority, found) || rule.group !== undefined))
-          next = at + m[0].length;
+        if (m && take(rule, m, text, priority, found))
+          next = Math.max(at + m[0].length, found[found.length - 1]?.end ?? 0);
+        else if (m && rule.group !== undefined) next = at + m[0].length;
       }
       continue;
     }
@@ -100,8 +224,10 @@ export function collectFindings(text: string, options: DetectOptions = {}): Rank
       // A whole-match rule that failed its validator may still match one character later
       // (`5 4111 1111 1111 1111` fails Luhn; `4111 1111 1111 1111` passes). Bounded patterns
       // keep this linear; rules with a capture group resume after the match.
-      if (!take(rule, m, text, priority, found) && rule.group === undefined && !rule.back)
-        re.lastIndex = m.index + 1;
+      if (take(rule, m, text, priority, found)) {
+        const end = found[found.length - 1]?.end ?? 0;
+        if (end > re.lastIndex) re.lastIndex = end; // a value extended past the match
+      } else if (rule.group === undefined && !rule.back) re.lastIndex = m.index + 1;
     }
   }
   return found;
@@ -128,12 +254,60 @@ function take(
     return true;
   }
   const full = m[0];
-  const secret = rule.group !== undefined ? m[rule.group] : full;
-  if (!secret || !passesGates(rule, secret, full)) return false;
-  const offset = rule.group !== undefined ? full.indexOf(secret) : 0;
-  const start = m.index + Math.max(0, offset);
-  found.push({ kind: rule.kind, rule: rule.id, start, end: start + secret.length, priority });
+  let group = rule.group;
+  if (group !== undefined && rule.anyGroup) {
+    while (group < m.length && m[group] === undefined) group += 1;
+  }
+  let secret = group !== undefined ? m[group] : full;
+  if (!secret) return false;
+  let start = m.index;
+  if (group !== undefined) {
+    const at = m.indices?.[group]?.[0];
+    start = at ?? m.index + Math.max(0, full.indexOf(secret));
+  }
+  const trim =
+    rule.trimClosers === true || (rule.trimClosers !== undefined && rule.trimClosers === group);
+  if (trim) secret = trimUnopenedClosers(secret);
+  let end = start + secret.length;
+  if (rule.extend && end === m.index + full.length) {
+    // The bounded repeat stopped at its limit: the rest of the value is part of the secret.
+    const further = rule.extend(text, end, group);
+    if (further > end) {
+      end = further;
+      secret = text.slice(start, end);
+      if (trim) {
+        secret = trimUnopenedClosers(secret);
+        end = start + secret.length;
+      }
+    }
+  }
+  if (!secret || !passesGates(rule, secret, full, { text, index: m.index, groupIndex: group }))
+    return false;
+  found.push({ kind: rule.kind, rule: rule.id, start, end, priority });
   return true;
+}
+
+/**
+ * `123456789]}` → `123456789`: brackets at the end of a bare value that the value itself did
+ * not open close the JSON or code around it; masking them would break that structure.
+ */
+function trimUnopenedClosers(value: string): string {
+  let end = value.length;
+  while (end > 0) {
+    const c = value[end - 1];
+    const open = c === '}' ? '{' : c === ']' ? '[' : c === ')' ? '(' : null;
+    if (!open) break;
+    const body = value.slice(0, end - 1);
+    if (count(body, open) > count(body, c as string)) break;
+    end -= 1;
+  }
+  return value.slice(0, end);
+}
+
+function count(s: string, ch: string): number {
+  let n = 0;
+  for (let i = s.indexOf(ch); i >= 0; i = s.indexOf(ch, i + 1)) n += 1;
+  return n;
 }
 
 /** The sorted offsets where a rule's keywords start, or null when one has no offsets. */

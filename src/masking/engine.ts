@@ -90,7 +90,9 @@ export class Masker {
       for (const f of this.fieldFindings(text)) found.push(f); // not spread: may be millions
     }
     for (const f of found) keepEscapesWhole(text, f);
-    return resolveOverlaps(found) as PlacedFinding[];
+    const kept = resolveOverlaps(found) as PlacedFinding[];
+    for (const f of kept) if (!f.quote && !f.jsonString) quoteBareJsonScalar(text, f);
+    return kept;
   }
 
   /**
@@ -127,6 +129,67 @@ export class Masker {
       counts[f.kind] = (counts[f.kind] ?? 0) + 1;
     }
     return out + text.slice(at);
+  }
+
+  /**
+   * Masks adjacent pieces of one message (the text items of one result, the progress messages
+   * of one call) as if they were one text, so a token split across two pieces is still found.
+   * A finding that crosses a boundary is replaced in the piece where it starts (its whole
+   * value decides the replacement) and its remainder is removed from the pieces after it;
+   * then each piece goes through `maskPiece` (default: `maskText`), which finds everything
+   * inside one piece. Returns the pieces in order, same count; counts each finding once.
+   */
+  maskAdjacent(
+    pieces: readonly string[],
+    counts: MaskCounts,
+    maskPiece: (text: string, counts: MaskCounts) => string = (t, c) => this.maskText(t, c),
+  ): string[] {
+    if (pieces.length < 2) return pieces.map((p) => maskPiece(p, counts));
+    const joined = pieces.join('');
+    const bounds: number[] = [];
+    let at = 0;
+    for (const p of pieces) {
+      bounds.push(at);
+      at += p.length;
+    }
+    bounds.push(at);
+    const pieceOf = (offset: number) => {
+      let lo = 0;
+      let hi = pieces.length - 1;
+      while (lo < hi) {
+        const mid = (lo + hi + 1) >>> 1;
+        if ((bounds[mid] as number) <= offset) lo = mid;
+        else hi = mid - 1;
+      }
+      return lo;
+    };
+    const edits: { piece: number; start: number; end: number; text: string }[] = [];
+    for (const f of this.findings(joined, { json: false })) {
+      const first = pieceOf(f.start);
+      const last = pieceOf(f.end - 1);
+      if (first === last) continue; // inside one piece: maskPiece finds it
+      const value = joined.slice(f.start, f.end);
+      for (let k = first; k <= last; k += 1) {
+        const base = bounds[k] as number;
+        edits.push({
+          piece: k,
+          start: Math.max(f.start, base) - base,
+          end: Math.min(f.end, bounds[k + 1] as number) - base,
+          text: k === first ? this.replacement(f.kind, value) : '',
+        });
+      }
+      counts[f.kind] = (counts[f.kind] ?? 0) + 1;
+    }
+    return pieces.map((piece, k) => {
+      let out = '';
+      let from = 0;
+      for (const e of edits) {
+        if (e.piece !== k) continue;
+        out += piece.slice(from, e.start) + e.text;
+        from = e.end;
+      }
+      return maskPiece(out + piece.slice(from), counts);
+    });
   }
 
   /**
@@ -252,6 +315,30 @@ function keepEscapesWhole(text: string, f: Finding): void {
   for (let i = f.start - 1; i >= 0 && text.charCodeAt(i) === 0x5c; i -= 1) before += 1;
   if (before % 2 === 1) f.start -= 1;
 }
+
+const JSON_SCALAR = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$|^(?:true|false)$/;
+
+/**
+ * A finding that is a whole JSON number in a JSON structure (`"pin": 12345678`, `[4111…]`) is
+ * replaced by a quoted string: an unquoted `[REDACTED:kind]` would leave invalid JSON.
+ */
+function quoteBareJsonScalar(text: string, f: PlacedFinding): void {
+  if (!JSON_SCALAR.test(text.slice(f.start, f.end))) return;
+  let before = f.start - 1;
+  while (before >= 0 && WHITESPACE.has(text.charCodeAt(before))) before -= 1;
+  let after = f.end;
+  while (after < text.length && WHITESPACE.has(text.charCodeAt(after))) after += 1;
+  const prev = text[before];
+  const next = text[after];
+  if (next !== ',' && next !== '}' && next !== ']') return;
+  if (prev === ':') {
+    let key = before - 1;
+    while (key >= 0 && WHITESPACE.has(text.charCodeAt(key))) key -= 1;
+    if (text[key] === '"') f.quote = true;
+  } else if (prev === '[' || (prev === ',' && next !== '}')) f.quote = true;
+}
+
+const WHITESPACE = new Set([0x20, 0x09, 0x0a, 0x0d]);
 
 function decodeJsonStringBody(raw: string): string {
   if (!raw.includes('\\')) return raw;

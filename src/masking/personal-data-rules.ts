@@ -1,6 +1,13 @@
 import { isIPv6 } from 'node:net';
 import type { DetectorRule } from './rules.js';
-import { ibanValid, luhnValid, publicIpv4, ssnValid } from './validators.js';
+import {
+  ibanCountryKnown,
+  ibanLength,
+  ibanValid,
+  luhnValid,
+  publicIpv4,
+  ssnValid,
+} from './validators.js';
 
 /** Personal data. IPs are configurable (off by default: addresses are rarely customer data in tool output). */
 export const PII_RULES: readonly DetectorRule[] = [
@@ -8,16 +15,30 @@ export const PII_RULES: readonly DetectorRule[] = [
     id: 'email',
     kind: 'email',
     keywords: ['@'],
-    pattern: /@(?:[A-Za-z0-9-]{1,63}\.){1,8}[A-Za-z]{2,24}(?![A-Za-z0-9-])/g,
-    back: { chars: /[A-Za-z0-9._%+-]/, min: 1, max: 64, boundary: /[A-Za-z0-9._%+-]/ },
+    // Local parts and domains may be non-ASCII (RFC 6531, IDNs): `josé.garcía@correo.es`.
+    // Letters beyond ASCII are the Latin-1 to CJK ranges without the punctuation blocks (no
+    // `u` flag: V8 scans a plain class faster).
+    pattern:
+      /@(?:[A-Za-z0-9\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-]{1,63}\.){1,8}(?:[A-Za-z]{2,24}|[\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF]{2,24})(?![A-Za-z0-9\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-])/g,
+    back: {
+      chars: /[A-Za-z0-9._%+\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-]/,
+      min: 1,
+      max: 64,
+      boundary: /[A-Za-z0-9._%+\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-]/,
+    },
   },
   {
     id: 'payment-card',
     kind: 'card',
     keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'],
     // Not inside a word: digit runs in hex hashes, ids and base64 are not card numbers.
-    pattern: /(?<![0-9A-Za-z_-])(?:[0-9][ -]?){12,18}[0-9](?![0-9A-Za-z_])/g,
-    validate: (s) => luhnValid(s) && cardBrandLength(s.replace(/[ -]/g, '')),
+    // Separators: spaces, dashes, or dots in groups of four (`4111.1111.1111.1111`).
+    pattern: /(?<![0-9A-Za-z_-])(?:[0-9][ .-]?){12,18}[0-9](?![0-9A-Za-z_])/g,
+    validate: (s) =>
+      (!s.includes('.') ||
+        /^[0-9]{4}(?:\.[0-9]{4}){2,3}(?:\.[0-9]{1,3})?$|^[0-9]{4}\.[0-9]{6}\.[0-9]{5}$/.test(s)) &&
+      luhnValid(s) &&
+      cardBrandLength(s.replace(/[ .-]/g, '')),
   },
   {
     id: 'iban',
@@ -47,10 +68,31 @@ export const PII_RULES: readonly DetectorRule[] = [
     validate: ibanValid,
   },
   {
+    // Lower case (`de89 3704 …` as typed into a form): lower-case letters and digits are
+    // everywhere, so only where the text says IBAN, and only for countries of known length.
+    id: 'iban-lowercase',
+    kind: 'iban',
+    keywords: ['iban'],
+    pattern: /(?!)/g,
+    find: findLowercaseIbans,
+    validate: (s) => ibanCountryKnown(s) && ibanValid(s),
+  },
+  {
     id: 'us-ssn',
     kind: 'ssn',
     keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8'],
     pattern: /(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])/g,
+    validate: ssnValid,
+  },
+  {
+    // Spaces or no separators are everywhere in numbers; with an SSN word before them they are one.
+    id: 'us-ssn-context',
+    kind: 'ssn',
+    keywords: ['ssn', 'social security', 'social_security', 'social-security', 'socialsecurity'],
+    keywordStarts: true,
+    pattern:
+      /(?:ssn|social[ _-]?security)[^0-9\n]{0,24}?(?<![0-9])([0-9]{3}([ ]?)[0-9]{2}\2[0-9]{4})(?![0-9])/gi,
+    group: 1,
     validate: ssnValid,
   },
   {
@@ -69,6 +111,21 @@ export const PII_RULES: readonly DetectorRule[] = [
     kind: 'phone',
     keywords: ['(', '-', '.'],
     pattern: /(?<![0-9A-Za-z])\(?[2-9][0-9]{2}\)?[ .-][2-9][0-9]{2}[.-][0-9]{4}(?![0-9])/g,
+  },
+  {
+    // National formats with a trunk 0 (`020 7946 0958`, `030 12345678`, `06 12 34 56 78`):
+    // digit groups are everywhere, so only after a phone word.
+    id: 'phone-national',
+    kind: 'phone',
+    keywords: ['tel', 'phone', 'mobil', 'fax', 'call', 'whatsapp'],
+    keywordStarts: true,
+    pattern:
+      /\b(?:tel(?:ephone|efon)?|phone|mobile?|fax|call(?:ed)?|whatsapp)(?![a-z])[^0-9\n]{0,20}?(?<![0-9])(\(?0[0-9]{1,4}\)?(?:[ ./-]?[0-9]{2,4}){2,5})(?![0-9])/gi,
+    group: 1,
+    validate: (s) => {
+      const digits = s.replace(/[^0-9]/g, '').length;
+      return digits >= 9 && digits <= 12 && !/^0[0-9]{3}-[0-9]{2}-[0-9]{2}$/.test(s);
+    },
   },
 ];
 
@@ -128,6 +185,32 @@ function publicIpv6(candidate: string): boolean {
   if ((first & 0xffc0) === 0xfe80 || (first & 0xfe00) === 0xfc00) return false;
   if (first === 0x2001 && parseInt(groups[1] ?? '0', 16) === 0xdb8) return false;
   return first >= 0x2000 && first <= 0x3fff; // global unicast
+}
+
+/**
+ * Lower-case IBANs: from each `cc00` start, exactly the country's length of letters and digits
+ * (single spaces allowed between them), so the words after it are never taken along.
+ */
+function findLowercaseIbans(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const head = /(?<![A-Za-z0-9])[a-z]{2}[0-9]{2}/g;
+  for (let m = head.exec(text); m !== null; m = head.exec(text)) {
+    const length = ibanLength(m[0]);
+    if (length === undefined) continue;
+    let end = m.index + 4;
+    let n = 4;
+    while (n < length && end < text.length) {
+      const c = text.charCodeAt(end);
+      const alnum = (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a);
+      if (alnum) n += 1;
+      else if (c !== 0x20 || text.charCodeAt(end - 1) === 0x20) break;
+      end += 1;
+    }
+    if (n !== length || /[A-Za-z0-9]/.test(text[end] ?? '')) continue;
+    out.push({ start: m.index, end });
+    head.lastIndex = end;
+  }
+  return out;
 }
 
 /** The number has a card network's prefix and one of that network's lengths. */

@@ -12,10 +12,26 @@ export interface DetectorRule {
   keywords: readonly string[];
   pattern: RegExp;
   group?: number;
+  /**
+   * With `group`: the secret is the first capture group from `group` on that matched (one
+   * pattern, several value shapes: double-quoted, single-quoted, bare). Needs the `d` flag.
+   */
+  anyGroup?: boolean;
+  /**
+   * Where a secret that ran to the end of the match really ends (`group` = the capture group
+   * that held it): a value longer than the pattern's bounded repeat is masked whole instead of
+   * leaving its tail beyond the bound in clear.
+   */
+  extend?(text: string, end: number, group?: number): number;
+  /**
+   * Closing brackets at the end of a bare value that it did not open belong to the structure
+   * around it (`{"k": 12345678}`): trimmed from the secret. A number limits this to that group.
+   */
+  trimClosers?: boolean | number;
   /** Minimum Shannon entropy (bits/char) of the secret. */
   entropy?: number;
   /** `match` is the whole match (context such as the key name), `secret` the masked part. */
-  validate?(secret: string, match: string): boolean;
+  validate?(secret: string, match: string, context?: MatchContext): boolean;
   /**
    * For a pattern that starts at a literal anchor (`@`, `-us`, `.atlasv1.`): the secret also
    * takes `min`–`max` characters of `chars` right before the match, and the character before
@@ -32,10 +48,24 @@ export interface DetectorRule {
   keywordStarts?: boolean;
 }
 
+/** Where a match sits, for validators that look at what comes before it (the full key name). */
+export interface MatchContext {
+  text: string;
+  /** Offset of the match in `text`. */
+  index: number;
+  /** Which capture group held the secret (rules with `anyGroup`). */
+  groupIndex?: number;
+}
+
 /** Whether a match's secret passes the rule's gates. */
-export function passesGates(rule: DetectorRule, secret: string, match: string = secret): boolean {
+export function passesGates(
+  rule: DetectorRule,
+  secret: string,
+  match: string = secret,
+  context?: MatchContext,
+): boolean {
   if (rule.entropy !== undefined && shannonEntropy(secret) < rule.entropy) return false;
-  return rule.validate ? rule.validate(secret, match) : true;
+  return rule.validate ? rule.validate(secret, match, context) : true;
 }
 
 /** The rule sets, by what they find (secret-rules.ts, personal-data-rules.ts). */

@@ -1,5 +1,5 @@
 import type { DetectorRule } from './rules.js';
-import { looksLikePlaceholder } from './validators.js';
+import { looksLikePlaceholder, shannonEntropy } from './validators.js';
 
 const B = '(?<![A-Za-z0-9_])'; // start boundary (no lookbehind-heavy constructs beyond this)
 const E = '(?![A-Za-z0-9_])';
@@ -446,12 +446,88 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   token('intercom-token', 'intercom_token', ['dg9r'], 'dG9rO[A-Za-z0-9+/]{50,70}={0,2}', 3.5),
   token('beamer-key', 'beamer_key', ['b_'], 'b_[A-Za-z0-9=_-]{44}', 4),
   token('octopus-key', 'octopus_key', ['api-'], 'API-[A-Z0-9]{26}', 3),
+  token(
+    'google-oauth-access-token',
+    'google_oauth_token',
+    ['ya29.'],
+    'ya29\\.[0-9A-Za-z_-]{20,4096}',
+    3,
+  ),
+  token(
+    'google-oauth-refresh-token',
+    'google_oauth_token',
+    ['1//0'],
+    '1//0[0-9A-Za-z_-]{30,1024}',
+    3,
+  ),
+  // Credentials in config files that hold them base64-encoded or line-structured.
+  {
+    id: 'kubeconfig-client-key',
+    kind: 'private_key',
+    keywords: ['client-key-data'],
+    pattern: /client-key-data\\?["']?[ \t]{0,3}:[ \t]{0,3}\\?["']?([A-Za-z0-9+/]{20,65536}={0,2})/g,
+    group: 1,
+  },
+  {
+    id: 'docker-config-auth',
+    kind: 'basic_auth',
+    // `"auth": "<base64 of user:password>"` in ~/.docker/config.json (also inside a JSON string).
+    keywords: ['"auth'],
+    pattern: /\\?"auth\\?"[ \t]{0,3}:[ \t]{0,3}\\?"([A-Za-z0-9+/]{8,16384}={0,2})\\?"/g,
+    group: 1,
+    validate: (s) => decodesToText(s, true),
+  },
+  {
+    id: 'npmrc-auth',
+    kind: 'basic_auth',
+    // `_auth=<base64 of user:password>` and `_password=<base64>` in .npmrc (not `_authToken`).
+    keywords: ['_auth', '_password'],
+    pattern:
+      /(?<![A-Za-z0-9])_(auth|password)[ \t]{0,3}=[ \t]{0,3}["']?([A-Za-z0-9+/]{4,16384}={0,2})(?![A-Za-z0-9+/=])/g,
+    group: 2,
+    validate: (s, match) => decodesToText(s, match.startsWith('_auth')),
+  },
+  {
+    id: 'pgpass-line',
+    kind: 'generic_secret',
+    // hostname:port:database:username:password, one per line (~/.pgpass). Gated on the usual
+    // ports, the `*` wildcard and the file's name: a colon alone is in nearly every text.
+    keywords: [':5432:', ':5433:', ':6432:', ':*:', 'pgpass'],
+    pattern:
+      /^([A-Za-z0-9.*_-]{1,253}):(?:[0-9]{1,5}|\*):([^:\s\\]{1,63}):([^:\s\\]{1,63}):((?:[^\s:\\]|\\[:\\]){3,1024})[ \t]*\r?$/gm,
+    group: 4,
+    validate: (s, match) => {
+      const [host = '', , db = '', user = ''] = match.split(':');
+      return (
+        /[A-Za-z.*]/.test(host) &&
+        /[^0-9]/.test(db) &&
+        /[^0-9]/.test(user) &&
+        !looksLikePlaceholder(s) &&
+        !/^[0-9]+$/.test(s)
+      );
+    },
+  },
+  {
+    id: 'putty-private-key',
+    kind: 'private_key',
+    keywords: ['private-lines:'],
+    pattern: /(?!)/g,
+    find: findPuttyPrivateLines,
+  },
+  {
+    id: 'cookie-value',
+    kind: 'session_cookie',
+    keywords: ['cookie'],
+    pattern: /(?!)/g,
+    find: findCookieValues,
+    entropy: 3,
+  },
   // Credentials in URLs, headers and connection strings (gateway additions).
   {
     id: 'url-credentials',
     kind: 'url_password',
     keywords: ['://'],
-    pattern: /:\/\/[^\s:/@"'<>]{1,256}:([^\s@/"'<>]{3,256})@[A-Za-z0-9.-]{1,256}/g,
+    pattern: /:\/\/[^\s:/@"'<>]{1,256}:([^\s@/"'<>]{3,2048})@[A-Za-z0-9.-]{1,256}/g,
     group: 1,
     validate: (s) => !looksLikePlaceholder(s),
   },
@@ -462,6 +538,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     pattern:
       /\b(?:authorization|proxy-authorization)\\?["']?\s{0,3}[:=]\s{0,3}\\?["']?(?:bearer|basic|token)\s{1,3}([A-Za-z0-9._~+/=-]{12,4096})/gi,
     group: 1,
+    extend: (text, end) => runEnd(text, end, TOKEN_CHARS),
     validate: (s) => !looksLikePlaceholder(s),
   },
   {
@@ -470,6 +547,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     keywords: ['bearer'],
     pattern: /\bbearer\s{1,3}([A-Za-z0-9._~+/-]{20,4096}=*)/gi,
     group: 1,
+    extend: (text, end) => runEnd(text, end, TOKEN_CHARS),
     entropy: 3,
     validate: (s) => !looksLikePlaceholder(s),
   },
@@ -479,21 +557,37 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     keywords: ['x-api-key', 'api-key', 'apikey'],
     pattern: /\b(?:x-)?api-?key\\?["']?\s{0,3}[:=]\s{0,3}\\?["']?([A-Za-z0-9._~+/=-]{16,512})/gi,
     group: 1,
+    extend: (text, end) => runEnd(text, end, TOKEN_CHARS),
     entropy: 3,
     validate: (s) => !looksLikePlaceholder(s),
   },
-  // Generic assignments, guarded by entropy and placeholders.
+  // Generic assignments: a password-like key names a secret however plain its value (in
+  // quotes or `NAME=value`); a token-like key needs a value that looks like a credential.
+  {
+    id: 'password-assignment',
+    kind: 'generic_secret',
+    keywords: ['pass', 'pwd', 'secret'],
+    keywordStarts: true,
+    pattern: assignment('password|passwd|passphrase|pass(?![a-z])|pwd|secret(?!ar)'),
+    group: 1,
+    anyGroup: true,
+    extend: extendValue,
+    trimClosers: 4,
+    validate: passwordValue,
+  },
   {
     id: 'generic-secret-assignment',
     kind: 'generic_secret',
     // Each alternative of the key name starts with one of these: tried only where one starts.
-    keywords: ['pass', 'pwd', 'secret', 'token', 'api', 'access', 'private', 'cred', 'auth'],
+    keywords: ['token', 'api', 'access', 'private', 'cred', 'auth'],
     keywordStarts: true,
-    pattern:
-      /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key)[A-Za-z0-9_.-]{0,20}\\?["']?\s{0,3}(?::=|=>|=|:)\s{0,3}\\?["']?([^\s"'\\,;`]{8,256})/gi,
+    pattern: assignment('token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key'),
     group: 1,
+    anyGroup: true,
+    extend: extendValue,
+    trimClosers: 4,
     entropy: 3,
-    validate: (s, match) => genericSecretValue(s) && !namesMetadata(match),
+    validate: tokenValue,
   },
   {
     // "loaded db_password Xk3!… from vault", "rotate the smtp password Xk3!…": no separator, so
@@ -514,6 +608,154 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   },
 ];
 
+/**
+ * `KEY[suffix] <sep> value`: the value double-quoted (group 1), inside escaped quotes in JSON
+ * carried in a JSON string (2), single-quoted (3) or bare (4). Quoted values end at their quote
+ * (spaces included); bare ones at whitespace, quotes, `,;&` and backticks. Same line only.
+ */
+function assignment(keys: string): RegExp {
+  return new RegExp(
+    `(?:${keys})[A-Za-z0-9_.-]{0,20}\\\\?["']?[ \\t]{0,3}(?::=|=>|=(?!=)|:(?!:))[ \\t]{0,3}` +
+      `(?:"((?:[^"\\\\\\r\\n]|\\\\[^\\r\\n]){1,4096})|\\\\"([^"\\\\\\r\\n]{1,4096})|'([^'\\r\\n]{1,4096})|([^\\s"'\\\\,;\`&[{(][^\\s"'\\\\,;\`&]{0,255}))`,
+    'gid',
+  );
+}
+
+const BARE_TAIL = /[^\s"'\\,;`&]*/y;
+const DOUBLE_TAIL = /(?:[^"\\\r\n]|\\[^\r\n])*/y;
+const ESCAPED_TAIL = /[^"\\\r\n]*/y;
+const SINGLE_TAIL = /[^'\r\n]*/y;
+
+/** A value longer than the pattern's bound: the rest of it, to its natural end. */
+function extendValue(text: string, end: number, group?: number): number {
+  const tail =
+    group === 1 ? DOUBLE_TAIL : group === 2 ? ESCAPED_TAIL : group === 3 ? SINGLE_TAIL : BARE_TAIL;
+  tail.lastIndex = end;
+  const m = tail.exec(text);
+  return end + (m ? m[0].length : 0);
+}
+
+/** Words that describe or stand for a value rather than being one (`password: required`). */
+const NOT_A_VALUE = new Set([
+  'true',
+  'false',
+  'null',
+  'nil',
+  'none',
+  'undefined',
+  'empty',
+  'unset',
+  'required',
+  'optional',
+  'string',
+  'str',
+  'text',
+  'number',
+  'int',
+  'integer',
+  'bool',
+  'boolean',
+  'hidden',
+  'masked',
+  'secret',
+  'secrets',
+  'password',
+  'passwd',
+  'token',
+  'env',
+  'prompt',
+  'input',
+  'default',
+  'yes',
+  'no',
+  'on',
+  'off',
+  'enabled',
+  'disabled',
+  'object',
+  'array',
+  'any',
+  'unknown',
+  'void',
+  'self',
+  'this',
+]);
+
+/** The whole key name: the identifier characters before the keyword plus the match's key part. */
+function fullKey(match: string, context?: { text: string; index: number }): string {
+  const own = /^[A-Za-z0-9_.-]*/.exec(match)?.[0] ?? '';
+  if (!context) return own;
+  let start = context.index;
+  while (start > 0 && /[A-Za-z0-9_-]/.test(context.text[start - 1] ?? '')) start -= 1;
+  return context.text.slice(start, context.index) + own;
+}
+
+/** A filesystem path (`PWD=/home/ann/app`, `"pwd": "C:\\work"`), a reference to a secret at most. */
+function looksLikePath(v: string): boolean {
+  return /^(?:~|\.{1,2})?\/(?:[\w.@+-]+\/?)*$/.test(v) || /^[A-Za-z]:(?:\\\\?|\/)[^\s]*$/.test(v);
+}
+
+/** Code that computes a value (`args.password`, `os.getenv(…)`, `config[`), not a value. */
+function looksLikeCode(v: string): boolean {
+  return (
+    /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+(?:\(\)?)?$/.test(v) ||
+    /[([]$|\($|^[A-Za-z_$][\w$.]*\(/.test(v) ||
+    /^(?:[a-z]+_)+[a-z]+$/.test(v) ||
+    /^[a-z]+(?:[A-Z][a-z]+)+$/.test(v)
+  );
+}
+
+function notAValue(v: string): boolean {
+  return looksLikePlaceholder(v) || NOT_A_VALUE.has(v.toLowerCase()) || looksLikePath(v);
+}
+
+/**
+ * A password-like key's value. Quoted, or `NAME=value` with an upper-case name, it is a secret
+ * however plain (`"password": "hunter2"`, `DB_PASSWORD=summer`); bare after `:` it must not
+ * be a plain word (`password: required`). Never a placeholder, a type, a path or code.
+ */
+function passwordValue(
+  s: string,
+  match: string,
+  context?: { text: string; index: number; groupIndex?: number },
+): boolean {
+  const v = s.trim();
+  if (v.length < 4 || notAValue(v) || namesMetadata(match)) return false;
+  const key = fullKey(match, context);
+  if (/^secrets?$/i.test(key) && /^[a-z0-9-]+$/.test(v) && !/[0-9]/.test(v)) return false; // a secret's name
+  const quoted = context?.groupIndex !== undefined && context.groupIndex <= 3;
+  if (quoted) {
+    // A sentence is a description (`"password": "must not be empty"`), unless it is a passphrase.
+    if (/\s/.test(v) && /^[A-Za-z][a-z]*(?:[ \t]+[a-z]+)+[.!]?$/.test(v) && !/phrase/i.test(key))
+      return false;
+    return !looksLikeCode(v) || /[0-9]/.test(v);
+  }
+  if (looksLikeCode(v)) return false;
+  const envStyle =
+    /=(?!>)/.test(match.slice(0, match.length - s.length)) && /^[A-Z0-9_]+$/.test(key);
+  if (envStyle) return true;
+  // Any other bare value: not a plain word, and some sign of a credential.
+  if (/^[A-Za-z]+$/.test(v)) return false;
+  return /[0-9]/.test(v) || /[^A-Za-z0-9]/.test(v) || shannonEntropy(v) >= 3;
+}
+
+/**
+ * A token-like key's value: a credential-looking string (length ≥ 8, entropy ≥ 3 checked by the
+ * rule), not a count (`max_tokens: 4096`), not a tokenizer (`"tokenizer_class": …`), a path or code.
+ */
+function tokenValue(
+  s: string,
+  match: string,
+  context?: { text: string; index: number; groupIndex?: number },
+): boolean {
+  if (s.length < 8 || /\s/.test(s) || /^[0-9.]+$/.test(s)) return false;
+  if (!genericSecretValue(s) || notAValue(s) || looksLikeCode(s) || namesMetadata(match))
+    return false;
+  const key = fullKey(match, context);
+  // `tokenizer`, `tokenize`, `tokens`, `tokenization`: language-model vocabulary, not credentials.
+  return !/token(?:i[sz]|s(?![a-z]))/i.test(key);
+}
+
 /** A generic assignment's value that is not a placeholder, a word or an environment variable name. */
 function genericSecretValue(s: string): boolean {
   return !looksLikePlaceholder(s) && !/^[a-z]+$/.test(s) && !/^[A-Z][A-Z0-9_]+$/.test(s);
@@ -525,4 +767,100 @@ function namesMetadata(match: string): boolean {
   return /(?:name|id|ids|arn|path|type|count|length|len|ref|version|file|url|uri|field|prefix|min|max|ttl|expiry|expires|expiration|hint|label|format|mode|policy|rotation|manager|store|provider|env|var|header|usage|limit|size)$/i.test(
     key,
   );
+}
+
+const TOKEN_CHARS = /[A-Za-z0-9._~+/=-]*/y;
+
+/** The end of the run of `chars` (a sticky class) that starts at `end`. */
+function runEnd(text: string, end: number, chars: RegExp): number {
+  chars.lastIndex = end;
+  const m = chars.exec(text);
+  return end + (m ? m[0].length : 0);
+}
+
+/**
+ * Base64 that decodes to text (`user:password` when `userPass`): the `auth` of a Docker config
+ * and the `_auth`/`_password` of an .npmrc are credentials in that form.
+ */
+function decodesToText(b64: string, userPass: boolean): boolean {
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(b64, 'base64'));
+  } catch {
+    return false;
+  }
+  if (text.length === 0 || hasControlCharacters(text)) return false;
+  return userPass ? /^[^:\s]{1,256}:\S/.test(text) && !looksLikePlaceholder(text) : true;
+}
+
+/**
+ * The private half of a PuTTY key file: the `Private-Lines: N` header and its N base64 lines
+ * (the public lines and the comment stay visible). Works on real lines and on `\n` escapes.
+ */
+function findPuttyPrivateLines(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const header = /Private-Lines:[ \t]{0,3}([0-9]{1,4})(\r?\n|\\r\\n|\\n)/gi;
+  for (let m = header.exec(text); m !== null; m = header.exec(text)) {
+    const lines = Number(m[1]);
+    const newline = m[2] ?? '\n';
+    const start = header.lastIndex;
+    let end = start;
+    for (let i = 0; i < lines; i += 1) {
+      const line = /[A-Za-z0-9+/=]{1,256}/y;
+      line.lastIndex = end;
+      const l = line.exec(text);
+      if (!l) break;
+      end += l[0].length;
+      if (i < lines - 1) {
+        if (text.startsWith(newline, end)) end += newline.length;
+        else if (newline === '\n' && text.startsWith('\r\n', end)) end += 2;
+        else break;
+      }
+    }
+    if (end - start >= 16) out.push({ start, end });
+    header.lastIndex = Math.max(header.lastIndex, end);
+  }
+  return out;
+}
+
+const COOKIE_ATTRIBUTES =
+  /^(?:path|domain|expires|max-age|samesite|secure|httponly|priority|partitioned|version|comment)$/i;
+
+/**
+ * Session values in `Cookie:` (every `name=value` pair) and `Set-Cookie:` headers (the first
+ * pair; the attributes after it are not secret), also as JSON keys. Values under 12 characters
+ * (`theme=dark`) stay; the rule's entropy gate applies to the rest.
+ */
+function findCookieValues(text: string): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  const header = /(set-)?cookie\\?["']?[ \t]{0,3}[:=][ \t]{0,3}\[?[ \t]{0,3}\\?["']?/gi;
+  const pair = /[ \t]*([!#$%&'*+.^_`|~0-9A-Za-z-]{1,128})=("?)([^;\s"\\,]{0,4096})/y;
+  for (let m = header.exec(text); m !== null; m = header.exec(text)) {
+    const setCookie = m[1] !== undefined;
+    let at = header.lastIndex;
+    for (let n = 0; n < 64; n += 1) {
+      pair.lastIndex = at;
+      const p = pair.exec(text);
+      if (!p) break;
+      const name = p[1] ?? '';
+      const value = p[3] ?? '';
+      const start = pair.lastIndex - value.length;
+      if (value.length >= 12 && !COOKIE_ATTRIBUTES.test(name) && !looksLikePlaceholder(value))
+        out.push({ start, end: pair.lastIndex });
+      at = pair.lastIndex + (p[2] ? 1 : 0);
+      if (setCookie || text[at] !== ';') break;
+      at += 1;
+    }
+    header.lastIndex = Math.max(header.lastIndex, at);
+  }
+  return out;
+}
+
+/** Control characters other than tab and line breaks: binary, not text. */
+export function hasControlCharacters(text: string): boolean {
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0x7f) return true;
+  }
+  return false;
 }

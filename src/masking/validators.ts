@@ -5,7 +5,7 @@
 
 /** Luhn mod-10 over the digits of `text` (separators ignored). */
 export function luhnValid(text: string): boolean {
-  const digits = text.replace(/[ -]/g, '');
+  const digits = text.replace(/[ .-]/g, '');
   if (!/^\d{12,19}$/.test(digits)) return false;
   let sum = 0;
   let double = false;
@@ -72,6 +72,16 @@ const IBAN_LENGTHS: Record<string, number> = {
   UA: 29,
 };
 
+/** The length of an IBAN of this country (its first two letters), when known. */
+export function ibanLength(text: string): number | undefined {
+  return IBAN_LENGTHS[text.slice(0, 2).toUpperCase()];
+}
+
+/** The IBAN's country is one whose length is known (required of lower-case candidates). */
+export function ibanCountryKnown(text: string): boolean {
+  return IBAN_LENGTHS[text.slice(0, 2).toUpperCase()] !== undefined;
+}
+
 /** ISO 13616 mod-97 check, with the country's length when known. */
 export function ibanValid(text: string): boolean {
   const iban = text.replace(/[ ]/g, '').toUpperCase();
@@ -90,15 +100,18 @@ export function ibanValid(text: string): boolean {
   return remainder === 1;
 }
 
-/** US SSN rules: area not 000, 666 or 900–999; group not 00; serial not 0000; no all-same digits. */
+/**
+ * US SSN rules: area not 000, 666 or 900–999; group not 00; serial not 0000; no all-same digits.
+ * Well-known sample numbers (123-45-6789, 078-05-1120 from the Woolworth wallet card) pass: to
+ * a reader they are indistinguishable from a real number, so they are masked like one.
+ */
 export function ssnValid(text: string): boolean {
   const m = /^(\d{3})([- ]?)(\d{2})\2(\d{4})$/.exec(text);
   if (!m) return false;
   const [area, group, serial] = [m[1] ?? '', m[3] ?? '', m[4] ?? ''];
   if (area === '000' || area === '666' || area >= '900') return false;
   if (group === '00' || serial === '0000') return false;
-  if (/^(\d)\1{8}$/.test(area + group + serial)) return false;
-  return !['078051120', '219099999', '123456789'].includes(area + group + serial);
+  return !/^(\d)\1{8}$/.test(area + group + serial);
 }
 
 export function ipv4Valid(text: string): boolean {
@@ -168,7 +181,9 @@ export function shannonEntropy(text: string): number {
 export function looksLikePlaceholder(value: string): boolean {
   const v = value.toLowerCase();
   return (
-    /^\$\{[^}]*\}$|^\{\{.*\}\}$|^%[a-z_]+%$|^<[^>]+>$|^\$[a-z_][a-z0-9_]*$/i.test(value) ||
+    /^⟦[^⟧]*⟧$|^\$\{[^}]*\}$|^\{\{.*\}\}$|^%[a-z_]+%$|^<[^>]+>$|^\$[a-z_][a-z0-9_]*$/i.test(
+      value,
+    ) ||
     /^(.)\1+$/.test(value) ||
     /example|placeholder|changeme|your[_-]?(api[_-]?)?(key|token|secret|password)|redacted|dummy|xxxx|\*\*\*/.test(
       v,

@@ -42,6 +42,18 @@ describe('gatehouse mask', () => {
     expect(json.stdout).not.toContain(SECRETS.email);
   });
 
+  test('JSON Lines keep every closing brace; a secret number becomes a quoted mask', async () => {
+    // Issue 15 item 12: `{"password": 12345678901}` lost its `}` (the value took it along).
+    const lines = `{"password": ${'1234'}5678901}\n{"a": {"db_password": ${'9876'}54321}}\n{"n": 1}\n`;
+    const dir = writeFiles({ 'events.jsonl': lines });
+    const r = await cli(['mask', join(dir, 'events.jsonl')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      '{"password": "[REDACTED:generic_secret]"}\n{"a": {"db_password": "[REDACTED:generic_secret]"}}\n{"n": 1}\n',
+    );
+    for (const line of r.stdout.trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
   test('--check exits 16 when something would be masked, 0 when not', async () => {
     const dir = writeFiles({ 'a.log': log, 'b.log': 'nothing here\n' });
     expect((await cli(['mask', '--check', join(dir, 'a.log')])).code).toBe(16);

@@ -76,7 +76,7 @@ function card(rnd) {
     ['6011', 16],
   ]);
   const n = luhnComplete(prefix, len, rnd);
-  const sep = pick(rnd, ['', ' ', '-']);
+  const sep = pick(rnd, ['', ' ', '-', len === 16 ? '.' : ' ']);
   if (sep === '') return n;
   return len === 15
     ? [n.slice(0, 4), n.slice(4, 10), n.slice(10)].join(sep)
@@ -103,14 +103,16 @@ function iban(rnd) {
     .join('');
   const check = String(98 - mod97(numeric)).padStart(2, '0');
   const raw = `${cc}${check}${body}`;
-  return rnd() < 0.5 ? raw : raw.match(/.{1,4}/g).join(' ');
+  const out = rnd() < 0.5 ? raw : raw.match(/.{1,4}/g).join(' ');
+  return rnd() < 0.2 ? out.toLowerCase() : out; // as typed into a form
 }
 
 function ssn(rnd) {
   let area;
   do area = int(rnd, 1, 899);
   while (area === 666);
-  return `${String(area).padStart(3, '0')}-${String(int(rnd, 1, 99)).padStart(2, '0')}-${String(int(rnd, 1, 9999)).padStart(4, '0')}`;
+  const sep = pick(rnd, ['-', '-', ' ', '']); // spaces or none: the contexts all say SSN
+  return `${String(area).padStart(3, '0')}${sep}${String(int(rnd, 1, 99)).padStart(2, '0')}${sep}${String(int(rnd, 1, 9999)).padStart(4, '0')}`;
 }
 
 function phone(rnd) {
@@ -123,6 +125,10 @@ function phone(rnd) {
     () => `(${int(rnd, 201, 989)}) ${int(rnd, 200, 999)}-${int(rnd, 1000, 9999)}`,
     () => `${int(rnd, 201, 989)}-${int(rnd, 200, 999)}-${int(rnd, 1000, 9999)}`,
     () => `${int(rnd, 201, 989)}.${int(rnd, 200, 999)}.${int(rnd, 1000, 9999)}`,
+    // National formats with a trunk 0 (the contexts all carry a phone word).
+    () => `020 ${int(rnd, 7000, 8999)} ${int(rnd, 1000, 9999)}`,
+    () => `030 ${int(rnd, 10000000, 99999999)}`,
+    () => `06 ${int(rnd, 10, 99)} ${int(rnd, 10, 99)} ${int(rnd, 10, 99)} ${int(rnd, 10, 99)}`,
   ])();
 }
 
@@ -134,6 +140,8 @@ function email(rnd) {
     'ana_maria',
     'dev-ops',
     'k.tanaka',
+    'josé.garcía',
+    'zoë.müller',
   ]);
   const host = pick(rnd, [
     'example.com',
@@ -170,7 +178,27 @@ const SPECIAL = {
     header: 'Authorization: Bearer ',
   }),
   api_key: (rnd) => ({ value: chars(rnd, ALNUM, 32), header: 'X-API-Key: ' }),
-  generic_secret: (rnd) => ({
+  generic_secret: (rnd) => {
+    const r = rnd();
+    if (r < 0.3) {
+      // Low-entropy passwords where the key says what they are.
+      const value =
+        pick(rnd, ['summer', 'hunter2', 'letmein99', 'Welcome1', 'qwerty', 'dragon']) +
+        int(rnd, 1, 99);
+      const block = pick(rnd, [
+        `DB_PASSWORD=${value}`,
+        `{"user": "app", "password": "${value}"}`,
+        `  password: ${value}`,
+        `db.example.com:5432:orders:app:${value}`,
+      ]);
+      return { value, block };
+    }
+    return genericHighEntropy(rnd);
+  },
+};
+
+function genericHighEntropy(rnd) {
+  return {
     value: `${chars(rnd, ALNUM, 5)}${pick(rnd, ['#', '!', '%', '^'])}${chars(rnd, ALNUM, 9)}`,
     name: pick(rnd, [
       'db_password',
@@ -179,7 +207,10 @@ const SPECIAL = {
       'redis_pass',
       'signing_secret',
     ]),
-  }),
+  };
+}
+
+const SPECIAL_REST = {
   jwt: (rnd) => ({
     value: `eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.${Buffer.from(JSON.stringify({ sub: chars(rnd, HEX, 8), iat: int(rnd, 1.6e9, 1.8e9) })).toString('base64url')}.${chars(rnd, `${ALNUM}-_`, 43)}`,
     name: 'session_jwt',
@@ -197,7 +228,41 @@ const SPECIAL = {
     );
     return { value, block: text };
   },
+  basic_auth: (rnd) => {
+    const value = Buffer.from(
+      `${pick(rnd, ['ann', 'ci-bot', 'deploy'])}:${chars(rnd, ALNUM, int(rnd, 8, 20))}`,
+    ).toString('base64');
+    const block = pick(rnd, [
+      `{"auths": {"registry.example.com": {"auth": "${value}"}}}`,
+      `//npm.example.com/:_auth=${value}`,
+    ]);
+    return { value, block };
+  },
+  session_cookie: (rnd) => {
+    const value = chars(rnd, `${ALNUM}-_`, int(rnd, 24, 48));
+    const block = pick(rnd, [
+      `Set-Cookie: sid=${value}; Path=/; HttpOnly; Secure`,
+      `Cookie: theme=dark; session=${value}`,
+      `{"set-cookie": ["session_id=${value}; Max-Age=3600"]}`,
+    ]);
+    return { value, block };
+  },
+  google_oauth_token: (rnd) => ({
+    value: `ya29.${chars(rnd, `${ALNUM}-_`, int(rnd, 80, 200))}`,
+    name: 'access_token',
+  }),
   private_key: (rnd) => {
+    if (rnd() < 0.25) {
+      // kubeconfig: the key PEM, base64-encoded.
+      const pem = `-----BEGIN RSA PRIVATE KEY-----\nMII${chars(rnd, B64, 200)}\n-----END RSA PRIVATE KEY-----\n`;
+      const value = Buffer.from(pem).toString('base64');
+      return { value, block: `users:\n- name: admin\n  user:\n    client-key-data: ${value}` };
+    }
+    if (rnd() < 0.2) {
+      const value = [chars(rnd, B64, 64), chars(rnd, B64, 64), chars(rnd, B64, 20)].join('\n');
+      const block = `PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\nComment: deploy\nPublic-Lines: 1\n${chars(rnd, B64, 64)}\nPrivate-Lines: 3\n${value}\nPrivate-MAC: ${chars(rnd, HEX, 64)}`;
+      return { value, block };
+    }
     const body = Array.from({ length: 6 }, () => chars(rnd, B64, 64)).join('\n');
     const label = pick(rnd, [
       'RSA PRIVATE KEY',
@@ -209,6 +274,7 @@ const SPECIAL = {
     return { value, block: value };
   },
 };
+Object.assign(SPECIAL, SPECIAL_REST);
 
 /** Samples a value every rule of `kind` accepts (rule pattern, lookarounds dropped, gates passed). */
 function sampler(rules) {
@@ -241,6 +307,20 @@ function sampler(rules) {
     }
     return null;
   };
+}
+
+/** A value hidden by an invisible character, an escape, percent-encoding or base64. */
+function evade(rnd, value) {
+  const at = int(rnd, 1, value.length - 2);
+  const ch = value[at];
+  return pick(rnd, [
+    () => `${value.slice(0, at)}\u200b${value.slice(at)}`,
+    () =>
+      `${value.slice(0, at)}\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}${value.slice(at + 1)}`,
+    () =>
+      `${value.slice(0, at)}%${ch.charCodeAt(0).toString(16).toUpperCase()}${value.slice(at + 1)}`,
+    () => Buffer.from(value).toString('base64'),
+  ])();
 }
 
 // ---- contexts -----------------------------------------------------------------------------------
@@ -339,6 +419,18 @@ const NEGATIVES = [
   (rnd) => `token_count=${int(rnd, 100, 99999)} max_tokens=${int(rnd, 1000, 8000)}`,
   (rnd) => `secret_name = "prod/${chars(rnd, 'abcdefghij', 6)}/db"`,
   (rnd) => `"password_min_length": ${int(rnd, 8, 16)}`,
+  // Over-masking seen in the field (issue 15 item 12): paths, tokenizers, token counts, types.
+  (rnd) => `PWD=/home/${pick(rnd, ['ann', 'ci', 'deploy'])}/projects/app-${int(rnd, 1, 99)}`,
+  (rnd) => `{"pwd": "/srv/app/releases/${int(rnd, 100, 999)}", "shell": "/bin/bash"}`,
+  () => '{"tokenizer": "GPT2TokenizerFast", "tokenizer_class": "LlamaTokenizerFast"}',
+  (rnd) =>
+    `{"max_tokens": ${int(rnd, 256, 8192)}, "token_count": ${int(rnd, 1000, 999999)}, "total_tokens": ${int(rnd, 1000, 99999)}}`,
+  (rnd) => `usage: prompt_tokens=${int(rnd, 10, 9999)} completion_tokens=${int(rnd, 10, 9999)}`,
+  () => 'password: required',
+  () => '  password: string;',
+  () => '{"error": {"field": "password", "message": "must not be empty"}}',
+  () => 'password = args.password',
+  (rnd) => `SSN ${int(rnd, 900, 999)}-${int(rnd, 10, 99)}-${int(rnd, 1000, 9999)} is not issued`,
 ];
 
 const FILLER = [
@@ -429,6 +521,13 @@ export function generateCorpus({
         if (!s) continue;
         value = s.value;
         secret = s.secret;
+        if (secret === value && rnd() < 0.1) {
+          // Cheap evasions (issue 15 item 13): the planted span is the encoded form.
+          value = evade(rnd, value);
+          secret = value;
+          const key = `${kind.toUpperCase()}=`;
+          shaped = { text: `${key}${value}`, start: key.length };
+        }
       }
       shaped ??= inContext(rnd, kind, value, name);
       const start = length + shaped.start + value.indexOf(secret);

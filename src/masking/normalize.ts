@@ -1,0 +1,181 @@
+/**
+ * Cheap evasions undone before detection: a zero-width or other invisible format character
+ * inside a token, `\uXXXX` / `\xXX` escapes, `\/` (JSON's escaped slash), percent-encoding and
+ * numeric HTML character references. Detection then runs on the normalised text and every
+ * finding is mapped back to the original characters, so the replacement covers the whole
+ * encoded form. Pure and linear; nothing is allocated when a text holds none of these.
+ */
+
+/** A normalised text and, for each of its characters, where it starts in the original. */
+export interface NormalizedText {
+  text: string;
+  /** `starts[i]` is the original offset of character `i`; `starts[text.length]` the original length. */
+  starts: Int32Array;
+}
+
+/**
+ * Whether the text holds anything `normalizeForDetection` would change. Each test starts at a
+ * literal or is a single character class, so V8 scans for it natively; one alternation of them
+ * all would be tried at every position (ten times slower).
+ */
+function needsNormalizing(text: string): boolean {
+  return (
+    INVISIBLE.test(text) ||
+    (text.includes('\\') && BACKSLASH_ESCAPE.test(text)) ||
+    (text.includes('%') && PERCENT_ESCAPE.test(text)) ||
+    (text.includes('&#') && CHARACTER_REFERENCE.test(text))
+  );
+}
+// The class holds combining characters (variation selectors) on purpose: each alone is invisible.
+const INVISIBLE = new RegExp(
+  // eslint-disable-next-line no-misleading-character-class
+  '[\\u00AD\\u034F\\u061C\\u115F\\u1160\\u17B4\\u17B5\\u180B-\\u180F\\u200B-\\u200F\\u202A-\\u202E\\u2060-\\u2064\\u2066-\\u206F\\u3164\\uFE00-\\uFE0F\\uFEFF\\uFFA0]',
+);
+const BACKSLASH_ESCAPE = /\\(?:u[0-9A-Fa-f]{4}|x[0-9A-Fa-f]{2}|\/)/;
+const PERCENT_ESCAPE = /%[2-7][0-9A-Fa-f]/;
+const CHARACTER_REFERENCE = /&#(?:[0-9]{2,7}|[xX][0-9A-Fa-f]{2,6});/;
+
+/** Invisible characters that render as nothing: stripped, they cannot hide a token's shape. */
+export function isInvisible(code: number): boolean {
+  return (
+    code === 0xad ||
+    code === 0x34f ||
+    code === 0x61c ||
+    code === 0x115f ||
+    code === 0x1160 ||
+    code === 0x17b4 ||
+    code === 0x17b5 ||
+    (code >= 0x180b && code <= 0x180f) ||
+    (code >= 0x200b && code <= 0x200f) ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2060 && code <= 0x2064) ||
+    (code >= 0x2066 && code <= 0x206f) ||
+    code === 0x3164 ||
+    (code >= 0xfe00 && code <= 0xfe0f) ||
+    code === 0xfeff ||
+    code === 0xffa0
+  );
+}
+
+function hexValue(text: string, at: number, digits: number): number {
+  let v = 0;
+  for (let i = 0; i < digits; i += 1) {
+    const c = text.charCodeAt(at + i);
+    const d =
+      c >= 0x30 && c <= 0x39
+        ? c - 0x30
+        : c >= 0x41 && c <= 0x46
+          ? c - 0x37
+          : c >= 0x61 && c <= 0x66
+            ? c - 0x57
+            : -1;
+    if (d < 0) return -1;
+    v = v * 16 + d;
+  }
+  return v;
+}
+
+/**
+ * A decoded code unit that may stand in the normalised text: a letter or digit (any script) or
+ * punctuation found inside tokens, e-mails and URLs. Never whitespace, quotes, a backslash,
+ * brackets or `,;&<>`: those end values, so decoding them could split a match the text as sent
+ * has — with only token characters decoded, detection on the normalised text finds everything
+ * detection on the original would, and one pass is enough.
+ */
+function decodable(code: number): boolean {
+  if (code >= 0x30 && code <= 0x39) return true;
+  if ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a) return true;
+  if (code < 0x80) return TOKEN_PUNCTUATION.includes(String.fromCharCode(code));
+  return code >= 0xc0 && !isInvisible(code) && (code < 0x2000 || code > 0x206f);
+}
+const TOKEN_PUNCTUATION = '!#$%*+-./:=?@^_|~';
+
+/**
+ * What one encoded unit at `i` stands for: `[code, length]` (code -1: an invisible character,
+ * dropped), or null when the character at `i` is itself.
+ */
+function decodeAt(text: string, i: number): [number, number] | null {
+  const c = text.charCodeAt(i);
+  if (isInvisible(c)) return [-1, 1];
+  if (c === 0x5c) {
+    const n = text.charCodeAt(i + 1);
+    if (n === 0x2f) return [0x2f, 2]; // \/
+    if (n === 0x75) {
+      const v = hexValue(text, i + 2, 4);
+      if (v >= 0 && isInvisible(v)) return [-1, 6];
+      if (v >= 0 && decodable(v)) return [v, 6];
+    } else if (n === 0x78) {
+      const v = hexValue(text, i + 2, 2);
+      if (v >= 0 && decodable(v)) return [v, 4];
+    }
+    return null;
+  }
+  if (c === 0x25) {
+    const v = hexValue(text, i + 1, 2);
+    if (v < 0x80 && decodable(v)) return [v, 3];
+    return null;
+  }
+  if (c === 0x26 && text.charCodeAt(i + 1) === 0x23) {
+    const hex = (text.charCodeAt(i + 2) | 0x20) === 0x78;
+    const m = (hex ? /[0-9A-Fa-f]{2,6};/y : /[0-9]{2,7};/y) as RegExp;
+    m.lastIndex = i + (hex ? 3 : 2);
+    const r = m.exec(text);
+    if (!r) return null;
+    const v = parseInt(r[0].slice(0, -1), hex ? 16 : 10);
+    const length = m.lastIndex - i;
+    if (isInvisible(v)) return [-1, length];
+    if (decodable(v)) return [v, length];
+  }
+  return null;
+}
+
+/**
+ * The text with invisible characters removed and escapes decoded, or null when there is
+ * nothing to undo. An escaped backslash (`\\`) stays two characters, so `\\u0041` is not an
+ * escape; a decoded quote or backslash is left encoded.
+ */
+export function normalizeForDetection(text: string): NormalizedText | null {
+  if (!needsNormalizing(text)) return null;
+  // Code units into a typed array and one native decode: linear with a small constant even
+  // when every character is an escape.
+  const out = new Uint16Array(text.length);
+  const starts = new Int32Array(text.length + 1);
+  let n = 0;
+  for (let i = 0; i < text.length;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c && text.charCodeAt(i + 1) === 0x5c) {
+      // An escaped backslash: both stay.
+      out[n] = c;
+      starts[n++] = i;
+      out[n] = c;
+      starts[n++] = i + 1;
+      i += 2;
+      continue;
+    }
+    const decoded = c === 0x5c || c === 0x25 || c === 0x26 || c >= 0xad ? decodeAt(text, i) : null;
+    if (!decoded) {
+      out[n] = c;
+      starts[n++] = i;
+      i += 1;
+      continue;
+    }
+    const [code, length] = decoded;
+    if (code >= 0) {
+      out[n] = code;
+      starts[n++] = i;
+    }
+    i += length;
+  }
+  starts[n] = text.length;
+  const normalized = Buffer.from(out.buffer, out.byteOffset, n * 2).toString('utf16le');
+  return { text: normalized, starts: starts.subarray(0, n + 1) };
+}
+
+/** A span of the normalised text as a span of the original (covering every encoded character). */
+export function originalSpan(
+  norm: NormalizedText,
+  start: number,
+  end: number,
+): { start: number; end: number } {
+  return { start: norm.starts[start] ?? 0, end: norm.starts[end] ?? 0 };
+}
