@@ -49,7 +49,12 @@ describe('audit store and keys are the owner\u2019s alone', () => {
     );
     chmodSync(file, 0o600);
     chmodSync(root, 0o777);
-    expect(() => SqliteAuditStore.open(file)).toThrow(`Fix: chmod 700 '${root}'`);
+    expect(() => SqliteAuditStore.open(file)).toThrow(`Fix: chmod go-w '${root}'`);
+    chmodSync(root, 0o775);
+    expect(() => SqliteAuditStore.open(file)).toThrow('can be written by other users (mode 0775)');
+    // A directory others may only list (a `~/.gatehouse` made by hand) holds a 0600 store fine.
+    chmodSync(root, 0o755);
+    SqliteAuditStore.open(file).close();
     chmodSync(root, 0o700);
     SqliteAuditStore.open(file).close();
   });

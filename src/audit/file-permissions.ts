@@ -30,6 +30,22 @@ export function checkPrivateDir(dir: string, what = 'directory'): void {
     );
 }
 
+/**
+ * Refuses a directory others could change (write to it, so replace or remove the files in it), or
+ * that another user owns. A directory others may only list (0755, e.g. a `~/.gatehouse` made by
+ * hand) is accepted for the store: the store's own files are 0600, so listing them reveals names,
+ * not contents. The keys' directory, which Gatehouse creates, stays 0700 (`checkPrivateDir`).
+ */
+export function checkUnchangeableDir(dir: string, what = 'directory'): void {
+  const st = statSync(dir);
+  const owner = ownerProblem(dir, st, what);
+  if (owner) throw new UnsafePermissionsError(owner);
+  if ((st.mode & 0o022) !== 0)
+    throw new UnsafePermissionsError(
+      `${what} ${dir} can be written by other users (mode ${octal(st.mode)}), who could replace the audit store; Gatehouse refuses to use it. Fix: chmod go-w ${quote(dir)} (0700 is best)`,
+    );
+}
+
 /** Refuses a file other users can read or write (mode must leave group and others nothing). */
 export function checkPrivateFile(file: string, what = 'file'): void {
   const st = statSync(file);
@@ -67,10 +83,10 @@ export function createPrivateFile(file: string): void {
  */
 export function checkPrivateStore(file: string, create: boolean): void {
   const full = resolve(file);
-  if (create) {
-    ensurePrivateDir(dirname(full), 'the audit store directory');
-    createPrivateFile(full);
-  } else checkPrivateDir(dirname(full), 'the audit store directory');
+  // A directory Gatehouse creates is 0700; an existing one must at least be closed to writers.
+  if (create) mkdirSync(dirname(full), { recursive: true, mode: 0o700 });
+  checkUnchangeableDir(dirname(full), 'the audit store directory');
+  if (create) createPrivateFile(full);
   checkPrivateFile(full, 'the audit store');
   for (const side of [`${full}-wal`, `${full}-shm`])
     if (existsSync(side)) checkPrivateFile(side, 'the audit store file');

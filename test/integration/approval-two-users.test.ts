@@ -279,16 +279,25 @@ approvers = [
           },
         });
       }
-      const queued = await cli([
-        ...args,
-        '--audit',
-        join(home, '.gatehouse', 'audit.db'),
-        'approvals',
-        'list',
-        '--all',
-        '--json',
-      ]);
-      expect(JSON.parse(queued.stdout)).toEqual([]);
+      // Read as that uid: the store is its own (Gatehouse refuses a store another user owns).
+      const queued = spawnSync(
+        'setpriv',
+        [
+          `--reuid=${uid}`,
+          `--regid=${uid}`,
+          '--clear-groups',
+          process.execPath,
+          BIN,
+          ...args,
+          'approvals',
+          'list',
+          '--all',
+          '--json',
+        ],
+        { env: envFor(nobody), cwd: home, timeout: 60_000 },
+      );
+      expect(queued.stderr.toString()).toBe('');
+      expect(JSON.parse(queued.stdout.toString())).toEqual([]);
     } finally {
       client.close();
     }

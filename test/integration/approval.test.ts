@@ -329,8 +329,16 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       6,
       expect.stringContaining('no approval with id nope1234'),
     ]);
+    // The gateway is still running: its newest records are not under a checkpoint yet (exit 19,
+    // incomplete), but nothing is broken and every approval use rests on a valid grant.
     const verify = await cli([...args, 'audit', 'verify', '--json'], { GATEHOUSE_HOME: home });
-    expect(verify.code).toBe(0);
+    expect([0, 19]).toContain(verify.code);
+    const report = JSON.parse(verify.stdout) as {
+      ok: boolean;
+      approval_evidence: { problems: unknown[] };
+    };
+    expect(report.ok).toBe(true);
+    expect(report.approval_evidence.problems).toEqual([]);
   }, 60_000);
 
   test('a webhook hears of a waiting call (personal data masked); the HTTP API approves only with a signed grant', async () => {

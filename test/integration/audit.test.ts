@@ -242,9 +242,15 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
       await exited(client);
       expect(accepted).toBeGreaterThan(0);
       expect(refusal).toMatch(/could not record it in the audit trail .*(full|SQLITE_FULL)/i);
-      expect(client.stderr).toContain('audit trail OK');
+      // Nothing already written is broken. The call whose result no longer fitted (its intent did)
+      // is reported as what it is: an intent without a result, in a session with no stop record.
+      expect(client.stderr).not.toContain('BROKEN');
+      expect(client.stderr).toMatch(/audit trail (OK|INCOMPLETE)/);
+      if (client.stderr.includes('INCOMPLETE'))
+        expect(client.stderr).toContain('INTENT_WITHOUT_RESULT');
       const intents = Number(/^(\d+)$/m.exec(client.stderr)?.[1]);
-      expect(intents).toBe(accepted);
+      expect(intents).toBeGreaterThanOrEqual(accepted);
+      expect(intents).toBeLessThanOrEqual(accepted + 1);
     },
   );
 
