@@ -242,12 +242,15 @@ describe.skipIf(!existsSync(BIN))('audit trail through the real gateway', () => 
       await exited(client);
       expect(accepted).toBeGreaterThan(0);
       expect(refusal).toMatch(/could not record it in the audit trail .*(full|SQLITE_FULL)/i);
-      // Nothing already written is broken. The call whose result no longer fitted (its intent did)
-      // is reported as what it is: an intent without a result, in a session with no stop record.
+      // Nothing already written is broken. What the full disk kept out is reported as missing
+      // evidence, never as tampering: the shutdown checkpoint that did not fit (NO_CHECKPOINT or an
+      // UNANCHORED_TAIL), or a call whose intent fitted and whose result did not.
       expect(client.stderr).not.toContain('BROKEN');
       expect(client.stderr).toMatch(/audit trail (OK|INCOMPLETE)/);
-      if (client.stderr.includes('INCOMPLETE'))
-        expect(client.stderr).toContain('INTENT_WITHOUT_RESULT');
+      if (client.stderr.includes('INCOMPLETE')) {
+        expect(client.stderr).toMatch(/NO_CHECKPOINT|UNANCHORED_TAIL|INTENT_WITHOUT_RESULT/);
+        expect(client.stderr).not.toContain('STORE_REPLACED');
+      }
       const intents = Number(/^(\d+)$/m.exec(client.stderr)?.[1]);
       expect(intents).toBeGreaterThanOrEqual(accepted);
       expect(intents).toBeLessThanOrEqual(accepted + 1);
