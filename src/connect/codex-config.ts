@@ -1,7 +1,7 @@
 import { getStaticTOMLValue, parseTOML, ParseError } from 'toml-eslint-parser';
 import type { AST } from 'toml-eslint-parser';
 import { isDeepStrictEqual } from 'node:util';
-import { isGatehouseRunEntry } from '../config/gatehouse-wrapper.js';
+import { isGatehouseRunEntry, unrunnableName } from '../config/gatehouse-wrapper.js';
 import { maskSourceLine } from '../masking/mask-text.js';
 
 /**
@@ -35,9 +35,6 @@ export const GATEHOUSE_PASS_THROUGH = [
   'GATEHOUSE_LOCK',
   'GATEHOUSE_REQUIREMENTS_TOML_BASE64',
 ] as const;
-
-/** Names `gatehouse run NAME` can take as one argument (Codex's names, never an option). */
-const SERVER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_:@/.-]*$/;
 
 export interface TomlSyntaxError {
   file: string;
@@ -141,11 +138,8 @@ export function planCodexConnect(input: {
       outcomes.push({ name, action: 'already_connected' });
       continue;
     }
-    if (!SERVER_NAME.test(name))
-      return refuse(
-        `server name '${name}' cannot be passed to \`gatehouse run\` as one argument`,
-        'rename it to letters, digits and - _ : @ / . (not starting with -)',
-      );
+    const badName = unrunnableName(name);
+    if (badName) return refuse(badName.message, badName.hint);
     const block = findServerBlock(codex.ast, name);
     if (typeof block === 'string')
       return refuse(

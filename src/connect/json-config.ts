@@ -1,7 +1,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import { applyEdits, modify, parse, parseTree, printParseErrorCode } from 'jsonc-parser';
 import type { ParseError } from 'jsonc-parser';
-import { isGatehouseRunEntry } from '../config/gatehouse-wrapper.js';
+import { isGatehouseRunEntry, unrunnableName } from '../config/gatehouse-wrapper.js';
 import { maskJsonLine } from '../masking/mask-text.js';
 import { tomlString } from './codex-config.js';
 import type { ParsedToml, PlanResult, ServerOutcome, TomlSyntaxError } from './codex-config.js';
@@ -47,7 +47,6 @@ export const JSON_CLIENTS: Record<JsonClient['id'], JsonClient> = {
 };
 
 const ENTRY_KEYS = new Set(['type', 'command', 'args', 'env', 'cwd', 'url', 'headers']);
-const SERVER_NAME = /^[A-Za-z0-9_][A-Za-z0-9_:@/.-]*$/;
 /** `${VAR}` (Claude Code, Cursor) or `${env:VAR}` (VS Code, Cursor): the whole value. */
 const WHOLE_ENV_REF = /^\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$/;
 const BEARER_ENV_REF = /^Bearer \$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)\}$/;
@@ -220,11 +219,8 @@ export function planJsonConnect(input: {
       outcomes.push({ name, action: 'already_connected' });
       continue;
     }
-    if (!SERVER_NAME.test(name))
-      return refuse(
-        `server name '${name}' cannot be passed to \`gatehouse run\` as one argument`,
-        'rename it to letters, digits and - _ : @ / . (not starting with -)',
-      );
+    const badName = unrunnableName(name);
+    if (badName) return refuse(badName.message, badName.hint);
     const table = entryToToml(name, entry);
     if (typeof table !== 'string')
       return refuse(
