@@ -1,0 +1,134 @@
+import { Option } from 'commander';
+import type { Command } from 'commander';
+import { AUDIT_DECISIONS, AUDIT_EVENT_TYPES, AUDIT_OUTCOMES } from '../../audit/filter-values.js';
+import {
+  runAuditExport,
+  runAuditKey,
+  runAuditPrune,
+  runAuditQuery,
+  runAuditStats,
+  runAuditTail,
+  runAuditVerify,
+} from '../commands/audit.js';
+import type { QueryOptions, VerifyOptions } from '../commands/audit.js';
+import { collect } from './wiring.js';
+import type { CommandWiring } from './wiring.js';
+
+/**
+ * `audit tail`, `query`, `export`, `verify`, `stats`, `prune`, `key`: the tamper-evident trail.
+ * Declarations only (names, options, help texts): the work is in ../commands/.
+ */
+export function addAuditCommands(
+  program: Command,
+  { io, setExit, globals, wire }: CommandWiring,
+): void {
+  const audit = wire(
+    program
+      .command('audit')
+      .description('the tamper-evident audit trail: every decision and call, verifiable'),
+  );
+  const queryOptions = (cmd: Command) =>
+    cmd
+      .option('--server <name>', 'only this server')
+      .option('--tool <name>', 'only this tool (or prompt name, or resource URI)')
+      .addOption(
+        new Option(
+          '--decision <d>',
+          'only this decision (a call, an approval or a drift action)',
+        ).choices(AUDIT_DECISIONS),
+      )
+      .addOption(new Option('--outcome <o>', 'only this call outcome').choices(AUDIT_OUTCOMES))
+      .option('--thread <id>', 'only this thread id')
+      .option('--user <name>', 'only this OS user or token subject')
+      .addOption(new Option('--type <type>', 'only this event type').choices(AUDIT_EVENT_TYPES))
+      .option('--since <time>', 'from this time (ISO, or an age: 30m, 2h, 7d)')
+      .option('--until <time>', 'before this time (ISO, or an age)');
+  wire(
+    audit
+      .command('tail')
+      .description('the most recent records; -f keeps printing new ones')
+      .option('-n, --lines <n>', 'how many (default 20)')
+      .option('-f, --follow', 'wait for new records (Ctrl-C stops)')
+      .option('--json', 'one JSON object per line')
+      .action(async (opts: { lines?: string; follow?: boolean; json?: boolean }, cmd: Command) =>
+        setExit(await runAuditTail(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    queryOptions(audit.command('query'))
+      .description('records matching every filter given, oldest first')
+      .option('--limit <n>', 'only the N most recent matches (still shown oldest first)')
+      .option('--oldest', 'with --limit: the N oldest matches instead')
+      .option('--json', 'print JSON (each record with its event)')
+      .action(async (opts: QueryOptions, cmd: Command) =>
+        setExit(await runAuditQuery(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('export')
+      .description(
+        'stream the whole trail as JSONL (header, checkpoints, records) for a SIEM or an auditor',
+      )
+      .option('--format <format>', 'jsonl (the only format)', 'jsonl')
+      .option('--output <file>', 'write to FILE instead of stdout')
+      .action(async (opts: { format?: string; output?: string }, cmd: Command) =>
+        setExit(await runAuditExport(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('verify')
+      .description('check the hash chain and the signed checkpoints; name the first broken record')
+      .option('--from-export <file>', 'verify a JSONL export instead of the live store')
+      .option(
+        '--public-key <file>',
+        "trust this signing key too (repeatable; default: this machine's)",
+        collect,
+        [],
+      )
+      .option('--json', 'print JSON')
+      .option(
+        '--witness <file|url>',
+        'also check against the checkpoints the gateway appended to a witness file ([gatehouse_audit] witness) or a loopback http URL serving it',
+      )
+      .option(
+        '--show-remembered',
+        'print what this machine remembers of verified stores, and where',
+      )
+      .option('--forget', "forget this machine's earlier verification of the store, then verify")
+      .action(async (opts: VerifyOptions, cmd: Command) =>
+        setExit(await runAuditVerify(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('stats')
+      .description('how many records of each type, time range, checkpoints, size')
+      .option('--json', 'print JSON')
+      .action(async (opts: { json?: boolean }, cmd: Command) =>
+        setExit(await runAuditStats(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('prune')
+      .description(
+        'delete records older than a date, behind a signed checkpoint that keeps the rest verifiable',
+      )
+      .requiredOption('--before <date>', 'ISO date, or an age like 400d')
+      .option('--json', 'print JSON')
+      .action(async (opts: { before?: string; json?: boolean }, cmd: Command) =>
+        setExit(await runAuditPrune(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('key')
+      .description(
+        "print this machine's public signing key (auditors pass it to verify --public-key)",
+      )
+      .option('--json', 'print JSON')
+      .action((opts: { json?: boolean }) => setExit(runAuditKey(opts, io))),
+  );
+}
