@@ -10,6 +10,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { diagnosticAt, formatKeyPath } from '../config/located-document.js';
 import type { KeyPath } from '../config/located-document.js';
 import { canonicalJson } from '../audit/canonical-json.js';
+import { gatehouseVersion } from '../version.js';
 
 /** The format this Gatehouse reads and writes. A newer one is refused, never guessed at. */
 export const LOCKFILE_VERSION = 1;
@@ -428,7 +429,7 @@ export function serializeLock(lock: Lockfile): string {
   return `${JSON.stringify(
     {
       lockfile_version: LOCKFILE_VERSION,
-      generator: 'gatehouse 0.1.0',
+      generator: `gatehouse ${gatehouseVersion()}`,
       comment:
         'Tool schema lock: review changes like code. Update with `gatehouse schema snapshot` / `gatehouse schema approve`.',
       servers,

@@ -13,13 +13,12 @@ import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
 import { codexHomeDir } from '../world.js';
+import { gatehouseVersion } from '../../version.js';
 
 export interface DoctorOptions {
   json?: boolean;
   codex?: string;
 }
-
-const GATEHOUSE_VERSION = '0.1.0';
 
 function asObject(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -148,7 +147,7 @@ export async function runDoctor(
   });
   const codexVersion = codexRun.status === 0 ? codexRun.stdout.trim() : null;
   const versions = {
-    gatehouse: GATEHOUSE_VERSION,
+    gatehouse: gatehouseVersion(),
     codex: codexVersion,
     node: process.versions.node,
   };
