@@ -24,6 +24,10 @@ export default tseslint.config(
     rules: {
       // stdout belongs to the protocol in stdio mode and to --json on the CLI: write through the CLI's io.
       'no-console': 'error',
+      // House habit: a file says one thing and a function does one thing. Warnings, so work in
+      // progress still lints; the integrator reads them.
+      'max-lines': ['warn', { max: 400, skipBlankLines: true, skipComments: true }],
+      'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true }],
     },
   },
   {
