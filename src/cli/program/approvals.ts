@@ -13,15 +13,21 @@ import type { CommandWiring } from './wiring.js';
  * `approvals list`, `show`, `approve`, `keygen`, `sign`, `deny`, `serve`: calls waiting for a human.
  * Declarations only (names, options, help texts): the work is in ../commands/.
  */
-export function addApprovalsCommands(
-  program: Command,
-  { io, setExit, globals, wire }: CommandWiring,
-): void {
-  const approvals = wire(
+export function addApprovalsCommands(program: Command, cli: CommandWiring): void {
+  const approvals = cli.wire(
     program
       .command('approvals')
       .description('calls waiting for a human: list, show, approve, deny'),
   );
+  addApprovalsQueueCommands(approvals, cli);
+  addApprovalsGrantCommands(approvals, cli);
+}
+
+/** list, show, approve: the queue as its approver sees it. */
+function addApprovalsQueueCommands(
+  approvals: Command,
+  { io, setExit, globals, wire }: CommandWiring,
+) {
   wire(
     approvals
       .command('list')
@@ -57,6 +63,13 @@ export function addApprovalsCommands(
           setExit(await runApprovalsDecide(globals(cmd), id, 'approved', opts, io)),
       ),
   );
+}
+
+/** keygen, sign, deny, serve: approver keys, signed grants, refusals and the HTTP API. */
+function addApprovalsGrantCommands(
+  approvals: Command,
+  { io, setExit, globals, wire }: CommandWiring,
+) {
   wire(
     approvals
       .command('keygen')

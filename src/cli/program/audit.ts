@@ -1,16 +1,11 @@
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { AUDIT_DECISIONS, AUDIT_EVENT_TYPES, AUDIT_OUTCOMES } from '../../audit/filter-values.js';
-import {
-  runAuditExport,
-  runAuditKey,
-  runAuditPrune,
-  runAuditQuery,
-  runAuditStats,
-  runAuditTail,
-  runAuditVerify,
-} from '../commands/audit.js';
-import type { QueryOptions, VerifyOptions } from '../commands/audit.js';
+import { runAuditExport, runAuditQuery, runAuditTail } from '../commands/audit.js';
+import type { QueryOptions } from '../commands/audit.js';
+import { runAuditKey, runAuditPrune, runAuditStats } from '../commands/audit-maintenance.js';
+import { runAuditVerify } from '../commands/audit-verify.js';
+import type { VerifyOptions } from '../commands/audit-verify.js';
 import { collect } from './wiring.js';
 import type { CommandWiring } from './wiring.js';
 
@@ -18,15 +13,18 @@ import type { CommandWiring } from './wiring.js';
  * `audit tail`, `query`, `export`, `verify`, `stats`, `prune`, `key`: the tamper-evident trail.
  * Declarations only (names, options, help texts): the work is in ../commands/.
  */
-export function addAuditCommands(
-  program: Command,
-  { io, setExit, globals, wire }: CommandWiring,
-): void {
-  const audit = wire(
+export function addAuditCommands(program: Command, cli: CommandWiring): void {
+  const audit = cli.wire(
     program
       .command('audit')
       .description('the tamper-evident audit trail: every decision and call, verifiable'),
   );
+  addAuditReadingCommands(audit, cli);
+  addAuditIntegrityCommands(audit, cli);
+}
+
+/** tail, query, export: reading the trail. */
+function addAuditReadingCommands(audit: Command, { io, setExit, globals, wire }: CommandWiring) {
   const queryOptions = (cmd: Command) =>
     cmd
       .option('--server <name>', 'only this server')
@@ -76,6 +74,10 @@ export function addAuditCommands(
         setExit(await runAuditExport(globals(cmd), opts, io)),
       ),
   );
+}
+
+/** verify, stats, prune, key: checking and maintaining the trail. */
+function addAuditIntegrityCommands(audit: Command, { io, setExit, globals, wire }: CommandWiring) {
   wire(
     audit
       .command('verify')
