@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import {
-  runSchemaApprove,
-  runSchemaDiff,
-  runSchemaLog,
-  runSchemaSnapshot,
-} from '../commands/schema.js';
-import type { DiffOptions, SnapshotOptions } from '../commands/schema.js';
+import { runSchemaApprove, runSchemaLog, runSchemaSnapshot } from '../commands/schema.js';
+import type { SnapshotOptions } from '../commands/schema.js';
+import { runSchemaDiff } from '../commands/schema-diff.js';
+import type { DiffOptions } from '../commands/schema-diff.js';
 import type { CommandWiring } from './wiring.js';
 
 /**
