@@ -90,6 +90,41 @@ rows.push([
   (hOurs / hV8).toFixed(4),
 ]);
 
+// 4. CLI start-up: `--version` and `mcp list` (one server), whole process, median of 20 runs each.
+//    The baseline is another build: GATEHOUSE_BASELINE=/path/to/checkout (its dist/bin/gatehouse.js),
+//    e.g. a `git worktree` of an earlier commit; without it, plain `node -e ""` (Node's own start-up).
+const baselineRoot = process.env.GATEHOUSE_BASELINE;
+const baselineBin = baselineRoot ? join(baselineRoot, 'dist', 'bin', 'gatehouse.js') : null;
+const oneServer = join(dir, 'one.toml');
+writeFileSync(oneServer, '[mcp_servers.one]\ncommand = "node"\nargs = ["server.mjs"]\n');
+// Runs alternate between the two, so load from other processes hits both alike.
+const wallPair = (baseArgs, args) => {
+  const env = { ...process.env, GATEHOUSE_HOME: join(dir, 'none') };
+  const times = [[], []];
+  for (let i = 0; i < 20; i++)
+    [baseArgs, args].forEach((a, k) => {
+      const t0 = performance.now();
+      spawnSync(process.execPath, a, { env });
+      times[k].push(performance.now() - t0);
+    });
+  return times.map(median);
+};
+for (const [label, args] of [
+  ['--version', ['--version']],
+  ['mcp list (1 server)', ['--config', oneServer, 'mcp', 'list']],
+]) {
+  const [base, now] = wallPair(baselineBin ? [baselineBin, ...args] : ['-e', ''], [
+    GATEHOUSE,
+    ...args,
+  ]);
+  rows.push([
+    `gatehouse ${label} (median of 20, whole process)`,
+    `${baselineBin ? 'baseline build' : 'node -e ""'} ${base.toFixed(1)} ms`,
+    `gatehouse ${now.toFixed(1)} ms`,
+    (now / base).toFixed(2),
+  ]);
+}
+
 const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
 console.log(
   ['benchmark', 'baseline', 'gatehouse', 'ratio'].map((h, i) => h.padEnd(w[i])).join('  '),
