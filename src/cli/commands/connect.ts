@@ -36,7 +36,12 @@ import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
 import { codexHomeDir, loadWorld } from '../world.js';
 import { configFailure } from '../report.js';
-import { claudeManagedMcpJson, codexRequirementsToml } from '../../connect/requirements-export.js';
+import {
+  claudeManagedMcpJson,
+  claudeManagedSettingsJson,
+  codexRequirementsToml,
+} from '../../connect/requirements-export.js';
+import type { DirectDefinition } from '../../connect/requirements-export.js';
 
 export interface ConnectOptions {
   scope?: string;
@@ -397,6 +402,8 @@ export async function runDisconnect(
 
 export interface ExportOptions {
   for?: string;
+  /** With --for claude-code: the managed-settings.json allow/deny lists, not managed-mcp.json. */
+  managedSettings?: boolean;
   gatehouseCommand?: string;
   output?: string;
 }
@@ -427,11 +434,24 @@ export function runRequirementsExport(
     );
     return ExitCode.notFound;
   }
+  if (opts.managedSettings && opts.for !== 'claude-code') {
+    io.stderr('gatehouse: --managed-settings goes with --for claude-code\n');
+    return ExitCode.usage;
+  }
   const command = opts.gatehouseCommand ?? defaultGatehouseCommand();
+  const direct: DirectDefinition[] = world.config.servers
+    .filter((s) => s.pluginId === null)
+    .map((s) =>
+      s.transport.type === 'stdio'
+        ? { name: s.name, command: s.transport.command, args: s.transport.args }
+        : { name: s.name, url: s.transport.url },
+    );
   const text =
     opts.for === 'codex'
       ? codexRequirementsToml(names, command, new Date())
-      : claudeManagedMcpJson(names, command);
+      : opts.managedSettings
+        ? claudeManagedSettingsJson(names, command, direct)
+        : claudeManagedMcpJson(names, command);
   if (opts.output) {
     const file = resolve(io.cwd, opts.output);
     try {

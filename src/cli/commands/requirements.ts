@@ -10,10 +10,18 @@ import { renderTable } from '../format/table.js';
 import type { CliIo } from '../io.js';
 import { loadOneServer, printDiagnostics } from '../report.js';
 import type { GlobalOptions } from '../world.js';
-import { loadRequirements } from '../../requirements/load-requirements.js';
 import { identityAliases, overlappingIdentityRules } from '../../requirements/identity-overlap.js';
-import { requirementsLocation } from '../world.js';
-import { resolve } from 'node:path';
+import { loadWorld } from '../world.js';
+import { promoteWarnings } from '../../diagnostics/diagnostic.js';
+import type { ToolRule } from '../../policy/model.js';
+import { toolRuleLocation } from '../../requirements/rule-references.js';
+import type { SettingRow } from '../../requirements/setting-sources.js';
+import {
+  describeSetBy,
+  describeSettingValue,
+  settingRows,
+} from '../../requirements/setting-sources.js';
+import { checkRuleReferences } from './requirements-references.js';
 import { policyRevision } from '../../policy/revision.js';
 import { pluginGovernanceJson, pluginGovernanceLines } from '../format/plugin-governance-view.js';
 
@@ -43,20 +51,59 @@ function ruleRows(scope: string, set: ServerRuleSet): string[][] {
   ]);
 }
 
+function settingsJson(rows: readonly SettingRow[], table: SettingRow['table']) {
+  return Object.fromEntries(
+    rows
+      .filter((r) => r.table === table)
+      .map((r) => [
+        r.key,
+        {
+          value: r.value,
+          set_by:
+            r.setBy.length === 0
+              ? 'default'
+              : r.setBy.map((s) => ({
+                  source: s.source,
+                  file: s.location?.file ?? null,
+                  line: s.location?.line ?? null,
+                })),
+        },
+      ]),
+  );
+}
+
+function settingsLines(rows: readonly SettingRow[], table: SettingRow['table']): string[] {
+  return [
+    `${table}:`,
+    renderTable(
+      ['Setting', 'Value', 'Set by'],
+      rows
+        .filter((r) => r.table === table)
+        .map((r) => [r.key, describeSettingValue(r.value), describeSetBy(r)]),
+    ).trimEnd(),
+  ];
+}
+
 /** `requirements check`: validate every layer and show the effective rules with their sources. */
-export function runRequirementsCheck(
+export async function runRequirementsCheck(
   global: GlobalOptions,
-  opts: { json?: boolean },
+  opts: { json?: boolean; probe?: boolean },
   io: CliIo,
-): ExitCodeValue {
-  const loaded = loadRequirements({
-    requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
-    env: io.env,
-    strict: Boolean(global.strict),
-    ...requirementsLocation(io),
-  });
-  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-  const warnings = loaded.diagnostics.filter((d) => d.severity === 'warning');
+): Promise<ExitCodeValue> {
+  const world = loadWorld(global, io);
+  const loaded = world.requirements;
+  // Names are checked against the configuration only when the layers themselves are valid.
+  const references = loaded.invalid
+    ? { diagnostics: [], notes: [], probed: {} }
+    : await checkRuleReferences(world, opts, io);
+  const diagnostics = [
+    ...loaded.diagnostics,
+    ...promoteWarnings(references.diagnostics, Boolean(global.strict)),
+  ];
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  const warnings = diagnostics.filter((d) => d.severity === 'warning');
+  const settings = settingRows(loaded.requirements, loaded.documents);
+  const ruleAt = (r: ToolRule) => toolRuleLocation(loaded.documents, r);
   // Reported, without changing the exit code: the strictest rules apply to an overlapping
   // server, so an overlap is not a hole, but it is usually a mistake in the identity rules.
   const overlaps = overlappingIdentityRules(loaded.requirements);
@@ -83,6 +130,8 @@ export function runRequirementsCheck(
       category: r.category,
       approval: r.approval,
       source: describeSource(r.source),
+      file: ruleAt(r)?.file ?? null,
+      line: ruleAt(r)?.line ?? null,
     })),
   };
   const auditJson = {
@@ -118,8 +167,12 @@ export function runRequirementsCheck(
           plugins: Object.fromEntries([...plugins].map(([id, set]) => [id, ruleSetJson(set)])),
           gatehouse_policy: policyJson,
           gatehouse_audit: auditJson,
+          gatehouse_masking: settingsJson(settings, 'gatehouse_masking'),
+          gatehouse_schema: settingsJson(settings, 'gatehouse_schema'),
           gatehouse_plugins: pluginGovernanceJson(loaded.requirements.pluginGovernance),
-          diagnostics: loaded.diagnostics.map((d) => diagnosticToJson(d)),
+          reference_notes: references.notes,
+          ...(opts.probe ? { probed: references.probed } : {}),
+          diagnostics: diagnostics.map((d) => diagnosticToJson(d)),
         },
         null,
         2,
@@ -127,7 +180,7 @@ export function runRequirementsCheck(
     );
     return code;
   }
-  printDiagnostics(io, loaded.diagnostics);
+  printDiagnostics(io, diagnostics);
   const out: string[] = [
     loaded.adminFloor
       ? 'Requirement layers (lowest precedence first; the admin layer is a floor, the others may only tighten it):'
@@ -185,7 +238,7 @@ export function runRequirementsCheck(
           r.effect ?? '-',
           r.category ?? '-',
           r.approval ?? '-',
-          describeSource(r.source),
+          ruleAt(r) ? `${ruleAt(r)?.file}:${ruleAt(r)?.line}` : describeSource(r.source),
         ]),
       ).trimEnd(),
     );
@@ -193,6 +246,12 @@ export function runRequirementsCheck(
     `gatehouse_audit: fail_open = ${auditJson.fail_open}; store ${auditJson.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${auditJson.checkpoint_every_records} records / ${auditJson.checkpoint_every_seconds}s; shared appender ${auditJson.shared_appender ? 'on' : 'off'}${auditJson.witness ? `; witness ${auditJson.witness}` : ''}`,
   );
   out.push(...pluginGovernanceLines(loaded.requirements.pluginGovernance));
+  out.push(
+    '',
+    ...settingsLines(settings, 'gatehouse_masking'),
+    ...settingsLines(settings, 'gatehouse_schema'),
+  );
+  for (const note of references.notes) out.push(`note: ${note}`);
   out.push('');
   out.push(
     errors.length > 0
