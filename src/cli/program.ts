@@ -634,6 +634,14 @@ export function buildProgram(
         '--gatehouse-command <path>',
         'the gatehouse executable the client starts (default: this one, absolute)',
       )
+      .option(
+        '--remote <url>',
+        "point the client at a team gateway's URL instead (one entry, named [server] or gatehouse; https, or http on loopback)",
+      )
+      .option(
+        '--token-env <var>',
+        'with --remote: the environment variable holding the bearer token (default: the client does OAuth)',
+      )
       .option('--json', 'print JSON (servers, diff, backups)')
       .action(async (client: string, names: string[], opts: ConnectOptions, cmd: Command) =>
         setExit(await runConnect(globals(cmd), client, names, opts, io)),

@@ -36,6 +36,7 @@ import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
 import { codexHomeDir, loadWorld } from '../world.js';
 import { configFailure } from '../report.js';
+import { removeCreatedFile, runConnectRemote } from './connect-remote.js';
 import {
   claudeManagedMcpJson,
   claudeManagedSettingsJson,
@@ -49,6 +50,10 @@ export interface ConnectOptions {
   yes?: boolean;
   json?: boolean;
   gatehouseCommand?: string;
+  /** The team gateway's URL: the entry points there instead of at a local `gatehouse run`. */
+  remote?: string;
+  /** With --remote: the variable holding the bearer token (never the token). */
+  tokenEnv?: string;
 }
 
 export interface DisconnectOptions {
@@ -59,9 +64,9 @@ export interface DisconnectOptions {
 }
 
 export const CONNECT_CLIENTS = ['codex', 'claude-code', 'cursor', 'vscode'] as const;
-type ConnectClient = (typeof CONNECT_CLIENTS)[number];
+export type ConnectClient = (typeof CONNECT_CLIENTS)[number];
 
-function checkClient(client: string, io: CliIo): ConnectClient | null {
+export function checkClient(client: string, io: CliIo): ConnectClient | null {
   if ((CONNECT_CLIENTS as readonly string[]).includes(client)) return client as ConnectClient;
   io.stderr(`gatehouse: unknown client '${client}' (supported: ${CONNECT_CLIENTS.join(', ')})\n`);
   return null;
@@ -94,7 +99,7 @@ function clientFile(
   return spec.userFile ? join(io.env.HOME ?? homedir(), spec.userFile) : null;
 }
 
-function resolveFile(
+export function resolveFile(
   globals: GlobalOptions,
   client: ConnectClient,
   scope: string,
@@ -108,7 +113,7 @@ function resolveFile(
   return file;
 }
 
-function reportSyntax(e: TomlSyntaxError, io: CliIo): void {
+export function reportSyntax(e: TomlSyntaxError, io: CliIo): void {
   io.stderr(
     `gatehouse: ${e.file}:${e.line}:${e.column}: invalid TOML: ${e.message}\n` +
       `  nothing was changed; fix the syntax at that position and run the command again\n`,
@@ -122,14 +127,14 @@ function parseOrReport(snap: FileSnapshot, io: CliIo): ParsedToml | null {
   return null;
 }
 
-function checkScope(scope: string | undefined, io: CliIo): string | null {
+export function checkScope(scope: string | undefined, io: CliIo): string | null {
   const s = scope ?? 'user';
   if (s === 'user' || s === 'project') return s;
   io.stderr(`gatehouse: --scope must be user or project, not '${s}'\n`);
   return null;
 }
 
-function showDiff(before: FileSnapshot, after: string): string {
+export function showDiff(before: FileSnapshot, after: string): string {
   const mask = before.file.endsWith('.json') ? maskJsonForDisplay : maskTomlForDisplay;
   return unifiedDiff(mask(before.text), mask(after), {
     from: before.exists ? before.file : '/dev/null',
@@ -149,6 +154,11 @@ export async function runConnect(
   if (!id) return ExitCode.usage;
   const scope = checkScope(opts.scope, io);
   if (!scope) return ExitCode.usage;
+  if (opts.remote !== undefined) return runConnectRemote(globals, id, scope, names, opts, io);
+  if (opts.tokenEnv !== undefined) {
+    io.stderr('gatehouse: --token-env goes with --remote URL\n');
+    return ExitCode.usage;
+  }
   const now = new Date();
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
   const gatehouseFile = join(home, 'config.toml');
@@ -307,7 +317,7 @@ function summary(servers: readonly ServerOutcome[], note: string | null): string
   return lines.join('\n') + '\n';
 }
 
-function reportWriteError(err: unknown, io: CliIo): ExitCodeValue {
+export function reportWriteError(err: unknown, io: CliIo): ExitCodeValue {
   if (err instanceof ConcurrentEditError) {
     io.stderr(
       `gatehouse: ${err.file} changed while connect was running (another editor or tool wrote it)\n  nothing was changed; run the command again to see the new diff\n`,
@@ -344,6 +354,7 @@ export async function runDisconnect(
     );
     return ExitCode.notFound;
   }
+  if (record.backup === null && record.created) return removeCreatedFile(home, record, opts, io);
   if (!record.backup || !existsSync(record.backup)) {
     io.stderr(
       `gatehouse: the backup of ${file} (${record.backup ?? 'none was made'}) is gone\n` +
@@ -395,7 +406,9 @@ export async function runDisconnect(
     io.stdout(
       `${file} restored from ${record.backup}\n` +
         (backup ? `the edited file was kept as ${backup}\n` : '') +
-        `the server definitions stay in ${record.gatehouse_config} (unused now; remove them if you like)\n`,
+        (record.remote
+          ? `the entry for the team gateway (${record.remote}) is gone\n`
+          : `the server definitions stay in ${record.gatehouse_config} (unused now; remove them if you like)\n`),
     );
   return ExitCode.ok;
 }
