@@ -672,6 +672,10 @@ export function buildProgram(
       )
       .option('--json', 'print JSON')
       .option('--codex <path>', 'the codex executable for its version (default: codex on PATH)')
+      .option(
+        '--launch',
+        "start each governed entry as its client would (Codex's environment filtering included): initialize + tools/list, and check the GATEHOUSE_* settings, home and audit store reach it",
+      )
       .action(async (opts: DoctorOptions, cmd: Command) =>
         setExit(await runDoctor(globals(cmd), opts, io)),
       ),

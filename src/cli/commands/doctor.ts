@@ -13,11 +13,31 @@ import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
 import { codexHomeDir } from '../world.js';
+import { launchGoverned } from './doctor-launch.js';
+import type { LaunchReport } from './doctor-launch.js';
+
+function launchLines(l: LaunchReport): string[] {
+  const ok = l.state === 'ready' || l.state === 'no_tools';
+  const reach = l.settings.map(
+    (s) =>
+      `${s.name} ${s.reach === 'passed' ? '✔' : s.reach === 'pinned' ? '(pinned by the entry)' : '✘ dropped'}`,
+  );
+  return [
+    `  launched ${l.server} as ${l.client} would: ${ok ? `${l.state}, ${l.tools ?? 0} tool(s)` : `${l.state.toUpperCase()}: ${l.detail}`}`,
+    `    home ${l.home}; audit ${l.audit.launched}${l.audit.written === true ? ' (this session recorded there)' : l.audit.written === false ? ' (nothing new recorded)' : ''}`,
+    ...(reach.length ? [`    GATEHOUSE_* set here: ${reach.join(', ')}`] : []),
+  ];
+}
 
 export interface DoctorOptions {
   json?: boolean;
   codex?: string;
+  /** Start each governed entry as its client would and check what reaches it. */
+  launch?: boolean;
 }
+
+/** Bound for one launched gateway's initialize + tools/list (it starts the real server too). */
+const LAUNCH_TIMEOUT_MS = 30_000;
 
 const GATEHOUSE_VERSION = '0.1.0';
 
@@ -116,6 +136,15 @@ export async function runDoctor(
   // The audit store the gateway would use.
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
   const spec = globals.audit ?? io.env.GATEHOUSE_AUDIT;
+  const launched = opts.launch
+    ? await launchGoverned(
+        clients,
+        { env: io.env, cwd: io.cwd, audit: spec, home },
+        findings,
+        LAUNCH_TIMEOUT_MS,
+      )
+    : null;
+  if (launched) findings.push(...launched.findings);
   const shown = describeAuditSpec(spec, home);
   const sqlitePath = spec && /^postgres(ql)?:\/\//i.test(spec) ? null : shown;
   let store: Record<string, unknown>;
@@ -165,6 +194,7 @@ export async function runDoctor(
             servers: c.rows,
           })),
           audit: store,
+          ...(launched ? { launches: launched.launches } : {}),
           versions,
           findings,
         },
@@ -183,6 +213,7 @@ export async function runDoctor(
           `  ${r.governed ? '✔' : '✘'} ${r.name}: ${r.governed ? 'through Gatehouse' : 'BYPASSES Gatehouse'} (${r.target})`,
         );
     }
+    for (const l of launched?.launches ?? []) out.push(...launchLines(l));
     out.push(
       `audit store: ${shown} — ${store.reachable === true ? 'reachable' : store.reachable === false ? 'NOT reachable' : String(store.note)}`,
       `versions: gatehouse ${versions.gatehouse}, ${codexVersion ?? 'codex not found'}, node ${versions.node}`,
