@@ -122,6 +122,20 @@ describe.skipIf(!existsSync(BIN))('doctor --launch: the gateway started as Codex
     expect(human.stdout).toContain('GATEHOUSE_AUDIT ✘ dropped');
   });
 
+  test('a GATEHOUSE_LOCK that reaches the gateway but cannot be used hides every tool: a warning says so', async () => {
+    const root = await connected();
+    const r = await run(root, ['doctor', '--launch', '--json'], {
+      GATEHOUSE_LOCK: join(root, 'missing.lock.json'),
+    });
+    const json = JSON.parse(r.stdout) as LaunchJson;
+    expect(json.launches[0]?.state).toBe('no_tools');
+    expect(json.launches[0]?.settings).toContainEqual({ name: 'GATEHOUSE_LOCK', reach: 'passed' });
+    expect(json.findings).toContainEqual(
+      expect.objectContaining({ severity: 'warning', code: 'launch_no_tools', server: 'governed' }),
+    );
+    expect(r.code).toBe(0); // a warning, not a broken wiring
+  });
+
   test('a wrapper whose definition is missing fails to launch: the finding says so', async () => {
     const root = await connected();
     writeFileSync(join(root, 'gatehouse', 'config.toml'), '');

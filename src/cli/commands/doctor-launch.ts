@@ -97,6 +97,15 @@ export async function launchGoverned(
           message: `'${row.name}': the gateway ${c.client} starts is ${probe.state}: ${probe.detail}`,
           fix: `run \`gatehouse mcp list --probe\` with GATEHOUSE_HOME=${home} to see why; \`gatehouse requirements explain ${row.name}\` if it is disabled`,
         });
+      if (probe.state === 'no_tools')
+        findings.push({
+          severity: 'warning',
+          code: 'launch_no_tools',
+          ...base,
+          server: row.name,
+          message: `'${row.name}': the gateway ${c.client} starts lists no tools (${probe.detail})`,
+          fix: `a schema lock that cannot be used, or drift, hides every tool: \`gatehouse schema diff ${row.name}\` (with the same GATEHOUSE_LOCK); else \`gatehouse mcp list --probe\``,
+        });
       for (const s of settings) {
         if (s.reach !== 'dropped') continue;
         const known = reported.some(
