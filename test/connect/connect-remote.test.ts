@@ -168,6 +168,26 @@ describe('connect --remote: the entry points at the team gateway', () => {
     });
   });
 
+  test('doctor counts the entry as going through Gatehouse (the team gateway), not as a bypass', async () => {
+    const root = tempDir();
+    write(root, 'codex/config.toml', '');
+    expect((await run(root, ['connect', 'codex', '--remote', URL, '--token-env', 'T'])).code).toBe(
+      0,
+    );
+    const r = await run(root, ['doctor', '--json', '--launch']);
+    const json = JSON.parse(r.stdout) as {
+      clients: { servers: { name: string; governed: boolean; remote?: boolean }[] }[];
+      findings: { code: string }[];
+      launches: unknown[];
+    };
+    expect(json.clients[0]?.servers).toEqual([
+      { name: 'gatehouse', governed: true, remote: true, target: `team gateway ${URL}` },
+    ]);
+    expect(json.findings.map((f) => f.code)).not.toContain('bypass');
+    expect(json.launches).toEqual([]); // a team gateway is not started here
+    expect(r.code).toBe(0);
+  });
+
   test('without --token-env: no credential at all, and the output says how the client logs in', async () => {
     const root = tempDir();
     const file = write(root, 'codex/config.toml', '');

@@ -61,7 +61,7 @@ export async function launchGoverned(
     const base = { client: c.client, file: c.file };
     const connectCmd = `gatehouse connect ${c.client}${c.scope === 'project' ? ' --scope project' : ''}`;
     for (const row of c.rows) {
-      if (!row.governed) continue;
+      if (!row.governed || row.remote) continue; // a team gateway is not started here
       const entry = c.servers[row.name];
       const transport = launchTransport(c.client, entry, ctx.env);
       const settings = gatehouseSettingsReach(transport, ctx.env);

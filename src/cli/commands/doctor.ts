@@ -6,6 +6,7 @@ import { describeAuditSpec, openAuditStore } from '../../audit/open-store.js';
 import { defaultGatehouseHome } from '../../config/load-config.js';
 import { parseTomlText } from '../../connect/codex-config.js';
 import { diagnoseClient } from '../../connect/doctor.js';
+import { readConnectState } from '../../connect/connect-state.js';
 import type { ClientConfig, ClientReport, Finding } from '../../connect/doctor.js';
 import { JSON_CLIENTS, parseJsonText } from '../../connect/json-config.js';
 import { ExitCode } from '../exit-codes.js';
@@ -106,6 +107,12 @@ export async function runDoctor(
     }
     return cache.get(home) ?? null;
   };
+  // Entries `connect --remote` pointed at a team gateway go through Gatehouse, remotely.
+  const remotes = new Set(
+    readConnectState(resolve(io.cwd, defaultGatehouseHome(io.env))).flatMap((r) =>
+      r.remote ? [r.remote] : [],
+    ),
+  );
   for (const c of candidateFiles(globals, io)) {
     if (!existsSync(c.file)) continue;
     const text = readFileSync(c.file, 'utf8');
@@ -128,7 +135,7 @@ export async function runDoctor(
     );
     const result = diagnoseClient(
       { ...c, servers },
-      { env: io.env, defaultHome, serversIn, executable: (cmd) => onPath(cmd, io.env) },
+      { env: io.env, defaultHome, serversIn, executable: (cmd) => onPath(cmd, io.env), remotes },
     );
     clients.push(result.report);
     findings.push(...result.findings);
