@@ -17,6 +17,10 @@ export interface ConnectRecord {
   servers: string[];
   gatehouse_config: string;
   at: string;
+  /** connect created the client file (it did not exist): disconnect removes it. */
+  created?: boolean;
+  /** `--remote`: the team gateway's URL the entry points at (nothing moved to Gatehouse's config). */
+  remote?: string;
 }
 
 interface StateFile {

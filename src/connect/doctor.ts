@@ -28,6 +28,8 @@ export interface ClientConfig {
 export interface ServerRow {
   name: string;
   governed: boolean;
+  /** The entry points at a team gateway `connect --remote` wrote (nothing local to check). */
+  remote?: boolean;
   /** For a governed entry: the executable it starts. Otherwise the real command or URL. */
   target: string;
 }
@@ -59,6 +61,8 @@ export function diagnoseClient(
     serversIn: (home: string) => ReadonlySet<string> | null;
     /** Does this executable exist and may it be run? */
     executable: (command: string) => boolean;
+    /** Team gateway URLs `connect --remote` recorded: entries pointing there are governed. */
+    remotes?: ReadonlySet<string>;
   },
 ): { report: ClientReport; findings: Finding[] } {
   const findings: Finding[] = [];
@@ -67,6 +71,10 @@ export function diagnoseClient(
   const connectCmd = `gatehouse connect ${config.client}${config.scope === 'project' ? ' --scope project' : ''}`;
   for (const [name, entry] of Object.entries(config.servers)) {
     const e = obj(entry);
+    if (typeof e.url === 'string' && ctx.remotes?.has(e.url)) {
+      rows.push({ name, governed: true, remote: true, target: `team gateway ${e.url}` });
+      continue;
+    }
     if (!isGatehouseWrapper(entry, name)) {
       const target =
         typeof e.command === 'string'

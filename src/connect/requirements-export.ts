@@ -46,3 +46,49 @@ export function claudeManagedMcpJson(names: readonly string[], command: string):
   );
   return JSON.stringify({ mcpServers }, null, 2) + '\n';
 }
+
+/**
+ * A URL as a Claude Code `serverUrl` pattern: scheme, host and path, then `*` (so a trailing
+ * slash or a query still matches). Credentials and query are left out: never copied into a file.
+ */
+function urlPattern(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname.replace(/\/$/, '')}*`;
+  } catch {
+    return url;
+  }
+}
+
+/** A governed server's real definition (from Gatehouse's config): what a bypass would start. */
+export type DirectDefinition =
+  { name: string; command: string; args: readonly string[] } | { name: string; url: string };
+
+/**
+ * Claude Code managed settings (`managed-settings.json`) allow and deny lists: the allowlist holds
+ * exactly the wrapper commands (when it has any `serverCommand` entry, Claude Code requires every
+ * stdio server to match one exactly, args included), `allowManagedMcpServersOnly` keeps users from
+ * broadening it, and the denylist names each governed server's real command or URL, so a direct
+ * definition added back by hand is blocked even where the allowlist is not deployed.
+ */
+export function claudeManagedSettingsJson(
+  names: readonly string[],
+  command: string,
+  direct: readonly DirectDefinition[],
+): string {
+  const denied = direct.map((d) =>
+    'url' in d ? { serverUrl: urlPattern(d.url) } : { serverCommand: [d.command, ...d.args] },
+  );
+  const unique = [...new Map(denied.map((d) => [JSON.stringify(d), d])).values()];
+  return (
+    JSON.stringify(
+      {
+        allowManagedMcpServersOnly: true,
+        allowedMcpServers: names.map((name) => ({ serverCommand: [command, 'run', name] })),
+        deniedMcpServers: unique,
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}

@@ -22,7 +22,9 @@ export type DiagnosticCode =
   | 'empty_name'
   | 'override'
   /** A layer the governed user controls tried to loosen an admin-owned layer: ignored. */
-  | 'loosening_ignored';
+  | 'loosening_ignored'
+  /** A rule names a server or tool that is not there (`requirements check`). */
+  | 'unknown_reference';
 
 export interface SourceLocation {
   file: string;

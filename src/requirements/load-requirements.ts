@@ -7,6 +7,7 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { promoteWarnings } from '../diagnostics/diagnostic.js';
 import { readSourceFile } from '../config/read-source.js';
 import { parseTomlDocument } from '../config/toml-document.js';
+import type { TomlDocument } from '../config/toml-document.js';
 import type { RequirementsLayer } from './parse-requirements.js';
 import { parseRequirementsLayer } from './parse-requirements.js';
 import type { RequirementSource, Requirements, ServerRule, ServerRuleSet } from './model.js';
@@ -75,6 +76,8 @@ export interface LoadedRequirements {
   invalid: boolean;
   /** True when an admin-owned layer is the floor (the others only tighten). */
   adminFloor: boolean;
+  /** Each parsed layer's document, lowest first: where a setting or rule was written. */
+  documents: { source: RequirementSource; doc: TomlDocument }[];
 }
 
 function sameFile(a: string, b: string): boolean {
@@ -91,6 +94,7 @@ export function loadRequirements(options: LoadRequirementsOptions): LoadedRequir
   const diagnostics: Diagnostic[] = [];
   const layers: LayerStatus[] = [];
   const parsed: { layer: RequirementsLayer; status: LayerStatus }[] = [];
+  const documents: LoadedRequirements['documents'] = [];
 
   const addText = (text: string, source: RequirementSource, file: string, role: LayerRole) => {
     const doc = parseTomlDocument(text, file);
@@ -99,6 +103,7 @@ export function loadRequirements(options: LoadRequirementsOptions): LoadedRequir
       layers.push({ source, status: 'error', role, effect: 'none', ignored: [] });
       return;
     }
+    documents.push({ source, doc: doc.doc });
     const result = parseRequirementsLayer(doc.doc, source);
     result.diagnostics = promoteWarnings(result.diagnostics, Boolean(options.strict));
     diagnostics.push(...result.diagnostics);
@@ -222,6 +227,7 @@ export function loadRequirements(options: LoadRequirementsOptions): LoadedRequir
     diagnostics,
     invalid: diagnostics.some((d) => d.severity === 'error'),
     adminFloor: admin.length > 0,
+    documents,
   };
 }
 

@@ -81,6 +81,48 @@ describe('gatehouse requirements export', () => {
     });
   });
 
+  test('--for claude-code --managed-settings: the wrappers allowed, the real commands and URLs denied', async () => {
+    const root = setup();
+    await run(root, ['connect', 'codex', '--gatehouse-command', BIN]);
+    appendFileSync(
+      join(root, 'gatehouse', 'config.toml'),
+      '\n[mcp_servers.remote]\nurl = "https://user:pw@mcp.example.com/mcp/?token=abc"\n',
+    );
+    const r = await run(root, [
+      'requirements',
+      'export',
+      '--for',
+      'claude-code',
+      '--managed-settings',
+      '--gatehouse-command',
+      BIN,
+    ]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({
+      allowManagedMcpServersOnly: true,
+      allowedMcpServers: [
+        { serverCommand: [BIN, 'run', 'docs'] },
+        { serverCommand: [BIN, 'run', 'remote'] },
+        { serverCommand: [BIN, 'run', 'team.tools'] },
+      ],
+      deniedMcpServers: [
+        { serverCommand: ['npx', '-y', 'pkg'] },
+        { serverUrl: 'https://mcp.example.com/mcp*' },
+        { serverCommand: ['node', 't.js'] },
+      ],
+    });
+    expect(r.stdout).not.toContain('abc');
+    expect(r.stdout).not.toContain('pw');
+    const codex = await run(root, [
+      'requirements',
+      'export',
+      '--for',
+      'codex',
+      '--managed-settings',
+    ]);
+    expect(codex.code).toBe(2);
+  });
+
   test('nothing governed: exit 6 rather than an empty table that disables everything', async () => {
     const r = await run(tempDir(), ['requirements', 'export', '--for', 'codex']);
     expect(r.code).toBe(6);

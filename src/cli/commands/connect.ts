@@ -34,9 +34,8 @@ import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
-import { codexHomeDir, loadWorld } from '../world.js';
-import { configFailure } from '../report.js';
-import { claudeManagedMcpJson, codexRequirementsToml } from '../../connect/requirements-export.js';
+import { codexHomeDir } from '../world.js';
+import { removeCreatedFile, runConnectRemote } from './connect-remote.js';
 
 export interface ConnectOptions {
   scope?: string;
@@ -44,6 +43,10 @@ export interface ConnectOptions {
   yes?: boolean;
   json?: boolean;
   gatehouseCommand?: string;
+  /** The team gateway's URL: the entry points there instead of at a local `gatehouse run`. */
+  remote?: string;
+  /** With --remote: the variable holding the bearer token (never the token). */
+  tokenEnv?: string;
 }
 
 export interface DisconnectOptions {
@@ -54,9 +57,9 @@ export interface DisconnectOptions {
 }
 
 export const CONNECT_CLIENTS = ['codex', 'claude-code', 'cursor', 'vscode'] as const;
-type ConnectClient = (typeof CONNECT_CLIENTS)[number];
+export type ConnectClient = (typeof CONNECT_CLIENTS)[number];
 
-function checkClient(client: string, io: CliIo): ConnectClient | null {
+export function checkClient(client: string, io: CliIo): ConnectClient | null {
   if ((CONNECT_CLIENTS as readonly string[]).includes(client)) return client as ConnectClient;
   io.stderr(`gatehouse: unknown client '${client}' (supported: ${CONNECT_CLIENTS.join(', ')})\n`);
   return null;
@@ -89,7 +92,7 @@ function clientFile(
   return spec.userFile ? join(io.env.HOME ?? homedir(), spec.userFile) : null;
 }
 
-function resolveFile(
+export function resolveFile(
   globals: GlobalOptions,
   client: ConnectClient,
   scope: string,
@@ -103,7 +106,7 @@ function resolveFile(
   return file;
 }
 
-function reportSyntax(e: TomlSyntaxError, io: CliIo): void {
+export function reportSyntax(e: TomlSyntaxError, io: CliIo): void {
   io.stderr(
     `gatehouse: ${e.file}:${e.line}:${e.column}: invalid TOML: ${e.message}\n` +
       `  nothing was changed; fix the syntax at that position and run the command again\n`,
@@ -117,14 +120,14 @@ function parseOrReport(snap: FileSnapshot, io: CliIo): ParsedToml | null {
   return null;
 }
 
-function checkScope(scope: string | undefined, io: CliIo): string | null {
+export function checkScope(scope: string | undefined, io: CliIo): string | null {
   const s = scope ?? 'user';
   if (s === 'user' || s === 'project') return s;
   io.stderr(`gatehouse: --scope must be user or project, not '${s}'\n`);
   return null;
 }
 
-function showDiff(before: FileSnapshot, after: string): string {
+export function showDiff(before: FileSnapshot, after: string): string {
   const mask = before.file.endsWith('.json') ? maskJsonForDisplay : maskTomlForDisplay;
   return unifiedDiff(mask(before.text), mask(after), {
     from: before.exists ? before.file : '/dev/null',
@@ -144,6 +147,11 @@ export async function runConnect(
   if (!id) return ExitCode.usage;
   const scope = checkScope(opts.scope, io);
   if (!scope) return ExitCode.usage;
+  if (opts.remote !== undefined) return runConnectRemote(globals, id, scope, names, opts, io);
+  if (opts.tokenEnv !== undefined) {
+    io.stderr('gatehouse: --token-env goes with --remote URL\n');
+    return ExitCode.usage;
+  }
   const now = new Date();
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
   const gatehouseFile = join(home, 'config.toml');
@@ -302,7 +310,7 @@ function summary(servers: readonly ServerOutcome[], note: string | null): string
   return lines.join('\n') + '\n';
 }
 
-function reportWriteError(err: unknown, io: CliIo): ExitCodeValue {
+export function reportWriteError(err: unknown, io: CliIo): ExitCodeValue {
   if (err instanceof ConcurrentEditError) {
     io.stderr(
       `gatehouse: ${err.file} changed while connect was running (another editor or tool wrote it)\n  nothing was changed; run the command again to see the new diff\n`,
@@ -339,6 +347,7 @@ export async function runDisconnect(
     );
     return ExitCode.notFound;
   }
+  if (record.backup === null && record.created) return removeCreatedFile(home, record, opts, io);
   if (!record.backup || !existsSync(record.backup)) {
     io.stderr(
       `gatehouse: the backup of ${file} (${record.backup ?? 'none was made'}) is gone\n` +
@@ -390,56 +399,13 @@ export async function runDisconnect(
     io.stdout(
       `${file} restored from ${record.backup}\n` +
         (backup ? `the edited file was kept as ${backup}\n` : '') +
-        `the server definitions stay in ${record.gatehouse_config} (unused now; remove them if you like)\n`,
+        (record.remote
+          ? `the entry for the team gateway (${record.remote}) is gone\n`
+          : `the server definitions stay in ${record.gatehouse_config} (unused now; remove them if you like)\n`),
     );
   return ExitCode.ok;
 }
 
-export interface ExportOptions {
-  for?: string;
-  gatehouseCommand?: string;
-  output?: string;
-}
-
-/**
- * `gatehouse requirements export --for codex|claude-code`: the admin file that pins every server
- * in Gatehouse's config to `gatehouse run NAME` on the client side.
- */
-export function runRequirementsExport(
-  globals: GlobalOptions,
-  opts: ExportOptions,
-  io: CliIo,
-): ExitCodeValue {
-  if (opts.for !== 'codex' && opts.for !== 'claude-code') {
-    io.stderr(`gatehouse: --for must be codex or claude-code\n`);
-    return ExitCode.usage;
-  }
-  const world = loadWorld(globals, io);
-  const failed = configFailure(io, world);
-  if (failed !== null) return failed;
-  const names = [
-    ...new Set(world.config.servers.filter((s) => s.pluginId === null).map((s) => s.name)),
-  ].sort();
-  if (!names.length) {
-    io.stderr(
-      `gatehouse: no servers in Gatehouse's configuration (${join(world.gatehouseHome, 'config.toml')}) to pin\n` +
-        `  an empty pin list would disable every server; connect a client first (gatehouse connect codex)\n`,
-    );
-    return ExitCode.notFound;
-  }
-  const command = opts.gatehouseCommand ?? defaultGatehouseCommand();
-  const text =
-    opts.for === 'codex'
-      ? codexRequirementsToml(names, command, new Date())
-      : claudeManagedMcpJson(names, command);
-  if (opts.output) {
-    const file = resolve(io.cwd, opts.output);
-    try {
-      writeIfUnchanged(readSnapshot(file), text, { backup: true, now: new Date() });
-    } catch (err) {
-      return reportWriteError(err, io);
-    }
-    io.stderr(`wrote ${file} (${names.length} server(s): ${names.join(', ')})\n`);
-  } else io.stdout(text);
-  return ExitCode.ok;
-}
+// `requirements export` lives beside its command group; re-exported for the program's imports.
+export { runRequirementsExport } from './requirements-export.js';
+export type { ExportOptions } from './requirements-export.js';

@@ -6,6 +6,7 @@ import { describeAuditSpec, openAuditStore } from '../../audit/open-store.js';
 import { defaultGatehouseHome } from '../../config/load-config.js';
 import { parseTomlText } from '../../connect/codex-config.js';
 import { diagnoseClient } from '../../connect/doctor.js';
+import { readConnectState } from '../../connect/connect-state.js';
 import type { ClientConfig, ClientReport, Finding } from '../../connect/doctor.js';
 import { JSON_CLIENTS, parseJsonText } from '../../connect/json-config.js';
 import { ExitCode } from '../exit-codes.js';
@@ -14,11 +15,31 @@ import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
 import { codexHomeDir } from '../world.js';
 import { gatehouseVersion } from '../../version.js';
+import { launchGoverned } from './doctor-launch.js';
+import type { LaunchReport } from './doctor-launch.js';
+
+function launchLines(l: LaunchReport): string[] {
+  const ok = l.state === 'ready' || l.state === 'no_tools';
+  const reach = l.settings.map(
+    (s) =>
+      `${s.name} ${s.reach === 'passed' ? '✔' : s.reach === 'pinned' ? '(pinned by the entry)' : '✘ dropped'}`,
+  );
+  return [
+    `  launched ${l.server} as ${l.client} would: ${ok ? `${l.state}, ${l.tools ?? 0} tool(s)` : `${l.state.toUpperCase()}: ${l.detail}`}`,
+    `    home ${l.home}; audit ${l.audit.launched}${l.audit.written === true ? ' (this session recorded there)' : l.audit.written === false ? ' (nothing new recorded)' : ''}`,
+    ...(reach.length ? [`    GATEHOUSE_* set here: ${reach.join(', ')}`] : []),
+  ];
+}
 
 export interface DoctorOptions {
   json?: boolean;
   codex?: string;
+  /** Start each governed entry as its client would and check what reaches it. */
+  launch?: boolean;
 }
+
+/** Bound for one launched gateway's initialize + tools/list (it starts the real server too). */
+const LAUNCH_TIMEOUT_MS = 30_000;
 
 function asObject(v: unknown): Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
@@ -85,6 +106,12 @@ export async function runDoctor(
     }
     return cache.get(home) ?? null;
   };
+  // Entries `connect --remote` pointed at a team gateway go through Gatehouse, remotely.
+  const remotes = new Set(
+    readConnectState(resolve(io.cwd, defaultGatehouseHome(io.env))).flatMap((r) =>
+      r.remote ? [r.remote] : [],
+    ),
+  );
   for (const c of candidateFiles(globals, io)) {
     if (!existsSync(c.file)) continue;
     const text = readFileSync(c.file, 'utf8');
@@ -107,7 +134,7 @@ export async function runDoctor(
     );
     const result = diagnoseClient(
       { ...c, servers },
-      { env: io.env, defaultHome, serversIn, executable: (cmd) => onPath(cmd, io.env) },
+      { env: io.env, defaultHome, serversIn, executable: (cmd) => onPath(cmd, io.env), remotes },
     );
     clients.push(result.report);
     findings.push(...result.findings);
@@ -115,6 +142,15 @@ export async function runDoctor(
   // The audit store the gateway would use.
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
   const spec = globals.audit ?? io.env.GATEHOUSE_AUDIT;
+  const launched = opts.launch
+    ? await launchGoverned(
+        clients,
+        { env: io.env, cwd: io.cwd, audit: spec, home },
+        findings,
+        LAUNCH_TIMEOUT_MS,
+      )
+    : null;
+  if (launched) findings.push(...launched.findings);
   const shown = describeAuditSpec(spec, home);
   const sqlitePath = spec && /^postgres(ql)?:\/\//i.test(spec) ? null : shown;
   let store: Record<string, unknown>;
@@ -164,6 +200,7 @@ export async function runDoctor(
             servers: c.rows,
           })),
           audit: store,
+          ...(launched ? { launches: launched.launches } : {}),
           versions,
           findings,
         },
@@ -182,6 +219,7 @@ export async function runDoctor(
           `  ${r.governed ? '✔' : '✘'} ${r.name}: ${r.governed ? 'through Gatehouse' : 'BYPASSES Gatehouse'} (${r.target})`,
         );
     }
+    for (const l of launched?.launches ?? []) out.push(...launchLines(l));
     out.push(
       `audit store: ${shown} — ${store.reachable === true ? 'reachable' : store.reachable === false ? 'NOT reachable' : String(store.note)}`,
       `versions: gatehouse ${versions.gatehouse}, ${codexVersion ?? 'codex not found'}, node ${versions.node}`,

@@ -10,10 +10,21 @@ import { renderTable } from '../format/table.js';
 import type { CliIo } from '../io.js';
 import { loadOneServer, printDiagnostics } from '../report.js';
 import type { GlobalOptions } from '../world.js';
-import { loadRequirements } from '../../requirements/load-requirements.js';
 import { identityAliases, overlappingIdentityRules } from '../../requirements/identity-overlap.js';
-import { requirementsLocation } from '../world.js';
-import { resolve } from 'node:path';
+import { loadWorld } from '../world.js';
+import type { World } from '../world.js';
+import type { Diagnostic, SourceLocation } from '../../diagnostics/diagnostic.js';
+import type { ReferenceCheck } from './requirements-references.js';
+import { promoteWarnings } from '../../diagnostics/diagnostic.js';
+import type { ToolRule } from '../../policy/model.js';
+import { toolRuleLocation } from '../../requirements/rule-references.js';
+import type { SettingRow } from '../../requirements/setting-sources.js';
+import {
+  describeSetBy,
+  describeSettingValue,
+  settingRows,
+} from '../../requirements/setting-sources.js';
+import { checkRuleReferences } from './requirements-references.js';
 import { policyRevision } from '../../policy/revision.js';
 import { pluginGovernanceJson, pluginGovernanceLines } from '../format/plugin-governance-view.js';
 
@@ -43,33 +54,97 @@ function ruleRows(scope: string, set: ServerRuleSet): string[][] {
   ]);
 }
 
+function settingsJson(rows: readonly SettingRow[], table: SettingRow['table']) {
+  return Object.fromEntries(
+    rows
+      .filter((r) => r.table === table)
+      .map((r) => [
+        r.key,
+        {
+          value: r.value,
+          set_by:
+            r.setBy.length === 0
+              ? 'default'
+              : r.setBy.map((s) => ({
+                  source: s.source,
+                  file: s.location?.file ?? null,
+                  line: s.location?.line ?? null,
+                })),
+        },
+      ]),
+  );
+}
+
+function settingsLines(rows: readonly SettingRow[], table: SettingRow['table']): string[] {
+  return [
+    `${table}:`,
+    renderTable(
+      ['Setting', 'Value', 'Set by'],
+      rows
+        .filter((r) => r.table === table)
+        .map((r) => [r.key, describeSettingValue(r.value), describeSetBy(r)]),
+    ).trimEnd(),
+  ];
+}
+
+/** What `requirements check` found, gathered once for the text and the JSON report. */
+interface CheckFacts {
+  world: World;
+  diagnostics: Diagnostic[];
+  errors: number;
+  warnings: number;
+  overlaps: ReturnType<typeof overlappingIdentityRules>;
+  settings: SettingRow[];
+  references: ReferenceCheck;
+  ruleAt: (r: ToolRule) => SourceLocation | null;
+  probe: boolean;
+}
+
 /** `requirements check`: validate every layer and show the effective rules with their sources. */
-export function runRequirementsCheck(
+export async function runRequirementsCheck(
   global: GlobalOptions,
-  opts: { json?: boolean },
+  opts: { json?: boolean; probe?: boolean },
   io: CliIo,
-): ExitCodeValue {
-  const loaded = loadRequirements({
-    requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
-    env: io.env,
-    strict: Boolean(global.strict),
-    ...requirementsLocation(io),
-  });
-  const errors = loaded.diagnostics.filter((d) => d.severity === 'error');
-  const warnings = loaded.diagnostics.filter((d) => d.severity === 'warning');
-  // Reported, without changing the exit code: the strictest rules apply to an overlapping
-  // server, so an overlap is not a hole, but it is usually a mistake in the identity rules.
-  const overlaps = overlappingIdentityRules(loaded.requirements);
-  const code =
-    errors.length > 0
-      ? ExitCode.requirementsInvalid
-      : warnings.length > 0
-        ? ExitCode.warnings
-        : ExitCode.ok;
-  const { mcpServers, plugins, policy, audit } = loaded.requirements;
-  const revision = policyRevision(policy);
-  const policyJson = {
-    revision,
+): Promise<ExitCodeValue> {
+  const world = loadWorld(global, io);
+  const loaded = world.requirements;
+  // Names are checked against the configuration only when the layers themselves are valid.
+  const references = loaded.invalid
+    ? { diagnostics: [], notes: [], probed: {} }
+    : await checkRuleReferences(world, opts, io);
+  const diagnostics = [
+    ...loaded.diagnostics,
+    ...promoteWarnings(references.diagnostics, Boolean(global.strict)),
+  ];
+  const facts: CheckFacts = {
+    world,
+    diagnostics,
+    errors: diagnostics.filter((d) => d.severity === 'error').length,
+    warnings: diagnostics.filter((d) => d.severity === 'warning').length,
+    // Reported, without changing the exit code: the strictest rules apply to an overlapping
+    // server, so an overlap is not a hole, but it is usually a mistake in the identity rules.
+    overlaps: overlappingIdentityRules(loaded.requirements),
+    settings: settingRows(loaded.requirements, loaded.documents),
+    references,
+    ruleAt: (r) => toolRuleLocation(loaded.documents, r),
+    probe: Boolean(opts.probe),
+  };
+  if (opts.json) io.stdout(`${JSON.stringify(checkJson(facts), null, 2)}\n`);
+  else {
+    printDiagnostics(io, diagnostics);
+    io.stdout(`${checkText(facts).join('\n')}\n`);
+  }
+  return facts.errors > 0
+    ? ExitCode.requirementsInvalid
+    : facts.warnings > 0
+      ? ExitCode.warnings
+      : ExitCode.ok;
+}
+
+function policyJson(f: CheckFacts) {
+  const policy = f.world.requirements.requirements.policy;
+  return {
+    revision: policyRevision(policy),
     read_only: policy.readOnly,
     default_approval: policy.defaultApproval,
     approval_wait_seconds: policy.approvalWaitSeconds,
@@ -83,9 +158,15 @@ export function runRequirementsCheck(
       category: r.category,
       approval: r.approval,
       source: describeSource(r.source),
+      file: f.ruleAt(r)?.file ?? null,
+      line: f.ruleAt(r)?.line ?? null,
     })),
   };
-  const auditJson = {
+}
+
+function auditJson(f: CheckFacts) {
+  const audit = f.world.requirements.requirements.audit;
+  return {
     fail_open: audit.failOpen?.value ?? false,
     store: audit.store ? maskUrl(audit.store.value) : null,
     checkpoint_every_records: audit.checkpointEveryRecords?.value ?? 1000,
@@ -93,41 +174,44 @@ export function runRequirementsCheck(
     shared_appender: audit.sharedAppender?.value ?? true,
     witness: audit.witness?.value ?? null,
   };
-  if (opts.json) {
-    io.stdout(
-      `${JSON.stringify(
-        {
-          valid: errors.length === 0,
-          fail_closed: errors.length > 0,
-          admin_floor: loaded.adminFloor,
-          layers: loaded.layers.map((l) => ({
-            source: describeSource(l.source),
-            kind: l.source.kind,
-            status: l.status,
-            role: l.role,
-            effect: l.effect,
-            ignored: l.ignored,
-            note: l.note ?? null,
-          })),
-          identity_overlaps: overlaps.map((o) => ({
-            servers: [o.first.name, o.second.name],
-            certain: o.certain,
-            detail: o.why,
-          })),
-          mcp_servers: ruleSetJson(mcpServers),
-          plugins: Object.fromEntries([...plugins].map(([id, set]) => [id, ruleSetJson(set)])),
-          gatehouse_policy: policyJson,
-          gatehouse_audit: auditJson,
-          gatehouse_plugins: pluginGovernanceJson(loaded.requirements.pluginGovernance),
-          diagnostics: loaded.diagnostics.map((d) => diagnosticToJson(d)),
-        },
-        null,
-        2,
-      )}\n`,
-    );
-    return code;
-  }
-  printDiagnostics(io, loaded.diagnostics);
+}
+
+function checkJson(f: CheckFacts): Record<string, unknown> {
+  const loaded = f.world.requirements;
+  const { mcpServers, plugins, pluginGovernance } = loaded.requirements;
+  return {
+    valid: f.errors === 0,
+    fail_closed: f.errors > 0,
+    admin_floor: loaded.adminFloor,
+    layers: loaded.layers.map((l) => ({
+      source: describeSource(l.source),
+      kind: l.source.kind,
+      status: l.status,
+      role: l.role,
+      effect: l.effect,
+      ignored: l.ignored,
+      note: l.note ?? null,
+    })),
+    identity_overlaps: f.overlaps.map((o) => ({
+      servers: [o.first.name, o.second.name],
+      certain: o.certain,
+      detail: o.why,
+    })),
+    mcp_servers: ruleSetJson(mcpServers),
+    plugins: Object.fromEntries([...plugins].map(([id, set]) => [id, ruleSetJson(set)])),
+    gatehouse_policy: policyJson(f),
+    gatehouse_audit: auditJson(f),
+    gatehouse_masking: settingsJson(f.settings, 'gatehouse_masking'),
+    gatehouse_schema: settingsJson(f.settings, 'gatehouse_schema'),
+    gatehouse_plugins: pluginGovernanceJson(pluginGovernance),
+    reference_notes: f.references.notes,
+    ...(f.probe ? { probed: f.references.probed } : {}),
+    diagnostics: f.diagnostics.map((d) => diagnosticToJson(d)),
+  };
+}
+
+function layerLines(f: CheckFacts): string[] {
+  const loaded = f.world.requirements;
   const out: string[] = [
     loaded.adminFloor
       ? 'Requirement layers (lowest precedence first; the admin layer is a floor, the others may only tighten it):'
@@ -141,14 +225,20 @@ export function runRequirementsCheck(
     for (const what of l.ignored) out.push(`      IGNORED (would loosen the admin layer): ${what}`);
   }
   out.push('');
-  if (overlaps.length > 0) {
+  if (f.overlaps.length > 0) {
     out.push(
       'Identity overlaps: a server matching several allowlist rules gets the strictest of their tool rules; pin args or URLs to tell them apart:',
     );
-    for (const o of overlaps) out.push(`  warning: ${o.why}`);
+    for (const o of f.overlaps) out.push(`  warning: ${o.why}`);
     out.push('');
   }
-  if (errors.length > 0)
+  return out;
+}
+
+function serverRuleLines(f: CheckFacts): string[] {
+  const { mcpServers, plugins } = f.world.requirements.requirements;
+  const out: string[] = [];
+  if (f.errors > 0)
     out.push(
       'mcp_servers: rules with errors are left out below; until they are fixed no server is enabled',
     );
@@ -171,40 +261,51 @@ export function runRequirementsCheck(
       out.push(`plugins."${id}".mcp_servers: empty: every server of this plugin is denied`);
   if (rows.length > 0)
     out.push('', renderTable(['Scope', 'Server', 'Identity', 'Set by'], rows).trimEnd());
+  return out;
+}
+
+function checkText(f: CheckFacts): string[] {
+  const { policy, pluginGovernance } = f.world.requirements.requirements;
+  const audit = auditJson(f);
+  const out = [...layerLines(f), ...serverRuleLines(f)];
   out.push(
     '',
-    `gatehouse_policy: revision ${revision}; read_only = ${policy.readOnly}; default_approval = "${policy.defaultApproval}"; approvals wait ${policy.approvalWaitSeconds}s, valid ${policy.approvalTtlSeconds}s${policy.approvalWebhook ? `; webhook ${maskUrl(policy.approvalWebhook)}` : ''}`,
+    `gatehouse_policy: revision ${policyRevision(policy)}; read_only = ${policy.readOnly}; default_approval = "${policy.defaultApproval}"; approvals wait ${policy.approvalWaitSeconds}s, valid ${policy.approvalTtlSeconds}s${policy.approvalWebhook ? `; webhook ${maskUrl(policy.approvalWebhook)}` : ''}`,
   );
   if (policy.rules.length > 0)
     out.push(
       renderTable(
         ['Tools', 'allow', 'effect', 'category', 'approval', 'Set by'],
-        policy.rules.map((r) => [
-          r.key,
-          r.allow === null ? '-' : String(r.allow),
-          r.effect ?? '-',
-          r.category ?? '-',
-          r.approval ?? '-',
-          describeSource(r.source),
-        ]),
+        policy.rules.map((r) => {
+          const at = f.ruleAt(r);
+          return [
+            r.key,
+            r.allow === null ? '-' : String(r.allow),
+            r.effect ?? '-',
+            r.category ?? '-',
+            r.approval ?? '-',
+            at ? `${at.file}:${at.line}` : describeSource(r.source),
+          ];
+        }),
       ).trimEnd(),
     );
   out.push(
-    `gatehouse_audit: fail_open = ${auditJson.fail_open}; store ${auditJson.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${auditJson.checkpoint_every_records} records / ${auditJson.checkpoint_every_seconds}s; shared appender ${auditJson.shared_appender ? 'on' : 'off'}${auditJson.witness ? `; witness ${auditJson.witness}` : ''}`,
-  );
-  out.push(...pluginGovernanceLines(loaded.requirements.pluginGovernance));
-  out.push('');
-  out.push(
-    errors.length > 0
-      ? `INVALID: ${errors.length} error(s): Gatehouse disables every server until they are fixed (fail closed)`
-      : warnings.length > 0
-        ? `valid, with ${warnings.length} warning(s)`
-        : overlaps.length > 0
-          ? `valid; ${overlaps.length} identity overlap(s), see above`
+    `gatehouse_audit: fail_open = ${audit.fail_open}; store ${audit.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${audit.checkpoint_every_records} records / ${audit.checkpoint_every_seconds}s; shared appender ${audit.shared_appender ? 'on' : 'off'}${audit.witness ? `; witness ${audit.witness}` : ''}`,
+    ...pluginGovernanceLines(pluginGovernance),
+    '',
+    ...settingsLines(f.settings, 'gatehouse_masking'),
+    ...settingsLines(f.settings, 'gatehouse_schema'),
+    ...f.references.notes.map((note) => `note: ${note}`),
+    '',
+    f.errors > 0
+      ? `INVALID: ${f.errors} error(s): Gatehouse disables every server until they are fixed (fail closed)`
+      : f.warnings > 0
+        ? `valid, with ${f.warnings} warning(s)`
+        : f.overlaps.length > 0
+          ? `valid; ${f.overlaps.length} identity overlap(s), see above`
           : 'valid',
   );
-  io.stdout(`${out.join('\n')}\n`);
-  return code;
+  return out;
 }
 
 /** `requirements explain NAME`: the decision for one server and the rule behind it. */

@@ -33,6 +33,14 @@ export function addClientWiringCommands(
         '--gatehouse-command <path>',
         'the gatehouse executable the client starts (default: this one, absolute)',
       )
+      .option(
+        '--remote <url>',
+        "point the client at a team gateway's URL instead (one entry, named [server] or gatehouse; https, or http on loopback)",
+      )
+      .option(
+        '--token-env <var>',
+        'with --remote: the environment variable holding the bearer token (default: the client does OAuth)',
+      )
       .option('--json', 'print JSON (servers, diff, backups)')
       .action(async (client: string, names: string[], opts: ConnectOptions, cmd: Command) =>
         setExit(await runConnect(globals(cmd), client, names, opts, io)),
@@ -63,6 +71,10 @@ export function addClientWiringCommands(
       )
       .option('--json', 'print JSON')
       .option('--codex <path>', 'the codex executable for its version (default: codex on PATH)')
+      .option(
+        '--launch',
+        "start each governed entry as its client would (Codex's environment filtering included): initialize + tools/list, and check the GATEHOUSE_* settings, home and audit store reach it",
+      )
       .action(async (opts: DoctorOptions, cmd: Command) =>
         setExit(await runDoctor(globals(cmd), opts, io)),
       ),

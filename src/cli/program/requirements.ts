@@ -23,8 +23,12 @@ export function addRequirementsCommands(
         'validate the requirement layers and print the effective rules with their sources',
       )
       .option('--json', 'print JSON')
-      .action((opts: { json?: boolean }, cmd: Command) =>
-        setExit(runRequirementsCheck(globals(cmd), opts, io)),
+      .option(
+        '--probe',
+        'also start the servers tool rules name and warn about rules matching no tool they list',
+      )
+      .action(async (opts: { json?: boolean; probe?: boolean }, cmd: Command) =>
+        setExit(await runRequirementsCheck(globals(cmd), opts, io)),
       ),
   );
   wire(
@@ -53,6 +57,10 @@ export function addRequirementsCommands(
         'the command to pin (default: this gatehouse, absolute)',
       )
       .option('--output <file>', 'write to FILE (an existing one is backed up) instead of stdout')
+      .option(
+        '--managed-settings',
+        'with --for claude-code: the managed-settings.json allow/deny lists instead of managed-mcp.json',
+      )
       .action((opts: ExportOptions, cmd: Command) =>
         setExit(runRequirementsExport(globals(cmd), opts, io)),
       ),
