@@ -24,6 +24,8 @@ export const ExitCode = {
   auditIncomplete: 19,
   connectRefused: 20,
   doctorProblems: 21,
+  /** run/serve --http cannot start: an HTTP setting is invalid or refused by requirements, or a TLS file is unusable. */
+  httpSettingsRefused: 22,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];

@@ -75,6 +75,7 @@ Exit codes:
      checkpoint, no checkpoint, a call's intent without its result, a replaced store)
   20 connect/disconnect refused, nothing changed: edited concurrently, a conflicting definition, no backup
   21 doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)
+  22 run/serve --http cannot start: an HTTP setting is invalid or refused by [gatehouse_http], or a TLS file is unusable
   evidence record exits with the recorded command's own exit code (127: it could not be started)`;
 
 /** `--http` and `--http-token-env`, shared by `run` and `serve`. */
@@ -87,7 +88,40 @@ function withHttpOptions(cmd: Command): Command {
     .option(
       '--http-token-env <var>',
       'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
-    );
+    )
+    .option(
+      '--allowed-host <name>',
+      'a Host name clients may use besides the listen address (exact; NAME or NAME:PORT; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--allowed-origin <origin>',
+      'a browser Origin allowed to call (exact; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--trusted-proxy <cidr>',
+      'believe X-Forwarded-For/Proto/Host only from this proxy address or CIDR block (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS with this PEM certificate (chain); reloaded on SIGHUP',
+    )
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
+      '--idle-session-seconds <n>',
+      'end sessions unused this long, and their servers (default 300)',
+    )
+    .option('--max-sessions-per-user <n>', 'most live sessions per authenticated user (default 20)')
+    .option(
+      '--max-processes-per-user <n>',
+      "most upstream processes one user's sessions may hold (default 100)",
+    )
+    .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)');
 }
 
 /** Builds the CLI. Commands resolve to an exit code; nothing here calls process.exit. */
