@@ -199,3 +199,16 @@ export function tightenHttp(
   }
   return out;
 }
+
+/** `requirements check`: each set key with its value and the layer that set it. */
+export function httpRequirementsJson(
+  http: HttpRequirements,
+  describe: (source: RequirementSource) => string,
+): Record<string, { value: unknown; set_by: string }> {
+  return Object.fromEntries(
+    Object.entries(http).map(([key, set]) => [
+      key,
+      { value: (set as SetBy<unknown>).value, set_by: describe((set as SetBy<unknown>).source) },
+    ]),
+  );
+}

@@ -15,6 +15,7 @@ import { identityAliases, overlappingIdentityRules } from '../../requirements/id
 import { requirementsLocation } from '../world.js';
 import { resolve } from 'node:path';
 import { policyRevision } from '../../policy/revision.js';
+import { httpRequirementsJson } from '../../requirements/parse-http-table.js';
 import { pluginGovernanceJson, pluginGovernanceLines } from '../format/plugin-governance-view.js';
 
 function ruleSetJson(set: ServerRuleSet | null): Record<string, unknown> {
@@ -119,6 +120,7 @@ export function runRequirementsCheck(
           gatehouse_policy: policyJson,
           gatehouse_audit: auditJson,
           gatehouse_plugins: pluginGovernanceJson(loaded.requirements.pluginGovernance),
+          gatehouse_http: httpRequirementsJson(loaded.requirements.http, describeSource),
           diagnostics: loaded.diagnostics.map((d) => diagnosticToJson(d)),
         },
         null,
@@ -193,6 +195,11 @@ export function runRequirementsCheck(
     `gatehouse_audit: fail_open = ${auditJson.fail_open}; store ${auditJson.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${auditJson.checkpoint_every_records} records / ${auditJson.checkpoint_every_seconds}s; shared appender ${auditJson.shared_appender ? 'on' : 'off'}${auditJson.witness ? `; witness ${auditJson.witness}` : ''}`,
   );
   out.push(...pluginGovernanceLines(loaded.requirements.pluginGovernance));
+  const http = Object.entries(httpRequirementsJson(loaded.requirements.http, describeSource));
+  if (http.length > 0)
+    out.push(
+      `gatehouse_http (serve/run --http; flags may only narrow these): ${http.map(([k, v]) => `${k} = ${JSON.stringify(v.value)} (${v.set_by})`).join('; ')}`,
+    );
   out.push('');
   out.push(
     errors.length > 0
