@@ -103,6 +103,11 @@ export async function serveHttp(
   }
   const started = endpoint;
   line({ event: 'listening', url: started.url, auth: token ? 'bearer' : 'none' });
+  if ((listen.host === '0.0.0.0' || listen.host === '::') && settings.allowedHosts.length === 0)
+    line({
+      event: 'http_warning',
+      detail: `listening on ${listen.host} with no --allowed-host: every request is refused (403, DNS-rebinding protection) until the names clients use are listed`,
+    });
   const stopReload = onSignal('SIGHUP', () => {
     try {
       started.reloadTls();
