@@ -108,18 +108,21 @@ export async function serveHttp(
       event: 'http_warning',
       detail: `listening on ${listen.host} with no --allowed-host: every request is refused (403, DNS-rebinding protection) until the names clients use are listed`,
     });
-  const stopReload = onSignal('SIGHUP', () => {
-    try {
-      started.reloadTls();
-      line({ event: 'tls_reloaded' });
-    } catch (err) {
-      // The old certificate stays in use: a bad file never takes the server down.
-      line({
-        event: 'tls_reload_failed',
-        detail: err instanceof Error ? err.message : String(err),
+  // Without TLS there is nothing to reload: SIGHUP stops the process as usual.
+  const stopReload = !settings.tls
+    ? () => undefined
+    : onSignal('SIGHUP', () => {
+        try {
+          started.reloadTls();
+          line({ event: 'tls_reloaded' });
+        } catch (err) {
+          // The old certificate stays in use: a bad file never takes the server down.
+          line({
+            event: 'tls_reload_failed',
+            detail: err instanceof Error ? err.message : String(err),
+          });
+        }
       });
-    }
-  });
   await new Promise<void>((resolve) => onSignal('SIGTERM', resolve, true));
   line({ event: 'draining', drain_seconds: settings.drainSeconds });
   const { unfinished } = await started.drain();

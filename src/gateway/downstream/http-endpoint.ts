@@ -147,7 +147,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     }
     const admitted = registry.admit(subject, perSession);
     if (!admitted.ok) {
-      rpcError(res, 429, -32000, admitted.message, message.id, retryAfter);
+      rpcError(res, 429, -32000, admitted.message, message.id);
       return;
     }
     let registered = false;
