@@ -1,24 +1,24 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
 import {
   BodyTooLarge,
   carriesRequest,
   idOf,
-  lowerHeaders,
   parseBody,
   readBody,
   rpcError,
   sendJson,
 } from './http-messages.js';
-import { HttpSessionTransport } from './http-session-transport.js';
+import { openHttpSession } from './http-session-open.js';
+import type { HttpSessionEntry, SessionOpening } from './http-session-open.js';
 import { answerHealth, HEALTH_PATHS } from './health.js';
 import { SessionRegistry } from './session-registry.js';
 import { DEFAULT_HTTP_SETTINGS } from './http-settings.js';
 import type { HttpServerSettings } from './http-settings.js';
-import type { GatewaySession, InitInfo, OpenedSession } from './session.js';
+import type { InitInfo, OpenedSession } from './session.js';
 import { SERVER_UNAVAILABLE } from './session.js';
 import { DEFAULT_MAX_LINE_BYTES, INVALID_REQUEST } from './stdio-line-transport.js';
 import { createListener } from './tls-listener.js';
@@ -59,12 +59,6 @@ export interface HttpEndpoint {
 
 const PATH = '/mcp';
 
-interface Entry {
-  transport: HttpSessionTransport;
-  opened: GatewaySession;
-  server: Server | null;
-}
-
 /** Who a bearer token identifies: a short hash of it (never the token itself). */
 export function tokenSubject(token: string): string {
   return `token:${createHash('sha256').update(token).digest('hex').slice(0, 12)}`;
@@ -93,7 +87,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_LINE_BYTES;
   const perSession = options.processesPerSession ?? 1;
   const subject = options.token !== null ? tokenSubject(options.token) : 'anonymous';
-  const registry = new SessionRegistry<Entry>({
+  const registry = new SessionRegistry<HttpSessionEntry>({
     maxSessionsPerUser: settings.maxSessionsPerUser,
     maxProcessesPerUser: settings.maxProcessesPerUser,
     idleMs: settings.idleSessionSeconds * 1000,
@@ -121,81 +115,13 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     });
   };
 
-  const openSession = async (
+  const sessions: SessionOpening = { registry, subject, perSession, options, drop };
+  const openSession = (
     req: IncomingMessage,
     res: ServerResponse,
     messages: JSONRPCMessage[],
     forwarded: boolean,
-  ): Promise<void> => {
-    const message = messages[0] as {
-      method?: unknown;
-      id?: unknown;
-      params?: Record<string, unknown>;
-    };
-    if (messages.length !== 1 || message.method !== 'initialize' || !('id' in message)) {
-      const initInBatch = messages.some((m) => 'method' in m && m.method === 'initialize');
-      rpcError(
-        res,
-        400,
-        initInBatch ? INVALID_REQUEST : -32000,
-        initInBatch
-          ? 'Invalid Request: initialize must be sent alone'
-          : 'Bad Request: no session: start with initialize (without Mcp-Session-Id)',
-        message.id,
-      );
-      return;
-    }
-    const admitted = registry.admit(subject, perSession);
-    if (!admitted.ok) {
-      rpcError(res, 429, -32000, admitted.message, message.id);
-      return;
-    }
-    let registered = false;
-    try {
-      const info = message.params?.clientInfo as { name?: unknown; version?: unknown } | undefined;
-      const init: InitInfo = {
-        capabilities: (message.params?.capabilities as Record<string, unknown> | undefined) ?? {},
-        clientInfo:
-          typeof info?.name === 'string' && typeof info.version === 'string'
-            ? { name: info.name, version: info.version }
-            : null,
-      };
-      const connection: ConnectionInfo = {
-        transport: 'http',
-        headers: lowerHeaders(req, forwarded),
-        authSubject: options.token !== null ? subject : null,
-        clientInfo: init.clientInfo,
-      };
-      const opened = await options.open(init, connection);
-      if ('refusal' in opened) {
-        sendJson(res, 200, {
-          jsonrpc: '2.0',
-          id: message.id,
-          error: { code: SERVER_UNAVAILABLE, message: opened.refusal },
-        });
-        return;
-      }
-      const id = randomUUID();
-      const transport = new HttpSessionTransport(id);
-      const entry: Entry = { transport, opened, server: null };
-      registry.register(id, entry, subject, perSession);
-      registered = true;
-      const used = registry.use(id);
-      res.once('close', used);
-      void opened.lost.then((reason) => {
-        if (registry.get(id) !== entry) return;
-        options.onLost?.(id, reason);
-        void drop(id);
-      });
-      entry.server = await opened.serve(transport, connection);
-      transport.handlePost(res, messages, false, (answers) => {
-        // A refused initialize leaves nothing to keep (the client cannot use the session).
-        if (answers.some((a) => 'error' in a)) void drop(id);
-      });
-    } finally {
-      if (!registered) registry.release(subject, perSession);
-    }
-  };
+  ) => openHttpSession(sessions, req, res, messages, forwarded);
 
   const withSession = (req: IncomingMessage, res: ServerResponse, id: unknown = null) => {
     const sessionId = req.headers['mcp-session-id'];
