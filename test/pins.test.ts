@@ -96,6 +96,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     auditIncomplete: 19,
     connectRefused: 20,
     doctorProblems: 21,
+    httpSettingsRefused: 22,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

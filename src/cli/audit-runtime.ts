@@ -41,6 +41,8 @@ export interface AuditRuntime {
   close(reason: string): Promise<void>;
   /** Records an event without waiting for it (evidence such as schema drift). */
   evidence(event: AuditEventBody): void;
+  /** For `/readyz`: null when the store answers a read (bounded); a reason without location otherwise. */
+  storeProblem(): Promise<string | null>;
 }
 
 function sha256(data: string | Buffer): string {
@@ -261,6 +263,18 @@ export async function startAudit(
     stages: { 'audit-intent': stages.intent, 'audit-result': stages.result },
     governance,
     evidence: (event) => void record(event, true),
+    storeProblem: async () => {
+      if (!writer) return 'audit store unavailable';
+      const store = writer.store;
+      const answered = await Promise.race([
+        store.head().then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 2000).unref()),
+      ]);
+      return answered ? null : 'audit store unreachable';
+    },
     shapeOutgoing,
     stateLine: (inner) => (line) => {
       inner(line);

@@ -24,6 +24,8 @@ export const ExitCode = {
   auditIncomplete: 19,
   connectRefused: 20,
   doctorProblems: 21,
+  /** run/serve --http cannot start: an HTTP setting is invalid or refused by requirements, or a TLS file is unusable. */
+  httpSettingsRefused: 22,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -64,6 +66,8 @@ const EXIT_CODE_HELP: Readonly<Record<keyof typeof ExitCode, string>> = {
     'connect/disconnect refused, nothing changed: edited concurrently, a conflicting definition, no backup',
   doctorProblems:
     'doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)',
+  httpSettingsRefused:
+    'run/serve --http cannot start: an HTTP setting is invalid or refused by [gatehouse_http], or a TLS file is unusable',
 };
 
 /** Exit codes that are not Gatehouse's own: printed after the table. */

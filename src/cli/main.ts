@@ -3,7 +3,7 @@ import { killAllGroups } from '../gateway/upstream/process-groups.js';
 import { endQuietlyOnClosedPipe } from './closed-pipe.js';
 import { processIo } from './io.js';
 import { runCli } from './program.js';
-import { runShutdownHooks } from './shutdown.js';
+import { handleSignal, runShutdownHooks } from './shutdown.js';
 
 // Servers started by --probe run in their own process groups, out of reach of the terminal's
 // Ctrl-C: kill them whenever this process goes away.
@@ -13,7 +13,8 @@ for (const [signal, code] of [
   ['SIGTERM', 143],
   ['SIGHUP', 129],
 ] as const) {
-  process.once(signal, () => {
+  process.on(signal, () => {
+    if (handleSignal(signal)) return;
     const killed = killAllGroups();
     process.stderr.write(
       `\ngatehouse: ${signal}: stopped${killed > 0 ? ` (killed ${killed} server process group(s))` : ''}\n`,

@@ -1,4 +1,5 @@
 import { composeSchemaLayers } from './parse-schema-table.js';
+import { composeHttpLayers } from './parse-http-table.js';
 import { existsSync, realpathSync } from 'node:fs';
 import type { Ownership } from './file-ownership.js';
 import { requirementsFileOwnership } from './file-ownership.js';
@@ -305,6 +306,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     pluginGovernance,
     schema: composeSchemaLayers(layers),
     approvals: composeApprovals(layers),
+    http: composeHttpLayers(layers),
   };
 }
 

@@ -10,6 +10,8 @@ import type { PluginGovernance } from './parse-plugins-table.js';
 import { NO_PLUGIN_GOVERNANCE } from './parse-plugins-table.js';
 import type { ApprovalRequirements } from './parse-approvals-table.js';
 import { NO_APPROVAL_REQUIREMENTS } from './parse-approvals-table.js';
+import type { HttpRequirements } from './parse-http-table.js';
+import { NO_HTTP_REQUIREMENTS } from './parse-http-table.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -137,6 +139,8 @@ export interface Requirements {
   pluginGovernance: PluginGovernance;
   /** `[gatehouse_approvals]`: approver keys and in-band categories (admin-owned layers only). */
   approvals: ApprovalRequirements;
+  /** `[gatehouse_http]`: how the HTTP server may be deployed (names, proxies, TLS, limits). */
+  http: HttpRequirements;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -148,4 +152,5 @@ export const NO_REQUIREMENTS: Requirements = {
   masking: DEFAULT_MASKING_POLICY,
   pluginGovernance: NO_PLUGIN_GOVERNANCE,
   approvals: NO_APPROVAL_REQUIREMENTS,
+  http: NO_HTTP_REQUIREMENTS,
 };

@@ -4,6 +4,7 @@ import { describeSource } from './model.js';
 import type { ChangeClass } from '../schema/diff-json-schema.js';
 import type { DriftAction } from '../schema/enforce.js';
 import { DEFAULT_SCHEMA_POLICY, DRIFT_ACTIONS } from '../schema/enforce.js';
+import { tightenHttp } from './parse-http-table.js';
 
 /**
  * A layer the governed user controls (the env channel, a `--requirements` file, a system file
@@ -233,6 +234,8 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
       masking,
       pluginGovernance: base.pluginGovernance,
       approvals: base.approvals,
+      // [gatehouse_http]: lists only narrow, the admin's TLS files stay, limits only go down.
+      http: tightenHttp(base.http, layer.http, source, ignore),
     },
     ignored,
   };

@@ -27,6 +27,7 @@ import {
 import { checkRuleReferences } from './requirements-references.js';
 import { policyRevision } from '../../policy/revision.js';
 import { pluginGovernanceJson, pluginGovernanceLines } from '../format/plugin-governance-view.js';
+import { httpRequirementsJson } from '../../requirements/parse-http-table.js';
 
 function ruleSetJson(set: ServerRuleSet | null): Record<string, unknown> {
   if (!set) return { restricted: false, deny_all: false, sources: [], rules: [] };
@@ -204,6 +205,7 @@ function checkJson(f: CheckFacts): Record<string, unknown> {
     gatehouse_masking: settingsJson(f.settings, 'gatehouse_masking'),
     gatehouse_schema: settingsJson(f.settings, 'gatehouse_schema'),
     gatehouse_plugins: pluginGovernanceJson(pluginGovernance),
+    gatehouse_http: httpRequirementsJson(loaded.requirements.http, describeSource),
     reference_notes: f.references.notes,
     ...(f.probe ? { probed: f.references.probed } : {}),
     diagnostics: f.diagnostics.map((d) => diagnosticToJson(d)),
@@ -292,6 +294,7 @@ function checkText(f: CheckFacts): string[] {
   out.push(
     `gatehouse_audit: fail_open = ${audit.fail_open}; store ${audit.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${audit.checkpoint_every_records} records / ${audit.checkpoint_every_seconds}s; shared appender ${audit.shared_appender ? 'on' : 'off'}${audit.witness ? `; witness ${audit.witness}` : ''}`,
     ...pluginGovernanceLines(pluginGovernance),
+    ...httpLines(f),
     '',
     ...settingsLines(f.settings, 'gatehouse_masking'),
     ...settingsLines(f.settings, 'gatehouse_schema'),
@@ -357,4 +360,16 @@ export function runRequirementsExplain(
     );
   io.stdout(`${lines.join('\n')}\n`);
   return code;
+}
+
+/** `[gatehouse_http]` as the text output shows it (nothing when the requirements set none). */
+function httpLines(f: CheckFacts): string[] {
+  const http = Object.entries(
+    httpRequirementsJson(f.world.requirements.requirements.http, describeSource),
+  );
+  return http.length === 0
+    ? []
+    : [
+        `gatehouse_http (serve/run --http; flags may only narrow these): ${http.map(([k, v]) => `${k} = ${JSON.stringify(v.value)} (${v.set_by})`).join('; ')}`,
+      ];
 }

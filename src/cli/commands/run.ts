@@ -11,6 +11,11 @@ import { loadWorld } from '../world.js';
 import type { AuditRuntime } from '../audit-runtime.js';
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
+import { onSignal } from '../shutdown.js';
+import { resolveHttpSettings } from '../../gateway/downstream/http-settings.js';
+import type { HttpFlags } from '../../gateway/downstream/http-settings.js';
+import type { HttpRequirements } from '../../requirements/parse-http-table.js';
+import type { ServerDecision } from '../../requirements/apply-requirements.js';
 
 /** Where `run` speaks MCP: the process's own stdin/stdout (tests pass pipes). */
 export interface RunStreams {
@@ -23,21 +28,36 @@ export interface RunStreams {
  * `gatehouse run NAME`: serve one governed server over stdio. Diagnostics and one JSON line per
  * state change go to stderr; stdout carries only the protocol.
  */
-export interface HttpOptions {
+export interface HttpOptions extends HttpFlags {
   http?: string;
   httpTokenEnv?: string;
 }
 
 type OpenSession = HttpEndpointOptions['open'];
 
+/** What the HTTP server needs besides the session factory. */
+export interface HttpServing {
+  requirements: HttpRequirements;
+  audit: AuditRuntime;
+  /** Upstream processes one session starts (counted against the per-user limit). */
+  processesPerSession: number;
+}
+
+/** The stdio servers among `decisions` that a session would start (one process tree each). */
+export function stdioProcesses(decisions: readonly ServerDecision[]): number {
+  return decisions.filter((d) => d.enabled && d.server.transport.type === 'stdio').length;
+}
+
 /**
- * Starts the HTTP downstream and keeps serving until the process is stopped (SIGINT/SIGTERM:
- * see main.ts). Reports the URL as a JSON line on stderr.
+ * Starts the HTTP downstream and keeps serving until the process is stopped. SIGTERM drains
+ * (new work 503, requests in flight finish, bounded) and exits 0; SIGHUP reloads the TLS files;
+ * SIGINT stops at once (see main.ts). Reports the URL as a JSON line on stderr.
  */
 export async function serveHttp(
   opts: HttpOptions,
   io: CliIo,
   open: OpenSession,
+  serving: HttpServing,
 ): Promise<ExitCodeValue> {
   const listen = parseHttpListen(opts.http ?? '');
   if (!listen) {
@@ -56,19 +76,60 @@ export async function serveHttp(
       return ExitCode.usage;
     }
   }
-  const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
-  try {
-    const endpoint = await startHttpEndpoint({ ...listen, token, open });
-    io.stderr(
-      `${JSON.stringify({ event: 'listening', url: endpoint.url, auth: token ? 'bearer' : 'none' })}\n`,
-    );
-    return await new Promise<never>(() => undefined);
-  } catch (err) {
-    io.stderr(
-      `error: cannot serve HTTP on ${opts.http}: ${err instanceof Error ? err.message : String(err)}\n`,
-    );
-    return ExitCode.usage;
+  const resolved = resolveHttpSettings(opts, serving.requirements, io.cwd);
+  if ('error' in resolved) {
+    io.stderr(`error: ${resolved.error}\n`);
+    return ExitCode.httpSettingsRefused;
   }
+  const { settings } = resolved;
+  const line = (l: object) => io.stderr(`${JSON.stringify(l)}\n`);
+  const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
+  const { TlsFileError } = await import('../../gateway/downstream/tls-listener.js');
+  let endpoint;
+  try {
+    endpoint = await startHttpEndpoint({
+      ...listen,
+      token,
+      open,
+      settings,
+      processesPerSession: serving.processesPerSession,
+      storeProblem: () => serving.audit.storeProblem(),
+      onEvent: line,
+    });
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    io.stderr(`error: cannot serve HTTP on ${opts.http}: ${message}\n`);
+    return err instanceof TlsFileError ? ExitCode.httpSettingsRefused : ExitCode.usage;
+  }
+  const started = endpoint;
+  line({ event: 'listening', url: started.url, auth: token ? 'bearer' : 'none' });
+  if ((listen.host === '0.0.0.0' || listen.host === '::') && settings.allowedHosts.length === 0)
+    line({
+      event: 'http_warning',
+      detail: `listening on ${listen.host} with no --allowed-host: every request is refused (403, DNS-rebinding protection) until the names clients use are listed`,
+    });
+  // Without TLS there is nothing to reload: SIGHUP stops the process as usual.
+  const stopReload = !settings.tls
+    ? () => undefined
+    : onSignal('SIGHUP', () => {
+        try {
+          started.reloadTls();
+          line({ event: 'tls_reloaded' });
+        } catch (err) {
+          // The old certificate stays in use: a bad file never takes the server down.
+          line({
+            event: 'tls_reload_failed',
+            detail: err instanceof Error ? err.message : String(err),
+          });
+        }
+      });
+  await new Promise<void>((resolve) => onSignal('SIGTERM', resolve, true));
+  line({ event: 'draining', drain_seconds: settings.drainSeconds });
+  const { unfinished } = await started.drain();
+  stopReload();
+  line({ event: 'drained', unfinished });
+  await serving.audit.close('drained');
+  return ExitCode.ok;
 }
 
 /** What a gateway session needs from the CLI: environment, stderr lines (also audited), stages. */
@@ -152,7 +213,11 @@ export async function runRun(
       ...sessionContext(io, streams, audit),
       schema: schemaGuards(world, io, global, audit),
     };
-    return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx));
+    return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx), {
+      requirements: world.requirements.requirements.http,
+      audit,
+      processesPerSession: stdioProcesses([decision]),
+    });
   }
   const audit = await startAudit(world, io, global.audit, {
     mode: 'run',

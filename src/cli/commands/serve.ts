@@ -5,7 +5,7 @@ import type { GlobalOptions } from '../world.js';
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
 import type { HttpOptions, RunStreams } from './run.js';
-import { loadForGateway, serveHttp, sessionContext } from './run.js';
+import { loadForGateway, serveHttp, sessionContext, stdioProcesses } from './run.js';
 
 /** `gatehouse serve`: every allowed server behind one stdio endpoint, `server__tool` names. */
 export async function runServe(
@@ -28,7 +28,11 @@ export async function runServe(
     schema: schemaGuards(world, io, global, audit),
   };
   if (opts.http !== undefined) {
-    return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx));
+    return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx), {
+      requirements: world.requirements.requirements.http,
+      audit,
+      processesPerSession: stdioProcesses(world.decisions),
+    });
   }
   const outcome = await gateway.serveGateway({ decisions: world.decisions, stdin, stdout, ...ctx });
   await audit.close('client disconnected');

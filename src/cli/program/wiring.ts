@@ -28,5 +28,38 @@ export function withHttpOptions(cmd: Command): Command {
     .option(
       '--http-token-env <var>',
       'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
-    );
+    )
+    .option(
+      '--allowed-host <name>',
+      'a Host name clients may use besides the listen address (exact; NAME or NAME:PORT; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--allowed-origin <origin>',
+      'a browser Origin allowed to call (exact; repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--trusted-proxy <cidr>',
+      'believe X-Forwarded-For/Proto/Host only from this proxy address or CIDR block (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--tls-cert <file>',
+      'serve HTTPS with this PEM certificate (chain); reloaded on SIGHUP',
+    )
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
+      '--idle-session-seconds <n>',
+      'end sessions unused this long, and their servers (default 300)',
+    )
+    .option('--max-sessions-per-user <n>', 'most live sessions per authenticated user (default 20)')
+    .option(
+      '--max-processes-per-user <n>',
+      "most upstream processes one user's sessions may hold (default 100)",
+    )
+    .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)');
 }

@@ -1,18 +1,28 @@
-import { createHash, randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
+import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
-import { HttpSessionTransport } from './http-session-transport.js';
-import type { GatewaySession, InitInfo, OpenedSession } from './session.js';
-import { SERVER_UNAVAILABLE } from './session.js';
 import {
-  DEFAULT_MAX_LINE_BYTES,
-  INVALID_REQUEST,
-  jsonRpcShapeProblem,
-  PARSE_ERROR,
-} from './stdio-line-transport.js';
+  BodyTooLarge,
+  carriesRequest,
+  idOf,
+  parseBody,
+  readBody,
+  rpcError,
+  sendJson,
+} from './http-messages.js';
+import { openHttpSession } from './http-session-open.js';
+import type { HttpSessionEntry, SessionOpening } from './http-session-open.js';
+import { answerHealth, HEALTH_PATHS } from './health.js';
+import { SessionRegistry } from './session-registry.js';
+import { DEFAULT_HTTP_SETTINGS } from './http-settings.js';
+import type { HttpServerSettings } from './http-settings.js';
+import type { InitInfo, OpenedSession } from './session.js';
+import { SERVER_UNAVAILABLE } from './session.js';
+import { DEFAULT_MAX_LINE_BYTES, INVALID_REQUEST } from './stdio-line-transport.js';
+import { createListener } from './tls-listener.js';
+import { requestOrigin, trustedProxies } from './trusted-proxy.js';
 
 export interface HttpEndpointOptions {
   host: string;
@@ -20,29 +30,34 @@ export interface HttpEndpointOptions {
   port: number;
   /** Clients must send `Authorization: Bearer <token>`; required off loopback. */
   token: string | null;
+  settings?: HttpServerSettings;
+  /** Upstream processes one session starts (its stdio servers): counted against the per-user limit. */
+  processesPerSession?: number;
+  /** For `/readyz`: null when the audit store answers. */
+  storeProblem?: () => Promise<string | null>;
   /** Largest request body accepted (default 16 MiB, as on stdio). */
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
   open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
   /** A session ended because its upstream went away. */
   onLost?(sessionId: string, reason: string): void;
+  /** A session was ended by the gateway (idle), as a stderr line. */
+  onEvent?(line: Record<string, unknown>): void;
 }
 
 export interface HttpEndpoint {
   url: string;
   close(): Promise<void>;
+  /**
+   * Stops taking new work (503 + Retry-After), waits (bounded) for requests in flight, then
+   * ends every session and its upstream trees.
+   */
+  drain(): Promise<{ unfinished: number }>;
+  /** Reads the TLS files again (SIGHUP); throws naming the file when they are unusable. */
+  reloadTls(): void;
 }
 
 const PATH = '/mcp';
-
-/** Most messages one POST may batch (clients before 2025-06-18 may batch). */
-const MAX_BATCH = 100;
-
-interface Entry {
-  transport: HttpSessionTransport;
-  opened: GatewaySession;
-  server: Server | null;
-}
 
 /** Who a bearer token identifies: a short hash of it (never the token itself). */
 export function tokenSubject(token: string): string {
@@ -53,69 +68,13 @@ function isLoopback(host: string): boolean {
   return host === '127.0.0.1' || host === 'localhost' || host === '::1';
 }
 
-function sendJson(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-type': 'application/json', ...headers });
-  res.end(JSON.stringify(body));
-}
-
-function rpcError(
-  res: ServerResponse,
-  status: number,
-  code: number,
-  message: string,
-  id: unknown = null,
-): void {
-  sendJson(res, status, {
-    jsonrpc: '2.0',
-    id: typeof id === 'string' || typeof id === 'number' ? id : null,
-    error: { code, message },
-  });
-}
-
-function idOf(value: unknown): string | number | null {
-  const id = (value as { id?: unknown } | null)?.id;
-  return typeof id === 'string' || typeof id === 'number' ? id : null;
-}
-
-class BodyTooLarge extends Error {}
-
-function readBody(req: IncomingMessage, limit: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(new BodyTooLarge());
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
-
-function lowerHeaders(req: IncomingMessage): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(req.headers))
-    if (typeof v === 'string' && k !== 'authorization' && k !== 'cookie') out[k] = v;
-  return out;
-}
-
 /**
  * The streamable HTTP downstream (`--http`): one endpoint at `/mcp`, one MCP session per
  * client, each with its own upstream side (so server→client requests reach the right client).
  * Host and Origin are checked on every request (DNS-rebinding protection), and the bearer token
  * when one is set; an unknown session is 404 (the client re-initialises); DELETE ends a session
- * and the upstream processes it started.
+ * and the upstream processes it started. Deployment: configured names, trusted proxies, TLS,
+ * health endpoints, per-user limits, idle expiry and a bounded drain.
  */
 export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
   if (!isLoopback(options.host) && options.token === null) {
@@ -123,130 +82,54 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       `refusing to listen on ${options.host} without a bearer token: set --http-token-env, or listen on 127.0.0.1`,
     );
   }
+  const settings = options.settings ?? DEFAULT_HTTP_SETTINGS;
+  const proxies = trustedProxies(settings.trustedProxies);
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_LINE_BYTES;
-  const sessions = new Map<string, Entry>();
-  let policy = policyFor(options.host, options.port, options.token);
+  const perSession = options.processesPerSession ?? 1;
+  const subject = options.token !== null ? tokenSubject(options.token) : 'anonymous';
+  const registry = new SessionRegistry<HttpSessionEntry>({
+    maxSessionsPerUser: settings.maxSessionsPerUser,
+    maxProcessesPerUser: settings.maxProcessesPerUser,
+    idleMs: settings.idleSessionSeconds * 1000,
+  });
+  let draining = false;
+  let inFlight = 0;
+  let settled: (() => void) | null = null;
+  const retryAfter = { 'retry-after': String(Math.max(1, Math.ceil(settings.drainSeconds))) };
 
   const drop = async (id: string): Promise<void> => {
-    const entry = sessions.get(id);
+    const entry = registry.remove(id);
     if (!entry) return;
-    sessions.delete(id);
     await entry.opened.close();
     await entry.server?.close().catch(() => undefined);
   };
 
-  /** The POST body as JSON-RPC messages, or a rejection already written. */
-  const parse = (
-    text: string,
-    res: ServerResponse,
-  ): { messages: JSONRPCMessage[]; batch: boolean } | null => {
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch (err) {
-      rpcError(res, 400, PARSE_ERROR, `Parse error: ${(err as Error).message}`);
-      return null;
-    }
-    const batch = Array.isArray(value);
-    const items: unknown[] = batch ? (value as unknown[]) : [value];
-    if (items.length === 0 || items.length > MAX_BATCH) {
-      rpcError(
-        res,
-        400,
-        INVALID_REQUEST,
-        `Invalid Request: a batch holds 1 to ${MAX_BATCH} messages`,
-      );
-      return null;
-    }
-    for (const item of items) {
-      const problem = jsonRpcShapeProblem(item);
-      if (problem) {
-        rpcError(
-          res,
-          400,
-          INVALID_REQUEST,
-          `Invalid Request: ${problem}`,
-          batch ? null : idOf(item),
-        );
-        return null;
-      }
-    }
-    return { messages: items as JSONRPCMessage[], batch };
+  /** Counts a request until its response is done (drain waits for these). */
+  const track = (res: ServerResponse, session: string | null): void => {
+    inFlight += 1;
+    const used = session ? registry.use(session) : () => undefined;
+    res.once('close', () => {
+      inFlight -= 1;
+      used();
+      if (inFlight === 0) settled?.();
+    });
   };
 
-  const openSession = async (
+  const sessions: SessionOpening = { registry, subject, perSession, options, drop };
+  const openSession = (
     req: IncomingMessage,
     res: ServerResponse,
     messages: JSONRPCMessage[],
-  ): Promise<void> => {
-    const message = messages[0] as {
-      method?: unknown;
-      id?: unknown;
-      params?: Record<string, unknown>;
-    };
-    if (messages.length !== 1 || message.method !== 'initialize' || !('id' in message)) {
-      const initInBatch = messages.some((m) => 'method' in m && m.method === 'initialize');
-      rpcError(
-        res,
-        400,
-        initInBatch ? INVALID_REQUEST : -32000,
-        initInBatch
-          ? 'Invalid Request: initialize must be sent alone'
-          : 'Bad Request: no session: start with initialize (without Mcp-Session-Id)',
-        message.id,
-      );
-      return;
-    }
-    const info = message.params?.clientInfo as { name?: unknown; version?: unknown } | undefined;
-    const init: InitInfo = {
-      capabilities: (message.params?.capabilities as Record<string, unknown> | undefined) ?? {},
-      clientInfo:
-        typeof info?.name === 'string' && typeof info.version === 'string'
-          ? { name: info.name, version: info.version }
-          : null,
-    };
-    const connection: ConnectionInfo = {
-      transport: 'http',
-      headers: lowerHeaders(req),
-      authSubject: options.token !== null ? tokenSubject(options.token) : null,
-      clientInfo: init.clientInfo,
-    };
-    const opened = await options.open(init, connection);
-    if ('refusal' in opened) {
-      sendJson(res, 200, {
-        jsonrpc: '2.0',
-        id: message.id,
-        error: { code: SERVER_UNAVAILABLE, message: opened.refusal },
-      });
-      return;
-    }
-    const id = randomUUID();
-    const transport = new HttpSessionTransport(id);
-    const entry: Entry = { transport, opened, server: null };
-    sessions.set(id, entry);
-    void opened.lost.then((reason) => {
-      if (sessions.get(id) !== entry) return;
-      options.onLost?.(id, reason);
-      void drop(id);
-    });
-    entry.server = await opened.serve(transport, connection);
-    transport.handlePost(res, messages, false, (answers) => {
-      // A refused initialize leaves nothing to keep (the client cannot use the session).
-      if (answers.some((a) => 'error' in a)) void drop(id);
-    });
-  };
+    forwarded: boolean,
+  ) => openHttpSession(sessions, req, res, messages, forwarded);
 
-  const withSession = (
-    req: IncomingMessage,
-    res: ServerResponse,
-    id: unknown = null,
-  ): Entry | null => {
+  const withSession = (req: IncomingMessage, res: ServerResponse, id: unknown = null) => {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId !== 'string') {
       rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', id);
       return null;
     }
-    const entry = sessions.get(sessionId);
+    const entry = registry.get(sessionId);
     if (!entry) {
       rpcError(res, 404, SERVER_UNAVAILABLE, 'Session not found: initialize a new session', id);
       return null;
@@ -256,10 +139,20 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       rpcError(res, 400, -32000, problem, id);
       return null;
     }
-    return entry;
+    return { id: sessionId, entry };
   };
 
-  const handlePost = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const refuseDraining = (res: ServerResponse, id: unknown = null) =>
+    rpcError(
+      res,
+      503,
+      SERVER_UNAVAILABLE,
+      'Service Unavailable: this gateway is shutting down (draining); retry, or connect to another replica',
+      id,
+      retryAfter,
+    );
+
+  const handlePost = async (req: IncomingMessage, res: ServerResponse, forwarded: boolean) => {
     const accept = req.headers.accept ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
       rpcError(
@@ -282,66 +175,47 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         rpcError(res, 413, INVALID_REQUEST, `message too large: more than ${limit} bytes`);
       return;
     }
-    const parsed = parse(text, res);
+    const parsed = parseBody(text, res);
     if (!parsed) return;
     const { messages, batch } = parsed;
+    const firstId = batch ? null : idOf(messages[0]);
+    // Draining: replies and notifications still reach the requests in flight; new work does not.
+    if (draining && carriesRequest(messages)) return refuseDraining(res, firstId);
     if (req.headers['mcp-session-id'] === undefined) {
-      await openSession(req, res, messages);
-      return;
+      track(res, null);
+      return openSession(req, res, messages, forwarded);
     }
-    const entry = withSession(req, res, batch ? null : idOf(messages[0]));
-    if (!entry) return;
+    const found = withSession(req, res, firstId);
+    if (!found) return;
     if (messages.some((m) => 'method' in m && m.method === 'initialize')) {
-      rpcError(
-        res,
-        400,
-        INVALID_REQUEST,
-        'Invalid Request: Server already initialized',
-        batch ? null : idOf(messages[0]),
-      );
+      rpcError(res, 400, INVALID_REQUEST, 'Invalid Request: Server already initialized', firstId);
       return;
     }
-    entry.transport.handlePost(res, messages, batch);
+    track(res, found.id);
+    found.entry.transport.handlePost(res, messages, batch);
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = req.url ?? '/';
-    const path =
-      url.startsWith(PATH) && (url.length === PATH.length || url[PATH.length] === '?')
-        ? PATH
-        : new URL(url, 'http://gatehouse').pathname;
-    if (path !== PATH) {
-      sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
-      return;
-    }
-    const check = checkHttpRequest(req.headers, policy);
-    if (!check.ok) {
-      sendJson(
-        res,
-        check.status,
-        { error: check.message },
-        check.challenge ? { 'www-authenticate': check.challenge } : {},
-      );
-      return;
-    }
+  const handleMcp = async (req: IncomingMessage, res: ServerResponse, forwarded: boolean) => {
     switch (req.method) {
       case 'POST':
-        return handlePost(req, res);
+        return handlePost(req, res, forwarded);
       case 'GET': {
-        const entry = withSession(req, res);
-        if (!entry) return;
+        if (draining) return refuseDraining(res);
+        const found = withSession(req, res);
+        if (!found) return;
         if (!(req.headers.accept ?? '').includes('text/event-stream')) {
           rpcError(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
           return;
         }
-        const conflict = entry.transport.handleGet(res);
+        const conflict = found.entry.transport.handleGet(res);
         if (conflict) rpcError(res, conflict.status, -32000, conflict.message);
+        else res.once('close', registry.use(found.id)); // a client listening is not idle
         return;
       }
       case 'DELETE': {
-        const entry = withSession(req, res);
-        if (!entry) return;
-        await drop(entry.transport.sessionId ?? '');
+        const found = withSession(req, res);
+        if (!found) return;
+        await drop(found.id);
         res.writeHead(200).end();
         return;
       }
@@ -355,7 +229,39 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     }
   };
 
-  const server = createServer((req, res) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const path =
+      url.startsWith(PATH) && (url.length === PATH.length || url[PATH.length] === '?')
+        ? PATH
+        : new URL(url, 'http://gatehouse').pathname;
+    if ((HEALTH_PATHS as readonly string[]).includes(path)) {
+      return answerHealth(path, req.method, res, {
+        draining: () => draining,
+        storeProblem: options.storeProblem ?? (() => Promise.resolve(null)),
+      });
+    }
+    if (path !== PATH) {
+      sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
+      return;
+    }
+    const seen = requestOrigin(req.headers, req.socket.remoteAddress, proxies, listener.proto);
+    const check = checkHttpRequest(req.headers, policy, seen);
+    if (!check.ok) {
+      rpcError(
+        res,
+        check.status,
+        -32000,
+        check.message,
+        null,
+        check.challenge ? { 'www-authenticate': check.challenge } : {},
+      );
+      return;
+    }
+    return handleMcp(req, res, seen.viaProxy);
+  };
+
+  const listener = createListener(settings.tls, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       rpcError(
         res,
@@ -365,21 +271,61 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       );
     });
   });
+  const server = listener.server;
+  const policyOf = (port: number) =>
+    policyFor(options.host, port, options.token, {
+      allowedHosts: settings.allowedHosts,
+      allowedOrigins: settings.allowedOrigins,
+      proto: listener.proto,
+    });
+  let policy = policyOf(options.port);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
   });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : options.port;
-  policy = policyFor(options.host, port, options.token);
+  policy = policyOf(port);
+
+  const idleMs = settings.idleSessionSeconds * 1000;
+  const sweeper = setInterval(
+    () => {
+      for (const id of registry.idle()) {
+        options.onEvent?.({
+          event: 'session_expired',
+          subject,
+          idle_seconds: settings.idleSessionSeconds,
+        });
+        void drop(id);
+      }
+    },
+    Math.min(Math.max(idleMs / 4, 100), 30_000),
+  );
+  sweeper.unref();
+
+  const close = async () => {
+    clearInterval(sweeper);
+    const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+    await Promise.all(registry.ids().map(drop));
+    server.closeAllConnections(); // open SSE streams would otherwise hold close() forever
+    await stopped;
+  };
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
   return {
-    url: `http://${shownHost}:${port}${PATH}`,
-    async close() {
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all([...sessions.keys()].map(drop));
-      server.closeAllConnections(); // open SSE streams would otherwise hold close() forever
-      await stopped;
+    url: `${listener.proto}://${shownHost}:${port}${PATH}`,
+    close,
+    async drain() {
+      draining = true;
+      if (inFlight > 0) {
+        await new Promise<void>((resolve) => {
+          settled = resolve;
+          setTimeout(resolve, settings.drainSeconds * 1000).unref();
+        });
+      }
+      const unfinished = inFlight;
+      await close();
+      return { unfinished };
     },
+    reloadTls: () => listener.reload(),
   };
 }

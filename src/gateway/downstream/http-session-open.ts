@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
+import type { ConnectionInfo } from '../../pipeline/context.js';
+import { lowerHeaders, rpcError, sendJson } from './http-messages.js';
+import { HttpSessionTransport } from './http-session-transport.js';
+import type { SessionRegistry } from './session-registry.js';
+import type { GatewaySession, InitInfo, OpenedSession } from './session.js';
+import { SERVER_UNAVAILABLE } from './session.js';
+import { INVALID_REQUEST } from './stdio-line-transport.js';
+
+/** One live HTTP session: its transport, its upstream side and the MCP server answering it. */
+export interface HttpSessionEntry {
+  transport: HttpSessionTransport;
+  opened: GatewaySession;
+  server: Server | null;
+}
+
+/** What opening a session needs from the endpoint. */
+export interface SessionOpening {
+  registry: SessionRegistry<HttpSessionEntry>;
+  /** Who is asking (per-user limits; the pipeline's `authSubject` when authenticated). */
+  subject: string;
+  /** Upstream processes the new session starts. */
+  perSession: number;
+  options: {
+    token: string | null;
+    open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
+    onLost?(sessionId: string, reason: string): void;
+  };
+  drop(id: string): Promise<void>;
+}
+
+/**
+ * A POST without `Mcp-Session-Id`: it must be a lone `initialize`. The per-user limits are
+ * checked before the gateway mode starts anything; a refused initialize keeps no session.
+ */
+export async function openHttpSession(
+  ctx: SessionOpening,
+  req: IncomingMessage,
+  res: ServerResponse,
+  messages: JSONRPCMessage[],
+  forwarded: boolean,
+): Promise<void> {
+  const message = messages[0] as {
+    method?: unknown;
+    id?: unknown;
+    params?: Record<string, unknown>;
+  };
+  if (messages.length !== 1 || message.method !== 'initialize' || !('id' in message)) {
+    const initInBatch = messages.some((m) => 'method' in m && m.method === 'initialize');
+    rpcError(
+      res,
+      400,
+      initInBatch ? INVALID_REQUEST : -32000,
+      initInBatch
+        ? 'Invalid Request: initialize must be sent alone'
+        : 'Bad Request: no session: start with initialize (without Mcp-Session-Id)',
+      message.id,
+    );
+    return;
+  }
+  const admitted = ctx.registry.admit(ctx.subject, ctx.perSession);
+  if (!admitted.ok) {
+    rpcError(res, 429, -32000, admitted.message, message.id);
+    return;
+  }
+  let registered = false;
+  try {
+    const info = message.params?.clientInfo as { name?: unknown; version?: unknown } | undefined;
+    const init: InitInfo = {
+      capabilities: (message.params?.capabilities as Record<string, unknown> | undefined) ?? {},
+      clientInfo:
+        typeof info?.name === 'string' && typeof info.version === 'string'
+          ? { name: info.name, version: info.version }
+          : null,
+    };
+    const connection: ConnectionInfo = {
+      transport: 'http',
+      headers: lowerHeaders(req, forwarded),
+      authSubject: ctx.options.token !== null ? ctx.subject : null,
+      clientInfo: init.clientInfo,
+    };
+    const opened = await ctx.options.open(init, connection);
+    if ('refusal' in opened) {
+      sendJson(res, 200, {
+        jsonrpc: '2.0',
+        id: message.id,
+        error: { code: SERVER_UNAVAILABLE, message: opened.refusal },
+      });
+      return;
+    }
+    const id = randomUUID();
+    const transport = new HttpSessionTransport(id);
+    const entry: HttpSessionEntry = { transport, opened, server: null };
+    ctx.registry.register(id, entry, ctx.subject, ctx.perSession);
+    registered = true;
+    const used = ctx.registry.use(id);
+    res.once('close', used);
+    void opened.lost.then((reason) => {
+      if (ctx.registry.get(id) !== entry) return;
+      ctx.options.onLost?.(id, reason);
+      void ctx.drop(id);
+    });
+    entry.server = await opened.serve(transport, connection);
+    transport.handlePost(res, messages, false, (answers) => {
+      // A refused initialize leaves nothing to keep (the client cannot use the session).
+      if (answers.some((a) => 'error' in a)) void ctx.drop(id);
+    });
+  } finally {
+    if (!registered) ctx.registry.release(ctx.subject, ctx.perSession);
+  }
+}
