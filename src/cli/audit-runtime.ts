@@ -8,10 +8,8 @@ import { describeAuditSpec, openAuditStore } from '../audit/open-store.js';
 import type { AuditSink } from '../audit/writer.js';
 import { AuditWriter } from '../audit/writer.js';
 import { sharedAppenderDir, sharedAppenderPath } from '../audit/shared-appender.js';
-import { REQUEST_TIMEOUT } from '../gateway/wire.js';
 import type { StateLine } from '../gateway/state-line.js';
 import { maskArgs, maskTokens, maskUrl } from '../masking/mask-text.js';
-import type { PipelineStages } from '../pipeline/pipeline.js';
 import { auditStages } from '../pipeline/stages/audit.js';
 import { approvalStage } from '../pipeline/stages/approval.js';
 import { policyStage } from '../pipeline/stages/policy.js';
@@ -30,8 +28,7 @@ import { policySettingsFor } from './policy-settings.js';
 import type { World } from './world.js';
 
 export interface AuditRuntime {
-  stages: Partial<PipelineStages>;
-  /** Each session's policy, approval and masking stages. */
+  /** Each session's governance stages: audit, masking, policy, approval, detokenize. */
   governance: GovernanceFactory;
   /** Masks what servers send the client outside results (logs, progress, sampling, elicitation). */
   shapeOutgoing: OutgoingShaper;
@@ -183,7 +180,6 @@ export async function startAudit(
     failOpen,
     serverRef: (name) => refs.get(name) ?? { name, identity: null },
     onProblem: problem,
-    timeoutCode: REQUEST_TIMEOUT,
   });
   const policy = world.requirements.requirements.policy;
   const settings = policySettingsFor(world, (message) =>
@@ -202,7 +198,9 @@ export async function startAudit(
   );
   const peopleMasker = new Masker(maskingPolicy);
   const governance: GovernanceFactory = (router, scopes) => ({
-    masking: maskingStage({
+    'audit-intent': stages.intent,
+    'audit-result': stages.result,
+    ...maskingStage({
       policy: maskingPolicy,
       router,
       recordDetokenized: async (ctx, kinds) => {
@@ -258,7 +256,6 @@ export async function startAudit(
       ? message
       : maskOutgoingMessage(outgoingMasker, message);
   return {
-    stages: { 'audit-intent': stages.intent, 'audit-result': stages.result },
     governance,
     evidence: (event) => void record(event, true),
     shapeOutgoing,

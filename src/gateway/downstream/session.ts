@@ -14,6 +14,7 @@ import { passThroughSchema } from '../wire.js';
 import { BufferedTransport } from './buffered-transport.js';
 import type { EdgeProblem } from './stdio-line-transport.js';
 import { StdioLineTransport } from './stdio-line-transport.js';
+import { codeOf } from '../../pipeline/error-table.js';
 
 /** What the client said in `initialize`. */
 export interface InitInfo {
@@ -59,8 +60,8 @@ function asInitialize(message: JSONRPCMessage): InitInfo {
   };
 }
 
-/** Server-defined JSON-RPC error: the server(s) this gateway fronts cannot be used. */
-export const SERVER_UNAVAILABLE = -32001;
+/** The server(s) this gateway fronts cannot be used (pipeline/error-table.ts). */
+export const SERVER_UNAVAILABLE = codeOf('server_unavailable');
 
 /** Answers the client's `initialize` with an error that says why, then hangs up. */
 export async function refuseInitialize(session: StdioSession, message: string): Promise<void> {
