@@ -24,7 +24,20 @@ export default tseslint.config(
     rules: {
       // stdout belongs to the protocol in stdio mode and to --json on the CLI: write through the CLI's io.
       'no-console': 'error',
+      // A JSON-RPC error code means one thing: it comes from src/pipeline/error-table.ts only.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'UnaryExpression[operator="-"] > Literal[raw=/^32[0-9]{3}$/]',
+          message:
+            'JSON-RPC error codes live in src/pipeline/error-table.ts: use gatehouseError(kind, …) or codeOf(kind)',
+        },
+      ],
     },
+  },
+  {
+    files: ['src/pipeline/error-table.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
   {
     files: ['test/fixtures/**/*.mjs', 'test/support/**/*.mjs', 'bench/**', 'scripts/**'],

@@ -9,6 +9,7 @@ import { diagnoseClient } from '../../connect/doctor.js';
 import type { ClientConfig, ClientReport, Finding } from '../../connect/doctor.js';
 import { JSON_CLIENTS, parseJsonText } from '../../connect/json-config.js';
 import { ExitCode } from '../exit-codes.js';
+import { storeSpec } from './audit.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
@@ -115,7 +116,7 @@ export async function runDoctor(
   }
   // The audit store the gateway would use.
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
-  const spec = globals.audit ?? io.env.GATEHOUSE_AUDIT;
+  const spec = storeSpec(globals, io); // as every gateway and reading command chooses it
   const shown = describeAuditSpec(spec, home);
   const sqlitePath = spec && /^postgres(ql)?:\/\//i.test(spec) ? null : shown;
   let store: Record<string, unknown>;

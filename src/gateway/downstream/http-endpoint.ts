@@ -3,6 +3,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
+import { codeOf } from '../../pipeline/error-table.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
 import { HttpSessionTransport } from './http-session-transport.js';
 import type { GatewaySession, InitInfo, OpenedSession } from './session.js';
@@ -34,6 +35,9 @@ export interface HttpEndpoint {
 }
 
 const PATH = '/mcp';
+
+/** A transport-level refusal (headers, session, media type): error-table.ts. */
+const HTTP_REFUSED = codeOf('http_refused');
 
 /** Most messages one POST may batch (clients before 2025-06-18 may batch). */
 const MAX_BATCH = 100;
@@ -189,7 +193,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       rpcError(
         res,
         400,
-        initInBatch ? INVALID_REQUEST : -32000,
+        initInBatch ? INVALID_REQUEST : HTTP_REFUSED,
         initInBatch
           ? 'Invalid Request: initialize must be sent alone'
           : 'Bad Request: no session: start with initialize (without Mcp-Session-Id)',
@@ -243,7 +247,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   ): Entry | null => {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId !== 'string') {
-      rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', id);
+      rpcError(res, 400, HTTP_REFUSED, 'Bad Request: Mcp-Session-Id header is required', id);
       return null;
     }
     const entry = sessions.get(sessionId);
@@ -253,7 +257,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     }
     const problem = entry.transport.protocolVersionProblem(req);
     if (problem) {
-      rpcError(res, 400, -32000, problem, id);
+      rpcError(res, 400, HTTP_REFUSED, problem, id);
       return null;
     }
     return entry;
@@ -265,13 +269,18 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       rpcError(
         res,
         406,
-        -32000,
+        HTTP_REFUSED,
         'Not Acceptable: Client must accept both application/json and text/event-stream',
       );
       return;
     }
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-      rpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+      rpcError(
+        res,
+        415,
+        HTTP_REFUSED,
+        'Unsupported Media Type: Content-Type must be application/json',
+      );
       return;
     }
     let text: string;
@@ -331,11 +340,11 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         const entry = withSession(req, res);
         if (!entry) return;
         if (!(req.headers.accept ?? '').includes('text/event-stream')) {
-          rpcError(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
+          rpcError(res, 406, HTTP_REFUSED, 'Not Acceptable: Client must accept text/event-stream');
           return;
         }
         const conflict = entry.transport.handleGet(res);
-        if (conflict) rpcError(res, conflict.status, -32000, conflict.message);
+        if (conflict) rpcError(res, conflict.status, HTTP_REFUSED, conflict.message);
         return;
       }
       case 'DELETE': {
@@ -349,7 +358,11 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         sendJson(
           res,
           405,
-          { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Method not allowed.' } },
+          {
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: HTTP_REFUSED, message: 'Method not allowed.' },
+          },
           { allow: 'GET, POST, DELETE' },
         );
     }
@@ -360,7 +373,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       rpcError(
         res,
         500,
-        -32603,
+        codeOf('internal_error'),
         `Gatehouse internal error: ${err instanceof Error ? err.message : String(err)}`,
       );
     });

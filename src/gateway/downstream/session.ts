@@ -92,7 +92,8 @@ export class Relay {
 
   wireUpstream(client: Client, server: string | null = null): void {
     client.fallbackRequestHandler = async (request, ctx) => {
-      if (!this.downstream) throw new ProtocolError(-32603, 'client not connected yet');
+      if (!this.downstream)
+        throw new ProtocolError(codeOf('internal_error'), 'client not connected yet');
       if (request.method === 'roots/list') this.rootsAskedBy.add(server);
       const shaped = this.shape(server, { method: request.method, params: request.params });
       return (await this.downstream.request(
@@ -185,7 +186,8 @@ export async function serveOn(
       if (done.caller?.threadId)
         options.onThread?.(done.caller.threadId, done.caller.parentThreadId);
       const response = done.response;
-      if (!response) throw new ProtocolError(-32603, 'Gatehouse produced no response');
+      if (!response)
+        throw new ProtocolError(codeOf('internal_error'), 'Gatehouse produced no response');
       if ('error' in response)
         throw new ProtocolError(response.error.code, response.error.message, response.error.data);
       return response.result as never;
