@@ -179,7 +179,7 @@ async function maskResponse(
     };
   }
   if (!MASKED_RESULTS.has(ctx.request.method)) {
-    const raw = await rawToolNames(ctx, options.router);
+    const raw = rawToolNames(ctx);
     const listed = maskListing(
       listingMasker,
       ctx.request.method,
@@ -205,24 +205,16 @@ async function maskResponse(
 }
 
 /** For tools/list: each listed name → the server's own name and its server, when they differ. */
-async function rawToolNames(
-  ctx: PipelineContext,
-  router: Router,
-): Promise<{ names: Map<string, string>; servers: Map<string, string> }> {
+function rawToolNames(ctx: PipelineContext): {
+  names: Map<string, string>;
+  servers: Map<string, string>;
+} {
+  // Routed once, where the listing was decided (policy.ts visibleTools); never routed again here.
   const names = new Map<string, string>();
   const servers = new Map<string, string>();
-  if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
-    return { names, servers };
-  const tools = ctx.response.result.tools;
-  if (!Array.isArray(tools)) return { names, servers };
-  for (const t of tools) {
-    const name = (t as { name?: unknown } | null)?.name;
-    if (typeof name !== 'string') continue;
-    const ref = await router.resolveTool(name);
-    // A route that is a refusal (a server not usable yet) names no raw tool.
-    if (!ref || !('tool' in ref)) continue;
-    servers.set(name, ref.server);
-    if (ref.tool !== name) names.set(name, ref.tool);
+  for (const [shown, route] of ctx.listedRoutes) {
+    servers.set(shown, route.server);
+    if (route.tool !== shown) names.set(shown, route.tool);
   }
   return { names, servers };
 }

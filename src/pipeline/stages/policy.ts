@@ -122,6 +122,7 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
     if (!Array.isArray(tools)) return;
     const seen = await visibleTools(tools, router, settings);
     ctx.hiddenTools = [...seen.hidden, ...ctx.hiddenTools];
+    ctx.listedRoutes = seen.routes;
     warnUnmatched(seen.listed);
     if (seen.tools.length !== tools.length || seen.tools.some((t, i) => t !== tools[i]))
       ctx.response = { result: { ...ctx.response.result, tools: seen.tools } };
@@ -144,11 +145,14 @@ export async function visibleTools(
   tools: unknown[];
   hidden: HiddenTool[];
   listed: { server: string; tool: string }[];
+  /** Each shown name → where a call to it goes. */
+  routes: Map<string, { server: string; tool: string }>;
 }> {
   const exposed = router.exposeTools(tools);
   const hidden = [...exposed.hidden];
   const listed = hidden.map((h) => ({ server: h.server, tool: h.tool }));
   const kept: unknown[] = [];
+  const routes = new Map<string, { server: string; tool: string }>();
   for (const item of exposed.tools) {
     const name = (item as { name?: unknown } | null)?.name;
     const route = typeof name === 'string' ? await router.resolveTool(name) : null;
@@ -160,6 +164,7 @@ export async function visibleTools(
     listed.push(target);
     if (!settings) {
       kept.push(item);
+      routes.set(name as string, target);
       continue;
     }
     // The annotations a call would be classified by (the checked listing's, or the lock's).
@@ -175,9 +180,12 @@ export async function visibleTools(
         tool: target.tool,
         reason: `policy: ${d.reason} (${d.rule})`,
       });
-    else kept.push(item);
+    else {
+      kept.push(item);
+      routes.set(name as string, target);
+    }
   }
-  return { tools: kept, hidden, listed };
+  return { tools: kept, hidden, listed, routes };
 }
 
 /**
@@ -195,6 +203,7 @@ export function exposureOnly(router: Router): Stage {
       if (!Array.isArray(tools)) return;
       const seen = await visibleTools(tools, router, null);
       ctx.hiddenTools = [...seen.hidden, ...ctx.hiddenTools];
+      ctx.listedRoutes = seen.routes;
       ctx.response = { result: { ...ctx.response.result, tools: seen.tools } };
     },
   };
