@@ -319,6 +319,25 @@ export function approvalStage(settings: ApprovalSettings): Stage {
       );
       return;
     }
+    // A person denied exactly this call: say so (who, when, why) instead of asking again.
+    const denial = await settings.queue
+      ?.deniedFor(binding, new Date().toISOString())
+      .catch(() => null);
+    if (denial) {
+      const why = denial.reason ?? 'no reason given';
+      settings.evidence({
+        type: 'approval.refused',
+        approval_id: denial.id,
+        channel: 'queue',
+        approver: denial.approver,
+        reason: `already denied by ${denial.approver ?? 'an approver'} at ${denial.decidedAt}: ${why}`,
+        ...base,
+      });
+      refuse(
+        `${denial.approver ?? 'An approver'} denied ${server}/${tool} with these arguments at ${denial.decidedAt} (approval ${denial.id}): ${why}. The same call stays denied until its arguments or the policy change, or until ${denial.expiresAt}; the call was not made`,
+      );
+      return;
+    }
 
     const scope = settings.scopes.get(ctx.request.id);
     const outOfBandOnly = level === 'always' && human && !inBand.has(category as string);
