@@ -227,7 +227,13 @@ export async function startAudit(
         if (!stored && !failOpen) throw new Error('the audit store cannot be written');
       },
     }),
-    policy: policyStage(router, settings),
+    policy: policyStage(
+      router,
+      settings,
+      (ctx, params) =>
+        scopes.get(ctx.request.id)?.notify({ method: 'notifications/message', params }) ??
+        Promise.resolve(),
+    ),
     approval: approvalStage({
       scopes,
       hmacKey,

@@ -53,7 +53,15 @@ export function decideFor(
  * and removes from tools/list what the policy would refuse (allow = false, read-only mode), so
  * the model is not offered tools it cannot call.
  */
-export function policyStage(router: Router, settings: PolicySettings): Stage {
+/** Tells the client something about its request (an MCP log notification tied to it). */
+export type ClientNotice = (ctx: PipelineContext, params: Record<string, unknown>) => Promise<void>;
+
+export function policyStage(
+  router: Router,
+  settings: PolicySettings,
+  /** Tells the agent why tools are missing from its list (the schema lock hid them). */
+  notice?: ClientNotice,
+): Stage {
   const warned = new Set<string>();
   /** Rules whose server pattern matches a listed server but whose tool pattern matches none of its tools. */
   const warnUnmatched = (listed: { server: string; tool: string }[]) => {
@@ -115,6 +123,24 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
     return true;
   }
 
+  /**
+   * An empty or shorter list alone would leave the agent guessing: tools the schema lock hid are
+   * named with the reason and the fix, in a log notification before the list arrives.
+   */
+  async function tellWhyHidden(ctx: PipelineContext, hidden: readonly HiddenTool[]) {
+    const drifted = hidden.filter((h) => h.reason.startsWith('schema:'));
+    if (!notice || drifted.length === 0) return;
+    await notice(ctx, {
+      level: 'warning',
+      logger: 'gatehouse',
+      data: {
+        event: 'tools_hidden',
+        why: 'these tools changed since they were locked, so Gatehouse hides them until an admin reviews the change (`gatehouse schema diff`) and accepts it (`gatehouse schema approve SERVER/TOOL`)',
+        tools: drifted.map((h) => ({ server: h.server, tool: h.tool, reason: h.reason })),
+      },
+    }).catch(() => undefined);
+  }
+
   /** What a tools/list may show this caller (one place: visibleTools), and what it hides. */
   async function hideRefusedTools(ctx: PipelineContext): Promise<void> {
     if (!ctx.response || !('result' in ctx.response)) return;
@@ -124,6 +150,7 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
     ctx.hiddenTools = [...seen.hidden, ...ctx.hiddenTools];
     ctx.listedRoutes = seen.routes;
     warnUnmatched(seen.listed);
+    await tellWhyHidden(ctx, seen.hidden);
     if (seen.tools.length !== tools.length || seen.tools.some((t, i) => t !== tools[i]))
       ctx.response = { result: { ...ctx.response.result, tools: seen.tools } };
   }
