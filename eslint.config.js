@@ -28,7 +28,20 @@ export default tseslint.config(
       // progress still lints; the integrator reads them.
       'max-lines': ['warn', { max: 400, skipBlankLines: true, skipComments: true }],
       'max-lines-per-function': ['warn', { max: 80, skipBlankLines: true, skipComments: true }],
+      // A JSON-RPC error code means one thing: it comes from src/pipeline/error-table.ts only.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'UnaryExpression[operator="-"] > Literal[raw=/^32[0-9]{3}$/]',
+          message:
+            'JSON-RPC error codes live in src/pipeline/error-table.ts: use gatehouseError(kind, …) or codeOf(kind)',
+        },
+      ],
     },
+  },
+  {
+    files: ['src/pipeline/error-table.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
   {
     files: ['test/fixtures/**/*.mjs', 'test/support/**/*.mjs', 'bench/**', 'scripts/**'],

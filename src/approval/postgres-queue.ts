@@ -136,6 +136,17 @@ export class PostgresApprovalQueue implements ApprovalQueue {
     return row ? fromDbRow(row) : null;
   }
 
+  async deniedFor(binding: string, now: string): Promise<ApprovalRow | null> {
+    await this.ready;
+    const row = (
+      await this.pool.query<ApprovalDbRow>(
+        `SELECT * FROM ${this.schema}.approvals WHERE binding = $1 AND status = 'denied' AND expires_at > $2 ORDER BY decided_at DESC LIMIT 1`,
+        [binding, now],
+      )
+    ).rows[0];
+    return row ? fromDbRow(row) : null;
+  }
+
   list(options: { all?: boolean } = {}): Promise<ApprovalRow[]> {
     return this.tx(async (c) =>
       (

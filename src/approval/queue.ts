@@ -76,6 +76,12 @@ export interface ApprovalQueue {
    */
   consume(binding: string, check: GrantCheck): Promise<ConsumeResult>;
   get(id: string): Promise<ApprovalRow | null>;
+  /**
+   * The latest denial of exactly this call (same binding: requester, server, tool, arguments,
+   * policy revision, level) that has not expired: the same call is refused with it rather than
+   * asking anew, until the arguments or the policy change or the denial expires.
+   */
+  deniedFor(binding: string, now: string): Promise<ApprovalRow | null>;
   /** Approvals this process found past their expiry (and marked expired) since the last call. */
   takeExpired(): ApprovalRow[];
   list(options?: { all?: boolean }): Promise<ApprovalRow[]>;

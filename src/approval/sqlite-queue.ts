@@ -110,6 +110,15 @@ export class SqliteApprovalQueue implements ApprovalQueue {
     return row ? fromDbRow(row) : null;
   }
 
+  async deniedFor(binding: string, now: string): Promise<ApprovalRow | null> {
+    const row = this.db
+      .prepare(
+        "SELECT * FROM approvals WHERE binding = ? AND status = 'denied' AND expires_at > ? ORDER BY decided_at DESC LIMIT 1",
+      )
+      .get(binding, now) as ApprovalDbRow | undefined;
+    return row ? fromDbRow(row) : null;
+  }
+
   async list(options: { all?: boolean } = {}): Promise<ApprovalRow[]> {
     await this.write(() => this.expire(new Date().toISOString()));
     const rows = this.db

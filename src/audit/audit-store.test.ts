@@ -343,7 +343,19 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     });
     expect(q.takeExpired().map((a) => a.id)).toEqual([short.id]);
     expect(q.takeExpired()).toEqual([]);
+    // A denial is remembered for exactly that call until it expires.
+    const denied = await ask('b4');
+    await q.decide(denied.id, 'denied', 'bob', 'not today');
+    const now = new Date().toISOString();
+    expect(await q.deniedFor('b4', now)).toMatchObject({
+      id: denied.id,
+      approver: 'bob',
+      reason: 'not today',
+    });
+    expect(await q.deniedFor('b1', now)).toBeNull();
+    expect(await q.deniedFor('b4', denied.expiresAt)).toBeNull();
     expect((await q.list({ all: true })).map((a) => a.status).sort()).toEqual([
+      'denied',
       'expired',
       'rejected',
       'used',

@@ -53,6 +53,8 @@ export type CallOutcome =
   | 'is_error'
   | 'protocol_error'
   | 'timeout'
+  /** The server could not be used (disabled, failed, restarting): nothing was sent to it. */
+  | 'unavailable'
   | 'denied'
   /** Refused before forwarding while waiting for an approval: not a person's denial. */
   | 'approval_timed_out'

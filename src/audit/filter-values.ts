@@ -58,6 +58,7 @@ const OUTCOMES: Record<CallOutcome, true> = {
   is_error: true,
   protocol_error: true,
   timeout: true,
+  unavailable: true,
   denied: true,
   approval_timed_out: true,
   approval_expired: true,

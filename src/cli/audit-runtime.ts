@@ -5,13 +5,12 @@ import { canonicalJson } from '../audit/canonical-json.js';
 import type { AuditEventBody, GatewayRef, ServerRef, SourceDigest } from '../audit/event.js';
 import { loadOrCreateAuditKeys } from '../audit/keys.js';
 import { describeAuditSpec, openAuditStore } from '../audit/open-store.js';
+import { chooseAuditStore } from '../audit/store-choice.js';
 import type { AuditSink } from '../audit/writer.js';
 import { AuditWriter } from '../audit/writer.js';
 import { sharedAppenderDir, sharedAppenderPath } from '../audit/shared-appender.js';
-import { REQUEST_TIMEOUT } from '../gateway/wire.js';
 import type { StateLine } from '../gateway/state-line.js';
 import { maskArgs, maskTokens, maskUrl } from '../masking/mask-text.js';
-import type { PipelineStages } from '../pipeline/pipeline.js';
 import { auditStages } from '../pipeline/stages/audit.js';
 import { approvalStage } from '../pipeline/stages/approval.js';
 import { policyStage } from '../pipeline/stages/policy.js';
@@ -30,8 +29,7 @@ import { policySettingsFor } from './policy-settings.js';
 import type { World } from './world.js';
 
 export interface AuditRuntime {
-  stages: Partial<PipelineStages>;
-  /** Each session's policy, approval and masking stages. */
+  /** Each session's governance stages: audit, masking, policy, approval, detokenize. */
   governance: GovernanceFactory;
   /** Masks what servers send the client outside results (logs, progress, sampling, elicitation). */
   shapeOutgoing: OutgoingShaper;
@@ -75,19 +73,29 @@ function sourceDigests(world: World, env: NodeJS.ProcessEnv) {
   };
 }
 
-/** The store every gateway writes to: the admin's (requirements) wins over --audit and the env. */
+/** The store a command uses (store-choice.ts: the admin's wins), with a warning when it overrides. */
 export function auditSpec(world: World, io: CliIo, flag: string | undefined): string | undefined {
-  const admin = world.requirements.requirements.audit.store?.value;
-  const user = flag ?? io.env.GATEHOUSE_AUDIT;
-  if (admin !== undefined) {
-    if (user !== undefined && user !== admin) {
-      io.stderr(
-        `warning: the requirements fix the audit store to ${describeAuditSpec(admin, world.gatehouseHome)}; --audit ${describeAuditSpec(user, world.gatehouseHome)} is ignored\n`,
-      );
-    }
-    return admin;
-  }
-  return user;
+  return chosenStore(
+    world.requirements.requirements.audit.store?.value,
+    flag,
+    io,
+    world.gatehouseHome,
+  );
+}
+
+/** chooseAuditStore, saying on stderr which user setting lost to the admin's store. */
+export function chosenStore(
+  admin: string | undefined,
+  flag: string | undefined,
+  io: CliIo,
+  home: string,
+): string | undefined {
+  const choice = chooseAuditStore({ admin, flag, env: io.env.GATEHOUSE_AUDIT });
+  if (choice.overridden && admin !== undefined)
+    io.stderr(
+      `warning: the requirements fix the audit store to ${describeAuditSpec(admin, home)}; ${choice.overridden.source} ${describeAuditSpec(choice.overridden.spec, home)} is ignored\n`,
+    );
+  return choice.spec;
 }
 
 /** A sink that refuses everything: the store could not be opened, so calls must be refused. */
@@ -185,7 +193,6 @@ export async function startAudit(
     failOpen,
     serverRef: (name) => refs.get(name) ?? { name, identity: null },
     onProblem: problem,
-    timeoutCode: REQUEST_TIMEOUT,
   });
   const policy = world.requirements.requirements.policy;
   const settings = policySettingsFor(world, (message) =>
@@ -204,7 +211,9 @@ export async function startAudit(
   );
   const peopleMasker = new Masker(maskingPolicy);
   const governance: GovernanceFactory = (router, scopes) => ({
-    masking: maskingStage({
+    'audit-intent': stages.intent,
+    'audit-result': stages.result,
+    ...maskingStage({
       policy: maskingPolicy,
       router,
       recordDetokenized: async (ctx, kinds) => {
@@ -220,7 +229,13 @@ export async function startAudit(
         if (!stored && !failOpen) throw new Error('the audit store cannot be written');
       },
     }),
-    policy: policyStage(router, settings),
+    policy: policyStage(
+      router,
+      settings,
+      (ctx, params) =>
+        scopes.get(ctx.request.id)?.notify({ method: 'notifications/message', params }) ??
+        Promise.resolve(),
+    ),
     approval: approvalStage({
       scopes,
       hmacKey,
@@ -260,7 +275,6 @@ export async function startAudit(
       ? message
       : maskOutgoingMessage(outgoingMasker, message);
   return {
-    stages: { 'audit-intent': stages.intent, 'audit-result': stages.result },
     governance,
     evidence: (event) => void record(event, true),
     storeProblem: async () => {

@@ -1,12 +1,6 @@
 import type { RequestRoute, Router } from '../pipeline/stages/index.js';
-import { INVALID_PARAMS } from '../pipeline/stages/resolve-target.js';
+import type { ErrorKind } from '../pipeline/error-table.js';
 import type { Catalog } from './catalog.js';
-
-/**
- * A resource that no server offers: -32602, as the 2026-07-28 spec requires on every revision
- * (the v2 SDK maps -32002 to -32602 on the way out anyway; clients accept both).
- */
-export const RESOURCE_NOT_FOUND = -32602;
 
 /**
  * The one router both gateway modes use: tools are routed only to names of the catalog's checked
@@ -27,17 +21,18 @@ export function catalogRouter(catalog: Catalog, single: string | null): Router {
   };
 }
 
-const refuse = (code: number, rule: string, message: string): RequestRoute => ({
-  refusal: { code, rule, message },
+const refuse = (kind: ErrorKind, rule: string, message: string): RequestRoute => ({
+  refusal: { kind, rule, message },
 });
 
 async function byUri(catalog: Catalog, uri: unknown, method: string): Promise<RequestRoute> {
   const route = typeof uri === 'string' ? await catalog.serverForUri(uri) : null;
   if (!route)
-    return refuse(RESOURCE_NOT_FOUND, 'unknown_resource', `Resource not found: ${String(uri)}`);
+    // A resource nobody offers is −32602, as the 2026-07-28 spec requires on every revision.
+    return refuse('unknown_target', 'unknown_resource', `Resource not found: ${String(uri)}`);
   if ('ambiguous' in route)
     return refuse(
-      INVALID_PARAMS,
+      'unknown_target',
       'ambiguous_resource',
       `Gatehouse refused ${method} of ${String(uri)}: the URI is offered by several servers (${route.ambiguous.join(', ')}), so it cannot be routed safely; ask an admin to disable the resource on all but one of them`,
     );
@@ -46,7 +41,7 @@ async function byUri(catalog: Catalog, uri: unknown, method: string): Promise<Re
 
 async function byPrompt(catalog: Catalog, name: unknown): Promise<RequestRoute> {
   const ref = typeof name === 'string' ? await catalog.resolvePrompt(name) : null;
-  if (!ref) return refuse(INVALID_PARAMS, 'unknown_prompt', `Unknown prompt: ${String(name)}`);
+  if (!ref) return refuse('unknown_target', 'unknown_prompt', `Unknown prompt: ${String(name)}`);
   return { target: { server: ref.server, tool: null, prompt: ref.tool } };
 }
 
@@ -74,7 +69,7 @@ async function routeRequest(
     case 'tasks/cancel': {
       const server = typeof params.taskId === 'string' ? catalog.taskServer(params.taskId) : null;
       if (!server)
-        return refuse(INVALID_PARAMS, 'unknown_task', `Unknown task: ${String(params.taskId)}`);
+        return refuse('unknown_target', 'unknown_task', `Unknown task: ${String(params.taskId)}`);
       return { target: { server, tool: null } };
     }
     default:

@@ -21,6 +21,10 @@ export type RuntimeState = 'ready' | 'no_tools' | 'auth_required' | 'missing' | 
 export interface ProbeResult {
   state: RuntimeState;
   toolCount: number | null;
+  /** The tools the server listed (all pages), for what a caller would see of them. */
+  tools?: Record<string, unknown>[];
+  /** How many of them a caller would see, and why the others are hidden (mcp list --probe). */
+  exposed?: { count: number; hidden: { tool: string; reason: string }[] };
   /** One line, secrets masked. */
   detail: string;
   serverInfo: { name: string; version: string } | null;
@@ -114,7 +118,7 @@ export async function probeServer(
         toolCount: 0,
       });
     }
-    let count = 0;
+    const tools: Record<string, unknown>[] = [];
     let cursor: string | undefined;
     do {
       const remaining = Math.max(1, timeoutMs - (performance.now() - started));
@@ -122,15 +126,17 @@ export async function probeServer(
         upstream.client.listTools(cursor ? { cursor } : undefined),
         remaining,
       );
-      count += page.tools.length;
+      tools.push(...(page.tools as Record<string, unknown>[]));
       cursor = page.nextCursor;
     } while (cursor);
     await inspect();
+    const count = tools.length;
     return count === 0
       ? result('no_tools', 'tools/list returned no tools', started, { serverInfo, toolCount: 0 })
       : result('ready', `${count} tool${count === 1 ? '' : 's'}`, started, {
           serverInfo,
           toolCount: count,
+          tools,
         });
   } catch (err) {
     if (err instanceof ProbeTimeout)

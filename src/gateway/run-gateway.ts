@@ -6,9 +6,9 @@ import { maskTokens } from '../masking/mask-text.js';
 import type { ServerDecision } from '../requirements/apply-requirements.js';
 import { findExecutable } from '../requirements/executable.js';
 import { pinOf } from '../requirements/executable-pin.js';
-import { createPipeline } from '../pipeline/pipeline.js';
 import type { PipelineStages } from '../pipeline/pipeline.js';
-import { defaultStages } from '../pipeline/stages/index.js';
+import { assembleSession } from '../pipeline/assemble-session.js';
+import type { GovernanceFactory, SessionStageSource } from '../pipeline/assemble-session.js';
 import {
   openStdioSession,
   refuseInitialize,
@@ -30,8 +30,6 @@ import { toWireError } from './wire.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 import { upstreamForwarder } from './upstream-forwarder.js';
-import type { RequestScope } from './upstream-forwarder.js';
-import type { Router } from '../pipeline/stages/index.js';
 import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 
 import type { SchemaGuardFactory } from './schema-guard.js';
@@ -119,13 +117,9 @@ export function reportUpstreamErrors(stateLine: (l: StateLine) => void, serverNa
     });
 }
 
-/** Builds a session's policy and approval stages (they need its router and request scopes). */
-export type GovernanceFactory = (
-  router: Router,
-  scopes: ReadonlyMap<string | number, RequestScope>,
-) => Partial<PipelineStages>;
+export type { GovernanceFactory } from '../pipeline/assemble-session.js';
 
-export interface SessionContext {
+export interface SessionContext extends SessionStageSource {
   env: NodeJS.ProcessEnv;
   stateLine(line: StateLine): void;
   stages?: Partial<PipelineStages>;
@@ -254,12 +248,7 @@ export async function openSingleServerSession(
               }
             },
           };
-          return createPipeline(
-            defaultStages(router, forwarder, {
-              ...ctx.governance?.(router, scopes),
-              ...ctx.stages,
-            }),
-          );
+          return assembleSession(ctx, router, forwarder, scopes);
         },
         onNotification: clientNotificationHandler({
           servers: () => (supervisor.current ? [notifiable(server.name, supervisor.current)] : []),

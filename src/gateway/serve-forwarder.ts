@@ -1,31 +1,17 @@
 import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 import type { Forwarder } from '../pipeline/stages/index.js';
-import { INVALID_PARAMS } from '../pipeline/stages/resolve-target.js';
+import { gatehouseError } from '../pipeline/error-table.js';
 import type { Catalog, ServedUpstream } from './catalog.js';
 import { reconnectCheck } from './catalog.js';
 import type { RequestScope } from './upstream-forwarder.js';
 import { upstreamForwarder } from './upstream-forwarder.js';
 import { toWireError } from './wire.js';
 
-export { RESOURCE_NOT_FOUND } from './catalog-router.js';
-const METHOD_NOT_FOUND = -32601;
-
-/** Requests routed to exactly one server (not gathered from several). */
-const ONE_SERVER: ReadonlySet<string> = new Set([
-  'resources/read',
-  'resources/subscribe',
-  'resources/unsubscribe',
-  'prompts/get',
-  'completion/complete',
-  'tasks/get',
-  'tasks/result',
-  'tasks/cancel',
-]);
-
 /**
  * The `forward` stage for `gatehouse serve`: lists are gathered from every ready server and
- * named by the catalog; a request resolve-target routed to one server goes there, with the
- * exposed name turned back into the raw one. Routing itself is resolve-target's (catalog-router.ts).
+ * named by the catalog; a request resolve-target routed to one server goes there (the forward
+ * stage already put the server's own names in its params). Routing is resolve-target's
+ * (catalog-router.ts); this only sends.
  */
 export function serveForwarder(
   catalog: Catalog,
@@ -38,12 +24,10 @@ export function serveForwarder(
     ctx: PipelineContext,
     params: Record<string, unknown> | undefined,
   ): Promise<GatewayResponse> => {
-    // The one server this request went to: masking scopes its tokens and exemptions by it.
-    if (!ctx.target && ONE_SERVER.has(ctx.request.method)) ctx.target = { server, tool: null };
     const u = upstreams().find((x) => x.config.name === server);
     if (!u)
       return Promise.resolve({
-        error: { code: INVALID_PARAMS, message: `server '${server}' is not running` },
+        error: gatehouseError('server_unavailable', `server '${server}' is not running`),
       });
     return upstreamForwarder(
       () => u.upstream,
@@ -56,19 +40,6 @@ export function serveForwarder(
       ...ctx,
       request: { ...ctx.request, params },
     });
-  };
-
-  /** The params as the target server names things (its raw tool or prompt name). */
-  const rawParams = (ctx: PipelineContext): Record<string, unknown> => {
-    const params = ctx.request.params ?? {};
-    const target = ctx.target;
-    if (ctx.request.method === 'tools/call' && target?.tool)
-      return { ...params, name: target.tool };
-    if (ctx.request.method === 'prompts/get' && target?.prompt !== undefined)
-      return { ...params, name: target.prompt };
-    if (ctx.request.method === 'completion/complete' && target?.prompt !== undefined)
-      return { ...params, ref: { ...(params.ref as object), name: target.prompt } };
-    return params;
   };
 
   const list = async (
@@ -118,12 +89,12 @@ export function serveForwarder(
           const target = ctx.target;
           if (!target)
             return {
-              error: {
-                code: METHOD_NOT_FOUND,
-                message: `Method not found: gatehouse serve cannot route ${ctx.request.method} to one server`,
-              },
+              error: gatehouseError(
+                'method_not_found',
+                `Method not found: gatehouse serve cannot route ${ctx.request.method} to one server`,
+              ),
             };
-          const response = await to(target.server, ctx, rawParams(ctx));
+          const response = await to(target.server, ctx, ctx.request.params);
           const taskId =
             'result' in response
               ? (response.result.task as { taskId?: unknown } | undefined)?.taskId

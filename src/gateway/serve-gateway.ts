@@ -3,9 +3,8 @@ import type { ServerCapabilities } from '@modelcontextprotocol/server';
 import { maskTokens } from '../masking/mask-text.js';
 import type { ServerDecision } from '../requirements/apply-requirements.js';
 import { pinOf } from '../requirements/executable-pin.js';
-import { createPipeline } from '../pipeline/pipeline.js';
 import type { PipelineStages } from '../pipeline/pipeline.js';
-import { defaultStages } from '../pipeline/stages/index.js';
+import { assembleSession } from '../pipeline/assemble-session.js';
 import { Catalog } from './catalog.js';
 import { catalogRouter } from './catalog-router.js';
 import { clientNotificationHandler } from './client-notifications.js';
@@ -197,17 +196,16 @@ export async function openAggregateSession(
         capabilities: unionCapabilities(live()),
         ...(instructions ? { instructions } : {}),
         pipeline: (scopes) =>
-          createPipeline(
-            defaultStages(
-              router,
-              serveForwarder(
-                catalog,
-                live,
-                scopes,
-                (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
-              ),
-              { ...ctx.governance?.(router, scopes), ...ctx.stages },
+          assembleSession(
+            ctx,
+            router,
+            serveForwarder(
+              catalog,
+              live,
+              scopes,
+              (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
             ),
+            scopes,
           ),
         onNotification: clientNotificationHandler({
           servers: () => live().map((u) => notifiable(u.config.name, u.upstream)),

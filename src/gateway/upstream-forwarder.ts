@@ -1,7 +1,8 @@
 import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 import type { Forwarder } from '../pipeline/stages/index.js';
 import type { Upstream } from './upstream/connect.js';
-import { isUpstreamTimeout, passThroughSchema, REQUEST_TIMEOUT, toWireError } from './wire.js';
+import { isUpstreamTimeout, passThroughSchema, toWireError } from './wire.js';
+import { gatehouseError } from '../pipeline/error-table.js';
 import { httpStatus } from './upstream/connect.js';
 
 /** What the downstream connection offers one in-flight request: its cancellation and a way to notify. */
@@ -12,9 +13,6 @@ export interface RequestScope {
   elicit:
     ((params: Record<string, unknown>) => Promise<{ action: string; content?: unknown }>) | null;
 }
-
-/** Server-defined JSON-RPC error: the server cannot be used now (session.ts). */
-const SERVER_UNAVAILABLE = -32001;
 
 /** Other requests than tools/call (resources, prompts, …): long, and reset by progress. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 10 * 60 * 1000;
@@ -45,11 +43,12 @@ export function upstreamForwarder(
         return { result: {} }; // the server has no logs of its own; Gatehouse's are always sent
       }
       if (!upstream) {
+        // Not a timeout: nothing was sent, and the audit says the server was unavailable.
         return {
-          error: {
-            code: REQUEST_TIMEOUT,
-            message: `server '${serverName}' stopped and is being restarted; try again shortly`,
-          },
+          error: gatehouseError(
+            'server_unavailable',
+            `server '${serverName}' stopped and is being restarted; try again shortly`,
+          ),
         };
       }
       const scope = scopes.get(id);
@@ -84,7 +83,7 @@ export function upstreamForwarder(
               : null;
           if (!fresh) throw err;
           const refusal = (await afterReconnect?.()) ?? null;
-          if (refusal) return { error: { code: SERVER_UNAVAILABLE, message: refusal } };
+          if (refusal) return { error: gatehouseError('server_unavailable', refusal) };
           result = await send(fresh);
         }
         await Promise.all(progressSent);
@@ -95,10 +94,10 @@ export function upstreamForwarder(
         if (isUpstreamTimeout(err) && method === 'tools/call') {
           const tool = typeof params?.name === 'string' ? ` '${params.name}'` : '';
           return {
-            error: {
-              code: REQUEST_TIMEOUT,
-              message: `server '${serverName}' did not answer tools/call${tool} within ${toolTimeoutMs / 1000}s (tool_timeout_sec); the call was cancelled`,
-            },
+            error: gatehouseError(
+              'request_timeout',
+              `server '${serverName}' did not answer tools/call${tool} within ${toolTimeoutMs / 1000}s (tool_timeout_sec); the call was cancelled`,
+            ),
           };
         }
         return { error: wire };

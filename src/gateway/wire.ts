@@ -1,5 +1,6 @@
 import type { StandardSchemaV1 } from '@modelcontextprotocol/server';
 import type { WireError } from '../pipeline/context.js';
+import { codeOf, gatehouseError } from '../pipeline/error-table.js';
 
 /**
  * A result "schema" that accepts anything and returns it untouched. The SDK's typed schemas
@@ -15,7 +16,7 @@ export const passThroughSchema: StandardSchemaV1<unknown, Record<string, unknown
 };
 
 /** JSON-RPC "request timed out": what the SDK uses when a request outlives its budget. */
-export const REQUEST_TIMEOUT = -32001;
+export const REQUEST_TIMEOUT = codeOf('request_timeout');
 
 /**
  * Turns an upstream failure into the wire error the client gets: JSON-RPC errors keep their
@@ -29,8 +30,8 @@ export function toWireError(err: unknown): WireError {
   if (typeof e.code === 'number')
     return { code: e.code, message, ...(e.data !== undefined ? { data: e.data } : {}) };
   if (e.code === 'REQUEST_TIMEOUT' || /timed out/i.test(message))
-    return { code: REQUEST_TIMEOUT, message: `Request timed out: ${message}` };
-  return { code: -32603, message: `upstream error: ${message}` };
+    return gatehouseError('request_timeout', `Request timed out: ${message}`);
+  return gatehouseError('internal_error', `upstream error: ${message}`);
 }
 
 /** The SDK gave up waiting (its own timeout), as opposed to an error the upstream returned. */

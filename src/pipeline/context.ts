@@ -93,8 +93,10 @@ export interface PipelineContext {
   response: GatewayResponse | null;
   /** The stage that set `response` before forward, if one did. */
   answeredBy: string | null;
-  /** Tools a tools/list left out, and why (filled by resolve-target, read by the audit). */
+  /** Tools a tools/list left out, and why (filled by the policy stage's visibleTools, read by the audit). */
   hiddenTools: HiddenTool[];
+  /** A tools/list's shown names → the server and its own name (routed once, by visibleTools). */
+  listedRoutes: Map<string, { server: string; tool: string }>;
   /** Milliseconds spent waiting for the upstream, for the audit's latency split. */
   upstreamMs: number | null;
   /**
@@ -144,6 +146,7 @@ export function newContext(request: GatewayRequest, connection: ConnectionInfo):
     response: null,
     answeredBy: null,
     hiddenTools: [],
+    listedRoutes: new Map(),
     upstreamMs: null,
     forwardParams: null,
     unmaskedResponse: null,

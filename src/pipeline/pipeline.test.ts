@@ -6,13 +6,16 @@ import type {
   GatewayResponse,
   PipelineContext,
 } from './context.js';
-import { createPipeline, INTERNAL_ERROR } from './pipeline.js';
+import { createPipeline } from './pipeline.js';
+import { ERROR_TABLE } from './error-table.js';
+import { maskingStage } from './stages/masking.js';
+import { DEFAULT_MASKING_POLICY } from '../masking/policy.js';
 import type { PipelineStages } from './pipeline.js';
 import { STAGE_NAMES } from './stage.js';
 import type { Stage, StageName } from './stage.js';
 import { defaultStages } from './stages/index.js';
 import type { Forwarder, Router } from './stages/index.js';
-import { INVALID_PARAMS } from './stages/resolve-target.js';
+const INVALID_PARAMS = ERROR_TABLE.unknown_target.code;
 import { isToolExposed } from './tool-filter.js';
 import type { ToolFilter } from './tool-filter.js';
 
@@ -77,60 +80,76 @@ function recorder(log: string[]): Partial<PipelineStages> {
   const out: Partial<Record<StageName, Stage>> = {};
   for (const name of STAGE_NAMES) {
     if (name === 'forward' || name === 'resolve-target' || name === 'identify-caller') continue;
-    const afterForward = STAGE_NAMES.indexOf(name) > STAGE_NAMES.indexOf('forward');
-    const after = () => void log.push(`after ${name}`);
-    out[name] = afterForward
-      ? { name, after }
-      : { name, before: () => void log.push(`before ${name}`), after };
+    out[name] = {
+      name,
+      handle: async (_ctx, next) => {
+        log.push(`in ${name}`);
+        await next();
+        log.push(`out ${name}`);
+      },
+    };
   }
   return out as Partial<PipelineStages>;
 }
 
+/** A stage that only looks at the response on the way out. */
+function onTheWayOut(name: StageName, look: (ctx: PipelineContext) => void): Stage {
+  return {
+    name,
+    handle: async (ctx, next) => {
+      await next();
+      look(ctx);
+    },
+  };
+}
+
+const OPEN = { enabledTools: null, disabledTools: null };
+const GITHUB_TOKEN = `ghp_${'A1b2C3d4E5f6G7h8I9j0'.repeat(2).slice(0, 36)}`;
+
 describe('the interception pipeline', () => {
-  test('stages run in the documented order: every before, forward, then every after', async () => {
+  test('stages wrap each other in the documented order: the way in, forward, the way back', async () => {
     const log: string[] = [];
-    const pipeline = createPipeline(
-      defaultStages(
-        routerFor({ enabledTools: null, disabledTools: null }),
-        upstream(),
-        recorder(log),
-      ),
-    );
+    const pipeline = createPipeline(defaultStages(routerFor(OPEN), upstream(), recorder(log)));
     await pipeline.handle(call('echo'), STDIO);
     expect(log).toEqual([
-      'before policy',
-      'before approval',
-      'before audit-intent',
-      'after policy',
-      'after approval',
-      'after audit-intent',
-      'after schema-check',
-      'after masking',
-      'after audit-result',
+      'in audit-result',
+      'in masking',
+      'in schema-pin',
+      'in policy',
+      'in approval',
+      'in audit-intent',
+      'in detokenize',
+      'out detokenize',
+      'out audit-intent',
+      'out approval',
+      'out policy',
+      'out schema-pin',
+      'out masking',
+      'out audit-result',
     ]);
   });
 
-  test('DENY: a stage that answers stops the way to the upstream, but masking and audit still run', async () => {
+  test('DENY: a stage that answers stops the way in, but masking and audit still see the answer', async () => {
     const up = upstream();
     const seen: PipelineContext[] = [];
     const pipeline = createPipeline(
-      defaultStages(routerFor({ enabledTools: null, disabledTools: null }), up, {
+      defaultStages(routerFor(OPEN), up, {
         policy: {
           name: 'policy',
-          before: (ctx) =>
-            void (ctx.response = { error: { code: -32001, message: 'denied by test policy' } }),
+          handle: async (ctx) =>
+            void (ctx.response = { error: { code: -1, message: 'denied by test policy' } }),
         },
         approval: {
           name: 'approval',
-          before: () => {
+          handle: () => {
             throw new Error('approval must not run after a deny');
           },
         },
-        'audit-result': { name: 'audit-result', after: (ctx) => void seen.push(ctx) },
+        'audit-result': onTheWayOut('audit-result', (ctx) => void seen.push(ctx)),
       }),
     );
     const ctx = await pipeline.handle(call('delete_repo'), STDIO);
-    expect(ctx.response).toEqual({ error: { code: -32001, message: 'denied by test policy' } });
+    expect(ctx.response).toEqual({ error: { code: -1, message: 'denied by test policy' } });
     expect(ctx.answeredBy).toBe('policy');
     expect(up.calls).toEqual([]);
     expect(seen).toHaveLength(1);
@@ -139,8 +158,8 @@ describe('the interception pipeline', () => {
   test('OBSERVE: audit-result sees who called, what, the outcome and the upstream time', async () => {
     let observed: PipelineContext | null = null;
     const pipeline = createPipeline(
-      defaultStages(routerFor({ enabledTools: null, disabledTools: null }), upstream(), {
-        'audit-result': { name: 'audit-result', after: (ctx) => void (observed = ctx) },
+      defaultStages(routerFor(OPEN), upstream(), {
+        'audit-result': onTheWayOut('audit-result', (ctx) => void (observed = ctx)),
       }),
     );
     await pipeline.handle(
@@ -160,19 +179,16 @@ describe('the interception pipeline', () => {
   test('REWRITE: masking rewrites the result before audit-result records it', async () => {
     let recorded: unknown = null;
     const pipeline = createPipeline(
-      defaultStages(routerFor({ enabledTools: null, disabledTools: null }), upstream(), {
-        masking: {
-          name: 'masking',
-          after: (ctx) => {
-            if (ctx.response && 'result' in ctx.response)
-              ctx.response = {
-                result: JSON.parse(
-                  JSON.stringify(ctx.response.result).replace('secret-value', '[REDACTED]'),
-                ),
-              };
-          },
-        },
-        'audit-result': { name: 'audit-result', after: (ctx) => void (recorded = ctx.response) },
+      defaultStages(routerFor(OPEN), upstream(), {
+        masking: onTheWayOut('masking', (ctx) => {
+          if (ctx.response && 'result' in ctx.response)
+            ctx.response = {
+              result: JSON.parse(
+                JSON.stringify(ctx.response.result).replace('secret-value', '[REDACTED]'),
+              ),
+            };
+        }),
+        'audit-result': onTheWayOut('audit-result', (ctx) => void (recorded = ctx.response)),
       }),
     );
     const ctx = await pipeline.handle(call('echo'), STDIO);
@@ -186,35 +202,63 @@ describe('the interception pipeline', () => {
     let audited = false;
     const pipeline = createPipeline(
       defaultStages(
-        routerFor({ enabledTools: null, disabledTools: null }),
+        routerFor(OPEN),
         { forward: () => Promise.reject(new Error('upstream pipe closed')) },
-        { 'audit-result': { name: 'audit-result', after: () => void (audited = true) } },
+        { 'audit-result': onTheWayOut('audit-result', () => void (audited = true)) },
       ),
     );
     const ctx = await pipeline.handle(call('echo'), STDIO);
     expect(ctx.response).toEqual({
-      error: { code: INTERNAL_ERROR, message: 'Gatehouse internal error: upstream pipe closed' },
+      error: {
+        code: ERROR_TABLE.internal_error.code,
+        message: 'Gatehouse internal error: upstream pipe closed',
+      },
     });
     expect(audited).toBe(true);
   });
 
-  test('a stage after forward with a before hook is refused at construction', () => {
-    const stages = defaultStages(
-      routerFor({ enabledTools: null, disabledTools: null }),
-      upstream(),
+  test('a stage that throws on the way back is still masked and audited (defect 2)', async () => {
+    let audited: unknown = null;
+    const masking = maskingStage({ policy: DEFAULT_MASKING_POLICY, router: routerFor(OPEN) });
+    const pipeline = createPipeline(
+      defaultStages(routerFor(OPEN), upstream(), {
+        ...masking,
+        approval: {
+          name: 'approval',
+          handle: async (_ctx, next) => {
+            await next();
+            throw new Error(`hook failed while reading token=${GITHUB_TOKEN}`);
+          },
+        },
+        'audit-result': onTheWayOut('audit-result', (ctx) => void (audited = ctx.response)),
+      }),
     );
-    expect(() =>
-      createPipeline({ ...stages, masking: { name: 'masking', before: () => {} } }),
-    ).toThrow("pipeline stage 'masking' runs after forward");
+    const ctx = await pipeline.handle(call('echo'), STDIO);
+    const text = JSON.stringify(ctx.response);
+    expect(ctx.response).toMatchObject({ error: { code: ERROR_TABLE.internal_error.code } });
+    expect(text).toContain('hook failed');
+    expect(text).not.toContain(GITHUB_TOKEN);
+    expect(audited).toEqual(ctx.response);
   });
 
-  test('a stage wired under the wrong name is refused at construction', () => {
-    const stages = defaultStages(
-      routerFor({ enabledTools: null, disabledTools: null }),
-      upstream(),
-    );
-    expect(() => createPipeline({ ...stages, policy: { name: 'masking' } })).toThrow(
-      "pipeline stage 'policy' is wired with a stage named 'masking'",
+  test('a stage wired under the wrong name, or passing a request on twice, is a bug caught loudly', async () => {
+    const stages = defaultStages(routerFor(OPEN), upstream());
+    expect(() =>
+      createPipeline({ ...stages, policy: { name: 'masking', handle: (_c, n) => n() } }),
+    ).toThrow("pipeline stage 'policy' is wired with a stage named 'masking'");
+    const twice = createPipeline({
+      ...stages,
+      approval: {
+        name: 'approval',
+        handle: async (_ctx, next) => {
+          await next();
+          await next();
+        },
+      },
+    });
+    const ctx = await twice.handle(call('echo'), STDIO);
+    expect(JSON.stringify(ctx.response)).toContain(
+      "pipeline stage 'approval' passed a request on twice",
     );
   });
 });
@@ -287,7 +331,7 @@ test('identify-caller reads HTTP headers and the token subject; no OS user over 
   };
   const pipeline = createPipeline(
     defaultStages(routerFor({ enabledTools: null, disabledTools: null }), upstream(), {
-      'audit-result': { name: 'audit-result', after: (ctx) => void (caller = ctx.caller) },
+      'audit-result': onTheWayOut('audit-result', (ctx) => void (caller = ctx.caller)),
     }),
   );
   await pipeline.handle(call('echo'), http);

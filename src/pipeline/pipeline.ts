@@ -5,30 +5,26 @@ import type {
   PipelineContext,
 } from './context.js';
 import { newContext } from './context.js';
+import { gatehouseError } from './error-table.js';
 import type { Stage, StageName } from './stage.js';
 import { STAGE_NAMES } from './stage.js';
+import { maskTokens } from '../masking/mask-text.js';
 
 /**
- * The interception pipeline every client request passes through:
+ * The interception pipeline every client request passes through, outermost first:
  *
- *   identify caller → resolve server/tool → policy → approval → audit intent
- *     → forward → schema check → masking → audit result
+ *   audit result ⊃ masking ⊃ identify caller → resolve server/tool → schema pin → policy
+ *     → approval → audit intent → detokenize → forward
  *
- * The stages up to forward run their `before` hooks in that order (the way there); then every
- * stage runs its `after` hook in that order (the way back). Stages after forward only have
- * `after`, and may have `beforeForward` (masking puts back reversible tokens right before the
- * request leaves, so every earlier stage saw only tokens). A stage that answers on the way there (a deny) stops the rest of the way there, but
- * the way back still runs: masking sees every response and audit-result records every outcome,
- * failures included.
+ * Each stage wraps the rest (stage.ts). Nothing is special-cased here: a stage that answers
+ * stops the way in, a stage that throws becomes an internal error where it threw (`next()`
+ * never rejects), and either way every outer stage still sees the response on the way out.
  */
 export type PipelineStages = { readonly [K in StageName]: Stage };
 
 export interface Pipeline {
   handle(request: GatewayRequest, connection: ConnectionInfo): Promise<PipelineContext>;
 }
-
-/** JSON-RPC internal error: a bug or an unexpected failure inside Gatehouse, never the client's fault. */
-export const INTERNAL_ERROR = -32603;
 
 export function createPipeline(stages: PipelineStages): Pipeline {
   const ordered = STAGE_NAMES.map((name) => {
@@ -37,45 +33,45 @@ export function createPipeline(stages: PipelineStages): Pipeline {
       throw new Error(`pipeline stage '${name}' is wired with a stage named '${stage.name}'`);
     return stage;
   });
-  const forwardAt = STAGE_NAMES.indexOf('forward');
-  const wayThere = ordered.slice(0, forwardAt + 1);
-  const shapeOutgoing = ordered.slice(forwardAt + 1).filter((s) => s.beforeForward);
-  for (const stage of ordered.slice(forwardAt + 1)) {
-    if (stage.before) {
-      throw new Error(
-        `pipeline stage '${stage.name}' runs after forward: it can only have an 'after' hook`,
-      );
-    }
-  }
-  const auditResult = stages['audit-result'];
 
   return {
     async handle(request, connection) {
       const ctx = newContext(request, connection);
-      try {
-        for (const stage of wayThere) {
-          if (ctx.response) break;
-          if (stage.name === 'forward') {
-            for (const later of shapeOutgoing) await later.beforeForward?.(ctx);
-            if (ctx.response) break;
+      const dispatch = async (index: number): Promise<void> => {
+        const stage = ordered[index];
+        if (!stage) return;
+        let passedOn = false;
+        await stage.handle(ctx, async () => {
+          if (passedOn) throw new Error(`pipeline stage '${stage.name}' passed a request on twice`);
+          passedOn = true;
+          try {
+            await dispatch(index + 1);
+          } catch (err) {
+            // A failure inside is an answer like any other: every outer stage still sees it.
+            ctx.response = internalError(err);
           }
-          await stage.before?.(ctx);
-          if (ctx.response && stage.name !== 'forward') ctx.answeredBy = stage.name;
-        }
-        for (const stage of ordered) {
-          if (stage !== auditResult) await stage.after?.(ctx);
-        }
+        });
+        if (!passedOn && stage.name !== 'forward' && ctx.response && ctx.answeredBy === null)
+          ctx.answeredBy = stage.name;
+      };
+      try {
+        await dispatch(0);
+        if (!ctx.response) throw new Error(`no stage answered ${request.method}`);
       } catch (err) {
         ctx.response = internalError(err);
-      } finally {
-        await auditResult.after?.(ctx);
       }
       return ctx;
     },
   };
 }
 
-function internalError(err: unknown): GatewayResponse {
+/**
+ * What a failure inside Gatehouse becomes: an internal error that says what failed, with any
+ * token-shaped value in the message masked (masking normally masks it again on the way out).
+ */
+export function internalError(err: unknown): GatewayResponse {
   const detail = err instanceof Error ? err.message : String(err);
-  return { error: { code: INTERNAL_ERROR, message: `Gatehouse internal error: ${detail}` } };
+  return {
+    error: gatehouseError('internal_error', `Gatehouse internal error: ${maskTokens(detail)}`),
+  };
 }

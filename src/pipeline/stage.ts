@@ -1,38 +1,41 @@
 import type { PipelineContext } from './context.js';
 
-/** The names of the pipeline's stages, in the order they run (docs/architecture.md). */
+/**
+ * The stages, outermost first (docs/architecture.md). Each wraps the ones after it, the way
+ * Hono's `compose` wraps middleware: the audit result is outermost so it records every outcome,
+ * masking comes next so it sees every response and error, thrown or answered, and forward is
+ * innermost. A request walks the list in order; its response walks it back.
+ */
 export const STAGE_NAMES = [
+  'audit-result',
+  'masking',
   'identify-caller',
   'resolve-target',
+  'schema-pin',
   'policy',
   'approval',
   'audit-intent',
+  'detokenize',
   'forward',
-  'schema-check',
-  'masking',
-  'audit-result',
 ] as const;
 
 export type StageName = (typeof STAGE_NAMES)[number];
 
+/** Runs the stages after this one; resolves when the response has come back through them. */
+export type Next = () => Promise<void>;
+
 /**
- * One stage. `before` runs on the way to the upstream (it may answer by setting
- * `ctx.response`, which stops the way there); `after` runs on the way back, in the same
- * order, and may observe or rewrite `ctx.response`.
+ * One stage. It may answer by setting `ctx.response` without calling `next` (a deny: the
+ * stages after it never run, the ones before it still see the answer on the way back), or call
+ * `next` and then observe or rewrite `ctx.response`. `next` never rejects: an error thrown
+ * inside becomes an internal error response there, which masking masks and the audit records.
  */
 export interface Stage {
   readonly name: StageName;
-  before?(ctx: PipelineContext): void | Promise<void>;
-  after?(ctx: PipelineContext): void | Promise<void>;
-  /**
-   * Runs just before forward, for a stage of the way back that must also shape what goes out:
-   * masking puts back the reversible tokens the target server may receive (`ctx.forwardParams`),
-   * after policy, approval and audit-intent saw only the tokens.
-   */
-  beforeForward?(ctx: PipelineContext): void | Promise<void>;
+  handle(ctx: PipelineContext, next: Next): Promise<void>;
 }
 
-/** A stage that does nothing yet: the seam another issue fills. */
+/** A stage that only passes the request on (a seam a gateway mode does not use). */
 export function passThrough(name: StageName): Stage {
-  return { name };
+  return { name, handle: (_ctx, next) => next() };
 }

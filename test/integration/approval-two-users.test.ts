@@ -202,6 +202,20 @@ approvers = [
     expect(await again).toMatchObject({
       error: { message: expect.stringContaining(`denied governed/refund`) },
     });
+    // The identical call again is refused with that denial (who, when, why), never asked anew.
+    const third = await gateway.request(3, 'tools/call', {
+      name: 'refund',
+      arguments: { amount: 12, to: 'carol' },
+    });
+    expect(third).toMatchObject({
+      error: {
+        message: expect.stringMatching(
+          new RegExp(`os:${b.name} denied governed/refund with these arguments .*: once is enough`),
+        ),
+      },
+    });
+    const stillPending = await cli([...args, 'approvals', 'list', '--json']);
+    expect(JSON.parse(stillPending.stdout || '[]')).toEqual([]);
 
     const events = JSON.parse((await cli([...args, 'audit', 'query', '--json'])).stdout) as {
       event: Record<string, unknown>;

@@ -204,3 +204,36 @@ test('a command word after an optional-value flag is never taken as its value', 
     'list',
   ]);
 });
+
+describe('mcp list --probe counts what the agent is offered, not what the server lists', () => {
+  const dir = writeFiles({
+    'c.toml': `
+[mcp_servers.governed]
+command = ${node}
+args = [${JSON.stringify(join(FIXTURES, 'governed.mjs'))}]
+disabled_tools = ["wipe"]
+`,
+    'r.toml': `[mcp_servers.governed.identity]\ncommand = ${node}\n\n[gatehouse_policy.tools."governed/refund"]\nallow = false\n`,
+  });
+  const args = ['--config', join(dir, 'c.toml'), '--requirements', join(dir, 'r.toml')];
+
+  test('a tool hidden by disabled_tools and one the policy refuses are not counted, and say why', async () => {
+    const json = await cli([...args, 'mcp', 'list', '--probe', '--json']);
+    expect(json.code).toBe(0);
+    const [entry] = JSON.parse(json.stdout) as {
+      runtime: {
+        tools: number;
+        tools_exposed: number;
+        tools_hidden: { tool: string; reason: string }[];
+      };
+    }[];
+    expect(entry?.runtime.tools).toBe(4);
+    expect(entry?.runtime.tools_exposed).toBe(2);
+    expect(entry?.runtime.tools_hidden).toEqual([
+      { tool: 'wipe', reason: 'in disabled_tools' },
+      { tool: 'refund', reason: expect.stringContaining('policy:') },
+    ]);
+    const text = await cli([...args, 'mcp', 'list', '--probe']);
+    expect(text.stdout).toContain('ready (2 of 4 tools exposed)');
+  });
+});

@@ -103,6 +103,22 @@ describe.skipIf(!existsSync(BIN))('schema lock enforcement in the gateway', () =
     const names = toolsOf(list).map((t) => t.name);
     expect(names).toContain('choose_shape');
     expect(names).not.toContain('read_notes');
+    // The agent is told why the tool is missing, not just handed a shorter list.
+    const notice = client.received.find(
+      (m) =>
+        m.method === 'notifications/message' &&
+        (m.params as { data?: { event?: string } }).data?.event === 'tools_hidden',
+    );
+    expect(notice?.params).toMatchObject({
+      level: 'warning',
+      logger: 'gatehouse',
+      data: {
+        why: expect.stringContaining('gatehouse schema approve'),
+        tools: [
+          { server: 'contract', tool: 'read_notes', reason: expect.stringContaining('schema:') },
+        ],
+      },
+    });
 
     const call = await client.request(2, 'tools/call', { name: 'read_notes', arguments: {} });
     const error = call.error as { code: number; message: string };

@@ -16,17 +16,19 @@ import { renderAuditTable } from '../format/audit-table.js';
 import { defaultGatehouseHome } from '../../config/load-config.js';
 import type { GlobalOptions } from '../world.js';
 import { loadRequirements } from '../../requirements/load-requirements.js';
+import { chosenStore } from '../audit-runtime.js';
 
-/** The store a reading command opens: the admin's (requirements), else --audit / env, else default. */
+/** The store a reading command opens: chosen as the gateway chooses it (the admin's wins). */
 export function storeSpec(global: GlobalOptions, io: CliIo): string | undefined {
   const requirements = loadRequirements({
     requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
     env: io.env,
   });
-  return (
-    global.audit ??
-    requirements.requirements.audit.store?.value ??
-    (io.env.GATEHOUSE_AUDIT || undefined)
+  return chosenStore(
+    requirements.requirements.audit.store?.value,
+    global.audit,
+    io,
+    defaultGatehouseHome(io.env),
   );
 }
 

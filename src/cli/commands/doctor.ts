@@ -10,6 +10,7 @@ import { readConnectState } from '../../connect/connect-state.js';
 import type { ClientConfig, ClientReport, Finding } from '../../connect/doctor.js';
 import { JSON_CLIENTS, parseJsonText } from '../../connect/json-config.js';
 import { ExitCode } from '../exit-codes.js';
+import { storeSpec } from './audit.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
@@ -141,7 +142,7 @@ export async function runDoctor(
   }
   // The audit store the gateway would use.
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
-  const spec = globals.audit ?? io.env.GATEHOUSE_AUDIT;
+  const spec = storeSpec(globals, io); // as every gateway and reading command chooses it
   const launched = opts.launch
     ? await launchGoverned(
         clients,

@@ -1,6 +1,8 @@
 import type { ProbeResult } from '../../gateway/probe.js';
 import { pinsByServer } from '../../requirements/executable-pin.js';
-import { maskArgs, maskUrl } from '../../masking/mask-text.js';
+import { maskArgs, maskTokens, maskUrl } from '../../masking/mask-text.js';
+import { probedVisibility } from '../../pipeline/probe-visibility.js';
+import { policySettingsFor } from '../policy-settings.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
 import type { ServerDecision } from '../../requirements/apply-requirements.js';
 import { ExitCode } from '../exit-codes.js';
@@ -30,7 +32,11 @@ function envColumn(d: ServerDecision): string {
 function runtimeColumn(p: ProbeResult | undefined, d: ServerDecision): string {
   if (!d.enabled) return '-';
   if (!p) return 'not probed';
-  return p.state === 'ready' ? `ready (${p.toolCount} tools)` : `${p.state}: ${p.detail}`;
+  if (p.state !== 'ready') return `${p.state}: ${p.detail}`;
+  // What the agent will be offered, not what the server lists.
+  if (p.exposed && p.exposed.count !== p.toolCount)
+    return `ready (${p.exposed.count} of ${p.toolCount} tools exposed)`;
+  return `ready (${p.toolCount} tools)`;
 }
 
 export async function runMcpList(
@@ -60,6 +66,16 @@ export async function runMcpList(
       },
     });
     if (progress && enabled.length > 0) io.stderr('\r\x1b[2K');
+    const settings = policySettingsFor(world);
+    for (const server of enabled) {
+      const p = probes.get(server.name);
+      if (!p?.tools) continue;
+      const seen = await probedVisibility(server, p.tools, settings);
+      p.exposed = {
+        count: seen.exposed,
+        hidden: seen.hidden.map((h) => ({ tool: maskTokens(h.tool), reason: h.reason })),
+      };
+    }
     const requiredDown = decisions.filter(
       (d) => d.enabled && d.server.required && probes.get(d.server.name)?.state !== 'ready',
     );

@@ -137,7 +137,6 @@ export function sessionContext(io: CliIo, streams: RunStreams, audit: AuditRunti
   return {
     env: io.env,
     stateLine: audit.stateLine((line: object) => io.stderr(`${JSON.stringify(line)}\n`)),
-    stages: audit.stages,
     governance: audit.governance,
     shapeOutgoing: audit.shapeOutgoing,
     ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),

@@ -92,6 +92,7 @@ export function probeJson(p: ProbeResult | undefined): Record<string, unknown> |
   return {
     state: p.state,
     tools: p.toolCount,
+    ...(p.exposed ? { tools_exposed: p.exposed.count, tools_hidden: p.exposed.hidden } : {}),
     detail: p.detail,
     server_info: p.serverInfo,
     elapsed_ms: p.elapsedMs,

@@ -23,6 +23,10 @@ import { SERVER_UNAVAILABLE } from './session.js';
 import { DEFAULT_MAX_LINE_BYTES, INVALID_REQUEST } from './stdio-line-transport.js';
 import { createListener } from './tls-listener.js';
 import { requestOrigin, trustedProxies } from './trusted-proxy.js';
+import { codeOf } from '../../pipeline/error-table.js';
+
+/** A transport-level refusal (headers, session, media type, a limit): error-table.ts. */
+const HTTP_REFUSED = codeOf('http_refused');
 
 export interface HttpEndpointOptions {
   host: string;
@@ -126,7 +130,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const withSession = (req: IncomingMessage, res: ServerResponse, id: unknown = null) => {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId !== 'string') {
-      rpcError(res, 400, -32000, 'Bad Request: Mcp-Session-Id header is required', id);
+      rpcError(res, 400, HTTP_REFUSED, 'Bad Request: Mcp-Session-Id header is required', id);
       return null;
     }
     const entry = registry.get(sessionId);
@@ -136,7 +140,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     }
     const problem = entry.transport.protocolVersionProblem(req);
     if (problem) {
-      rpcError(res, 400, -32000, problem, id);
+      rpcError(res, 400, HTTP_REFUSED, problem, id);
       return null;
     }
     return { id: sessionId, entry };
@@ -158,13 +162,18 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       rpcError(
         res,
         406,
-        -32000,
+        HTTP_REFUSED,
         'Not Acceptable: Client must accept both application/json and text/event-stream',
       );
       return;
     }
     if (!/^application\/json\s*(;|$)/i.test(req.headers['content-type'] ?? '')) {
-      rpcError(res, 415, -32000, 'Unsupported Media Type: Content-Type must be application/json');
+      rpcError(
+        res,
+        415,
+        HTTP_REFUSED,
+        'Unsupported Media Type: Content-Type must be application/json',
+      );
       return;
     }
     let text: string;
@@ -204,11 +213,11 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         const found = withSession(req, res);
         if (!found) return;
         if (!(req.headers.accept ?? '').includes('text/event-stream')) {
-          rpcError(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
+          rpcError(res, 406, HTTP_REFUSED, 'Not Acceptable: Client must accept text/event-stream');
           return;
         }
         const conflict = found.entry.transport.handleGet(res);
-        if (conflict) rpcError(res, conflict.status, -32000, conflict.message);
+        if (conflict) rpcError(res, conflict.status, HTTP_REFUSED, conflict.message);
         else res.once('close', registry.use(found.id)); // a client listening is not idle
         return;
       }
@@ -223,7 +232,11 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         sendJson(
           res,
           405,
-          { jsonrpc: '2.0', id: null, error: { code: -32000, message: 'Method not allowed.' } },
+          {
+            jsonrpc: '2.0',
+            id: null,
+            error: { code: HTTP_REFUSED, message: 'Method not allowed.' },
+          },
           { allow: 'GET, POST, DELETE' },
         );
     }
@@ -251,7 +264,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       rpcError(
         res,
         check.status,
-        -32000,
+        HTTP_REFUSED,
         check.message,
         null,
         check.challenge ? { 'www-authenticate': check.challenge } : {},
@@ -266,7 +279,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       rpcError(
         res,
         500,
-        -32603,
+        codeOf('internal_error'),
         `Gatehouse internal error: ${err instanceof Error ? err.message : String(err)}`,
       );
     });

@@ -8,6 +8,10 @@ import type { SessionRegistry } from './session-registry.js';
 import type { GatewaySession, InitInfo, OpenedSession } from './session.js';
 import { SERVER_UNAVAILABLE } from './session.js';
 import { INVALID_REQUEST } from './stdio-line-transport.js';
+import { codeOf } from '../../pipeline/error-table.js';
+
+/** A transport-level refusal (headers, session, media type, a limit): error-table.ts. */
+const HTTP_REFUSED = codeOf('http_refused');
 
 /** One live HTTP session: its transport, its upstream side and the MCP server answering it. */
 export interface HttpSessionEntry {
@@ -52,7 +56,7 @@ export async function openHttpSession(
     rpcError(
       res,
       400,
-      initInBatch ? INVALID_REQUEST : -32000,
+      initInBatch ? INVALID_REQUEST : HTTP_REFUSED,
       initInBatch
         ? 'Invalid Request: initialize must be sent alone'
         : 'Bad Request: no session: start with initialize (without Mcp-Session-Id)',
@@ -62,7 +66,7 @@ export async function openHttpSession(
   }
   const admitted = ctx.registry.admit(ctx.subject, ctx.perSession);
   if (!admitted.ok) {
-    rpcError(res, 429, -32000, admitted.message, message.id);
+    rpcError(res, 429, HTTP_REFUSED, admitted.message, message.id);
     return;
   }
   let registered = false;

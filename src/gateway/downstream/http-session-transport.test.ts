@@ -1,3 +1,4 @@
+import { ERROR_TABLE } from '../../pipeline/error-table.js';
 import { createServer, request } from 'node:http';
 import type { IncomingMessage, Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -209,7 +210,10 @@ describe('HttpSessionTransport: messages not tied to a request, and endings', ()
     await t.close();
     const answer = await post;
     expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body)).toMatchObject({ id: 1, error: { code: -32001 } });
+    expect(JSON.parse(answer.body)).toMatchObject({
+      id: 1,
+      error: { code: ERROR_TABLE.server_unavailable.code },
+    });
     expect(closes).toBe(1);
   });
 });

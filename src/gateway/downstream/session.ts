@@ -14,6 +14,7 @@ import { passThroughSchema } from '../wire.js';
 import { BufferedTransport } from './buffered-transport.js';
 import type { EdgeProblem } from './stdio-line-transport.js';
 import { StdioLineTransport } from './stdio-line-transport.js';
+import { codeOf } from '../../pipeline/error-table.js';
 
 /** What the client said in `initialize`. */
 export interface InitInfo {
@@ -59,8 +60,8 @@ function asInitialize(message: JSONRPCMessage): InitInfo {
   };
 }
 
-/** Server-defined JSON-RPC error: the server(s) this gateway fronts cannot be used. */
-export const SERVER_UNAVAILABLE = -32001;
+/** The server(s) this gateway fronts cannot be used (pipeline/error-table.ts). */
+export const SERVER_UNAVAILABLE = codeOf('server_unavailable');
 
 /** Answers the client's `initialize` with an error that says why, then hangs up. */
 export async function refuseInitialize(session: StdioSession, message: string): Promise<void> {
@@ -91,7 +92,8 @@ export class Relay {
 
   wireUpstream(client: Client, server: string | null = null): void {
     client.fallbackRequestHandler = async (request, ctx) => {
-      if (!this.downstream) throw new ProtocolError(-32603, 'client not connected yet');
+      if (!this.downstream)
+        throw new ProtocolError(codeOf('internal_error'), 'client not connected yet');
       if (request.method === 'roots/list') this.rootsAskedBy.add(server);
       const shaped = this.shape(server, { method: request.method, params: request.params });
       return (await this.downstream.request(
@@ -184,7 +186,8 @@ export async function serveOn(
       if (done.caller?.threadId)
         options.onThread?.(done.caller.threadId, done.caller.parentThreadId);
       const response = done.response;
-      if (!response) throw new ProtocolError(-32603, 'Gatehouse produced no response');
+      if (!response)
+        throw new ProtocolError(codeOf('internal_error'), 'Gatehouse produced no response');
       if ('error' in response)
         throw new ProtocolError(response.error.code, response.error.message, response.error.data);
       return response.result as never;

@@ -1,11 +1,12 @@
 import type { Readable, Writable } from 'node:stream';
 import type { JSONRPCMessage, Transport } from '@modelcontextprotocol/server';
+import { ERROR_TABLE } from '../../pipeline/error-table.js';
 
 /** Default longest line a client may send (issue 3: configurable, 16 MiB). */
 export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
 
-export const PARSE_ERROR = -32700;
-export const INVALID_REQUEST = -32600;
+export const PARSE_ERROR = ERROR_TABLE.parse_error.code;
+export const INVALID_REQUEST = ERROR_TABLE.invalid_request.code;
 
 /** Something wrong with what the client sent; reported on stderr as well as answered. */
 export interface EdgeProblem {

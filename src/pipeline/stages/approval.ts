@@ -9,10 +9,8 @@ import type { ApproverKey } from '../../approval/signed-grant.js';
 import { osPrincipal, verifyGrant } from '../../approval/signed-grant.js';
 import { APPROVAL_LEVELS, HUMAN_APPROVAL_CATEGORIES } from '../../policy/model.js';
 import type { PipelineContext } from '../context.js';
+import { gatehouseError } from '../error-table.js';
 import type { Stage } from '../stage.js';
-
-/** Server-defined JSON-RPC error: the call needs an approval it does not have (yet). */
-export const APPROVAL_REQUIRED = -32005;
 
 export interface ApprovalSettings {
   /** Per-request client channels (elicitation), by JSON-RPC id. */
@@ -145,336 +143,361 @@ export function approvalStage(settings: ApprovalSettings): Stage {
   const forPeople = settings.maskForPeople ?? ((v: unknown) => maskJsonValue(v));
   return {
     name: 'approval',
-    before: async function approvalBefore(ctx: PipelineContext) {
-      if (ctx.decision.kind !== 'needs_approval' || !ctx.target?.tool || !ctx.policy) return;
-      const { server, tool } = ctx.target;
-      const args = ctx.request.params?.arguments;
-      const requester = requesterPrincipal(ctx);
-      const twoPerson = ctx.decision.approver === 'two_person';
-      const level: QueuedLevel = twoPerson
-        ? 'two_person'
-        : ctx.policy.level === 'prompt'
-          ? 'prompt'
-          : 'always';
-      const category = ctx.policy.category;
-      const human =
-        category !== null && (HUMAN_APPROVAL_CATEGORIES as readonly string[]).includes(category);
-      const sessionScope = level === 'prompt';
-      // Signed grants: always for two_person; for every out-of-band grant once keys are listed.
-      const signedOnly = twoPerson || approvers.length > 0;
-      const binding = approvalBinding(settings.hmacKey, {
-        requester,
-        serverName: server,
-        serverIdentity: settings.serverIdentity(server),
-        tool,
-        args,
-        policyRevision: ctx.policy.policyRevision,
-        level,
-      });
-      const base = {
-        server,
-        tool,
-        requester,
-        binding_sha256: binding,
-        policy_revision: ctx.policy.policyRevision,
-        level,
-      };
-      const recordExpired = () => {
-        for (const row of settings.queue?.takeExpired() ?? []) {
-          settings.evidence({
-            type: 'approval.expired',
-            approval_id: row.id,
-            channel: 'queue',
-            server: row.server,
-            tool: row.tool,
-            requester: row.requester,
-            approver: row.approver,
-            binding_sha256: row.binding,
-            policy_revision: row.policyRevision,
-            level: row.level,
-            reason: `expired at ${row.expiresAt} without being used`,
-          });
-        }
-      };
-      const granted = (evidence: NonNullable<PipelineContext['approval']>, grant: unknown) => {
-        recordExpired();
-        ctx.approval = evidence;
-        settings.evidence({
-          type: 'approval.used',
-          approval_id: evidence.id,
-          channel: evidence.channel,
-          approver: evidence.approver,
-          reason: null,
-          ...base,
-          ...(grant ? { grant } : {}),
-        });
-      };
-      const refuse = (message: string) => {
-        recordExpired();
-        ctx.response = { error: { code: APPROVAL_REQUIRED, message } };
-      };
-      const refuseForGood = (message: string) => {
-        settings.evidence({
-          type: 'approval.refused',
-          approval_id: timeOrderedId(),
-          channel: 'queue',
-          approver: null,
-          reason: message,
-          ...base,
-        });
-        refuse(`Gatehouse refuses ${server}/${tool}: ${message}; the call was not made`);
-      };
-
-      // A second person (or a person at all) cannot be told apart from an unknown requester.
-      if ((twoPerson || (level === 'always' && human)) && !isPersonPrincipal(requester)) {
-        refuseForGood(
-          `it needs ${twoPerson ? "a second person's approval" : "a person's approval"} (${twoPerson ? 'two_person' : `category '${category}'`}), but the caller's identity is ${requester === null ? 'unknown (HTTP without a token, or an OS user without a passwd entry)' : 'only a shared bearer token, which is not a person'}; run it over stdio as your own OS account`,
-        );
-        return;
-      }
-      if (twoPerson && approvers.length === 0) {
-        refuseForGood(
-          "it needs a second person's signed approval, and no approver keys are listed in requirements ([gatehouse_approvals] approvers; see `gatehouse approvals keygen`)",
-        );
-        return;
-      }
-
-      const session = sessionScope ? sessionGrants.get(binding) : undefined;
-      if (session) {
-        granted(
-          {
-            id: session,
-            channel: 'session_grant',
-            approver: requester,
-            decided_at: new Date().toISOString(),
-            binding_sha256: binding,
-            scope: 'session',
-          },
-          null,
-        );
-        return;
-      }
-
-      /** Whether a stored approval counts for this call: null, or why not. */
-      const check = (row: ApprovalRow): string | null => {
-        if (APPROVAL_LEVELS.indexOf(row.level) < APPROVAL_LEVELS.indexOf(level))
-          return `the approval is for level ${row.level}; this call needs ${level}`;
-        if (!signedOnly) return row.approver ? null : 'the approval names no approver';
-        if (row.grant === null)
-          return `no signed grant: ${twoPerson ? 'a two_person call' : 'with approver keys listed, a call'} needs one signed by a listed approver key (\`gatehouse approvals approve ${row.id} --key FILE\`)`;
-        const v = verifyGrant(row.grant, approvers, {
-          approvalId: row.id,
-          binding,
-          server,
-          tool,
-          level,
-          requester,
-          now: new Date().toISOString(),
-        });
-        return v.ok ? null : v.reason;
-      };
-      const take = async (): Promise<{ row: ApprovalRow | null; rejected: string[] }> => {
-        const queue = settings.queue;
-        if (!queue) return { row: null, rejected: [] };
-        const out = await queue.consume(binding, check);
-        for (const r of out.rejected) {
-          settings.evidence({
-            type: 'approval.rejected',
-            approval_id: r.row.id,
-            channel: 'queue',
-            approver: r.row.approver,
-            reason: r.reason,
-            ...base,
-            grant: r.row.grant,
-          });
-        }
-        return { row: out.used, rejected: out.rejected.map((r) => `${r.row.id}: ${r.reason}`) };
-      };
-      const useRow = (row: ApprovalRow) =>
-        granted(evidenceFrom(row, binding, signedOnly), signedOnly ? row.grant : null);
-
-      let rejected: string[] = [];
-      try {
-        const ready = await take();
-        rejected = ready.rejected;
-        if (ready.row) {
-          useRow(ready.row);
-          return;
-        }
-      } catch (err) {
-        refuse(
-          `Gatehouse could not check the approval queue, so the call is refused: ${String(err)}`,
-        );
-        return;
-      }
-      if (rejected.length > 0) {
-        refuse(
-          `Gatehouse did not accept the approval of ${server}/${tool} (${rejected.join('; ')}); the call was not made`,
-        );
-        return;
-      }
-
-      const scope = settings.scopes.get(ctx.request.id);
-      const outOfBandOnly = level === 'always' && human && !inBand.has(category as string);
-      if (!twoPerson && !outOfBandOnly && scope?.elicit) {
-        const id = timeOrderedId();
-        const channelNote =
-          human && level === 'always'
-            ? `in-band: category '${category}' is allowed in-band by [gatehouse_approvals] in_band_categories`
-            : null;
-        settings.evidence({
-          type: 'approval.requested',
-          approval_id: id,
-          channel: 'elicitation',
-          approver: null,
-          reason: channelNote,
-          ...base,
-        });
-        let answer: { action: string; content?: unknown };
-        try {
-          answer = await scope.elicit(approvalElicitation(ctx, server, tool, args, sessionScope));
-        } catch (err) {
-          settings.evidence({
-            type: 'approval.withdrawn',
-            approval_id: id,
-            channel: 'elicitation',
-            approver: null,
-            reason: `the approval prompt failed: ${String(err)}`,
-            ...base,
-          });
-          refuse(
-            `Gatehouse asked for approval of ${server}/${tool} but the prompt failed (${String(err)}); the call was not made`,
-          );
-          return;
-        }
-        if (answer.action !== 'accept') {
-          const declined = answer.action === 'decline';
-          settings.evidence({
-            type: declined ? 'approval.denied' : 'approval.withdrawn',
-            approval_id: id,
-            channel: 'elicitation',
-            approver: declined ? requester : null,
-            reason: `the user chose ${answer.action}`,
-            ...base,
-          });
-          refuse(
-            `The user did not approve ${server}/${tool} (${answer.action}); the call was not made`,
-          );
-          return;
-        }
-        const persist = (answer.content as { persist?: unknown } | undefined)?.persist;
-        const forSession = sessionScope && persist === 'session';
-        if (forSession) sessionGrants.set(binding, id);
-        settings.evidence({
-          type: 'approval.granted',
-          approval_id: id,
-          channel: 'elicitation',
-          approver: requester,
-          reason:
-            [forSession ? 'for this session' : null, channelNote].filter(Boolean).join('; ') ||
-            null,
-          ...base,
-        });
-        granted(
-          {
-            id,
-            channel: 'elicitation',
-            approver: requester,
-            decided_at: new Date().toISOString(),
-            binding_sha256: binding,
-            scope: forSession ? 'session' : 'call',
-          },
-          null,
-        );
-        return;
-      }
-
-      const queue = settings.queue;
-      if (!queue) {
-        refuse(
-          `${server}/${tool} needs ${twoPerson ? "a second person's" : "the user's"} approval (rule: ${ctx.decision.rule})${outOfBandOnly && scope?.elicit ? `, out-of-band: category '${category}' is not approved through the client's prompt` : ', and this client cannot show an approval prompt'}; the call was not made`,
-        );
-        return;
-      }
-      let row: ApprovalRow;
-      try {
-        row = await queue.request({
-          binding,
-          requester,
-          twoPerson,
-          level,
-          server,
-          tool,
-          argumentsMasked: forPeople(args ?? {}),
-          policyRevision: ctx.policy.policyRevision,
-          rule: ctx.decision.rule,
-          ttlMs: settings.ttlMs,
-        });
-      } catch (err) {
-        refuse(`Gatehouse could not queue the approval, so the call is refused: ${String(err)}`);
-        return;
-      }
-      const queued = { ...base, approval_id: row.id, channel: 'queue' as const };
-      if (row.fresh) {
-        settings.evidence({
-          type: 'approval.requested',
-          approver: null,
-          reason: outOfBandOnly
-            ? `out-of-band: category '${category}' needs a person outside the client`
-            : null,
-          ...queued,
-        });
-        settings.notify?.(row);
-      }
-      const waited = await waitForDecision(queue, row.id, settings.waitMs, scope, ctx);
-      const decided = waited.row;
-      if (decided?.status === 'approved') {
-        const used = await take().catch(() => ({ row: null, rejected: ['the queue failed'] }));
-        if (used.row) {
-          useRow(used.row);
-          return;
-        }
-        refuse(
-          `Gatehouse did not accept the approval of ${server}/${tool} (${used.rejected.join('; ') || 'it was used by another call'}); the call was not made`,
-        );
-        return;
-      }
-      if (decided?.status === 'denied') {
-        refuse(
-          `${decided.approver ?? 'An approver'} denied ${server}/${tool} (approval ${row.id}): ${decided.reason ?? 'no reason given'}`,
-        );
-        return;
-      }
-      if (decided?.status === 'expired') {
-        ctx.approvalOutcome = 'approval_expired';
-        refuse(
-          `the approval ${row.id} of ${server}/${tool} expired at ${row.expiresAt} before anyone decided; make the call again to ask anew`,
-        );
-        return;
-      }
-      if (waited.withdrawn) {
-        settings.evidence({
-          type: 'approval.withdrawn',
-          approver: null,
-          reason: 'the client cancelled the call while it waited for approval',
-          ...queued,
-        });
-        ctx.approvalOutcome = 'approval_withdrawn';
-        refuse(`the call to ${server}/${tool} was withdrawn while waiting for approval ${row.id}`);
-        return;
-      }
-      ctx.approvalOutcome = 'approval_timed_out';
-      settings.evidence({
-        type: 'approval.timed_out',
-        approver: null,
-        reason: `nobody decided within ${Math.round(settings.waitMs / 1000)} s; the request stays pending until ${row.expiresAt}`,
-        ...queued,
-      });
-      refuse(
-        `${server}/${tool} is waiting for ${twoPerson ? `a second person's signed approval (not ${requester ?? 'the requester'})` : 'approval'}: ${settings.approveHint(row.id)}; then make the same call again (approval ${row.id}, valid until ${row.expiresAt})`,
-      );
+    handle: async function approval(ctx, next) {
+      await decide(ctx);
+      // Answered: refused, waiting, or denied (the response says which); else it may go on.
+      if (!ctx.response) await next();
     },
   };
+
+  /** Grants the call (evidence in ctx.approval) or answers it with why not. */
+  async function decide(ctx: PipelineContext): Promise<void> {
+    if (ctx.decision.kind !== 'needs_approval' || !ctx.target?.tool || !ctx.policy) return;
+    const { server, tool } = ctx.target;
+    const args = ctx.request.params?.arguments;
+    const requester = requesterPrincipal(ctx);
+    const twoPerson = ctx.decision.approver === 'two_person';
+    const level: QueuedLevel = twoPerson
+      ? 'two_person'
+      : ctx.policy.level === 'prompt'
+        ? 'prompt'
+        : 'always';
+    const category = ctx.policy.category;
+    const human =
+      category !== null && (HUMAN_APPROVAL_CATEGORIES as readonly string[]).includes(category);
+    const sessionScope = level === 'prompt';
+    // Signed grants: always for two_person; for every out-of-band grant once keys are listed.
+    const signedOnly = twoPerson || approvers.length > 0;
+    const binding = approvalBinding(settings.hmacKey, {
+      requester,
+      serverName: server,
+      serverIdentity: settings.serverIdentity(server),
+      tool,
+      args,
+      policyRevision: ctx.policy.policyRevision,
+      level,
+    });
+    const base = {
+      server,
+      tool,
+      requester,
+      binding_sha256: binding,
+      policy_revision: ctx.policy.policyRevision,
+      level,
+    };
+    const recordExpired = () => {
+      for (const row of settings.queue?.takeExpired() ?? []) {
+        settings.evidence({
+          type: 'approval.expired',
+          approval_id: row.id,
+          channel: 'queue',
+          server: row.server,
+          tool: row.tool,
+          requester: row.requester,
+          approver: row.approver,
+          binding_sha256: row.binding,
+          policy_revision: row.policyRevision,
+          level: row.level,
+          reason: `expired at ${row.expiresAt} without being used`,
+        });
+      }
+    };
+    const granted = (evidence: NonNullable<PipelineContext['approval']>, grant: unknown) => {
+      recordExpired();
+      ctx.approval = evidence;
+      settings.evidence({
+        type: 'approval.used',
+        approval_id: evidence.id,
+        channel: evidence.channel,
+        approver: evidence.approver,
+        reason: null,
+        ...base,
+        ...(grant ? { grant } : {}),
+      });
+    };
+    const refuse = (message: string) => {
+      recordExpired();
+      ctx.response = { error: gatehouseError('approval_required', message) };
+    };
+    const refuseForGood = (message: string) => {
+      settings.evidence({
+        type: 'approval.refused',
+        approval_id: timeOrderedId(),
+        channel: 'queue',
+        approver: null,
+        reason: message,
+        ...base,
+      });
+      refuse(`Gatehouse refuses ${server}/${tool}: ${message}; the call was not made`);
+    };
+
+    // A second person (or a person at all) cannot be told apart from an unknown requester.
+    if ((twoPerson || (level === 'always' && human)) && !isPersonPrincipal(requester)) {
+      refuseForGood(
+        `it needs ${twoPerson ? "a second person's approval" : "a person's approval"} (${twoPerson ? 'two_person' : `category '${category}'`}), but the caller's identity is ${requester === null ? 'unknown (HTTP without a token, or an OS user without a passwd entry)' : 'only a shared bearer token, which is not a person'}; run it over stdio as your own OS account`,
+      );
+      return;
+    }
+    if (twoPerson && approvers.length === 0) {
+      refuseForGood(
+        "it needs a second person's signed approval, and no approver keys are listed in requirements ([gatehouse_approvals] approvers; see `gatehouse approvals keygen`)",
+      );
+      return;
+    }
+
+    const session = sessionScope ? sessionGrants.get(binding) : undefined;
+    if (session) {
+      granted(
+        {
+          id: session,
+          channel: 'session_grant',
+          approver: requester,
+          decided_at: new Date().toISOString(),
+          binding_sha256: binding,
+          scope: 'session',
+        },
+        null,
+      );
+      return;
+    }
+
+    /** Whether a stored approval counts for this call: null, or why not. */
+    const check = (row: ApprovalRow): string | null => {
+      if (APPROVAL_LEVELS.indexOf(row.level) < APPROVAL_LEVELS.indexOf(level))
+        return `the approval is for level ${row.level}; this call needs ${level}`;
+      if (!signedOnly) return row.approver ? null : 'the approval names no approver';
+      if (row.grant === null)
+        return `no signed grant: ${twoPerson ? 'a two_person call' : 'with approver keys listed, a call'} needs one signed by a listed approver key (\`gatehouse approvals approve ${row.id} --key FILE\`)`;
+      const v = verifyGrant(row.grant, approvers, {
+        approvalId: row.id,
+        binding,
+        server,
+        tool,
+        level,
+        requester,
+        now: new Date().toISOString(),
+      });
+      return v.ok ? null : v.reason;
+    };
+    const take = async (): Promise<{ row: ApprovalRow | null; rejected: string[] }> => {
+      const queue = settings.queue;
+      if (!queue) return { row: null, rejected: [] };
+      const out = await queue.consume(binding, check);
+      for (const r of out.rejected) {
+        settings.evidence({
+          type: 'approval.rejected',
+          approval_id: r.row.id,
+          channel: 'queue',
+          approver: r.row.approver,
+          reason: r.reason,
+          ...base,
+          grant: r.row.grant,
+        });
+      }
+      return { row: out.used, rejected: out.rejected.map((r) => `${r.row.id}: ${r.reason}`) };
+    };
+    const useRow = (row: ApprovalRow) =>
+      granted(evidenceFrom(row, binding, signedOnly), signedOnly ? row.grant : null);
+
+    let rejected: string[] = [];
+    try {
+      const ready = await take();
+      rejected = ready.rejected;
+      if (ready.row) {
+        useRow(ready.row);
+        return;
+      }
+    } catch (err) {
+      refuse(
+        `Gatehouse could not check the approval queue, so the call is refused: ${String(err)}`,
+      );
+      return;
+    }
+    if (rejected.length > 0) {
+      refuse(
+        `Gatehouse did not accept the approval of ${server}/${tool} (${rejected.join('; ')}); the call was not made`,
+      );
+      return;
+    }
+    // A person denied exactly this call: say so (who, when, why) instead of asking again.
+    const denial = await settings.queue
+      ?.deniedFor(binding, new Date().toISOString())
+      .catch(() => null);
+    if (denial) {
+      const why = denial.reason ?? 'no reason given';
+      settings.evidence({
+        type: 'approval.refused',
+        approval_id: denial.id,
+        channel: 'queue',
+        approver: denial.approver,
+        reason: `already denied by ${denial.approver ?? 'an approver'} at ${denial.decidedAt}: ${why}`,
+        ...base,
+      });
+      refuse(
+        `${denial.approver ?? 'An approver'} denied ${server}/${tool} with these arguments at ${denial.decidedAt} (approval ${denial.id}): ${why}. The same call stays denied until its arguments or the policy change, or until ${denial.expiresAt}; the call was not made`,
+      );
+      return;
+    }
+
+    const scope = settings.scopes.get(ctx.request.id);
+    const outOfBandOnly = level === 'always' && human && !inBand.has(category as string);
+    if (!twoPerson && !outOfBandOnly && scope?.elicit) {
+      const id = timeOrderedId();
+      const channelNote =
+        human && level === 'always'
+          ? `in-band: category '${category}' is allowed in-band by [gatehouse_approvals] in_band_categories`
+          : null;
+      settings.evidence({
+        type: 'approval.requested',
+        approval_id: id,
+        channel: 'elicitation',
+        approver: null,
+        reason: channelNote,
+        ...base,
+      });
+      let answer: { action: string; content?: unknown };
+      try {
+        answer = await scope.elicit(approvalElicitation(ctx, server, tool, args, sessionScope));
+      } catch (err) {
+        settings.evidence({
+          type: 'approval.withdrawn',
+          approval_id: id,
+          channel: 'elicitation',
+          approver: null,
+          reason: `the approval prompt failed: ${String(err)}`,
+          ...base,
+        });
+        refuse(
+          `Gatehouse asked for approval of ${server}/${tool} but the prompt failed (${String(err)}); the call was not made`,
+        );
+        return;
+      }
+      if (answer.action !== 'accept') {
+        const declined = answer.action === 'decline';
+        settings.evidence({
+          type: declined ? 'approval.denied' : 'approval.withdrawn',
+          approval_id: id,
+          channel: 'elicitation',
+          approver: declined ? requester : null,
+          reason: `the user chose ${answer.action}`,
+          ...base,
+        });
+        refuse(
+          `The user did not approve ${server}/${tool} (${answer.action}); the call was not made`,
+        );
+        return;
+      }
+      const persist = (answer.content as { persist?: unknown } | undefined)?.persist;
+      const forSession = sessionScope && persist === 'session';
+      if (forSession) sessionGrants.set(binding, id);
+      settings.evidence({
+        type: 'approval.granted',
+        approval_id: id,
+        channel: 'elicitation',
+        approver: requester,
+        reason:
+          [forSession ? 'for this session' : null, channelNote].filter(Boolean).join('; ') || null,
+        ...base,
+      });
+      granted(
+        {
+          id,
+          channel: 'elicitation',
+          approver: requester,
+          decided_at: new Date().toISOString(),
+          binding_sha256: binding,
+          scope: forSession ? 'session' : 'call',
+        },
+        null,
+      );
+      return;
+    }
+
+    const queue = settings.queue;
+    if (!queue) {
+      refuse(
+        `${server}/${tool} needs ${twoPerson ? "a second person's" : "the user's"} approval (rule: ${ctx.decision.rule})${outOfBandOnly && scope?.elicit ? `, out-of-band: category '${category}' is not approved through the client's prompt` : ', and this client cannot show an approval prompt'}; the call was not made`,
+      );
+      return;
+    }
+    let row: ApprovalRow;
+    try {
+      row = await queue.request({
+        binding,
+        requester,
+        twoPerson,
+        level,
+        server,
+        tool,
+        argumentsMasked: forPeople(args ?? {}),
+        policyRevision: ctx.policy.policyRevision,
+        rule: ctx.decision.rule,
+        ttlMs: settings.ttlMs,
+      });
+    } catch (err) {
+      refuse(`Gatehouse could not queue the approval, so the call is refused: ${String(err)}`);
+      return;
+    }
+    const queued = { ...base, approval_id: row.id, channel: 'queue' as const };
+    if (row.fresh) {
+      settings.evidence({
+        type: 'approval.requested',
+        approver: null,
+        reason: outOfBandOnly
+          ? `out-of-band: category '${category}' needs a person outside the client`
+          : null,
+        ...queued,
+      });
+      settings.notify?.(row);
+    }
+    const waited = await waitForDecision(queue, row.id, settings.waitMs, scope, ctx);
+    const decided = waited.row;
+    if (decided?.status === 'approved') {
+      const used = await take().catch(() => ({ row: null, rejected: ['the queue failed'] }));
+      if (used.row) {
+        useRow(used.row);
+        return;
+      }
+      refuse(
+        `Gatehouse did not accept the approval of ${server}/${tool} (${used.rejected.join('; ') || 'it was used by another call'}); the call was not made`,
+      );
+      return;
+    }
+    if (decided?.status === 'denied') {
+      refuse(
+        `${decided.approver ?? 'An approver'} denied ${server}/${tool} (approval ${row.id}): ${decided.reason ?? 'no reason given'}`,
+      );
+      return;
+    }
+    if (decided?.status === 'expired') {
+      ctx.approvalOutcome = 'approval_expired';
+      refuse(
+        `the approval ${row.id} of ${server}/${tool} expired at ${row.expiresAt} before anyone decided; make the call again to ask anew`,
+      );
+      return;
+    }
+    if (waited.withdrawn) {
+      settings.evidence({
+        type: 'approval.withdrawn',
+        approver: null,
+        reason: 'the client cancelled the call while it waited for approval',
+        ...queued,
+      });
+      ctx.approvalOutcome = 'approval_withdrawn';
+      refuse(`the call to ${server}/${tool} was withdrawn while waiting for approval ${row.id}`);
+      return;
+    }
+    ctx.approvalOutcome = 'approval_timed_out';
+    settings.evidence({
+      type: 'approval.timed_out',
+      approver: null,
+      reason: `nobody decided within ${Math.round(settings.waitMs / 1000)} s; the request stays pending until ${row.expiresAt}`,
+      ...queued,
+    });
+    refuse(
+      `${server}/${tool} is waiting for ${twoPerson ? `a second person's signed approval (not ${requester ?? 'the requester'})` : 'approval'}: ${settings.approveHint(row.id)}; then make the same call again (approval ${row.id}, valid until ${row.expiresAt})`,
+    );
+  }
 }
 
 function evidenceFrom(

@@ -14,10 +14,8 @@ import type { Masker } from '../../masking/engine.js';
 import { maskForAuditTrail, maskUriForAudit } from '../../audit/audit-mask.js';
 import { maskUrl } from '../../masking/mask-text.js';
 import type { PipelineContext } from '../context.js';
+import { gatehouseError, outcomeOfCode } from '../error-table.js';
 import type { Stage } from '../stage.js';
-
-/** Server-defined JSON-RPC error: Gatehouse refused the call because it could not record it. */
-export const AUDIT_UNAVAILABLE = -32003;
 
 const AUDITED: ReadonlySet<string> = new Set<AuditedMethod>([
   'tools/call',
@@ -42,8 +40,6 @@ export interface AuditStageOptions {
   serverRef(name: string): ServerRef | null;
   /** A record could not be written (or a call went through unrecorded under fail-open). */
   onProblem(message: string): void;
-  /** The JSON-RPC code upstream timeouts are reported with (wire.ts). */
-  timeoutCode: number;
   /** Masks arguments, results and errors before they are stored (always, exemptions or not). */
   masker: Masker;
 }
@@ -120,13 +116,17 @@ function callRequest(
   };
 }
 
-function outcomeOf(ctx: PipelineContext, timeoutCode: number): CallOutcome {
+function outcomeOf(ctx: PipelineContext): CallOutcome {
   const response = ctx.response;
   if (ctx.answeredBy === 'approval' && ctx.approvalOutcome) return ctx.approvalOutcome;
+  if (ctx.answeredBy === 'resolve-target' && response && 'error' in response) {
+    // Nothing was sent: a server that cannot be used is not a denial.
+    const outcome = outcomeOfCode(response.error.code);
+    if (outcome === 'unavailable') return outcome;
+  }
   if (ctx.answeredBy) return 'denied'; // a stage refused it before it was forwarded
   if (!response) return 'protocol_error';
-  if ('error' in response)
-    return response.error.code === timeoutCode ? 'timeout' : 'protocol_error';
+  if ('error' in response) return outcomeOfCode(response.error.code);
   return response.result.isError === true ? 'is_error' : 'ok';
 }
 
@@ -145,133 +145,143 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
 
   const intent: Stage = {
     name: 'audit-intent',
-    before: async function auditIntentBefore(ctx) {
-      if (!AUDITED.has(ctx.request.method)) return;
-      const callId = timeOrderedId();
-      const request = callRequest(ctx, options, callId);
-      try {
-        await options.sink.record({ type: 'call.intent', ...request });
-        written.set(ctx, { callId, request });
-        ctx.auditCallId = callId;
-      } catch (err) {
-        const why = options.masker.maskText(err instanceof Error ? err.message : String(err), {});
-        if (options.failOpen) {
-          unrecorded += 1;
-          options.onProblem(
-            `audit fail-open: forwarding ${ctx.request.method} unrecorded (${why})`,
-          );
-          void options.sink
-            .record({ type: 'audit.fail_open', detail: why, calls_unrecorded: unrecorded })
-            .then(() => (unrecorded = 0))
-            .catch(() => undefined);
-          return;
-        }
-        options.onProblem(`audit: refused ${ctx.request.method}: ${why}`);
-        ctx.response = {
-          error: {
-            code: AUDIT_UNAVAILABLE,
-            message: `Gatehouse refused this call because it could not record it in the audit trail (${why}). Calls are refused rather than unrecorded; an admin can allow unrecorded calls with [gatehouse_audit] fail_open = true in requirements.toml.`,
-          },
-        };
-      }
+    handle: async function auditIntent(ctx, next) {
+      if (await recordIntent(ctx)) await next();
     },
+  };
+
+  /** False when the call may not go on (its intent could not be recorded, and not fail-open). */
+  const recordIntent = async (ctx: PipelineContext): Promise<boolean> => {
+    if (!AUDITED.has(ctx.request.method)) return true;
+    const callId = timeOrderedId();
+    const request = callRequest(ctx, options, callId);
+    try {
+      await options.sink.record({ type: 'call.intent', ...request });
+      written.set(ctx, { callId, request });
+      ctx.auditCallId = callId;
+      return true;
+    } catch (err) {
+      const why = options.masker.maskText(err instanceof Error ? err.message : String(err), {});
+      if (options.failOpen) {
+        unrecorded += 1;
+        options.onProblem(`audit fail-open: forwarding ${ctx.request.method} unrecorded (${why})`);
+        void options.sink
+          .record({ type: 'audit.fail_open', detail: why, calls_unrecorded: unrecorded })
+          .then(() => (unrecorded = 0))
+          .catch(() => undefined);
+        return true;
+      }
+      options.onProblem(`audit: refused ${ctx.request.method}: ${why}`);
+      ctx.response = {
+        error: gatehouseError(
+          'audit_unavailable',
+          `Gatehouse refused this call because it could not record it in the audit trail (${why}). Calls are refused rather than unrecorded; an admin can allow unrecorded calls with [gatehouse_audit] fail_open = true in requirements.toml.`,
+        ),
+      };
+      return false;
+    }
   };
 
   const result: Stage = {
     name: 'audit-result',
-    after: async function auditResultAfter(ctx) {
-      const method = ctx.request.method;
-      if (method === 'tools/list') {
-        if (!ctx.response || !('result' in ctx.response)) return;
-        const tools = ctx.response.result.tools;
-        options.sink
-          .record(
-            {
-              type: 'tools.list',
-              ...who(ctx),
-              exposed: Array.isArray(tools)
-                ? tools.map((t) => String((t as { name?: unknown }).name))
-                : [],
-              hidden: ctx.hiddenTools,
-            },
-            { lazy: true },
-          )
-          .catch((err: unknown) =>
-            options.onProblem(`audit: tools/list not recorded: ${String(err)}`),
-          );
-        return;
-      }
-      if (!AUDITED.has(method)) return;
-      const intentWritten = written.get(ctx);
-      if (!intentWritten && ctx.answeredBy === 'audit-intent') return; // refused: nothing recorded
-      const total = performance.now() - ctx.startedAt;
-      const upstream = ctx.upstreamMs;
-      const response = ctx.response;
-      const payload = response && 'result' in response ? response.result : undefined;
-      const error = response && 'error' in response ? response.error : null;
-      const raw = ctx.unmaskedResponse ?? response;
-      const rawPayload = raw && 'result' in raw ? raw.result : undefined;
-      const m = ctx.masking;
-      const callId = intentWritten?.callId ?? timeOrderedId();
-      // Recorded before it is released: the response waits (bounded) for its result record to
-      // be durable. A result that cannot be recorded is withheld like an unrecorded call
-      // (unless fail-open); a lost one also shows as "intent without result" in `audit verify`.
-      const recorded = options.sink.record({
-        type: 'call.result',
-        call_id: callId,
-        request: intentWritten ? null : callRequest(ctx, options, callId),
-        server: ctx.target?.server ?? null,
-        target: targetOf(ctx, options.masker),
-        thread_id: ctx.caller?.threadId ?? null,
-        outcome: outcomeOf(ctx, options.timeoutCode),
-        error: error
-          ? {
-              code: error.code,
-              message: options.masker.maskText(maskUrlsIn(error.message), {}),
-            }
-          : null,
-        result_hmac: hmac(options.hmacKey, rawPayload),
-        result_bytes: rawPayload === undefined ? 0 : Buffer.byteLength(JSON.stringify(rawPayload)),
-        result_masked: storedResult(options.masker, payload),
-        masking: m
-          ? {
-              redactions: m.counts,
-              exempt: m.exempt,
-              withheld: m.withheld,
-              ...(m.budget ? { budget: m.budget } : {}),
-            }
-          : null,
-        latency_ms: {
-          total: round(total),
-          gateway: round(total - (upstream ?? 0)),
-          upstream: upstream === null ? null : round(upstream),
-        },
-      });
-      let timer: NodeJS.Timeout | undefined;
-      const failure = await Promise.race([
-        recorded.then(
-          () => null,
-          (err: unknown) => (err instanceof Error ? err.message : String(err)),
-        ),
-        new Promise<string>((resolve) => {
-          timer = setTimeout(
-            () => resolve(`not durable after ${RESULT_RECORD_WAIT_MS / 1000} s`),
-            RESULT_RECORD_WAIT_MS,
-          );
-        }),
-      ]);
-      clearTimeout(timer);
-      if (failure === null) return;
-      const why = options.masker.maskText(failure, {});
-      options.onProblem(`audit: result of ${method} not recorded: ${why}`);
-      if (options.failOpen || !intentWritten) return;
-      ctx.response = {
-        error: {
-          code: AUDIT_UNAVAILABLE,
-          message: `Gatehouse withheld this result because it could not record it in the audit trail (${why}). The call reached the server; an admin can allow unrecorded results with [gatehouse_audit] fail_open = true in requirements.toml.`,
-        },
-      };
+    handle: async function auditResult(ctx, next) {
+      await next(); // never rejects: whatever happened inside is a response to record
+      await recordResult(ctx);
     },
+  };
+
+  const recordResult = async (ctx: PipelineContext): Promise<void> => {
+    const method = ctx.request.method;
+    if (method === 'tools/list') {
+      if (!ctx.response || !('result' in ctx.response)) return;
+      const tools = ctx.response.result.tools;
+      options.sink
+        .record(
+          {
+            type: 'tools.list',
+            ...who(ctx),
+            exposed: Array.isArray(tools)
+              ? tools.map((t) => String((t as { name?: unknown }).name))
+              : [],
+            hidden: ctx.hiddenTools,
+          },
+          { lazy: true },
+        )
+        .catch((err: unknown) =>
+          options.onProblem(`audit: tools/list not recorded: ${String(err)}`),
+        );
+      return;
+    }
+    if (!AUDITED.has(method)) return;
+    const intentWritten = written.get(ctx);
+    if (!intentWritten && ctx.answeredBy === 'audit-intent') return; // refused: nothing recorded
+    const total = performance.now() - ctx.startedAt;
+    const upstream = ctx.upstreamMs;
+    const response = ctx.response;
+    const payload = response && 'result' in response ? response.result : undefined;
+    const error = response && 'error' in response ? response.error : null;
+    const raw = ctx.unmaskedResponse ?? response;
+    const rawPayload = raw && 'result' in raw ? raw.result : undefined;
+    const m = ctx.masking;
+    const callId = intentWritten?.callId ?? timeOrderedId();
+    // Recorded before it is released: the response waits (bounded) for its result record to
+    // be durable. A result that cannot be recorded is withheld like an unrecorded call
+    // (unless fail-open); a lost one also shows as "intent without result" in `audit verify`.
+    const recorded = options.sink.record({
+      type: 'call.result',
+      call_id: callId,
+      request: intentWritten ? null : callRequest(ctx, options, callId),
+      server: ctx.target?.server ?? null,
+      target: targetOf(ctx, options.masker),
+      thread_id: ctx.caller?.threadId ?? null,
+      outcome: outcomeOf(ctx),
+      error: error
+        ? {
+            code: error.code,
+            message: options.masker.maskText(maskUrlsIn(error.message), {}),
+          }
+        : null,
+      result_hmac: hmac(options.hmacKey, rawPayload),
+      result_bytes: rawPayload === undefined ? 0 : Buffer.byteLength(JSON.stringify(rawPayload)),
+      result_masked: storedResult(options.masker, payload),
+      masking: m
+        ? {
+            redactions: m.counts,
+            exempt: m.exempt,
+            withheld: m.withheld,
+            ...(m.budget ? { budget: m.budget } : {}),
+          }
+        : null,
+      latency_ms: {
+        total: round(total),
+        gateway: round(total - (upstream ?? 0)),
+        upstream: upstream === null ? null : round(upstream),
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const failure = await Promise.race([
+      recorded.then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      ),
+      new Promise<string>((resolve) => {
+        timer = setTimeout(
+          () => resolve(`not durable after ${RESULT_RECORD_WAIT_MS / 1000} s`),
+          RESULT_RECORD_WAIT_MS,
+        );
+      }),
+    ]);
+    clearTimeout(timer);
+    if (failure === null) return;
+    const why = options.masker.maskText(failure, {});
+    options.onProblem(`audit: result of ${method} not recorded: ${why}`);
+    if (options.failOpen || !intentWritten) return;
+    ctx.response = {
+      error: gatehouseError(
+        'audit_unavailable',
+        `Gatehouse withheld this result because it could not record it in the audit trail (${why}). The call reached the server; an admin can allow unrecorded results with [gatehouse_audit] fail_open = true in requirements.toml.`,
+      ),
+    };
   };
   return { intent, result };
 }

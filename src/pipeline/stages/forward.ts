@@ -6,16 +6,37 @@ export interface Forwarder {
   forward(ctx: PipelineContext): Promise<GatewayResponse>;
 }
 
-/** Sends the request upstream: as the client sent it, or with `ctx.forwardParams` when set. */
+/**
+ * The params as the target server names things: a tool or prompt under its own (raw) name, and
+ * with the reversible tokens detokenize put back (`ctx.forwardParams`).
+ */
+export function upstreamParams(ctx: PipelineContext): Record<string, unknown> | undefined {
+  const params = ctx.forwardParams ?? ctx.request.params;
+  const target = ctx.target;
+  if (!target) return params;
+  const method = ctx.request.method;
+  if (method === 'tools/call' && target.tool && params?.name !== target.tool)
+    return { ...params, name: target.tool };
+  if (method === 'prompts/get' && target.prompt !== undefined)
+    return { ...params, name: target.prompt };
+  if (method === 'completion/complete' && target.prompt !== undefined)
+    return { ...params, ref: { ...(params?.ref as object), name: target.prompt } };
+  return params;
+}
+
+/**
+ * The innermost stage: sends the request upstream, addressed as resolve-target routed it (the
+ * target's own names), and times the wait for the audit's latency split. It only forwards.
+ */
 export function forward(forwarder: Forwarder): Stage {
   return {
     name: 'forward',
-    before: async function forwardBefore(ctx) {
+    handle: async function forwardToUpstream(ctx) {
       const started = performance.now();
       try {
-        const outgoing = ctx.forwardParams
-          ? { ...ctx, request: { ...ctx.request, params: ctx.forwardParams } }
-          : ctx;
+        const params = upstreamParams(ctx);
+        const outgoing =
+          params === ctx.request.params ? ctx : { ...ctx, request: { ...ctx.request, params } };
         ctx.response = await forwarder.forward(outgoing);
       } finally {
         ctx.upstreamMs = performance.now() - started;

@@ -42,8 +42,9 @@ export function identifyCaller(): Stage {
   }
   return {
     name: 'identify-caller',
-    before: function identifyCallerBefore(ctx) {
+    handle: async function identifyCaller(ctx, next) {
       ctx.caller = readCaller(ctx, osUser);
+      await next();
     },
   };
 }

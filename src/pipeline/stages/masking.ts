@@ -13,11 +13,9 @@ import type { MaskingPolicy } from '../../masking/policy.js';
 import { maskingExemption, mayReceive, resultBudgetFor } from '../../masking/policy.js';
 import { TOKEN_PATTERN, TokenVault } from '../../masking/tokens.js';
 import type { GatewayResponse, PipelineContext } from '../context.js';
+import { gatehouseError } from '../error-table.js';
 import type { Stage } from '../stage.js';
 import type { Router } from './resolve-target.js';
-
-/** Server-defined JSON-RPC error: Gatehouse withheld a response it could not mask. */
-export const CONTENT_WITHHELD = -32004;
 
 /** Results kept within the admin's result budget. */
 const BUDGETED_RESULTS: ReadonlySet<string> = new Set([
@@ -43,111 +41,126 @@ export interface MaskingStageOptions {
 
 /**
  * The masking stage, one per client session (its reversible tokens live as long as the
- * session). On the way back it masks secrets, personal data and the admin's customer fields in
- * every response, whatever the method: content results in their MCP shapes (tokens scoped to
- * the server that sent them), listings and every other result and error generically; then it
- * keeps content results within the admin's result budget. The counts go into the result's
- * `_meta` and the audit record. If masking fails the content is withheld, never passed
- * through. Just before forward it puts back the reversible tokens the target server may
- * receive; other servers get the token.
+ * session), as two stages. `masking` wraps every stage but the audit: it masks secrets,
+ * personal data and the admin's customer fields in every response and error, thrown or
+ * answered, whatever the method: content results in their MCP shapes (tokens scoped to the
+ * server that sent them), listings and every other result and error generically; then it keeps
+ * content results within the admin's result budget. The counts go into the result's `_meta` and
+ * the audit record. If masking fails the content is withheld, never passed through.
+ * `detokenize`, just before forward, puts back the reversible tokens the target server may
+ * receive (every earlier stage saw only tokens); other servers get the token.
  */
-export function maskingStage(options: MaskingStageOptions): Stage & { readonly masker: Masker } {
+export function maskingStage(options: MaskingStageOptions): {
+  masking: Stage;
+  detokenize: Stage;
+} {
   const vault = options.policy.tokens.length > 0 ? new TokenVault() : null;
   const masker = new Masker(options.policy, vault);
   // Listings are not data the agent passes on: no reversible tokens there (a listing gathers
   // several servers' items, so one scope would link their values).
   const listingMasker = vault ? new Masker(options.policy) : masker;
-  return {
-    name: 'masking',
-    masker,
-    beforeForward: async function maskingBeforeForward(ctx) {
-      if (!vault || ctx.request.method !== 'tools/call' || !ctx.target) return;
-      const args = ctx.request.params?.arguments;
-      if (args === undefined) return;
-      const kinds: Record<string, number> = {};
-      const server = ctx.target.server;
-      const restored = restoreTokens(args, (token) => {
-        const entry = vault.valueOf(token);
-        if (!entry || !mayReceive(options.policy, entry.kind, server)) return null;
-        kinds[entry.kind] = (kinds[entry.kind] ?? 0) + 1;
-        return entry.value;
-      });
-      if (Object.keys(kinds).length === 0) return;
-      try {
-        await options.recordDetokenized?.(ctx, kinds);
-      } catch (err) {
-        ctx.answeredBy = 'masking';
-        ctx.response = {
-          error: {
-            code: CONTENT_WITHHELD,
-            message: `Gatehouse did not send this call: real values behind reversible tokens are only sent when the substitution is recorded in the audit trail (${err instanceof Error ? err.message : String(err)})`,
-          },
-        };
-        return;
-      }
-      ctx.forwardParams = { ...ctx.request.params, arguments: restored };
-      ctx.masking = { counts: {}, exempt: null, withheld: null, detokenized: kinds };
-    },
-    after: async function maskingAfter(ctx) {
-      const response = ctx.response;
-      if (!response) return;
-      const detokenized = ctx.masking?.detokenized ?? {};
-      const server = ctx.target?.server ?? null;
-      const tool = ctx.target?.tool ?? null;
-      const exempt = maskingExemption(options.policy, server, tool);
-      const counts: MaskCounts = {};
-      let masked = response;
-      if (!exempt) {
-        try {
-          masked = await maskResponse(
-            masker.scoped(server ?? ''),
-            listingMasker,
-            response,
-            ctx,
-            options,
-            counts,
-          );
-        } catch (err) {
-          const why = err instanceof Error ? err.message : String(err);
-          ctx.unmaskedResponse = response;
-          ctx.response = withheld(ctx.request.method, why);
-          ctx.masking = { counts, exempt: null, withheld: why, detokenized };
-          return;
-        }
-      }
-      if (Object.keys(counts).length === 0) masked = response;
-      // The budget is not masking: it applies to exempt servers too.
-      let budget: BudgetReport | null = null;
-      if (BUDGETED_RESULTS.has(ctx.request.method) && 'result' in masked) {
-        const limit = resultBudgetFor(options.policy, server, tool);
-        const where =
-          server === null ? 'this result' : tool ? `${server}/${tool}` : `server '${server}'`;
-        const cut = applyResultBudget(masked.result, limit, where);
-        if (cut) {
-          masked = { result: cut.result };
-          budget = cut.report;
-        }
-      }
-      if (masked !== response) {
-        ctx.unmaskedResponse = response;
-        ctx.response = masked;
-      }
-      if (
-        !MASKED_RESULTS.has(ctx.request.method) &&
-        !('error' in response) &&
-        !budget &&
-        Object.keys(counts).length === 0
-      )
-        return; // a listing with nothing to mask: nothing for the audit to say
-      ctx.masking = {
-        counts,
-        exempt,
-        withheld: null,
-        detokenized,
-        ...(budget ? { budget } : {}),
-      };
+  const detokenize: Stage = {
+    name: 'detokenize',
+    handle: async function detokenize(ctx, next) {
+      if (await putBackTokens(ctx)) await next();
     },
   };
+  /** False when the call may not go (the substitution could not be recorded). */
+  const putBackTokens = async (ctx: PipelineContext): Promise<boolean> => {
+    if (!vault || ctx.request.method !== 'tools/call' || !ctx.target) return true;
+    const args = ctx.request.params?.arguments;
+    if (args === undefined) return true;
+    const kinds: Record<string, number> = {};
+    const server = ctx.target.server;
+    const restored = restoreTokens(args, (token) => {
+      const entry = vault.valueOf(token);
+      if (!entry || !mayReceive(options.policy, entry.kind, server)) return null;
+      kinds[entry.kind] = (kinds[entry.kind] ?? 0) + 1;
+      return entry.value;
+    });
+    if (Object.keys(kinds).length === 0) return true;
+    try {
+      await options.recordDetokenized?.(ctx, kinds);
+    } catch (err) {
+      ctx.response = {
+        error: gatehouseError(
+          'content_withheld',
+          `Gatehouse did not send this call: real values behind reversible tokens are only sent when the substitution is recorded in the audit trail (${err instanceof Error ? err.message : String(err)})`,
+        ),
+      };
+      return false;
+    }
+    ctx.forwardParams = { ...ctx.request.params, arguments: restored };
+    ctx.masking = { counts: {}, exempt: null, withheld: null, detokenized: kinds };
+    return true;
+  };
+  const masking: Stage = {
+    name: 'masking',
+    handle: async function masking(ctx, next) {
+      await next(); // never rejects: a failure inside is an internal error response, masked here
+      await maskOnTheWayBack(ctx);
+    },
+  };
+  const maskOnTheWayBack = async (ctx: PipelineContext): Promise<void> => {
+    const response = ctx.response;
+    if (!response) return;
+    const detokenized = ctx.masking?.detokenized ?? {};
+    const server = ctx.target?.server ?? null;
+    const tool = ctx.target?.tool ?? null;
+    const exempt = maskingExemption(options.policy, server, tool);
+    const counts: MaskCounts = {};
+    let masked = response;
+    if (!exempt) {
+      try {
+        masked = await maskResponse(
+          masker.scoped(server ?? ''),
+          listingMasker,
+          response,
+          ctx,
+          options,
+          counts,
+        );
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err);
+        ctx.unmaskedResponse = response;
+        ctx.response = withheld(ctx.request.method, why);
+        ctx.masking = { counts, exempt: null, withheld: why, detokenized };
+        return;
+      }
+    }
+    if (Object.keys(counts).length === 0) masked = response;
+    // The budget is not masking: it applies to exempt servers too.
+    let budget: BudgetReport | null = null;
+    if (BUDGETED_RESULTS.has(ctx.request.method) && 'result' in masked) {
+      const limit = resultBudgetFor(options.policy, server, tool);
+      const where =
+        server === null ? 'this result' : tool ? `${server}/${tool}` : `server '${server}'`;
+      const cut = applyResultBudget(masked.result, limit, where);
+      if (cut) {
+        masked = { result: cut.result };
+        budget = cut.report;
+      }
+    }
+    if (masked !== response) {
+      ctx.unmaskedResponse = response;
+      ctx.response = masked;
+    }
+    if (
+      !MASKED_RESULTS.has(ctx.request.method) &&
+      !('error' in response) &&
+      !budget &&
+      Object.keys(counts).length === 0
+    )
+      return; // a listing with nothing to mask: nothing for the audit to say
+    ctx.masking = {
+      counts,
+      exempt,
+      withheld: null,
+      detokenized,
+      ...(budget ? { budget } : {}),
+    };
+  };
+  return { masking, detokenize };
 }
 
 async function maskResponse(
@@ -166,7 +179,7 @@ async function maskResponse(
     };
   }
   if (!MASKED_RESULTS.has(ctx.request.method)) {
-    const raw = await rawToolNames(ctx, options.router);
+    const raw = rawToolNames(ctx);
     const listed = maskListing(
       listingMasker,
       ctx.request.method,
@@ -192,24 +205,16 @@ async function maskResponse(
 }
 
 /** For tools/list: each listed name → the server's own name and its server, when they differ. */
-async function rawToolNames(
-  ctx: PipelineContext,
-  router: Router,
-): Promise<{ names: Map<string, string>; servers: Map<string, string> }> {
+function rawToolNames(ctx: PipelineContext): {
+  names: Map<string, string>;
+  servers: Map<string, string>;
+} {
+  // Routed once, where the listing was decided (policy.ts visibleTools); never routed again here.
   const names = new Map<string, string>();
   const servers = new Map<string, string>();
-  if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
-    return { names, servers };
-  const tools = ctx.response.result.tools;
-  if (!Array.isArray(tools)) return { names, servers };
-  for (const t of tools) {
-    const name = (t as { name?: unknown } | null)?.name;
-    if (typeof name !== 'string') continue;
-    const ref = await router.resolveTool(name);
-    // A route that is a refusal (a server not usable yet) names no raw tool.
-    if (!ref || !('tool' in ref)) continue;
-    servers.set(name, ref.server);
-    if (ref.tool !== name) names.set(name, ref.tool);
+  for (const [shown, route] of ctx.listedRoutes) {
+    servers.set(shown, route.server);
+    if (route.tool !== shown) names.set(shown, route.tool);
   }
   return { names, servers };
 }
@@ -220,7 +225,7 @@ function withheld(method: string, why: string): GatewayResponse {
   if (method === 'tools/call') {
     return { result: { content: [{ type: 'text', text: message }], isError: true } };
   }
-  return { error: { code: CONTENT_WITHHELD, message } };
+  return { error: gatehouseError('content_withheld', message) };
 }
 
 /** Replaces the tokens `valueFor` knows inside every string of a JSON value. */

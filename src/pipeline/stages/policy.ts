@@ -3,12 +3,11 @@ import { decideToolCall } from '../../policy/decide-tool-call.js';
 import type { ToolPolicy, UserApprovalMode } from '../../policy/model.js';
 import type { annotationsOf } from '../../policy/model.js';
 import type { PipelineContext } from '../context.js';
+import { gatehouseError } from '../error-table.js';
 import type { Stage } from '../stage.js';
 import type { Router } from './resolve-target.js';
+import type { HiddenTool } from '../tool-filter.js';
 import { matchGlob } from '../../policy/glob.js';
-
-/** Server-defined JSON-RPC error: the admin's tool policy refuses the call. */
-export const POLICY_DENIED = -32004;
 
 /** What the policy stage needs besides the router: the policy and the user's approval modes. */
 export interface PolicySettings {
@@ -54,7 +53,15 @@ export function decideFor(
  * and removes from tools/list what the policy would refuse (allow = false, read-only mode), so
  * the model is not offered tools it cannot call.
  */
-export function policyStage(router: Router, settings: PolicySettings): Stage {
+/** Tells the client something about its request (an MCP log notification tied to it). */
+export type ClientNotice = (ctx: PipelineContext, params: Record<string, unknown>) => Promise<void>;
+
+export function policyStage(
+  router: Router,
+  settings: PolicySettings,
+  /** Tells the agent why tools are missing from its list (the schema lock hid them). */
+  notice?: ClientNotice,
+): Stage {
   const warned = new Set<string>();
   /** Rules whose server pattern matches a listed server but whose tool pattern matches none of its tools. */
   const warnUnmatched = (listed: { server: string; tool: string }[]) => {
@@ -73,74 +80,158 @@ export function policyStage(router: Router, settings: PolicySettings): Stage {
   };
   return {
     name: 'policy',
-    before: async function policyBefore(ctx: PipelineContext) {
-      if (ctx.request.method !== 'tools/call' || !ctx.target?.tool) return;
-      const { server, tool } = ctx.target;
-      // An approval an earlier stage already requires (a changed schema) is a floor.
-      const floor = ctx.decision.kind === 'needs_approval' ? ctx.decision : null;
-      const d = decideFor(settings, server, tool, await router.toolAnnotations(server, tool));
-      ctx.policy = {
-        effect: d.effect,
-        category: d.category,
-        level: d.level,
-        policyRevision: d.policy_revision,
-      };
-      if (d.decision === 'deny') {
-        ctx.decision = { kind: 'deny', rule: d.rule, reason: d.reason };
-        ctx.response = {
-          error: {
-            code: POLICY_DENIED,
-            message: `Gatehouse policy refuses ${server}/${tool}: ${d.reason} (rule: ${d.rule})`,
-          },
-        };
-        return;
+    handle: async function policy(ctx: PipelineContext, next) {
+      if (ctx.request.method === 'tools/call' && ctx.target?.tool) {
+        if (!(await decideCall(ctx))) return;
       }
-      ctx.decision =
-        d.decision === 'allow'
-          ? (floor ?? { kind: 'allow', rule: d.rule })
-          : {
-              kind: 'needs_approval',
-              rule: d.rule,
-              approver: d.approval === 'two_person' ? 'two_person' : 'user',
-            };
+      await next();
+      if (ctx.request.method === 'tools/list') await hideRefusedTools(ctx);
     },
-    after: async function policyAfter(ctx: PipelineContext) {
+  };
+
+  /** Decides a call; false when the policy refused it (the response says why). */
+  async function decideCall(ctx: PipelineContext): Promise<boolean> {
+    if (!ctx.target?.tool) return true;
+    const { server, tool } = ctx.target;
+    // An approval an earlier stage already requires (a changed schema) is a floor.
+    const floor = ctx.decision.kind === 'needs_approval' ? ctx.decision : null;
+    const d = decideFor(settings, server, tool, await router.toolAnnotations(server, tool));
+    ctx.policy = {
+      effect: d.effect,
+      category: d.category,
+      level: d.level,
+      policyRevision: d.policy_revision,
+    };
+    if (d.decision === 'deny') {
+      ctx.decision = { kind: 'deny', rule: d.rule, reason: d.reason };
+      ctx.response = {
+        error: gatehouseError(
+          'policy_denied',
+          `Gatehouse policy refuses ${server}/${tool}: ${d.reason} (rule: ${d.rule})`,
+        ),
+      };
+      return false;
+    }
+    ctx.decision =
+      d.decision === 'allow'
+        ? (floor ?? { kind: 'allow', rule: d.rule })
+        : {
+            kind: 'needs_approval',
+            rule: d.rule,
+            approver: d.approval === 'two_person' ? 'two_person' : 'user',
+          };
+    return true;
+  }
+
+  /**
+   * An empty or shorter list alone would leave the agent guessing: tools the schema lock hid are
+   * named with the reason and the fix, in a log notification before the list arrives.
+   */
+  async function tellWhyHidden(ctx: PipelineContext, hidden: readonly HiddenTool[]) {
+    const drifted = hidden.filter((h) => h.reason.startsWith('schema:'));
+    if (!notice || drifted.length === 0) return;
+    await notice(ctx, {
+      level: 'warning',
+      logger: 'gatehouse',
+      data: {
+        event: 'tools_hidden',
+        why: 'these tools changed since they were locked, so Gatehouse hides them until an admin reviews the change (`gatehouse schema diff`) and accepts it (`gatehouse schema approve SERVER/TOOL`)',
+        tools: drifted.map((h) => ({ server: h.server, tool: h.tool, reason: h.reason })),
+      },
+    }).catch(() => undefined);
+  }
+
+  /** What a tools/list may show this caller (one place: visibleTools), and what it hides. */
+  async function hideRefusedTools(ctx: PipelineContext): Promise<void> {
+    if (!ctx.response || !('result' in ctx.response)) return;
+    const tools = ctx.response.result.tools;
+    if (!Array.isArray(tools)) return;
+    const seen = await visibleTools(tools, router, settings);
+    ctx.hiddenTools = [...seen.hidden, ...ctx.hiddenTools];
+    ctx.listedRoutes = seen.routes;
+    warnUnmatched(seen.listed);
+    await tellWhyHidden(ctx, seen.hidden);
+    if (seen.tools.length !== tools.length || seen.tools.some((t, i) => t !== tools[i]))
+      ctx.response = { result: { ...ctx.response.result, tools: seen.tools } };
+  }
+}
+
+/**
+ * What a caller may see of a tools/list: the checked listing's exposure (enabled_tools /
+ * disabled_tools, the schema lock) and then the policy (a tool it would refuse is not offered).
+ * The one rule listing, calling (resolve-target routes only exposed names; the policy decides a
+ * call with the same `decideFor`) and `mcp list --probe` share. `listed` names every tool the
+ * server offered, hidden or not (for the rules-match-nothing warning).
+ */
+export async function visibleTools(
+  tools: readonly unknown[],
+  router: Router,
+  /** null: no tool policy in this pipeline (exposure only). */
+  settings: PolicySettings | null,
+): Promise<{
+  tools: unknown[];
+  hidden: HiddenTool[];
+  listed: { server: string; tool: string }[];
+  /** Each shown name → where a call to it goes. */
+  routes: Map<string, { server: string; tool: string }>;
+}> {
+  const exposed = router.exposeTools(tools);
+  const hidden = [...exposed.hidden];
+  const listed = hidden.map((h) => ({ server: h.server, tool: h.tool }));
+  const kept: unknown[] = [];
+  const routes = new Map<string, { server: string; tool: string }>();
+  for (const item of exposed.tools) {
+    const name = (item as { name?: unknown } | null)?.name;
+    const route = typeof name === 'string' ? await router.resolveTool(name) : null;
+    const target = route && 'tool' in route ? route : null;
+    if (!target) {
+      kept.push(item);
+      continue;
+    }
+    listed.push(target);
+    if (!settings) {
+      kept.push(item);
+      routes.set(name as string, target);
+      continue;
+    }
+    // The annotations a call would be classified by (the checked listing's, or the lock's).
+    const d = decideFor(
+      settings,
+      target.server,
+      target.tool,
+      await router.toolAnnotations(target.server, target.tool),
+    );
+    if (d.decision === 'deny')
+      hidden.push({
+        server: target.server,
+        tool: target.tool,
+        reason: `policy: ${d.reason} (${d.rule})`,
+      });
+    else {
+      kept.push(item);
+      routes.set(name as string, target);
+    }
+  }
+  return { tools: kept, hidden, listed, routes };
+}
+
+/**
+ * The policy seam of a pipeline with no tool policy (tests, probes): calls are not decided, but a
+ * tools/list still shows only what the checked listing exposes, through the same visibleTools.
+ */
+export function exposureOnly(router: Router): Stage {
+  return {
+    name: 'policy',
+    handle: async function exposeListing(ctx: PipelineContext, next) {
+      await next();
       if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
         return;
       const tools = ctx.response.result.tools;
       if (!Array.isArray(tools)) return;
-      const kept: unknown[] = [];
-      const listed: { server: string; tool: string }[] = ctx.hiddenTools.map((h) => ({
-        server: h.server,
-        tool: h.tool,
-      }));
-      for (const item of tools) {
-        const exposed = (item as { name?: unknown } | null)?.name;
-        const route = typeof exposed === 'string' ? await router.resolveTool(exposed) : null;
-        const target = route && 'tool' in route ? route : null;
-        if (!target) {
-          kept.push(item);
-          continue;
-        }
-        listed.push(target);
-        // The annotations a call would be classified by (the checked listing's, or the lock's).
-        const d = decideFor(
-          settings,
-          target.server,
-          target.tool,
-          await router.toolAnnotations(target.server, target.tool),
-        );
-        if (d.decision === 'deny') {
-          ctx.hiddenTools.push({
-            server: target.server,
-            tool: target.tool,
-            reason: `policy: ${d.reason} (${d.rule})`,
-          });
-        } else kept.push(item);
-      }
-      warnUnmatched(listed);
-      if (kept.length !== tools.length)
-        ctx.response = { result: { ...ctx.response.result, tools: kept } };
+      const seen = await visibleTools(tools, router, null);
+      ctx.hiddenTools = [...seen.hidden, ...ctx.hiddenTools];
+      ctx.listedRoutes = seen.routes;
+      ctx.response = { result: { ...ctx.response.result, tools: seen.tools } };
     },
   };
 }

@@ -2,6 +2,8 @@ import type { PipelineContext, Target } from '../context.js';
 import type { Stage } from '../stage.js';
 import type { HiddenTool, ToolGate } from '../tool-filter.js';
 import type { ToolAnnotations } from '../../policy/model.js';
+import type { ErrorKind } from '../error-table.js';
+import { gatehouseError } from '../error-table.js';
 
 /** Where a tool name the client used goes, or why it goes nowhere (null: unknown or hidden). */
 export type ToolRoute =
@@ -12,7 +14,7 @@ export type ToolRoute =
  * a list gathered from all, or answered by the gateway), or nowhere, with why (`refusal`).
  */
 export type RequestRoute =
-  { target: Target } | { refusal: { code: number; rule: string; message: string } } | null;
+  { target: Target } | { refusal: { kind: ErrorKind; rule: string; message: string } } | null;
 
 /**
  * How one gateway mode maps requests to servers and tools. `gatehouse run` has one server and
@@ -45,78 +47,72 @@ export interface Router {
   toolGate?(server: string, tool: string): Promise<ToolGate | null>;
 }
 
-/** JSON-RPC invalid params: the code MCP servers use for an unknown tool. */
-export const INVALID_PARAMS = -32602;
-
-/** Server-defined JSON-RPC error: the tool changed since it was locked (`gatehouse schema`). */
-export const SCHEMA_BLOCKED = -32013;
-
-/** Server-defined JSON-RPC error: the server(s) this gateway fronts cannot be used (session.ts). */
-const SERVER_UNAVAILABLE = -32001;
-
+/**
+ * Routing, for every method and both gateway modes: a tools/call goes only to a name of the
+ * checked listing (an unknown or hidden tool is refused the same way), other requests to the
+ * one server that owns them (or to none: a list gathered from all), through the mode's Router.
+ * What a tools/list shows is decided in one place on the way back (policy.ts, visibleTools).
+ */
 export function resolveTarget(router: Router): Stage {
   return {
     name: 'resolve-target',
-    before: async function resolveTargetBefore(ctx: PipelineContext) {
-      if (ctx.request.method === 'tools/call') {
-        const name = ctx.request.params?.name;
-        const found = typeof name === 'string' ? await router.resolveTool(name) : null;
-        if (!found) {
-          // A hidden tool is refused exactly like one that does not exist.
-          ctx.decision = {
-            kind: 'deny',
-            rule: 'unknown_or_hidden_tool',
-            reason:
-              'not in the tools the server listed, or hidden by enabled_tools / disabled_tools',
-          };
-          ctx.response = {
-            error: {
-              code: INVALID_PARAMS,
-              message: `Unknown tool: ${typeof name === 'string' ? name : '(no name)'}`,
-            },
-          };
-          return;
-        }
-        if ('refusal' in found) {
-          ctx.target = { server: found.server, tool: null };
-          ctx.decision = { kind: 'deny', rule: 'tools_not_checked', reason: found.refusal };
-          ctx.response = { error: { code: SERVER_UNAVAILABLE, message: found.refusal } };
-          return;
-        }
-        ctx.target = found;
-        // The schema lock: a changed tool is refused here, before policy, approval and forward.
-        const gate = await router.toolGate?.(found.server, found.tool);
-        if (gate?.action === 'refuse') {
-          ctx.decision = { kind: 'deny', rule: gate.rule, reason: gate.message };
-          ctx.response = { error: { code: SCHEMA_BLOCKED, message: gate.message } };
-        } else if (gate?.action === 'needs_approval') {
-          ctx.decision = { kind: 'needs_approval', rule: gate.rule, approver: 'user' };
-        }
+    handle: async function resolveTarget(ctx: PipelineContext, next) {
+      const refusal = await route(ctx, router);
+      if (refusal) {
+        ctx.decision = { kind: 'deny', rule: refusal.rule, reason: refusal.reason };
+        ctx.response = { error: gatehouseError(refusal.kind, refusal.message) };
         return;
       }
-      if (router.resolveRequest) {
-        const route = await router.resolveRequest(ctx.request.method, ctx.request.params);
-        if (route && 'refusal' in route) {
-          ctx.decision = { kind: 'deny', rule: route.refusal.rule, reason: route.refusal.message };
-          ctx.response = {
-            error: { code: route.refusal.code, message: route.refusal.message },
-          };
-          return;
-        }
-        ctx.target = route?.target ?? null;
-        return;
-      }
-      const server = router.defaultServer();
-      ctx.target = server ? { server, tool: null } : null;
-    },
-    after: function resolveTargetAfter(ctx: PipelineContext) {
-      if (ctx.request.method !== 'tools/list' || !ctx.response || !('result' in ctx.response))
-        return;
-      const tools = ctx.response.result.tools;
-      if (!Array.isArray(tools)) return;
-      const exposed = router.exposeTools(tools);
-      ctx.hiddenTools = exposed.hidden;
-      ctx.response = { result: { ...ctx.response.result, tools: exposed.tools } };
+      await next();
     },
   };
+}
+
+interface Refusal {
+  kind: ErrorKind;
+  rule: string;
+  reason: string;
+  message: string;
+}
+
+/** Sets `ctx.target`, or says why the request goes nowhere. */
+async function route(ctx: PipelineContext, router: Router): Promise<Refusal | null> {
+  if (ctx.request.method === 'tools/call') {
+    const name = ctx.request.params?.name;
+    const found = typeof name === 'string' ? await router.resolveTool(name) : null;
+    if (!found)
+      // A hidden tool is refused exactly like one that does not exist.
+      return {
+        kind: 'unknown_target',
+        rule: 'unknown_or_hidden_tool',
+        reason: 'not in the tools the server listed, or hidden by enabled_tools / disabled_tools',
+        message: `Unknown tool: ${typeof name === 'string' ? name : '(no name)'}`,
+      };
+    if ('refusal' in found) {
+      ctx.target = { server: found.server, tool: null };
+      return {
+        kind: 'server_unavailable',
+        rule: 'tools_not_checked',
+        reason: found.refusal,
+        message: found.refusal,
+      };
+    }
+    ctx.target = found;
+    return null;
+  }
+  if (router.resolveRequest) {
+    const routed = await router.resolveRequest(ctx.request.method, ctx.request.params);
+    if (routed && 'refusal' in routed)
+      return {
+        kind: routed.refusal.kind,
+        rule: routed.refusal.rule,
+        reason: routed.refusal.message,
+        message: routed.refusal.message,
+      };
+    ctx.target = routed?.target ?? null;
+    return null;
+  }
+  const server = router.defaultServer();
+  ctx.target = server ? { server, tool: null } : null;
+  return null;
 }
