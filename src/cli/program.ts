@@ -47,6 +47,8 @@ import {
   runAuditVerify,
 } from './commands/audit.js';
 import type { VerifyOptions } from './commands/audit.js';
+import { runTokensCreate, runTokensList, runTokensRevoke } from './commands/tokens.js';
+import type { TokensOptions } from './commands/tokens.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -86,7 +88,7 @@ function withHttpOptions(cmd: Command): Command {
     )
     .option(
       '--http-token-env <var>',
-      'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
+      'require Authorization: Bearer <value of VAR> (required off 127.0.0.1 unless requirements have [gatehouse_identity])',
     );
 }
 
@@ -461,6 +463,49 @@ export function buildProgram(
       )
       .action(async (opts: { http?: string; approverTokensEnv?: string }, cmd: Command) =>
         setExit(await runApprovalsServe(globals(cmd), opts, io)),
+      ),
+  );
+  const tokens = wire(
+    program
+      .command('tokens')
+      .description(
+        'named service tokens for bots and CI ([gatehouse_identity] service_tokens): create, list, revoke',
+      ),
+  );
+  const storeOption = (cmd: Command) =>
+    cmd
+      .option('--store <file>', 'the token store (default: [gatehouse_identity] service_tokens)')
+      .option('--json', 'print JSON');
+  wire(
+    storeOption(tokens.command('create'))
+      .description('mint a token, print it ONCE, store only its SHA-256')
+      .argument('<name>', 'a name for the token (1–64 letters, digits, . _ -)')
+      .option(
+        '--subject <subject>',
+        'who the token is, as audit and policy see it (default bot:NAME)',
+      )
+      .option('--group <group>', 'a group the token belongs to (repeatable)', collect, [])
+      .action(
+        (
+          name: string,
+          opts: TokensOptions & { subject?: string; group?: string[] },
+          cmd: Command,
+        ) => setExit(runTokensCreate(globals(cmd), name, opts, io)),
+      ),
+  );
+  wire(
+    storeOption(tokens.command('list'))
+      .description('every service token: name, subject, groups, state (never the token)')
+      .action((opts: TokensOptions, cmd: Command) =>
+        setExit(runTokensList(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    storeOption(tokens.command('revoke'))
+      .description('revoke a token: the next request with it is refused')
+      .argument('<name>', 'the token name')
+      .action((name: string, opts: TokensOptions, cmd: Command) =>
+        setExit(runTokensRevoke(globals(cmd), name, opts, io)),
       ),
   );
   const inventoryOptions = (cmd: Command) =>

@@ -55,6 +55,7 @@ export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'gatehouse_masking',
   'gatehouse_plugins',
   'gatehouse_approvals',
+  'gatehouse_identity',
 ];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [

@@ -22,6 +22,7 @@ import {
 } from './model.js';
 import { composeMaskingPolicy } from './parse-masking-table.js';
 import { composeApprovals } from './parse-approvals-table.js';
+import { composeIdentity } from './parse-identity-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -299,6 +300,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     pluginGovernance,
     schema: composeSchemaLayers(layers),
     approvals: composeApprovals(layers),
+    identity: composeIdentity(layers),
   };
 }
 

@@ -10,6 +10,8 @@ import type { PluginGovernance } from './parse-plugins-table.js';
 import { NO_PLUGIN_GOVERNANCE } from './parse-plugins-table.js';
 import type { ApprovalRequirements } from './parse-approvals-table.js';
 import { NO_APPROVAL_REQUIREMENTS } from './parse-approvals-table.js';
+import type { IdentitySettings } from '../identity/settings.js';
+import { NO_IDENTITY } from '../identity/settings.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -137,6 +139,8 @@ export interface Requirements {
   pluginGovernance: PluginGovernance;
   /** `[gatehouse_approvals]`: approver keys and in-band categories (admin-owned layers only). */
   approvals: ApprovalRequirements;
+  /** `[gatehouse_identity]`: who vouches for HTTP callers (admin-owned layers only). */
+  identity: IdentitySettings;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -148,4 +152,5 @@ export const NO_REQUIREMENTS: Requirements = {
   masking: DEFAULT_MASKING_POLICY,
   pluginGovernance: NO_PLUGIN_GOVERNANCE,
   approvals: NO_APPROVAL_REQUIREMENTS,
+  identity: NO_IDENTITY,
 };

@@ -23,6 +23,8 @@ import { parsePluginsTable } from './parse-plugins-table.js';
 import { diagnosticAt } from '../config/located-document.js';
 import type { GatehouseApprovalsLayer } from './parse-approvals-table.js';
 import { parseApprovalsTable } from './parse-approvals-table.js';
+import type { GatehouseIdentityLayer } from './parse-identity-table.js';
+import { parseIdentityTable } from './parse-identity-table.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
 export interface RequirementsLayer {
@@ -36,6 +38,7 @@ export interface RequirementsLayer {
   masking: GatehouseMaskingLayer;
   pluginGovernance: GatehousePluginsLayer;
   approvals: GatehouseApprovalsLayer;
+  identity: GatehouseIdentityLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256', 'interpreter_sha256', 'allow_env'];
@@ -163,6 +166,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       masking: parseMaskingTable(root.gatehouse_masking, this),
       pluginGovernance: parsePluginsTable(root.gatehouse_plugins, this, this.source),
       approvals: parseApprovalsTable(root.gatehouse_approvals, this),
+      identity: parseIdentityTable(root.gatehouse_identity, this),
     };
   }
 

@@ -223,6 +223,10 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
   if (Object.values(layer.pluginGovernance).some((v) => v !== undefined))
     ignore('[gatehouse_plugins]', 'the plugin policy is the admin’s alone');
 
+  // [gatehouse_identity]: which issuer and which tokens vouch for a caller is the admin's alone.
+  if (Object.values(layer.identity).some((v) => v !== undefined))
+    ignore('[gatehouse_identity]', 'who may vouch for callers is the admin’s alone');
+
   return {
     requirements: {
       mcpServers,
@@ -233,6 +237,7 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
       masking,
       pluginGovernance: base.pluginGovernance,
       approvals: base.approvals,
+      identity: base.identity,
     },
     ignored,
   };

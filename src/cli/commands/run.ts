@@ -11,6 +11,9 @@ import { loadWorld } from '../world.js';
 import type { AuditRuntime } from '../audit-runtime.js';
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
+import { createAuthenticator } from '../../identity/authenticate.js';
+import type { IdentitySettings } from '../../identity/settings.js';
+import { identityConfigured, NO_IDENTITY } from '../../identity/settings.js';
 
 /** Where `run` speaks MCP: the process's own stdin/stdout (tests pass pipes). */
 export interface RunStreams {
@@ -38,6 +41,7 @@ export async function serveHttp(
   opts: HttpOptions,
   io: CliIo,
   open: OpenSession,
+  identity: IdentitySettings = NO_IDENTITY,
 ): Promise<ExitCodeValue> {
   const listen = parseHttpListen(opts.http ?? '');
   if (!listen) {
@@ -56,12 +60,12 @@ export async function serveHttp(
       return ExitCode.usage;
     }
   }
+  const auth = httpAuthentication(identity, token, io);
+  if ('exit' in auth) return auth.exit;
   const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
   try {
-    const endpoint = await startHttpEndpoint({ ...listen, token, open });
-    io.stderr(
-      `${JSON.stringify({ event: 'listening', url: endpoint.url, auth: token ? 'bearer' : 'none' })}\n`,
-    );
+    const endpoint = await startHttpEndpoint({ ...listen, token: null, open, ...auth });
+    io.stderr(`${JSON.stringify({ event: 'listening', url: endpoint.url, auth: auth.mode })}\n`);
     return await new Promise<never>(() => undefined);
   } catch (err) {
     io.stderr(
@@ -69,6 +73,38 @@ export async function serveHttp(
     );
     return ExitCode.usage;
   }
+}
+
+/**
+ * How the HTTP endpoint identifies callers: [gatehouse_identity] when the admin configured it
+ * (then the shared `--http-token-env` token is refused: it names nobody), else the shared token,
+ * else nothing (loopback only). A missing introspection secret stops the start (usage error).
+ */
+function httpAuthentication(
+  identity: IdentitySettings,
+  token: string | null,
+  io: CliIo,
+):
+  | { exit: ExitCodeValue }
+  | { mode: string; authenticator?: NonNullable<HttpEndpointOptions['authenticator']> } {
+  const configured = identityConfigured(identity);
+  if (configured && token !== null) {
+    io.stderr(
+      'error: --http-token-env cannot be used with [gatehouse_identity] in requirements: a shared token names nobody; create a service token (`gatehouse tokens create NAME --subject …`)\n',
+    );
+    return { exit: ExitCode.usage };
+  }
+  if (!configured && token === null) return { mode: 'none' };
+  const env = io.env;
+  const make = (endpointUrl: string) =>
+    createAuthenticator({ settings: identity, sharedToken: token, endpointUrl, env });
+  try {
+    make('http://127.0.0.1/mcp'); // configuration problems surface before listening
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return { exit: ExitCode.usage };
+  }
+  return { mode: configured ? 'identity' : 'bearer', authenticator: make };
 }
 
 /** What a gateway session needs from the CLI: environment, stderr lines (also audited), stages. */
@@ -152,7 +188,12 @@ export async function runRun(
       ...sessionContext(io, streams, audit),
       schema: schemaGuards(world, io, global, audit),
     };
-    return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx));
+    return serveHttp(
+      opts,
+      io,
+      (init) => gateway.openSingleServerSession(decision, init, ctx),
+      world.requirements.requirements.identity,
+    );
   }
   const audit = await startAudit(world, io, global.audit, {
     mode: 'run',

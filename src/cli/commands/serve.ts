@@ -28,7 +28,12 @@ export async function runServe(
     schema: schemaGuards(world, io, global, audit),
   };
   if (opts.http !== undefined) {
-    return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx));
+    return serveHttp(
+      opts,
+      io,
+      (init) => gateway.openAggregateSession(world.decisions, init, ctx),
+      world.requirements.requirements.identity,
+    );
   }
   const outcome = await gateway.serveGateway({ decisions: world.decisions, stdin, stdout, ...ctx });
   await audit.close('client disconnected');

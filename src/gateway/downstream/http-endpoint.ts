@@ -3,6 +3,9 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
+import type { RequestAuthenticator } from '../../identity/authenticate.js';
+import type { Identity } from '../../identity/identity.js';
+import { principalOf } from '../../identity/identity.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
 import { HttpSessionTransport } from './http-session-transport.js';
 import type { GatewaySession, InitInfo, OpenedSession } from './session.js';
@@ -20,6 +23,8 @@ export interface HttpEndpointOptions {
   port: number;
   /** Clients must send `Authorization: Bearer <token>`; required off loopback. */
   token: string | null;
+  /** Identifies each request instead of `token` (src/identity), made once the URL is known. */
+  authenticator?: (endpointUrl: string) => RequestAuthenticator;
   /** Largest request body accepted (default 16 MiB, as on stdio). */
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
@@ -42,6 +47,8 @@ interface Entry {
   transport: HttpSessionTransport;
   opened: GatewaySession;
   server: Server | null;
+  /** Who opened the session: only the same caller may use it. */
+  principal: string | null;
 }
 
 /** Who a bearer token identifies: a short hash of it (never the token itself). */
@@ -118,7 +125,7 @@ function lowerHeaders(req: IncomingMessage): Record<string, string> {
  * and the upstream processes it started.
  */
 export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
-  if (!isLoopback(options.host) && options.token === null) {
+  if (!isLoopback(options.host) && options.token === null && !options.authenticator) {
     throw new Error(
       `refusing to listen on ${options.host} without a bearer token: set --http-token-env, or listen on 127.0.0.1`,
     );
@@ -126,6 +133,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_LINE_BYTES;
   const sessions = new Map<string, Entry>();
   let policy = policyFor(options.host, options.port, options.token);
+  let authenticator: RequestAuthenticator | null = null;
 
   const drop = async (id: string): Promise<void> => {
     const entry = sessions.get(id);
@@ -178,6 +186,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     req: IncomingMessage,
     res: ServerResponse,
     messages: JSONRPCMessage[],
+    identity: Identity | null,
   ): Promise<void> => {
     const message = messages[0] as {
       method?: unknown;
@@ -208,8 +217,13 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     const connection: ConnectionInfo = {
       transport: 'http',
       headers: lowerHeaders(req),
-      authSubject: options.token !== null ? tokenSubject(options.token) : null,
+      authSubject: identity
+        ? principalOf(identity)
+        : options.token !== null
+          ? tokenSubject(options.token)
+          : null,
       clientInfo: init.clientInfo,
+      identity,
     };
     const opened = await options.open(init, connection);
     if ('refusal' in opened) {
@@ -222,7 +236,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     }
     const id = randomUUID();
     const transport = new HttpSessionTransport(id);
-    const entry: Entry = { transport, opened, server: null };
+    const entry: Entry = { transport, opened, server: null, principal: connection.authSubject };
     sessions.set(id, entry);
     void opened.lost.then((reason) => {
       if (sessions.get(id) !== entry) return;
@@ -239,6 +253,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const withSession = (
     req: IncomingMessage,
     res: ServerResponse,
+    caller: Identity | null,
     id: unknown = null,
   ): Entry | null => {
     const sessionId = req.headers['mcp-session-id'];
@@ -247,7 +262,8 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       return null;
     }
     const entry = sessions.get(sessionId);
-    if (!entry) {
+    // A session is bound to the caller that opened it: anyone else is told it does not exist.
+    if (!entry || (caller !== null && entry.principal !== principalOf(caller))) {
       rpcError(res, 404, SERVER_UNAVAILABLE, 'Session not found: initialize a new session', id);
       return null;
     }
@@ -259,7 +275,11 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     return entry;
   };
 
-  const handlePost = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+  const handlePost = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    identity: Identity | null,
+  ): Promise<void> => {
     const accept = req.headers.accept ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
       rpcError(
@@ -286,10 +306,10 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     if (!parsed) return;
     const { messages, batch } = parsed;
     if (req.headers['mcp-session-id'] === undefined) {
-      await openSession(req, res, messages);
+      await openSession(req, res, messages, identity);
       return;
     }
-    const entry = withSession(req, res, batch ? null : idOf(messages[0]));
+    const entry = withSession(req, res, identity, batch ? null : idOf(messages[0]));
     if (!entry) return;
     if (messages.some((m) => 'method' in m && m.method === 'initialize')) {
       rpcError(
@@ -310,6 +330,11 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       url.startsWith(PATH) && (url.length === PATH.length || url[PATH.length] === '?')
         ? PATH
         : new URL(url, 'http://gatehouse').pathname;
+    const wellKnown = authenticator?.metadata(path) ?? null;
+    if (wellKnown && req.method === 'GET' && checkHttpRequest(req.headers, policy).ok) {
+      sendJson(res, 200, wellKnown, { 'cache-control': 'max-age=300' });
+      return;
+    }
     if (path !== PATH) {
       sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
       return;
@@ -324,11 +349,17 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       );
       return;
     }
+    const who = authenticator ? await authenticator.authenticate(req.headers) : { identity: null };
+    if ('challenge' in who) {
+      const c = who.challenge;
+      sendJson(res, c.status, { error: c.message }, { 'www-authenticate': c.header });
+      return;
+    }
     switch (req.method) {
       case 'POST':
-        return handlePost(req, res);
+        return handlePost(req, res, who.identity);
       case 'GET': {
-        const entry = withSession(req, res);
+        const entry = withSession(req, res, who.identity);
         if (!entry) return;
         if (!(req.headers.accept ?? '').includes('text/event-stream')) {
           rpcError(res, 406, -32000, 'Not Acceptable: Client must accept text/event-stream');
@@ -339,7 +370,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         return;
       }
       case 'DELETE': {
-        const entry = withSession(req, res);
+        const entry = withSession(req, res, who.identity);
         if (!entry) return;
         await drop(entry.transport.sessionId ?? '');
         res.writeHead(200).end();
@@ -373,8 +404,10 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const port = typeof address === 'object' && address ? address.port : options.port;
   policy = policyFor(options.host, port, options.token);
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `http://${shownHost}:${port}${PATH}`;
+  authenticator = options.authenticator?.(url) ?? null;
   return {
-    url: `http://${shownHost}:${port}${PATH}`,
+    url,
     async close() {
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...sessions.keys()].map(drop));
