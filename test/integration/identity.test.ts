@@ -48,10 +48,14 @@ interface Gateway {
 }
 
 /** `gatehouse serve --http` over the recording upstream, with `identity` as [gatehouse_identity]. */
-function startGateway(identity: string, env: Record<string, string> = {}): Promise<Gateway> {
+function startGateway(
+  identity: string,
+  env: Record<string, string> = {},
+  more: { config?: string; requirements?: string } = {},
+): Promise<Gateway> {
   const dir = writeFiles({
-    'c.toml': `[mcp_servers.rec]\nurl = "${upstream.base}/mcp"\n`,
-    'r.toml': `[gatehouse_identity]\n${identity}\n`,
+    'c.toml': `[mcp_servers.rec]\nurl = "${upstream.base}/mcp"\n${more.config ?? ''}`,
+    'r.toml': `[gatehouse_identity]\n${identity}\n${more.requirements ?? ''}`,
   });
   const home = tempDir();
   const child = spawn(
@@ -371,6 +375,65 @@ describe.skipIf(!existsSync(BIN))('inbound identity (OAuth 2.1 resource server)'
     });
     expect((await init(g.url, wrongAudience)).status).toBe(401);
     expect((await init(g.url, 'not-a-real-token')).status).toBe(401);
+  });
+
+  test('two_person compares identity subjects: alice cannot approve her own call, bob can', async () => {
+    const keys = tempDir();
+    const keygen = (name: string) => {
+      const r = gatehouse(
+        ['approvals', 'keygen', '--name', name, '--out', join(keys, `${name}.pem`), '--json'],
+        tempDir(),
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as { key_file: string; public_key: string };
+    };
+    const aliceKey = keygen('alice-approver');
+    const bobKey = keygen('bob');
+    const requirements = `
+[gatehouse_policy]
+default_approval = "gatehouse"
+approval_wait_seconds = 60
+
+[gatehouse_policy.tools."governed/refund"]
+category = "money"
+approval = "two_person"
+
+[gatehouse_approvals]
+approvers = [
+  { name = "alice-approver", public_key = "${aliceKey.public_key}", subjects = ["alice"] },
+  { name = "bob", public_key = "${bobKey.public_key}" },
+]
+`;
+    const config = `[mcp_servers.governed]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'governed.mjs'))}]\n`;
+    const g = await startGateway(OIDC(), {}, { config, requirements });
+    const args = ['--config', join(g.dir, 'c.toml'), '--requirements', join(g.dir, 'r.toml')];
+    const alice = await connect(
+      g.url,
+      await provider.token('alice', { resource: g.url, scope: 'mcp:tools' }),
+    );
+    const call = alice.callTool({
+      name: 'governed__refund',
+      arguments: { amount: 12, to: 'carol' },
+    });
+    let row: { id: string; requester: string } | undefined;
+    for (let i = 0; i < 100 && !row; i++) {
+      const listed = gatehouse([...args, 'approvals', 'list', '--json'], g.home);
+      row = (JSON.parse(listed.stdout || '[]') as (typeof row)[])[0];
+      if (!row) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(row).toMatchObject({ requester: 'user:alice', level: 'two_person' });
+    const own = gatehouse(
+      [...args, 'approvals', 'approve', row?.id ?? '', '--key', aliceKey.key_file],
+      g.home,
+    );
+    expect(own.status).toBe(12);
+    expect(own.stderr).toContain('listed for the requester (user:alice)');
+    const byBob = gatehouse(
+      [...args, 'approvals', 'approve', row?.id ?? '', '--key', bobKey.key_file],
+      g.home,
+    );
+    expect(byBob.status, byBob.stderr).toBe(0);
+    expect((await call).content).toEqual([{ type: 'text', text: 'refunded 12 to carol' }]);
   });
 
   test('configuration problems stop the start with a clear message', () => {
