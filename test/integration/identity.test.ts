@@ -3,7 +3,11 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  Client,
+  ClientCredentialsProvider,
+  StreamableHTTPClientTransport,
+} from '@modelcontextprotocol/client';
 import { createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { decodeJwt, exportJWK, importJWK, SignJWT } from 'jose';
 import type { JWTPayload } from 'jose';
@@ -291,6 +295,24 @@ describe.skipIf(!existsSync(BIN))('inbound identity (OAuth 2.1 resource server)'
     // Neither the refusals nor the gateway's stderr echo a token.
     expect(g.stderr()).not.toContain(valid);
     expect((await init(g.url, valid)).status).toBe(200);
+  });
+
+  test("the MCP SDK client's own OAuth (client_credentials) finds the issuer from the 401 and connects", async () => {
+    const g = await startGateway(OIDC());
+    const client = new Client({ name: 'oauth-client', version: '1.0.0' }, { capabilities: {} });
+    const authProvider = new ClientCredentialsProvider({
+      clientId: 'bob',
+      clientSecret: 'bob-secret-0123456789',
+      expectedIssuer: provider.issuer,
+      scope: 'mcp:tools',
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(g.url), { authProvider }));
+    clients.push(client);
+    expect((await client.callTool({ name: 'rec__echo', arguments: {} })).content).toEqual([
+      { type: 'text', text: 'hi' },
+    ]);
+    const token = authProvider.tokens()?.access_token ?? '';
+    expect(decodeJwt(token)).toMatchObject({ sub: 'bob', aud: g.url, scope: 'mcp:tools' });
   });
 
   test('a session belongs to the caller that opened it', async () => {
