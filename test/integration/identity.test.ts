@@ -55,7 +55,7 @@ interface Gateway {
 function startGateway(
   identity: string,
   env: Record<string, string> = {},
-  more: { config?: string; requirements?: string } = {},
+  more: { config?: string; requirements?: string; args?: string[] } = {},
 ): Promise<Gateway> {
   const dir = writeFiles({
     'c.toml': `[mcp_servers.rec]\nurl = "${upstream.base}/mcp"\n${more.config ?? ''}`,
@@ -73,6 +73,7 @@ function startGateway(
       'serve',
       '--http',
       '127.0.0.1:0',
+      ...(more.args ?? []),
     ],
     { env: { ...process.env, GATEHOUSE_HOME: home, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
@@ -456,6 +457,29 @@ approvers = [
     );
     expect(byBob.status, byBob.stderr).toBe(0);
     expect((await call).content).toEqual([{ type: 'text', text: 'refunded 12 to carol' }]);
+  });
+
+  test('without [gatehouse_identity] the shared token still works, as identity shared-token', async () => {
+    const g = await startGateway(
+      '',
+      { GH_SHARED: 'shared-token-value-1' },
+      { args: ['--http-token-env', 'GH_SHARED'] },
+    );
+    expect((await init(g.url, 'wrong')).headers['www-authenticate']).toBe(
+      'Bearer realm="gatehouse", error="invalid_token", error_description="a valid bearer token is required"',
+    );
+    const client = await connect(g.url, 'shared-token-value-1');
+    await client.callTool({ name: 'rec__echo', arguments: {} });
+    const audit = gatehouse(['audit', 'query', '--json', '--type', 'call.intent'], g.home);
+    const actor = (JSON.parse(audit.stdout) as { event: { actor: { token_subject: string } } }[])[0]
+      ?.event.actor;
+    expect(actor?.token_subject).toMatch(/^token:[0-9a-f]{12}$/);
+    expect(actor).toMatchObject({
+      identity: { subject: actor?.token_subject, via: 'shared-token', groups: [] },
+    });
+    await expect(
+      startGateway(OIDC(), { GH_SHARED: 'x' }, { args: ['--http-token-env', 'GH_SHARED'] }),
+    ).rejects.toThrow(/exited 2: .*a shared token names nobody/s);
   });
 
   test('configuration problems stop the start with a clear message', () => {
