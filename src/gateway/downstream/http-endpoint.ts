@@ -120,8 +120,8 @@ function lowerHeaders(req: IncomingMessage): Record<string, string> {
 /**
  * The streamable HTTP downstream (`--http`): one endpoint at `/mcp`, one MCP session per
  * client, each with its own upstream side (so server→client requests reach the right client).
- * Host and Origin are checked on every request (DNS-rebinding protection), and the bearer token
- * when one is set; an unknown session is 404 (the client re-initialises); DELETE ends a session
+ * Host and Origin are checked on every request (DNS-rebinding protection), then the caller
+ * (`authenticator`: src/identity, one call per request) or the bearer token when one is set; an unknown session is 404 (the client re-initialises); DELETE ends a session
  * and the upstream processes it started.
  */
 export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
