@@ -125,6 +125,27 @@ describe('signed approval grants', () => {
     });
   });
 
+  test('identity subjects: the approver listed with a subject cannot approve that user; another person can', () => {
+    const dave = approver('dave');
+    dave.key.subjects = ['00u-dave'];
+    const asUser = (requester: string, who: typeof bob) =>
+      verifyGrant(
+        signStatement(
+          grantStatementFor({ ...SUBJECT, requester }, who.key, null, NOW),
+          who.privateKey,
+        ),
+        [who.key],
+        { ...EXPECT, requester },
+      );
+    expect(asUser('user:00u-dave', dave)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('listed for the requester'),
+    });
+    // a subject equal to the approver's name is taken as the same person (the safe side)
+    expect(asUser('user:dave', dave).ok).toBe(false);
+    expect(asUser('user:00u-dave', bob).ok).toBe(true);
+  });
+
   test('property: any change to any statement field breaks the signature', () => {
     const grant = signedBy(bob);
     const fields = Object.keys(grant.statement) as (keyof typeof grant.statement)[];

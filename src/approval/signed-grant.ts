@@ -54,6 +54,8 @@ export interface ApproverKey {
   name: string;
   /** OS user names that are this person (default: the name itself). */
   osUsers: string[];
+  /** Identity-provider subjects (`sub`) that are this person (`[gatehouse_identity]`). */
+  subjects?: string[];
   publicKey: KeyObject;
   fingerprint: string;
   /** The public key line as written (`ed25519:BASE64`). */
@@ -153,7 +155,7 @@ export interface GrantExpectation {
 
 const rank = (l: string) => APPROVAL_LEVELS.indexOf(l as ApprovalLevel);
 
-/** The principal `os:NAME` of an OS user (the only person-kind requester today). */
+/** The principal `os:NAME` of an OS user (identity-provider subjects are `user:SUB`). */
 export function osPrincipal(user: string): string {
   return `os:${user}`;
 }
@@ -166,6 +168,9 @@ export function osPrincipal(user: string): string {
 export function isSamePerson(approver: ApproverKey, requester: string | null): boolean {
   if (requester === null) return true;
   if (requester === `person:${approver.name}`) return true;
+  // A subject equal to the approver's name counts as the same person (the safe side).
+  if (requester === `user:${approver.name}`) return true;
+  if ((approver.subjects ?? []).some((sub) => requester === `user:${sub}`)) return true;
   return approver.osUsers.some((u) => requester === osPrincipal(u));
 }
 

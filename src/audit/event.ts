@@ -18,6 +18,14 @@ export interface ActorRef {
   os_user: string | null;
   token_subject: string | null;
   client: { name: string; version: string } | null;
+  /** Who the HTTP caller's token identifies (absent without an authenticated identity). */
+  identity?: {
+    issuer: string;
+    subject: string;
+    email: string | null;
+    groups: string[];
+    via: string;
+  };
 }
 
 export interface ThreadRef {

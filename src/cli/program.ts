@@ -6,6 +6,7 @@ import { gatehouseVersion } from '../version.js';
 import type { RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 import { addApprovalsCommands } from './program/approvals.js';
+import { addTokensCommands } from './program/tokens.js';
 import { addAuditCommands } from './program/audit.js';
 import { addClientWiringCommands } from './program/client-wiring.js';
 import { addEvidenceCommands } from './program/evidence.js';
@@ -74,6 +75,7 @@ export function buildProgram(
   addAuditCommands(program, cli);
   addPolicyCommands(program, cli);
   addApprovalsCommands(program, cli);
+  addTokensCommands(program, cli);
   addInventoryCommands(program, cli);
   addEvidenceCommands(program, cli);
   addSchemaCommands(program, cli);

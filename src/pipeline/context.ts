@@ -5,6 +5,7 @@
  */
 
 import type { HiddenTool } from './tool-filter.js';
+import type { Identity } from '../identity/identity.js';
 
 /** A JSON-RPC request from the client, as received (params untouched, unknown fields kept). */
 export interface GatewayRequest {
@@ -28,6 +29,8 @@ export interface Caller {
   osUser: string | null;
   /** Subject of a verified bearer token (HTTP), or null. */
   tokenSubject: string | null;
+  /** Who the verified token identifies (HTTP with [gatehouse_identity] or the shared token). */
+  identity?: Identity | null;
   client: { name: string; version: string } | null;
   /** From `_meta` (e.g. Codex's `x-codex-turn-metadata`) or HTTP headers. */
   threadId: string | null;
@@ -75,8 +78,10 @@ export interface ConnectionInfo {
   transport: 'stdio' | 'http';
   /** Lower-cased HTTP request headers (HTTP only). */
   headers: Record<string, string>;
-  /** The verified bearer token's subject (HTTP only). */
+  /** The verified bearer token's principal (HTTP only): `user:SUB`, `service:SUB` or `token:HASH`. */
   authSubject: string | null;
+  /** The verified token's identity (HTTP only), when the endpoint authenticates callers. */
+  identity?: Identity | null;
   /** The client's `initialize` clientInfo, once known. */
   clientInfo: { name: string; version: string } | null;
 }

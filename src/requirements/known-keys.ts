@@ -56,6 +56,7 @@ export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'gatehouse_plugins',
   'gatehouse_approvals',
   'gatehouse_http',
+  'gatehouse_identity',
 ];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [

@@ -24,6 +24,7 @@ import {
 } from './model.js';
 import { composeMaskingPolicy } from './parse-masking-table.js';
 import { composeApprovals } from './parse-approvals-table.js';
+import { composeIdentity } from './parse-identity-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -307,6 +308,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     schema: composeSchemaLayers(layers),
     approvals: composeApprovals(layers),
     http: composeHttpLayers(layers),
+    identity: composeIdentity(layers),
   };
 }
 

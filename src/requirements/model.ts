@@ -12,6 +12,8 @@ import type { ApprovalRequirements } from './parse-approvals-table.js';
 import { NO_APPROVAL_REQUIREMENTS } from './parse-approvals-table.js';
 import type { HttpRequirements } from './parse-http-table.js';
 import { NO_HTTP_REQUIREMENTS } from './parse-http-table.js';
+import type { IdentitySettings } from '../identity/settings.js';
+import { NO_IDENTITY } from '../identity/settings.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -141,6 +143,8 @@ export interface Requirements {
   approvals: ApprovalRequirements;
   /** `[gatehouse_http]`: how the HTTP server may be deployed (names, proxies, TLS, limits). */
   http: HttpRequirements;
+  /** `[gatehouse_identity]`: who vouches for HTTP callers (admin-owned layers only). */
+  identity: IdentitySettings;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -153,4 +157,5 @@ export const NO_REQUIREMENTS: Requirements = {
   pluginGovernance: NO_PLUGIN_GOVERNANCE,
   approvals: NO_APPROVAL_REQUIREMENTS,
   http: NO_HTTP_REQUIREMENTS,
+  identity: NO_IDENTITY,
 };

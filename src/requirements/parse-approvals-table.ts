@@ -15,6 +15,7 @@ import { warnUnknownKey } from './parse-gatehouse-tables.js';
  *   approvers = [
  *     { name = "bob", public_key = "ed25519:BASE64" },
  *     { name = "carol", public_key = "ed25519:BASE64", os_users = ["carol", "cw"] },
+ *     { name = "dave", public_key = "ed25519:BASE64", subjects = ["00u1dave"] },
  *   ]
  *   in_band_categories = ["production_state"]
  */
@@ -39,7 +40,7 @@ export const NO_APPROVAL_REQUIREMENTS: ApprovalRequirements = {
 };
 
 const KEYS = ['approvers', 'in_band_categories'];
-const APPROVER_KEYS = ['name', 'public_key', 'os_users'];
+const APPROVER_KEYS = ['name', 'public_key', 'os_users', 'subjects'];
 const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /** `[gatehouse_approvals]`; a wrong value is an error (the layer fails closed), never ignored. */
@@ -138,6 +139,23 @@ function parseApprovers(value: unknown, at: (string | number)[], r: TableReporte
       }
       osUsers = [...new Set([name, ...(entry.os_users as string[])])];
     }
+    let subjects: string[] | undefined;
+    if (entry.subjects !== undefined) {
+      if (
+        !Array.isArray(entry.subjects) ||
+        entry.subjects.some((u) => typeof u !== 'string' || !/^[\x21-\x7e]{1,200}$/.test(u))
+      ) {
+        ok = false;
+        r.error(
+          [...here, 'subjects'],
+          'expected a list of identity-provider subjects (the `sub` claims this person signs in with)',
+          undefined,
+          'invalid_value',
+        );
+        return;
+      }
+      subjects = [...new Set(entry.subjects as string[])];
+    }
     const fingerprint = keyFingerprint(parsed.key);
     const clash = out.find((a) => a.fingerprint === fingerprint || a.name === name);
     if (clash) {
@@ -155,6 +173,7 @@ function parseApprovers(value: unknown, at: (string | number)[], r: TableReporte
     out.push({
       name,
       osUsers,
+      ...(subjects ? { subjects } : {}),
       publicKey: parsed.key,
       fingerprint,
       text: (entry.public_key as string).trim(),

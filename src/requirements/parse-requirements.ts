@@ -25,6 +25,8 @@ import type { GatehouseApprovalsLayer } from './parse-approvals-table.js';
 import { parseApprovalsTable } from './parse-approvals-table.js';
 import type { GatehouseHttpLayer } from './parse-http-table.js';
 import { parseHttpTable } from './parse-http-table.js';
+import type { GatehouseIdentityLayer } from './parse-identity-table.js';
+import { parseIdentityTable } from './parse-identity-table.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
 export interface RequirementsLayer {
@@ -39,6 +41,7 @@ export interface RequirementsLayer {
   pluginGovernance: GatehousePluginsLayer;
   approvals: GatehouseApprovalsLayer;
   http: GatehouseHttpLayer;
+  identity: GatehouseIdentityLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256', 'interpreter_sha256', 'allow_env'];
@@ -167,6 +170,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       pluginGovernance: parsePluginsTable(root.gatehouse_plugins, this, this.source),
       approvals: parseApprovalsTable(root.gatehouse_approvals, this),
       http: parseHttpTable(root.gatehouse_http, this, this.source),
+      identity: parseIdentityTable(root.gatehouse_identity, this),
     };
   }
 

@@ -224,6 +224,10 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
   if (Object.values(layer.pluginGovernance).some((v) => v !== undefined))
     ignore('[gatehouse_plugins]', 'the plugin policy is the admin’s alone');
 
+  // [gatehouse_identity]: which issuer and which tokens vouch for a caller is the admin's alone.
+  if (Object.values(layer.identity).some((v) => v !== undefined))
+    ignore('[gatehouse_identity]', 'who may vouch for callers is the admin’s alone');
+
   return {
     requirements: {
       mcpServers,
@@ -236,6 +240,7 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
       approvals: base.approvals,
       // [gatehouse_http]: lists only narrow, the admin's TLS files stay, limits only go down.
       http: tightenHttp(base.http, layer.http, source, ignore),
+      identity: base.identity,
     },
     ignored,
   };

@@ -16,6 +16,9 @@ import { resolveHttpSettings } from '../../gateway/downstream/http-settings.js';
 import type { HttpFlags } from '../../gateway/downstream/http-settings.js';
 import type { HttpRequirements } from '../../requirements/parse-http-table.js';
 import type { ServerDecision } from '../../requirements/apply-requirements.js';
+import { createAuthenticator } from '../../identity/authenticate.js';
+import type { IdentitySettings } from '../../identity/settings.js';
+import { identityConfigured } from '../../identity/settings.js';
 
 /** Where `run` speaks MCP: the process's own stdin/stdout (tests pass pipes). */
 export interface RunStreams {
@@ -38,6 +41,8 @@ type OpenSession = HttpEndpointOptions['open'];
 /** What the HTTP server needs besides the session factory. */
 export interface HttpServing {
   requirements: HttpRequirements;
+  /** `[gatehouse_identity]`: who vouches for callers (none: the shared token, or loopback). */
+  identity: IdentitySettings;
   audit: AuditRuntime;
   /** Upstream processes one session starts (counted against the per-user limit). */
   processesPerSession: number;
@@ -76,6 +81,8 @@ export async function serveHttp(
       return ExitCode.usage;
     }
   }
+  const auth = httpAuthentication(serving.identity, token, io);
+  if ('exit' in auth) return auth.exit;
   const resolved = resolveHttpSettings(opts, serving.requirements, io.cwd);
   if ('error' in resolved) {
     io.stderr(`error: ${resolved.error}\n`);
@@ -89,7 +96,8 @@ export async function serveHttp(
   try {
     endpoint = await startHttpEndpoint({
       ...listen,
-      token,
+      token: auth.authenticator ? null : token,
+      ...(auth.authenticator ? { authenticator: auth.authenticator } : {}),
       open,
       settings,
       processesPerSession: serving.processesPerSession,
@@ -102,7 +110,7 @@ export async function serveHttp(
     return err instanceof TlsFileError ? ExitCode.httpSettingsRefused : ExitCode.usage;
   }
   const started = endpoint;
-  line({ event: 'listening', url: started.url, auth: token ? 'bearer' : 'none' });
+  line({ event: 'listening', url: started.url, auth: auth.mode });
   if ((listen.host === '0.0.0.0' || listen.host === '::') && settings.allowedHosts.length === 0)
     line({
       event: 'http_warning',
@@ -130,6 +138,38 @@ export async function serveHttp(
   line({ event: 'drained', unfinished });
   await serving.audit.close('drained');
   return ExitCode.ok;
+}
+
+/**
+ * How the HTTP endpoint identifies callers: [gatehouse_identity] when the admin configured it
+ * (then the shared `--http-token-env` token is refused: it names nobody), else the shared token,
+ * else nothing (loopback only). A missing introspection secret stops the start (usage error).
+ */
+function httpAuthentication(
+  identity: IdentitySettings,
+  token: string | null,
+  io: CliIo,
+):
+  | { exit: ExitCodeValue }
+  | { mode: string; authenticator?: NonNullable<HttpEndpointOptions['authenticator']> } {
+  const configured = identityConfigured(identity);
+  if (configured && token !== null) {
+    io.stderr(
+      'error: --http-token-env cannot be used with [gatehouse_identity] in requirements: a shared token names nobody; create a service token (`gatehouse tokens create NAME --subject …`)\n',
+    );
+    return { exit: ExitCode.usage };
+  }
+  if (!configured && token === null) return { mode: 'none' };
+  const env = io.env;
+  const make = (endpointUrl: string) =>
+    createAuthenticator({ settings: identity, sharedToken: token, endpointUrl, env });
+  try {
+    make('http://127.0.0.1/mcp'); // configuration problems surface before listening
+  } catch (err) {
+    io.stderr(`error: ${(err as Error).message}\n`);
+    return { exit: ExitCode.usage };
+  }
+  return { mode: configured ? 'identity' : 'bearer', authenticator: make };
 }
 
 /** What a gateway session needs from the CLI: environment, stderr lines (also audited), stages. */
@@ -214,6 +254,7 @@ export async function runRun(
     };
     return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx), {
       requirements: world.requirements.requirements.http,
+      identity: world.requirements.requirements.identity,
       audit,
       processesPerSession: stdioProcesses([decision]),
     });

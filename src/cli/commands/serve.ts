@@ -30,6 +30,7 @@ export async function runServe(
   if (opts.http !== undefined) {
     return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx), {
       requirements: world.requirements.requirements.http,
+      identity: world.requirements.requirements.identity,
       audit,
       processesPerSession: stdioProcesses(world.decisions),
     });

@@ -27,7 +27,7 @@ export function withHttpOptions(cmd: Command): Command {
     )
     .option(
       '--http-token-env <var>',
-      'require Authorization: Bearer <value of VAR> (required off 127.0.0.1)',
+      'require Authorization: Bearer <value of VAR> (required off 127.0.0.1 unless requirements have [gatehouse_identity])',
     )
     .option(
       '--allowed-host <name>',

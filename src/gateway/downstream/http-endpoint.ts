@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
+import type { RequestAuthenticator } from '../../identity/authenticate.js';
+import { principalOf } from '../../identity/identity.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
 import {
   BodyTooLarge,
@@ -13,7 +15,7 @@ import {
   sendJson,
 } from './http-messages.js';
 import { openHttpSession } from './http-session-open.js';
-import type { HttpSessionEntry, SessionOpening } from './http-session-open.js';
+import type { HttpCaller, HttpSessionEntry, SessionOpening } from './http-session-open.js';
 import { answerHealth, HEALTH_PATHS } from './health.js';
 import { SessionRegistry } from './session-registry.js';
 import { DEFAULT_HTTP_SETTINGS } from './http-settings.js';
@@ -34,6 +36,8 @@ export interface HttpEndpointOptions {
   port: number;
   /** Clients must send `Authorization: Bearer <token>`; required off loopback. */
   token: string | null;
+  /** Identifies each request instead of `token` (src/identity), made once the URL is known. */
+  authenticator?: (endpointUrl: string) => RequestAuthenticator;
   settings?: HttpServerSettings;
   /** Upstream processes one session starts (its stdio servers): counted against the per-user limit. */
   processesPerSession?: number;
@@ -75,13 +79,14 @@ function isLoopback(host: string): boolean {
 /**
  * The streamable HTTP downstream (`--http`): one endpoint at `/mcp`, one MCP session per
  * client, each with its own upstream side (so server→client requests reach the right client).
- * Host and Origin are checked on every request (DNS-rebinding protection), and the bearer token
- * when one is set; an unknown session is 404 (the client re-initialises); DELETE ends a session
+ * Host and Origin are checked on every request (DNS-rebinding protection), then the caller
+ * (`authenticator`: src/identity, one call per request) or the bearer token when one is set; a
+ * session is bound to the caller that opened it; an unknown session is 404 (the client re-initialises); DELETE ends a session
  * and the upstream processes it started. Deployment: configured names, trusted proxies, TLS,
  * health endpoints, per-user limits, idle expiry and a bounded drain.
  */
 export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<HttpEndpoint> {
-  if (!isLoopback(options.host) && options.token === null) {
+  if (!isLoopback(options.host) && options.token === null && !options.authenticator) {
     throw new Error(
       `refusing to listen on ${options.host} without a bearer token: set --http-token-env, or listen on 127.0.0.1`,
     );
@@ -90,7 +95,8 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const proxies = trustedProxies(settings.trustedProxies);
   const limit = options.maxBodyBytes ?? DEFAULT_MAX_LINE_BYTES;
   const perSession = options.processesPerSession ?? 1;
-  const subject = options.token !== null ? tokenSubject(options.token) : 'anonymous';
+  const sharedSubject = options.token !== null ? tokenSubject(options.token) : 'anonymous';
+  let authenticator: RequestAuthenticator | null = null;
   const registry = new SessionRegistry<HttpSessionEntry>({
     maxSessionsPerUser: settings.maxSessionsPerUser,
     maxProcessesPerUser: settings.maxProcessesPerUser,
@@ -119,22 +125,29 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     });
   };
 
-  const sessions: SessionOpening = { registry, subject, perSession, options, drop };
+  const sessions: SessionOpening = { registry, perSession, options, drop };
   const openSession = (
     req: IncomingMessage,
     res: ServerResponse,
     messages: JSONRPCMessage[],
     forwarded: boolean,
-  ) => openHttpSession(sessions, req, res, messages, forwarded);
+    caller: HttpCaller,
+  ) => openHttpSession(sessions, req, res, messages, forwarded, caller);
 
-  const withSession = (req: IncomingMessage, res: ServerResponse, id: unknown = null) => {
+  const withSession = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    caller: HttpCaller,
+    id: unknown = null,
+  ) => {
     const sessionId = req.headers['mcp-session-id'];
     if (typeof sessionId !== 'string') {
       rpcError(res, 400, HTTP_REFUSED, 'Bad Request: Mcp-Session-Id header is required', id);
       return null;
     }
     const entry = registry.get(sessionId);
-    if (!entry) {
+    // A session is bound to the caller that opened it: anyone else is told it does not exist.
+    if (!entry || entry.principal !== caller.principal) {
       rpcError(res, 404, SERVER_UNAVAILABLE, 'Session not found: initialize a new session', id);
       return null;
     }
@@ -156,7 +169,12 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       retryAfter,
     );
 
-  const handlePost = async (req: IncomingMessage, res: ServerResponse, forwarded: boolean) => {
+  const handlePost = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    forwarded: boolean,
+    caller: HttpCaller,
+  ) => {
     const accept = req.headers.accept ?? '';
     if (!accept.includes('application/json') || !accept.includes('text/event-stream')) {
       rpcError(
@@ -192,9 +210,9 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     if (draining && carriesRequest(messages)) return refuseDraining(res, firstId);
     if (req.headers['mcp-session-id'] === undefined) {
       track(res, null);
-      return openSession(req, res, messages, forwarded);
+      return openSession(req, res, messages, forwarded, caller);
     }
-    const found = withSession(req, res, firstId);
+    const found = withSession(req, res, caller, firstId);
     if (!found) return;
     if (messages.some((m) => 'method' in m && m.method === 'initialize')) {
       rpcError(res, 400, INVALID_REQUEST, 'Invalid Request: Server already initialized', firstId);
@@ -204,13 +222,18 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     found.entry.transport.handlePost(res, messages, batch);
   };
 
-  const handleMcp = async (req: IncomingMessage, res: ServerResponse, forwarded: boolean) => {
+  const handleMcp = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    forwarded: boolean,
+    caller: HttpCaller,
+  ) => {
     switch (req.method) {
       case 'POST':
-        return handlePost(req, res, forwarded);
+        return handlePost(req, res, forwarded, caller);
       case 'GET': {
         if (draining) return refuseDraining(res);
-        const found = withSession(req, res);
+        const found = withSession(req, res, caller);
         if (!found) return;
         if (!(req.headers.accept ?? '').includes('text/event-stream')) {
           rpcError(res, 406, HTTP_REFUSED, 'Not Acceptable: Client must accept text/event-stream');
@@ -222,7 +245,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         return;
       }
       case 'DELETE': {
-        const found = withSession(req, res);
+        const found = withSession(req, res, caller);
         if (!found) return;
         await drop(found.id);
         res.writeHead(200).end();
@@ -254,11 +277,17 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         storeProblem: options.storeProblem ?? (() => Promise.resolve(null)),
       });
     }
+    const seen = requestOrigin(req.headers, req.socket.remoteAddress, proxies, listener.proto);
+    // RFC 9728 protected-resource metadata: no token needed, Host and Origin still checked.
+    const wellKnown = authenticator?.metadata(path) ?? null;
+    if (wellKnown && req.method === 'GET' && checkHttpRequest(req.headers, policy, seen).ok) {
+      sendJson(res, 200, wellKnown, { 'cache-control': 'max-age=300' });
+      return;
+    }
     if (path !== PATH) {
       sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
       return;
     }
-    const seen = requestOrigin(req.headers, req.socket.remoteAddress, proxies, listener.proto);
     const check = checkHttpRequest(req.headers, policy, seen);
     if (!check.ok) {
       rpcError(
@@ -271,7 +300,16 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       );
       return;
     }
-    return handleMcp(req, res, seen.viaProxy);
+    const who = authenticator ? await authenticator.authenticate(req.headers) : { identity: null };
+    if ('challenge' in who) {
+      const c = who.challenge;
+      sendJson(res, c.status, { error: c.message }, { 'www-authenticate': c.header });
+      return;
+    }
+    const caller: HttpCaller = who.identity
+      ? { principal: principalOf(who.identity), identity: who.identity, authenticated: true }
+      : { principal: sharedSubject, identity: null, authenticated: options.token !== null };
+    return handleMcp(req, res, seen.viaProxy, caller);
   };
 
   const listener = createListener(settings.tls, (req, res) => {
@@ -306,7 +344,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       for (const id of registry.idle()) {
         options.onEvent?.({
           event: 'session_expired',
-          subject,
+          subject: registry.get(id)?.principal ?? null,
           idle_seconds: settings.idleSessionSeconds,
         });
         void drop(id);
@@ -324,8 +362,10 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     await stopped;
   };
   const shownHost = options.host.includes(':') ? `[${options.host}]` : options.host;
+  const url = `${listener.proto}://${shownHost}:${port}${PATH}`;
+  authenticator = options.authenticator?.(url) ?? null;
   return {
-    url: `${listener.proto}://${shownHost}:${port}${PATH}`,
+    url,
     close,
     async drain() {
       draining = true;

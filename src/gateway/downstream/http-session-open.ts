@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
+import type { Identity } from '../../identity/identity.js';
 import { lowerHeaders, rpcError, sendJson } from './http-messages.js';
 import { HttpSessionTransport } from './http-session-transport.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -18,17 +19,26 @@ export interface HttpSessionEntry {
   transport: HttpSessionTransport;
   opened: GatewaySession;
   server: Server | null;
+  /** Who opened the session: only the same caller may use it (and its limits are theirs). */
+  principal: string;
+}
+
+/** Who is asking, as the endpoint authenticated the request. */
+export interface HttpCaller {
+  /** `user:SUB`, `service:SUB`, `token:HASH`, or `anonymous` (loopback without a token). */
+  principal: string;
+  /** The verified identity (null: no token, or only the endpoint's own shared token check). */
+  identity: Identity | null;
+  /** Whether a token was checked at all (the pipeline's `authSubject` is set only then). */
+  authenticated: boolean;
 }
 
 /** What opening a session needs from the endpoint. */
 export interface SessionOpening {
   registry: SessionRegistry<HttpSessionEntry>;
-  /** Who is asking (per-user limits; the pipeline's `authSubject` when authenticated). */
-  subject: string;
   /** Upstream processes the new session starts. */
   perSession: number;
   options: {
-    token: string | null;
     open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
     onLost?(sessionId: string, reason: string): void;
   };
@@ -45,6 +55,7 @@ export async function openHttpSession(
   res: ServerResponse,
   messages: JSONRPCMessage[],
   forwarded: boolean,
+  caller: HttpCaller,
 ): Promise<void> {
   const message = messages[0] as {
     method?: unknown;
@@ -64,7 +75,7 @@ export async function openHttpSession(
     );
     return;
   }
-  const admitted = ctx.registry.admit(ctx.subject, ctx.perSession);
+  const admitted = ctx.registry.admit(caller.principal, ctx.perSession);
   if (!admitted.ok) {
     rpcError(res, 429, HTTP_REFUSED, admitted.message, message.id);
     return;
@@ -82,8 +93,9 @@ export async function openHttpSession(
     const connection: ConnectionInfo = {
       transport: 'http',
       headers: lowerHeaders(req, forwarded),
-      authSubject: ctx.options.token !== null ? ctx.subject : null,
+      authSubject: caller.authenticated ? caller.principal : null,
       clientInfo: init.clientInfo,
+      identity: caller.identity,
     };
     const opened = await ctx.options.open(init, connection);
     if ('refusal' in opened) {
@@ -96,8 +108,13 @@ export async function openHttpSession(
     }
     const id = randomUUID();
     const transport = new HttpSessionTransport(id);
-    const entry: HttpSessionEntry = { transport, opened, server: null };
-    ctx.registry.register(id, entry, ctx.subject, ctx.perSession);
+    const entry: HttpSessionEntry = {
+      transport,
+      opened,
+      server: null,
+      principal: caller.principal,
+    };
+    ctx.registry.register(id, entry, caller.principal, ctx.perSession);
     registered = true;
     const used = ctx.registry.use(id);
     res.once('close', used);
@@ -112,6 +129,6 @@ export async function openHttpSession(
       if (answers.some((a) => 'error' in a)) void ctx.drop(id);
     });
   } finally {
-    if (!registered) ctx.registry.release(ctx.subject, ctx.perSession);
+    if (!registered) ctx.registry.release(caller.principal, ctx.perSession);
   }
 }

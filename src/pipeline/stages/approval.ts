@@ -44,16 +44,27 @@ export interface ApprovalSettings {
 
 /**
  * The requester as a principal: `os:NAME` for a stdio caller whose OS user has a passwd entry
- * (a person), `token:HASH` for an HTTP bearer token (shared: not a person), or null (unknown).
+ * (a person), `user:SUBJECT` for a caller the identity provider vouched for (a person),
+ * `service:SUBJECT` for a service token (a bot) or `token:HASH` for the shared bearer token
+ * (neither is a person), or null (unknown).
  */
 export function requesterPrincipal(ctx: PipelineContext): string | null {
   if (ctx.caller?.tokenSubject) return ctx.caller.tokenSubject;
   return ctx.caller?.osUser ? osPrincipal(ctx.caller.osUser) : null;
 }
 
-/** Only an OS account is a person today; a shared token or an unknown caller is not. */
+/** An OS account or an identity-provider subject is a person; a bot, a shared token or nobody is not. */
 export function isPersonPrincipal(principal: string | null): principal is string {
-  return principal !== null && principal.startsWith('os:');
+  return principal !== null && (principal.startsWith('os:') || principal.startsWith('user:'));
+}
+
+/** Why a requester is not a person, for a refusal. */
+function describeNonPerson(requester: string | null): string {
+  if (requester === null)
+    return 'unknown (HTTP without a token, or an OS user without a passwd entry)';
+  if (requester.startsWith('service:'))
+    return `a service token (${requester}), which is a bot, not a person`;
+  return 'only a shared bearer token, which is not a person';
 }
 
 /**
@@ -234,7 +245,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
     // A second person (or a person at all) cannot be told apart from an unknown requester.
     if ((twoPerson || (level === 'always' && human)) && !isPersonPrincipal(requester)) {
       refuseForGood(
-        `it needs ${twoPerson ? "a second person's approval" : "a person's approval"} (${twoPerson ? 'two_person' : `category '${category}'`}), but the caller's identity is ${requester === null ? 'unknown (HTTP without a token, or an OS user without a passwd entry)' : 'only a shared bearer token, which is not a person'}; run it over stdio as your own OS account`,
+        `it needs ${twoPerson ? "a second person's approval" : "a person's approval"} (${twoPerson ? 'two_person' : `category '${category}'`}), but the caller's identity is ${describeNonPerson(requester)}; run it over stdio as your own OS account, or over HTTP signed in as yourself ([gatehouse_identity])`,
       );
       return;
     }

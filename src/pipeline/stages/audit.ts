@@ -63,6 +63,7 @@ function who(ctx: PipelineContext): { actor: ActorRef } & ThreadRef {
       os_user: ctx.caller?.osUser ?? null,
       token_subject: ctx.caller?.tokenSubject ?? null,
       client: ctx.caller?.client ?? ctx.connection.clientInfo,
+      ...(ctx.caller?.identity ? { identity: { ...ctx.caller.identity } } : {}),
     },
     thread_id: ctx.caller?.threadId ?? null,
     parent_thread_id: ctx.caller?.parentThreadId ?? null,

@@ -14,6 +14,7 @@ export function readCaller(ctx: PipelineContext, osUser: string | null): Caller 
   return {
     osUser: ctx.connection.transport === 'stdio' ? osUser : null,
     tokenSubject: ctx.connection.authSubject,
+    ...(ctx.connection.identity ? { identity: ctx.connection.identity } : {}),
     client: ctx.connection.clientInfo,
     threadId: str(codex?.thread_id) ?? str(meta?.threadId) ?? str(headers['x-thread-id']),
     parentThreadId:
