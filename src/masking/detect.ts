@@ -32,9 +32,16 @@ const scanners = new WeakMap<
   { scanner: KeywordScanner; ruleKeywords: number[][] }
 >();
 
-/** One keyword automaton per rule list (built once). */
+/** The same automata by keyword lists, for callers that build a new rule array per call. */
+const scannersByKeywords = new Map<string, { scanner: KeywordScanner; ruleKeywords: number[][] }>();
+const SCANNERS_BY_KEYWORDS_MAX = 64;
+
+/** One keyword automaton per rule list (built once; rule lists with the same keywords share one). */
 function scannerFor(rules: readonly DetectorRule[]) {
   let entry = scanners.get(rules);
+  if (entry) return entry;
+  const signature = rules.map((r) => r.keywords.join('\u0001')).join('\u0000');
+  entry = scannersByKeywords.get(signature);
   if (!entry) {
     const words: string[] = [];
     const ruleKeywords = rules.map((r) =>
@@ -46,8 +53,10 @@ function scannerFor(rules: readonly DetectorRule[]) {
       }),
     );
     entry = { scanner: new KeywordScanner(words), ruleKeywords };
-    scanners.set(rules, entry);
+    if (scannersByKeywords.size >= SCANNERS_BY_KEYWORDS_MAX) scannersByKeywords.clear();
+    scannersByKeywords.set(signature, entry);
   }
+  scanners.set(rules, entry);
   return entry;
 }
 
