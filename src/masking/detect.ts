@@ -1,7 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { DetectorRule } from './rules.js';
-import { normalizeForDetection, originalSpan } from './normalize.js';
+import { normalizeForDetection } from './normalize.js';
 import { hasControlCharacters } from './secret-rules.js';
+import type { CharacterRuns } from './keywords.js';
 import { KeywordScanner } from './keywords.js';
 import { IP_RULES, PII_RULES, SECRET_RULES, passesGates } from './rules.js';
 
@@ -32,9 +33,16 @@ const scanners = new WeakMap<
   { scanner: KeywordScanner; ruleKeywords: number[][] }
 >();
 
-/** One keyword automaton per rule list (built once). */
+/** The same automata by keyword lists, for callers that build a new rule array per call. */
+const scannersByKeywords = new Map<string, { scanner: KeywordScanner; ruleKeywords: number[][] }>();
+const SCANNERS_BY_KEYWORDS_MAX = 64;
+
+/** One keyword automaton per rule list (built once; rule lists with the same keywords share one). */
 function scannerFor(rules: readonly DetectorRule[]) {
   let entry = scanners.get(rules);
+  if (entry) return entry;
+  const signature = rules.map((r) => r.keywords.join('\u0001')).join('\u0000');
+  entry = scannersByKeywords.get(signature);
   if (!entry) {
     const words: string[] = [];
     const ruleKeywords = rules.map((r) =>
@@ -46,8 +54,10 @@ function scannerFor(rules: readonly DetectorRule[]) {
       }),
     );
     entry = { scanner: new KeywordScanner(words), ruleKeywords };
-    scanners.set(rules, entry);
+    if (scannersByKeywords.size >= SCANNERS_BY_KEYWORDS_MAX) scannersByKeywords.clear();
+    scannersByKeywords.set(signature, entry);
   }
+  scanners.set(rules, entry);
   return entry;
 }
 
@@ -84,13 +94,16 @@ export function collectFindings(
   // Normalisation decodes only characters found inside values (normalize.ts), so the normalised
   // text keeps every match of the original: one pass over it, findings mapped back.
   const norm = normalizeForDetection(text);
-  const found = norm
-    ? collectPlain(norm.text, options).map((f) => ({ ...f, ...originalSpan(norm, f.start, f.end) }))
-    : collectPlain(text, options);
-  if (depth < MAX_DECODE_DEPTH) {
-    const scanned = norm ? norm.text : text;
-    for (const f of base64Findings(scanned, options, depth)) {
-      found.push(norm ? { ...f, ...originalSpan(norm, f.start, f.end) } : f);
+  // The keyword pass also collects the base64 runs, so the text is walked once for both.
+  const runs: CharacterRuns | undefined =
+    depth < MAX_DECODE_DEPTH ? { member: BASE64_CHAR, min: MIN_BASE64, out: [] } : undefined;
+  const scanned = norm ? norm.text : text;
+  const found = collectPlain(scanned, options, runs);
+  if (runs) for (const f of base64Findings(scanned, runs.out, options, depth)) found.push(f);
+  if (norm) {
+    for (const f of found) {
+      f.start = norm.starts[f.start] ?? 0;
+      f.end = norm.starts[f.end] ?? 0;
     }
   }
   return found;
@@ -101,37 +114,26 @@ export function collectFindings(
  * finding: the whole run is reported with the kind of the best inner finding. Binary data and
  * words that merely look like base64 fail the UTF-8/control-character check at once.
  */
-function base64Findings(text: string, options: DetectOptions, depth: number): RankedFinding[] {
+function base64Findings(
+  text: string,
+  runs: readonly number[],
+  options: DetectOptions,
+  depth: number,
+): RankedFinding[] {
   const out: RankedFinding[] = [];
   const n = text.length;
-  // Skip ahead: a run of at least MIN_BASE64 characters that starts in [p, p + MIN − 1] must
-  // cover p + MIN − 1, so when that character is not base64 the whole window is skipped.
-  // Text of short words is looked at about once every few characters instead of at each one.
-  let p = 0;
-  while (p + MIN_BASE64 <= n) {
-    const probe = p + MIN_BASE64 - 1;
-    if (!isBase64Char(text.charCodeAt(probe))) {
-      p = probe + 1;
-      continue;
-    }
-    let start = probe;
-    while (start > p && isBase64Char(text.charCodeAt(start - 1))) start -= 1;
-    if (start === p) while (start > 0 && isBase64Char(text.charCodeAt(start - 1))) start -= 1;
-    let end = probe + 1;
-    while (end < n && isBase64Char(text.charCodeAt(end))) end += 1;
-    p = end + 1;
-    if (end - start < MIN_BASE64 || end - start > MAX_BASE64 || !startsAsText(text, start))
-      continue;
+  // `runs`: every maximal run of base64 characters of at least MIN_BASE64, as start/end pairs
+  // (collected by the keyword pass).
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r] as number;
+    const end = runs[r + 1] as number;
+    if (end - start > MAX_BASE64 || !startsAsText(text, start)) continue;
     let padded = end;
     while (padded < n && padded - end < 2 && text.charCodeAt(padded) === 0x3d) padded += 1;
     const f = decodedFinding(text.slice(start, end), options, depth);
     if (f) out.push({ ...f, start, end: padded });
   }
   return out;
-}
-
-function isBase64Char(c: number): boolean {
-  return c < 128 && BASE64_CHAR[c] === 1;
 }
 
 const BASE64_CHAR = new Uint8Array(128);
@@ -183,11 +185,11 @@ function decodedFinding(body: string, options: DetectOptions, depth: number): Ra
   return best && { ...best, rule: `base64:${best.rule}` };
 }
 
-/** One pass of every rule over the text as it is. */
-function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
+/** One pass of every rule over the text as it is (and the base64 runs into `runs`). */
+function collectPlain(text: string, options: DetectOptions, runs?: CharacterRuns): RankedFinding[] {
   const rules = options.rules ?? DEFAULT_RULES;
   const { scanner, ruleKeywords } = scannerFor(rules);
-  const hits = scanner.scan(text);
+  const hits = scanner.scan(text, runs);
   const found: RankedFinding[] = [];
   for (const [priority, rule] of rules.entries()) {
     if (options.exempt && (options.exempt.has(rule.id) || options.exempt.has(rule.kind))) continue;
@@ -321,11 +323,33 @@ function keywordOffsets(
     const at = hits.get(k);
     if (at === null) return null;
     if (!at) continue;
-    // Concatenated, not spread: a hostile text can hold millions of offsets.
-    out = lists === 0 ? at : out.concat(at);
+    // Each list is sorted: merged in linear time, never spread (a hostile text can hold
+    // millions of offsets).
+    out = lists === 0 ? at : mergeSorted(out, at);
     lists += 1;
   }
-  return lists > 1 ? out.sort((a, b) => a - b) : out;
+  return out;
+}
+
+function mergeSorted(a: readonly number[], b: readonly number[]): number[] {
+  const out = new Array<number>(a.length + b.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < a.length && j < b.length) {
+    const x = a[i] as number;
+    const y = b[j] as number;
+    if (x <= y) {
+      out[k++] = x;
+      i += 1;
+    } else {
+      out[k++] = y;
+      j += 1;
+    }
+  }
+  while (i < a.length) out[k++] = a[i++] as number;
+  while (j < b.length) out[k++] = b[j++] as number;
+  return out;
 }
 
 const stickies = new WeakMap<RegExp, RegExp>();

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import type { MaskCounts } from './engine.js';
@@ -551,5 +552,73 @@ describe('result budget (issue 15 item 19)', () => {
     expect(resultBudgetFor(p, 'docs', 'list')).toBe(8192);
     expect(resultBudgetFor(p, 'docs', null)).toBe(8192);
     expect(resultBudgetFor(p, 'web', 'x')).toBe(1024 * 1024);
+  });
+});
+
+describe('a value split across adjacent text items of one message (issue 15 item 13)', () => {
+  const masker = new Masker(policy());
+  const split = (cut: number, pad = '') => [
+    { type: 'text', text: `${pad}clone with ${GH.slice(0, cut)}` },
+    { type: 'text', text: `${GH.slice(cut)} then push${pad}` },
+  ];
+
+  test('tools/call content: masked where it starts, the rest removed, counted once', () => {
+    const counts: MaskCounts = {};
+    const out = maskResult(masker, { content: split(20) }, undefined, counts);
+    expect(out.content).toEqual([
+      { type: 'text', text: 'clone with [REDACTED:github_token]' },
+      { type: 'text', text: ' then push' },
+    ]);
+    expect(counts).toEqual({ github_token: 1 });
+  });
+
+  test('large items: the split is still found', () => {
+    const pad = 'lorem ipsum dolor sit amet '.repeat(2000); // 54 KB per item
+    const out = maskNode(masker, split(9, pad), {}, 0) as { text: string }[];
+    const text = out.map((i) => i.text).join('');
+    expect(text).not.toContain(GH.slice(0, 9));
+    expect(text).not.toContain(GH.slice(9));
+    expect(out[0]?.text.endsWith('[REDACTED:github_token]')).toBe(true);
+  });
+
+  test('a split value of 17 KB, far from its keyword, is masked on both sides', () => {
+    const value = Array.from({ length: 400 }, (_, i) =>
+      createHash('sha256').update(String(i)).digest('base64url'),
+    ).join(''); // ~17 KB
+    const long = `Authorization: Bearer ${value}`;
+    const pad = 'x '.repeat(20_000);
+    const items = [
+      { type: 'text', text: pad + long.slice(0, 12_000) },
+      { type: 'text', text: `${long.slice(12_000)} ${pad}` },
+    ];
+    const out = maskNode(masker, items, {}, 0) as { text: string }[];
+    const text = out.map((i) => i.text).join('');
+    expect(text).not.toContain(value.slice(0, 40));
+    expect(text).not.toContain(long.slice(12_000, 12_040));
+  });
+
+  test('the audit walk (maskStructured) joins them too; other items and separated items are left alone', () => {
+    const items = [...split(20), { type: 'image', data: 'AAAA', mimeType: 'image/png' }];
+    const audit = maskStructured(masker, { content: items }, undefined, {}) as {
+      content: { text?: string }[];
+    };
+    expect(audit.content.map((i) => i.text ?? '').join('')).not.toContain(GH.slice(20));
+    // Separated by a non-text item: not one text, so the halves are not joined.
+    const apart = [split(20)[0], { type: 'image', data: 'AAAA', mimeType: 'image/png' }];
+    const kept = maskNode(masker, apart, {}, 0) as { text?: string }[];
+    expect(kept[0]?.text).toBe(`clone with ${GH.slice(0, 20)}`);
+  });
+
+  test('property: wherever the token is cut, neither half reaches the client', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: GH.length - 1 }), (cut) => {
+        const out = maskResult(masker, { content: split(cut) }, undefined, {});
+        const text = JSON.stringify(out);
+        expect(text).not.toContain(GH);
+        if (cut >= 8) expect(text).not.toContain(GH.slice(0, cut));
+        if (GH.length - cut >= 8) expect(text).not.toContain(GH.slice(cut));
+      }),
+      { numRuns: 60 },
+    );
   });
 });

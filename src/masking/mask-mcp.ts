@@ -68,7 +68,10 @@ export function maskNode(
     throw new MaskingError(`result nested deeper than ${MAX_JSON_DEPTH} levels`);
   }
   if (typeof value === 'string') return maskTextContent(masker, value, counts);
-  if (Array.isArray(value)) return value.map((v) => maskNode(masker, v, counts, depth + 1));
+  if (Array.isArray(value))
+    return joinAdjacentText(masker, value, counts).map((v) =>
+      maskNode(masker, v, counts, depth + 1),
+    );
   if (value === null || typeof value !== 'object') return value;
   const item = value as Record<string, unknown>;
   const binary = binaryField(item);
@@ -84,6 +87,36 @@ export function maskNode(
     else out[maskKey(masker, key, counts, out)] = maskNode(masker, v, counts, depth + 1);
   }
   return out;
+}
+
+function isTextItem(v: unknown): v is { type: 'text'; text: string } {
+  return isObject(v) && v.type === 'text' && typeof v.text === 'string';
+}
+
+/**
+ * Text content items side by side in one array (the content of one result, one prompt message
+ * list): a value split across them (`ghp_…` ending one item, the rest starting the next) is
+ * masked in the item where it starts and removed from the items after it
+ * (`Masker.maskAdjacent`); everything inside one item is masked afterwards, as usual.
+ */
+function joinAdjacentText(masker: Masker, items: unknown[], counts: MaskCounts): unknown[] {
+  let out: unknown[] | null = null;
+  for (let i = 0; i < items.length;) {
+    let j = i;
+    while (j < items.length && isTextItem(items[j])) j += 1;
+    if (j - i >= 2) {
+      const run = items.slice(i, j) as { type: 'text'; text: string }[];
+      const texts = run.map((t) => t.text);
+      const edited = masker.maskAdjacent(texts, counts, (t) => t);
+      edited.forEach((text, k) => {
+        if (text === texts[k]) return;
+        out ??= [...items];
+        out[i + k] = { ...run[k], text };
+      });
+    }
+    i = Math.max(j, i + 1);
+  }
+  return out ?? items;
 }
 
 /** The key of an object's base64 payload: a resource's `blob`, an image or audio item's `data`. */
@@ -258,7 +291,7 @@ export function maskStructured(
       return maskTextContent(masker, v, counts, depth);
     }
     if (Array.isArray(v)) {
-      return v.map((x, i) =>
+      return (field ? v : joinAdjacentText(masker, v, counts)).map((x, i) =>
         walk(
           x,
           schemas.flatMap((s) => childSchemas(s, root, i)),

@@ -158,14 +158,20 @@ function findPublicIpv6(text: string): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   const run = /[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}/y;
   for (let at = text.indexOf(':'); at >= 0; at = text.indexOf(':', at + 1)) {
+    // A run needs its next `:` within five characters, hex digits between: most colons
+    // (`"key": value`, `level: info`) fail here, before any regex runs.
+    let second = at + 1;
+    while (second - at <= 4 && isHexDigit(text.charCodeAt(second))) second += 1;
+    if (text.charCodeAt(second) !== 0x3a) continue;
     let start = at;
-    while (start > 0 && at - start < 4 && /[0-9A-Fa-f]/.test(text[start - 1] ?? '')) start -= 1;
-    if (start > 0 && /[0-9A-Za-z_.:]/.test(text[start - 1] ?? '')) continue;
+    while (start > 0 && at - start < 4 && isHexDigit(text.charCodeAt(start - 1))) start -= 1;
+    const before = text.charCodeAt(start - 1);
+    if (isWordChar(before) || before === 0x2e || before === 0x3a) continue;
     run.lastIndex = start;
     const m = run.exec(text);
     if (!m) continue;
     const end = start + m[0].length;
-    if (/[0-9A-Za-z_]/.test(text[end] ?? '')) {
+    if (isWordChar(text.charCodeAt(end))) {
       at = end;
       continue;
     }
@@ -174,6 +180,15 @@ function findPublicIpv6(text: string): { start: number; end: number }[] {
     if (publicIpv6(candidate)) out.push({ start, end });
   }
   return out;
+}
+
+function isHexDigit(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
+}
+
+/** `[0-9A-Za-z_]` (NaN, past either end of the text, is not). */
+function isWordChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f;
 }
 
 function publicIpv6(candidate: string): boolean {

@@ -189,6 +189,18 @@ describe.skipIf(!existsSync(BIN))(
       expect(JSON.stringify(customers)).toContain('[REDACTED:customer_data]');
     });
 
+    test('a token split across two adjacent text items is masked in both (item 13)', async () => {
+      const split = await callTool('split_token');
+      const wire = JSON.stringify(split);
+      expect(wire).not.toContain(SECRETS.github.slice(0, 21));
+      expect(wire).not.toContain(SECRETS.github.slice(21));
+      const content = (split.result as { content: { text: string }[] }).content;
+      expect(content.map((c) => c.text)).toEqual([
+        'clone with [REDACTED:github_token]',
+        ' and push',
+      ]);
+    });
+
     test('the result budget: structuredContent kept, the text dump cut, a notice to read (item 19)', async () => {
       const big = await callTool('big');
       const bigResult = big.result as { content: { text: string }[]; structuredContent: unknown };
@@ -205,6 +217,7 @@ describe.skipIf(!existsSync(BIN))(
       await expect.poll(() => client.stderr.includes('"stopped"'), { timeout: 10_000 }).toBe(true);
       const audit = await auditExport(home);
       expect(leaked(audit)).toEqual([]);
+      expect(audit).not.toContain(SECRETS.github.slice(21));
       const budget = audit
         .split('\n')
         .filter(Boolean)
