@@ -12,7 +12,12 @@ import type { Catalog } from './catalog.js';
 export function catalogRouter(catalog: Catalog, single: string | null): Router {
   return {
     defaultServer: () => single,
-    ...(single === null ? { resolveRequest: (m, p) => routeRequest(catalog, m, p ?? {}) } : {}),
+    ...(single === null
+      ? {
+          resolveRequest: (m, p) => routeRequest(catalog, m, p ?? {}),
+          serversOfListed: (m, item) => catalog.serversOfListed(m, item),
+        }
+      : {}),
     resolveTool: (name) => catalog.resolveTool(name),
     exposeTools: (tools) => ({ tools: [...tools], hidden: catalog.hiddenTools }),
     toolAnnotations: (server, tool) => Promise.resolve(catalog.toolAnnotations(server, tool)),

@@ -484,6 +484,27 @@ export class Catalog {
     return lists.flatMap(({ items }) => items);
   }
 
+  /**
+   * The servers a listed prompt, resource or template came from (by the names and URIs of the
+   * last listing); none when unknown. The policy hides items of servers out of a caller's scope.
+   */
+  async serversOfListed(method: string, item: unknown): Promise<string[]> {
+    const i = (item ?? {}) as { name?: unknown; uri?: unknown; uriTemplate?: unknown };
+    if (method === 'prompts/list' && typeof i.name === 'string') {
+      const ref = this.prompts.get(i.name);
+      return ref ? [ref.server] : [];
+    }
+    if (method === 'resources/list' && typeof i.uri === 'string')
+      return this.resources.get(i.uri) ?? [];
+    if (method === 'resources/templates/list' && typeof i.uriTemplate === 'string') {
+      const t = i.uriTemplate;
+      return [
+        ...new Set(this.templates.filter((x) => x.template.toString() === t).map((x) => x.server)),
+      ];
+    }
+    return [];
+  }
+
   async resolvePrompt(exposed: string): Promise<ToolRef | null> {
     if (!this.prompts.has(exposed) && this.stale.prompts) await this.listPrompts();
     return this.prompts.get(exposed) ?? null;

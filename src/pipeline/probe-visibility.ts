@@ -1,4 +1,7 @@
+import { userInfo } from 'node:os';
 import type { McpServerConfig } from '../config/mcp-server.js';
+import type { ScopeCaller } from '../policy/scope.js';
+import { NOBODY } from '../policy/scope.js';
 import { annotationsOf } from '../policy/model.js';
 import type { PolicySettings } from './stages/policy.js';
 import { visibleTools } from './stages/policy.js';
@@ -15,6 +18,8 @@ export async function probedVisibility(
   server: McpServerConfig,
   tools: readonly Record<string, unknown>[],
   settings: PolicySettings,
+  /** Whose view: by default the local OS user's (as a stdio gateway would see them). */
+  caller: ScopeCaller = localUser(),
 ): Promise<{ exposed: number; hidden: HiddenTool[] }> {
   const byName = new Map(tools.map((t) => [String(t.name), t]));
   const filter = { enabledTools: server.enabledTools, disabledTools: server.disabledTools };
@@ -36,6 +41,15 @@ export async function probedVisibility(
       return { tools: kept, hidden };
     },
   };
-  const seen = await visibleTools(tools, router, settings);
+  const seen = await visibleTools(tools, router, settings, caller);
   return { exposed: seen.tools.length, hidden: seen.hidden };
+}
+
+/** The local OS user as a scope caller (`os:NAME`); nobody when the user cannot be read. */
+function localUser(): ScopeCaller {
+  try {
+    return { principal: `os:${userInfo().username}`, groups: [] };
+  } catch {
+    return NOBODY;
+  }
 }

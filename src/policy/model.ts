@@ -1,4 +1,5 @@
 import type { RequirementSource } from '../requirements/model.js';
+import type { Audience, ScopeSettings } from './scope.js';
 
 /** What a tool does, as the admin classifies it (overriding what the server declares). */
 export const EFFECTS = ['read', 'write', 'side_effect', 'destructive'] as const;
@@ -26,6 +27,11 @@ export interface ToolRule {
   effect: Effect | null;
   category: string | null;
   approval: ApprovalLevel | null;
+  /**
+   * `subjects` / `groups`: who the rule is for. It applies only to callers in this audience, and
+   * a tool matched by rules with audiences is out of scope for callers in none of them. null: all.
+   */
+  audience?: Audience | null;
   source: RequirementSource;
 }
 
@@ -54,6 +60,8 @@ export interface ToolPolicy {
   approvalTtlSeconds: number;
   /** Where to POST a JSON notice when a call starts waiting for approval, or null. */
   approvalWebhook: string | null;
+  /** `[gatehouse_scopes]`: who may see and use each server (absent: no scopes). */
+  scopes?: ScopeSettings;
 }
 
 export const NO_TOOL_POLICY: ToolPolicy = {

@@ -17,6 +17,8 @@ export function policyRevision(policy: ToolPolicy): string {
         effect: r.effect,
         category: r.category,
         approval: r.approval,
+        // Only when set, so revisions of rules without an audience stay as they were.
+        ...(r.audience ? { subjects: r.audience.subjects, groups: r.audience.groups } : {}),
       }));
   const tightening = policy.tighteningRules ?? [];
   const body = canonicalJson({
@@ -27,6 +29,18 @@ export function policyRevision(policy: ToolPolicy): string {
     rules: ruleJson(policy.rules),
     // Only when present, so revisions of policies without a tightening layer stay as they were.
     ...(tightening.length > 0 ? { tightening_rules: ruleJson(tightening) } : {}),
+    ...(policy.scopes &&
+    (policy.scopes.enabled ||
+      policy.scopes.servers.length > 0 ||
+      policy.scopes.narrowing.length > 0)
+      ? {
+          scopes: {
+            enabled: policy.scopes.enabled,
+            servers: policy.scopes.servers.map((e) => ({ pattern: e.pattern, ...e.audience })),
+            narrowing: policy.scopes.narrowing.map((e) => ({ pattern: e.pattern, ...e.audience })),
+          },
+        }
+      : {}),
   });
   return `pol-${createHash('sha256').update(body).digest('hex').slice(0, 16)}`;
 }

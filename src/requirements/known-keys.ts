@@ -57,6 +57,7 @@ export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'gatehouse_approvals',
   'gatehouse_http',
   'gatehouse_identity',
+  'gatehouse_scopes',
 ];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [

@@ -25,6 +25,7 @@ import {
 import { composeMaskingPolicy } from './parse-masking-table.js';
 import { composeApprovals } from './parse-approvals-table.js';
 import { composeIdentity } from './parse-identity-table.js';
+import { composeScopes } from './parse-scopes-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -294,6 +295,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
   }
   policy.rules = [...rules.values()];
+  policy.scopes = composeScopes(layers.map((l) => ({ source: l.source, scopes: l.scopes })));
   const masking = composeMaskingPolicy(layers.map((l) => l.masking));
   const pluginGovernance = composePluginGovernance(
     layers.map((l) => ({ source: l.source, plugins: l.pluginGovernance })),

@@ -6,6 +6,7 @@ import type { KeyPath } from '../config/toml-document.js';
 import type { ApprovalLevel, Effect, ToolRule } from '../policy/model.js';
 import { APPROVAL_LEVELS, EFFECTS, HUMAN_APPROVAL_CATEGORIES } from '../policy/model.js';
 import type { RequirementSource } from './model.js';
+import { readAudienceList } from './parse-scopes-table.js';
 
 /**
  * The Gatehouse-only tables of requirements.toml (`[gatehouse_policy]`, `[gatehouse_audit]`),
@@ -75,7 +76,7 @@ const POLICY_KEYS = [
   'categories',
   'tools',
 ];
-const RULE_FIELDS = ['allow', 'effect', 'category', 'approval'];
+const RULE_FIELDS = ['allow', 'effect', 'category', 'approval', 'subjects', 'groups'];
 const AUDIT_KEYS = [
   'fail_open',
   'store',
@@ -258,6 +259,10 @@ export function parsePolicyTable(
             'invalid_value',
           );
         }
+      } else if (field === 'subjects' || field === 'groups') {
+        const list = readAudienceList(field, value, fieldAt, r);
+        if (!list) bad = true;
+        else rule.audience = { ...(rule.audience ?? { subjects: [], groups: [] }), [field]: list };
       } else {
         const guess = suggestKey(field, RULE_FIELDS);
         r.warn(
@@ -267,8 +272,19 @@ export function parsePolicyTable(
         );
       }
     }
-    if (!bad && rule.allow === null && !rule.effect && !rule.category && !rule.approval) {
-      r.warn(at, `tool rule "${key}" sets nothing`, `set allow, effect, category or approval`);
+    if (
+      !bad &&
+      rule.allow === null &&
+      !rule.effect &&
+      !rule.category &&
+      !rule.approval &&
+      !rule.audience
+    ) {
+      r.warn(
+        at,
+        `tool rule "${key}" sets nothing`,
+        `set allow, effect, category, approval, or subjects / groups`,
+      );
     }
     if (!bad) out.tools.set(key, rule);
   }

@@ -27,6 +27,8 @@ import type { GatehouseHttpLayer } from './parse-http-table.js';
 import { parseHttpTable } from './parse-http-table.js';
 import type { GatehouseIdentityLayer } from './parse-identity-table.js';
 import { parseIdentityTable } from './parse-identity-table.js';
+import type { GatehouseScopesLayer } from './parse-scopes-table.js';
+import { parseScopesTable } from './parse-scopes-table.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
 export interface RequirementsLayer {
@@ -42,6 +44,8 @@ export interface RequirementsLayer {
   approvals: GatehouseApprovalsLayer;
   http: GatehouseHttpLayer;
   identity: GatehouseIdentityLayer;
+  /** `[gatehouse_scopes]`: who may see and use each server. */
+  scopes: GatehouseScopesLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256', 'interpreter_sha256', 'allow_env'];
@@ -171,6 +175,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       approvals: parseApprovalsTable(root.gatehouse_approvals, this),
       http: parseHttpTable(root.gatehouse_http, this, this.source),
       identity: parseIdentityTable(root.gatehouse_identity, this),
+      scopes: parseScopesTable(root.gatehouse_scopes, this, this.source),
     };
   }
 

@@ -5,6 +5,8 @@ import type { ChangeClass } from '../schema/diff-json-schema.js';
 import type { DriftAction } from '../schema/enforce.js';
 import { DEFAULT_SCHEMA_POLICY, DRIFT_ACTIONS } from '../schema/enforce.js';
 import { tightenHttp } from './parse-http-table.js';
+import { tightenScopes } from './parse-scopes-table.js';
+import { NO_SCOPES } from '../policy/scope.js';
 
 /**
  * A layer the governed user controls (the env channel, a `--requirements` file, a system file
@@ -163,6 +165,8 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
   }
   for (const c of p.categories) if (!policy.categories.includes(c)) policy.categories.push(c);
   policy.tighteningRules.push(...p.tools.values());
+  // [gatehouse_scopes]: scopes can be turned on and narrowed, never off or widened.
+  policy.scopes = tightenScopes(base.policy.scopes ?? NO_SCOPES, layer.scopes, source, ignore);
 
   // [gatehouse_schema]
   const schema = { ...base.schema, onClass: { ...base.schema.onClass } };

@@ -7,7 +7,9 @@ import { formatLocation } from '../../diagnostics/diagnostic.js';
 import { suggestKey } from '../../diagnostics/suggest.js';
 import { probeServer } from '../../gateway/probe.js';
 import type { ToolCallDecision } from '../../policy/decide-tool-call.js';
-import { decideFor } from '../../pipeline/stages/policy.js';
+import { decideFor, outOfScope } from '../../pipeline/stages/policy.js';
+import type { ScopeCaller } from '../../policy/scope.js';
+import { NOBODY } from '../../policy/scope.js';
 import { policySettingsFor } from '../policy-settings.js';
 import type { ToolAnnotations, UserApprovalMode } from '../../policy/model.js';
 import type { ExitCodeValue } from '../exit-codes.js';
@@ -53,9 +55,23 @@ export function decideInWorld(
   tool: string,
   annotations: ToolAnnotations | null,
   userOverride: UserApprovalMode | null = null,
+  /** Who asks; null: nobody in particular (scopes not checked, rules with an audience skipped). */
+  caller: ScopeCaller | null = null,
 ): ToolCallDecision {
   const decision = world.decisions.find((d) => d.server.name === server);
-  const decided = decideFor(policySettingsFor(world), server, tool, annotations, userOverride);
+  const settings = policySettingsFor(world);
+  const decided = decideFor(settings, server, tool, annotations, userOverride, caller ?? NOBODY);
+  const scope = caller ? outOfScope(settings, server, tool, caller) : null;
+  if (scope)
+    return {
+      ...decided,
+      decision: 'deny',
+      approval: 'none',
+      level: 'never',
+      sessionScope: false,
+      rule: scope.rule,
+      reason: `scope: ${scope.reason} (the tool is hidden from this caller and refused as unknown)`,
+    };
   if (decision && !decision.enabled) {
     const reason = decision.disabledReason;
     return {
@@ -137,6 +153,31 @@ async function liveAnnotations(
   return { annotations: annotations === 'invalid' ? null : annotations, offered: true };
 }
 
+const PRINCIPAL = /^(user|service|os|token):\S+$/;
+const GROUP = /^[^\s*?]+$/;
+
+/**
+ * `--as` / `--groups` (or a case's `as` / `groups`) as a scope caller; a string saying what is
+ * wrong otherwise. Groups without a principal are allowed (a caller known only by its groups).
+ */
+export function callerFrom(as: unknown, groups: unknown): ScopeCaller | null | string {
+  if (as === undefined && groups === undefined) return null;
+  if (as !== undefined && (typeof as !== 'string' || !PRINCIPAL.test(as)))
+    return `expected a principal user:SUBJECT, service:SUBJECT or os:USERNAME, got ${JSON.stringify(as)}`;
+  const list =
+    groups === undefined
+      ? []
+      : typeof groups === 'string'
+        ? groups
+            .split(',')
+            .map((g) => g.trim())
+            .filter((g) => g !== '')
+        : groups;
+  if (!Array.isArray(list) || list.some((g) => typeof g !== 'string' || !GROUP.test(g)))
+    return `expected group names (no spaces, no globs), got ${JSON.stringify(groups)}`;
+  return { principal: (as as string | undefined) ?? null, groups: list as string[] };
+}
+
 function suggestion(name: string, known: readonly string[]): string {
   const near = suggestKey(name, known);
   return near ? ` (did you mean '${near}'?)` : '';
@@ -151,9 +192,16 @@ export async function runPolicyExplain(
     annotations?: string;
     live?: boolean;
     json?: boolean;
+    as?: string;
+    groups?: string;
   },
   io: CliIo,
 ): Promise<ExitCodeValue> {
+  const caller = callerFrom(opts.as, opts.groups);
+  if (typeof caller === 'string') {
+    io.stderr(`error: --as / --groups: ${caller}\n`);
+    return ExitCode.usage;
+  }
   if (!opts.server || !opts.tool) {
     io.stderr(
       'error: --server and --tool are both required, e.g. policy explain --server github --tool delete_repo\n',
@@ -200,12 +248,12 @@ export async function runPolicyExplain(
     annotations = live.annotations;
     annotationSource = live.offered ? 'live' : 'none';
   }
-  const d = decideInWorld(world, opts.server, opts.tool, annotations);
+  const d = decideInWorld(world, opts.server, opts.tool, annotations, null, caller);
   const argsHash =
     args === undefined ? null : createHash('sha256').update(canonicalJson(args)).digest('hex');
   if (opts.json) {
     io.stdout(
-      `${JSON.stringify({ server: opts.server, tool: opts.tool, ...decisionJson(d), annotations, annotations_source: annotationSource, arguments_sha256: argsHash }, null, 2)}\n`,
+      `${JSON.stringify({ server: opts.server, tool: opts.tool, ...(caller ? { as: caller.principal, groups: caller.groups } : {}), ...decisionJson(d), annotations, annotations_source: annotationSource, arguments_sha256: argsHash }, null, 2)}\n`,
     );
     return ExitCode.ok;
   }
@@ -220,6 +268,11 @@ export async function runPolicyExplain(
   io.stdout(
     [
       `${opts.server}/${opts.tool}: ${verdict}`,
+      ...(caller
+        ? [
+            `  as        ${caller.principal ?? '(no principal)'}${caller.groups.length > 0 ? ` (groups ${caller.groups.join(', ')})` : ''}`,
+          ]
+        : []),
       `  why       ${d.reason}`,
       `  rule      ${d.rule}`,
       `  effect    ${d.effect} (${d.effectSource === 'admin' ? "the admin's class" : d.effectSource === 'annotations' ? `from the server annotations${annotationSource === 'live' ? ' as it lists them now' : ' given'}` : 'no annotations given: treated as a side effect'})`,
@@ -240,6 +293,7 @@ interface PolicyCase {
   tool: string;
   annotations: ToolAnnotations | null;
   userMode: UserApprovalMode | null;
+  caller: ScopeCaller | null;
   expect: Record<string, unknown>;
   where: string;
 }
@@ -282,7 +336,9 @@ export function runPolicyTest(
     const annotations = annotationsFrom(c.annotations);
     const mode = c.user_mode;
     const expect = c.expect;
-    if (typeof c.server !== 'string' || typeof c.tool !== 'string')
+    const caller = callerFrom(c.as, c.groups);
+    if (typeof caller === 'string') problems.push(`${where}: as / groups: ${caller}`);
+    else if (typeof c.server !== 'string' || typeof c.tool !== 'string')
       problems.push(`${where}: a case needs server and tool (strings)`);
     else if (annotations === 'invalid')
       problems.push(
@@ -312,6 +368,7 @@ export function runPolicyTest(
           tool: c.tool,
           annotations,
           userMode: (mode as UserApprovalMode | undefined) ?? null,
+          caller,
           expect: expect as Record<string, unknown>,
           where,
         });
@@ -325,7 +382,9 @@ export function runPolicyTest(
   const failed = configFailure(io, world);
   if (failed !== null) return failed;
   const results = cases.map((c) => {
-    const got = decisionJson(decideInWorld(world, c.server, c.tool, c.annotations, c.userMode));
+    const got = decisionJson(
+      decideInWorld(world, c.server, c.tool, c.annotations, c.userMode, c.caller),
+    );
     const mismatches = Object.entries(c.expect)
       .filter(([k, v]) => got[k] !== v)
       .map(([k, v]) => ({ key: k, expected: v, got: got[k] }));

@@ -22,10 +22,17 @@ export function addPolicyCommands(
       .option('--args <json>', 'the call arguments (an approval is bound to exactly these)')
       .option('--annotations <json>', "the tool's annotations as the server declares them")
       .option('--live', "start the server and use the tool's annotations as it lists them now")
+      .option(
+        '--as <principal>',
+        'decide for this caller (user:SUB, service:SUB or os:NAME): scopes and rule audiences apply',
+      )
+      .option('--groups <a,b>', "the caller's groups (with --as)")
       .option('--json', 'print JSON')
       .action(
         async (
           opts: {
+            as?: string;
+            groups?: string;
             server?: string;
             tool?: string;
             args?: string;

@@ -8,6 +8,44 @@ import type { Stage } from '../stage.js';
 import type { Router } from './resolve-target.js';
 import type { HiddenTool } from '../tool-filter.js';
 import { matchGlob } from '../../policy/glob.js';
+import type { OutOfScope, ScopeCaller } from '../../policy/scope.js';
+import { NOBODY, policyFor, serverOutOfScope, toolOutOfScope } from '../../policy/scope.js';
+import type { Caller } from '../context.js';
+
+/**
+ * The caller as the scope sees them: the verified principal (HTTP) or `os:NAME` (stdio), and
+ * the identity's groups (OS users have none). No caller: nobody (fail closed).
+ */
+export function scopeCallerOf(caller: Caller | null): ScopeCaller {
+  if (!caller) return NOBODY;
+  const principal = caller.tokenSubject ?? (caller.osUser ? `os:${caller.osUser}` : null);
+  return { principal, groups: caller.tokenSubject ? (caller.identity?.groups ?? []) : [] };
+}
+
+/**
+ * Whether a server (and, given one, a tool) is out of the caller's scope, and why. Every name
+ * the server answers to (its own and its identity aliases) must admit the caller, so a second
+ * name for the same server never widens who may use it.
+ */
+export function outOfScope(
+  settings: PolicySettings,
+  server: string,
+  tool: string | null,
+  caller: ScopeCaller,
+): OutOfScope | null {
+  const aliases = settings.aliasesOf?.(server) ?? [];
+  const scopes = settings.policy.scopes;
+  if (scopes) {
+    const own = serverOutOfScope(scopes, server, caller);
+    if (own) return own;
+    for (const alias of aliases) {
+      if (alias === server) continue;
+      const found = serverOutOfScope({ ...scopes, enabled: false }, alias, caller);
+      if (found) return found;
+    }
+  }
+  return tool === null ? null : toolOutOfScope(settings.policy, server, tool, aliases, caller);
+}
 
 /** What the policy stage needs besides the router: the policy and the user's approval modes. */
 export interface PolicySettings {
@@ -31,6 +69,8 @@ export function decideFor(
   annotations: ReturnType<typeof annotationsOf>,
   /** A tool approval mode to assume instead of the user's (`policy test` cases). */
   toolModeOverride: UserApprovalMode | null = null,
+  /** Who asks: rules whose audience leaves them out do not apply. */
+  caller: ScopeCaller = NOBODY,
 ): ToolCallDecision {
   const modes = settings.userModes(server);
   return decideToolCall({
@@ -41,7 +81,7 @@ export function decideFor(
       toolMode: toolModeOverride ?? modes?.tools[tool]?.approvalMode ?? null,
       defaultMode: modes?.defaultMode ?? null,
     },
-    policy: settings.policy,
+    policy: policyFor(settings.policy, caller),
     policyRevision: settings.revision,
     aliases: settings.aliasesOf?.(server) ?? [],
   });
@@ -53,6 +93,13 @@ export function decideFor(
  * and removes from tools/list what the policy would refuse (allow = false, read-only mode), so
  * the model is not offered tools it cannot call.
  */
+/** List methods whose items belong to servers, and the result key that holds them. */
+const LISTS: Record<string, string> = {
+  'prompts/list': 'prompts',
+  'resources/list': 'resources',
+  'resources/templates/list': 'resourceTemplates',
+};
+
 /** Tells the client something about its request (an MCP log notification tied to it). */
 export type ClientNotice = (ctx: PipelineContext, params: Record<string, unknown>) => Promise<void>;
 
@@ -83,9 +130,10 @@ export function policyStage(
     handle: async function policy(ctx: PipelineContext, next) {
       if (ctx.request.method === 'tools/call' && ctx.target?.tool) {
         if (!(await decideCall(ctx))) return;
-      }
+      } else if (ctx.target && refuseOutOfScope(ctx, ctx.target.server)) return;
       await next();
       if (ctx.request.method === 'tools/list') await hideRefusedTools(ctx);
+      else if (LISTS[ctx.request.method]) await hideOutOfScopeItems(ctx);
     },
   };
 
@@ -93,9 +141,31 @@ export function policyStage(
   async function decideCall(ctx: PipelineContext): Promise<boolean> {
     if (!ctx.target?.tool) return true;
     const { server, tool } = ctx.target;
+    const caller = scopeCallerOf(ctx.caller);
+    const scope = outOfScope(settings, server, tool, caller);
+    if (scope) {
+      // Refused exactly like a tool that does not exist: a caller out of scope learns nothing.
+      // The audit keeps the scope rule and reason for the admin.
+      ctx.decision = { kind: 'deny', rule: scope.rule, reason: `scope: ${scope.reason}` };
+      const name = ctx.request.params?.name;
+      ctx.response = {
+        error: gatehouseError(
+          'unknown_target',
+          `Unknown tool: ${typeof name === 'string' ? name : '(no name)'}`,
+        ),
+      };
+      return false;
+    }
     // An approval an earlier stage already requires (a changed schema) is a floor.
     const floor = ctx.decision.kind === 'needs_approval' ? ctx.decision : null;
-    const d = decideFor(settings, server, tool, await router.toolAnnotations(server, tool));
+    const d = decideFor(
+      settings,
+      server,
+      tool,
+      await router.toolAnnotations(server, tool),
+      null,
+      caller,
+    );
     ctx.policy = {
       effect: d.effect,
       category: d.category,
@@ -124,6 +194,45 @@ export function policyStage(
   }
 
   /**
+   * A request routed to one server (a prompt, a resource, a completion, a task) out of the
+   * caller's scope: refused like a name that does not exist, so the server stays invisible.
+   */
+  function refuseOutOfScope(ctx: PipelineContext, server: string): boolean {
+    const scope = outOfScope(settings, server, null, scopeCallerOf(ctx.caller));
+    if (!scope) return false;
+    ctx.decision = { kind: 'deny', rule: scope.rule, reason: `scope: ${scope.reason}` };
+    ctx.response = {
+      error: gatehouseError(
+        'unknown_target',
+        `Not found: ${ctx.request.method} names nothing this gateway offers`,
+      ),
+    };
+    return true;
+  }
+
+  /** prompts/list, resources/list, resources/templates/list: items of servers out of scope go. */
+  async function hideOutOfScopeItems(ctx: PipelineContext): Promise<void> {
+    const key = LISTS[ctx.request.method] as string;
+    if (!ctx.response || !('result' in ctx.response)) return;
+    const items = ctx.response.result[key];
+    if (!Array.isArray(items)) return;
+    const caller = scopeCallerOf(ctx.caller);
+    const kept: unknown[] = [];
+    for (const item of items) {
+      const servers = (await router.serversOfListed?.(ctx.request.method, item)) ?? [
+        router.defaultServer(),
+      ];
+      // Unknown owner: hidden (fail closed); several owners: each must be in scope.
+      const visible =
+        servers.length > 0 &&
+        servers.every((s) => s !== null && !outOfScope(settings, s, null, caller));
+      if (visible) kept.push(item);
+    }
+    if (kept.length !== items.length)
+      ctx.response = { result: { ...ctx.response.result, [key]: kept } };
+  }
+
+  /**
    * An empty or shorter list alone would leave the agent guessing: tools the schema lock hid are
    * named with the reason and the fix, in a log notification before the list arrives.
    */
@@ -146,7 +255,7 @@ export function policyStage(
     if (!ctx.response || !('result' in ctx.response)) return;
     const tools = ctx.response.result.tools;
     if (!Array.isArray(tools)) return;
-    const seen = await visibleTools(tools, router, settings);
+    const seen = await visibleTools(tools, router, settings, scopeCallerOf(ctx.caller));
     ctx.hiddenTools = [...seen.hidden, ...ctx.hiddenTools];
     ctx.listedRoutes = seen.routes;
     warnUnmatched(seen.listed);
@@ -168,6 +277,8 @@ export async function visibleTools(
   router: Router,
   /** null: no tool policy in this pipeline (exposure only). */
   settings: PolicySettings | null,
+  /** Who asks: a tool out of their scope (`[gatehouse_scopes]`, rule audiences) is hidden. */
+  caller: ScopeCaller = NOBODY,
 ): Promise<{
   tools: unknown[];
   hidden: HiddenTool[];
@@ -194,12 +305,23 @@ export async function visibleTools(
       routes.set(name as string, target);
       continue;
     }
+    const scope = outOfScope(settings, target.server, target.tool, caller);
+    if (scope) {
+      hidden.push({
+        server: target.server,
+        tool: target.tool,
+        reason: `scope: ${scope.reason} (${scope.rule})`,
+      });
+      continue;
+    }
     // The annotations a call would be classified by (the checked listing's, or the lock's).
     const d = decideFor(
       settings,
       target.server,
       target.tool,
       await router.toolAnnotations(target.server, target.tool),
+      null,
+      caller,
     );
     if (d.decision === 'deny')
       hidden.push({

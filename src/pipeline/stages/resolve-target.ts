@@ -43,6 +43,11 @@ export interface Router {
   toolOutputSchema(server: string, tool: string): Promise<unknown>;
   /** The `tools/list` result's tools as the client may see them, and those it may not. */
   exposeTools(tools: readonly unknown[]): { tools: unknown[]; hidden: HiddenTool[] };
+  /**
+   * The servers an item of a prompts/resources list belongs to (`serve`: several may offer one
+   * URI); absent: every item is the default server's.
+   */
+  serversOfListed?(method: string, item: unknown): Promise<string[]>;
   /** A call's check beyond exposure (the schema lock), when the gateway has one. */
   toolGate?(server: string, tool: string): Promise<ToolGate | null>;
 }
