@@ -100,6 +100,9 @@ const LISTS: Record<string, string> = {
   'resources/templates/list': 'resourceTemplates',
 };
 
+/** Methods that reach a server out of scope only to come back filtered (empty), never refused. */
+const SHOWN_FILTERED = new Set(['tools/list', 'ping', ...Object.keys(LISTS)]);
+
 /** Tells the client something about its request (an MCP log notification tied to it). */
 export type ClientNotice = (ctx: PipelineContext, params: Record<string, unknown>) => Promise<void>;
 
@@ -130,7 +133,9 @@ export function policyStage(
     handle: async function policy(ctx: PipelineContext, next) {
       if (ctx.request.method === 'tools/call' && ctx.target?.tool) {
         if (!(await decideCall(ctx))) return;
-      } else if (ctx.target && refuseOutOfScope(ctx, ctx.target.server)) return;
+      } else if (ctx.target && !SHOWN_FILTERED.has(ctx.request.method)) {
+        if (refuseOutOfScope(ctx, ctx.target.server)) return;
+      }
       await next();
       if (ctx.request.method === 'tools/list') await hideRefusedTools(ctx);
       else if (LISTS[ctx.request.method]) await hideOutOfScopeItems(ctx);
