@@ -136,7 +136,9 @@ describe.skipIf(!existsSync(BIN))('team and workspace scope through gatehouse se
     expect((await dev.listResources()).resources.length).toBeGreaterThan(0);
     expect((await fin.listResources()).resources).toEqual([]);
     const prompt = devPrompts.find((n) => n.includes('test_simple_prompt')) as string;
-    await expect(fin.getPrompt({ name: prompt, arguments: {} })).rejects.toThrow(/Not found/);
+    await expect(fin.getPrompt({ name: prompt, arguments: {} })).rejects.toThrow(
+      `Unknown prompt: ${prompt}`,
+    );
 
     // Calls: in scope goes through; out of scope is refused like a tool that does not exist.
     expect(

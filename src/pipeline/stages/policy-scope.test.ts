@@ -144,7 +144,7 @@ groups = ["finance"]
     });
     expect(get.upstream).toEqual([]);
     expect(get.ctx.response).toMatchObject({
-      error: { message: expect.stringMatching(/Not found/) },
+      error: { message: 'Unknown prompt: p' },
     });
   });
 

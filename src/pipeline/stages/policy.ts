@@ -93,6 +93,20 @@ export function decideFor(
  * and removes from tools/list what the policy would refuse (allow = false, read-only mode), so
  * the model is not offered tools it cannot call.
  */
+/** The refusal a name that does not exist gets (as the router words it), so scope reveals nothing. */
+function notFound(request: PipelineContext['request']): string {
+  const p = request.params ?? {};
+  const ref = (p.ref ?? {}) as { type?: unknown; name?: unknown; uri?: unknown };
+  if (request.method === 'prompts/get') return `Unknown prompt: ${String(p.name)}`;
+  if (request.method === 'completion/complete')
+    return ref.type === 'ref/prompt'
+      ? `Unknown prompt: ${String(ref.name)}`
+      : `Resource not found: ${String(ref.uri)}`;
+  if (request.method.startsWith('tasks/')) return `Unknown task: ${String(p.taskId)}`;
+  if (request.method.startsWith('resources/')) return `Resource not found: ${String(p.uri)}`;
+  return `Method not found: ${request.method}`;
+}
+
 /** List methods whose items belong to servers, and the result key that holds them. */
 const LISTS: Record<string, string> = {
   'prompts/list': 'prompts',
@@ -206,12 +220,7 @@ export function policyStage(
     const scope = outOfScope(settings, server, null, scopeCallerOf(ctx.caller));
     if (!scope) return false;
     ctx.decision = { kind: 'deny', rule: scope.rule, reason: `scope: ${scope.reason}` };
-    ctx.response = {
-      error: gatehouseError(
-        'unknown_target',
-        `Not found: ${ctx.request.method} names nothing this gateway offers`,
-      ),
-    };
+    ctx.response = { error: gatehouseError('unknown_target', notFound(ctx.request)) };
     return true;
   }
 
