@@ -116,6 +116,20 @@ describe('[gatehouse_scopes] parsing (fail closed, file:line)', () => {
     expect(errors[0]?.message).toMatch(message);
   });
 
+  test('an audience that names nobody is a warning (nobody may use it)', () => {
+    for (const text of [
+      '[gatehouse_scopes.servers."x"]\ngroups = []\n',
+      '[gatehouse_policy.tools."a/b"]\ngroups = []\n',
+    ]) {
+      const { diagnostics } = parseLayer(text, SYSTEM);
+      expect(diagnostics.map((d) => [d.severity, d.message])).toEqual([
+        ['warning', expect.stringContaining('nobody')],
+      ]);
+    }
+    const p = admin('[gatehouse_policy.tools."a/b"]\ngroups = []\n').policy;
+    expect(toolOutOfScope(p, 'a', 'b', [], alice)).not.toBeNull();
+  });
+
   test('an unknown key warns with a suggestion', () => {
     const { diagnostics } = parseLayer('[gatehouse_scopes.servers."x"]\ngroup = ["a"]\n', SYSTEM);
     expect(diagnostics[0]).toMatchObject({ severity: 'warning' });

@@ -286,6 +286,13 @@ export function parsePolicyTable(
         `set allow, effect, category, approval, or subjects / groups`,
       );
     }
+    const a = rule.audience;
+    if (!bad && a && a.subjects.length === 0 && a.groups.length === 0)
+      r.warn(
+        at,
+        `tool rule "${key}" has an audience that names nobody`,
+        'as written, nobody may see or use the tools it matches; list subjects or groups',
+      );
     if (!bad) out.tools.set(key, rule);
   }
   return out;
