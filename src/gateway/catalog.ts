@@ -485,11 +485,20 @@ export class Catalog {
   }
 
   /**
-   * The servers a listed prompt, resource or template came from (by the names and URIs of the
+   * The servers a listed prompt, resource, template or task came from (by the names and URIs of the
    * last listing); none when unknown. The policy hides items of servers out of a caller's scope.
    */
   async serversOfListed(method: string, item: unknown): Promise<string[]> {
-    const i = (item ?? {}) as { name?: unknown; uri?: unknown; uriTemplate?: unknown };
+    const i = (item ?? {}) as {
+      name?: unknown;
+      uri?: unknown;
+      uriTemplate?: unknown;
+      taskId?: unknown;
+    };
+    if (method === 'tasks/list' && typeof i.taskId === 'string') {
+      const server = this.taskServer(i.taskId);
+      return server ? [server] : [];
+    }
     if (method === 'prompts/list' && typeof i.name === 'string') {
       const ref = this.prompts.get(i.name);
       return ref ? [ref.server] : [];

@@ -112,6 +112,7 @@ const LISTS: Record<string, string> = {
   'prompts/list': 'prompts',
   'resources/list': 'resources',
   'resources/templates/list': 'resourceTemplates',
+  'tasks/list': 'tasks',
 };
 
 /** Methods that reach a server out of scope only to come back filtered (empty), never refused. */
@@ -227,6 +228,10 @@ export function policyStage(
   /** prompts/list, resources/list, resources/templates/list: items of servers out of scope go. */
   async function hideOutOfScopeItems(ctx: PipelineContext): Promise<void> {
     const key = LISTS[ctx.request.method] as string;
+    const scopes = settings.policy.scopes;
+    // Without server scopes every server is everybody's: nothing to filter.
+    if (!scopes || (!scopes.enabled && scopes.servers.length + scopes.narrowing.length === 0))
+      return;
     if (!ctx.response || !('result' in ctx.response)) return;
     const items = ctx.response.result[key];
     if (!Array.isArray(items)) return;
