@@ -87,7 +87,21 @@ writeFileSync(
 );
 const gateway = await startAndWait(
   process.execPath,
-  [BIN, '--config', join(work, 'config.toml'), 'run', 'conformance', '--http', '127.0.0.1:0'],
+  [
+    BIN,
+    '--config',
+    join(work, 'config.toml'),
+    'run',
+    'conformance',
+    '--http',
+    '127.0.0.1:0',
+    // The suite opens a session per scenario and never ends one (no DELETE): more than the
+    // per-user default of 20 live sessions, which would refuse the later scenarios with 429.
+    '--max-sessions-per-user',
+    '200',
+    '--max-processes-per-user',
+    '200',
+  ],
   'stderr',
   /"event":"listening","url":"([^"]+)"/,
   { ...process.env, GATEHOUSE_HOME: join(work, 'home') },

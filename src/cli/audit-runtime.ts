@@ -27,6 +27,7 @@ import type { CliIo } from './io.js';
 import { onShutdown } from './shutdown.js';
 import { policySettingsFor } from './policy-settings.js';
 import type { World } from './world.js';
+import { gatehouseVersion } from '../version.js';
 
 export interface AuditRuntime {
   /** Each session's governance stages: audit, masking, policy, approval, detokenize. */
@@ -179,7 +180,7 @@ export async function startAudit(
     type: 'gateway.start',
     mode: start.mode,
     transport: start.transport,
-    version: '0.1.0',
+    version: gatehouseVersion(),
     servers: start.servers,
     ...sourceDigests(world, io.env),
     audit: { store: where, fail_open: failOpen, shared_appender: shared },

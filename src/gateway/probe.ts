@@ -14,6 +14,7 @@ import {
   UpstreamTimeout,
 } from './upstream/connect.js';
 import { networkErrorText } from './upstream/network-errors.js';
+import { gatehouseVersion } from '../version.js';
 
 /** What starting a server showed, kept apart rather than collapsed into "failed". */
 export type RuntimeState = 'ready' | 'no_tools' | 'auth_required' | 'missing' | 'failed';
@@ -46,7 +47,7 @@ export interface ProbeOptions {
   pins?: ReadonlyMap<string, ExecutablePin>;
 }
 
-const CLIENT_INFO = { name: 'gatehouse-probe', version: '0.1.0' };
+const CLIENT_INFO = { name: 'gatehouse-probe', version: gatehouseVersion() };
 
 class ProbeTimeout extends Error {}
 

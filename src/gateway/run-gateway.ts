@@ -33,6 +33,7 @@ import { upstreamForwarder } from './upstream-forwarder.js';
 import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 
 import type { SchemaGuardFactory } from './schema-guard.js';
+import { gatehouseVersion } from '../version.js';
 
 export type { StateLine } from './state-line.js';
 
@@ -185,7 +186,7 @@ export async function openSingleServerSession(
       env: ctx.env,
       pin: pinOf(decision.allowedBy?.identity),
       capabilities: init.capabilities,
-      clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
+      clientInfo: init.clientInfo ?? { name: 'gatehouse', version: gatehouseVersion() },
       prepare: (client) => {
         relay.wireUpstream(client, server.name);
         recheckOnListChanged(client, () => catalog.recheck(server.name, 'said its tools changed'));

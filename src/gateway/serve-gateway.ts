@@ -28,6 +28,7 @@ import type { StateLine } from './state-line.js';
 import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
+import { gatehouseVersion } from '../version.js';
 
 export interface ServeGatewayOptions {
   decisions: readonly ServerDecision[];
@@ -129,7 +130,7 @@ export async function openAggregateSession(
           env: ctx.env,
           pin: pinOf(decision.allowedBy?.identity),
           capabilities: init.capabilities,
-          clientInfo: init.clientInfo ?? { name: 'gatehouse', version: '0.1.0' },
+          clientInfo: init.clientInfo ?? { name: 'gatehouse', version: gatehouseVersion() },
           prepare: (client) => {
             relay.wireUpstream(client, name);
             const relayed = client.fallbackNotificationHandler;
@@ -192,7 +193,7 @@ export async function openAggregateSession(
     lost: new Promise<string>(() => undefined),
     serve: async (transport, connection) => {
       downstream = await serveOn(transport, connection, {
-        info: { name: 'gatehouse', version: '0.1.0' },
+        info: { name: 'gatehouse', version: gatehouseVersion() },
         capabilities: unionCapabilities(live()),
         ...(instructions ? { instructions } : {}),
         pipeline: (scopes) =>

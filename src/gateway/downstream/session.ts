@@ -15,6 +15,7 @@ import { BufferedTransport } from './buffered-transport.js';
 import type { EdgeProblem } from './stdio-line-transport.js';
 import { StdioLineTransport } from './stdio-line-transport.js';
 import { codeOf } from '../../pipeline/error-table.js';
+import { gatehouseVersion } from '../../version.js';
 
 /** What the client said in `initialize`. */
 export interface InitInfo {
@@ -226,7 +227,7 @@ function shapeInitialize(options: ServeSessionOptions): {
     info:
       info && typeof info.name === 'string' && typeof info.version === 'string'
         ? info
-        : { name: 'gatehouse', version: '0.1.0' },
+        : { name: 'gatehouse', version: gatehouseVersion() },
     capabilities: (shaped?.capabilities as ServerCapabilities | undefined) ?? {},
     ...(typeof shaped?.instructions === 'string' ? { instructions: shaped.instructions } : {}),
   };
