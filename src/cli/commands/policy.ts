@@ -63,28 +63,33 @@ export function decideInWorld(
   const decided = decideFor(settings, server, tool, annotations, userOverride, caller ?? NOBODY);
   const scope = caller ? outOfScope(settings, server, tool, caller) : null;
   if (scope)
-    return {
-      ...decided,
-      decision: 'deny',
-      approval: 'none',
-      level: 'never',
-      sessionScope: false,
-      rule: scope.rule,
-      reason: `scope: ${scope.reason} (the tool is hidden from this caller and refused as unknown)`,
-    };
+    return refused(
+      decided,
+      scope.rule,
+      `scope: ${scope.reason} (the tool is hidden from this caller and refused as unknown)`,
+    );
   if (decision && !decision.enabled) {
     const reason = decision.disabledReason;
-    return {
-      ...decided,
-      decision: 'deny',
-      approval: 'none',
-      level: 'never',
-      sessionScope: false,
-      rule: `server '${server}' is disabled (${reason?.code ?? 'disabled'})`,
-      reason: reason?.detail ?? 'the server is disabled',
-    };
+    return refused(
+      decided,
+      `server '${server}' is disabled (${reason?.code ?? 'disabled'})`,
+      reason?.detail ?? 'the server is disabled',
+    );
   }
   return decided;
+}
+
+/** A decision turned into a refusal that no approval can lift. */
+function refused(decided: ToolCallDecision, rule: string, reason: string): ToolCallDecision {
+  return {
+    ...decided,
+    decision: 'deny',
+    approval: 'none',
+    level: 'never',
+    sessionScope: false,
+    rule,
+    reason,
+  };
 }
 
 export function decisionJson(d: ToolCallDecision): Record<string, unknown> {
