@@ -5,7 +5,7 @@ import { canonicalJson } from '../audit/canonical-json.js';
 import type { AuditEventBody, GatewayRef, ServerRef, SourceDigest } from '../audit/event.js';
 import { loadOrCreateAuditKeys } from '../audit/keys.js';
 import { describeAuditSpec, openAuditStore } from '../audit/open-store.js';
-import { chooseAuditStore } from '../audit/store-choice.js';
+import { auditSpec } from './audit-store.js';
 import type { AuditSink } from '../audit/writer.js';
 import { AuditWriter } from '../audit/writer.js';
 import { sharedAppenderDir, sharedAppenderPath } from '../audit/shared-appender.js';
@@ -72,31 +72,6 @@ function sourceDigests(world: World, env: NodeJS.ProcessEnv) {
     config: { sha256: sha256(canonicalJson(config)), sources: config },
     requirements: { sha256: sha256(canonicalJson(requirements)), sources: requirements },
   };
-}
-
-/** The store a command uses (store-choice.ts: the admin's wins), with a warning when it overrides. */
-export function auditSpec(world: World, io: CliIo, flag: string | undefined): string | undefined {
-  return chosenStore(
-    world.requirements.requirements.audit.store?.value,
-    flag,
-    io,
-    world.gatehouseHome,
-  );
-}
-
-/** chooseAuditStore, saying on stderr which user setting lost to the admin's store. */
-export function chosenStore(
-  admin: string | undefined,
-  flag: string | undefined,
-  io: CliIo,
-  home: string,
-): string | undefined {
-  const choice = chooseAuditStore({ admin, flag, env: io.env.GATEHOUSE_AUDIT });
-  if (choice.overridden && admin !== undefined)
-    io.stderr(
-      `warning: the requirements fix the audit store to ${describeAuditSpec(admin, home)}; ${choice.overridden.source} ${describeAuditSpec(choice.overridden.spec, home)} is ignored\n`,
-    );
-  return choice.spec;
 }
 
 /** A sink that refuses everything: the store could not be opened, so calls must be refused. */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { childEnvironment } from '../config/child-environment.js';
 import type { StdioTransport } from '../config/mcp-server.js';
+import { chooseAuditStore } from '../audit/store-choice.js';
 
 /**
  * The environment a client gives the `gatehouse run NAME` it starts, and what of Gatehouse's
@@ -69,15 +70,24 @@ export function gatehouseSettingsReach(
     }));
 }
 
-/** The home and audit spec the launched gateway resolves, from its own environment. */
+/**
+ * The home and audit spec the launched gateway resolves: from its own environment, by the same
+ * rule every command uses (the admin's store wins over GATEHOUSE_AUDIT).
+ */
 export function launchedSettings(
   transport: StdioTransport,
   parent: NodeJS.ProcessEnv,
+  adminStore: string | undefined,
 ): { home: string; auditSpec: string | undefined } {
   const child = childEnvironment(transport, parent);
   const home =
     child.GATEHOUSE_HOME && child.GATEHOUSE_HOME !== ''
       ? child.GATEHOUSE_HOME
       : join(child.HOME ?? '/', '.gatehouse');
-  return { home, auditSpec: child.GATEHOUSE_AUDIT || undefined };
+  const store = chooseAuditStore({
+    admin: adminStore,
+    flag: undefined,
+    env: child.GATEHOUSE_AUDIT,
+  });
+  return { home, auditSpec: store.spec };
 }

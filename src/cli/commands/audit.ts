@@ -15,21 +15,11 @@ import type { CliIo } from '../io.js';
 import { renderAuditTable } from '../format/audit-table.js';
 import { defaultGatehouseHome } from '../../config/load-config.js';
 import type { GlobalOptions } from '../world.js';
-import { loadRequirements } from '../../requirements/load-requirements.js';
-import { chosenStore } from '../audit-runtime.js';
+import { adminAuditStore, chosenStore } from '../audit-store.js';
 
 /** The store a reading command opens: chosen as the gateway chooses it (the admin's wins). */
 export function storeSpec(global: GlobalOptions, io: CliIo): string | undefined {
-  const requirements = loadRequirements({
-    requirementFiles: global.requirements.map((f) => resolve(io.cwd, f)),
-    env: io.env,
-  });
-  return chosenStore(
-    requirements.requirements.audit.store?.value,
-    global.audit,
-    io,
-    defaultGatehouseHome(io.env),
-  );
+  return chosenStore(adminAuditStore(global, io), global.audit, io, defaultGatehouseHome(io.env));
 }
 
 /**

@@ -50,7 +50,14 @@ async function changedSince(path: string, before: number | null, ms: number): Pr
 
 export async function launchGoverned(
   clients: readonly ClientReport[],
-  ctx: { env: NodeJS.ProcessEnv; cwd: string; audit: string | undefined; home: string },
+  ctx: {
+    env: NodeJS.ProcessEnv;
+    cwd: string;
+    audit: string | undefined;
+    /** The admin's `[gatehouse_audit] store`: the launched gateway honours it too. */
+    adminStore: string | undefined;
+    home: string;
+  },
   reported: readonly Finding[],
   timeoutMs: number,
 ): Promise<{ launches: LaunchReport[]; findings: Finding[] }> {
@@ -65,7 +72,7 @@ export async function launchGoverned(
       const entry = c.servers[row.name];
       const transport = launchTransport(c.client, entry, ctx.env);
       const settings = gatehouseSettingsReach(transport, ctx.env);
-      const { home, auditSpec } = launchedSettings(transport, ctx.env);
+      const { home, auditSpec } = launchedSettings(transport, ctx.env, ctx.adminStore);
       const launchedAudit = describeAuditSpec(auditSpec, resolve(ctx.cwd, home));
       const sqlite = !/^postgres(ql)?:\/\//i.test(launchedAudit);
       const before = sqlite ? mtimeMs(launchedAudit) : null;

@@ -10,7 +10,7 @@ import { readConnectState } from '../../connect/connect-state.js';
 import type { ClientConfig, ClientReport, Finding } from '../../connect/doctor.js';
 import { JSON_CLIENTS, parseJsonText } from '../../connect/json-config.js';
 import { ExitCode } from '../exit-codes.js';
-import { storeSpec } from './audit.js';
+import { adminAuditStore, chosenStore } from '../audit-store.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import type { GlobalOptions } from '../world.js';
@@ -142,11 +142,13 @@ export async function runDoctor(
   }
   // The audit store the gateway would use.
   const home = resolve(io.cwd, defaultGatehouseHome(io.env));
-  const spec = storeSpec(globals, io); // as every gateway and reading command chooses it
+  const adminStore = adminAuditStore(globals, io);
+  // As every gateway and reading command chooses it.
+  const spec = chosenStore(adminStore, globals.audit, io, defaultGatehouseHome(io.env));
   const launched = opts.launch
     ? await launchGoverned(
         clients,
-        { env: io.env, cwd: io.cwd, audit: spec, home },
+        { env: io.env, cwd: io.cwd, audit: spec, adminStore, home },
         findings,
         LAUNCH_TIMEOUT_MS,
       )

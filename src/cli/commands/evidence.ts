@@ -16,7 +16,7 @@ import {
   storeStream,
   summarize,
 } from '../../inventory/evidence.js';
-import { auditSpec } from '../audit-runtime.js';
+import { auditSpec } from '../audit-store.js';
 import { onShutdown } from '../shutdown.js';
 import { ExitCode } from '../exit-codes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
