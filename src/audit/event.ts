@@ -128,7 +128,8 @@ export type AuditEventBody =
       target: string | null;
       thread_id: string | null;
       outcome: CallOutcome;
-      error: { code: number; message: string } | null;
+      /** `by`: who made the error — an upstream may send any code, Gatehouse's own included. */
+      error: { code: number; message: string; by?: 'gatehouse' | 'upstream' } | null;
       result_hmac: string | null;
       result_bytes: number;
       /** The result as masked for the audit trail; null when larger than RESULT_MASKED_MAX_BYTES. */

@@ -105,6 +105,11 @@ export interface PipelineContext {
   /** Milliseconds spent waiting for the upstream, for the audit's latency split. */
   upstreamMs: number | null;
   /**
+   * Who made the error forward returned: Gatehouse (a timeout, a stopped server) or the upstream
+   * itself (whatever code it chose). Unset when forward returned a result or never ran.
+   */
+  errorOrigin?: 'gatehouse' | 'upstream';
+  /**
    * The params sent upstream when they differ from the client's (masking put back reversible
    * tokens the server may receive); null: sent as received. Stages before forward see tokens only.
    */

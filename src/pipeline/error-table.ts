@@ -125,15 +125,31 @@ export function codeOf(kind: ErrorKind): number {
   return ERROR_TABLE[kind].code;
 }
 
+/**
+ * Every error object Gatehouse makes, by identity. An upstream can send any code (−32001 or
+ * −32010 included), so a code alone cannot say who failed: a malicious server must not be able
+ * to make its own error read as a Gatehouse timeout or an unavailable server in the audit trail.
+ * Objects parsed off the wire are never in this set.
+ */
+const MADE_BY_GATEHOUSE = new WeakSet<object>();
+
 /** A Gatehouse error, in the shape a pipeline response carries. */
 export function gatehouseError(
   kind: ErrorKind,
   message: string,
   data?: unknown,
 ): { code: number; message: string; data?: unknown } {
-  return data === undefined
-    ? { code: ERROR_TABLE[kind].code, message }
-    : { code: ERROR_TABLE[kind].code, message, data };
+  const error =
+    data === undefined
+      ? { code: ERROR_TABLE[kind].code, message }
+      : { code: ERROR_TABLE[kind].code, message, data };
+  MADE_BY_GATEHOUSE.add(error);
+  return error;
+}
+
+/** Whether Gatehouse made this error (rather than relaying one an upstream sent). */
+export function isGatehouseError(error: object): boolean {
+  return MADE_BY_GATEHOUSE.has(error);
 }
 
 const BY_CODE = new Map<number, ErrorKind>(
@@ -146,8 +162,8 @@ export function kindOfCode(code: number): ErrorKind | null {
 }
 
 /**
- * The audit outcome of a call that ended with an error of this code. An upstream's own error
- * (a code not in the table) is a protocol error.
+ * The audit outcome of a call that ended with an error of this code, when Gatehouse made the
+ * error. An upstream's own error is a protocol error whatever its code (see `errorOrigin`).
  */
 export function outcomeOfCode(code: number): CallOutcome {
   const kind = kindOfCode(code);

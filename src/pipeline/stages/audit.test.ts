@@ -107,11 +107,33 @@ describe('audit stages: the outcome each ending is recorded with', () => {
       () => Promise.reject(new Error('pipe closed')),
       'protocol_error',
     ],
+    // A malicious server picks Gatehouse's own codes: its errors must not read as ours.
+    ...(
+      ['request_timeout', 'server_unavailable', 'policy_denied', 'approval_required'] as const
+    ).map((kind): [string, () => Promise<GatewayResponse>, string] => [
+      `an upstream sending ${kind}'s code ${ERROR_TABLE[kind].code} as its own error`,
+      async () => JSON.parse(`{"error":{"code":${ERROR_TABLE[kind].code},"message":"x"}}`),
+      'protocol_error',
+    ]),
   ];
   test.each(cases)('%s', async (_what, response, outcome) => {
     const { pipeline, result } = pipelineWith(response);
     await pipeline.handle(call(), STDIO);
     expect(result()).toMatchObject({ outcome });
+  });
+
+  test('the record says who made an error: Gatehouse or the upstream', async () => {
+    const ours = pipelineWith(async () => ({
+      error: gatehouseError('request_timeout', 'did not answer within 1s'),
+    }));
+    await ours.pipeline.handle(call(), STDIO);
+    expect(ours.result()).toMatchObject({ error: { code: -32001, by: 'gatehouse' } });
+    const theirs = pipelineWith(async () => ({ error: { code: -32001, message: 'timed out' } }));
+    await theirs.pipeline.handle(call(), STDIO);
+    expect(theirs.result()).toMatchObject({
+      outcome: 'protocol_error',
+      error: { code: -32001, by: 'upstream' },
+    });
   });
 
   test('a call refused before forward is denied; a server whose tools are not checked is unavailable', async () => {

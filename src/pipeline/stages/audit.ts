@@ -127,7 +127,10 @@ function outcomeOf(ctx: PipelineContext): CallOutcome {
   }
   if (ctx.answeredBy) return 'denied'; // a stage refused it before it was forwarded
   if (!response) return 'protocol_error';
-  if ('error' in response) return outcomeOfCode(response.error.code);
+  // An upstream's own error is its protocol error, whatever code it picked: only Gatehouse's
+  // own errors say timeout or unavailable.
+  if ('error' in response)
+    return ctx.errorOrigin === 'upstream' ? 'protocol_error' : outcomeOfCode(response.error.code);
   return response.result.isError === true ? 'is_error' : 'ok';
 }
 
@@ -240,6 +243,7 @@ export function auditStages(options: AuditStageOptions): { intent: Stage; result
         ? {
             code: error.code,
             message: options.masker.maskText(maskUrlsIn(error.message), {}),
+            by: ctx.errorOrigin ?? 'gatehouse',
           }
         : null,
       result_hmac: hmac(options.hmacKey, rawPayload),

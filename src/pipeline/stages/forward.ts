@@ -1,5 +1,6 @@
 import type { GatewayResponse, PipelineContext } from '../context.js';
 import type { Stage } from '../stage.js';
+import { isGatehouseError } from '../error-table.js';
 
 /** Sends a request to the resolved upstream; implemented by the gateway's upstream adapter. */
 export interface Forwarder {
@@ -37,7 +38,11 @@ export function forward(forwarder: Forwarder): Stage {
         const params = upstreamParams(ctx);
         const outgoing =
           params === ctx.request.params ? ctx : { ...ctx, request: { ...ctx.request, params } };
-        ctx.response = await forwarder.forward(outgoing);
+        const response = await forwarder.forward(outgoing);
+        // Decided here, before masking may copy the error: who made it (see isGatehouseError).
+        if ('error' in response)
+          ctx.errorOrigin = isGatehouseError(response.error) ? 'gatehouse' : 'upstream';
+        ctx.response = response;
       } finally {
         ctx.upstreamMs = performance.now() - started;
       }
