@@ -138,6 +138,28 @@ describe.skipIf(!existsSync(BIN))('tools are routed only by the checked listing 
   }
 });
 
+describe.skipIf(!existsSync(BIN))("a server's own error codes are its own", () => {
+  for (const mode of ['run', 'serve'] as const) {
+    test(`${mode}: an upstream answering with Gatehouse's timeout and unavailable codes is audited as its protocol error, not as Gatehouse's`, async () => {
+      for (const code of [-32001, -32010]) {
+        const log = join(tempDir(), 'log');
+        const ws = workspace(adversary('adv', log, { ADVERSARY_ECHO_ERROR: String(code) }));
+        expect((await ws.cli(['schema', 'snapshot'])).code).toBe(0);
+        const client = await ws.gateway(mode === 'run' ? ['run', 'adv'] : ['serve']);
+        const p = mode === 'serve' ? 'adv__' : '';
+        const r = await client.request(1, 'tools/call', { name: `${p}echo`, arguments: {} });
+        // Relayed as the server sent it: the client sees the server's code.
+        expect(errorOf(r).code).toBe(code);
+        const result = (await ws.audit()).find((e) => e.type === 'call.result');
+        expect(result, String(code)).toMatchObject({
+          outcome: 'protocol_error',
+          error: { code, by: 'upstream' },
+        });
+      }
+    });
+  }
+});
+
 describe.skipIf(!existsSync(BIN))('the policy classifies from the checked listing (item 6)', () => {
   test('run: a server that lies in a later listing cannot get a locked destructive tool classified read-only', async () => {
     const log = join(tempDir(), 'log');
