@@ -50,7 +50,7 @@ export async function privateNetwork(
   const hostsFile = join(tempDir(), 'hosts');
   writeFileSync(
     hostsFile,
-    `127.0.0.1 localhost\n::1 localhost\n${Object.entries(hosts)
+    `127.0.0.1 localhost\n${Object.entries(hosts)
       .map(([name, address]) => `${address} ${name}`)
       .join('\n')}\n`,
   );
