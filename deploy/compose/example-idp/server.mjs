@@ -23,7 +23,7 @@ const users = JSON.parse(
   process.env.IDP_USERS ??
     '{"alice":{"email":"alice@example.com","groups":["eng","finance"]},"bob":{"email":"bob@example.com","groups":["eng"]}}',
 );
-const port = Number(process.env.PORT ?? new URL(issuer).port ?? 9000);
+const port = Number(process.env.PORT || new URL(issuer).port || 9000);
 const botGroups = { 'ci-bot': ['ci'] };
 
 const { privateKey } = await generateKeyPair('RS256', { extractable: true });
