@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { load, loadAll } from 'js-yaml';
 import { afterEach, describe, expect, test } from 'vitest';
 import { EVERYTHING, tempDir } from '../support/fixtures.js';
+import { CODEX } from '../support/codex.js';
 import { BIN } from '../support/gatehouse-http.js';
 import type { PrivateNetwork } from '../support/network-namespace.js';
 import { namespacesAvailable, privateNetwork } from '../support/network-namespace.js';
@@ -382,6 +383,23 @@ exec setpriv --reuid "$UID_" --regid "$GID_" --clear-groups -- env -i PATH="$PAT
         'http://localhost:8080/mcp',
       ]);
       expect(anonymous.stdout).toBe('401');
+
+      // Codex sees an OAuth-protected server: 401 + the protected-resource metadata naming the IdP.
+      if (existsSync(CODEX)) {
+        const codexHome = tempDir();
+        writeFileSync(
+          join(codexHome, 'config.toml'),
+          '[mcp_servers.team]\nurl = "http://localhost:8080/mcp"\nscopes = ["mcp:tools"]\n',
+        );
+        const listed = await net.run(CODEX, ['mcp', 'list', '--json'], {
+          ...process.env,
+          CODEX_HOME: codexHome,
+        });
+        expect(listed.status, listed.stderr).toBe(0);
+        expect(JSON.parse(listed.stdout)).toEqual([
+          expect.objectContaining({ name: 'team', auth_status: 'not_logged_in' }),
+        ]);
+      }
 
       g.kill('SIGTERM');
       expect(await exited, stderr).toBe(0);
