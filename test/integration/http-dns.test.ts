@@ -1,12 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { EVERYTHING, tempDir } from '../support/fixtures.js';
 import { BIN, INIT, startGatehouse } from '../support/gatehouse-http.js';
-import type { PrivateNetwork } from '../support/network-namespace.js';
-import { namespacesAvailable, privateNetwork } from '../support/network-namespace.js';
+import {
+  cleanedAfterEach,
+  namespacesAvailable,
+  privateNetwork,
+} from '../support/network-namespace.js';
 import { processesWithMarker, until } from '../support/processes.js';
 
 /**
@@ -117,13 +119,8 @@ http {
 }
 
 const AVAILABLE = existsSync(BIN) && existsSync('/usr/sbin/nginx') && namespacesAvailable();
-const children: ChildProcess[] = [];
-let net: PrivateNetwork | null = null;
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-  net?.close();
-  net = null;
-});
+const started = cleanedAfterEach();
+const children = started.children;
 
 describe.skipIf(!AVAILABLE)(
   'a team deployment reached by DNS names (private network namespace)',
@@ -131,7 +128,7 @@ describe.skipIf(!AVAILABLE)(
     test('TLS by name, the trusted proxy, wrong names refused, abandoned sessions reaped', async () => {
       const dir = tempDir();
       const pki = teamPki(dir, ['gatehouse.team.test', 'mcp.team.test']);
-      net = await privateNetwork([GATEWAY, PROXY_OUT, PROXY_IN], HOSTS);
+      const net = (started.net = await privateNetwork([GATEWAY, PROXY_OUT, PROXY_IN], HOSTS));
       const g = await startGatehouse(
         children,
         CONFIG,
@@ -143,9 +140,8 @@ describe.skipIf(!AVAILABLE)(
         net.spawn,
       );
       expect(g.url, g.stderr()).toBe(`https://${GATEWAY}:443/mcp`);
-      const inNet = net;
       const client = (url: string, trustCa = true) =>
-        inNet
+        net
           .run(process.execPath, [CLIENT, url], {
             ...process.env,
             MCP_TOKEN: TOKEN,
@@ -154,7 +150,7 @@ describe.skipIf(!AVAILABLE)(
           .then((r) => JSON.parse(r.stdout || JSON.stringify({ ok: false, error: r.stderr })));
       /** curl (the system resolver again): the status and body of an initialize POST. */
       const curl = async (url: string, tls: string[], headers: string[] = []) => {
-        const r = await inNet.run('curl', [
+        const r = await net.run('curl', [
           '-sS',
           '--max-time',
           '20',
@@ -244,6 +240,6 @@ describe.skipIf(!AVAILABLE)(
       const expired = () => g.stderr().split('"event":"session_expired"').length - 1;
       expect(await until(() => expired() >= 4, 30_000), g.stderr()).toBe(true);
       expect(await until(() => processesWithMarker(MARKER).length === 0, 20_000)).toBe(true);
-    });
+    }, 120_000);
   },
 );

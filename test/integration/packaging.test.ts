@@ -1,5 +1,4 @@
 import { execFileSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
@@ -15,12 +14,15 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { load, loadAll } from 'js-yaml';
-import { afterEach, describe, expect, test } from 'vitest';
+import { describe, expect, test } from 'vitest';
 import { EVERYTHING, tempDir } from '../support/fixtures.js';
 import { CODEX } from '../support/codex.js';
 import { BIN } from '../support/gatehouse-http.js';
-import type { PrivateNetwork } from '../support/network-namespace.js';
-import { namespacesAvailable, privateNetwork } from '../support/network-namespace.js';
+import {
+  cleanedAfterEach,
+  namespacesAvailable,
+  privateNetwork,
+} from '../support/network-namespace.js';
 import { until } from '../support/processes.js';
 import { cli } from '../support/run-cli.js';
 
@@ -220,13 +222,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
   });
 });
 
-const children: ChildProcess[] = [];
-let net: PrivateNetwork | null = null;
-afterEach(() => {
-  for (const c of children.splice(0)) c.kill('SIGKILL');
-  net?.close();
-  net = null;
-});
+const started = cleanedAfterEach();
+const children = started.children;
 
 const RUNNABLE = existsSync(BIN) && process.getuid?.() === 0 && namespacesAvailable();
 
@@ -287,7 +284,7 @@ describe.skipIf(!RUNNABLE)(
         ...d.cmd,
       ].map(mapPath);
 
-      net = await privateNetwork([], {});
+      const net = (started.net = await privateNetwork([], {}));
       const botSecret = 'ci-bot-secret-for-tests-0123456789';
       const idp = net.spawn(
         process.execPath,
@@ -408,6 +405,6 @@ exec setpriv --reuid "$UID_" --regid "$GID_" --clear-groups -- env -i PATH="$PAT
       const written = readdirSync(state);
       expect(written).toContain('audit.db');
       for (const f of written) expect(statSync(join(state, f)).uid, f).toBe(uid);
-    });
+    }, 120_000);
   },
 );

@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { afterEach } from 'vitest';
 import { tempDir } from './fixtures.js';
 
 /**
@@ -109,4 +110,18 @@ export async function privateNetwork(
     },
     close: () => void holder.kill('SIGKILL'),
   };
+}
+
+/** What a namespace test started (processes, the namespace): killed after each test. */
+export function cleanedAfterEach(): { children: ChildProcess[]; net: PrivateNetwork | null } {
+  const state: { children: ChildProcess[]; net: PrivateNetwork | null } = {
+    children: [],
+    net: null,
+  };
+  afterEach(() => {
+    for (const c of state.children.splice(0)) c.kill('SIGKILL');
+    state.net?.close();
+    state.net = null;
+  });
+  return state;
 }
