@@ -18,6 +18,7 @@ import { describe, expect, test } from 'vitest';
 import { EVERYTHING, tempDir } from '../support/fixtures.js';
 import { CODEX } from '../support/codex.js';
 import { BIN } from '../support/gatehouse-http.js';
+import type { PrivateNetwork } from '../support/network-namespace.js';
 import {
   cleanedAfterEach,
   namespacesAvailable,
@@ -81,6 +82,68 @@ function dockerfile() {
 }
 
 const STATE = '/var/lib/gatehouse';
+
+/**
+ * `codex mcp login` against the composed gateway, with curl as the browser on the example IdP's
+ * login and consent pages. Returns what `codex mcp list` says before and after, and the access
+ * token Codex stored (file store).
+ */
+async function codexSignsIn(net: PrivateNetwork, user: string) {
+  const home = tempDir();
+  writeFileSync(
+    join(home, 'config.toml'),
+    'mcp_oauth_credentials_store = "file"\n[mcp_servers.team]\nurl = "http://localhost:8080/mcp"\nscopes = ["mcp:tools"]\n',
+  );
+  const env = { ...process.env, CODEX_HOME: home };
+  const status = async () => {
+    const r = await net.run(CODEX, ['mcp', 'list', '--json'], env);
+    return (JSON.parse(r.stdout || '[]') as { auth_status?: string }[])[0]?.auth_status;
+  };
+  const before = await status();
+  const login = net.spawn(CODEX, ['mcp', 'login', 'team'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  login.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+  login.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+  const done = new Promise<number | null>((resolve) => login.once('exit', resolve));
+  await until(() => /http:\/\/localhost:9000\/auth\?\S+/.test(out), 20_000);
+  const jar = join(home, 'cookies');
+  const browse = async (url: string, form: string[] = []) => {
+    const r = await net.run('curl', [
+      '-sS',
+      '-L',
+      '-c',
+      jar,
+      '-b',
+      jar,
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{url_effective}',
+      ...form.flatMap((f) => ['-d', f]),
+      url,
+    ]);
+    return r.stdout;
+  };
+  const loginPage = await browse(/http:\/\/localhost:9000\/auth\?\S+/.exec(out)?.[0] ?? '');
+  const consentPage = await browse(loginPage, ['prompt=login', `login=${user}`, 'password=any']);
+  const callback = await browse(consentPage, ['prompt=consent']);
+  const timer = setTimeout(() => login.kill('SIGKILL'), 30_000);
+  const code = await done;
+  clearTimeout(timer);
+  const stored = JSON.parse(readFileSync(join(home, '.credentials.json'), 'utf8')) as Record<
+    string,
+    { access_token: string }
+  >;
+  return {
+    before,
+    after: await status(),
+    login: { status: code, output: out, callback },
+    token: Object.values(stored)[0]?.access_token ?? '',
+  };
+}
 
 describe('container image (Dockerfile)', () => {
   const d = dockerfile();
@@ -230,7 +293,7 @@ const RUNNABLE = existsSync(BIN) && process.getuid?.() === 0 && namespacesAvaila
 describe.skipIf(!RUNNABLE)(
   'the image entrypoint, run as the image runs it (no Docker daemon here)',
   () => {
-    test('from the packed package, as uid 10001, read-only root: serves by the compose IdP tokens, state in the volume, exits 0 on SIGTERM', async () => {
+    test('from the packed package, as uid 10001, read-only root: a bot and Codex (OAuth sign-in) served by the compose IdP tokens, state in the volume, exit 0 on SIGTERM', async () => {
       const d = dockerfile();
       const base = tempDir();
       chmodSync(base, 0o755);
@@ -381,22 +444,22 @@ exec setpriv --reuid "$UID_" --regid "$GID_" --clear-groups -- env -i PATH="$PAT
       ]);
       expect(anonymous.stdout).toBe('401');
 
-      // Codex sees an OAuth-protected server: 401 + the protected-resource metadata naming the IdP.
-      if (existsSync(CODEX)) {
-        const codexHome = tempDir();
-        writeFileSync(
-          join(codexHome, 'config.toml'),
-          '[mcp_servers.team]\nurl = "http://localhost:8080/mcp"\nscopes = ["mcp:tools"]\n',
-        );
-        const listed = await net.run(CODEX, ['mcp', 'list', '--json'], {
-          ...process.env,
-          CODEX_HOME: codexHome,
-        });
-        expect(listed.status, listed.stderr).toBe(0);
-        expect(JSON.parse(listed.stdout)).toEqual([
-          expect.objectContaining({ name: 'team', auth_status: 'not_logged_in' }),
-        ]);
-      }
+      // Codex (0.169) signs in as a person would: dynamic registration, PKCE, the IdP's login page.
+      const codex = await codexSignsIn(net, 'alice');
+      expect(codex.before).toBe('not_logged_in');
+      expect([codex.login.status, codex.after]).toEqual([0, 'o_auth']);
+      // The token Codex holds is alice's at the gateway: her groups put get-env (finance) in view.
+      const asAlice = await net.run(
+        process.execPath,
+        [
+          join(ROOT, 'test/fixtures/clients/http-client.mjs'),
+          'http://localhost:8080/mcp',
+          'everything__echo',
+        ],
+        { ...process.env, MCP_TOKEN: codex.token },
+      );
+      expect(JSON.parse(asAlice.stdout), asAlice.stdout).toMatchObject({ ok: true });
+      expect(JSON.parse(asAlice.stdout).tools).toBeGreaterThan(JSON.parse(client.stdout).tools);
 
       g.kill('SIGTERM');
       expect(await exited, stderr).toBe(0);
