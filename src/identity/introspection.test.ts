@@ -70,7 +70,7 @@ describe('introspection answers are cached for a short, bounded time', () => {
     expect(verdict(await introspect(token, expectation))).toBe('the token is not active');
   });
 
-  test('cache_seconds = 0 asks the endpoint every time; refusals are never cached', async () => {
+  test('cache_seconds = 0 asks the endpoint every time; other audiences and unknown tokens stay refused', async () => {
     const clock = { ms: Date.now() };
     const uncached = gateway(0, clock);
     const token = await opaqueToken();
