@@ -288,7 +288,8 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
 const started = cleanedAfterEach();
 const children = started.children;
 
-const RUNNABLE = existsSync(BIN) && process.getuid?.() === 0 && namespacesAvailable();
+// Root to make the namespaces and switch to the image's uid; under CI a missing one fails the run.
+const RUNNABLE = existsSync(BIN) && namespacesAvailable();
 
 describe.skipIf(!RUNNABLE)(
   'the image entrypoint, run as the image runs it (no Docker daemon here)',
