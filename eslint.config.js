@@ -44,7 +44,13 @@ export default tseslint.config(
     rules: { 'no-restricted-syntax': 'off' },
   },
   {
-    files: ['test/fixtures/**/*.mjs', 'test/support/**/*.mjs', 'bench/**', 'scripts/**'],
+    files: [
+      'test/fixtures/**/*.mjs',
+      'test/support/**/*.mjs',
+      'bench/**',
+      'scripts/**',
+      'deploy/**/*.mjs',
+    ],
     languageOptions: {
       globals: {
         process: 'readonly',

@@ -82,6 +82,7 @@ export function createAuthenticator(options: AuthenticatorOptions): RequestAuthe
       clientId: s.introspection.clientId,
       clientSecret: secret,
       fallbackIssuer: new URL(s.introspection.endpoint).origin,
+      cacheSeconds: s.introspectionCacheSeconds,
     });
   }
   const serviceTokens = s.serviceTokens ? cachedServiceTokens(s.serviceTokens) : null;

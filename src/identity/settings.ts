@@ -1,4 +1,5 @@
 import type { RequirementSource } from '../requirements/model.js';
+import { DEFAULT_INTROSPECTION_CACHE_SECONDS } from './introspection.js';
 
 /**
  * `[gatehouse_identity]` as composed from the requirement layers: who may vouch for HTTP callers
@@ -24,6 +25,8 @@ export interface IdentitySettings {
   groupsClaim: string;
   /** RFC 7662 introspection for opaque tokens, or null. */
   introspection: { endpoint: string; clientId: string; clientSecretEnv: string } | null;
+  /** How long an active introspection answer is reused (0: never); never past the token's `exp`. */
+  introspectionCacheSeconds: number;
   /** The service token store (a JSON file of hashes), or null (no service tokens). */
   serviceTokens: string | null;
   /** The layers that set these keys (what `requirements check` can show). */
@@ -65,6 +68,7 @@ export const NO_IDENTITY: IdentitySettings = {
   clockSkewSeconds: DEFAULT_CLOCK_SKEW_SECONDS,
   groupsClaim: 'groups',
   introspection: null,
+  introspectionCacheSeconds: DEFAULT_INTROSPECTION_CACHE_SECONDS,
   serviceTokens: null,
   sources: [],
 };

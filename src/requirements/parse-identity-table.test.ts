@@ -23,6 +23,7 @@ groups_claim = "roles"
 introspection_endpoint = "https://login.example.com/introspect"
 introspection_client_id = "gatehouse"
 introspection_client_secret_env = "GATEHOUSE_INTROSPECTION_SECRET"
+introspection_cache_seconds = 10
 service_tokens = "/etc/gatehouse/service-tokens.json"
 `);
     expect(diagnostics).toEqual([]);
@@ -40,6 +41,7 @@ service_tokens = "/etc/gatehouse/service-tokens.json"
         clientId: 'gatehouse',
         clientSecretEnv: 'GATEHOUSE_INTROSPECTION_SECRET',
       },
+      introspectionCacheSeconds: 10,
       serviceTokens: '/etc/gatehouse/service-tokens.json',
       sources: [{ kind: 'flag_file', path: '/r.toml' }],
     });
@@ -51,6 +53,11 @@ service_tokens = "/etc/gatehouse/service-tokens.json"
     ['algorithms = ["none"]', 'gatehouse_identity.algorithms', /none/],
     ['algorithms = []', 'gatehouse_identity.algorithms', /refuse every token/],
     ['clock_skew_seconds = 3600', 'gatehouse_identity.clock_skew_seconds', /0 to 300/],
+    [
+      'introspection_cache_seconds = 301',
+      'gatehouse_identity.introspection_cache_seconds',
+      /0 to 300/,
+    ],
     ['required_scopes = ["a b"]', 'gatehouse_identity.required_scopes', /scopes/],
     ['service_tokens = "tokens.json"', 'gatehouse_identity.service_tokens', /absolute/],
     [

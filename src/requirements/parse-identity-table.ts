@@ -7,6 +7,7 @@ import {
   MAX_CLOCK_SKEW_SECONDS,
   NO_IDENTITY,
 } from '../identity/settings.js';
+import { MAX_INTROSPECTION_CACHE_SECONDS } from '../identity/introspection.js';
 import type { RequirementSource } from './model.js';
 import type { TableReporter } from './parse-gatehouse-tables.js';
 import { warnUnknownKey } from './parse-gatehouse-tables.js';
@@ -33,6 +34,7 @@ export type GatehouseIdentityLayer = Partial<{
   introspectionEndpoint: string;
   introspectionClientId: string;
   introspectionClientSecretEnv: string;
+  introspectionCacheSeconds: number;
   serviceTokens: string;
 }>;
 
@@ -48,6 +50,7 @@ const KEYS = [
   'introspection_endpoint',
   'introspection_client_id',
   'introspection_client_secret_env',
+  'introspection_cache_seconds',
   'service_tokens',
 ];
 const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]+$/; // RFC 6749 scope-token
@@ -104,6 +107,19 @@ function list(value: unknown, at: KeyPath, r: TableReporter, item: RegExp, what:
   return [...new Set(value as string[])];
 }
 
+/** A whole number of seconds from 0 to `max`, or undefined after reporting why. */
+function seconds(value: unknown, at: KeyPath, r: TableReporter, max: number, hint?: string) {
+  if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= max)
+    return value as number;
+  r.error(
+    at,
+    `expected a whole number of seconds from 0 to ${max}, got ${JSON.stringify(value)}`,
+    hint,
+    'invalid_value',
+  );
+  return undefined;
+}
+
 function algorithms(value: unknown, at: KeyPath, r: TableReporter): string[] | undefined {
   const known: readonly string[] = ASYMMETRIC_ALGORITHMS;
   const names = list(value, at, r, /^[A-Za-z0-9]+$/, 'JWS algorithm names');
@@ -152,28 +168,19 @@ export function parseIdentityTable(raw: unknown, r: TableReporter): GatehouseIde
         out.requiredScopes = list(value, at, r, SCOPE, 'OAuth scopes (no spaces or quotes)');
         break;
       case 'clock_skew_seconds':
-        if (
-          !Number.isInteger(value) ||
-          (value as number) < 0 ||
-          (value as number) > MAX_CLOCK_SKEW_SECONDS
-        )
-          r.error(
-            at,
-            `expected a whole number of seconds from 0 to ${MAX_CLOCK_SKEW_SECONDS}, got ${JSON.stringify(value)}`,
-            undefined,
-            'invalid_value',
-          );
-        else out.clockSkewSeconds = value as number;
+        out.clockSkewSeconds = seconds(value, at, r, MAX_CLOCK_SKEW_SECONDS);
         break;
       case 'jwks_cooldown_seconds':
-        if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 3600)
-          r.error(
-            at,
-            `expected a whole number of seconds from 0 to 3600, got ${JSON.stringify(value)}`,
-            undefined,
-            'invalid_value',
-          );
-        else out.jwksCooldownSeconds = value as number;
+        out.jwksCooldownSeconds = seconds(value, at, r, 3600);
+        break;
+      case 'introspection_cache_seconds':
+        out.introspectionCacheSeconds = seconds(
+          value,
+          at,
+          r,
+          MAX_INTROSPECTION_CACHE_SECONDS,
+          'this is how long a revoked token may still be accepted; 0 asks the endpoint on every request',
+        );
         break;
       case 'groups_claim':
         out.groupsClaim = str(value, at, r, (v) =>
@@ -243,6 +250,8 @@ export function composeIdentity(
     if (i.clockSkewSeconds !== undefined) s.clockSkewSeconds = i.clockSkewSeconds;
     if (i.groupsClaim !== undefined) s.groupsClaim = i.groupsClaim;
     if (i.serviceTokens !== undefined) s.serviceTokens = i.serviceTokens;
+    if (i.introspectionCacheSeconds !== undefined)
+      s.introspectionCacheSeconds = i.introspectionCacheSeconds;
     if (i.introspectionEndpoint !== undefined) intro = i;
   }
   if (

@@ -151,3 +151,43 @@ expect = { decision = "deny" }
     expect(bad.stderr).toMatch(/cases\.toml:\d+.*as \/ groups/);
   });
 });
+
+describe('requirements check shows who may see what', () => {
+  test('scopes on, each server entry and each tool rule with an audience, with its layer', async () => {
+    const { dir, flags } = files();
+    const text = await cli([...flags, 'requirements', 'check']);
+    expect(text.code, text.stderr).toBe(0);
+    const at = join(dir, 'requirements.toml');
+    expect(text.stdout).toContain(
+      `gatehouse_scopes: on (${at}): a server no entry covers is nobody's`,
+    );
+    expect(text.stdout).toMatch(new RegExp(`server payments +groups finance, eng +${at}`));
+    expect(text.stdout).toMatch(new RegExp(`tools payments/refund +groups finance +${at}`));
+    const json = await cli([...flags, 'requirements', 'check', '--json']);
+    expect(JSON.parse(json.stdout).gatehouse_scopes).toEqual({
+      enabled: true,
+      enabled_by: at,
+      servers: [{ server: 'payments', subjects: [], groups: ['finance', 'eng'], source: at }],
+      narrowing: [],
+      tool_rules: [
+        {
+          tools: 'payments/refund',
+          subjects: [],
+          groups: ['finance'],
+          narrowing: false,
+          source: at,
+        },
+      ],
+    });
+  });
+
+  test('no scopes: no summary, and null in --json', async () => {
+    const dir = writeFiles({ 'r.toml': '[gatehouse_policy]\nread_only = false\n' });
+    const flags = ['--requirements', join(dir, 'r.toml')];
+    expect((await cli([...flags, 'requirements', 'check'])).stdout).not.toContain(
+      'gatehouse_scopes',
+    );
+    const json = await cli([...flags, 'requirements', 'check', '--json']);
+    expect(JSON.parse(json.stdout).gatehouse_scopes).toBeNull();
+  });
+});

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
 import type { IncomingHttpHeaders } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -20,15 +20,16 @@ export interface Running {
   code?: number | null;
 }
 
-/** Starts gatehouse with `args`; resolves once it listens (or exits). */
+/** Starts gatehouse with `args`; resolves once it listens (or exits). `launch`: e.g. in a namespace. */
 export function startGatehouse(
   children: ChildProcess[],
   config: string,
   args: string[],
   env: Record<string, string> = {},
+  launch: (command: string, args: string[], options: SpawnOptions) => ChildProcess = spawn,
 ): Promise<Running> {
   const dir = writeFiles({ 'c.toml': config });
-  const child = spawn(process.execPath, [BIN, '--config', join(dir, 'c.toml'), ...args], {
+  const child = launch(process.execPath, [BIN, '--config', join(dir, 'c.toml'), ...args], {
     env: { ...process.env, GATEHOUSE_HOME: tempDir(), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

@@ -16,6 +16,7 @@ declare module 'oidc-provider' {
       devInteractions?: { enabled: boolean };
       clientCredentials?: { enabled: boolean };
       introspection?: { enabled: boolean; allowedPolicy?: () => boolean };
+      revocation?: { enabled: boolean; allowedPolicy?: () => boolean };
       resourceIndicators?: {
         enabled: boolean;
         getResourceServerInfo: (

@@ -16,11 +16,17 @@ export interface TestProvider {
   /** The provider's signing key (private JWK, kid `k1`, RS256). */
   signingKey: JWK;
   token(clientId: string, params: { resource: string; scope?: string }): Promise<string>;
+  /** Revokes a token (RFC 7009), as the client it was issued to. */
+  revoke(clientId: string, token: string): Promise<void>;
   close(): Promise<void>;
 }
 
 export const GATEWAY_CLIENT = { id: 'gateway', secret: 'gateway-secret-0123456789' };
 const secretOf = (id: string) => `${id}-secret-0123456789`;
+const clientHeaders = (id: string) => ({
+  authorization: `Basic ${Buffer.from(`${id}:${secretOf(id)}`).toString('base64')}`,
+  'content-type': 'application/x-www-form-urlencoded',
+});
 
 export async function startTestProvider(
   people: Record<string, { email?: string; groups?: string[] }>,
@@ -57,6 +63,7 @@ export async function startTestProvider(
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       introspection: { enabled: true, allowedPolicy: () => true },
+      revocation: { enabled: true, allowedPolicy: () => true },
       resourceIndicators: {
         enabled: true,
         getResourceServerInfo: (_ctx, resource, client) => ({
@@ -79,10 +86,7 @@ export async function startTestProvider(
     async token(clientId, params) {
       const res = await fetch(`${issuer}/token`, {
         method: 'POST',
-        headers: {
-          authorization: `Basic ${Buffer.from(`${clientId}:${secretOf(clientId)}`).toString('base64')}`,
-          'content-type': 'application/x-www-form-urlencoded',
-        },
+        headers: clientHeaders(clientId),
         body: new URLSearchParams({
           grant_type: 'client_credentials',
           resource: params.resource,
@@ -92,6 +96,14 @@ export async function startTestProvider(
       const body = (await res.json()) as { access_token?: string; error_description?: string };
       if (!body.access_token) throw new Error(`token request failed: ${JSON.stringify(body)}`);
       return body.access_token;
+    },
+    async revoke(clientId, token) {
+      const res = await fetch(`${issuer}/token/revocation`, {
+        method: 'POST',
+        headers: clientHeaders(clientId),
+        body: new URLSearchParams({ token }),
+      });
+      if (!res.ok) throw new Error(`revocation failed: HTTP ${res.status} ${await res.text()}`);
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -28,6 +28,7 @@ import { checkRuleReferences } from './requirements-references.js';
 import { policyRevision } from '../../policy/revision.js';
 import { pluginGovernanceJson, pluginGovernanceLines } from '../format/plugin-governance-view.js';
 import { httpRequirementsJson } from '../../requirements/parse-http-table.js';
+import { scopesJson, scopesLines } from '../format/scopes-view.js';
 
 function ruleSetJson(set: ServerRuleSet | null): Record<string, unknown> {
   if (!set) return { restricted: false, deny_all: false, sources: [], rules: [] };
@@ -206,6 +207,7 @@ function checkJson(f: CheckFacts): Record<string, unknown> {
     gatehouse_schema: settingsJson(f.settings, 'gatehouse_schema'),
     gatehouse_plugins: pluginGovernanceJson(pluginGovernance),
     gatehouse_http: httpRequirementsJson(loaded.requirements.http, describeSource),
+    gatehouse_scopes: scopesJson(loaded.requirements.policy),
     reference_notes: f.references.notes,
     ...(f.probe ? { probed: f.references.probed } : {}),
     diagnostics: f.diagnostics.map((d) => diagnosticToJson(d)),
@@ -295,6 +297,7 @@ function checkText(f: CheckFacts): string[] {
     `gatehouse_audit: fail_open = ${audit.fail_open}; store ${audit.store ?? '(each gateway: --audit, GATEHOUSE_AUDIT, or $GATEHOUSE_HOME/audit.db)'}; checkpoint every ${audit.checkpoint_every_records} records / ${audit.checkpoint_every_seconds}s; shared appender ${audit.shared_appender ? 'on' : 'off'}${audit.witness ? `; witness ${audit.witness}` : ''}`,
     ...pluginGovernanceLines(pluginGovernance),
     ...httpLines(f),
+    ...scopesLines(policy),
     '',
     ...settingsLines(f.settings, 'gatehouse_masking'),
     ...settingsLines(f.settings, 'gatehouse_schema'),
