@@ -100,6 +100,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     connectRefused: 20,
     doctorProblems: 21,
     httpSettingsRefused: 22,
+    consoleRefused: 25,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

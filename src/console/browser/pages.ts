@@ -1,0 +1,294 @@
+import type { Answer } from './api.js';
+import { get, post } from './api.js';
+import type { Child } from './dom.js';
+import { facts, fill, h, pretty, say, table } from './dom.js';
+
+/** The servers, audit, schema drift and inventory pages: each the JSON of its CLI command. */
+
+type Json = Record<string, unknown>;
+const str = (v: unknown): string =>
+  v === null || v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v);
+
+/** A command's message (warnings, or why it failed), shown above its data. */
+function note(a: { message: string | null; code: number }): Child {
+  return a.message ? h('p', { class: a.code === 0 ? 'note' : 'note warn' }, a.message) : null;
+}
+
+function button(label: string, onClick: () => void): HTMLButtonElement {
+  const b = h('button', { type: 'button' }, label);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+export async function renderServers(main: HTMLElement, probe = false): Promise<void> {
+  fill(main, h('h1', {}, 'Servers'), h('p', {}, probe ? 'Starting each server…' : 'Loading…'));
+  const a = await get<Answer<Json[] | null>>(`api/view/servers${probe ? '?probe=1' : ''}`);
+  const rows = a.data ?? [];
+  fill(
+    main,
+    h('h1', {}, 'Servers'),
+    h(
+      'p',
+      {},
+      button(probe ? 'Probe again' : 'Probe runtime state', () => void renderServers(main, true)),
+    ),
+    note(a),
+    rows.length === 0
+      ? h('p', {}, 'No MCP servers configured.')
+      : table(
+          ['Server', 'Status', 'Why', 'Transport', 'Auth', 'Runtime'],
+          rows.map((s) => {
+            const runtime = s.runtime as Json | undefined;
+            return [
+              h('strong', {}, str(s.name)),
+              s.enabled ? 'enabled' : 'disabled',
+              s.enabled ? '—' : `${str(s.disabled_reason_code)}: ${str(s.disabled_detail)}`,
+              str((s.transport as Json | undefined)?.type),
+              str(s.auth_status),
+              runtime
+                ? `${str(runtime.state)} (${str(runtime.tools_exposed ?? runtime.tools)} tools)${runtime.detail ? `: ${str(runtime.detail)}` : ''}`
+                : 'not probed',
+            ];
+          }),
+          'Configured servers (gatehouse mcp list)',
+        ),
+  );
+}
+
+const AUDIT_FILTERS = [
+  ['since', 'Since (ISO or 2h, 7d)'],
+  ['until', 'Until'],
+  ['user', 'Caller'],
+  ['server', 'Server'],
+  ['tool', 'Tool'],
+  ['decision', 'Decision'],
+] as const;
+let auditQuery = new URLSearchParams();
+
+interface AuditRecord {
+  seq: number;
+  ts: string;
+  hash: string;
+  event: Json;
+}
+
+/** Calls, denials and approvals per hour, as bars (sizes set through the CSSOM, CSP allows it). */
+function chart(records: AuditRecord[]): HTMLElement {
+  const hours = new Map<string, { calls: number; denials: number; approvals: number }>();
+  for (const r of records) {
+    const hour = r.ts.slice(0, 13);
+    const b = hours.get(hour) ?? { calls: 0, denials: 0, approvals: 0 };
+    const type = str(r.event.type);
+    if (type === 'call.result' || type === 'call.intent') b.calls += type === 'call.intent' ? 1 : 0;
+    if (type === 'approval.denied' || (r.event.decision as Json | undefined)?.kind === 'deny')
+      b.denials++;
+    if (type === 'approval.granted') b.approvals++;
+    hours.set(hour, b);
+  }
+  const max = Math.max(1, ...[...hours.values()].flatMap((b) => [b.calls, b.denials, b.approvals]));
+  const figure = h(
+    'figure',
+    { class: 'chart' },
+    h('figcaption', {}, 'Calls, denials and approvals per hour (shown records)'),
+  );
+  for (const [hour, b] of hours) {
+    const group = h('div', { class: 'bars', title: `${hour}:00` });
+    for (const [kind, n] of Object.entries(b)) {
+      const bar = h('span', { class: `bar ${kind}`, 'aria-label': `${kind} ${n}` });
+      bar.style.height = `${Math.round((n / max) * 100)}%`;
+      group.appendChild(bar);
+    }
+    figure.appendChild(
+      h('div', { class: 'hour' }, group, h('span', { class: 'label' }, `${hour.slice(11)}h`)),
+    );
+  }
+  return figure;
+}
+
+async function verify(out: HTMLElement): Promise<void> {
+  fill(out, h('p', {}, 'Verifying the chain…'));
+  try {
+    const a = await post<Answer<Json>>('api/action/verify', {});
+    const r = a.data;
+    const cps = (r.checkpoints ?? {}) as Json;
+    fill(
+      out,
+      h(
+        'p',
+        { class: r.ok ? 'verdict ok' : 'verdict bad' },
+        r.ok
+          ? r.complete
+            ? 'Intact and complete.'
+            : 'Intact, but evidence is missing.'
+          : 'Broken.',
+      ),
+      facts([
+        ['Records', str(r.records)],
+        [
+          'Signed checkpoints',
+          `${str(cps.verified)} of ${str(cps.total)} verified (last at record ${str(cps.last_seq)})`,
+        ],
+        ['Anchored through', str(r.anchored_through)],
+        ['Not yet under a checkpoint', str(r.unanchored)],
+        ['Problem', r.problem ? pretty(r.problem) : 'none'],
+      ]),
+      Array.isArray(r.findings) && r.findings.length > 0
+        ? h('ul', {}, ...r.findings.map((f) => h('li', {}, pretty(f))))
+        : null,
+    );
+  } catch (err) {
+    fill(out, h('p', { class: 'note warn' }, (err as Error).message));
+  }
+}
+
+async function exportTrail(): Promise<void> {
+  const a = await get<Answer<string>>('api/view/audit-export');
+  const link = h('a', { download: 'gatehouse-audit.jsonl' }, 'download');
+  link.href = URL.createObjectURL(new Blob([str(a.data)], { type: 'application/jsonl' }));
+  link.click();
+  say('Exported the audit trail as JSONL.');
+}
+
+export async function renderAudit(main: HTMLElement): Promise<void> {
+  const a = await get<Answer<AuditRecord[] | null>>(`api/view/audit?${auditQuery.toString()}`);
+  const records = a.data ?? [];
+  const form = h('form', { class: 'filters', role: 'search' });
+  for (const [name, label] of AUDIT_FILTERS)
+    form.append(
+      h('label', { for: `audit-${name}` }, label),
+      h('input', { id: `audit-${name}`, name, value: auditQuery.get(name) ?? '' }),
+    );
+  form.append(h('button', { type: 'submit' }, 'Search'));
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    auditQuery = new URLSearchParams();
+    for (const [name] of AUDIT_FILTERS) {
+      const v = (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+      if (v) auditQuery.set(name, v);
+    }
+    void renderAudit(main);
+  });
+  const detail = h('section', { class: 'detail', 'aria-live': 'polite' });
+  const verdict = h('div', { class: 'verify' });
+  fill(
+    main,
+    h('h1', {}, 'Audit'),
+    h(
+      'p',
+      {},
+      button('Verify the chain', () => void verify(verdict)),
+      ' ',
+      button('Export JSONL', () => void exportTrail()),
+    ),
+    verdict,
+    form,
+    note(a),
+    records.length > 0 ? chart(records) : null,
+    records.length === 0
+      ? h('p', {}, 'No audit records match.')
+      : table(
+          ['#', 'Time', 'Type', 'Server', 'Tool', 'Caller', ''],
+          records.map((r) => [
+            String(r.seq),
+            r.ts,
+            str(r.event.type),
+            str(r.event.server),
+            str(r.event.tool ?? r.event.target),
+            str(r.event.user ?? r.event.requester),
+            button('Details', () => {
+              fill(
+                detail,
+                h('h2', {}, `Record ${r.seq}`),
+                facts([['Hash', r.hash]]),
+                h('pre', {}, pretty(r.event)),
+              );
+              detail.scrollIntoView();
+            }),
+          ]),
+          `${records.length} most recent matching records`,
+        ),
+    detail,
+  );
+}
+
+const CLASS_ORDER = ['breaking', 'risky', 'widening', 'cosmetic'];
+
+export async function renderSchema(main: HTMLElement): Promise<void> {
+  fill(main, h('h1', {}, 'Schema drift'), h('p', {}, 'Comparing live servers with the lock…'));
+  const [diff, log] = await Promise.all([
+    get<Answer<Json | null>>('api/view/schema'),
+    get<Answer<unknown>>('api/view/schema-log'),
+  ]);
+  const changes = ((diff.data?.changes as Json[] | undefined) ?? []).slice();
+  changes.sort((x, y) => CLASS_ORDER.indexOf(str(x.class)) - CLASS_ORDER.indexOf(str(y.class)));
+  const servers = [...new Set(changes.map((c) => str(c.server)))];
+  fill(
+    main,
+    h('h1', {}, 'Schema drift'),
+    note(diff),
+    diff.data
+      ? facts([
+          ['Compared', `${str(diff.data.before)} → ${str(diff.data.after)}`],
+          ['Counts', pretty(diff.data.counts)],
+        ])
+      : null,
+    changes.length === 0
+      ? h('p', {}, 'No change since the lock.')
+      : table(
+          ['Class', 'Server', 'Change'],
+          changes.map((c) => [
+            h('span', { class: `badge ${str(c.class)}` }, str(c.class)),
+            str(c.server),
+            pretty(c.summary ?? c.message ?? c),
+          ]),
+          'Changelog, breaking first',
+        ),
+    servers.length > 0
+      ? h(
+          'p',
+          { class: 'actions' },
+          ...servers.map((s) =>
+            button(`Approve ${s} as the signed-in person`, () => {
+              void post<Answer>('api/action/schema-approve', { target: s })
+                .then(() => say(`Accepted the live version of ${s} into the lock.`))
+                .catch((err: Error) => say(err.message, 'error'))
+                .then(() => renderSchema(main));
+            }),
+          ),
+        )
+      : null,
+    h('h2', {}, 'History'),
+    note(log),
+    h('pre', {}, pretty(log.data ?? 'no history')),
+  );
+}
+
+export async function renderInventory(main: HTMLElement): Promise<void> {
+  fill(main, h('h1', {}, 'Inventory'), h('p', {}, 'Taking the inventory…'));
+  const a = await get<Answer<Json | null>>('api/view/inventory');
+  const findings = (a.data?.findings as Json[] | undefined) ?? [];
+  fill(
+    main,
+    h('h1', {}, 'Inventory findings'),
+    note(a),
+    a.data
+      ? h(
+          'p',
+          {},
+          a.data.ok ? 'No violations of the plugin policy.' : 'The plugin policy is violated.',
+        )
+      : null,
+    findings.length === 0
+      ? h('p', {}, 'No findings.')
+      : table(
+          ['Severity', 'Rule', 'Subject', 'Finding', 'Fix'],
+          findings.map((f) => [
+            str(f.severity),
+            str(f.rule),
+            `${str((f.subject as Json | undefined)?.kind)} ${str((f.subject as Json | undefined)?.id)}`,
+            str(f.message),
+            str(f.fix),
+          ]),
+        ),
+  );
+}
