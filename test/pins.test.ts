@@ -70,7 +70,7 @@ test('CLI commands are exactly these', () => {
     'schema approve',
     'schema log',
   ]);
-  expect(top).toEqual(['run', 'serve', 'mask', 'connect', 'disconnect', 'doctor']);
+  expect(top).toEqual(['run', 'serve', 'mask', 'connect', 'disconnect', 'doctor', 'console']);
   // `inventory` runs on its own too (the report); `inventory check` is its CI form.
   expect(program.commands.find((c) => c.name() === 'inventory')?.commands).toHaveLength(1);
 });
