@@ -13,7 +13,9 @@ import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
 import { cli } from '../support/run-cli.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
-const CONFIG = `[mcp_servers.governed]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'governed.mjs'))}]\n`;
+const fixture = (name: string, file: string) =>
+  `[mcp_servers.${name}]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, file))}]\n`;
+const CONFIG = `${fixture('governed', 'governed.mjs')}\n${fixture('hostile', 'hostile-text.mjs')}`;
 const REQUIREMENTS = `
 [gatehouse_policy]
 default_approval = "gatehouse"
@@ -228,6 +230,14 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     await page.getByRole('button', { name: 'Verify the chain' }).click();
     await shows(page.locator('.verdict'), 'Intact');
     await shows(page.locator('table'), 'approval.granted');
+
+    // Servers: a tool name and description written by the server are shown, inert.
+    await page.getByRole('link', { name: 'Servers' }).click();
+    await page.getByRole('button', { name: 'Probe runtime state and tools' }).click();
+    await shows(page.locator('.description'), '<script>window.__xss=5</script>');
+    await shows(page.locator('.tool-name'), 'lookup<img src=x onerror=window.__xss=3>');
+    await shows(page.locator('section.tools'), 'update_note');
+    expect(await page.locator('main img, main script').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     expect(violations).toEqual([]);
   }, 120_000);

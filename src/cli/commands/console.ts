@@ -17,6 +17,7 @@ import { loadWorld } from '../world.js';
 import { approverIdentity, maskerForPeople, rowJson, runApprovalsDecide } from './approvals.js';
 import { runAuditExport, runAuditQuery, storeSpec } from './audit.js';
 import { runAuditVerify } from './audit-verify.js';
+import { runConsoleTools } from './console-tools.js';
 import { runInventoryCheck } from './inventory.js';
 import { runMcpList } from './mcp-list.js';
 import { runSchemaApprove, runSchemaLog } from './schema.js';
@@ -135,6 +136,7 @@ function consoleData(
       ),
     views: {
       servers: (p) => run((c) => runMcpList(global, { json: true, probe: p.has('probe') }, c)),
+      tools: () => run((c) => runConsoleTools(global, c)),
       audit: (p) =>
         run((c) =>
           runAuditQuery(

@@ -20,38 +20,80 @@ function button(label: string, onClick: () => void): HTMLButtonElement {
   return b;
 }
 
+interface ServerTools {
+  server: string;
+  state: string;
+  detail: string | null;
+  tools: Json[];
+}
+
+/** One server's tools with what the policy decides for each (the descriptions are untrusted text). */
+function toolsSection(s: ServerTools): HTMLElement {
+  return h(
+    'section',
+    { class: 'tools', 'aria-label': `Tools of ${s.server}` },
+    h('h2', {}, `${s.server}: ${s.state}`),
+    s.detail ? h('p', { class: 'note' }, s.detail) : null,
+    s.tools.length === 0
+      ? h('p', {}, 'No tools listed.')
+      : table(
+          ['Tool', 'Description', 'Shown to the agent', 'Effect', 'Category', 'Decision', 'Rule'],
+          s.tools.map((t) => [
+            h('code', { class: 'tool-name' }, str(t.name)),
+            h('span', { class: 'description' }, str(t.description)),
+            t.hidden ? `no: ${str(t.hidden)}` : 'yes',
+            str(t.effect),
+            str(t.category),
+            `${str(t.decision)}${t.level && t.level !== 'never' ? ` (${str(t.level)})` : ''}`,
+            str(t.rule),
+          ]),
+        ),
+  );
+}
+
 export async function renderServers(main: HTMLElement, probe = false): Promise<void> {
   fill(main, h('h1', {}, 'Servers'), h('p', {}, probe ? 'Starting each server…' : 'Loading…'));
-  const a = await get<Answer<Json[] | null>>(`api/view/servers${probe ? '?probe=1' : ''}`);
+  const [a, tools] = await Promise.all([
+    get<Answer<Json[] | null>>('api/view/servers'),
+    probe ? get<Answer<ServerTools[] | null>>('api/view/tools') : null,
+  ]);
   const rows = a.data ?? [];
+  const runtime = new Map((tools?.data ?? []).map((t) => [t.server, t]));
   fill(
     main,
     h('h1', {}, 'Servers'),
     h(
       'p',
       {},
-      button(probe ? 'Probe again' : 'Probe runtime state', () => void renderServers(main, true)),
+      button(
+        probe ? 'Probe again' : 'Probe runtime state and tools',
+        () => void renderServers(main, true),
+      ),
     ),
     note(a),
+    tools ? note(tools) : null,
     rows.length === 0
       ? h('p', {}, 'No MCP servers configured.')
       : table(
           ['Server', 'Status', 'Why', 'Transport', 'Auth', 'Runtime'],
           rows.map((s) => {
-            const runtime = s.runtime as Json | undefined;
+            const r = runtime.get(str(s.name));
             return [
               h('strong', {}, str(s.name)),
               s.enabled ? 'enabled' : 'disabled',
               s.enabled ? '—' : `${str(s.disabled_reason_code)}: ${str(s.disabled_detail)}`,
               str((s.transport as Json | undefined)?.type),
               str(s.auth_status),
-              runtime
-                ? `${str(runtime.state)} (${str(runtime.tools_exposed ?? runtime.tools)} tools)${runtime.detail ? `: ${str(runtime.detail)}` : ''}`
-                : 'not probed',
+              r
+                ? `${r.state}${r.state === 'ready' ? ` (${r.tools.length} tools)` : r.detail ? `: ${r.detail}` : ''}`
+                : s.enabled
+                  ? 'not probed'
+                  : '—',
             ];
           }),
           'Configured servers (gatehouse mcp list)',
         ),
+    ...(tools?.data ?? []).map(toolsSection),
   );
 }
 
