@@ -118,6 +118,15 @@ async function shows(locator: Locator, wanted: string): Promise<void> {
   await locator.filter({ hasText: wanted }).first().waitFor();
 }
 
+/**
+ * GATEHOUSE_SCREENSHOTS=DIR: saves each page as DIR/console-NAME.png (how docs/images are made;
+ * checked by looking at them, not by this test).
+ */
+async function snap(page: Page, name: string): Promise<void> {
+  const dir = process.env.GATEHOUSE_SCREENSHOTS;
+  if (dir) await page.screenshot({ path: join(dir, `console-${name}.png`), fullPage: true });
+}
+
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]?.text;
 
 /** The approval card for a tool, once the live updates have shown it. */
@@ -170,6 +179,10 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     expect(shown).not.toContain('sk-live-abcdefghijklmnopqrstuvwx');
     expect(await page.locator('main img, main script').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
+    await snap(page, 'approvals');
+    await page.setViewportSize({ width: 390, height: 844 });
+    await snap(page, 'approvals-phone');
+    await page.setViewportSize({ width: 1280, height: 720 });
     await waiting.getByLabel('Reason (required to deny)').fill('looked at it');
     await waiting.getByRole('button', { name: 'Approve' }).click();
     expect(text(await held)).toBe(`saved ${XSS_IMG}${XSS_SCRIPT}`);
@@ -230,6 +243,7 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     await page.getByRole('button', { name: 'Verify the chain' }).click();
     await shows(page.locator('.verdict'), 'Intact');
     await shows(page.locator('table'), 'approval.granted');
+    await snap(page, 'audit');
 
     // Servers: a tool name and description written by the server are shown, inert.
     await page.getByRole('link', { name: 'Servers' }).click();
@@ -237,6 +251,7 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     await shows(page.locator('.description'), '<script>window.__xss=5</script>');
     await shows(page.locator('.tool-name'), 'lookup<img src=x onerror=window.__xss=3>');
     await shows(page.locator('section.tools'), 'update_note');
+    await snap(page, 'servers');
     expect(await page.locator('main img, main script').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     expect(violations).toEqual([]);

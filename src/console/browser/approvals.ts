@@ -1,5 +1,5 @@
 import { get, post, signedIn } from './api.js';
-import { facts, fill, h, pretty, say, table, timeLeft } from './dom.js';
+import { facts, field, fill, h, pretty, say, table, timeLeft } from './dom.js';
 
 /** An approval as `gatehouse approvals list --json` shows it, plus what this viewer may do. */
 interface Approval {
@@ -113,10 +113,8 @@ function history(rows: Approval[], main: HTMLElement): HTMLElement {
   const form = h(
     'form',
     { class: 'filters', role: 'search' },
-    h('label', { for: 'history-status' }, 'Status'),
-    status,
-    h('label', { for: 'history-text' }, 'Server, tool or person'),
-    text,
+    field('Status', status),
+    field('Server, tool or person', text),
     h('button', { type: 'submit' }, 'Filter'),
   );
   form.addEventListener('submit', (e) => {

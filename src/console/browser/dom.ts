@@ -52,15 +52,24 @@ export function facts(rows: [string, Child][]): HTMLDListElement {
   return dl;
 }
 
-/** A table with a header row; cells as text or nodes. */
-export function table(head: string[], rows: Child[][], caption?: string): HTMLTableElement {
+/** A table with a header row; cells as text or nodes. Scrolls sideways on a narrow screen. */
+export function table(head: string[], rows: Child[][], caption?: string): HTMLElement {
   return h(
-    'table',
-    {},
-    caption ? h('caption', {}, caption) : null,
-    h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
-    h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))),
+    'div',
+    { class: 'table-wrap' },
+    h(
+      'table',
+      {},
+      caption ? h('caption', {}, caption) : null,
+      h('thead', {}, h('tr', {}, ...head.map((t) => h('th', { scope: 'col' }, t)))),
+      h('tbody', {}, ...rows.map((r) => h('tr', {}, ...r.map((c) => h('td', {}, c))))),
+    ),
   );
+}
+
+/** A labelled form field (the label above its control). */
+export function field(label: string, control: HTMLElement): HTMLElement {
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control);
 }
 
 /** "in 4m 10s" / "expired" for an ISO time. */

@@ -1,7 +1,7 @@
 import type { Answer } from './api.js';
 import { get, post } from './api.js';
 import type { Child } from './dom.js';
-import { facts, fill, h, pretty, say, table } from './dom.js';
+import { facts, field, fill, h, pretty, say, table } from './dom.js';
 
 /** The servers, audit, schema drift and inventory pages: each the JSON of its CLI command. */
 
@@ -147,6 +147,11 @@ function chart(records: AuditRecord[]): HTMLElement {
   return figure;
 }
 
+/** A record's server: a name, or the server's identity object (its name). */
+function serverName(v: unknown): string {
+  return v && typeof v === 'object' && 'name' in v ? str((v as Json).name) : str(v);
+}
+
 async function verify(out: HTMLElement): Promise<void> {
   fill(out, h('p', {}, 'Verifying the chain…'));
   try {
@@ -175,7 +180,7 @@ async function verify(out: HTMLElement): Promise<void> {
         ['Problem', r.problem ? pretty(r.problem) : 'none'],
       ]),
       Array.isArray(r.findings) && r.findings.length > 0
-        ? h('ul', {}, ...r.findings.map((f) => h('li', {}, pretty(f))))
+        ? h('ul', {}, ...r.findings.map((f) => h('li', {}, str((f as Json).message ?? pretty(f)))))
         : null,
     );
   } catch (err) {
@@ -197,8 +202,7 @@ export async function renderAudit(main: HTMLElement): Promise<void> {
   const form = h('form', { class: 'filters', role: 'search' });
   for (const [name, label] of AUDIT_FILTERS)
     form.append(
-      h('label', { for: `audit-${name}` }, label),
-      h('input', { id: `audit-${name}`, name, value: auditQuery.get(name) ?? '' }),
+      field(label, h('input', { id: `audit-${name}`, name, value: auditQuery.get(name) ?? '' })),
     );
   form.append(h('button', { type: 'submit' }, 'Search'));
   form.addEventListener('submit', (e) => {
@@ -232,9 +236,9 @@ export async function renderAudit(main: HTMLElement): Promise<void> {
           ['#', 'Time', 'Type', 'Server', 'Tool', 'Caller', ''],
           records.map((r) => [
             String(r.seq),
-            r.ts,
+            r.ts.replace('T', ' ').slice(0, 19),
             str(r.event.type),
-            str(r.event.server),
+            serverName(r.event.server),
             str(r.event.tool ?? r.event.target),
             str(r.event.user ?? r.event.requester),
             button('Details', () => {
