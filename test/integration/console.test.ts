@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -82,9 +82,10 @@ async function setup() {
 async function startConsole(
   home: string,
   args: string[],
-  key: string,
+  key?: string,
 ): Promise<{ url: string; login_url: string }> {
-  const child = spawn(process.execPath, [BIN, ...args, 'console', '--json', '--key', key], {
+  const options = key ? ['--key', key] : [];
+  const child = spawn(process.execPath, [BIN, ...args, 'console', '--json', ...options], {
     env: { ...process.env, GATEHOUSE_HOME: home },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -255,5 +256,32 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     expect(await page.locator('main img, main script').count()).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
     expect(violations).toEqual([]);
+  }, 120_000);
+
+  test('schema drift: a changed tool description shows as inert text and is approved into the lock', async () => {
+    const dir = tempDir();
+    const description = join(dir, 'description.txt');
+    writeFileSync(description, 'Reads the notes.');
+    writeFileSync(
+      join(dir, 'c.toml'),
+      `[mcp_servers.contract]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'contract.mjs'))}]\nenv = { CONTRACT_NOTES_DESCRIPTION_FILE = ${JSON.stringify(description)} }\n`,
+    );
+    const home = tempDir();
+    const flags = ['--config', join(dir, 'c.toml'), '--lock', join(dir, 'gatehouse.lock.json')];
+    expect((await cli([...flags, 'schema', 'snapshot'], { GATEHOUSE_HOME: home })).code).toBe(0);
+    writeFileSync(description, `Reads the notes. ${XSS_IMG}`);
+
+    const consoleUrl = await startConsole(home, flags);
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(consoleUrl.login_url);
+    await page.getByRole('link', { name: 'Schema drift' }).click();
+    await shows(page.locator('table'), XSS_IMG);
+    await snap(page, 'schema');
+    expect(await page.locator('main img').count()).toBe(0);
+    await page.getByRole('button', { name: 'Approve contract/read_notes' }).click();
+    await shows(page.locator('#status'), 'Accepted the live version of contract/read_notes');
+    await shows(page.locator('main .empty'), 'No change since the lock.');
+    expect((await cli([...flags, 'schema', 'diff'], { GATEHOUSE_HOME: home })).code).toBe(0);
+    expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
   }, 120_000);
 });

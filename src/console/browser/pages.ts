@@ -259,6 +259,14 @@ export async function renderAudit(main: HTMLElement): Promise<void> {
 
 const CLASS_ORDER = ['breaking', 'risky', 'widening', 'cosmetic'];
 
+/** Accepts the live version of SERVER or SERVER/TOOL into the lock, then shows the page again. */
+function approveSchema(main: HTMLElement, target: string): void {
+  void post<Answer>('api/action/schema-approve', { target })
+    .then(() => say(`Accepted the live version of ${target} into the lock.`))
+    .catch((err: Error) => say(err.message, 'error'))
+    .then(() => renderSchema(main));
+}
+
 export async function renderSchema(main: HTMLElement): Promise<void> {
   fill(main, h('h1', {}, 'Schema drift'), h('p', {}, 'Comparing live servers with the lock…'));
   const [diff, log] = await Promise.all([
@@ -279,13 +287,21 @@ export async function renderSchema(main: HTMLElement): Promise<void> {
         ])
       : null,
     changes.length === 0
-      ? h('p', {}, 'No change since the lock.')
+      ? h('p', { class: 'empty' }, 'No change since the lock.')
       : table(
-          ['Class', 'Server', 'Change'],
+          ['Class', 'Server', 'What', 'Change', 'Before', 'After', ''],
           changes.map((c) => [
             h('span', { class: `badge ${str(c.class)}` }, str(c.class)),
             str(c.server),
-            pretty(c.summary ?? c.message ?? c),
+            `${str(c.kind)} ${str(c.name)}`,
+            h('span', { class: 'description' }, str(c.summary)),
+            c.before === null ? '—' : h('pre', {}, pretty(c.before)),
+            c.after === null ? '—' : h('pre', {}, pretty(c.after)),
+            c.kind === 'tool'
+              ? button(`Approve ${str(c.server)}/${str(c.name)}`, () =>
+                  approveSchema(main, `${str(c.server)}/${str(c.name)}`),
+                )
+              : null,
           ]),
           'Changelog, breaking first',
         ),
@@ -294,18 +310,28 @@ export async function renderSchema(main: HTMLElement): Promise<void> {
           'p',
           { class: 'actions' },
           ...servers.map((s) =>
-            button(`Approve ${s} as the signed-in person`, () => {
-              void post<Answer>('api/action/schema-approve', { target: s })
-                .then(() => say(`Accepted the live version of ${s} into the lock.`))
-                .catch((err: Error) => say(err.message, 'error'))
-                .then(() => renderSchema(main));
-            }),
+            button(`Approve all of ${s} as the signed-in person`, () => approveSchema(main, s)),
           ),
         )
       : null,
     h('h2', {}, 'History'),
     note(log),
-    h('pre', {}, pretty(log.data ?? 'no history')),
+    Array.isArray(log.data)
+      ? table(
+          ['When', 'By', 'What', 'Change', 'Summary'],
+          (log.data as Json[])
+            .slice()
+            .reverse()
+            .map((e) => [
+              str(e.at).replace('T', ' ').slice(0, 19),
+              str(e.by),
+              `${str(e.server)} ${str(e.kind)} ${str(e.name)}`,
+              str(e.change),
+              h('span', { class: 'description' }, str(e.summary)),
+            ]),
+          'Accepted versions, newest first (gatehouse schema log)',
+        )
+      : h('pre', {}, pretty(log.data ?? 'no history')),
   );
 }
 
