@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ExitCode } from '../cli/exit-codes.js';
 import type { HttpAccessPolicy } from '../gateway/downstream/http-checks.js';
 import { checkHttpRequest } from '../gateway/downstream/http-checks.js';
 import { BodyTooLarge, readBody } from '../gateway/downstream/http-messages.js';
@@ -55,7 +56,14 @@ const json = (res: ServerResponse, status: number, body: unknown) =>
 function answer(res: ServerResponse, a: CommandAnswer): void {
   if (a.code === 0 || (a.json !== null && a.json !== undefined))
     return json(res, 200, { code: a.code, data: a.json, message: a.message });
-  const status = a.code === 6 ? 404 : a.code === 12 ? 409 : a.code === 2 ? 400 : 500;
+  const status =
+    a.code === ExitCode.notFound
+      ? 404
+      : a.code === ExitCode.approvalRefused
+        ? 409
+        : a.code === ExitCode.usage
+          ? 400
+          : 500;
   json(res, status, { code: a.code, error: a.message ?? `failed with exit code ${a.code}` });
 }
 

@@ -167,6 +167,15 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     await shows(again.locator('main'), 'already used');
     const anonymous = await fetch(`${consoleUrl.url}api/approvals`);
     expect(anonymous.status).toBe(401);
+    // A signed-in console hands out a new one-time link (for a phone).
+    await page.getByRole('button', { name: 'Sign in another device' }).click();
+    await shows(page.locator('#status'), 'One-time link');
+    const link = /(http:\S+)/.exec((await page.locator('#status').textContent()) ?? '')?.[1] ?? '';
+    const phone = await (
+      await browser.newContext({ viewport: { width: 390, height: 844 } })
+    ).newPage();
+    await phone.goto(link);
+    await shows(phone.locator('main h1'), 'Approvals');
 
     // A call waits; the page shows it live (no reload), with its arguments as text.
     const held = client.callTool({
@@ -284,4 +293,18 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     expect((await cli([...flags, 'schema', 'diff'], { GATEHOUSE_HOME: home })).code).toBe(0);
     expect(await page.evaluate(() => (globalThis as { __xss?: number }).__xss)).toBeUndefined();
   }, 120_000);
+});
+
+describe('gatehouse console: refusals before serving', () => {
+  test('a non-loopback --host is refused (exit 25) unless --allow-remote; a bad --port is a usage error', async () => {
+    const remote = await cli(['console', '--host', '0.0.0.0']);
+    expect([remote.code, remote.stderr]).toEqual([
+      25,
+      expect.stringContaining('--host 0.0.0.0 is not a loopback address'),
+    ]);
+    const port = await cli(['console', '--port', 'eighty']);
+    expect([port.code, port.stderr]).toEqual([2, expect.stringContaining('--port eighty')]);
+    const help = await cli(['console', '--help']);
+    expect(help.stdout).toContain('one-time login link');
+  });
 });

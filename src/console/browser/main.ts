@@ -1,5 +1,5 @@
 import { renderApprovals, tickExpiries } from './approvals.js';
-import { ApiError, startSession } from './api.js';
+import { ApiError, post, startSession } from './api.js';
 import { fill, h, say } from './dom.js';
 import { renderAudit, renderInventory, renderSchema, renderServers } from './pages.js';
 
@@ -33,11 +33,26 @@ async function show(focus: boolean): Promise<void> {
   if (focus) main.focus();
 }
 
+/** A new one-time login link, for signing in on another device (a phone): shown, never stored. */
+function anotherDeviceButton(): HTMLButtonElement {
+  const b = h('button', { type: 'button', class: 'link-button' }, 'Sign in another device');
+  b.addEventListener('click', () => {
+    void post<{ path: string }>('api/login-links', {}).then(
+      (r) => say(`One-time link (valid 60 minutes): ${location.origin}${r.path}`),
+      (err: Error) => say(err.message, 'error'),
+    );
+  });
+  return b;
+}
+
 async function start(): Promise<void> {
   try {
     const viewer = await startSession();
     const who = document.getElementById('viewer');
-    if (who) who.textContent = `signed in as ${viewer.name}`;
+    if (who) {
+      who.textContent = `signed in as ${viewer.name} `;
+      who.appendChild(anotherDeviceButton());
+    }
   } catch (err) {
     const main = document.getElementById('main');
     if (main) fill(main, h('h1', {}, 'Sign in'), h('p', {}, (err as Error).message));
