@@ -3,6 +3,7 @@ import { readApproverKey } from '../../approval/approver-key-file.js';
 import type { ApprovalRow } from '../../approval/queue.js';
 import type { ApproverKey } from '../../approval/signed-grant.js';
 import { isSamePerson } from '../../approval/signed-grant.js';
+import { AUDIT_DECISIONS, AUDIT_EVENT_TYPES } from '../../audit/filter-values.js';
 import { openAuditStore } from '../../audit/open-store.js';
 import type { AuditStore } from '../../audit/store.js';
 import { defaultGatehouseHome } from '../../config/load-config.js';
@@ -38,6 +39,8 @@ export interface ConsoleOptions {
 export async function commandAnswer(
   io: CliIo,
   run: (io: CliIo) => Promise<ExitCodeValue> | ExitCodeValue,
+  /** The command prints text (JSONL), not one JSON value: passed on as a string. */
+  text = false,
 ): Promise<CommandAnswer> {
   let out = '';
   let err = '';
@@ -52,8 +55,8 @@ export async function commandAnswer(
     ...(io.requirementsOwnership ? { requirementsOwnership: io.requirementsOwnership } : {}),
   };
   const code = await run(captured);
-  let json: unknown = null;
-  if (out.trim()) {
+  let json: unknown = text ? out : null;
+  if (!text && out.trim()) {
     try {
       json = JSON.parse(out) as unknown;
     } catch {
@@ -91,6 +94,57 @@ function approveBlocked(
   if ((row.twoPerson || keysListed) && !signs)
     return 'Approving needs a signed grant: start the console with --key FILE (your approver key).';
   return null;
+}
+
+/** The pages' views and actions: each the CLI command of the same name, run with --json. */
+function pagesData(global: GlobalOptions, io: CliIo): Pick<ConsoleData, 'views' | 'actions'> {
+  const run = (fn: (io: CliIo) => Promise<ExitCodeValue> | ExitCodeValue) => commandAnswer(io, fn);
+  return {
+    views: {
+      servers: (p) => run((c) => runMcpList(global, { json: true, probe: p.has('probe') }, c)),
+      tools: () => run((c) => runConsoleTools(global, c)),
+      audit: (p) =>
+        run((c) =>
+          runAuditQuery(
+            global,
+            {
+              json: true,
+              server: param(p, 'server'),
+              tool: param(p, 'tool'),
+              decision: param(p, 'decision'),
+              user: param(p, 'user'),
+              type: param(p, 'type'),
+              since: param(p, 'since'),
+              until: param(p, 'until'),
+              limit: param(p, 'limit') ?? '200',
+            },
+            c,
+          ),
+        ),
+      'audit-export': () =>
+        commandAnswer(io, (c) => runAuditExport(global, { format: 'jsonl' }, c), true),
+      'audit-choices': () =>
+        Promise.resolve({
+          code: ExitCode.ok,
+          json: { decision: AUDIT_DECISIONS, type: AUDIT_EVENT_TYPES },
+          message: null,
+        }),
+      schema: () => run((c) => runSchemaDiff(global, [], { format: 'json' }, c)),
+      'schema-log': () => run((c) => runSchemaLog(global, undefined, { json: true }, c)),
+      inventory: () => run((c) => runInventoryCheck(global, { json: true }, c)),
+    },
+    actions: {
+      verify: () => run((c) => runAuditVerify(global, { json: true, publicKey: [] }, c)),
+      'schema-approve': (body) =>
+        typeof body.target === 'string' && body.target
+          ? run((c) => runSchemaApprove(global, String(body.target), { json: true, yes: true }, c))
+          : Promise.resolve({
+              code: 2,
+              json: null,
+              message: 'expected {"target": "SERVER[/TOOL]"}',
+            }),
+    },
+  };
 }
 
 /** The console's data: the CLI's own commands, with the options this console was started with. */
@@ -134,43 +188,7 @@ function consoleData(
           c,
         ),
       ),
-    views: {
-      servers: (p) => run((c) => runMcpList(global, { json: true, probe: p.has('probe') }, c)),
-      tools: () => run((c) => runConsoleTools(global, c)),
-      audit: (p) =>
-        run((c) =>
-          runAuditQuery(
-            global,
-            {
-              json: true,
-              server: param(p, 'server'),
-              tool: param(p, 'tool'),
-              decision: param(p, 'decision'),
-              user: param(p, 'user'),
-              type: param(p, 'type'),
-              since: param(p, 'since'),
-              until: param(p, 'until'),
-              limit: param(p, 'limit') ?? '200',
-            },
-            c,
-          ),
-        ),
-      'audit-export': () => run((c) => runAuditExport(global, { format: 'jsonl' }, c)),
-      schema: () => run((c) => runSchemaDiff(global, [], { format: 'json' }, c)),
-      'schema-log': () => run((c) => runSchemaLog(global, undefined, { json: true }, c)),
-      inventory: () => run((c) => runInventoryCheck(global, { json: true }, c)),
-    },
-    actions: {
-      verify: () => run((c) => runAuditVerify(global, { json: true, publicKey: [] }, c)),
-      'schema-approve': (body) =>
-        typeof body.target === 'string' && body.target
-          ? run((c) => runSchemaApprove(global, String(body.target), { json: true, yes: true }, c))
-          : Promise.resolve({
-              code: 2,
-              json: null,
-              message: 'expected {"target": "SERVER[/TOOL]"}',
-            }),
-    },
+    ...pagesData(global, io),
   };
 }
 

@@ -104,7 +104,10 @@ const AUDIT_FILTERS = [
   ['server', 'Server'],
   ['tool', 'Tool'],
   ['decision', 'Decision'],
+  ['type', 'Event type'],
 ] as const;
+/** The values the enum filters accept (`audit query --decision/--type` choices). */
+let auditChoices: Record<string, string[]> | null = null;
 let auditQuery = new URLSearchParams();
 
 interface AuditRecord {
@@ -200,16 +203,32 @@ export async function renderAudit(main: HTMLElement): Promise<void> {
   const a = await get<Answer<AuditRecord[] | null>>(`api/view/audit?${auditQuery.toString()}`);
   const records = a.data ?? [];
   const form = h('form', { class: 'filters', role: 'search' });
-  for (const [name, label] of AUDIT_FILTERS)
+  auditChoices ??= (await get<Answer<Record<string, string[]>>>('api/view/audit-choices')).data;
+  for (const [name, label] of AUDIT_FILTERS) {
+    const choices = auditChoices[name];
+    const value = auditQuery.get(name) ?? '';
     form.append(
-      field(label, h('input', { id: `audit-${name}`, name, value: auditQuery.get(name) ?? '' })),
+      field(
+        label,
+        choices
+          ? h(
+              'select',
+              { id: `audit-${name}`, name },
+              h('option', { value: '' }, 'any'),
+              ...choices.map((c) => h('option', { value: c, selected: c === value }, c)),
+            )
+          : h('input', { id: `audit-${name}`, name, value }),
+      ),
     );
+  }
   form.append(h('button', { type: 'submit' }, 'Search'));
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     auditQuery = new URLSearchParams();
     for (const [name] of AUDIT_FILTERS) {
-      const v = (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+      const v = (
+        form.elements.namedItem(name) as HTMLInputElement | HTMLSelectElement
+      ).value.trim();
       if (v) auditQuery.set(name, v);
     }
     void renderAudit(main);
@@ -269,9 +288,11 @@ function approveSchema(main: HTMLElement, target: string): void {
 
 export async function renderSchema(main: HTMLElement): Promise<void> {
   fill(main, h('h1', {}, 'Schema drift'), h('p', {}, 'Comparing live servers with the lock…'));
+  // No lock yet is an answer too (said on the page), not a failure of the whole page.
+  const failed = (err: Error) => ({ code: 1, data: null, message: err.message });
   const [diff, log] = await Promise.all([
-    get<Answer<Json | null>>('api/view/schema'),
-    get<Answer<unknown>>('api/view/schema-log'),
+    get<Answer<Json | null>>('api/view/schema').catch(failed),
+    get<Answer<unknown>>('api/view/schema-log').catch(failed),
   ]);
   const changes = ((diff.data?.changes as Json[] | undefined) ?? []).slice();
   changes.sort((x, y) => CLASS_ORDER.indexOf(str(x.class)) - CLASS_ORDER.indexOf(str(y.class)));
