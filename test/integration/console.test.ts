@@ -114,6 +114,11 @@ async function mcpClient(home: string, args: string[]): Promise<Client> {
   return client;
 }
 
+/** The focused element's text, evaluated in the page (no DOM types in the tests' build). */
+const focusedText = () =>
+  (globalThis as unknown as { document: { activeElement: { textContent: string } | null } })
+    .document.activeElement?.textContent;
+
 /** Waits until the element shows the text (no timing assertion: it fails by the test's timeout). */
 async function shows(locator: Locator, wanted: string): Promise<void> {
   await locator.filter({ hasText: wanted }).first().waitFor();
@@ -178,10 +183,12 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     await shows(phone.locator('main h1'), 'Approvals');
 
     // A call waits; the page shows it live (no reload), with its arguments as text.
-    const held = client.callTool({
-      name: 'update_note',
-      arguments: { note: `${XSS_IMG}${XSS_SCRIPT}`, token: 'sk-live-abcdefghijklmnopqrstuvwx' },
-    });
+    const held = client
+      .callTool({
+        name: 'update_note',
+        arguments: { note: `${XSS_IMG}${XSS_SCRIPT}`, token: 'sk-live-abcdefghijklmnopqrstuvwx' },
+      })
+      .catch((e: Error) => e); // awaited below; caught here so an early failure is reported once
     const waiting = await card(page, 'update_note');
     const shown = await waiting.locator('pre.args').textContent();
     expect(shown).toContain(XSS_IMG);
@@ -193,8 +200,11 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     await page.setViewportSize({ width: 390, height: 844 });
     await snap(page, 'approvals-phone');
     await page.setViewportSize({ width: 1280, height: 720 });
+    // By keyboard: the reason, then Tab to Approve, then Enter.
     await waiting.getByLabel('Reason (required to deny)').fill('looked at it');
-    await waiting.getByRole('button', { name: 'Approve' }).click();
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(focusedText)).toBe('Approve');
+    await page.keyboard.press('Enter');
     expect(text(await held)).toBe(`saved ${XSS_IMG}${XSS_SCRIPT}`);
     await shows(page.locator('#viewer'), 'signed in as self');
     await shows(page.locator('#status'), 'Approved governed/update_note');

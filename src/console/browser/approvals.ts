@@ -60,6 +60,7 @@ function card(row: Approval, main: HTMLElement): HTMLElement {
   const approve = h(
     'button',
     {
+      id: `approve-${row.id}`,
       type: 'button',
       class: 'approve',
       'data-approval': row.id,
@@ -68,7 +69,11 @@ function card(row: Approval, main: HTMLElement): HTMLElement {
     },
     'Approve',
   );
-  const deny = h('button', { type: 'button', class: 'deny', 'data-approval': row.id }, 'Deny');
+  const deny = h(
+    'button',
+    { id: `deny-${row.id}`, type: 'button', class: 'deny', 'data-approval': row.id },
+    'Deny',
+  );
   approve.addEventListener('click', () => void decide(row, 'approve', main));
   deny.addEventListener('click', () => void decide(row, 'deny', main));
   return h(
