@@ -314,6 +314,11 @@ describe('gatehouse console: refusals before serving', () => {
     ]);
     const port = await cli(['console', '--port', 'eighty']);
     expect([port.code, port.stderr]).toEqual([2, expect.stringContaining('--port eighty')]);
+    const key = await cli(['console', '--key', '/nonexistent/key.pem']);
+    expect([key.code, key.stderr]).toEqual([
+      2,
+      expect.stringContaining('--key /nonexistent/key.pem: not a readable approver key listed'),
+    ]);
     const help = await cli(['console', '--help']);
     expect(help.stdout).toContain('one-time login link');
   });

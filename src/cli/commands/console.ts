@@ -153,16 +153,11 @@ function consoleData(
   opts: ConsoleOptions,
   io: CliIo,
   store: AuditStore,
+  world: World | null,
+  key: ApproverKey | null,
 ): ConsoleData {
-  let world: World | null = null;
-  try {
-    world = loadWorld(global, io);
-  } catch {
-    world = null; // the commands report it themselves on each page
-  }
   const mask = maskerForPeople(world);
   const me = approverIdentity();
-  const key = listedKey(world, opts.key, io);
   const keysListed = (world?.requirements.requirements.approvals.approvers.length ?? 0) > 0;
   const run = (fn: (io: CliIo) => Promise<ExitCodeValue> | ExitCodeValue) => commandAnswer(io, fn);
   return {
@@ -210,6 +205,19 @@ export async function runConsole(
     );
     return ExitCode.consoleRefused;
   }
+  let world: World | null = null;
+  try {
+    world = loadWorld(global, io);
+  } catch {
+    world = null; // each page's command reports it
+  }
+  const key = listedKey(world, opts.key, io);
+  if (opts.key && !key) {
+    io.stderr(
+      `error: --key ${opts.key}: not a readable approver key listed in [gatehouse_approvals] approvers (create one with \`gatehouse approvals keygen\` and ask the admin to list its public key)\n`,
+    );
+    return ExitCode.usage;
+  }
   let store: AuditStore;
   try {
     store = await openAuditStore(storeSpec(global, io), defaultGatehouseHome(io.env));
@@ -221,7 +229,7 @@ export async function runConsole(
     const server = await startConsoleServer({
       host,
       port,
-      data: consoleData(global, opts, io, store),
+      data: consoleData(global, opts, io, store, world, key),
     });
     onShutdown(async () => {
       await server.close();
