@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -264,6 +264,15 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     await shows(page.locator('.verdict'), 'Intact');
     await shows(page.locator('table'), 'approval.granted');
     await snap(page, 'audit');
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Export JSONL' }).click(),
+    ]);
+    const exported = readFileSync((await download.path()) ?? '', 'utf8')
+      .trim()
+      .split('\n');
+    expect(JSON.parse(exported[0] ?? '{}')).toMatchObject({ kind: 'gatehouse.audit.export' });
+    expect(exported.length).toBeGreaterThan(10);
 
     // Servers: a tool name and description written by the server are shown, inert.
     await page.getByRole('link', { name: 'Servers' }).click();
