@@ -1,7 +1,8 @@
 // `npm start`: Gatehouse at work on the bundled example. Lists the servers with their status,
 // then connects a real MCP client to `gatehouse serve` and shows an allowed call, a refused one,
 // and why each server that is not offered was left out.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
@@ -77,3 +78,19 @@ say(`$ gatehouse audit verify\n  ${audit(['verify']).stdout.trim().split('\n').j
 say(
   '\nNext: gatehouse requirements explain memory · gatehouse mcp list --probe · gatehouse audit tail · docs/cli.md',
 );
+// Last, the console on this session's trail (on a terminal only: it runs until Ctrl-C).
+if (process.stdout.isTTY) {
+  say('\n$ gatehouse console   (approvals, servers, audit and schema drift in a browser)');
+  const web = spawn(process.execPath, [BIN, ...FILES, 'console', '--json'], {
+    cwd: root,
+    env,
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const line = await new Promise((resolve) =>
+    createInterface({ input: web.stdout }).once('line', resolve),
+  );
+  say(`  open ${JSON.parse(line).login_url}\n  (the link signs in once; Ctrl-C stops the console)`);
+  process.on('SIGINT', () => web.kill('SIGTERM'));
+} else {
+  say('\nThe console: gatehouse console (prints a one-time login link; docs/console.md)');
+}

@@ -70,7 +70,7 @@ test('CLI commands are exactly these', () => {
     'schema approve',
     'schema log',
   ]);
-  expect(top).toEqual(['run', 'serve', 'mask', 'connect', 'disconnect', 'doctor']);
+  expect(top).toEqual(['run', 'serve', 'mask', 'connect', 'disconnect', 'doctor', 'console']);
   // `inventory` runs on its own too (the report); `inventory check` is its CI form.
   expect(program.commands.find((c) => c.name() === 'inventory')?.commands).toHaveLength(1);
 });
@@ -100,6 +100,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     connectRefused: 20,
     doctorProblems: 21,
     httpSettingsRefused: 22,
+    consoleRefused: 25,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',

@@ -9,6 +9,7 @@ import { addApprovalsCommands } from './program/approvals.js';
 import { addTokensCommands } from './program/tokens.js';
 import { addAuditCommands } from './program/audit.js';
 import { addClientWiringCommands } from './program/client-wiring.js';
+import { addConsoleCommand } from './program/console.js';
 import { addEvidenceCommands } from './program/evidence.js';
 import { addGatewayCommands } from './program/gateway.js';
 import { addInventoryCommands } from './program/inventory.js';
@@ -80,6 +81,7 @@ export function buildProgram(
   addEvidenceCommands(program, cli);
   addSchemaCommands(program, cli);
   addClientWiringCommands(program, cli);
+  addConsoleCommand(program, cli);
   program.addOption(new Option('--no-color').hideHelp());
   return program;
 }

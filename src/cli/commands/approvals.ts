@@ -37,7 +37,7 @@ import { onShutdown } from '../shutdown.js';
 import { parseApproverTokens, startApprovalApi } from '../../approval/http-api.js';
 
 /** Who is approving without a key: the OS user running this command, as a principal. */
-function approverIdentity(): string {
+export function approverIdentity(): string {
   try {
     return osPrincipal(userInfo().username);
   } catch {

@@ -1,0 +1,124 @@
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, test } from 'vitest';
+import { policyFor } from '../gateway/downstream/http-checks.js';
+import type { ConsoleData } from './data.js';
+import { consoleHandler } from './handler.js';
+import { ConsoleLogin } from './login.js';
+
+/** The console's data port, answering what these tests need (the real one runs in Chromium tests). */
+const decided: string[] = [];
+const data: ConsoleData = {
+  viewer: { name: 'os:tester', signs: false },
+  approvals: () => Promise.resolve([]),
+  decide: (id, decision) => {
+    decided.push(`${id} ${decision}`);
+    return Promise.resolve({ code: 0, json: { id, status: decision }, message: null });
+  },
+  views: {},
+  actions: {},
+};
+
+const closers: (() => void)[] = [];
+afterEach(() => closers.splice(0).forEach((c) => c()));
+
+async function serve(basePath = '') {
+  const login = new ConsoleLogin();
+  let port = 0;
+  const handler = consoleHandler({
+    data,
+    login,
+    assets: { 'console.js': Buffer.from('/* js */'), 'console.css': Buffer.from('/* css */') },
+    access: () => policyFor('127.0.0.1', port, null),
+    secure: false,
+    basePath,
+  });
+  const server = createServer((req, res) => {
+    void handler.handle(req, res).then((ok) => ok || res.writeHead(404).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+  closers.push(() => {
+    handler.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  const base = `http://127.0.0.1:${port}${basePath}`;
+  const signIn = async () => {
+    const r = await fetch(`${base}/login?token=${login.issueLink()}`, { redirect: 'manual' });
+    const cookie = (r.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    const session = (await (
+      await fetch(`${base}/api/session`, { headers: { cookie } })
+    ).json()) as {
+      csrf: string;
+    };
+    return { cookie, csrf: session.csrf };
+  };
+  return { base, signIn };
+}
+
+describe('console handler: who may do what', () => {
+  test('every answer carries the security headers; only assets and the login link need no session', async () => {
+    const { base } = await serve();
+    for (const path of ['/', '/api/approvals', '/assets/console.js', '/login?token=x']) {
+      const r = await fetch(`${base}${path}`, { redirect: 'manual' });
+      expect(r.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(r.headers.get('x-frame-options')).toBe('DENY');
+      expect(r.status).toBe(
+        path.startsWith('/assets') ? 200 : path.startsWith('/login') ? 403 : 401,
+      );
+    }
+  });
+
+  test('a foreign Host (DNS rebinding) or Origin is refused before anything else', async () => {
+    const { base, signIn } = await serve();
+    const { cookie, csrf } = await signIn();
+    // fetch() cannot set Host: a raw request can, as a rebinding attacker's page effectively does.
+    const rebinding = await new Promise<number>((resolve, reject) =>
+      request(`${base}/api/approvals`, { headers: { cookie, host: 'evil.example:80' } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    expect(rebinding).toBe(403);
+    const crossSite = await fetch(`${base}/api/approvals/a1/deny`, {
+      method: 'POST',
+      headers: {
+        cookie,
+        origin: 'https://evil.example',
+        'x-csrf-token': csrf,
+        'content-type': 'application/json',
+      },
+      body: '{"reason":"x"}',
+    });
+    expect(crossSite.status).toBe(403);
+    expect(decided).toEqual([]);
+  });
+
+  test('a change needs the CSRF token and a JSON body; a denial needs a reason', async () => {
+    const { base, signIn } = await serve('/console');
+    const { cookie, csrf } = await signIn();
+    const post = (path: string, headers: Record<string, string>, body: string) =>
+      fetch(`${base}${path}`, { method: 'POST', headers: { cookie, ...headers }, body });
+    const json = { 'content-type': 'application/json' };
+    expect((await post('/api/approvals/a1/deny', json, '{"reason":"x"}')).status).toBe(403);
+    expect(
+      (await post('/api/approvals/a1/deny', { 'x-csrf-token': csrf }, 'reason=x')).status,
+    ).toBe(400);
+    const noReason = await post('/api/approvals/a1/deny', { ...json, 'x-csrf-token': csrf }, '{}');
+    expect([noReason.status, ((await noReason.json()) as { error: string }).error]).toEqual([
+      400,
+      'a denial needs a reason: the caller is told it',
+    ]);
+    expect(decided).toEqual([]);
+    const ok = await post(
+      '/api/approvals/a1/deny',
+      { ...json, 'x-csrf-token': csrf },
+      '{"reason":"no"}',
+    );
+    expect(ok.status).toBe(200);
+    expect(decided).toEqual(['a1 denied']);
+  });
+});
