@@ -42,6 +42,10 @@ export interface AuditRuntime {
   evidence(event: AuditEventBody): void;
   /** For `/readyz`: null when the store answers a read (bounded); a reason without location otherwise. */
   storeProblem(): Promise<string | null>;
+  /** The approval queue in the audit store (null: the store could not be opened). */
+  approvals: ApprovalQueue | null;
+  /** Records a decision's evidence and waits until it is durable (throws when it is not). */
+  recordDurable(event: AuditEventBody): Promise<void>;
 }
 
 function sha256(data: string | Buffer): string {
@@ -252,6 +256,10 @@ export async function startAudit(
       : maskOutgoingMessage(outgoingMasker, message);
   return {
     governance,
+    approvals: queue,
+    recordDurable: async (event) => {
+      await sink.record(event);
+    },
     evidence: (event) => void record(event, true),
     storeProblem: async () => {
       if (!writer) return 'audit store unavailable';

@@ -9,6 +9,7 @@ import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
 import type { AuditRuntime } from '../audit-runtime.js';
+import type { GatewayApprovalsHandler } from '../gateway-approvals.js';
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
 import { onSignal } from '../shutdown.js';
@@ -34,6 +35,8 @@ export interface RunStreams {
 export interface HttpOptions extends HttpFlags {
   http?: string;
   httpTokenEnv?: string;
+  /** The team gateway's approver key: serves `/approvals` for signed-in people. */
+  approvalsKey?: string;
 }
 
 type OpenSession = HttpEndpointOptions['open'];
@@ -46,6 +49,8 @@ export interface HttpServing {
   audit: AuditRuntime;
   /** Upstream processes one session starts (counted against the per-user limit). */
   processesPerSession: number;
+  /** The requirements (approver keys, masking) for `--approvals-key`. */
+  world: World;
 }
 
 /** The stdio servers among `decisions` that a session would start (one process tree each). */
@@ -71,16 +76,8 @@ export async function serveHttp(
     );
     return ExitCode.usage;
   }
-  let token: string | null = null;
-  if (opts.httpTokenEnv) {
-    token = io.env[opts.httpTokenEnv] ?? '';
-    if (token === '') {
-      io.stderr(
-        `error: --http-token-env ${opts.httpTokenEnv}: that environment variable is not set or empty\n`,
-      );
-      return ExitCode.usage;
-    }
-  }
+  const token = sharedToken(opts, io);
+  if (token === undefined) return ExitCode.usage;
   const auth = httpAuthentication(serving.identity, token, io);
   if ('exit' in auth) return auth.exit;
   const resolved = resolveHttpSettings(opts, serving.requirements, io.cwd);
@@ -89,6 +86,8 @@ export async function serveHttp(
     return ExitCode.httpSettingsRefused;
   }
   const { settings } = resolved;
+  const approvals = await approvalsFor(opts, serving, io);
+  if ('exit' in approvals) return approvals.exit;
   const line = (l: object) => io.stderr(`${JSON.stringify(l)}\n`);
   const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
   const { TlsFileError } = await import('../../gateway/downstream/tls-listener.js');
@@ -103,6 +102,7 @@ export async function serveHttp(
       processesPerSession: serving.processesPerSession,
       storeProblem: () => serving.audit.storeProblem(),
       onEvent: line,
+      ...(approvals.handler ? { approvals: approvals.handler } : {}),
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -110,7 +110,8 @@ export async function serveHttp(
     return err instanceof TlsFileError ? ExitCode.httpSettingsRefused : ExitCode.usage;
   }
   const started = endpoint;
-  line({ event: 'listening', url: started.url, auth: auth.mode });
+  const approvalsUrl = approvals.handler ? started.url.replace(/\/mcp$/, '/approvals') : null;
+  line({ event: 'listening', url: started.url, auth: auth.mode, approvals: approvalsUrl });
   if ((listen.host === '0.0.0.0' || listen.host === '::') && settings.allowedHosts.length === 0)
     line({
       event: 'http_warning',
@@ -138,6 +139,37 @@ export async function serveHttp(
   line({ event: 'drained', unfinished });
   await serving.audit.close('drained');
   return ExitCode.ok;
+}
+
+/** `--http-token-env`'s value, null without it, undefined (reported) when it is unset. */
+function sharedToken(opts: HttpOptions, io: CliIo): string | null | undefined {
+  if (!opts.httpTokenEnv) return null;
+  const token = io.env[opts.httpTokenEnv] ?? '';
+  if (token !== '') return token;
+  io.stderr(
+    `error: --http-token-env ${opts.httpTokenEnv}: that environment variable is not set or empty\n`,
+  );
+  return undefined;
+}
+
+/** `--approvals-key`: the team gateway's approvals API, or the reason it cannot be served. */
+async function approvalsFor(
+  opts: HttpOptions,
+  serving: HttpServing,
+  io: CliIo,
+): Promise<{ exit: ExitCodeValue } | { handler?: GatewayApprovalsHandler }> {
+  if (opts.approvalsKey === undefined) return {};
+  const refuse = (why: string) => {
+    io.stderr(`error: ${why}\n`);
+    return { exit: ExitCode.httpSettingsRefused };
+  };
+  if (!identityConfigured(serving.identity))
+    return refuse(
+      '--approvals-key needs [gatehouse_identity] in requirements: approvers are the people the identity provider signs in',
+    );
+  const { gatewayApprovals } = await import('../gateway-approvals.js');
+  const made = gatewayApprovals(opts.approvalsKey, serving.world, serving.audit, io.cwd);
+  return 'error' in made ? refuse(made.error) : { handler: made.handler };
 }
 
 /**
@@ -257,6 +289,7 @@ export async function runRun(
       identity: world.requirements.requirements.identity,
       audit,
       processesPerSession: stdioProcesses([decision]),
+      world,
     });
   }
   const audit = await startAudit(world, io, global.audit, {

@@ -61,5 +61,9 @@ export function withHttpOptions(cmd: Command): Command {
       '--max-processes-per-user <n>',
       "most upstream processes one user's sessions may hold (default 100)",
     )
-    .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)');
+    .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)')
+    .option(
+      '--approvals-key <file>',
+      'serve /approvals for signed-in people, signing their grants with this gateway approver key (listed with gateway = true; needs [gatehouse_identity])',
+    );
 }
