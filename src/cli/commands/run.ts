@@ -37,7 +37,12 @@ export interface HttpOptions extends HttpFlags {
   httpTokenEnv?: string;
   /** The team gateway's approver key: serves `/approvals` for signed-in people. */
   approvalsKey?: string;
+  /** This replica's name: the prefix of its session ids (routing behind a proxy). */
+  replicaId?: string;
 }
+
+/** A replica name: short, and safe in a session id and an nginx map. */
+const REPLICA_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 type OpenSession = HttpEndpointOptions['open'];
 
@@ -78,6 +83,7 @@ export async function serveHttp(
   }
   const token = sharedToken(opts, io);
   if (token === undefined) return ExitCode.usage;
+  if (!replicaIdOk(opts, io)) return ExitCode.usage;
   const auth = httpAuthentication(serving.identity, token, io);
   if ('exit' in auth) return auth.exit;
   const resolved = resolveHttpSettings(opts, serving.requirements, io.cwd);
@@ -103,6 +109,7 @@ export async function serveHttp(
       storeProblem: () => serving.audit.storeProblem(),
       onEvent: line,
       ...(approvals.handler ? { approvals: approvals.handler } : {}),
+      ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -139,6 +146,14 @@ export async function serveHttp(
   line({ event: 'drained', unfinished });
   await serving.audit.close('drained');
   return ExitCode.ok;
+}
+
+function replicaIdOk(opts: HttpOptions, io: CliIo): boolean {
+  if (opts.replicaId === undefined || REPLICA_ID.test(opts.replicaId)) return true;
+  io.stderr(
+    `error: --replica-id ${JSON.stringify(opts.replicaId)}: use 1–32 lowercase letters, digits and -, starting with a letter or digit (e.g. gw-1)\n`,
+  );
+  return false;
 }
 
 /** `--http-token-env`'s value, null without it, undefined (reported) when it is unset. */

@@ -63,6 +63,10 @@ export function withHttpOptions(cmd: Command): Command {
     )
     .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)')
     .option(
+      '--replica-id <name>',
+      'this replica of a team gateway: session ids start with NAME. so a reverse proxy routes each session to it',
+    )
+    .option(
       '--approvals-key <file>',
       'serve /approvals for signed-in people, signing their grants with this gateway approver key (listed with gateway = true; needs [gatehouse_identity])',
     );

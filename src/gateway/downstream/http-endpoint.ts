@@ -48,6 +48,11 @@ export interface HttpEndpointOptions {
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
   open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
+  /**
+   * This replica's name (`--replica-id`): every session id starts with `NAME.`, so a reverse
+   * proxy in front of several replicas sends each session's requests to the one that holds it.
+   */
+  replicaId?: string;
   /** A session ended because its upstream went away. */
   onLost?(sessionId: string, reason: string): void;
   /** A session was ended by the gateway (idle), as a stderr line. */

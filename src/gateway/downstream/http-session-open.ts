@@ -41,6 +41,8 @@ export interface SessionOpening {
   options: {
     open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
     onLost?(sessionId: string, reason: string): void;
+    /** Prefixes session ids (`ID.uuid`) so a proxy can route each session to its replica. */
+    replicaId?: string;
   };
   drop(id: string): Promise<void>;
 }
@@ -106,7 +108,7 @@ export async function openHttpSession(
       });
       return;
     }
-    const id = randomUUID();
+    const id = ctx.options.replicaId ? `${ctx.options.replicaId}.${randomUUID()}` : randomUUID();
     const transport = new HttpSessionTransport(id);
     const entry: HttpSessionEntry = {
       transport,
