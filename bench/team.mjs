@@ -6,7 +6,7 @@
 // ratios. Bounded: BENCH_USERS (default 20) × BENCH_CALLS (default 50) calls per run.
 import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -197,7 +197,7 @@ const fmt = (r) =>
   `p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  ${r.rps.toFixed(0)} req/s  (${r.calls} calls)`;
 try {
   console.log(
-    `bench:team — ${USERS} users × ${CALLS} sequential tools/call each, all users at once, through nginx; audit on PostgreSQL`,
+    `bench:team — ${USERS} users × ${CALLS} sequential tools/call each, all users at once, through nginx; audit on PostgreSQL; ${availableParallelism()} CPU(s)`,
   );
   const one = await run(1, tokens, files, home, store);
   console.log(`  1 replica : ${fmt(one)}`);
@@ -206,7 +206,9 @@ try {
   console.log(
     `  2 vs 1    : p50 ×${(two.p50 / one.p50).toFixed(2)}  p99 ×${(two.p99 / one.p99).toFixed(2)}  req/s ×${(two.rps / one.rps).toFixed(2)}`,
   );
-  console.log(JSON.stringify({ users: USERS, calls_per_user: CALLS, one, two }));
+  console.log(
+    JSON.stringify({ users: USERS, calls_per_user: CALLS, cpus: availableParallelism(), one, two }),
+  );
 } finally {
   const client = new pg.Client({ connectionString: PG_URL });
   await client.connect();

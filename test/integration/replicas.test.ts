@@ -353,3 +353,42 @@ describe.skipIf(!ready)('replicas behind nginx on one PostgreSQL store', () => {
     expect(after.findings.filter((f) => !['intent_without_result'].includes(f.kind))).toEqual([]);
   }, 180_000);
 });
+
+describe.skipIf(!existsSync(BIN))('starting a replica: clear refusals', () => {
+  test('an approvals key the admin did not list as a gateway key (exit 22), a bad replica id (exit 2)', async () => {
+    const home = tempDir();
+    const keyFile = join(tempDir(), 'k.pem');
+    expect(gatehouse(['approvals', 'keygen', '--name', 'gw', '--out', keyFile], home).status).toBe(
+      0,
+    );
+    const dir = writeFiles({
+      'c.toml': '',
+      'r.toml': `[gatehouse_identity]\nissuer = "${provider.issuer}"\n`,
+    });
+    const serve = (extra: string[]) =>
+      spawnSync(
+        process.execPath,
+        [
+          BIN,
+          '--config',
+          join(dir, 'c.toml'),
+          '--requirements',
+          join(dir, 'r.toml'),
+          'serve',
+          '--http',
+          '127.0.0.1:0',
+          ...extra,
+        ],
+        { env: { ...process.env, GATEHOUSE_HOME: home }, encoding: 'utf8', timeout: 30_000 },
+      );
+    const unlisted = serve(['--approvals-key', keyFile]);
+    expect(unlisted.status).toBe(22);
+    expect(unlisted.stderr).toContain(
+      'is not listed as a gateway key in [gatehouse_approvals] approvers',
+    );
+    expect(unlisted.stderr).toContain(`gatehouse approvals public-key --key ${keyFile}`);
+    const badId = serve(['--replica-id', 'GW 1']);
+    expect(badId.status).toBe(2);
+    expect(badId.stderr).toContain('--replica-id "GW 1": use 1–32 lowercase letters');
+  });
+});
