@@ -46,6 +46,8 @@ export interface AuditRuntime {
   approvals: ApprovalQueue | null;
   /** Records a decision's evidence and waits until it is durable (throws when it is not). */
   recordDurable(event: AuditEventBody): Promise<void>;
+  /** The team gateway's approvals API: waiting calls and webhooks point approvers there. */
+  approvalsServedAt(url: string): void;
 }
 
 function sha256(data: string | Buffer): string {
@@ -185,6 +187,11 @@ export async function startAudit(
     problem(`approval queue unavailable: ${err instanceof Error ? err.message : String(err)}`);
   }
   const storeFlag = spec ? ` --audit ${where}` : '';
+  let approvalsUrl: string | null = null;
+  const approveHint = (id: string) =>
+    approvalsUrl
+      ? `an approver signed in to the team gateway approves it: POST ${approvalsUrl}/${id}/approve`
+      : `an approver runs \`gatehouse${storeFlag} approvals approve ${id}\``;
   const bindingIds = bindingIdentities(
     world.decisions.map((d) => d.server),
     io.env,
@@ -227,13 +234,18 @@ export async function startAudit(
       approvers: world.requirements.requirements.approvals.approvers,
       inBandCategories: world.requirements.requirements.approvals.inBandCategories,
       maskForPeople: (value) => maskForAudit(peopleMasker, value),
-      approveHint: (id) => `an approver runs \`gatehouse${storeFlag} approvals approve ${id}\``,
+      approveHint,
       ...(policy.approvalWebhook
         ? {
             notify: (row: ApprovalRow) =>
               void sendWebhook(
                 policy.approvalWebhook as string,
-                webhookPayload(row, `gatehouse${storeFlag} approvals approve ${row.id}`),
+                webhookPayload(
+                  row,
+                  approvalsUrl
+                    ? `POST ${approvalsUrl}/${row.id}/approve`
+                    : `gatehouse${storeFlag} approvals approve ${row.id}`,
+                ),
                 (message) =>
                   io.stderr(`${JSON.stringify({ event: 'webhook_error', detail: message })}\n`),
               ),
@@ -257,6 +269,9 @@ export async function startAudit(
   return {
     governance,
     approvals: queue,
+    approvalsServedAt: (url) => {
+      approvalsUrl = url;
+    },
     recordDurable: async (event) => {
       await sink.record(event);
     },

@@ -124,6 +124,8 @@ approvers = [
       { GATEHOUSE_HOME: home, XDG_RUNTIME_DIR: runtime },
     );
     expect(r.url, r.stderr()).not.toBe('');
+    // Waiting calls and webhooks point approvers at the URL people use (the proxy's).
+    expect(r.stderr()).toContain(`"approvals":"http://127.0.0.1:${port}/approvals"`);
     replicas.push(r);
   }
   proxy = await startNginx(

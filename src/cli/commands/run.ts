@@ -117,7 +117,8 @@ export async function serveHttp(
     return err instanceof TlsFileError ? ExitCode.httpSettingsRefused : ExitCode.usage;
   }
   const started = endpoint;
-  const approvalsUrl = approvals.handler ? started.url.replace(/\/mcp$/, '/approvals') : null;
+  const approvalsUrl = approvals.handler ? publicApprovalsUrl(started.url, serving) : null;
+  if (approvalsUrl) serving.audit.approvalsServedAt(approvalsUrl);
   line({ event: 'listening', url: started.url, auth: auth.mode, approvals: approvalsUrl });
   if ((listen.host === '0.0.0.0' || listen.host === '::') && settings.allowedHosts.length === 0)
     line({
@@ -165,6 +166,11 @@ function sharedToken(opts: HttpOptions, io: CliIo): string | null | undefined {
     `error: --http-token-env ${opts.httpTokenEnv}: that environment variable is not set or empty\n`,
   );
   return undefined;
+}
+
+/** Where people reach `/approvals`: beside the resource URI clients use (behind a proxy), else the listener. */
+function publicApprovalsUrl(listening: string, serving: HttpServing): string {
+  return new URL('/approvals', serving.identity.resource ?? listening).toString();
 }
 
 /** `--approvals-key`: the team gateway's approvals API, or the reason it cannot be served. */
