@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { NGINX, freePort, startNginx } from '../support/nginx.mjs';
 import type { TestProvider } from '../support/oidc.js';
 import { startTestProvider } from '../support/oidc.js';
 import { PG_URL, dropSchemas, postgresAvailable } from '../support/postgres.js';
+import { publicKeyText } from '../../src/approval/signed-grant.js';
 
 /**
  * A team gateway as deployed: two `serve --http` replicas sharing one PostgreSQL store (audit
@@ -393,4 +395,49 @@ describe.skipIf(!existsSync(BIN))('starting a replica: clear refusals', () => {
     expect(badId.status).toBe(2);
     expect(badId.stderr).toContain('--replica-id "GW 1": use 1–32 lowercase letters');
   });
+});
+
+describe.skipIf(!existsSync(BIN))('a call waiting for approval', () => {
+  test('is refused when its approval expires unanswered, before its wait ends (fail closed)', async () => {
+    if (!(await postgresAvailable())) return;
+    usedPg = true;
+    const home = tempDir();
+    const dir = writeFiles({
+      'r.toml': `[gatehouse_identity]
+issuer = "${provider.issuer}"
+resource = "http://127.0.0.1:1/mcp"
+required_scopes = ["mcp:tools"]
+
+[gatehouse_policy]
+default_approval = "gatehouse"
+approval_wait_seconds = 600
+approval_ttl_seconds = 2
+
+[gatehouse_policy.tools."governed/refund"]
+approval = "two_person"
+
+[gatehouse_approvals]
+approvers = [{ name = "bob", public_key = "${publicKeyText(generateKeyPairSync('ed25519').publicKey)}" }]
+`,
+    });
+    const config = `[mcp_servers.governed]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'governed.mjs'))}]\n`;
+    const r = await startGatehouse(
+      children,
+      config,
+      ['--requirements', join(dir, 'r.toml'), '--audit', STORE, 'serve', '--http', '127.0.0.1:0'],
+      { GATEHOUSE_HOME: home },
+    );
+    const alice = await provider.token('alice', {
+      resource: 'http://127.0.0.1:1/mcp',
+      scope: 'mcp:tools',
+    });
+    const a = await connect(r.url, alice);
+    const result = await a.client
+      .callTool({ name: 'governed__refund', arguments: { amount: 5, to: 'x' } })
+      .then(
+        () => 'completed',
+        (err: Error) => err.message,
+      );
+    expect(result).toMatch(/expired at .* before anyone decided/);
+  }, 60_000);
 });
