@@ -215,29 +215,8 @@ export function verifyGrant(
   if (!isRecord(raw) || !isRecord(raw.statement))
     return bad('malformed grant: expected {statement, signature, key_fingerprint}');
   const s = raw.statement;
-  if (s.type !== GRANT_STATEMENT_TYPE)
-    return bad(`malformed grant: statement type must be ${GRANT_STATEMENT_TYPE}`);
-  for (const f of [
-    'approval_id',
-    'binding',
-    'server',
-    'tool',
-    'level',
-    'approver',
-    'key',
-    'policy_revision',
-    'issued_at',
-    'expires_at',
-  ])
-    if (typeof s[f] !== 'string') return bad(`malformed grant: statement.${f} must be a string`);
-  if (s.requester !== null && typeof s.requester !== 'string')
-    return bad('malformed grant: statement.requester must be a string or null');
-  if (s.reason !== null && typeof s.reason !== 'string')
-    return bad('malformed grant: statement.reason must be a string or null');
-  if (s.approved_by !== undefined && !isApprovedBy(s.approved_by))
-    return bad(
-      'malformed grant: statement.approved_by must be {principal, issuer, subject, groups}',
-    );
+  const malformed = malformedStatement(s);
+  if (malformed) return bad(malformed);
   if (typeof raw.signature !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(raw.signature))
     return bad('malformed signature: expected the base64 of a 64-byte Ed25519 signature');
   const statement = s as unknown as GrantStatement;
@@ -302,6 +281,32 @@ export function verifyGrant(
       public_key: approver.text,
     },
   };
+}
+
+/** Why a statement's fields are malformed (null: each has its type). */
+function malformedStatement(s: Record<string, unknown>): string | null {
+  if (s.type !== GRANT_STATEMENT_TYPE)
+    return `malformed grant: statement type must be ${GRANT_STATEMENT_TYPE}`;
+  for (const f of [
+    'approval_id',
+    'binding',
+    'server',
+    'tool',
+    'level',
+    'approver',
+    'key',
+    'policy_revision',
+    'issued_at',
+    'expires_at',
+  ])
+    if (typeof s[f] !== 'string') return `malformed grant: statement.${f} must be a string`;
+  if (s.requester !== null && typeof s.requester !== 'string')
+    return 'malformed grant: statement.requester must be a string or null';
+  if (s.reason !== null && typeof s.reason !== 'string')
+    return 'malformed grant: statement.reason must be a string or null';
+  if (s.approved_by !== undefined && !isApprovedBy(s.approved_by))
+    return 'malformed grant: statement.approved_by must be {principal, issuer, subject, groups}';
+  return null;
 }
 
 function isApprovedBy(v: unknown): v is ApprovedBy {

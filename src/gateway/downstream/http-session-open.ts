@@ -47,6 +47,11 @@ export interface SessionOpening {
   drop(id: string): Promise<void>;
 }
 
+/** A session id: `REPLICA.UUID` on a named replica (a proxy routes by the prefix), else a UUID. */
+function newSessionId(replicaId: string | undefined): string {
+  return replicaId ? `${replicaId}.${randomUUID()}` : randomUUID();
+}
+
 /**
  * A POST without `Mcp-Session-Id`: it must be a lone `initialize`. The per-user limits are
  * checked before the gateway mode starts anything; a refused initialize keeps no session.
@@ -108,7 +113,7 @@ export async function openHttpSession(
       });
       return;
     }
-    const id = ctx.options.replicaId ? `${ctx.options.replicaId}.${randomUUID()}` : randomUUID();
+    const id = newSessionId(ctx.options.replicaId);
     const transport = new HttpSessionTransport(id);
     const entry: HttpSessionEntry = {
       transport,
