@@ -58,6 +58,7 @@ test('CLI commands are exactly these', () => {
     'approvals sign',
     'approvals deny',
     'approvals serve',
+    'approvals public-key',
     'tokens create',
     'tokens list',
     'tokens revoke',

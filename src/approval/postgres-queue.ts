@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 import type {
   ApprovalQueue,
   ApprovalRow,
@@ -21,10 +21,20 @@ export function approvalsTablePostgres(schema: string): string {
   ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS "grant" TEXT;`;
 }
 
-/** The queue in the shared PostgreSQL schema; each change is one transaction with row locks. */
+/** The channel every replica listens on; the payload is `SCHEMA:ID` of the decided approval. */
+export const APPROVALS_CHANNEL = 'gatehouse_approvals';
+
+/**
+ * The queue in the shared PostgreSQL schema; each change is one transaction with row locks.
+ * A decision also NOTIFYs (delivered at COMMIT), so a call waiting on another replica goes on
+ * at once instead of at its next poll.
+ */
 export class PostgresApprovalQueue implements ApprovalQueue {
   private ready: Promise<unknown>;
   private expired: ApprovalRow[] = [];
+  private listener: Promise<pg.Client | null> | null = null;
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private closed = false;
 
   takeExpired(): ApprovalRow[] {
     return this.expired.splice(0);
@@ -126,6 +136,69 @@ export class PostgresApprovalQueue implements ApprovalQueue {
     });
   }
 
+  /**
+   * One connection of its own (outside the pool) LISTENs for decisions; if it breaks, the next
+   * wait opens another.
+   */
+  private listen(): Promise<pg.Client | null> {
+    this.listener ??= (async () => {
+      await this.ready;
+      const { connectionString, connectionTimeoutMillis } = this.pool.options;
+      const client = new pg.Client({ connectionString, connectionTimeoutMillis });
+      await client.connect();
+      const drop = () => {
+        this.listener = null;
+        void client.end().catch(() => undefined);
+        // Waiters fall back to their poll; nothing waits on a broken connection.
+        for (const set of this.waiters.values()) for (const wake of set) wake();
+      };
+      client.on('error', drop);
+      client.on('notification', (n) => {
+        const [schema, id] = (n.payload ?? '').split(':');
+        if (schema !== this.schema || !id) return;
+        for (const wake of this.waiters.get(id) ?? []) wake();
+      });
+      try {
+        await client.query(`LISTEN ${APPROVALS_CHANNEL}`);
+      } catch (err) {
+        drop();
+        throw err;
+      }
+      return client;
+    })().catch(() => {
+      this.listener = null;
+      return null;
+    });
+    return this.listener;
+  }
+
+  async waitForChange(id: string, ms: number): Promise<'changed' | 'timeout'> {
+    if (this.closed || !(await this.listen())) {
+      await new Promise((r) => setTimeout(r, Math.min(ms, 250)));
+      return 'timeout';
+    }
+    return new Promise((resolve) => {
+      const set = this.waiters.get(id) ?? new Set<() => void>();
+      this.waiters.set(id, set);
+      const done = (how: 'changed' | 'timeout') => {
+        clearTimeout(timer);
+        set.delete(wake);
+        if (set.size === 0) this.waiters.delete(id);
+        resolve(how);
+      };
+      const wake = () => done('changed');
+      const timer = setTimeout(() => done('timeout'), ms);
+      set.add(wake);
+    });
+  }
+
+  /** Releases the listening connection (the store closes its pool next). */
+  close(): void {
+    this.closed = true;
+    void this.listener?.then((c) => c?.end().catch(() => undefined));
+    this.listener = null;
+  }
+
   async get(id: string): Promise<ApprovalRow | null> {
     await this.ready;
     const row = (
@@ -178,6 +251,7 @@ export class PostgresApprovalQueue implements ApprovalQueue {
         `UPDATE ${this.schema}.approvals SET status = $1, approver = $2, decided_at = $3, reason = $4, "grant" = $5 WHERE id = $6`,
         [decision, approver, now, reason, grantText, id],
       );
+      await c.query('SELECT pg_notify($1, $2)', [APPROVALS_CHANNEL, `${this.schema}:${id}`]);
       return fromDbRow({
         ...(row as ApprovalDbRow),
         status: decision,

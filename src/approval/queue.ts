@@ -59,7 +59,11 @@ export class ApprovalError extends Error {
       | 'expired'
       | 'same_person'
       | 'unknown_requester'
-      | 'signature_required',
+      | 'signature_required'
+      | 'unauthenticated'
+      | 'not_a_person'
+      | 'not_allowed'
+      | 'reason_required',
   ) {
     super(message);
   }
@@ -85,6 +89,12 @@ export interface ApprovalQueue {
   /** Approvals this process found past their expiry (and marked expired) since the last call. */
   takeExpired(): ApprovalRow[];
   list(options?: { all?: boolean }): Promise<ApprovalRow[]>;
+  /**
+   * Resolves when approval `id` may have changed (another process decided it: PostgreSQL
+   * NOTIFY), or after `ms` ('timeout'). Absent: the waiter polls. A lost notification only
+   * delays a waiter until its next poll; it never decides anything.
+   */
+  waitForChange?(id: string, ms: number): Promise<'changed' | 'timeout'>;
   decide(
     id: string,
     decision: 'approved' | 'denied',

@@ -171,3 +171,68 @@ describe('signed approval grants', () => {
     );
   });
 });
+
+describe('grants a team gateway signs for signed-in people', () => {
+  const gw = approver('team-gateway', []);
+  const gateway: ApproverKey = {
+    ...gw.key,
+    gateway: { subjects: ['carol'], groups: ['approvers'] },
+  };
+  const keys = [gateway, bob.key];
+  const person = (subject: string, groups: string[] = []) => ({
+    principal: `user:${subject}`,
+    issuer: 'https://idp.example',
+    subject,
+    groups,
+  });
+  const forUser = { ...SUBJECT, requester: 'user:alice' };
+  const expectUser = { ...EXPECT, requester: 'user:alice' };
+  const signedFor = (who: ReturnType<typeof person> | undefined, key = gw, listedAs = gateway) =>
+    signStatement(grantStatementFor(forUser, listedAs, null, NOW, who), key.privateKey);
+
+  test('an allowed second person (by group or by subject) is accepted and named in the statement', () => {
+    for (const who of [person('bob', ['approvers']), person('carol')]) {
+      const v = verifyGrant(signedFor(who), keys, expectUser);
+      expect(v).toMatchObject({ ok: true, grant: { statement: { approved_by: who } } });
+      expect(checkGrantSelfContained(signedFor(who))).toBeNull();
+    }
+  });
+
+  test('two_person compares subjects: the requester cannot approve through the gateway', () => {
+    expect(verifyGrant(signedFor(person('alice', ['approvers'])), keys, expectUser)).toEqual({
+      ok: false,
+      reason: 'user:alice requested this call and cannot approve it: a second person must',
+    });
+  });
+
+  test('refused: nobody named, a person outside the listed subjects/groups, a bot, a person key naming someone', () => {
+    const reasons = [
+      verifyGrant(signedFor(undefined), keys, expectUser),
+      verifyGrant(signedFor(person('dave', ['eng'])), keys, expectUser),
+      verifyGrant(
+        signedFor({ ...person('ci', ['approvers']), principal: 'service:ci' }),
+        keys,
+        expectUser,
+      ),
+      verifyGrant(signedFor(person('carol'), bob, bob.key), keys, expectUser),
+    ].map((v) => (v.ok ? 'accepted' : v.reason));
+    expect(reasons).toEqual([
+      expect.stringContaining('must name the authenticated person'),
+      expect.stringContaining('may not approve through team-gateway'),
+      expect.stringContaining('is not a person signed in'),
+      expect.stringContaining("bob's key is a person's key"),
+    ]);
+  });
+
+  test('approved_by is signed: changing who approved breaks the signature', () => {
+    const grant = signedFor(person('carol'));
+    const forged = {
+      ...grant,
+      statement: { ...grant.statement, approved_by: person('mallory', ['approvers']) },
+    };
+    expect(verifyGrant(forged, keys, expectUser)).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('bad signature'),
+    });
+  });
+});

@@ -34,6 +34,20 @@ export interface GrantStatement {
   issued_at: string;
   expires_at: string;
   reason: string | null;
+  /**
+   * Only in grants a gateway key signs: the authenticated person who decided (their principal,
+   * issuer, subject and groups as the identity provider vouched), so two_person compares them.
+   */
+  approved_by?: ApprovedBy;
+}
+
+/** The person a gateway signed for (see GrantStatement.approved_by). */
+export interface ApprovedBy {
+  /** `user:SUBJECT`. */
+  principal: string;
+  issuer: string;
+  subject: string;
+  groups: string[];
 }
 
 /** What travels: the statement, the signature over its canonical JSON, the key's fingerprint. */
@@ -60,6 +74,11 @@ export interface ApproverKey {
   fingerprint: string;
   /** The public key line as written (`ed25519:BASE64`). */
   text: string;
+  /**
+   * A team gateway's key (`gateway = true`): it signs for authenticated people, only those
+   * whose subject or group is listed here; it is never a person itself.
+   */
+  gateway?: { subjects: string[]; groups: string[] };
 }
 
 const RAW_ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
@@ -165,8 +184,13 @@ export function osPrincipal(user: string): string {
  * against every principal the admin listed for this approver. A requester that is not a person
  * (null, a shared token) is never "different" — callers refuse those before asking.
  */
-export function isSamePerson(approver: ApproverKey, requester: string | null): boolean {
+export function isSamePerson(
+  approver: ApproverKey,
+  requester: string | null,
+  approvedBy?: ApprovedBy,
+): boolean {
   if (requester === null) return true;
+  if (approver.gateway) return approvedBy === undefined || approvedBy.principal === requester;
   if (requester === `person:${approver.name}`) return true;
   // A subject equal to the approver's name counts as the same person (the safe side).
   if (requester === `user:${approver.name}`) return true;
@@ -191,25 +215,8 @@ export function verifyGrant(
   if (!isRecord(raw) || !isRecord(raw.statement))
     return bad('malformed grant: expected {statement, signature, key_fingerprint}');
   const s = raw.statement;
-  if (s.type !== GRANT_STATEMENT_TYPE)
-    return bad(`malformed grant: statement type must be ${GRANT_STATEMENT_TYPE}`);
-  for (const f of [
-    'approval_id',
-    'binding',
-    'server',
-    'tool',
-    'level',
-    'approver',
-    'key',
-    'policy_revision',
-    'issued_at',
-    'expires_at',
-  ])
-    if (typeof s[f] !== 'string') return bad(`malformed grant: statement.${f} must be a string`);
-  if (s.requester !== null && typeof s.requester !== 'string')
-    return bad('malformed grant: statement.requester must be a string or null');
-  if (s.reason !== null && typeof s.reason !== 'string')
-    return bad('malformed grant: statement.reason must be a string or null');
+  const malformed = malformedStatement(s);
+  if (malformed) return bad(malformed);
   if (typeof raw.signature !== 'string' || !/^[A-Za-z0-9+/]{86}==$/.test(raw.signature))
     return bad('malformed signature: expected the base64 of a 64-byte Ed25519 signature');
   const statement = s as unknown as GrantStatement;
@@ -235,6 +242,8 @@ export function verifyGrant(
     return bad(
       `the statement names approver '${statement.approver}' but is signed by ${approver.name}'s key`,
     );
+  const onBehalf = gatewayProblem(approver, statement.approved_by);
+  if (onBehalf) return bad(onBehalf);
   if (statement.approval_id !== expect.approvalId)
     return bad(`the grant is for approval ${statement.approval_id}, not ${expect.approvalId}`);
   if (statement.binding !== expect.binding)
@@ -251,11 +260,16 @@ export function verifyGrant(
   if (statement.requester !== expect.requester) return bad('the grant names another requester');
   if (!(Date.parse(statement.expires_at) > Date.parse(expect.now)))
     return bad(`the grant expired at ${statement.expires_at}`);
-  if (expect.level === 'two_person' && isSamePerson(approver, expect.requester))
+  if (
+    expect.level === 'two_person' &&
+    isSamePerson(approver, expect.requester, statement.approved_by)
+  )
     return bad(
       expect.requester === null
         ? 'a two_person call from an unknown requester cannot be approved'
-        : `${approver.name}'s key is listed for the requester (${expect.requester}): a second person must sign`,
+        : statement.approved_by
+          ? `${statement.approved_by.principal} requested this call and cannot approve it: a second person must`
+          : `${approver.name}'s key is listed for the requester (${expect.requester}): a second person must sign`,
     );
   return {
     ok: true,
@@ -267,6 +281,69 @@ export function verifyGrant(
       public_key: approver.text,
     },
   };
+}
+
+/** Why a statement's fields are malformed (null: each has its type). */
+function malformedStatement(s: Record<string, unknown>): string | null {
+  if (s.type !== GRANT_STATEMENT_TYPE)
+    return `malformed grant: statement type must be ${GRANT_STATEMENT_TYPE}`;
+  for (const f of [
+    'approval_id',
+    'binding',
+    'server',
+    'tool',
+    'level',
+    'approver',
+    'key',
+    'policy_revision',
+    'issued_at',
+    'expires_at',
+  ])
+    if (typeof s[f] !== 'string') return `malformed grant: statement.${f} must be a string`;
+  if (s.requester !== null && typeof s.requester !== 'string')
+    return 'malformed grant: statement.requester must be a string or null';
+  if (s.reason !== null && typeof s.reason !== 'string')
+    return 'malformed grant: statement.reason must be a string or null';
+  if (s.approved_by !== undefined && !isApprovedBy(s.approved_by))
+    return 'malformed grant: statement.approved_by must be {principal, issuer, subject, groups}';
+  return null;
+}
+
+function isApprovedBy(v: unknown): v is ApprovedBy {
+  return (
+    isRecord(v) &&
+    typeof v.principal === 'string' &&
+    typeof v.issuer === 'string' &&
+    typeof v.subject === 'string' &&
+    Array.isArray(v.groups) &&
+    v.groups.every((g) => typeof g === 'string')
+  );
+}
+
+/**
+ * Why a grant's signer may not sign for `approvedBy` (null: it may). A person's key signs only
+ * for its own person; a gateway key only for an authenticated person the admin allowed by
+ * subject or group (the groups are the ones the identity provider vouched for, signed in).
+ */
+export function gatewayProblem(
+  approver: ApproverKey,
+  approvedBy: ApprovedBy | undefined,
+): string | null {
+  if (!approver.gateway)
+    return approvedBy === undefined
+      ? null
+      : `${approver.name}'s key is a person's key: only a gateway key (gateway = true) signs for another identity`;
+  if (approvedBy === undefined)
+    return `${approver.name} is a gateway key: its grants must name the authenticated person who approved (approved_by)`;
+  if (
+    !approvedBy.principal.startsWith('user:') ||
+    approvedBy.principal !== `user:${approvedBy.subject}`
+  )
+    return `${approvedBy.principal} is not a person signed in through the identity provider, so it cannot approve`;
+  const { subjects, groups } = approver.gateway;
+  if (!subjects.includes(approvedBy.subject) && !approvedBy.groups.some((g) => groups.includes(g)))
+    return `${approvedBy.principal} may not approve through ${approver.name}: neither the subject nor a group is listed in its subjects/groups`;
+  return null;
 }
 
 /** The parts of a queued approval a statement names (a row, or its JSON from the HTTP API). */
@@ -287,8 +364,10 @@ export function grantStatementFor(
   approver: { name: string; fingerprint: string },
   reason: string | null,
   now: string,
+  approvedBy?: ApprovedBy,
 ): GrantStatement {
   return {
+    ...(approvedBy ? { approved_by: approvedBy } : {}),
     type: GRANT_STATEMENT_TYPE,
     approval_id: subject.id,
     binding: subject.binding,

@@ -483,6 +483,7 @@ export class PostgresAuditStore implements AuditStore {
   private queue: PostgresApprovalQueue | null = null;
 
   async close(): Promise<void> {
+    this.queue?.close();
     await this.pool.end().catch(() => undefined);
   }
 }

@@ -81,3 +81,45 @@ describe('audit verify: approval evidence', () => {
     expect(r).toEqual({ uses: 1, problems: [], unverifiable: 1 });
   });
 });
+
+describe('audit verify: grants a team gateway signed', () => {
+  const subject = {
+    id: 'a1',
+    binding: 'b1',
+    server: 's',
+    tool: 't',
+    level: 'two_person' as const,
+    requester: 'user:alice',
+    policyRevision: 'p',
+    expiresAt: '2099-01-01T00:00:00Z',
+  };
+  const signedFor = (sub: string) =>
+    signStatement(
+      grantStatementFor(
+        subject,
+        { name: 'team-gateway', fingerprint: keyFingerprint(publicKey) },
+        null,
+        '2026-01-01T00:00:00Z',
+        { principal: `user:${sub}`, issuer: 'https://idp', subject: sub, groups: [] },
+      ),
+      privateKey,
+    );
+  const use = (g: unknown) =>
+    verifyApprovalEvidence(
+      records([
+        ev('approval.granted', { level: 'two_person', grant: g, requester: 'user:alice' }),
+        ev('approval.used', { level: 'two_person', grant: g, requester: 'user:alice' }),
+      ]),
+      null,
+    );
+
+  test('approved by another person: fine; by the requester herself: reported', async () => {
+    expect((await use(signedFor('bob'))).problems).toEqual([]);
+    expect((await use(signedFor('alice'))).problems).toEqual([
+      expect.objectContaining({
+        seq: 2,
+        message: 'a two_person approval was approved by its own requester (user:alice)',
+      }),
+    ]);
+  });
+});

@@ -23,6 +23,7 @@ interface ApprovalEventLike {
   level?: unknown;
   channel?: unknown;
   grant?: unknown;
+  requester?: unknown;
 }
 
 /**
@@ -66,7 +67,7 @@ export async function verifyApprovalEvidence(
         continue;
       }
       if (event.grant) {
-        const why = grantProblem(event.grant, id, binding);
+        const why = grantProblem(event.grant, id, binding) ?? ownApproval(event);
         if (why) {
           problem(why);
           continue;
@@ -93,6 +94,18 @@ function grantProblem(grant: unknown, id: string, binding: string): string | nul
     return `the signed grant names approval ${String(s.approval_id)}, not ${id}`;
   if (s.binding !== binding) return `the signed grant of approval ${id} is for another binding`;
   return null;
+}
+
+/**
+ * A two_person use whose grant a gateway signed for the requester themself (`approved_by`): the
+ * gateway refuses to sign one, so finding it means the gateway key signed what it must not.
+ */
+function ownApproval(event: ApprovalEventLike): string | null {
+  const by = (event.grant as { statement?: { approved_by?: { principal?: unknown } } }).statement
+    ?.approved_by?.principal;
+  return event.level === 'two_person' && by !== undefined && by === event.requester
+    ? `a two_person approval was approved by its own requester (${String(by)})`
+    : null;
 }
 
 /** The text `audit verify` prints about approval evidence (nothing when all is well and none). */

@@ -42,6 +42,12 @@ export interface AuditRuntime {
   evidence(event: AuditEventBody): void;
   /** For `/readyz`: null when the store answers a read (bounded); a reason without location otherwise. */
   storeProblem(): Promise<string | null>;
+  /** The approval queue in the audit store (null: the store could not be opened). */
+  approvals: ApprovalQueue | null;
+  /** Records a decision's evidence and waits until it is durable (throws when it is not). */
+  recordDurable(event: AuditEventBody): Promise<void>;
+  /** The team gateway's approvals API: waiting calls and webhooks point approvers there. */
+  approvalsServedAt(url: string): void;
 }
 
 function sha256(data: string | Buffer): string {
@@ -181,6 +187,11 @@ export async function startAudit(
     problem(`approval queue unavailable: ${err instanceof Error ? err.message : String(err)}`);
   }
   const storeFlag = spec ? ` --audit ${where}` : '';
+  let approvalsUrl: string | null = null;
+  const approveHint = (id: string) =>
+    approvalsUrl
+      ? `an approver signed in to the team gateway approves it: POST ${approvalsUrl}/${id}/approve`
+      : `an approver runs \`gatehouse${storeFlag} approvals approve ${id}\``;
   const bindingIds = bindingIdentities(
     world.decisions.map((d) => d.server),
     io.env,
@@ -223,13 +234,18 @@ export async function startAudit(
       approvers: world.requirements.requirements.approvals.approvers,
       inBandCategories: world.requirements.requirements.approvals.inBandCategories,
       maskForPeople: (value) => maskForAudit(peopleMasker, value),
-      approveHint: (id) => `an approver runs \`gatehouse${storeFlag} approvals approve ${id}\``,
+      approveHint,
       ...(policy.approvalWebhook
         ? {
             notify: (row: ApprovalRow) =>
               void sendWebhook(
                 policy.approvalWebhook as string,
-                webhookPayload(row, `gatehouse${storeFlag} approvals approve ${row.id}`),
+                webhookPayload(
+                  row,
+                  approvalsUrl
+                    ? `POST ${approvalsUrl}/${row.id}/approve`
+                    : `gatehouse${storeFlag} approvals approve ${row.id}`,
+                ),
                 (message) =>
                   io.stderr(`${JSON.stringify({ event: 'webhook_error', detail: message })}\n`),
               ),
@@ -252,6 +268,13 @@ export async function startAudit(
       : maskOutgoingMessage(outgoingMasker, message);
   return {
     governance,
+    approvals: queue,
+    approvalsServedAt: (url) => {
+      approvalsUrl = url;
+    },
+    recordDurable: async (event) => {
+      await sink.record(event);
+    },
     evidence: (event) => void record(event, true),
     storeProblem: async () => {
       if (!writer) return 'audit store unavailable';

@@ -69,7 +69,7 @@ const EXIT_CODE_HELP: Readonly<Record<keyof typeof ExitCode, string>> = {
   doctorProblems:
     'doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)',
   httpSettingsRefused:
-    'run/serve --http cannot start: an HTTP setting is invalid or refused by [gatehouse_http], or a TLS file is unusable',
+    'run/serve --http cannot start: an HTTP setting is invalid or refused by [gatehouse_http], a TLS file is unusable, or --approvals-key is not a listed gateway key',
   consoleRefused:
     'console cannot start: a non-loopback --host without --allow-remote, or the address is in use',
 };

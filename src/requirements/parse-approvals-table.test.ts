@@ -63,6 +63,26 @@ in_band_categories = ["production_state"]
       'expected a name',
     ],
     [
+      `approvers = [{ name = "gw", public_key = "${publicKeyText(newKey())}", gateway = true }]`,
+      'gatehouse_approvals.approvers[0]',
+      'a gateway key needs `subjects` or `groups`',
+    ],
+    [
+      `approvers = [{ name = "gw", public_key = "${publicKeyText(newKey())}", gateway = true, groups = ["a"], os_users = ["gw"] }]`,
+      'gatehouse_approvals.approvers[0].os_users',
+      'a gateway key is not a person',
+    ],
+    [
+      `approvers = [{ name = "bob", public_key = "${publicKeyText(newKey())}", groups = ["a"] }]`,
+      'gatehouse_approvals.approvers[0].groups',
+      '`groups` is only for a gateway key',
+    ],
+    [
+      `approvers = [{ name = "gw", public_key = "${publicKeyText(newKey())}", gateway = "yes", groups = ["a"] }]`,
+      'gatehouse_approvals.approvers[0].gateway',
+      'expected true or false',
+    ],
+    [
       'in_band_categories = ["money", "snacks"]',
       'gatehouse_approvals.in_band_categories',
       'expected a list of human-approval categories',
@@ -73,6 +93,23 @@ in_band_categories = ["production_state"]
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ key, location: { file: '/r.toml', line: 2 } });
     expect(errors[0]?.message).toContain(message);
+  });
+
+  test('a gateway key: who may approve through it, and no OS users (it is not a person)', () => {
+    const gw = newKey();
+    const { layer, diagnostics } = parse(`[gatehouse_approvals]
+approvers = [
+  { name = "team-gateway", public_key = "${publicKeyText(gw)}", gateway = true, groups = ["approvers"], subjects = ["carol"] },
+]
+`);
+    expect(diagnostics).toEqual([]);
+    expect(composeRequirementLayers([layer]).approvals.approvers).toEqual([
+      expect.objectContaining({
+        name: 'team-gateway',
+        osUsers: [],
+        gateway: { subjects: ['carol'], groups: ['approvers'] },
+      }),
+    ]);
   });
 
   test('one key is one person: the same key under two names is an error', () => {

@@ -16,6 +16,7 @@ import { warnUnknownKey } from './parse-gatehouse-tables.js';
  *     { name = "bob", public_key = "ed25519:BASE64" },
  *     { name = "carol", public_key = "ed25519:BASE64", os_users = ["carol", "cw"] },
  *     { name = "dave", public_key = "ed25519:BASE64", subjects = ["00u1dave"] },
+ *     { name = "team-gateway", public_key = "ed25519:BASE64", gateway = true, groups = ["approvers"] },
  *   ]
  *   in_band_categories = ["production_state"]
  */
@@ -40,7 +41,7 @@ export const NO_APPROVAL_REQUIREMENTS: ApprovalRequirements = {
 };
 
 const KEYS = ['approvers', 'in_band_categories'];
-const APPROVER_KEYS = ['name', 'public_key', 'os_users', 'subjects'];
+const APPROVER_KEYS = ['name', 'public_key', 'os_users', 'subjects', 'gateway', 'groups'];
 const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /** `[gatehouse_approvals]`; a wrong value is an error (the layer fails closed), never ignored. */
@@ -156,6 +157,11 @@ function parseApprovers(value: unknown, at: (string | number)[], r: TableReporte
       }
       subjects = [...new Set(entry.subjects as string[])];
     }
+    const gateway = gatewayEntry(entry, here, subjects, r);
+    if (gateway === 'error') {
+      ok = false;
+      return;
+    }
     const fingerprint = keyFingerprint(parsed.key);
     const clash = out.find((a) => a.fingerprint === fingerprint || a.name === name);
     if (clash) {
@@ -172,14 +178,74 @@ function parseApprovers(value: unknown, at: (string | number)[], r: TableReporte
     }
     out.push({
       name,
-      osUsers,
-      ...(subjects ? { subjects } : {}),
+      osUsers: gateway ? [] : osUsers,
+      ...(gateway ? { gateway } : subjects ? { subjects } : {}),
       publicKey: parsed.key,
       fingerprint,
       text: (entry.public_key as string).trim(),
     });
   });
   return ok ? out : null;
+}
+
+/**
+ * `gateway = true`: a team gateway's key, which signs for the people it authenticated; then
+ * `subjects` and `groups` say who may approve through it (at least one person or group: a
+ * gateway key that anyone may use would make every signed-in user an approver).
+ */
+function gatewayEntry(
+  entry: Record<string, unknown>,
+  here: (string | number)[],
+  subjects: string[] | undefined,
+  r: TableReporter,
+): { subjects: string[]; groups: string[] } | null | 'error' {
+  if (entry.gateway === undefined || entry.gateway === false) {
+    if (entry.groups === undefined) return null;
+    r.error(
+      [...here, 'groups'],
+      '`groups` is only for a gateway key (gateway = true): who may approve through it',
+      'a person’s key names the person with `subjects` / `os_users`',
+      'invalid_value',
+    );
+    return 'error';
+  }
+  if (entry.gateway !== true) {
+    r.error([...here, 'gateway'], 'expected true or false', undefined, 'wrong_type');
+    return 'error';
+  }
+  if (entry.os_users !== undefined) {
+    r.error(
+      [...here, 'os_users'],
+      'a gateway key is not a person: it has no OS users',
+      'remove `os_users`; list who may approve through it with `subjects` / `groups`',
+      'invalid_value',
+    );
+    return 'error';
+  }
+  const groups = entry.groups;
+  if (
+    groups !== undefined &&
+    (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string' || g === ''))
+  ) {
+    r.error(
+      [...here, 'groups'],
+      'expected a list of group names (the identity provider’s groups claim)',
+      undefined,
+      'invalid_value',
+    );
+    return 'error';
+  }
+  const out = { subjects: subjects ?? [], groups: [...new Set((groups ?? []) as string[])] };
+  if (out.subjects.length === 0 && out.groups.length === 0) {
+    r.error(
+      here,
+      'a gateway key needs `subjects` or `groups`: who may approve through it',
+      'e.g. groups = ["approvers"]',
+      'missing_field',
+    );
+    return 'error';
+  }
+  return out;
 }
 
 /** Layers an admin owns (a system file); the others are the governed user's. */

@@ -258,7 +258,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     }
   });
 
-  test('the ConfigMap requirements are valid; the Ingress hashes on Mcp-Session-Id to the Service; kustomize lists real files', async () => {
+  test('the ConfigMap requirements are valid; the Ingress keeps a client on one replica (its address), routed to the Service; kustomize lists real files', async () => {
     const cm = kind('ConfigMap')[0];
     const dir = tempDir();
     writeFileSync(join(dir, 'requirements.toml'), cm.data['requirements.toml']);
@@ -274,7 +274,7 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const [ingress] = kind('Ingress');
     expect(ingress.metadata.annotations['nginx.ingress.kubernetes.io/upstream-hash-by']).toBe(
-      '$http_mcp_session_id',
+      '$binary_remote_addr',
     );
     expect(ingress.spec.rules[0].http.paths[0].backend.service.name).toBe(
       kind('Service')[0].metadata.name,

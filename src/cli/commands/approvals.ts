@@ -16,6 +16,7 @@ import {
   grantStatementFor,
   isSamePerson,
   osPrincipal,
+  publicKeyText,
   signStatement,
 } from '../../approval/signed-grant.js';
 import { loadOrCreateAuditKeys } from '../../audit/keys.js';
@@ -367,6 +368,54 @@ export function runApprovalsKeygen(
   else
     io.stdout(
       `wrote the private key ${file} (mode 0600; keep it to yourself)\nfingerprint ${made.fingerprint}\nask the admin to list it in requirements.toml:\n\n[gatehouse_approvals]\napprovers = [\n  ${line},\n]\n`,
+    );
+  return ExitCode.ok;
+}
+
+/**
+ * `approvals public-key --key FILE [--gateway --group G…]`: the line an admin pastes into
+ * `[gatehouse_approvals] approvers` for an existing key — how the admin gets a team gateway's
+ * public key (its private key stays with the gateway's replicas).
+ */
+export function runApprovalsPublicKey(
+  opts: { key?: string; name?: string; gateway?: boolean; group?: string[]; json?: boolean },
+  io: CliIo,
+): ExitCodeValue {
+  const file = opts.key
+    ? resolve(io.cwd, opts.key)
+    : defaultApproverKeyFile(defaultGatehouseHome(io.env));
+  let key;
+  try {
+    key = readApproverKey(file);
+  } catch (err) {
+    io.stderr(`error: ${err instanceof Error ? err.message : String(err)}\n`);
+    return ExitCode.approvalRefused;
+  }
+  const name = opts.name ?? (opts.gateway ? 'team-gateway' : null);
+  if (name === null || !/^[A-Za-z0-9._@-]{1,64}$/.test(name)) {
+    io.stderr(
+      `error: --name ${JSON.stringify(name ?? '(missing)')}: the approver name the admin lists (1–64 letters, digits, . _ @ -)\n`,
+    );
+    return ExitCode.usage;
+  }
+  const groups = opts.group ?? [];
+  if (opts.gateway && groups.length === 0) {
+    io.stderr(
+      'error: --gateway needs --group GROUP (repeatable): who may approve through the gateway\n',
+    );
+    return ExitCode.usage;
+  }
+  const publicKey = publicKeyText(key.publicKey);
+  const line = opts.gateway
+    ? `{ name = "${name}", public_key = "${publicKey}", gateway = true, groups = ${JSON.stringify(groups)} }`
+    : `{ name = "${name}", public_key = "${publicKey}" }`;
+  if (opts.json)
+    io.stdout(
+      `${JSON.stringify({ name, key_file: file, public_key: publicKey, fingerprint: key.fingerprint, gateway: Boolean(opts.gateway), requirements_line: line }, null, 2)}\n`,
+    );
+  else
+    io.stdout(
+      `fingerprint ${key.fingerprint}\nlist it in the admin's requirements.toml:\n\n[gatehouse_approvals]\napprovers = [\n  ${line},\n]\n`,
     );
   return ExitCode.ok;
 }

@@ -9,6 +9,7 @@ import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
 import type { AuditRuntime } from '../audit-runtime.js';
+import type { GatewayApprovalsHandler } from '../gateway-approvals.js';
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
 import { onSignal } from '../shutdown.js';
@@ -34,7 +35,14 @@ export interface RunStreams {
 export interface HttpOptions extends HttpFlags {
   http?: string;
   httpTokenEnv?: string;
+  /** The team gateway's approver key: serves `/approvals` for signed-in people. */
+  approvalsKey?: string;
+  /** This replica's name: the prefix of its session ids (routing behind a proxy). */
+  replicaId?: string;
 }
+
+/** A replica name: short, and safe in a session id and an nginx map. */
+const REPLICA_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 type OpenSession = HttpEndpointOptions['open'];
 
@@ -46,6 +54,8 @@ export interface HttpServing {
   audit: AuditRuntime;
   /** Upstream processes one session starts (counted against the per-user limit). */
   processesPerSession: number;
+  /** The requirements (approver keys, masking) for `--approvals-key`. */
+  world: World;
 }
 
 /** The stdio servers among `decisions` that a session would start (one process tree each). */
@@ -71,16 +81,9 @@ export async function serveHttp(
     );
     return ExitCode.usage;
   }
-  let token: string | null = null;
-  if (opts.httpTokenEnv) {
-    token = io.env[opts.httpTokenEnv] ?? '';
-    if (token === '') {
-      io.stderr(
-        `error: --http-token-env ${opts.httpTokenEnv}: that environment variable is not set or empty\n`,
-      );
-      return ExitCode.usage;
-    }
-  }
+  const token = sharedToken(opts, io);
+  if (token === undefined) return ExitCode.usage;
+  if (!replicaIdOk(opts, io)) return ExitCode.usage;
   const auth = httpAuthentication(serving.identity, token, io);
   if ('exit' in auth) return auth.exit;
   const resolved = resolveHttpSettings(opts, serving.requirements, io.cwd);
@@ -89,6 +92,8 @@ export async function serveHttp(
     return ExitCode.httpSettingsRefused;
   }
   const { settings } = resolved;
+  const approvals = await approvalsFor(opts, serving, io);
+  if ('exit' in approvals) return approvals.exit;
   const line = (l: object) => io.stderr(`${JSON.stringify(l)}\n`);
   const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
   const { TlsFileError } = await import('../../gateway/downstream/tls-listener.js');
@@ -103,6 +108,8 @@ export async function serveHttp(
       processesPerSession: serving.processesPerSession,
       storeProblem: () => serving.audit.storeProblem(),
       onEvent: line,
+      ...(approvals.handler ? { approvals: approvals.handler } : {}),
+      ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
     });
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
@@ -110,7 +117,9 @@ export async function serveHttp(
     return err instanceof TlsFileError ? ExitCode.httpSettingsRefused : ExitCode.usage;
   }
   const started = endpoint;
-  line({ event: 'listening', url: started.url, auth: auth.mode });
+  const approvalsUrl = approvals.handler ? publicApprovalsUrl(started.url, serving) : null;
+  if (approvalsUrl) serving.audit.approvalsServedAt(approvalsUrl);
+  line({ event: 'listening', url: started.url, auth: auth.mode, approvals: approvalsUrl });
   if ((listen.host === '0.0.0.0' || listen.host === '::') && settings.allowedHosts.length === 0)
     line({
       event: 'http_warning',
@@ -138,6 +147,50 @@ export async function serveHttp(
   line({ event: 'drained', unfinished });
   await serving.audit.close('drained');
   return ExitCode.ok;
+}
+
+function replicaIdOk(opts: HttpOptions, io: CliIo): boolean {
+  if (opts.replicaId === undefined || REPLICA_ID.test(opts.replicaId)) return true;
+  io.stderr(
+    `error: --replica-id ${JSON.stringify(opts.replicaId)}: use 1–32 lowercase letters, digits and -, starting with a letter or digit (e.g. gw-1)\n`,
+  );
+  return false;
+}
+
+/** `--http-token-env`'s value, null without it, undefined (reported) when it is unset. */
+function sharedToken(opts: HttpOptions, io: CliIo): string | null | undefined {
+  if (!opts.httpTokenEnv) return null;
+  const token = io.env[opts.httpTokenEnv] ?? '';
+  if (token !== '') return token;
+  io.stderr(
+    `error: --http-token-env ${opts.httpTokenEnv}: that environment variable is not set or empty\n`,
+  );
+  return undefined;
+}
+
+/** Where people reach `/approvals`: beside the resource URI clients use (behind a proxy), else the listener. */
+function publicApprovalsUrl(listening: string, serving: HttpServing): string {
+  return new URL('/approvals', serving.identity.resource ?? listening).toString();
+}
+
+/** `--approvals-key`: the team gateway's approvals API, or the reason it cannot be served. */
+async function approvalsFor(
+  opts: HttpOptions,
+  serving: HttpServing,
+  io: CliIo,
+): Promise<{ exit: ExitCodeValue } | { handler?: GatewayApprovalsHandler }> {
+  if (opts.approvalsKey === undefined) return {};
+  const refuse = (why: string) => {
+    io.stderr(`error: ${why}\n`);
+    return { exit: ExitCode.httpSettingsRefused };
+  };
+  if (!identityConfigured(serving.identity))
+    return refuse(
+      '--approvals-key needs [gatehouse_identity] in requirements: approvers are the people the identity provider signs in',
+    );
+  const { gatewayApprovals } = await import('../gateway-approvals.js');
+  const made = gatewayApprovals(opts.approvalsKey, serving.world, serving.audit, io.cwd);
+  return 'error' in made ? refuse(made.error) : { handler: made.handler };
 }
 
 /**
@@ -257,6 +310,7 @@ export async function runRun(
       identity: world.requirements.requirements.identity,
       audit,
       processesPerSession: stdioProcesses([decision]),
+      world,
     });
   }
   const audit = await startAudit(world, io, global.audit, {

@@ -33,6 +33,7 @@ export async function runServe(
       identity: world.requirements.requirements.identity,
       audit,
       processesPerSession: stdioProcesses(world.decisions),
+      world,
     });
   }
   const outcome = await gateway.serveGateway({ decisions: world.decisions, stdin, stdout, ...ctx });

@@ -3,11 +3,13 @@ import {
   runApprovalsDecide,
   runApprovalsKeygen,
   runApprovalsList,
+  runApprovalsPublicKey,
   runApprovalsServe,
   runApprovalsShow,
   runApprovalsSign,
 } from '../commands/approvals.js';
 import type { CommandWiring } from './wiring.js';
+import { collect } from './wiring.js';
 
 /**
  * `approvals list`, `show`, `approve`, `keygen`, `sign`, `deny`, `serve`: calls waiting for a human.
@@ -21,6 +23,35 @@ export function addApprovalsCommands(program: Command, cli: CommandWiring): void
   );
   addApprovalsQueueCommands(approvals, cli);
   addApprovalsGrantCommands(approvals, cli);
+  addApprovalsKeyCommands(approvals, cli);
+}
+
+/** public-key: the approvers line for a key that exists (a team gateway's). */
+function addApprovalsKeyCommands(approvals: Command, { io, setExit, wire }: CommandWiring) {
+  wire(
+    approvals
+      .command('public-key')
+      .description(
+        "print the approvers line for an existing key (a team gateway's --approvals-key: with --gateway --group G)",
+      )
+      .option(
+        '--key <file>',
+        'the private key file (default: $GATEHOUSE_HOME/approver/approver-key.pem)',
+      )
+      .option('--name <name>', 'the approver name to list (default with --gateway: team-gateway)')
+      .option('--gateway', 'a team gateway key: it signs for signed-in people of --group')
+      .option('--group <group>', 'who may approve through the gateway (repeatable)', collect, [])
+      .option('--json', 'print JSON')
+      .action(
+        (opts: {
+          key?: string;
+          name?: string;
+          gateway?: boolean;
+          group?: string[];
+          json?: boolean;
+        }) => setExit(runApprovalsPublicKey(opts, io)),
+      ),
+  );
 }
 
 /** list, show, approve: the queue as its approver sees it. */

@@ -61,5 +61,13 @@ export function withHttpOptions(cmd: Command): Command {
       '--max-processes-per-user <n>',
       "most upstream processes one user's sessions may hold (default 100)",
     )
-    .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)');
+    .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)')
+    .option(
+      '--replica-id <name>',
+      'this replica of a team gateway: session ids start with NAME. so a reverse proxy routes each session to it',
+    )
+    .option(
+      '--approvals-key <file>',
+      'serve /approvals for signed-in people, signing their grants with this gateway approver key (listed with gateway = true; needs [gatehouse_identity])',
+    );
 }

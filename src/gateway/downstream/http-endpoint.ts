@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
 import type { RequestAuthenticator } from '../../identity/authenticate.js';
+import type { Identity } from '../../identity/identity.js';
 import { principalOf } from '../../identity/identity.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
 import {
@@ -47,10 +48,20 @@ export interface HttpEndpointOptions {
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
   open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
+  /**
+   * This replica's name (`--replica-id`): every session id starts with `NAME.`, so a reverse
+   * proxy in front of several replicas sends each session's requests to the one that holds it.
+   */
+  replicaId?: string;
   /** A session ended because its upstream went away. */
   onLost?(sessionId: string, reason: string): void;
   /** A session was ended by the gateway (idle), as a stderr line. */
   onEvent?(line: Record<string, unknown>): void;
+  /**
+   * The approvals API under `/approvals` (a team gateway with identity on): called once Host,
+   * Origin and the caller's token are checked, with the caller's identity (never null).
+   */
+  approvals?(req: IncomingMessage, res: ServerResponse, approver: Identity): Promise<void>;
 }
 
 export interface HttpEndpoint {
@@ -284,7 +295,8 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       sendJson(res, 200, wellKnown, { 'cache-control': 'max-age=300' });
       return;
     }
-    if (path !== PATH) {
+    const approvalsPath = path === '/approvals' || path.startsWith('/approvals/');
+    if (path !== PATH && !(approvalsPath && options.approvals && authenticator)) {
       sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
       return;
     }
@@ -305,6 +317,15 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       const c = who.challenge;
       sendJson(res, c.status, { error: c.message }, { 'www-authenticate': c.header });
       return;
+    }
+    if (approvalsPath && options.approvals) {
+      if (!who.identity) {
+        sendJson(res, 401, { error: 'Unauthorized: approvals need a signed-in person' });
+        return;
+      }
+      if (draining) return refuseDraining(res);
+      track(res, null);
+      return options.approvals(req, res, who.identity);
     }
     const caller: HttpCaller = who.identity
       ? { principal: principalOf(who.identity), identity: who.identity, authenticated: true }

@@ -41,8 +41,15 @@ export interface SessionOpening {
   options: {
     open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
     onLost?(sessionId: string, reason: string): void;
+    /** Prefixes session ids (`ID.uuid`) so a proxy can route each session to its replica. */
+    replicaId?: string;
   };
   drop(id: string): Promise<void>;
+}
+
+/** A session id: `REPLICA.UUID` on a named replica (a proxy routes by the prefix), else a UUID. */
+function newSessionId(replicaId: string | undefined): string {
+  return replicaId ? `${replicaId}.${randomUUID()}` : randomUUID();
 }
 
 /**
@@ -106,7 +113,7 @@ export async function openHttpSession(
       });
       return;
     }
-    const id = randomUUID();
+    const id = newSessionId(ctx.options.replicaId);
     const transport = new HttpSessionTransport(id);
     const entry: HttpSessionEntry = {
       transport,

@@ -517,12 +517,17 @@ function evidenceFrom(
   signed: boolean,
 ): NonNullable<PipelineContext['approval']> {
   const statement = signed
-    ? (row.grant as { statement?: { approver?: string; key?: string } } | null)?.statement
+    ? (
+        row.grant as {
+          statement?: { approver?: string; key?: string; approved_by?: { principal?: string } };
+        } | null
+      )?.statement
     : undefined;
   return {
     id: row.id,
     channel: 'queue',
-    approver: statement?.approver ?? row.approver,
+    // A gateway signs for a person: the audit names the person, the key says which gateway.
+    approver: statement?.approved_by?.principal ?? statement?.approver ?? row.approver,
     decided_at: row.decidedAt ?? new Date().toISOString(),
     binding_sha256: binding,
     scope: 'call',
@@ -530,7 +535,18 @@ function evidenceFrom(
   };
 }
 
-/** Polls the queue until the approval is decided or the wait ends; progress keeps the client waiting. */
+/** How often a waiting call reads its approval even without a notification (a lost NOTIFY). */
+export const APPROVAL_POLL_MS = 2000;
+/** How often a waiting call tells its client it still waits (progress, when it asked for it). */
+const PROGRESS_EVERY_MS = 5000;
+
+/**
+ * Waits until the approval is decided, expires, or the wait ends. A queue that can say when a
+ * row changed (PostgreSQL LISTEN/NOTIFY: a decision made on another replica) wakes the call at
+ * once; every wait still re-reads the row at least every APPROVAL_POLL_MS, so a lost
+ * notification only delays it. Past its expiry the approval counts as expired (fail closed),
+ * whether or not any process has marked it yet. Progress keeps the client waiting.
+ */
 async function waitForDecision(
   queue: ApprovalQueue,
   id: string,
@@ -541,14 +557,21 @@ async function waitForDecision(
   const token = (ctx.request.params?._meta as { progressToken?: string | number } | undefined)
     ?.progressToken;
   const started = Date.now();
+  let nextProgress = started + PROGRESS_EVERY_MS;
   let tick = 0;
   while (Date.now() - started < waitMs) {
     if (scope?.signal.aborted) return { row: null, withdrawn: true };
     const row = await queue.get(id).catch(() => null);
     if (row && row.status !== 'pending') return { row, withdrawn: false };
-    await new Promise((r) => setTimeout(r, 250));
-    tick += 1;
-    if (token !== undefined && scope && tick % 20 === 0) {
+    if (row && Date.parse(row.expiresAt) <= Date.now())
+      return { row: { ...row, status: 'expired' }, withdrawn: false };
+    const left = waitMs - (Date.now() - started);
+    if (left <= 0) break;
+    if (queue.waitForChange) await queue.waitForChange(id, Math.min(left, APPROVAL_POLL_MS));
+    else await new Promise((r) => setTimeout(r, Math.min(left, 250)));
+    if (token !== undefined && scope && Date.now() >= nextProgress) {
+      nextProgress += PROGRESS_EVERY_MS;
+      tick += 1;
       await scope
         .notify({
           method: 'notifications/progress',
