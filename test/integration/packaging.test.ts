@@ -249,10 +249,18 @@ describe('Kubernetes manifests (deploy/k8s)', () => {
     expect(volume(STATE)?.emptyDir ?? volume(STATE)?.persistentVolumeClaim).toBeDefined();
     expect(volume('/tmp')?.emptyDir).toBeDefined();
     expect(volume('/etc/gatehouse')?.configMap?.name).toBe(kind('ConfigMap')[0]?.metadata.name);
-    // Secrets by reference only, each key documented in the example Secret.
+    // Secrets by reference only, each key documented in the example Secret (the pod's own name,
+    // its --replica-id, comes from the downward API).
     const secret = kind('Secret')[0];
     for (const e of c.env) {
       expect(e.value).toBeUndefined();
+      if (e.valueFrom.fieldRef) {
+        expect(e).toEqual({
+          name: 'POD_NAME',
+          valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+        });
+        continue;
+      }
       expect(e.valueFrom.secretKeyRef.name).toBe(secret.metadata.name);
       expect(Object.keys(secret.stringData)).toContain(e.valueFrom.secretKeyRef.key);
     }
