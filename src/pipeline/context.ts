@@ -117,6 +117,8 @@ export interface PipelineContext {
   approvalOutcome?: 'approval_timed_out' | 'approval_expired' | 'approval_withdrawn';
   /** The call's id in the audit trail, once its intent is recorded. */
   auditCallId: string | null;
+  /** `_meta` entries added to what is sent upstream (W3C trace context, when telemetry is on). */
+  outgoingMeta?: Record<string, string>;
   readonly startedAt: number;
 }
 

@@ -19,6 +19,10 @@ import type { ServerDecision } from '../../requirements/apply-requirements.js';
 import { createAuthenticator } from '../../identity/authenticate.js';
 import type { IdentitySettings } from '../../identity/settings.js';
 import { identityConfigured } from '../../identity/settings.js';
+import type { StateLine } from '../../gateway/state-line.js';
+import type { Telemetry } from '../../telemetry/telemetry.js';
+import type { GatewayTelemetry } from '../telemetry-runtime.js';
+import { startGatewayTelemetry } from '../telemetry-runtime.js';
 
 /** Where `run` speaks MCP: the process's own stdin/stdout (tests pass pipes). */
 export interface RunStreams {
@@ -34,6 +38,8 @@ export interface RunStreams {
 export interface HttpOptions extends HttpFlags {
   http?: string;
   httpTokenEnv?: string;
+  /** `--metrics-listen HOST:PORT`: Prometheus metrics on a loopback listener. */
+  metricsListen?: string;
 }
 
 type OpenSession = HttpEndpointOptions['open'];
@@ -46,6 +52,7 @@ export interface HttpServing {
   audit: AuditRuntime;
   /** Upstream processes one session starts (counted against the per-user limit). */
   processesPerSession: number;
+  telemetry: GatewayTelemetry;
 }
 
 /** The stdio servers among `decisions` that a session would start (one process tree each). */
@@ -91,6 +98,8 @@ export async function serveHttp(
   const { settings } = resolved;
   const line = (l: object) => io.stderr(`${JSON.stringify(l)}\n`);
   const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
+  // OTEL_METRICS_EXPORTER=prometheus: /metrics beside /mcp, behind the same authentication.
+  const prometheus = serving.telemetry.settings.prometheus ? serving.telemetry.telemetry : null;
   const { TlsFileError } = await import('../../gateway/downstream/tls-listener.js');
   let endpoint;
   try {
@@ -102,6 +111,7 @@ export async function serveHttp(
       settings,
       processesPerSession: serving.processesPerSession,
       storeProblem: () => serving.audit.storeProblem(),
+      ...(prometheus ? { metrics: () => prometheus.prometheus() } : {}),
       onEvent: line,
     });
   } catch (err) {
@@ -137,6 +147,7 @@ export async function serveHttp(
   stopReload();
   line({ event: 'drained', unfinished });
   await serving.audit.close('drained');
+  await serving.telemetry.close();
   return ExitCode.ok;
 }
 
@@ -172,11 +183,23 @@ function httpAuthentication(
   return { mode: configured ? 'identity' : 'bearer', authenticator: make };
 }
 
-/** What a gateway session needs from the CLI: environment, stderr lines (also audited), stages. */
-export function sessionContext(io: CliIo, streams: RunStreams, audit: AuditRuntime) {
+/**
+ * What a gateway session needs from the CLI: environment, stderr lines (also audited and, with
+ * telemetry on, counted), stages, and the telemetry observer.
+ */
+export function sessionContext(
+  io: CliIo,
+  streams: RunStreams,
+  audit: AuditRuntime,
+  telemetry: Telemetry | null = null,
+) {
   return {
     env: io.env,
-    stateLine: audit.stateLine((line: object) => io.stderr(`${JSON.stringify(line)}\n`)),
+    stateLine: audit.stateLine((line: StateLine) => {
+      telemetry?.upstreamState(line);
+      io.stderr(`${JSON.stringify(line)}\n`);
+    }),
+    ...(telemetry ? { observer: telemetry.observer } : {}),
     governance: audit.governance,
     shapeOutgoing: audit.shapeOutgoing,
     ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
@@ -243,13 +266,17 @@ export async function runRun(
       io.stderr(`error: ${refusal}\n`);
       return ExitCode.serverUnavailable;
     }
-    const audit = await startAudit(world, io, global.audit, {
-      mode: 'run',
-      transport: 'http',
-      servers: [name],
-    });
+    const telemetry = await startGatewayTelemetry(io, opts);
+    if ('exit' in telemetry) return telemetry.exit;
+    const audit = await startAudit(
+      world,
+      io,
+      global.audit,
+      { mode: 'run', transport: 'http', servers: [name] },
+      telemetry.telemetry,
+    );
     const ctx = {
-      ...sessionContext(io, streams, audit),
+      ...sessionContext(io, streams, audit, telemetry.telemetry),
       schema: schemaGuards(world, io, global, audit),
     };
     return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx), {
@@ -257,20 +284,33 @@ export async function runRun(
       identity: world.requirements.requirements.identity,
       audit,
       processesPerSession: stdioProcesses([decision]),
+      telemetry,
     });
   }
-  const audit = await startAudit(world, io, global.audit, {
-    mode: 'run',
-    transport: 'stdio',
-    servers: [name],
-  });
+  const telemetry = await startGatewayTelemetry(io, opts);
+  if ('exit' in telemetry) {
+    await gateway.refuseSession(
+      stdin,
+      stdout,
+      'Gatehouse telemetry settings are invalid (see its stderr)',
+    );
+    return telemetry.exit;
+  }
+  const audit = await startAudit(
+    world,
+    io,
+    global.audit,
+    { mode: 'run', transport: 'stdio', servers: [name] },
+    telemetry.telemetry,
+  );
   const outcome = await gateway.runGateway({
     decision,
     stdin,
     stdout,
-    ...sessionContext(io, streams, audit),
+    ...sessionContext(io, streams, audit, telemetry.telemetry),
     schema: schemaGuards(world, io, global, audit),
   });
   await audit.close('client disconnected');
+  await telemetry.close();
   return outcome === 'served' ? ExitCode.ok : ExitCode.serverUnavailable;
 }

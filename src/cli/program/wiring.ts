@@ -61,5 +61,9 @@ export function withHttpOptions(cmd: Command): Command {
       '--max-processes-per-user <n>',
       "most upstream processes one user's sessions may hold (default 100)",
     )
-    .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)');
+    .option('--drain-seconds <n>', 'on SIGTERM, longest wait for requests in flight (default 10)')
+    .option(
+      '--metrics-listen <host:port>',
+      'serve Prometheus metrics at http://HOST:PORT/metrics (loopback only, no auth; stdio or HTTP mode)',
+    );
 }

@@ -17,6 +17,7 @@ import {
 import { openHttpSession } from './http-session-open.js';
 import type { HttpCaller, HttpSessionEntry, SessionOpening } from './http-session-open.js';
 import { answerHealth, HEALTH_PATHS } from './health.js';
+import { answerMetrics } from '../../telemetry/metrics-listener.js';
 import { SessionRegistry } from './session-registry.js';
 import { DEFAULT_HTTP_SETTINGS } from './http-settings.js';
 import type { HttpServerSettings } from './http-settings.js';
@@ -43,6 +44,8 @@ export interface HttpEndpointOptions {
   processesPerSession?: number;
   /** For `/readyz`: null when the audit store answers. */
   storeProblem?: () => Promise<string | null>;
+  /** `/metrics` (Prometheus text), served with the same Host checks and authentication as `/mcp`. */
+  metrics?: () => Promise<string>;
   /** Largest request body accepted (default 16 MiB, as on stdio). */
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
@@ -66,6 +69,7 @@ export interface HttpEndpoint {
 }
 
 const PATH = '/mcp';
+const METRICS_PATH = '/metrics';
 
 /** Who a bearer token identifies: a short hash of it (never the token itself). */
 export function tokenSubject(token: string): string {
@@ -284,7 +288,8 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       sendJson(res, 200, wellKnown, { 'cache-control': 'max-age=300' });
       return;
     }
-    if (path !== PATH) {
+    const metrics = path === METRICS_PATH ? (options.metrics ?? null) : null;
+    if (path !== PATH && !metrics) {
       sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
       return;
     }
@@ -309,6 +314,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     const caller: HttpCaller = who.identity
       ? { principal: principalOf(who.identity), identity: who.identity, authenticated: true }
       : { principal: sharedSubject, identity: null, authenticated: options.token !== null };
+    if (metrics) return answerMetrics(req.method, res, metrics);
     return handleMcp(req, res, seen.viaProxy, caller);
   };
 

@@ -1,0 +1,205 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { Client } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
+import { afterEach, describe, expect, test } from 'vitest';
+import { STAGE_NAMES } from '../../src/pipeline/stage.js';
+import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { attr, startOtlpReceiver } from '../support/otlp-receiver.js';
+import type { OtlpSpan } from '../support/otlp-receiver.js';
+
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
+const PROMTOOL = '/usr/bin/promtool';
+const CONFIG = `[mcp_servers.traced]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'traced.mjs'))}]\n`;
+const REQUIREMENTS = `
+[gatehouse_policy]
+default_approval = "gatehouse"
+approval_wait_seconds = 5
+
+[gatehouse_policy.tools."traced/wipe"]
+allow = false
+`;
+/** The client's own trace: Gatehouse's span must continue it. */
+const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CLIENT_SPAN = '00f067aa0ba902b7';
+
+const cleanup: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+async function gateway(env: Record<string, string>, extraArgs: string[] = []) {
+  const dir = writeFiles({ 'c.toml': CONFIG, 'r.toml': REQUIREMENTS });
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [
+      BIN,
+      '--config',
+      join(dir, 'c.toml'),
+      '--requirements',
+      join(dir, 'r.toml'),
+      'run',
+      'traced',
+      ...extraArgs,
+    ],
+    stderr: 'pipe',
+    env: { ...(process.env as Record<string, string>), GATEHOUSE_HOME: tempDir(), ...env },
+  });
+  let stderr = '';
+  (transport.stderr as Readable | null)?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const client = new Client(
+    { name: 'telemetry-test', version: '1.0.0' },
+    { capabilities: { elicitation: { form: {} } } },
+  );
+  client.setRequestHandler(
+    'elicitation/create',
+    () => ({ action: 'accept', content: {} }) as never,
+  );
+  await client.connect(transport);
+  cleanup.push(() => client.close());
+  const metricsUrl = async () => {
+    for (let i = 0; i < 100 && !/metrics_listening/.test(stderr); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    return /"event":"metrics_listening","url":"([^"]+)"/.exec(stderr)?.[1] ?? '';
+  };
+  return { client, stderr: () => stderr, metricsUrl };
+}
+
+const textOf = (r: unknown) =>
+  ((r as { content?: { text?: string }[] }).content ?? []).map((c) => c.text ?? '').join('');
+
+async function until<T>(read: () => T | undefined, what: string): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const v = read();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** A sample's value in Prometheus text (0 when the series is not there yet). */
+function sample(text: string, name: string, labels: Record<string, string>): number {
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
+    if (Object.entries(labels).every(([k, v]) => line.includes(`${k}="${v}"`)))
+      return Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return 0;
+}
+
+describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
+  test('a call is one trace: the client parent, a span per stage, the forward span the upstream received', async () => {
+    const receiver = await startOtlpReceiver();
+    cleanup.push(() => receiver.close());
+    const { client } = await gateway({
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_SERVICE_NAME: 'gatehouse-test',
+    });
+    const result = await client.callTool({
+      name: 'read_balance',
+      arguments: { account: 'acct-secret-42' },
+      _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` },
+    });
+    const received = /traceparent=(\S+)/.exec(textOf(result))?.[1] ?? '';
+    const [, traceId, upstreamParent] = received.split('-');
+    expect(traceId).toBe(CLIENT_TRACE); // the upstream continues the client's trace…
+    expect(upstreamParent).not.toBe(CLIENT_SPAN); // …under Gatehouse's span, not the client's
+    await client.close();
+
+    const spans = await until(() => {
+      const s = receiver.spans().filter((x) => x.traceId === CLIENT_TRACE);
+      return s.length >= STAGE_NAMES.length + 1 ? s : undefined;
+    }, 'the exported spans');
+    const root = spans.find((s) => s.parentSpanId === CLIENT_SPAN) as OtlpSpan;
+    expect(root.name).toBe('tools/call read_balance');
+    expect(attr(root, 'mcp.method.name')).toBe('tools/call');
+    expect(attr(root, 'gen_ai.tool.name')).toBe('read_balance');
+    expect(attr(root, 'gatehouse.server')).toBe('traced');
+    expect(attr(root, 'gatehouse.decision')).toBe('allow');
+    expect(attr(root, 'gatehouse.outcome')).toBe('ok');
+    // The stages nest as they run, outermost first, each the parent of the next.
+    let parent = root;
+    for (const stage of STAGE_NAMES) {
+      const child = spans.find((s) => s.parentSpanId === parent.spanId) as OtlpSpan;
+      expect(child?.name).toBe(`gatehouse.stage ${stage}`);
+      parent = child;
+    }
+    expect(parent.spanId).toBe(upstreamParent); // the upstream's parent is the forward span
+    expect(parent.kind).toBe(3); // SPAN_KIND_CLIENT
+    // Names and counts only: no argument value is exported.
+    expect(JSON.stringify(receiver.bodies('/v1/traces'))).not.toContain('acct-secret-42');
+  });
+
+  test('metrics move with allowed, denied, approved and masked calls; promtool accepts /metrics', async () => {
+    const { client, metricsUrl } = await gateway({}, ['--metrics-listen', '127.0.0.1:0']);
+    const url = await metricsUrl();
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+    const scrape = async () => (await fetch(url)).text();
+    const calls = (decision: string, outcome: string, tool: string) => ({
+      server: 'traced',
+      tool,
+      decision,
+      outcome,
+    });
+
+    await client.callTool({ name: 'read_balance', arguments: { account: 'a' } });
+    let text = await scrape();
+    expect(sample(text, 'gatehouse_calls_total', calls('allow', 'ok', 'read_balance'))).toBe(1);
+
+    await expect(client.callTool({ name: 'wipe', arguments: {} })).rejects.toThrow(/refuses/);
+    text = await scrape();
+    expect(sample(text, 'gatehouse_calls_total', calls('deny', 'denied', 'wipe'))).toBe(1);
+    expect(sample(text, 'gatehouse_denials_total', { method: 'tools/call' })).toBe(1);
+
+    await client.callTool({ name: 'update_note', arguments: { note: 'n' } });
+    text = await scrape();
+    expect(sample(text, 'gatehouse_approvals_total', { result: 'granted' })).toBe(1);
+    expect(sample(text, 'gatehouse_approval_wait_seconds_count', {})).toBe(1);
+    expect(sample(text, 'gatehouse_approvals_waiting', {})).toBe(0);
+    expect(
+      sample(text, 'gatehouse_calls_total', calls('needs_approval', 'ok', 'update_note')),
+    ).toBe(1);
+
+    const leaked = await client.callTool({ name: 'leak', arguments: {} });
+    expect(textOf(leaked)).not.toContain('ghp_abcdefghijklmnopqrstuvwxyz0123456789');
+    text = await scrape();
+    const findings = text
+      .split('\n')
+      .filter((l) => l.startsWith('gatehouse_masking_findings_total{'));
+    expect(findings.length).toBeGreaterThan(0);
+    expect(sample(text, 'gatehouse_upstream_up', { server: 'traced' })).toBe(1);
+    expect(sample(text, 'gatehouse_audit_append_duration_seconds_count', {})).toBeGreaterThan(0);
+    expect(
+      sample(text, 'mcp_server_operation_duration_seconds_count', {
+        mcp_method_name: 'tools/call',
+        gen_ai_tool_name: 'read_balance',
+      }),
+    ).toBe(1);
+
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], { input: text, encoding: 'utf8' });
+    expect(`${check.stdout}${check.stderr}`).toBe('');
+    expect(check.status).toBe(0);
+  });
+
+  test('off by default: no metrics listener, no export, and a bad OTEL setting is named', async () => {
+    const { client, stderr } = await gateway({});
+    await client.callTool({ name: 'read_balance', arguments: { account: 'a' } });
+    expect(stderr()).not.toContain('metrics_listening');
+    await client.close();
+    const dir = writeFiles({ 'c.toml': CONFIG });
+    const bad = spawnSync(
+      process.execPath,
+      [BIN, '--config', join(dir, 'c.toml'), 'run', 'traced'],
+      {
+        input: '',
+        encoding: 'utf8',
+        env: { ...process.env, GATEHOUSE_HOME: tempDir(), OTEL_TRACES_EXPORTER: 'zipkin' },
+      },
+    );
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain('OTEL_TRACES_EXPORTER=zipkin');
+  });
+});
