@@ -45,6 +45,7 @@ test('CLI commands are exactly these', () => {
     'audit tail',
     'audit query',
     'audit export',
+    'audit ship',
     'audit verify',
     'audit stats',
     'audit prune',
@@ -100,6 +101,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     connectRefused: 20,
     doctorProblems: 21,
     httpSettingsRefused: 22,
+    shipFailed: 24,
   });
   expect(DISABLED_REASON_CODES).toEqual([
     'user',
