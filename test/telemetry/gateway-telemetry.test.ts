@@ -6,7 +6,9 @@ import { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { STAGE_NAMES } from '../../src/pipeline/stage.js';
+import type { ChildProcess } from 'node:child_process';
 import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { startGatehouse } from '../support/gatehouse-http.js';
 import { attr, startOtlpReceiver } from '../support/otlp-receiver.js';
 import type { OtlpSpan } from '../support/otlp-receiver.js';
 
@@ -201,5 +203,38 @@ describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
     );
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain('OTEL_TRACES_EXPORTER=zipkin');
+  });
+
+  test('/metrics on the HTTP endpoint has the same protection as /mcp: the bearer token', async () => {
+    const children: ChildProcess[] = [];
+    cleanup.push(async () => {
+      for (const c of children) c.kill('SIGKILL');
+    });
+    const running = await startGatehouse(
+      children,
+      CONFIG,
+      ['run', 'traced', '--http', '127.0.0.1:0', '--http-token-env', 'GH_TOKEN'],
+      { GH_TOKEN: 'metrics-test-token-123', OTEL_METRICS_EXPORTER: 'prometheus' },
+    );
+    const metrics = running.url.replace(/\/mcp$/, '/metrics');
+    expect((await fetch(metrics)).status).toBe(401);
+    const scraped = await fetch(metrics, {
+      headers: { authorization: 'Bearer metrics-test-token-123' },
+    });
+    expect(scraped.status).toBe(200);
+    expect(scraped.headers.get('content-type')).toContain('text/plain; version=0.0.4');
+    const check = spawnSync(PROMTOOL, ['check', 'metrics'], {
+      input: await scraped.text(),
+      encoding: 'utf8',
+    });
+    expect(check.status).toBe(0);
+    // Without OTEL_METRICS_EXPORTER=prometheus there is no /metrics route at all.
+    const plain = await startGatehouse(children, CONFIG, [
+      'run',
+      'traced',
+      '--http',
+      '127.0.0.1:0',
+    ]);
+    expect((await fetch(plain.url.replace(/\/mcp$/, '/metrics'))).status).toBe(404);
   });
 });
