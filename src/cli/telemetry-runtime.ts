@@ -5,6 +5,7 @@ import { telemetrySettings } from '../telemetry/settings.js';
 import type { TelemetrySettings } from '../telemetry/settings.js';
 import { startTelemetry } from '../telemetry/telemetry.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import type { TelemetryRequirements } from '../requirements/parse-telemetry-table.js';
 
 /** A gateway process's telemetry: null parts when off; `close` exports what is left. */
 export interface GatewayTelemetry {
@@ -20,8 +21,9 @@ export interface GatewayTelemetry {
 export async function startGatewayTelemetry(
   io: CliIo,
   flags: { metricsListen?: string },
+  config?: TelemetryRequirements,
 ): Promise<GatewayTelemetry | { exit: ExitCodeValue }> {
-  const settings = telemetrySettings(io.env, flags);
+  const settings = telemetrySettings(io.env, flags, config);
   if ('error' in settings) {
     io.stderr(`error: ${settings.error}\n`);
     return { exit: ExitCode.usage };
@@ -34,7 +36,7 @@ export async function startGatewayTelemetry(
       listener = await startMetricsListener(settings.metricsListen, () => telemetry.prometheus());
     } catch (err) {
       io.stderr(
-        `error: cannot serve metrics on ${flags.metricsListen}: ${err instanceof Error ? err.message : String(err)}\n`,
+        `error: cannot serve metrics on ${settings.metricsListen.host}:${settings.metricsListen.port}: ${err instanceof Error ? err.message : String(err)}\n`,
       );
       await telemetry.shutdown();
       return { exit: ExitCode.usage };

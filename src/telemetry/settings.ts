@@ -1,4 +1,5 @@
 import { parseHttpListen } from '../cli/http-option.js';
+import type { TelemetryRequirements } from '../requirements/parse-telemetry-table.js';
 
 /**
  * What telemetry a gateway process exports, from the standard OpenTelemetry environment
@@ -53,15 +54,39 @@ function checkedUrl(url: string | null, variable: string): string | null | { err
   return { error: `${variable}=${url}: expected an http:// or https:// URL` };
 }
 
+/** `[gatehouse_telemetry]` as the OTEL_* variables it stands for (the real variables win). */
+function withConfig(
+  env: NodeJS.ProcessEnv,
+  config: TelemetryRequirements | undefined,
+): NodeJS.ProcessEnv {
+  if (!config) return env;
+  const fromConfig: Record<string, string | undefined> = {
+    OTEL_EXPORTER_OTLP_ENDPOINT: config.otlp_endpoint?.value,
+    OTEL_TRACES_EXPORTER: config.traces?.value === false ? 'none' : undefined,
+    OTEL_METRICS_EXPORTER: config.metrics ? config.metrics.value.join(',') || 'none' : undefined,
+    OTEL_SERVICE_NAME: config.service_name?.value,
+    OTEL_METRIC_EXPORT_INTERVAL: config.metric_export_interval_seconds
+      ? String(config.metric_export_interval_seconds.value * 1000)
+      : undefined,
+  };
+  const merged: NodeJS.ProcessEnv = { ...env };
+  for (const [name, value] of Object.entries(fromConfig))
+    if (value !== undefined && !env[name]?.trim()) merged[name] = value;
+  return merged;
+}
+
 /**
  * Reads the settings. An exporter is on when its `OTEL_*_EXPORTER` names it, or when that
  * variable is unset and an OTLP endpoint is; `OTEL_SDK_DISABLED=true` turns OTLP off.
  * A value Gatehouse cannot honour is an error naming the variable, never silently ignored.
  */
 export function telemetrySettings(
-  env: NodeJS.ProcessEnv,
+  processEnv: NodeJS.ProcessEnv,
   flags: { metricsListen?: string } = {},
+  config?: TelemetryRequirements,
 ): TelemetrySettings | { error: string } {
+  const env = withConfig(processEnv, config);
+  const listen = flags.metricsListen ?? config?.metrics_listen?.value;
   const traces = listOf(env, 'OTEL_TRACES_EXPORTER');
   const metrics = listOf(env, 'OTEL_METRICS_EXPORTER');
   for (const v of [traces, metrics]) if (typeof v === 'string') return { error: v };
@@ -72,15 +97,15 @@ export function telemetrySettings(
   const metricsUrl = checkedUrl(signalUrl(env, 'METRICS'), 'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT');
   for (const u of [tracesUrl, metricsUrl]) if (u && typeof u === 'object') return u;
   let metricsListen: TelemetrySettings['metricsListen'] = null;
-  if (flags.metricsListen !== undefined) {
-    metricsListen = parseHttpListen(flags.metricsListen);
+  if (listen !== undefined) {
+    metricsListen = parseHttpListen(listen);
     if (!metricsListen)
       return {
-        error: `--metrics-listen ${flags.metricsListen}: expected HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one)`,
+        error: `--metrics-listen ${listen}: expected HOST:PORT, e.g. 127.0.0.1:9464 (port 0 picks a free one)`,
       };
     if (!['127.0.0.1', '::1', 'localhost'].includes(metricsListen.host))
       return {
-        error: `--metrics-listen ${flags.metricsListen}: this listener has no authentication, so it only binds loopback; scrape remotely through the HTTP endpoint's /metrics (same authentication as /mcp)`,
+        error: `--metrics-listen ${listen}: this listener has no authentication, so it only binds loopback; scrape remotely through the HTTP endpoint's /metrics (same authentication as /mcp)`,
       };
   }
   const interval = Number(env.OTEL_METRIC_EXPORT_INTERVAL ?? 60_000);

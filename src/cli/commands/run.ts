@@ -266,7 +266,11 @@ export async function runRun(
       io.stderr(`error: ${refusal}\n`);
       return ExitCode.serverUnavailable;
     }
-    const telemetry = await startGatewayTelemetry(io, opts);
+    const telemetry = await startGatewayTelemetry(
+      io,
+      opts,
+      world.requirements.requirements.telemetry,
+    );
     if ('exit' in telemetry) return telemetry.exit;
     const audit = await startAudit(
       world,
@@ -287,7 +291,11 @@ export async function runRun(
       telemetry,
     });
   }
-  const telemetry = await startGatewayTelemetry(io, opts);
+  const telemetry = await startGatewayTelemetry(
+    io,
+    opts,
+    world.requirements.requirements.telemetry,
+  );
   if ('exit' in telemetry) {
     await gateway.refuseSession(
       stdin,

@@ -19,7 +19,11 @@ export async function runServe(
   if ('exit' in loaded) return loaded.exit;
   const { world, stdin, stdout } = loaded;
   const gateway = await import('../../gateway/serve-gateway.js');
-  const telemetry = await startGatewayTelemetry(io, opts);
+  const telemetry = await startGatewayTelemetry(
+    io,
+    opts,
+    world.requirements.requirements.telemetry,
+  );
   if ('exit' in telemetry) {
     if (opts.http === undefined)
       await (
