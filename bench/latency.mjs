@@ -9,6 +9,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { startOtlpSink } from './otlp-sink.mjs';
 
 const root = join(import.meta.dirname, '..');
 const ECHO = join(root, 'bench', 'echo-server.mjs');
@@ -241,18 +242,10 @@ const SHM_AUDIT = existsSync('/dev/shm')
 
 // Telemetry on: traces and metrics exported over OTLP/HTTP to a receiver in its own process
 // (answers 200, keeps nothing), and /metrics served; the rows above run with telemetry off.
-const OTLP_PORT = 18095;
-const receiver = spawn(
-  process.execPath,
-  [
-    '-e',
-    `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(${OTLP_PORT}, '127.0.0.1')`,
-  ],
-  { stdio: 'ignore' },
-);
+const receiver = await startOtlpSink(18095);
 const telemetryEnv = {
   ...env,
-  OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${OTLP_PORT}`,
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
   OTEL_METRIC_EXPORT_INTERVAL: '1000',
 };
 const TELEMETRY_ON = 'gatehouse run (stdio), audit on tmpfs, telemetry on (OTLP traces + metrics)';
@@ -362,7 +355,7 @@ for (const [label, args, url] of peers) {
   }
 }
 
-receiver.kill('SIGTERM');
+receiver.stop();
 
 const base = results['direct (stdio)'];
 const rows = [

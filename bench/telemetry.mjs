@@ -3,9 +3,9 @@
 // telemetry off (no observer: the SDK is not even loaded), with metrics only, and with traces and
 // metrics (a span per request and per stage, exported over OTLP to a receiver that answers 200).
 // End-to-end numbers (a real client, gateway and server) are in `npm run bench:latency`.
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { startOtlpSink } from './otlp-sink.mjs';
 
 const root = join(import.meta.dirname, '..');
 const dist = (p) => import(join(root, 'dist', p));
@@ -13,17 +13,8 @@ const { createPipeline } = await dist('pipeline/pipeline.js');
 const { STAGE_NAMES, passThrough } = await dist('pipeline/stage.js');
 const { startTelemetry } = await dist('telemetry/telemetry.js');
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 50_000);
-const PORT = 18096;
 
-const receiver = spawn(
-  process.execPath,
-  [
-    '-e',
-    `require('node:http').createServer((q, s) => { q.resume(); q.on('end', () => s.end('{}')); }).listen(${PORT}, '127.0.0.1')`,
-  ],
-  { stdio: 'ignore' },
-);
-await new Promise((r) => setTimeout(r, 300));
+const receiver = await startOtlpSink(18096);
 
 const stages = Object.fromEntries(
   STAGE_NAMES.map((name) => [
@@ -56,8 +47,8 @@ const variants = [
     'traces + metrics (OTLP)',
     {
       ...settings,
-      tracesUrl: `http://127.0.0.1:${PORT}/v1/traces`,
-      metricsUrl: `http://127.0.0.1:${PORT}/v1/metrics`,
+      tracesUrl: `${receiver.url}/v1/traces`,
+      metricsUrl: `${receiver.url}/v1/metrics`,
       exportIntervalMs: 1000,
     },
   ],
@@ -82,7 +73,7 @@ for (const [label, s] of variants) {
   results.push([label, us, telemetry === null]);
   await telemetry?.shutdown();
 }
-receiver.kill('SIGTERM');
+receiver.stop();
 
 const base = results[0][1];
 console.log(`pipeline cost per request (${REQUESTS} sequential requests, same process)`);

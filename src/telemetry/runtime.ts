@@ -3,6 +3,8 @@ import type {
   Context,
   Counter,
   Histogram,
+  Meter,
+  ObservableResult,
   Span,
   Tracer,
   UpDownCounter,
@@ -63,6 +65,17 @@ function parentContext(ctx: PipelineContext): Context {
   return propagator.extract(ROOT_CONTEXT, ctx.connection.headers, getter);
 }
 
+/** The W3C trace context (`traceparent`, `tracestate`) of `context`, as `_meta` entries. */
+function traceMeta(context: Context): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagator.inject(context, carrier, {
+    set: (c, k, v) => {
+      c[k] = v;
+    },
+  });
+  return carrier;
+}
+
 function callerOf(ctx: PipelineContext): string | null {
   return ctx.connection.authSubject ?? ctx.caller?.tokenSubject ?? ctx.caller?.osUser ?? null;
 }
@@ -120,64 +133,17 @@ export function createTelemetry(settings: TelemetrySettings): Telemetry {
     );
   const meterProvider = new MeterProvider({ resource, readers });
   const meter = meterProvider.getMeter('gatehouse', gatehouseVersion());
-  const seconds = (name: string, description: string) =>
-    meter.createHistogram(name, {
-      description,
-      unit: 's',
-      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
-    });
-  const m: Instruments = {
-    calls: meter.createCounter('gatehouse.calls', {
-      description: 'Tool calls through the gateway, by server, tool, decision and outcome',
-    }),
-    denials: meter.createCounter('gatehouse.denials', {
-      description: 'Requests Gatehouse refused before forwarding, by rule',
-    }),
-    approvals: meter.createCounter('gatehouse.approvals', {
-      description: 'Approvals decided, by result (granted, denied, expired)',
-    }),
-    approvalsWaiting: meter.createUpDownCounter('gatehouse.approvals.waiting', {
-      description: 'Calls waiting for a person to approve them now',
-    }),
-    approvalWait: seconds('gatehouse.approval.wait', 'How long calls waited for an approval'),
-    maskingFindings: meter.createCounter('gatehouse.masking.findings', {
-      description: 'Values masked in responses, by kind',
-    }),
-    driftBlocks: meter.createCounter('gatehouse.schema.drift.blocks', {
-      description: 'Calls refused because the tool changed since it was locked',
-    }),
-    operation: seconds(
-      MCP_SERVER_OPERATION_DURATION,
-      'MCP requests through the gateway, end to end (semconv mcp.server.operation.duration)',
-    ),
-    upstream: seconds('gatehouse.upstream.duration', 'Time waiting for the upstream server'),
-    upstreamStates: meter.createCounter('gatehouse.upstream.state.changes', {
-      description: 'Upstream server state changes, by server and state',
-    }),
-    upstreamRestarts: meter.createCounter('gatehouse.upstream.restarts', {
-      description: 'Upstream server restarts after a crash, by server',
-    }),
-    auditAppend: seconds(
-      'gatehouse.audit.append.duration',
-      'Audit trail transactions: time to make a batch durable',
-    ),
-  };
+  const m = createInstruments(meter);
   const upstreamUp = new Map<string, number>();
-  meter
-    .createObservableGauge('gatehouse.upstream.up', {
-      description: 'Whether each upstream server is ready (1) or not (0)',
-    })
-    .addCallback((result) => {
-      for (const [server, up] of upstreamUp) result.observe(up, { server });
-    });
   let auditQueue: (() => number) | null = null;
-  meter
-    .createObservableGauge('gatehouse.audit.queue.depth', {
-      description: 'Audit events waiting to be written',
-    })
-    .addCallback((result) => {
-      if (auditQueue) result.observe(auditQueue());
-    });
+  const gauge = (name: string, description: string, observe: (r: ObservableResult) => void) =>
+    meter.createObservableGauge(name, { description }).addCallback(observe);
+  gauge('gatehouse.upstream.up', 'Whether each upstream server is ready (1) or not (0)', (r) => {
+    for (const [server, up] of upstreamUp) r.observe(up, { server });
+  });
+  gauge('gatehouse.audit.queue.depth', 'Audit events waiting to be written', (r) => {
+    if (auditQueue) r.observe(auditQueue());
+  });
 
   const observer: PipelineObserver = {
     request: (ctx) => watchRequest(ctx, tracer, m),
@@ -203,6 +169,54 @@ export function createTelemetry(settings: TelemetrySettings): Telemetry {
     async shutdown() {
       await Promise.allSettled([tracerProvider?.shutdown(), meterProvider.shutdown()]);
     },
+  };
+}
+
+/** The instruments, named as in docs/telemetry.md (Prometheus names there too). */
+function createInstruments(meter: Meter): Instruments {
+  const counter = (name: string, description: string) => meter.createCounter(name, { description });
+  const seconds = (name: string, description: string) =>
+    meter.createHistogram(name, {
+      description,
+      unit: 's',
+      advice: { explicitBucketBoundaries: SECONDS_BUCKETS },
+    });
+  return {
+    calls: counter(
+      'gatehouse.calls',
+      'Tool calls through the gateway, by server, tool, decision and outcome',
+    ),
+    denials: counter('gatehouse.denials', 'Requests Gatehouse refused before forwarding, by rule'),
+    approvals: counter(
+      'gatehouse.approvals',
+      'Approvals decided, by result (granted, denied, expired)',
+    ),
+    approvalsWaiting: meter.createUpDownCounter('gatehouse.approvals.waiting', {
+      description: 'Calls waiting for a person to approve them now',
+    }),
+    approvalWait: seconds('gatehouse.approval.wait', 'How long calls waited for an approval'),
+    maskingFindings: counter('gatehouse.masking.findings', 'Values masked in responses, by kind'),
+    driftBlocks: counter(
+      'gatehouse.schema.drift.blocks',
+      'Calls refused because the tool changed since it was locked',
+    ),
+    operation: seconds(
+      MCP_SERVER_OPERATION_DURATION,
+      'MCP requests through the gateway, end to end (semconv mcp.server.operation.duration)',
+    ),
+    upstream: seconds('gatehouse.upstream.duration', 'Time waiting for the upstream server'),
+    upstreamStates: counter(
+      'gatehouse.upstream.state.changes',
+      'Upstream server state changes, by server and state',
+    ),
+    upstreamRestarts: counter(
+      'gatehouse.upstream.restarts',
+      'Upstream server restarts after a crash, by server',
+    ),
+    auditAppend: seconds(
+      'gatehouse.audit.append.duration',
+      'Audit trail transactions: time to make a batch durable',
+    ),
   };
 }
 
@@ -252,16 +266,8 @@ function watchRequest(ctx: PipelineContext, tracer: Tracer | null, m: Instrument
       );
       spans.push(span);
       contextNow = trace.setSpan(contextNow, span);
-      if (stage === 'forward') {
-        // The upstream continues this trace: its span is a child of our forward span.
-        const carrier: Record<string, string> = {};
-        propagator.inject(contextNow, carrier, {
-          set: (c, k, v) => {
-            c[k] = v;
-          },
-        });
-        ctx.outgoingMeta = carrier;
-      }
+      // The upstream continues this trace: its span is a child of our forward span.
+      if (stage === 'forward') ctx.outgoingMeta = traceMeta(contextNow);
     },
     leave(stage: StageName) {
       if (stage === 'approval' && approvalStarted !== null) {

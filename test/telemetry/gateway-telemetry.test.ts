@@ -97,7 +97,6 @@ describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
     cleanup.push(() => receiver.close());
     const { client } = await gateway({
       OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_METRICS_EXPORTER: 'none',
       OTEL_SERVICE_NAME: 'gatehouse-test',
     });
     const result = await client.callTool({
@@ -133,6 +132,16 @@ describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
     expect(parent.kind).toBe(3); // SPAN_KIND_CLIENT
     // Names and counts only: no argument value is exported.
     expect(JSON.stringify(receiver.bodies('/v1/traces'))).not.toContain('acct-secret-42');
+    // The metrics went out over OTLP too (the last export at shutdown), under our service name.
+    const metrics = JSON.stringify(
+      await until(() => {
+        const b = receiver.bodies('/v1/metrics');
+        return JSON.stringify(b).includes('gatehouse.calls') ? b : undefined;
+      }, 'the exported metrics'),
+    );
+    expect(metrics).toContain('"gatehouse-test"');
+    expect(metrics).toContain('mcp.server.operation.duration');
+    expect(metrics).not.toContain('acct-secret-42');
   });
 
   test('metrics move with allowed, denied, approved and masked calls; promtool accepts /metrics', async () => {

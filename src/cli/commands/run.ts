@@ -98,8 +98,6 @@ export async function serveHttp(
   const { settings } = resolved;
   const line = (l: object) => io.stderr(`${JSON.stringify(l)}\n`);
   const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
-  // OTEL_METRICS_EXPORTER=prometheus: /metrics beside /mcp, behind the same authentication.
-  const prometheus = serving.telemetry.settings.prometheus ? serving.telemetry.telemetry : null;
   const { TlsFileError } = await import('../../gateway/downstream/tls-listener.js');
   let endpoint;
   try {
@@ -111,7 +109,7 @@ export async function serveHttp(
       settings,
       processesPerSession: serving.processesPerSession,
       storeProblem: () => serving.audit.storeProblem(),
-      ...(prometheus ? { metrics: () => prometheus.prometheus() } : {}),
+      ...metricsRoute(serving.telemetry),
       onEvent: line,
     });
   } catch (err) {
@@ -146,9 +144,14 @@ export async function serveHttp(
   const { unfinished } = await started.drain();
   stopReload();
   line({ event: 'drained', unfinished });
-  await serving.audit.close('drained');
-  await serving.telemetry.close();
+  await Promise.all([serving.audit.close('drained'), serving.telemetry.close()]);
   return ExitCode.ok;
+}
+
+/** OTEL_METRICS_EXPORTER=prometheus: `/metrics` beside `/mcp`, behind the same authentication. */
+function metricsRoute(t: GatewayTelemetry): Pick<HttpEndpointOptions, 'metrics'> {
+  const telemetry = t.settings.prometheus ? t.telemetry : null;
+  return telemetry ? { metrics: () => telemetry.prometheus() } : {};
 }
 
 /**
@@ -182,6 +185,9 @@ function httpAuthentication(
   }
   return { mode: configured ? 'identity' : 'bearer', authenticator: make };
 }
+
+/** What a stdio client is told when the telemetry settings stop the start (stderr says which). */
+export const TELEMETRY_REFUSAL = 'Gatehouse telemetry settings are invalid (see its stderr)';
 
 /**
  * What a gateway session needs from the CLI: environment, stderr lines (also audited and, with
@@ -260,25 +266,29 @@ export async function runRun(
     await gateway.refuseSession(stdin, stdout, message);
     return ExitCode.notFound;
   }
-  if (opts.http !== undefined) {
-    const refusal = gateway.refusalFor(decision, io.env, streams.selfPath);
-    if (refusal) {
-      io.stderr(`error: ${refusal}\n`);
-      return ExitCode.serverUnavailable;
-    }
-    const telemetry = await startGatewayTelemetry(
-      io,
-      opts,
-      world.requirements.requirements.telemetry,
-    );
-    if ('exit' in telemetry) return telemetry.exit;
-    const audit = await startAudit(
-      world,
-      io,
-      global.audit,
-      { mode: 'run', transport: 'http', servers: [name] },
-      telemetry.telemetry,
-    );
+  const http = opts.http !== undefined;
+  const refusal = http ? gateway.refusalFor(decision, io.env, streams.selfPath) : null;
+  if (refusal) {
+    io.stderr(`error: ${refusal}\n`);
+    return ExitCode.serverUnavailable;
+  }
+  const telemetry = await startGatewayTelemetry(
+    io,
+    opts,
+    world.requirements.requirements.telemetry,
+  );
+  if ('exit' in telemetry) {
+    if (!http) await gateway.refuseSession(stdin, stdout, TELEMETRY_REFUSAL);
+    return telemetry.exit;
+  }
+  const audit = await startAudit(
+    world,
+    io,
+    global.audit,
+    { mode: 'run', transport: http ? 'http' : 'stdio', servers: [name] },
+    telemetry.telemetry,
+  );
+  if (http) {
     const ctx = {
       ...sessionContext(io, streams, audit, telemetry.telemetry),
       schema: schemaGuards(world, io, global, audit),
@@ -291,26 +301,6 @@ export async function runRun(
       telemetry,
     });
   }
-  const telemetry = await startGatewayTelemetry(
-    io,
-    opts,
-    world.requirements.requirements.telemetry,
-  );
-  if ('exit' in telemetry) {
-    await gateway.refuseSession(
-      stdin,
-      stdout,
-      'Gatehouse telemetry settings are invalid (see its stderr)',
-    );
-    return telemetry.exit;
-  }
-  const audit = await startAudit(
-    world,
-    io,
-    global.audit,
-    { mode: 'run', transport: 'stdio', servers: [name] },
-    telemetry.telemetry,
-  );
   const outcome = await gateway.runGateway({
     decision,
     stdin,

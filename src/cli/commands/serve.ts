@@ -5,7 +5,13 @@ import type { GlobalOptions } from '../world.js';
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
 import type { HttpOptions, RunStreams } from './run.js';
-import { loadForGateway, serveHttp, sessionContext, stdioProcesses } from './run.js';
+import {
+  loadForGateway,
+  serveHttp,
+  sessionContext,
+  stdioProcesses,
+  TELEMETRY_REFUSAL,
+} from './run.js';
 import { startGatewayTelemetry } from '../telemetry-runtime.js';
 
 /** `gatehouse serve`: every allowed server behind one stdio endpoint, `server__tool` names. */
@@ -28,7 +34,7 @@ export async function runServe(
     if (opts.http === undefined)
       await (
         await import('../../gateway/run-gateway.js')
-      ).refuseSession(stdin, stdout, 'Gatehouse telemetry settings are invalid (see its stderr)');
+      ).refuseSession(stdin, stdout, TELEMETRY_REFUSAL);
     return telemetry.exit;
   }
   const audit = await startAudit(
