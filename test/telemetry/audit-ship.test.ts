@@ -23,16 +23,15 @@ afterEach(async () => {
 });
 
 /** A store with `n` records (group commit, so 10,000 take seconds, not minutes). */
-async function storeWith(n: number): Promise<string> {
-  const home = tempDir();
+async function storeWith(n: number, home = tempDir(), from = 0): Promise<string> {
   const keys = loadOrCreateAuditKeys(home);
   const writer = new AuditWriter(SqliteAuditStore.open(join(home, 'audit.db')), {
     signingKey: keys.signing,
     checkpointEverySeconds: 0,
   });
-  for (let i = 0; i < n; i += 500)
+  for (let i = from; i < from + n; i += 500)
     await Promise.all(
-      Array.from({ length: Math.min(500, n - i) }, (_, j) =>
+      Array.from({ length: Math.min(500, from + n - i) }, (_, j) =>
         writer.record({
           type: 'server.state',
           server: 's',
@@ -306,4 +305,24 @@ describe.skipIf(!existsSync(BIN))('audit ship', () => {
       });
     }
   }, 60_000);
+
+  test('--follow ships records as they are written, and stops cleanly on SIGTERM', async () => {
+    const home = await storeWith(50);
+    const receiver = await chainCheckingReceiver();
+    const state = join(tempDir(), 'state.json');
+    const run = ship(home, ['--sink', 'http', '--to', receiver.url, '--state', state, '--follow']);
+    for (let i = 0; i < 200 && receiver.kept.length < 50; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(receiver.kept.length).toBe(50);
+    await storeWith(30, home, 50); // the gateway goes on writing
+    for (let i = 0; i < 200 && receiver.kept.length < 80; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    run.child.kill('SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(receiver.problems).toEqual([]);
+    expect(receiver.kept.map((r) => r.event.thread_id)).toEqual(
+      Array.from({ length: 80 }, (_, i) => `t${i}`),
+    );
+    expect(run.stderr()).toContain('shipped 80 records');
+  }, 30_000);
 });

@@ -32,8 +32,13 @@ afterEach(async () => {
   for (const c of cleanup.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-async function gateway(env: Record<string, string>, extraArgs: string[] = []) {
-  const dir = writeFiles({ 'c.toml': CONFIG, 'r.toml': REQUIREMENTS });
+async function gateway(
+  env: Record<string, string>,
+  extraArgs: string[] = [],
+  config = CONFIG,
+  server = 'traced',
+) {
+  const dir = writeFiles({ 'c.toml': config, 'r.toml': REQUIREMENTS });
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [
@@ -43,7 +48,7 @@ async function gateway(env: Record<string, string>, extraArgs: string[] = []) {
       '--requirements',
       join(dir, 'r.toml'),
       'run',
-      'traced',
+      server,
       ...extraArgs,
     ],
     stderr: 'pipe',
@@ -72,9 +77,12 @@ async function gateway(env: Record<string, string>, extraArgs: string[] = []) {
 const textOf = (r: unknown) =>
   ((r as { content?: { text?: string }[] }).content ?? []).map((c) => c.text ?? '').join('');
 
-async function until<T>(read: () => T | undefined, what: string): Promise<T> {
+async function until<T>(
+  read: () => T | undefined | Promise<T | undefined>,
+  what: string,
+): Promise<T> {
   for (let i = 0; i < 200; i++) {
-    const v = read();
+    const v = await read();
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -195,9 +203,15 @@ describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
     expect(check.status).toBe(0);
   });
 
-  test('off by default: no metrics listener, no export, and a bad OTEL setting is named', async () => {
+  test('off by default: no metrics listener, no export, the client trace context passed on as it came; a bad OTEL setting is named', async () => {
     const { client, stderr } = await gateway({});
-    await client.callTool({ name: 'read_balance', arguments: { account: 'a' } });
+    const clientContext = `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`;
+    const result = await client.callTool({
+      name: 'read_balance',
+      arguments: { account: 'a' },
+      _meta: { traceparent: clientContext },
+    });
+    expect(textOf(result)).toContain(`traceparent=${clientContext}`);
     expect(stderr()).not.toContain('metrics_listening');
     await client.close();
     const dir = writeFiles({ 'c.toml': CONFIG });
@@ -245,5 +259,28 @@ describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
       '127.0.0.1:0',
     ]);
     expect((await fetch(plain.url.replace(/\/mcp$/, '/metrics'))).status).toBe(404);
+  });
+
+  test('an upstream crash shows as a restart, and the server up again', async () => {
+    const starts = join(tempDir(), 'starts');
+    const crashy = `[mcp_servers.crashy]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'crashy.mjs'))}]\nenv = { STARTS_FILE = ${JSON.stringify(starts)} }\n`;
+    const { client, metricsUrl } = await gateway(
+      {},
+      ['--metrics-listen', '127.0.0.1:0'],
+      crashy,
+      'crashy',
+    );
+    const url = await metricsUrl();
+    await client.callTool({ name: 'die', arguments: {} });
+    const text = await until(async () => {
+      const t = await (await fetch(url)).text();
+      return sample(t, 'gatehouse_upstream_restarts_total', { server: 'crashy' }) >= 1 &&
+        sample(t, 'gatehouse_upstream_up', { server: 'crashy' }) === 1
+        ? t
+        : undefined;
+    }, 'a restart in the metrics');
+    expect(
+      sample(text, 'gatehouse_upstream_state_changes_total', { server: 'crashy', state: 'ready' }),
+    ).toBeGreaterThanOrEqual(2);
   });
 });
