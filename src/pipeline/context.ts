@@ -84,6 +84,8 @@ export interface ConnectionInfo {
   identity?: Identity | null;
   /** The client's `initialize` clientInfo, once known. */
   clientInfo: { name: string; version: string } | null;
+  /** HTTP: the session's `Mcp-Session-Id`, once assigned (telemetry exports only a hash of it). */
+  sessionId?: string;
 }
 
 export interface PipelineContext {

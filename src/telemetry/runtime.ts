@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type {
   Attributes,
   Context,
@@ -57,12 +58,16 @@ const getter = {
   },
 };
 
-/** The client's trace context: `_meta.traceparent` (MCP) first, then the HTTP headers. */
+/**
+ * The client's trace context: `params._meta.traceparent`/`tracestate`, MCP's convention. HTTP
+ * `traceparent` headers are not used: the pipeline sees the headers of the request that opened the
+ * session, not of each request, and a session-wide parent would be wrong for every call after it.
+ */
 function parentContext(ctx: PipelineContext): Context {
   const meta = ctx.request.params?._meta;
-  if (meta && typeof meta === 'object' && 'traceparent' in meta)
-    return propagator.extract(ROOT_CONTEXT, meta as Record<string, unknown>, getter);
-  return propagator.extract(ROOT_CONTEXT, ctx.connection.headers, getter);
+  return meta && typeof meta === 'object'
+    ? propagator.extract(ROOT_CONTEXT, meta as Record<string, unknown>, getter)
+    : ROOT_CONTEXT;
 }
 
 /** The W3C trace context (`traceparent`, `tracestate`) of `context`, as `_meta` entries. */
@@ -74,6 +79,14 @@ function traceMeta(context: Context): Record<string, string> {
     },
   });
   return carrier;
+}
+
+/**
+ * What telemetry says of an HTTP session id: a hash. The id itself lets its holder (with the
+ * caller's credentials) use the session, so it does not leave the gateway.
+ */
+function sessionHash(id: string): string {
+  return createHash('sha256').update(id).digest('hex').slice(0, 16);
 }
 
 function callerOf(ctx: PipelineContext): string | null {
@@ -236,8 +249,8 @@ function watchRequest(ctx: PipelineContext, tracer: Tracer | null, m: Instrument
           [ATTR.mcpMethod]: method,
           [ATTR.jsonrpcRequestId]: String(ctx.request.id),
           [ATTR.networkTransport]: ctx.connection.transport === 'http' ? 'tcp' : 'pipe',
-          ...(ctx.connection.headers['mcp-session-id']
-            ? { [ATTR.mcpSession]: ctx.connection.headers['mcp-session-id'] }
+          ...(ctx.connection.sessionId
+            ? { [ATTR.mcpSession]: sessionHash(ctx.connection.sessionId) }
             : {}),
         },
       },

@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { Client } from '@modelcontextprotocol/client';
+import { createHash } from 'node:crypto';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { STAGE_NAMES } from '../../src/pipeline/stage.js';
@@ -228,17 +229,47 @@ describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
     expect(bad.stderr).toContain('OTEL_TRACES_EXPORTER=zipkin');
   });
 
-  test('/metrics on the HTTP endpoint has the same protection as /mcp: the bearer token', async () => {
+  test('over HTTP: /metrics has the same protection as /mcp (the bearer token); spans name the session by a hash', async () => {
     const children: ChildProcess[] = [];
     cleanup.push(async () => {
       for (const c of children) c.kill('SIGKILL');
     });
+    const receiver = await startOtlpReceiver();
+    cleanup.push(() => receiver.close());
     const running = await startGatehouse(
       children,
       CONFIG,
       ['run', 'traced', '--http', '127.0.0.1:0', '--http-token-env', 'GH_TOKEN'],
-      { GH_TOKEN: 'metrics-test-token-123', OTEL_METRICS_EXPORTER: 'prometheus' },
+      {
+        GH_TOKEN: 'metrics-test-token-123',
+        OTEL_METRICS_EXPORTER: 'prometheus',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${receiver.url}/v1/traces`,
+      },
     );
+    const transport = new StreamableHTTPClientTransport(new URL(running.url), {
+      requestInit: { headers: { authorization: 'Bearer metrics-test-token-123' } },
+    });
+    const client = new Client({ name: 'http-telemetry', version: '1.0.0' }, { capabilities: {} });
+    await client.connect(transport);
+    cleanup.push(() => client.close());
+    await client.callTool({
+      name: 'read_balance',
+      arguments: { account: 'a' },
+      _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` },
+    });
+    const root = await until(
+      () => receiver.spans().find((x) => x.parentSpanId === CLIENT_SPAN),
+      'the HTTP call span',
+    );
+    const sessionId = transport.sessionId ?? '';
+    expect(sessionId).not.toBe('');
+    expect(attr(root, 'mcp.session.id')).toBe(
+      createHash('sha256').update(sessionId).digest('hex').slice(0, 16),
+    );
+    expect(attr(root, 'network.transport')).toBe('tcp');
+    expect(attr(root, 'gatehouse.caller.subject')).toMatch(/^token:[0-9a-f]{12}$/);
+    expect(JSON.stringify(receiver.bodies('/v1/traces'))).not.toContain(sessionId);
+    expect(JSON.stringify(receiver.bodies('/v1/traces'))).not.toContain('metrics-test-token-123');
     const metrics = running.url.replace(/\/mcp$/, '/metrics');
     expect((await fetch(metrics)).status).toBe(401);
     const scraped = await fetch(metrics, {

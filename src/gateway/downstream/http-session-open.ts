@@ -107,6 +107,7 @@ export async function openHttpSession(
       return;
     }
     const id = randomUUID();
+    connection.sessionId = id;
     const transport = new HttpSessionTransport(id);
     const entry: HttpSessionEntry = {
       transport,
