@@ -172,7 +172,7 @@ function syslogSink(to: string, ca: string | undefined): ShipSink {
               () => resolve(s),
             )
           : netConnect({ host, port }, () => resolve(s));
-      s.once('error', (err) => {
+      s.on('error', (err) => {
         failure = err;
         socket = null;
         reject(new SinkError(`cannot deliver to ${to}: ${err.message}`));
