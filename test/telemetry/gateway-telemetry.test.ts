@@ -183,6 +183,23 @@ describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
       sample(text, 'gatehouse_calls_total', calls('needs_approval', 'ok', 'update_note')),
     ).toBe(1);
 
+    // A person says no: a denied approval, and a denial by the approval's rule.
+    client.setRequestHandler(
+      'elicitation/create',
+      () => ({ action: 'decline', content: {} }) as never,
+    );
+    const refused = await client
+      .callTool({ name: 'update_note', arguments: { note: 'other' } })
+      .then(
+        (r) => JSON.stringify(r),
+        (err: Error) => err.message,
+      );
+    expect(refused).toMatch(/declin|denied|refus/i);
+    text = await scrape();
+    expect(sample(text, 'gatehouse_approvals_total', { result: 'denied' })).toBe(1);
+    expect(sample(text, 'gatehouse_approval_wait_seconds_count', {})).toBe(2);
+    expect(sample(text, 'gatehouse_approvals_waiting', {})).toBe(0);
+
     const leaked = await client.callTool({ name: 'leak', arguments: {} });
     expect(textOf(leaked)).not.toContain('ghp_abcdefghijklmnopqrstuvwxyz0123456789');
     text = await scrape();
