@@ -1,4 +1,4 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
@@ -15,6 +15,7 @@ import { SqliteAuditStore } from '../../src/audit/sqlite-store.js';
 import { AuditWriter } from '../../src/audit/writer.js';
 import { tempDir } from '../support/fixtures.js';
 import { cli } from '../support/run-cli.js';
+import { HAS_OPENSSL, selfSigned } from '../support/self-signed.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const closers: (() => Promise<void>)[] = [];
@@ -222,89 +223,68 @@ describe.skipIf(!existsSync(BIN))('audit ship', () => {
     expect(bad.stderr).toContain('--after x');
   });
 
-  test('syslog over TCP and TLS: RFC 5424, octet-counted, each record once with its chain position', async () => {
-    const home = await storeWith(120);
-    const dir = tempDir();
-    execFileSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-subj',
-        '/CN=localhost',
-        '-addext',
-        'subjectAltName=DNS:localhost,IP:127.0.0.1',
-        '-days',
-        '1',
-        '-keyout',
-        join(dir, 'k.pem'),
-        '-out',
-        join(dir, 'c.pem'),
-      ],
-      { stdio: 'ignore' },
-    );
-    for (const scheme of ['tcp', 'tls'] as const) {
-      const messages: string[] = [];
-      const onSocket = (socket: Socket) => {
-        let pending: Buffer = Buffer.alloc(0);
-        socket.on('data', (d: Buffer) => {
-          const { messages: got, rest } = parseOctetFrames(Buffer.concat([pending, d]));
-          messages.push(...got);
-          pending = rest;
+  test.skipIf(!HAS_OPENSSL)(
+    'syslog over TCP and TLS: RFC 5424, octet-counted, each record once with its chain position',
+    async () => {
+      const home = await storeWith(120);
+      const dir = tempDir();
+      const { cert, key } = selfSigned(dir, 'syslog', 'localhost', ['IP:127.0.0.1']);
+      for (const scheme of ['tcp', 'tls'] as const) {
+        const messages: string[] = [];
+        const onSocket = (socket: Socket) => {
+          let pending: Buffer = Buffer.alloc(0);
+          socket.on('data', (d: Buffer) => {
+            const { messages: got, rest } = parseOctetFrames(Buffer.concat([pending, d]));
+            messages.push(...got);
+            pending = rest;
+          });
+        };
+        const server: NetServer =
+          scheme === 'tcp'
+            ? createTcpServer(onSocket)
+            : createTlsServer({ cert: readFileSync(cert), key: readFileSync(key) }, onSocket);
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        closers.push(() => new Promise<void>((r) => server.close(() => r())));
+        const port = (server.address() as { port: number }).port;
+        const run = await cli(
+          [
+            'audit',
+            'ship',
+            '--sink',
+            'syslog',
+            '--to',
+            `${scheme}://127.0.0.1:${port}`,
+            '--state',
+            join(dir, `${scheme}.json`),
+            '--batch-size',
+            '50',
+            ...(scheme === 'tls' ? ['--ca', cert] : []),
+          ],
+          { GATEHOUSE_HOME: home },
+        );
+        expect(run.code, run.stderr).toBe(0);
+        for (let i = 0; i < 100 && messages.length < 120; i++)
+          await new Promise((r) => setTimeout(r, 20));
+        const rfc5424 =
+          /^<(\d+)>1 (\S+) (\S+) gatehouse - server\.state \[gatehouse@32473 seq="(\d+)" hash="([0-9a-f]{64})" prev="([0-9a-f]{64})" store="[^"]+"\] \uFEFF(\{.*\})$/s;
+        const parsed = messages.map((m) => rfc5424.exec(m));
+        expect(
+          parsed.every((p) => p !== null),
+          messages[0],
+        ).toBe(true);
+        expect(parsed.map((p) => Number(p?.[4]))).toEqual(
+          Array.from({ length: 120 }, (_, i) => i + 1),
+        );
+        expect(parsed[0]?.[1]).toBe('110'); // facility 13 (log audit), informational
+        for (let i = 1; i < parsed.length; i++) expect(parsed[i]?.[6]).toBe(parsed[i - 1]?.[5]);
+        expect(JSON.parse(parsed[7]?.[7] ?? '{}')).toMatchObject({
+          type: 'server.state',
+          thread_id: 't7',
         });
-      };
-      const server: NetServer =
-        scheme === 'tcp'
-          ? createTcpServer(onSocket)
-          : createTlsServer(
-              { cert: readFileSync(join(dir, 'c.pem')), key: readFileSync(join(dir, 'k.pem')) },
-              onSocket,
-            );
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      closers.push(() => new Promise<void>((r) => server.close(() => r())));
-      const port = (server.address() as { port: number }).port;
-      const run = await cli(
-        [
-          'audit',
-          'ship',
-          '--sink',
-          'syslog',
-          '--to',
-          `${scheme}://127.0.0.1:${port}`,
-          '--state',
-          join(dir, `${scheme}.json`),
-          '--batch-size',
-          '50',
-          ...(scheme === 'tls' ? ['--ca', join(dir, 'c.pem')] : []),
-        ],
-        { GATEHOUSE_HOME: home },
-      );
-      expect(run.code, run.stderr).toBe(0);
-      for (let i = 0; i < 100 && messages.length < 120; i++)
-        await new Promise((r) => setTimeout(r, 20));
-      const rfc5424 =
-        /^<(\d+)>1 (\S+) (\S+) gatehouse - server\.state \[gatehouse@32473 seq="(\d+)" hash="([0-9a-f]{64})" prev="([0-9a-f]{64})" store="[^"]+"\] \uFEFF(\{.*\})$/s;
-      const parsed = messages.map((m) => rfc5424.exec(m));
-      expect(
-        parsed.every((p) => p !== null),
-        messages[0],
-      ).toBe(true);
-      expect(parsed.map((p) => Number(p?.[4]))).toEqual(
-        Array.from({ length: 120 }, (_, i) => i + 1),
-      );
-      expect(parsed[0]?.[1]).toBe('110'); // facility 13 (log audit), informational
-      for (let i = 1; i < parsed.length; i++) expect(parsed[i]?.[6]).toBe(parsed[i - 1]?.[5]);
-      expect(JSON.parse(parsed[7]?.[7] ?? '{}')).toMatchObject({
-        type: 'server.state',
-        thread_id: 't7',
-      });
-    }
-  }, 60_000);
+      }
+    },
+    60_000,
+  );
 
   test('--follow ships records as they are written, and stops cleanly on SIGTERM', async () => {
     const home = await storeWith(50);
