@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { isIP, connect as netConnect } from 'node:net';
 import type { Socket } from 'node:net';
-import { connect as tlsConnect } from 'node:tls';
 import type { ShipBatch } from './batch.js';
 import { syslogFrames } from './syslog.js';
 
@@ -163,8 +161,13 @@ function syslogSink(to: string, ca: string | undefined): ShipSink {
   const me = hostname();
   let socket: Socket | null = null;
   let failure: Error | null = null;
-  const connect = (): Promise<Socket> =>
-    new Promise((resolve, reject) => {
+  const connect = async (): Promise<Socket> => {
+    // Loaded here, not at start: every CLI command would otherwise pay for TLS.
+    const [{ isIP, connect: netConnect }, { connect: tlsConnect }] = await Promise.all([
+      import('node:net'),
+      import('node:tls'),
+    ]);
+    return new Promise((resolve, reject) => {
       const s =
         url.protocol === 'tls:'
           ? tlsConnect(
@@ -182,6 +185,7 @@ function syslogSink(to: string, ca: string | undefined): ShipSink {
       });
       s.setTimeout(30_000, () => s.destroy(new Error('timed out')));
     });
+  };
   return {
     id: `syslog ${to}`,
     async deliver(batch) {
