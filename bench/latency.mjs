@@ -9,6 +9,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { startOtlpSink } from './otlp-sink.mjs';
 
 const root = join(import.meta.dirname, '..');
 const ECHO = join(root, 'bench', 'echo-server.mjs');
@@ -239,8 +240,18 @@ const SHM_AUDIT = existsSync('/dev/shm')
   ? join(mkdtempSync('/dev/shm/gatehouse-bench-'), 'audit.db')
   : join(dir, 'audit-second.db');
 
+// Telemetry on: traces and metrics exported over OTLP/HTTP to a receiver in its own process
+// (answers 200, keeps nothing), and /metrics served; the rows above run with telemetry off.
+const receiver = await startOtlpSink(18095);
+const telemetryEnv = {
+  ...env,
+  OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+  OTEL_METRIC_EXPORT_INTERVAL: '1000',
+};
+const TELEMETRY_ON = 'gatehouse run (stdio), audit on tmpfs, telemetry on (OTLP traces + metrics)';
+
 const results = {};
-for (const [label, cmd, args] of [
+for (const [label, cmd, args, runEnv = env] of [
   ['direct (stdio)', process.execPath, [ECHO]],
   [
     'gatehouse run (stdio)',
@@ -252,8 +263,24 @@ for (const [label, cmd, args] of [
     process.execPath,
     [BIN, '--config', join(dir, 'config.toml'), '--audit', SHM_AUDIT, 'run', 'echo'],
   ],
+  [
+    TELEMETRY_ON,
+    process.execPath,
+    [
+      BIN,
+      '--config',
+      join(dir, 'config.toml'),
+      '--audit',
+      SHM_AUDIT,
+      'run',
+      'echo',
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ],
+    telemetryEnv,
+  ],
 ]) {
-  const c = client(cmd, args, env);
+  const c = client(cmd, args, runEnv);
   await c.init();
   results[label] = await measure(c);
   c.close();
@@ -328,6 +355,8 @@ for (const [label, args, url] of peers) {
   }
 }
 
+receiver.stop();
+
 const base = results['direct (stdio)'];
 const rows = [
   ['path', 'seq p50 ms', 'seq p99 ms', '32× p50 ms', '32× p99 ms', 'req/s (32×)', 'p50 vs direct'],
@@ -365,4 +394,14 @@ for (const mine of ['gatehouse run --http', 'gatehouse run --http, audit on tmpf
       .join(', ');
     console.log(`${mine} vs ${peer}: ${line}`);
   }
+}
+
+// Telemetry's own cost: the same gateway (audit on tmpfs) with telemetry off and on.
+const off = results['gatehouse run (stdio), audit on tmpfs'];
+const on = results[TELEMETRY_ON];
+if (off && on) {
+  const added = (r) => pct(r.seq, 50) - pct(base.seq, 50);
+  console.log(
+    `telemetry (stdio, sequential p50): off +${added(off).toFixed(3)} ms over direct, on +${added(on).toFixed(3)} ms (on/off ${(pct(on.seq, 50) / pct(off.seq, 50)).toFixed(2)}×, 32× p50 on/off ${(pct(on.conc, 50) / pct(off.conc, 50)).toFixed(2)}×)`,
+  );
 }

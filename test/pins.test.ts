@@ -45,6 +45,7 @@ test('CLI commands are exactly these', () => {
     'audit tail',
     'audit query',
     'audit export',
+    'audit ship',
     'audit verify',
     'audit stats',
     'audit prune',
@@ -101,6 +102,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     connectRefused: 20,
     doctorProblems: 21,
     httpSettingsRefused: 22,
+    shipFailed: 24,
     consoleRefused: 25,
   });
   expect(DISABLED_REASON_CODES).toEqual([

@@ -27,11 +27,17 @@ export interface ExportHeader {
   chain_format?: ChainFormat;
   exported_at: string;
   public_keys: Record<string, string>;
+  /**
+   * A continuation (`--after`/`--since`): only records after this seq; the first one's `prev`
+   * is the hash of record `after_seq`, where the previous export ended.
+   */
+  after_seq?: number;
 }
 
 export async function* exportLines(
   store: AuditStore,
   publicKeys: ReadonlyMap<string, KeyObject>,
+  afterSeq = 0,
 ): AsyncIterable<string> {
   const header: ExportHeader = {
     kind: EXPORT_KIND,
@@ -46,10 +52,11 @@ export async function* exportLines(
         key.export({ type: 'spki', format: 'pem' }).toString(),
       ]),
     ),
+    ...(afterSeq > 0 ? { after_seq: afterSeq } : {}),
   };
   yield JSON.stringify(header);
   for (const cp of await store.checkpoints()) yield JSON.stringify({ kind: 'checkpoint', ...cp });
-  for await (const batch of store.records()) {
+  for await (const batch of store.records(afterSeq + 1)) {
     for (const r of batch) {
       yield `{"kind":"record","seq":${r.seq},"ts":${JSON.stringify(r.ts)},"prev":"${r.prev}","hash":"${r.hash}","columns":${JSON.stringify(r.columns)},"event":${r.body}}`;
     }

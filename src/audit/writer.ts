@@ -34,6 +34,8 @@ export interface AuditWriterOptions {
    * outside the store: `audit verify --witness FILE` then catches what the store alone cannot.
    */
   witnessFile?: string;
+  /** Telemetry: a batch of `records` was made durable in `ms`. */
+  onAppended?(ms: number, records: number): void;
 }
 
 /** What the pipeline's audit stages need: durable appends. */
@@ -64,6 +66,10 @@ interface Waiting {
 export class AuditWriter implements AuditSink {
   readonly gateway: GatewayRef = { instance: randomUUID(), pid: process.pid, host: hostname() };
   private queue: Waiting[] = [];
+  /** Events waiting to be written (telemetry's audit queue depth). */
+  get queued(): number {
+    return this.queue.length;
+  }
   private flushing: Promise<void> | null = null;
   private sinceCheckpoint = 0;
   private lastSeqWritten: number | null = null;
@@ -163,9 +169,11 @@ export class AuditWriter implements AuditSink {
         }
         if (batch.length === 0) continue;
         try {
+          const began = performance.now();
           const records = await (this.shared
             ? this.shared.append(prepared)
             : this.store.append(prepared));
+          this.options.onAppended?.(performance.now() - began, records.length);
           records.forEach((r, i) => batch[i]?.resolve(r));
           this.sinceCheckpoint += records.length;
           this.lastSeqWritten = records[records.length - 1]?.seq ?? this.lastSeqWritten;

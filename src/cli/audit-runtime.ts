@@ -28,6 +28,7 @@ import { onShutdown } from './shutdown.js';
 import { policySettingsFor } from './policy-settings.js';
 import type { World } from './world.js';
 import { gatehouseVersion } from '../version.js';
+import type { Telemetry } from '../telemetry/telemetry.js';
 
 export interface AuditRuntime {
   /** Each session's governance stages: audit, masking, policy, approval, detokenize. */
@@ -117,6 +118,7 @@ export async function startAudit(
   io: CliIo,
   flag: string | undefined,
   start: { mode: 'run' | 'serve'; transport: 'stdio' | 'http'; servers: string[] },
+  telemetry: Telemetry | null = null,
 ): Promise<AuditRuntime> {
   const audit = world.requirements.requirements.audit;
   const failOpen = audit.failOpen?.value ?? false;
@@ -144,7 +146,10 @@ export async function startAudit(
         : {}),
       ...(audit.witness ? { witnessFile: audit.witness.value } : {}),
       onError: (err) => problem(err.message),
+      ...(telemetry ? { onAppended: (ms: number) => telemetry.auditAppended(ms) } : {}),
     });
+    const queued = writer;
+    telemetry?.auditQueueDepth(() => queued.queued);
     sink = writer;
     if (socketDir) shared = await writer.sharedRole();
   } catch (err) {

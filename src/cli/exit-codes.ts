@@ -26,6 +26,8 @@ export const ExitCode = {
   doctorProblems: 21,
   /** run/serve --http cannot start: an HTTP setting is invalid or refused by requirements, or a TLS file is unusable. */
   httpSettingsRefused: 22,
+  /** audit ship: the sink is unreachable or did not take a batch (the position stays where it was). */
+  shipFailed: 24,
   /** console cannot start: a non-loopback --host without --allow-remote, or the port is taken. */
   consoleRefused: 25,
 } as const;
@@ -70,6 +72,8 @@ const EXIT_CODE_HELP: Readonly<Record<keyof typeof ExitCode, string>> = {
     'doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)',
   httpSettingsRefused:
     'run/serve --http cannot start: an HTTP setting is invalid or refused by [gatehouse_http], a TLS file is unusable, or --approvals-key is not a listed gateway key',
+  shipFailed:
+    'audit ship: the sink is unreachable or did not acknowledge a batch (nothing after the last acknowledged record counts as shipped)',
   consoleRefused:
     'console cannot start: a non-loopback --host without --allow-remote, or the address is in use',
 };

@@ -1,4 +1,5 @@
 import type { RequestScope } from '../gateway/upstream-forwarder.js';
+import type { PipelineObserver } from './observer.js';
 import type { Pipeline, PipelineStages } from './pipeline.js';
 import { createPipeline } from './pipeline.js';
 import type { Forwarder, Router } from './stages/index.js';
@@ -19,6 +20,8 @@ export interface SessionStageSource {
   governance?: GovernanceFactory;
   /** Test seam: replaces any stage after governance is applied. */
   stages?: Partial<PipelineStages>;
+  /** Telemetry watching every request (src/telemetry); absent when it is off. */
+  observer?: PipelineObserver;
 }
 
 /**
@@ -36,5 +39,6 @@ export function assembleSession(
       ...source.governance?.(router, scopes),
       ...source.stages,
     }),
+    source.observer,
   );
 }

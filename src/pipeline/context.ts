@@ -84,6 +84,8 @@ export interface ConnectionInfo {
   identity?: Identity | null;
   /** The client's `initialize` clientInfo, once known. */
   clientInfo: { name: string; version: string } | null;
+  /** HTTP: the session's `Mcp-Session-Id`, once assigned (telemetry exports only a hash of it). */
+  sessionId?: string;
 }
 
 export interface PipelineContext {
@@ -122,6 +124,8 @@ export interface PipelineContext {
   approvalOutcome?: 'approval_timed_out' | 'approval_expired' | 'approval_withdrawn';
   /** The call's id in the audit trail, once its intent is recorded. */
   auditCallId: string | null;
+  /** `_meta` entries added to what is sent upstream (W3C trace context, when telemetry is on). */
+  outgoingMeta?: Record<string, string>;
   readonly startedAt: number;
 }
 

@@ -6,6 +6,7 @@ import type {
 } from './context.js';
 import { newContext } from './context.js';
 import { gatehouseError } from './error-table.js';
+import type { PipelineObserver } from './observer.js';
 import type { Stage, StageName } from './stage.js';
 import { STAGE_NAMES } from './stage.js';
 import { maskTokens } from '../masking/mask-text.js';
@@ -26,7 +27,8 @@ export interface Pipeline {
   handle(request: GatewayRequest, connection: ConnectionInfo): Promise<PipelineContext>;
 }
 
-export function createPipeline(stages: PipelineStages): Pipeline {
+/** `observer` (telemetry) watches each request and stage from outside; absent, nothing is watched. */
+export function createPipeline(stages: PipelineStages, observer?: PipelineObserver): Pipeline {
   const ordered = STAGE_NAMES.map((name) => {
     const stage = stages[name];
     if (stage.name !== name)
@@ -37,10 +39,12 @@ export function createPipeline(stages: PipelineStages): Pipeline {
   return {
     async handle(request, connection) {
       const ctx = newContext(request, connection);
+      const watch = observer?.request(ctx) ?? null;
       const dispatch = async (index: number): Promise<void> => {
         const stage = ordered[index];
         if (!stage) return;
         let passedOn = false;
+        watch?.enter(stage.name);
         await stage.handle(ctx, async () => {
           if (passedOn) throw new Error(`pipeline stage '${stage.name}' passed a request on twice`);
           passedOn = true;
@@ -53,6 +57,7 @@ export function createPipeline(stages: PipelineStages): Pipeline {
         });
         if (!passedOn && stage.name !== 'forward' && ctx.response && ctx.answeredBy === null)
           ctx.answeredBy = stage.name;
+        watch?.leave(stage.name);
       };
       try {
         await dispatch(0);
@@ -60,6 +65,7 @@ export function createPipeline(stages: PipelineStages): Pipeline {
       } catch (err) {
         ctx.response = internalError(err);
       }
+      watch?.end();
       return ctx;
     },
   };

@@ -1,3 +1,4 @@
+import { composeTelemetry } from './parse-telemetry-table.js';
 import { composeSchemaLayers } from './parse-schema-table.js';
 import { composeHttpLayers } from './parse-http-table.js';
 import { existsSync, realpathSync } from 'node:fs';
@@ -311,6 +312,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     approvals: composeApprovals(layers),
     http: composeHttpLayers(layers),
     identity: composeIdentity(layers),
+    telemetry: composeTelemetry(layers),
   };
 }
 

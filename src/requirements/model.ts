@@ -1,3 +1,4 @@
+import type { TelemetryRequirements } from './parse-telemetry-table.js';
 import type { SourceLocation } from '../diagnostics/diagnostic.js';
 import type { CompiledRustRegex } from './rust-regex.js';
 import type { ToolPolicy } from '../policy/model.js';
@@ -145,6 +146,8 @@ export interface Requirements {
   http: HttpRequirements;
   /** `[gatehouse_identity]`: who vouches for HTTP callers (admin-owned layers only). */
   identity: IdentitySettings;
+  /** `[gatehouse_telemetry]`: OpenTelemetry export (admin-owned layers; `OTEL_*` variables win). */
+  telemetry?: TelemetryRequirements;
 }
 
 export const NO_REQUIREMENTS: Requirements = {

@@ -232,6 +232,10 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
   if (Object.values(layer.identity).some((v) => v !== undefined))
     ignore('[gatehouse_identity]', 'who may vouch for callers is the admin’s alone');
 
+  // [gatehouse_telemetry]: the admin's fleet setting; a user sets the OTEL_* variables instead.
+  if (Object.values(layer.telemetry ?? {}).some((v) => v !== undefined))
+    ignore('[gatehouse_telemetry]', 'the admin’s setting; set the OTEL_* variables instead');
+
   return {
     requirements: {
       mcpServers,
@@ -245,6 +249,7 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
       // [gatehouse_http]: lists only narrow, the admin's TLS files stay, limits only go down.
       http: tightenHttp(base.http, layer.http, source, ignore),
       identity: base.identity,
+      ...(base.telemetry ? { telemetry: base.telemetry } : {}),
     },
     ignored,
   };

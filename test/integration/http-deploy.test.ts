@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +14,7 @@ import {
   startGatehouse,
 } from '../support/gatehouse-http.js';
 import { exitsWithin, until } from '../support/processes.js';
+import { HAS_OPENSSL, selfSigned } from '../support/self-signed.js';
 
 const node = JSON.stringify(process.execPath);
 const EVERYTHING_CONFIG = `[mcp_servers.everything]\ncommand = ${node}\nargs = [${JSON.stringify(EVERYTHING)}, "stdio"]\n`;
@@ -47,45 +47,6 @@ async function connect(
 
 const port = (url: string) => new URL(url).port;
 const errorOf = (body: string) => (JSON.parse(body) as { error: { message: string } }).error;
-
-const HAS_OPENSSL = (() => {
-  try {
-    execFileSync('openssl', ['version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-/** A self-signed certificate for `name` (and its key), made by the openssl command line. */
-function selfSigned(dir: string, base: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${base}.crt`);
-  const key = join(dir, `${base}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      `subjectAltName=DNS:${name}`,
-      '-days',
-      '1',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
-}
 
 describe.skipIf(!existsSync(BIN))('deployable HTTP server (serve --http)', () => {
   test('allowed hosts: a configured DNS name works from a real client; others get 403 naming the setting', async () => {

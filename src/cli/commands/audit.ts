@@ -172,16 +172,50 @@ export function runAuditTail(
   });
 }
 
+export interface ExportOptions {
+  format?: string;
+  output?: string;
+  /** Only records after this seq (continue a previous export). */
+  after?: string;
+  /** Only records from this time on. */
+  since?: string;
+}
+
+/** Where an export starts: `--after SEQ`, or the record just before `--since`. */
+async function exportStart(store: AuditStore, after: number | null, since: string | null) {
+  if (after !== null) return after;
+  if (since === null) return 0;
+  const [first] = await store.query({ since, limit: 1 });
+  return first ? first.seq - 1 : ((await store.head())?.seq ?? 0);
+}
+
 export function runAuditExport(
   global: GlobalOptions,
-  opts: { format?: string; output?: string },
+  opts: ExportOptions,
   io: CliIo,
 ): Promise<ExitCodeValue> {
   if ((opts.format ?? 'jsonl') !== 'jsonl') {
     io.stderr(`error: --format ${opts.format}: the only format is jsonl\n`);
     return Promise.resolve(ExitCode.usage);
   }
+  const after = opts.after === undefined ? null : Number(opts.after);
+  if (after !== null && (!Number.isInteger(after) || after < 0)) {
+    io.stderr(`error: --after ${opts.after}: expected a record number (seq) ≥ 0\n`);
+    return Promise.resolve(ExitCode.usage);
+  }
+  const since = opts.since === undefined ? null : parseTimeBound(opts.since);
+  if (opts.since !== undefined && since === null) {
+    io.stderr(
+      `error: --since ${opts.since}: expected an ISO date/time (2026-11-21T08:00:00Z) or an age like 30m, 2h, 7d\n`,
+    );
+    return Promise.resolve(ExitCode.usage);
+  }
+  if (after !== null && since !== null) {
+    io.stderr('error: --after and --since: give one of them\n');
+    return Promise.resolve(ExitCode.usage);
+  }
   return withStore(global, io, async (store, home) => {
+    const from = await exportStart(store, after, since);
     const own = readOwnPublicKey(home);
     const keys = new Map<string, KeyObject>(own ? [[keyId(own), own]] : []);
     const out = opts.output ? createWriteStream(resolve(io.cwd, opts.output)) : null;
@@ -194,7 +228,7 @@ export function runAuditExport(
       } else io.stdout(buffer);
       buffer = '';
     };
-    for await (const line of exportLines(store, keys)) {
+    for await (const line of exportLines(store, keys, from)) {
       buffer += `${line}\n`;
       count += 1;
       if (buffer.length > 1 << 16) await flush();

@@ -20,6 +20,10 @@ import type { ServerDecision } from '../../requirements/apply-requirements.js';
 import { createAuthenticator } from '../../identity/authenticate.js';
 import type { IdentitySettings } from '../../identity/settings.js';
 import { identityConfigured } from '../../identity/settings.js';
+import type { StateLine } from '../../gateway/state-line.js';
+import type { Telemetry } from '../../telemetry/telemetry.js';
+import type { GatewayTelemetry } from '../telemetry-runtime.js';
+import { startGatewayTelemetry } from '../telemetry-runtime.js';
 
 /** Where `run` speaks MCP: the process's own stdin/stdout (tests pass pipes). */
 export interface RunStreams {
@@ -39,6 +43,8 @@ export interface HttpOptions extends HttpFlags {
   approvalsKey?: string;
   /** This replica's name: the prefix of its session ids (routing behind a proxy). */
   replicaId?: string;
+  /** `--metrics-listen HOST:PORT`: Prometheus metrics on a loopback listener. */
+  metricsListen?: string;
 }
 
 /** A replica name: short, and safe in a session id and an nginx map. */
@@ -56,6 +62,7 @@ export interface HttpServing {
   processesPerSession: number;
   /** The requirements (approver keys, masking) for `--approvals-key`. */
   world: World;
+  telemetry: GatewayTelemetry;
 }
 
 /** The stdio servers among `decisions` that a session would start (one process tree each). */
@@ -107,6 +114,7 @@ export async function serveHttp(
       settings,
       processesPerSession: serving.processesPerSession,
       storeProblem: () => serving.audit.storeProblem(),
+      ...metricsRoute(serving.telemetry),
       onEvent: line,
       ...(approvals.handler ? { approvals: approvals.handler } : {}),
       ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
@@ -145,7 +153,7 @@ export async function serveHttp(
   const { unfinished } = await started.drain();
   stopReload();
   line({ event: 'drained', unfinished });
-  await serving.audit.close('drained');
+  await Promise.all([serving.audit.close('drained'), serving.telemetry.close()]);
   return ExitCode.ok;
 }
 
@@ -191,6 +199,10 @@ async function approvalsFor(
   const { gatewayApprovals } = await import('../gateway-approvals.js');
   const made = gatewayApprovals(opts.approvalsKey, serving.world, serving.audit, io.cwd);
   return 'error' in made ? refuse(made.error) : { handler: made.handler };
+/** OTEL_METRICS_EXPORTER=prometheus: `/metrics` beside `/mcp`, behind the same authentication. */
+function metricsRoute(t: GatewayTelemetry): Pick<HttpEndpointOptions, 'metrics'> {
+  const telemetry = t.settings.prometheus ? t.telemetry : null;
+  return telemetry ? { metrics: () => telemetry.prometheus() } : {};
 }
 
 /**
@@ -225,11 +237,26 @@ function httpAuthentication(
   return { mode: configured ? 'identity' : 'bearer', authenticator: make };
 }
 
-/** What a gateway session needs from the CLI: environment, stderr lines (also audited), stages. */
-export function sessionContext(io: CliIo, streams: RunStreams, audit: AuditRuntime) {
+/** What a stdio client is told when the telemetry settings stop the start (stderr says which). */
+export const TELEMETRY_REFUSAL = 'Gatehouse telemetry settings are invalid (see its stderr)';
+
+/**
+ * What a gateway session needs from the CLI: environment, stderr lines (also audited and, with
+ * telemetry on, counted), stages, and the telemetry observer.
+ */
+export function sessionContext(
+  io: CliIo,
+  streams: RunStreams,
+  audit: AuditRuntime,
+  telemetry: Telemetry | null = null,
+) {
   return {
     env: io.env,
-    stateLine: audit.stateLine((line: object) => io.stderr(`${JSON.stringify(line)}\n`)),
+    stateLine: audit.stateLine((line: StateLine) => {
+      telemetry?.upstreamState(line);
+      io.stderr(`${JSON.stringify(line)}\n`);
+    }),
+    ...(telemetry ? { observer: telemetry.observer } : {}),
     governance: audit.governance,
     shapeOutgoing: audit.shapeOutgoing,
     ...(streams.selfPath ? { selfPath: streams.selfPath } : {}),
@@ -290,19 +317,31 @@ export async function runRun(
     await gateway.refuseSession(stdin, stdout, message);
     return ExitCode.notFound;
   }
-  if (opts.http !== undefined) {
-    const refusal = gateway.refusalFor(decision, io.env, streams.selfPath);
-    if (refusal) {
-      io.stderr(`error: ${refusal}\n`);
-      return ExitCode.serverUnavailable;
-    }
-    const audit = await startAudit(world, io, global.audit, {
-      mode: 'run',
-      transport: 'http',
-      servers: [name],
-    });
+  const http = opts.http !== undefined;
+  const refusal = http ? gateway.refusalFor(decision, io.env, streams.selfPath) : null;
+  if (refusal) {
+    io.stderr(`error: ${refusal}\n`);
+    return ExitCode.serverUnavailable;
+  }
+  const telemetry = await startGatewayTelemetry(
+    io,
+    opts,
+    world.requirements.requirements.telemetry,
+  );
+  if ('exit' in telemetry) {
+    if (!http) await gateway.refuseSession(stdin, stdout, TELEMETRY_REFUSAL);
+    return telemetry.exit;
+  }
+  const audit = await startAudit(
+    world,
+    io,
+    global.audit,
+    { mode: 'run', transport: http ? 'http' : 'stdio', servers: [name] },
+    telemetry.telemetry,
+  );
+  if (http) {
     const ctx = {
-      ...sessionContext(io, streams, audit),
+      ...sessionContext(io, streams, audit, telemetry.telemetry),
       schema: schemaGuards(world, io, global, audit),
     };
     return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx), {
@@ -311,20 +350,17 @@ export async function runRun(
       audit,
       processesPerSession: stdioProcesses([decision]),
       world,
+      telemetry,
     });
   }
-  const audit = await startAudit(world, io, global.audit, {
-    mode: 'run',
-    transport: 'stdio',
-    servers: [name],
-  });
   const outcome = await gateway.runGateway({
     decision,
     stdin,
     stdout,
-    ...sessionContext(io, streams, audit),
+    ...sessionContext(io, streams, audit, telemetry.telemetry),
     schema: schemaGuards(world, io, global, audit),
   });
   await audit.close('client disconnected');
+  await telemetry.close();
   return outcome === 'served' ? ExitCode.ok : ExitCode.serverUnavailable;
 }

@@ -5,7 +5,14 @@ import type { GlobalOptions } from '../world.js';
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
 import type { HttpOptions, RunStreams } from './run.js';
-import { loadForGateway, serveHttp, sessionContext, stdioProcesses } from './run.js';
+import {
+  loadForGateway,
+  serveHttp,
+  sessionContext,
+  stdioProcesses,
+  TELEMETRY_REFUSAL,
+} from './run.js';
+import { startGatewayTelemetry } from '../telemetry-runtime.js';
 
 /** `gatehouse serve`: every allowed server behind one stdio endpoint, `server__tool` names. */
 export async function runServe(
@@ -18,13 +25,31 @@ export async function runServe(
   if ('exit' in loaded) return loaded.exit;
   const { world, stdin, stdout } = loaded;
   const gateway = await import('../../gateway/serve-gateway.js');
-  const audit = await startAudit(world, io, global.audit, {
-    mode: 'serve',
-    transport: opts.http !== undefined ? 'http' : 'stdio',
-    servers: world.decisions.filter((d) => d.enabled).map((d) => d.server.name),
-  });
+  const telemetry = await startGatewayTelemetry(
+    io,
+    opts,
+    world.requirements.requirements.telemetry,
+  );
+  if ('exit' in telemetry) {
+    if (opts.http === undefined)
+      await (
+        await import('../../gateway/run-gateway.js')
+      ).refuseSession(stdin, stdout, TELEMETRY_REFUSAL);
+    return telemetry.exit;
+  }
+  const audit = await startAudit(
+    world,
+    io,
+    global.audit,
+    {
+      mode: 'serve',
+      transport: opts.http !== undefined ? 'http' : 'stdio',
+      servers: world.decisions.filter((d) => d.enabled).map((d) => d.server.name),
+    },
+    telemetry.telemetry,
+  );
   const ctx = {
-    ...sessionContext(io, streams, audit),
+    ...sessionContext(io, streams, audit, telemetry.telemetry),
     schema: schemaGuards(world, io, global, audit),
   };
   if (opts.http !== undefined) {
@@ -34,9 +59,11 @@ export async function runServe(
       audit,
       processesPerSession: stdioProcesses(world.decisions),
       world,
+      telemetry,
     });
   }
   const outcome = await gateway.serveGateway({ decisions: world.decisions, stdin, stdout, ...ctx });
   await audit.close('client disconnected');
+  await telemetry.close();
   return outcome === 'served' ? ExitCode.ok : ExitCode.serverUnavailable;
 }

@@ -2,7 +2,10 @@ import { Option } from 'commander';
 import type { Command } from 'commander';
 import { AUDIT_DECISIONS, AUDIT_EVENT_TYPES, AUDIT_OUTCOMES } from '../../audit/filter-values.js';
 import { runAuditExport, runAuditQuery, runAuditTail } from '../commands/audit.js';
-import type { QueryOptions } from '../commands/audit.js';
+import type { ExportOptions, QueryOptions } from '../commands/audit.js';
+import { runAuditShip } from '../commands/audit-ship.js';
+import type { ShipCliOptions } from '../commands/audit-ship.js';
+import { SINK_KINDS } from '../../audit/feed/sinks.js';
 import { runAuditKey, runAuditPrune, runAuditStats } from '../commands/audit-maintenance.js';
 import { runAuditVerify } from '../commands/audit-verify.js';
 import type { VerifyOptions } from '../commands/audit-verify.js';
@@ -10,7 +13,7 @@ import { collect } from './wiring.js';
 import type { CommandWiring } from './wiring.js';
 
 /**
- * `audit tail`, `query`, `export`, `verify`, `stats`, `prune`, `key`: the tamper-evident trail.
+ * `audit tail`, `query`, `export`, `ship`, `verify`, `stats`, `prune`, `key`: the tamper-evident trail.
  * Declarations only (names, options, help texts): the work is in ../commands/.
  */
 export function addAuditCommands(program: Command, cli: CommandWiring): void {
@@ -23,7 +26,7 @@ export function addAuditCommands(program: Command, cli: CommandWiring): void {
   addAuditIntegrityCommands(audit, cli);
 }
 
-/** tail, query, export: reading the trail. */
+/** tail, query, export, ship: reading the trail. */
 function addAuditReadingCommands(audit: Command, { io, setExit, globals, wire }: CommandWiring) {
   const queryOptions = (cmd: Command) =>
     cmd
@@ -66,12 +69,42 @@ function addAuditReadingCommands(audit: Command, { io, setExit, globals, wire }:
     audit
       .command('export')
       .description(
-        'stream the whole trail as JSONL (header, checkpoints, records) for a SIEM or an auditor',
+        'stream the trail as JSONL (header, checkpoints, records) for a SIEM or an auditor',
       )
       .option('--format <format>', 'jsonl (the only format)', 'jsonl')
       .option('--output <file>', 'write to FILE instead of stdout')
-      .action(async (opts: { format?: string; output?: string }, cmd: Command) =>
+      .option('--after <seq>', 'only records after this one (continue where an export ended)')
+      .option('--since <time>', 'only records from this time (ISO, or an age: 30m, 2h, 7d)')
+      .action(async (opts: ExportOptions, cmd: Command) =>
         setExit(await runAuditExport(globals(cmd), opts, io)),
+      ),
+  );
+  wire(
+    audit
+      .command('ship')
+      .description(
+        'deliver each record once to a SIEM sink (OTLP logs, syslog RFC 5424 over TCP/TLS, HTTP JSON), remembering the position',
+      )
+      .addOption(
+        new Option('--sink <kind>', 'otlp (logs, HTTP JSON), syslog or http (JSON batches)')
+          .choices(SINK_KINDS)
+          .makeOptionMandatory(),
+      )
+      .requiredOption(
+        '--to <address>',
+        'http(s)://HOST:PORT/PATH (otlp: …/v1/logs), or tcp://HOST:PORT / tls://HOST:PORT (syslog)',
+      )
+      .option(
+        '--state <file>',
+        'where the position is kept (default: a file per sink under GATEHOUSE_HOME/audit-ship/)',
+      )
+      .option('--follow', 'keep shipping new records until stopped (SIGTERM/Ctrl-C)')
+      .option('--batch-size <n>', 'records per delivery (default 500)')
+      .option('--token-env <var>', 'send Authorization: Bearer <value of VAR> (otlp, http)')
+      .option('--ca <file>', 'trust this PEM CA for tls:// (syslog)')
+      .option('--json', 'print a JSON summary')
+      .action(async (opts: ShipCliOptions, cmd: Command) =>
+        setExit(await runAuditShip(globals(cmd), opts, io)),
       ),
   );
 }

@@ -18,6 +18,7 @@ import {
 import { openHttpSession } from './http-session-open.js';
 import type { HttpCaller, HttpSessionEntry, SessionOpening } from './http-session-open.js';
 import { answerHealth, HEALTH_PATHS } from './health.js';
+import { answerMetrics } from '../../telemetry/metrics-listener.js';
 import { SessionRegistry } from './session-registry.js';
 import { DEFAULT_HTTP_SETTINGS } from './http-settings.js';
 import type { HttpServerSettings } from './http-settings.js';
@@ -44,6 +45,8 @@ export interface HttpEndpointOptions {
   processesPerSession?: number;
   /** For `/readyz`: null when the audit store answers. */
   storeProblem?: () => Promise<string | null>;
+  /** `/metrics` (Prometheus text), served with the same Host checks and authentication as `/mcp`. */
+  metrics?: () => Promise<string>;
   /** Largest request body accepted (default 16 MiB, as on stdio). */
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
@@ -77,6 +80,7 @@ export interface HttpEndpoint {
 }
 
 const PATH = '/mcp';
+const METRICS_PATH = '/metrics';
 
 /** Who a bearer token identifies: a short hash of it (never the token itself). */
 export function tokenSubject(token: string): string {
@@ -296,7 +300,8 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       return;
     }
     const approvalsPath = path === '/approvals' || path.startsWith('/approvals/');
-    if (path !== PATH && !(approvalsPath && options.approvals && authenticator)) {
+    const metrics = path === METRICS_PATH ? (options.metrics ?? null) : null;
+    if (path !== PATH && !metrics && !(approvalsPath && options.approvals && authenticator)) {
       sendJson(res, 404, { error: `not found: the MCP endpoint is ${PATH}` });
       return;
     }
@@ -330,6 +335,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     const caller: HttpCaller = who.identity
       ? { principal: principalOf(who.identity), identity: who.identity, authenticated: true }
       : { principal: sharedSubject, identity: null, authenticated: options.token !== null };
+    if (metrics) return answerMetrics(req.method, res, metrics);
     return handleMcp(req, res, seen.viaProxy, caller);
   };
 

@@ -114,6 +114,7 @@ export async function openHttpSession(
       return;
     }
     const id = newSessionId(ctx.options.replicaId);
+    connection.sessionId = id;
     const transport = new HttpSessionTransport(id);
     const entry: HttpSessionEntry = {
       transport,

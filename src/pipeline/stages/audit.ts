@@ -117,7 +117,8 @@ function callRequest(
   };
 }
 
-function outcomeOf(ctx: PipelineContext): CallOutcome {
+/** How a call ended, as the audit trail (and telemetry) names it. */
+export function outcomeOf(ctx: PipelineContext): CallOutcome {
   const response = ctx.response;
   if (ctx.answeredBy === 'approval' && ctx.approvalOutcome) return ctx.approvalOutcome;
   if (ctx.answeredBy === 'resolve-target' && response && 'error' in response) {

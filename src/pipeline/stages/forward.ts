@@ -12,7 +12,7 @@ export interface Forwarder {
  * with the reversible tokens detokenize put back (`ctx.forwardParams`).
  */
 export function upstreamParams(ctx: PipelineContext): Record<string, unknown> | undefined {
-  const params = ctx.forwardParams ?? ctx.request.params;
+  const params = withOutgoingMeta(ctx.forwardParams ?? ctx.request.params, ctx.outgoingMeta);
   const target = ctx.target;
   if (!target) return params;
   const method = ctx.request.method;
@@ -23,6 +23,16 @@ export function upstreamParams(ctx: PipelineContext): Record<string, unknown> | 
   if (method === 'completion/complete' && target.prompt !== undefined)
     return { ...params, ref: { ...(params?.ref as object), name: target.prompt } };
   return params;
+}
+
+/** The params with the observer's `_meta` entries (trace context) over the client's own. */
+function withOutgoingMeta(
+  params: Record<string, unknown> | undefined,
+  meta: Record<string, string> | undefined,
+): Record<string, unknown> | undefined {
+  if (!meta) return params;
+  const own = params?._meta;
+  return { ...params, _meta: { ...(own && typeof own === 'object' ? own : {}), ...meta } };
 }
 
 /**
