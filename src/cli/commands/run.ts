@@ -199,6 +199,8 @@ async function approvalsFor(
   const { gatewayApprovals } = await import('../gateway-approvals.js');
   const made = gatewayApprovals(opts.approvalsKey, serving.world, serving.audit, io.cwd);
   return 'error' in made ? refuse(made.error) : { handler: made.handler };
+}
+
 /** OTEL_METRICS_EXPORTER=prometheus: `/metrics` beside `/mcp`, behind the same authentication. */
 function metricsRoute(t: GatewayTelemetry): Pick<HttpEndpointOptions, 'metrics'> {
   const telemetry = t.settings.prometheus ? t.telemetry : null;

@@ -69,6 +69,8 @@ export function withHttpOptions(cmd: Command): Command {
     .option(
       '--approvals-key <file>',
       'serve /approvals for signed-in people, signing their grants with this gateway approver key (listed with gateway = true; needs [gatehouse_identity])',
+    )
+    .option(
       '--metrics-listen <host:port>',
       'serve Prometheus metrics at http://HOST:PORT/metrics (loopback only, no auth; stdio or HTTP mode)',
     );
