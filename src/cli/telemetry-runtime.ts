@@ -28,6 +28,10 @@ export async function startGatewayTelemetry(
     io.stderr(`error: ${settings.error}\n`);
     return { exit: ExitCode.usage };
   }
+  if (settings.ignoredVariables.length > 0)
+    io.stderr(
+      `note: ${settings.ignoredVariables.join(', ')} ignored: the admin's [gatehouse_telemetry] sets telemetry for this gateway\n`,
+    );
   const telemetry = await startTelemetry(settings);
   let listener: { url: string; close(): Promise<void> } | null = null;
   if (telemetry && settings.metricsListen) {

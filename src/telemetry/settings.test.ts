@@ -79,7 +79,7 @@ metric_export_interval_seconds = 15
     ]);
   });
 
-  test('is the default for every gateway; the OTEL_* variables and the flag win', () => {
+  test("is every gateway's setting: the OTEL_* variables fill only what the admin left unset", () => {
     const composed = composeRequirementLayers([admin.layer]).telemetry;
     const fromConfig = ok(telemetrySettings({}, {}, composed));
     expect(fromConfig).toMatchObject({
@@ -90,17 +90,40 @@ metric_export_interval_seconds = 15
       serviceName: 'gatehouse-eu',
       exportIntervalMs: 15_000,
     });
-    const overridden = ok(
+    // The governed user's environment cannot switch the fleet's telemetry off, redirect it or
+    // rename it; each variable it overrode is named.
+    const attempted = ok(
       telemetrySettings(
-        { OTEL_TRACES_EXPORTER: 'otlp', OTEL_SERVICE_NAME: 'mine' },
+        {
+          OTEL_TRACES_EXPORTER: 'otlp',
+          OTEL_SERVICE_NAME: 'mine',
+          OTEL_SDK_DISABLED: 'true',
+          OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: 'http://elsewhere:4318/v1/metrics',
+          OTEL_METRICS_EXPORTER: 'none',
+        },
         { metricsListen: '127.0.0.1:0' },
         composed,
       ),
     );
-    expect(overridden).toMatchObject({
-      tracesUrl: 'http://collector:4318/v1/traces',
-      serviceName: 'mine',
+    expect(attempted).toMatchObject({
+      tracesUrl: null,
+      metricsUrl: 'http://collector:4318/v1/metrics',
+      prometheus: true,
+      serviceName: 'gatehouse-eu',
       metricsListen: { host: '127.0.0.1', port: 0 },
+    });
+    expect(attempted.ignoredVariables.sort()).toEqual([
+      'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+      'OTEL_METRICS_EXPORTER',
+      'OTEL_SDK_DISABLED',
+      'OTEL_SERVICE_NAME',
+      'OTEL_TRACES_EXPORTER',
+    ]);
+    // What the admin left unset, the variables still set.
+    const { metric_export_interval_seconds: _unset, ...rest } = composed!;
+    expect(ok(telemetrySettings({ OTEL_METRIC_EXPORT_INTERVAL: '5000' }, {}, rest))).toMatchObject({
+      exportIntervalMs: 5000,
+      ignoredVariables: [],
     });
   });
 

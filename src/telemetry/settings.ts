@@ -17,6 +17,8 @@ export interface TelemetrySettings {
   serviceName: string;
   /** How often metrics are pushed over OTLP (`OTEL_METRIC_EXPORT_INTERVAL`, ms). */
   exportIntervalMs: number;
+  /** OTEL_* variables set in the environment that the admin's `[gatehouse_telemetry]` overrode. */
+  ignoredVariables: string[];
 }
 
 const EXPORTERS = {
@@ -54,15 +56,21 @@ function checkedUrl(url: string | null, variable: string): string | null | { err
   return { error: `${variable}=${url}: expected an http:// or https:// URL` };
 }
 
-/** `[gatehouse_telemetry]` as the OTEL_* variables it stands for (the real variables win). */
+/**
+ * `[gatehouse_telemetry]` as the OTEL_* variables it stands for. The admin's keys win over the
+ * environment, which the governed user controls: a user cannot switch off, redirect or rename the
+ * fleet's telemetry with a variable; the variables fill only what the admin left unset.
+ */
 function withConfig(
   env: NodeJS.ProcessEnv,
   config: TelemetryRequirements | undefined,
-): NodeJS.ProcessEnv {
-  if (!config) return env;
+): { env: NodeJS.ProcessEnv; ignored: string[] } {
+  if (!config) return { env, ignored: [] };
+  const endpoint = config.otlp_endpoint?.value;
   const fromConfig: Record<string, string | undefined> = {
-    OTEL_EXPORTER_OTLP_ENDPOINT: config.otlp_endpoint?.value,
-    OTEL_TRACES_EXPORTER: config.traces?.value === false ? 'none' : undefined,
+    OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    OTEL_TRACES_EXPORTER:
+      config.traces === undefined ? undefined : config.traces.value ? 'otlp' : 'none',
     OTEL_METRICS_EXPORTER: config.metrics ? config.metrics.value.join(',') || 'none' : undefined,
     OTEL_SERVICE_NAME: config.service_name?.value,
     OTEL_METRIC_EXPORT_INTERVAL: config.metric_export_interval_seconds
@@ -70,9 +78,25 @@ function withConfig(
       : undefined,
   };
   const merged: NodeJS.ProcessEnv = { ...env };
-  for (const [name, value] of Object.entries(fromConfig))
-    if (value !== undefined && !env[name]?.trim()) merged[name] = value;
-  return merged;
+  const ignored: string[] = [];
+  const drop = (name: string) => {
+    if (merged[name]?.trim()) ignored.push(name);
+    delete merged[name];
+  };
+  for (const [name, value] of Object.entries(fromConfig)) {
+    if (value === undefined) continue;
+    if (env[name]?.trim() && env[name]?.trim() !== value) ignored.push(name);
+    merged[name] = value;
+  }
+  // With the admin's endpoint, the variables that would turn it off or send a signal elsewhere.
+  if (endpoint !== undefined)
+    for (const name of [
+      'OTEL_SDK_DISABLED',
+      'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+      'OTEL_EXPORTER_OTLP_METRICS_ENDPOINT',
+    ])
+      drop(name);
+  return { env: merged, ignored };
 }
 
 /**
@@ -85,7 +109,7 @@ export function telemetrySettings(
   flags: { metricsListen?: string } = {},
   config?: TelemetryRequirements,
 ): TelemetrySettings | { error: string } {
-  const env = withConfig(processEnv, config);
+  const { env, ignored } = withConfig(processEnv, config);
   const listen = flags.metricsListen ?? config?.metrics_listen?.value;
   const traces = listOf(env, 'OTEL_TRACES_EXPORTER');
   const metrics = listOf(env, 'OTEL_METRICS_EXPORTER');
@@ -120,6 +144,7 @@ export function telemetrySettings(
     metricsListen,
     serviceName: env.OTEL_SERVICE_NAME?.trim() || 'gatehouse',
     exportIntervalMs: Number.isFinite(interval) && interval > 0 ? interval : 60_000,
+    ignoredVariables: ignored,
   };
 }
 
