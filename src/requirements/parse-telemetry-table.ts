@@ -1,5 +1,5 @@
 import { describeType } from '../config/field-reader.js';
-import { parseHttpListen } from '../cli/http-option.js';
+import { parseHttpListen } from '../config/listen-address.js';
 import type { TableReporter } from './parse-gatehouse-tables.js';
 import { readBoolean, warnUnknownKey } from './parse-gatehouse-tables.js';
 import type { RequirementSource, SetBy } from './model.js';

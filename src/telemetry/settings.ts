@@ -1,4 +1,4 @@
-import { parseHttpListen } from '../cli/http-option.js';
+import { parseHttpListen } from '../config/listen-address.js';
 import type { TelemetryRequirements } from '../requirements/parse-telemetry-table.js';
 
 /**

@@ -33,7 +33,7 @@ import type { CliIo } from '../io.js';
 import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
 import { storeSpec, withStore } from './audit.js';
-import { parseHttpListen } from '../http-option.js';
+import { parseHttpListen } from '../../config/listen-address.js';
 import { onShutdown } from '../shutdown.js';
 import { parseApproverTokens, startApprovalApi } from '../../approval/http-api.js';
 

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import { ExitCode } from '../exit-codes.js';
-import { parseHttpListen } from '../http-option.js';
+import { parseHttpListen } from '../../config/listen-address.js';
 import type { HttpEndpointOptions } from '../../gateway/downstream/http-endpoint.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';

@@ -1,4 +1,4 @@
-/** `--http` values: `127.0.0.1:8080`, `[::1]:8080`, `:8080` or `8080` (host 127.0.0.1). */
+/** A listen address as the CLI and config accept it: `127.0.0.1:8080`, `[::1]:8080`, `:8080` or `8080` (host 127.0.0.1). */
 export function parseHttpListen(value: string): { host: string; port: number } | null {
   const m = /^(?:\[([^\]]+)\]|([^:]*))?:?(\d{1,5})$/.exec(value.trim());
   if (!m) return null;
