@@ -130,6 +130,8 @@ export interface SessionContext extends SessionStageSource {
   /** Masks what servers send the client outside results (logs, progress, sampling, elicitation). */
   shapeOutgoing?: OutgoingShaper;
   selfPath?: string;
+  /** Whose upstream credentials this session uses (HTTP: the caller; absent: the local OS user). */
+  credentials?: { caller: string | null; subjectToken?: string | null };
 }
 
 /**
@@ -185,6 +187,7 @@ export async function openSingleServerSession(
     {
       env: ctx.env,
       pin: pinOf(decision.allowedBy?.identity),
+      ...(ctx.credentials ? { credentials: ctx.credentials } : {}),
       capabilities: init.capabilities,
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: gatehouseVersion() },
       prepare: (client) => {

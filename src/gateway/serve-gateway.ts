@@ -129,6 +129,7 @@ export async function openAggregateSession(
         {
           env: ctx.env,
           pin: pinOf(decision.allowedBy?.identity),
+          ...(ctx.credentials ? { credentials: ctx.credentials } : {}),
           capabilities: init.capabilities,
           clientInfo: init.clientInfo ?? { name: 'gatehouse', version: gatehouseVersion() },
           prepare: (client) => {

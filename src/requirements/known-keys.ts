@@ -58,6 +58,7 @@ export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'gatehouse_http',
   'gatehouse_identity',
   'gatehouse_scopes',
+  'gatehouse_credentials',
 ];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [

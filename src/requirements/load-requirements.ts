@@ -26,6 +26,7 @@ import { composeMaskingPolicy } from './parse-masking-table.js';
 import { composeApprovals } from './parse-approvals-table.js';
 import { composeIdentity } from './parse-identity-table.js';
 import { composeScopes } from './parse-scopes-table.js';
+import { composeCredentials } from './parse-credentials-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -311,6 +312,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     approvals: composeApprovals(layers),
     http: composeHttpLayers(layers),
     identity: composeIdentity(layers),
+    credentials: composeCredentials(layers),
   };
 }
 

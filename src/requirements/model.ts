@@ -14,6 +14,8 @@ import type { HttpRequirements } from './parse-http-table.js';
 import { NO_HTTP_REQUIREMENTS } from './parse-http-table.js';
 import type { IdentitySettings } from '../identity/settings.js';
 import { NO_IDENTITY } from '../identity/settings.js';
+import type { CredentialRequirements } from './parse-credentials-table.js';
+import { NO_CREDENTIAL_REQUIREMENTS } from './parse-credentials-table.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -145,6 +147,8 @@ export interface Requirements {
   http: HttpRequirements;
   /** `[gatehouse_identity]`: who vouches for HTTP callers (admin-owned layers only). */
   identity: IdentitySettings;
+  /** `[gatehouse_credentials]`: which credential models each server may use. */
+  credentials: CredentialRequirements;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -158,4 +162,5 @@ export const NO_REQUIREMENTS: Requirements = {
   approvals: NO_APPROVAL_REQUIREMENTS,
   http: NO_HTTP_REQUIREMENTS,
   identity: NO_IDENTITY,
+  credentials: NO_CREDENTIAL_REQUIREMENTS,
 };

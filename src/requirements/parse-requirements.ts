@@ -29,6 +29,8 @@ import type { GatehouseIdentityLayer } from './parse-identity-table.js';
 import { parseIdentityTable } from './parse-identity-table.js';
 import type { GatehouseScopesLayer } from './parse-scopes-table.js';
 import { parseScopesTable } from './parse-scopes-table.js';
+import type { GatehouseCredentialsLayer } from './parse-credentials-table.js';
+import { parseCredentialsTable } from './parse-credentials-table.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
 export interface RequirementsLayer {
@@ -46,6 +48,8 @@ export interface RequirementsLayer {
   identity: GatehouseIdentityLayer;
   /** `[gatehouse_scopes]`: who may see and use each server. */
   scopes: GatehouseScopesLayer;
+  /** `[gatehouse_credentials]`: which credential models servers may use. */
+  credentials: GatehouseCredentialsLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256', 'interpreter_sha256', 'allow_env'];
@@ -176,6 +180,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       http: parseHttpTable(root.gatehouse_http, this, this.source),
       identity: parseIdentityTable(root.gatehouse_identity, this),
       scopes: parseScopesTable(root.gatehouse_scopes, this, this.source),
+      credentials: parseCredentialsTable(root.gatehouse_credentials, this, this.source),
     };
   }
 

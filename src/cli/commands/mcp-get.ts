@@ -1,4 +1,4 @@
-import { MASK, maskArgs, maskUrl } from '../../masking/mask-text.js';
+import { MASK, maskArgs, maskTokens, maskUrl } from '../../masking/mask-text.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
 import { describeSource } from '../../requirements/model.js';
 import type { ExitCodeValue } from '../exit-codes.js';
@@ -6,6 +6,7 @@ import { serverGetJson } from '../format/server-view.js';
 import type { CliIo } from '../io.js';
 import { loadOneServer } from '../report.js';
 import type { GlobalOptions } from '../world.js';
+import { localCredentialStates } from '../../credentials/credential-state.js';
 
 const list = (items: readonly string[] | null | undefined) =>
   items && items.length > 0 ? items.join(', ') : '-';
@@ -24,9 +25,12 @@ export function runMcpGet(
 ): ExitCodeValue {
   const loaded = loadOneServer(global, name, io);
   if ('exit' in loaded) return loaded.exit;
-  const { decision: d, codex, code } = loaded;
+  const { decision: d, codex, code, world } = loaded;
+  const credential = localCredentialStates([d.server], io.env, world.gatehouseHome).get(
+    d.server.name,
+  );
   if (opts.json) {
-    io.stdout(`${JSON.stringify(serverGetJson(d, codex), null, 2)}\n`);
+    io.stdout(`${JSON.stringify(serverGetJson(d, codex, credential), null, 2)}\n`);
     return code;
   }
   const s = d.server;
@@ -73,6 +77,10 @@ export function runMcpGet(
         `  http_headers_helper: ${t.httpHeadersHelper ?? '-'}`,
       );
     }
+    if (credential)
+      lines.push(
+        `  credentials: ${credential.model} (${credential.from}): ${credential.state}${credential.detail ? ` — ${maskTokens(credential.detail)}` : ''}`,
+      );
     if (s.startupTimeoutSec !== null) lines.push(`  startup_timeout_sec: ${s.startupTimeoutSec}`);
     if (s.toolTimeoutSec !== null) lines.push(`  tool_timeout_sec: ${s.toolTimeoutSec}`);
     lines.push(

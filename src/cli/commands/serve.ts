@@ -5,7 +5,13 @@ import type { GlobalOptions } from '../world.js';
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
 import type { HttpOptions, RunStreams } from './run.js';
-import { loadForGateway, serveHttp, sessionContext, stdioProcesses } from './run.js';
+import {
+  httpCredentialCaller,
+  loadForGateway,
+  serveHttp,
+  sessionContext,
+  stdioProcesses,
+} from './run.js';
 
 /** `gatehouse serve`: every allowed server behind one stdio endpoint, `server__tool` names. */
 export async function runServe(
@@ -28,7 +34,12 @@ export async function runServe(
     schema: schemaGuards(world, io, global, audit),
   };
   if (opts.http !== undefined) {
-    return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx), {
+    const open: Parameters<typeof serveHttp>[2] = (init, _connection, caller) =>
+      gateway.openAggregateSession(world.decisions, init, {
+        ...ctx,
+        credentials: httpCredentialCaller(caller),
+      });
+    return serveHttp(opts, io, open, {
       requirements: world.requirements.requirements.http,
       identity: world.requirements.requirements.identity,
       audit,

@@ -4,6 +4,7 @@ import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
 import type { RequestAuthenticator } from '../../identity/authenticate.js';
 import { principalOf } from '../../identity/identity.js';
+import { subjectTokenOf } from './http-session-open.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
 import {
   BodyTooLarge,
@@ -46,7 +47,7 @@ export interface HttpEndpointOptions {
   /** Largest request body accepted (default 16 MiB, as on stdio). */
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
-  open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
+  open(init: InitInfo, connection: ConnectionInfo, caller?: HttpCaller): Promise<OpenedSession>;
   /** A session ended because its upstream went away. */
   onLost?(sessionId: string, reason: string): void;
   /** A session was ended by the gateway (idle), as a stderr line. */
@@ -307,7 +308,13 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       return;
     }
     const caller: HttpCaller = who.identity
-      ? { principal: principalOf(who.identity), identity: who.identity, authenticated: true }
+      ? {
+          principal: principalOf(who.identity),
+          identity: who.identity,
+          authenticated: true,
+          // Kept only for an `exchange` upstream's token exchange at the IdP; never forwarded.
+          subjectToken: subjectTokenOf(who.identity, req.headers.authorization),
+        }
       : { principal: sharedSubject, identity: null, authenticated: options.token !== null };
     return handleMcp(req, res, seen.viaProxy, caller);
   };
