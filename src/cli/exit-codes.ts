@@ -26,6 +26,8 @@ export const ExitCode = {
   doctorProblems: 21,
   /** run/serve --http cannot start: an HTTP setting is invalid or refused by requirements, or a TLS file is unusable. */
   httpSettingsRefused: 22,
+  /** An upstream credential is unavailable: login required, a secret reference unreadable, the AS refused. */
+  credentialUnavailable: 23,
 } as const;
 
 export type ExitCodeValue = (typeof ExitCode)[keyof typeof ExitCode];
@@ -68,6 +70,8 @@ const EXIT_CODE_HELP: Readonly<Record<keyof typeof ExitCode, string>> = {
     'doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)',
   httpSettingsRefused:
     'run/serve --http cannot start: an HTTP setting is invalid or refused by [gatehouse_http], or a TLS file is unusable',
+  credentialUnavailable:
+    'upstream credential unavailable: login required (gatehouse login NAME), a secret reference unreadable,\nor the authorization server refused',
 };
 
 /** Exit codes that are not Gatehouse's own: printed after the table. */

@@ -166,3 +166,26 @@ describe('[gatehouse_credentials] in requirements', () => {
     expect(layer.diagnostics.map((d) => d.message).join('\n')).toContain(message);
   });
 });
+
+describe('inventory check', () => {
+  it('reports a server whose credential model breaks the requirement as a violation', async () => {
+    const dir = writeFiles({ 'config.toml': CONFIG, 'requirements.toml': REQUIREMENTS });
+    const r = await cli([
+      '--config',
+      join(dir, 'config.toml'),
+      '--requirements',
+      join(dir, 'requirements.toml'),
+      'inventory',
+      'check',
+      '--json',
+    ]);
+    expect(r.code).toBe(15);
+    const out = JSON.parse(r.stdout) as { findings: { rule: string; subject: unknown }[] };
+    expect(out.findings).toContainEqual(
+      expect.objectContaining({
+        rule: 'credential_model_not_allowed',
+        subject: { kind: 'server', id: 'payments' },
+      }),
+    );
+  });
+});
