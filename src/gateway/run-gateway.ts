@@ -34,6 +34,7 @@ import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 
 import type { SchemaGuardFactory } from './schema-guard.js';
 import { gatehouseVersion } from '../version.js';
+import { CredentialUnavailable } from '../credentials/token-endpoint.js';
 
 export type { StateLine } from './state-line.js';
 
@@ -215,7 +216,10 @@ export async function openSingleServerSession(
   } catch (err) {
     const detail = describeStartFailure(err);
     state(startFailureState(err), detail);
-    return { refusal: `server '${server.name}' failed to start: ${detail}` };
+    return {
+      refusal: `server '${server.name}' failed to start: ${detail}`,
+      ...(err instanceof CredentialUnavailable ? { credentialUnavailable: true } : {}),
+    };
   }
   guard?.connected(server, upstream);
   await catalog.recheck(server.name, 'started');
@@ -336,7 +340,9 @@ export async function tellClient(
  * `gatehouse run NAME` on stdio: one governed server, tools under their original names.
  * Resolves when the client hangs up (stdin closes); the upstream's whole tree is gone by then.
  */
-export async function runGateway(options: RunGatewayOptions): Promise<'served' | 'unavailable'> {
+export async function runGateway(
+  options: RunGatewayOptions,
+): Promise<'served' | 'unavailable' | 'credential_unavailable'> {
   const server = options.decision.server;
   const session = await openStdioSession(options.stdin, options.stdout, {
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),

@@ -230,7 +230,7 @@ export async function openAggregateSession(
 /** `gatehouse serve` on stdio. Resolves when the client hangs up, after every upstream tree is gone. */
 export async function serveGateway(
   options: ServeGatewayOptions,
-): Promise<'served' | 'unavailable'> {
+): Promise<'served' | 'unavailable' | 'credential_unavailable'> {
   const session = await openStdioSession(options.stdin, options.stdout, {
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
     onProblem: (p) =>

@@ -338,6 +338,30 @@ bearer = { file = "${file}" }
     expect(asked.runtime.detail).toContain('gatehouse login rec');
   });
 
+  test('run on stdio without a grant: the initialize error names the login command, exit 23', async () => {
+    const config = configFile(USER_MODEL);
+    const child = spawn(process.execPath, [BIN, '--config', config, 'run', 'rec'], {
+      env: { ...process.env, GATEHOUSE_HOME: tempDir() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin?.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`,
+    );
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout?.on('data', () => {
+        if (out.includes('\n')) child.stdin?.end();
+      });
+      child.once('exit', resolve);
+    });
+    expect(JSON.parse(out.split('\n')[0] ?? '{}').error.message).toMatch(
+      /has no grant for rec yet: run `gatehouse login rec`/,
+    );
+    expect(code).toBe(23);
+  });
+
   test('team gateway, user model: alice and bob reach the upstream with their own grants; neither token is forwarded', async () => {
     const config = configFile(USER_MODEL);
     const home = tempDir();

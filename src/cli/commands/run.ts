@@ -292,5 +292,6 @@ export async function runRun(
     schema: schemaGuards(world, io, global, audit),
   });
   await audit.close('client disconnected');
+  if (outcome === 'credential_unavailable') return ExitCode.credentialUnavailable;
   return outcome === 'served' ? ExitCode.ok : ExitCode.serverUnavailable;
 }
