@@ -50,24 +50,7 @@ export async function loginToUpstream(
       'refused',
     );
   const resource = server.oauthResource ?? t.url;
-  const info = await discoverOAuthServerInfo(t.url).catch((err: unknown) => {
-    throw new CredentialUnavailable(
-      `${server.name}: OAuth discovery failed at ${t.url} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
-      'refused',
-    );
-  });
-  const metadata = info.authorizationServerMetadata;
-  if (!metadata)
-    throw new CredentialUnavailable(
-      `${server.name}: no authorization server metadata found for ${t.url} (RFC 9728 / RFC 8414)`,
-      'refused',
-    );
-  const issuer = metadata.issuer;
-  if (c.issuer && c.issuer !== issuer)
-    throw new CredentialUnavailable(
-      `${server.name}: the upstream names authorization server ${issuer}, but the config pins issuer = "${c.issuer}"; nothing was sent`,
-      'refused',
-    );
+  const { info, metadata, issuer } = await discoverFor(server, t.url);
   const state = randomBytes(24).toString('base64url');
   const listener = await listenLoopback(c.callbackPort ?? 0);
   try {
@@ -85,20 +68,7 @@ export async function loginToUpstream(
     );
     opts.showUrl(authorizationUrl.href);
     const callback = await listener.next(opts.timeoutMs);
-    const error = callback.searchParams.get('error');
-    if (error)
-      throw new CredentialUnavailable(
-        `${server.name}: the authorization server refused (${error}${callback.searchParams.get('error_description') ? `: ${callback.searchParams.get('error_description')?.slice(0, 200)}` : ''})`,
-        'refused',
-      );
-    if (callback.searchParams.get('state') !== state)
-      throw new CredentialUnavailable(
-        `${server.name}: the redirect's state does not match this login (a forged or stale redirect); nothing was stored. Run \`gatehouse login ${server.name}\` again`,
-        'refused',
-      );
-    const code = callback.searchParams.get('code');
-    if (!code)
-      throw new CredentialUnavailable(`${server.name}: the redirect carried no code`, 'refused');
+    const code = codeFrom(server.name, callback, state);
     const iss = callback.searchParams.get('iss');
     const tokens = await exchangeAuthorization(info.authorizationServerUrl, {
       metadata,
@@ -138,6 +108,49 @@ export async function loginToUpstream(
   } finally {
     listener.close();
   }
+}
+
+/** The upstream's authorization server (RFC 9728, then RFC 8414 / OIDC), checked against a pin. */
+async function discoverFor(server: McpServerConfig, url: string) {
+  const info = await discoverOAuthServerInfo(url).catch((err: unknown) => {
+    throw new CredentialUnavailable(
+      `${server.name}: OAuth discovery failed at ${url} (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`,
+      'refused',
+    );
+  });
+  const metadata = info.authorizationServerMetadata;
+  if (!metadata)
+    throw new CredentialUnavailable(
+      `${server.name}: no authorization server metadata found for ${url} (RFC 9728 / RFC 8414)`,
+      'refused',
+    );
+  const pinned = server.credentials?.issuer;
+  if (pinned && pinned !== metadata.issuer)
+    throw new CredentialUnavailable(
+      `${server.name}: the upstream names authorization server ${metadata.issuer}, but the config pins issuer = "${pinned}"; nothing was sent`,
+      'refused',
+    );
+  return { info, metadata, issuer: metadata.issuer };
+}
+
+/** The code of a redirect that belongs to this login (its `state`), or why not. */
+function codeFrom(server: string, callback: URL, state: string): string {
+  const error = callback.searchParams.get('error');
+  if (error) {
+    const description = callback.searchParams.get('error_description');
+    throw new CredentialUnavailable(
+      `${server}: the authorization server refused (${error}${description ? `: ${description.slice(0, 200)}` : ''})`,
+      'refused',
+    );
+  }
+  if (callback.searchParams.get('state') !== state)
+    throw new CredentialUnavailable(
+      `${server}: the redirect's state does not match this login (a forged or stale redirect); nothing was stored. Run \`gatehouse login ${server}\` again`,
+      'refused',
+    );
+  const code = callback.searchParams.get('code');
+  if (!code) throw new CredentialUnavailable(`${server}: the redirect carried no code`, 'refused');
+  return code;
 }
 
 /**

@@ -116,7 +116,17 @@ export function parseServerCredentials(
     (path) => reader.locateField([CREDENTIALS_KEY, ...path]),
     reader.diagnostics,
   );
-  const before = reader.diagnostics.filter((d) => d.severity === 'error').length;
+  const errors = () => reader.diagnostics.filter((d) => d.severity === 'error').length;
+  const before = errors();
+  const fields = readFields(r);
+  if (fields.model) checkModelRules(r, fields as ServerCredentials, transport, reader.keyPrefix);
+  return errors() > before || !fields.model ? null : (fields as ServerCredentials);
+}
+
+/** Every key of the table, each type-checked and located; `model` null when missing or wrong. */
+function readFields(r: FieldReader): Omit<ServerCredentials, 'model'> & {
+  model: CredentialModel | null;
+} {
   for (const key of r.keys()) {
     if (!KEYS.includes(key)) {
       const guess = suggestKey(key, KEYS);
@@ -136,134 +146,126 @@ export function parseServerCredentials(
       `set model = ${CREDENTIAL_MODELS.map((m) => `"${m}"`).join(' | ')}`,
       'missing_field',
     );
-  const bearer = r.has('bearer') ? readSecretRef(r, ['bearer'], r.raw('bearer')) : undefined;
+  const bearer = r.has('bearer') ? readSecretRef(r, ['bearer'], r.raw('bearer')) : null;
   const headers: Record<string, SecretRef> = {};
-  const rawHeaders = r.subTable('headers');
-  for (const [name, raw] of Object.entries(rawHeaders ?? {})) {
+  for (const [name, raw] of Object.entries(r.subTable('headers') ?? {})) {
     const ref = readSecretRef(r, ['headers', name], raw);
     if (ref) headers[name] = ref;
     if (name.toLowerCase() === 'authorization' && bearer)
       r.error(['headers', name], 'Authorization is set twice', 'keep `bearer` or this header');
   }
-  const clientId = r.string('client_id');
   const clientSecret = r.has('client_secret')
     ? readSecretRef(r, ['client_secret'], r.raw('client_secret'))
-    : undefined;
-  const grant = r.oneOf('grant', ['client_credentials'] as const);
-  const scopes = r.stringArray('scopes');
-  const urls: Record<string, string | null | undefined> = {};
-  for (const key of ['token_endpoint', 'issuer', 'audience']) {
+    : null;
+  const url = (key: string) => {
     const v = r.string(key);
-    if (typeof v === 'string' && !isUrl(v) && key !== 'audience')
+    if (typeof v === 'string' && !isUrl(v))
       r.error([key], `${key} is not an absolute http(s) URL`, 'e.g. https://idp.example.com');
-    urls[key] = v;
-  }
+    return v ?? null;
+  };
   const callbackPort = r.number('callback_port');
   if (
     typeof callbackPort === 'number' &&
     !(Number.isInteger(callbackPort) && callbackPort >= 0 && callbackPort <= 65535)
   )
     r.error(['callback_port'], 'expected a port number (0-65535)');
+  return {
+    model: model ?? null,
+    bearer,
+    headers,
+    clientId: r.string('client_id') ?? null,
+    clientSecret,
+    grant: r.oneOf('grant', ['client_credentials'] as const) ?? null,
+    scopes: r.stringArray('scopes') ?? null,
+    tokenEndpoint: url('token_endpoint'),
+    issuer: url('issuer'),
+    audience: r.string('audience') ?? null,
+    callbackPort: callbackPort ?? null,
+  };
+}
 
-  const m = model ?? null;
+/** The Codex keys of an HTTP server that give everyone the same credential. */
+function codexStaticKeys(transport: McpTransport | null): string[] {
+  if (transport?.type !== 'streamable_http') return [];
+  const values: Record<(typeof STATIC_KEYS)[number], unknown> = {
+    bearer_token_env_var: transport.bearerTokenEnvVar,
+    http_headers: transport.httpHeaders,
+    env_http_headers: transport.envHttpHeaders,
+    http_headers_helper: transport.httpHeadersHelper,
+  };
+  return STATIC_KEYS.filter((k) => values[k] !== null && values[k] !== undefined);
+}
+
+/** What each model needs and refuses, against the transport and the server's Codex keys. */
+function checkModelRules(
+  r: FieldReader,
+  c: ServerCredentials,
+  transport: McpTransport | null,
+  serverKey: string,
+): void {
+  const m = c.model;
   const needs = (ok: boolean, key: string, why: string) => {
     if (!ok) r.error([], `model = "${m}" needs \`${key}\``, why, 'missing_field');
   };
   const refuse = (present: boolean, key: string, why: string) => {
     if (present) r.error([key], `\`${key}\` does not apply to model = "${m}"`, why);
   };
-  const http = transport?.type === 'streamable_http' ? transport : null;
-  const codexStatic = http
-    ? STATIC_KEYS.filter((k) => {
-        const v = {
-          bearer_token_env_var: http.bearerTokenEnvVar,
-          http_headers: http.httpHeaders,
-          env_http_headers: http.envHttpHeaders,
-          http_headers_helper: http.httpHeadersHelper,
-        }[k];
-        return v !== null && v !== undefined;
-      })
-    : [];
-  if (m && m !== 'none' && m !== 'service' && transport?.type === 'stdio')
+  const hasHeaders = Object.keys(c.headers).length > 0;
+  const hasEndpoint = c.tokenEndpoint !== null || c.issuer !== null;
+  const codexStatic = codexStaticKeys(transport);
+  if (m !== 'none' && m !== 'service' && transport?.type === 'stdio')
     r.error(
       ['model'],
       `model = "${m}" needs a streamable HTTP server (url)`,
       'a stdio server gets its credentials from its environment: use model = "service" or "none"',
     );
   if (m === 'service') {
-    const grantOk = grant === 'client_credentials';
+    const grantOk = c.grant === 'client_credentials';
     needs(
-      transport?.type === 'stdio' ||
-        !!bearer ||
-        Object.keys(headers).length > 0 ||
-        grantOk ||
-        codexStatic.length > 0,
+      transport?.type === 'stdio' || !!c.bearer || hasHeaders || grantOk || codexStatic.length > 0,
       'bearer',
       'one credential for every caller: bearer = { env = "VAR" }, headers, or grant = "client_credentials" with client_id',
     );
     if (grantOk) {
-      needs(typeof clientId === 'string', 'client_id', 'the client credentials grant needs it');
-      needs(
-        typeof urls.token_endpoint === 'string' || typeof urls.issuer === 'string',
-        'token_endpoint',
-        'or issuer (its metadata names the token endpoint)',
-      );
+      needs(c.clientId !== null, 'client_id', 'the client credentials grant needs it');
+      needs(hasEndpoint, 'token_endpoint', 'or issuer (its metadata names the token endpoint)');
     }
   }
   if (m === 'user' || m === 'exchange') {
     for (const k of codexStatic)
       r.error(
         [],
-        `model = "${m}" gives each caller their own token, but ${reader.keyPrefix}.${k} sets a credential for everyone`,
+        `model = "${m}" gives each caller their own token, but ${serverKey}.${k} sets a credential for everyone`,
         `remove ${k}, or use model = "service"`,
       );
     needs(
-      typeof clientId === 'string',
+      c.clientId !== null,
       'client_id',
       m === 'user'
         ? "Gatehouse's pre-registered client id at the upstream's authorization server"
         : "Gatehouse's client id at the identity provider",
     );
-    refuse(!!bearer, 'bearer', 'the token comes from the authorization server');
-    refuse(
-      Object.keys(headers).length > 0,
-      'headers',
-      'the token comes from the authorization server',
-    );
-    refuse(!!grant, 'grant', 'grant is for model = "service"');
+    refuse(!!c.bearer, 'bearer', 'the token comes from the authorization server');
+    refuse(hasHeaders, 'headers', 'the token comes from the authorization server');
+    refuse(!!c.grant, 'grant', 'grant is for model = "service"');
   }
   if (m === 'exchange') {
-    needs(!!clientSecret, 'client_secret', 'the token exchange authenticates Gatehouse at the IdP');
     needs(
-      typeof urls.token_endpoint === 'string' || typeof urls.issuer === 'string',
-      'token_endpoint',
-      'or issuer: where the exchange is made',
+      !!c.clientSecret,
+      'client_secret',
+      'the token exchange authenticates Gatehouse at the IdP',
     );
+    needs(hasEndpoint, 'token_endpoint', 'or issuer: where the exchange is made');
   }
   if (m === 'none') {
     for (const k of codexStatic)
-      r.error([], `model = "none" but ${reader.keyPrefix}.${k} sets a credential`, `remove ${k}`);
+      r.error([], `model = "none" but ${serverKey}.${k} sets a credential`, `remove ${k}`);
     for (const [key, present] of [
-      ['bearer', !!bearer],
-      ['headers', Object.keys(headers).length > 0],
-      ['client_id', clientId !== undefined],
-      ['client_secret', clientSecret !== undefined],
+      ['bearer', !!c.bearer],
+      ['headers', hasHeaders],
+      ['client_id', c.clientId !== null],
+      ['client_secret', c.clientSecret !== null],
     ] as const)
       refuse(present, key, 'model = "none" sends no credential');
   }
-  const after = reader.diagnostics.filter((d) => d.severity === 'error').length;
-  if (after > before || !m) return null;
-  return {
-    model: m as CredentialModel,
-    bearer: bearer ?? null,
-    headers,
-    clientId: clientId ?? null,
-    clientSecret: clientSecret ?? null,
-    grant: grant ?? null,
-    scopes: scopes ?? null,
-    tokenEndpoint: urls.token_endpoint ?? null,
-    issuer: urls.issuer ?? null,
-    audience: urls.audience ?? null,
-    callbackPort: callbackPort ?? null,
-  };
 }
