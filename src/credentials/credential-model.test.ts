@@ -126,6 +126,10 @@ describe('gatehouse_credentials in config', () => {
       '`bearer` does not apply to model = "none"',
     ],
     ['[mcp_servers.x.gatehouse_credentials]\nmodle = "user"', 'did you mean `model`?'],
+    [
+      '[mcp_servers.x.gatehouse_credentials]\nmodel = "exchange"\nclient_id = "g"\nclient_secret = { env = "S" }\ntoken_endpoint = "http://idp.example.com/token"',
+      'token_endpoint is not an absolute https URL',
+    ],
   ])('refuses %#, naming the key', async (table, message) => {
     const r = await load(table);
     expect(r.code).toBe(3);

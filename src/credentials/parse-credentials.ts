@@ -90,10 +90,15 @@ export function readSecretRef(
   return keys[0] === 'env' ? { kind: 'env', name: value } : { kind: 'file', path: value };
 }
 
-function isUrl(value: string): boolean {
+/**
+ * Tokens and client secrets travel to these URLs: https only, as OAuth 2.1 requires, except on
+ * this machine's loopback (a local authorization server, tests).
+ */
+function isSecureUrl(value: string): boolean {
   try {
     const u = new URL(value);
-    return u.protocol === 'https:' || u.protocol === 'http:';
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+    return u.protocol === 'https:' || (u.protocol === 'http:' && loopback);
   } catch {
     return false;
   }
@@ -159,8 +164,12 @@ function readFields(r: FieldReader): Omit<ServerCredentials, 'model'> & {
     : null;
   const url = (key: string) => {
     const v = r.string(key);
-    if (typeof v === 'string' && !isUrl(v))
-      r.error([key], `${key} is not an absolute http(s) URL`, 'e.g. https://idp.example.com');
+    if (typeof v === 'string' && !isSecureUrl(v))
+      r.error(
+        [key],
+        `${key} is not an absolute https URL (http only on 127.0.0.1/localhost)`,
+        'tokens and client secrets are sent there: e.g. https://idp.example.com',
+      );
     return v ?? null;
   };
   const callbackPort = r.number('callback_port');
