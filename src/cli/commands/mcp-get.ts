@@ -77,16 +77,17 @@ export function runMcpGet(
         `  http_headers_helper: ${t.httpHeadersHelper ?? '-'}`,
       );
     }
-    if (credential)
-      lines.push(
-        `  credentials: ${credential.model} (${credential.from}): ${credential.state}${credential.detail ? ` — ${maskTokens(credential.detail)}` : ''}`,
-      );
     if (s.startupTimeoutSec !== null) lines.push(`  startup_timeout_sec: ${s.startupTimeoutSec}`);
     if (s.toolTimeoutSec !== null) lines.push(`  tool_timeout_sec: ${s.toolTimeoutSec}`);
     lines.push(
       `  allowed_by: ${d.allowedBy ? `${d.allowedBy.location.file}:${d.allowedBy.location.line}` : 'no requirements restrict this server'}`,
     );
   }
+  // Gatehouse's additions after Codex's lines: whose credential reaches it.
+  if (credential && d.enabled)
+    lines.push(
+      `  credentials: ${credential.model} (${credential.from}): ${credential.state}${credential.detail ? ` — ${maskTokens(credential.detail)}` : ''}`,
+    );
   lines.push(`  defined_in: ${s.origins.map((o) => `${o.file}:${o.location.line}`).join(', ')}`);
   if (codex) lines.push(`  codex: ${formatStatus(codex.enabled, codex.disabledReason)}`);
   io.stdout(`${lines.join('\n')}\n`);
