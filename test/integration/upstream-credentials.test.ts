@@ -159,6 +159,7 @@ function startGateway(
   config: string,
   home: string,
   mode: 'run' | 'serve' = 'run',
+  env: Record<string, string> = {},
 ): Promise<Gateway> {
   const dir = writeFiles({
     'r.toml': `[gatehouse_identity]\nissuer = "${idp.issuer}"\nrequired_scopes = ["mcp:tools"]\n`,
@@ -175,7 +176,7 @@ function startGateway(
       '--http',
       '127.0.0.1:0',
     ],
-    { env: { ...process.env, GATEHOUSE_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] },
+    { env: { ...process.env, GATEHOUSE_HOME: home, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   children.push(child);
   let err = '';
@@ -260,6 +261,28 @@ headers = { "X-Tenant" = { command = ["${process.execPath}", "-e", "process.stdo
     expect(
       (await cli(['--config', config, 'mcp', 'get', 'rec', '--json'], g.home)).stdout,
     ).not.toContain(SERVICE_TOKEN);
+  });
+
+  test('service with OAuth client credentials: one service token from the AS for every caller (resource = the upstream)', async () => {
+    const own = await startProtected(idp.issuer);
+    const config = configFile(
+      `[mcp_servers.rec.gatehouse_credentials]
+model = "service"
+grant = "client_credentials"
+client_id = "bob"
+client_secret = { env = "CC_SECRET" }
+issuer = "${idp.issuer}"
+scopes = ["mcp:tools"]
+`,
+      own.url,
+    );
+    const g = await startGateway(config, tempDir(), 'run', { CC_SECRET: 'bob-secret-0123456789' });
+    const tokens = await Promise.all(['alice', 'bob'].map((u) => callerToken(g, u)));
+    for (const token of tokens) expect(await text(await connect(g, token), 'whoami')).toBe('bob');
+    neverForwarded(own, tokens);
+    for (const r of own.requests()) expect(r.sub).toBe('bob');
+    expect(g.stderr()).not.toContain('bob-secret-0123456789');
+    own.child.kill('SIGTERM');
   });
 
   test('none: the upstream gets no credential at all, never the caller’s', async () => {
