@@ -63,6 +63,8 @@ test('CLI commands are exactly these', () => {
     'tokens create',
     'tokens list',
     'tokens revoke',
+    'credentials list',
+    'credentials revoke',
     'inventory check',
     'evidence record',
     'evidence list',
@@ -72,7 +74,7 @@ test('CLI commands are exactly these', () => {
     'schema approve',
     'schema log',
   ]);
-  expect(top).toEqual(['run', 'serve', 'mask', 'connect', 'disconnect', 'doctor', 'console']);
+  expect(top).toEqual(['run', 'serve', 'mask', 'login', 'connect', 'disconnect', 'doctor', 'console']);
   // `inventory` runs on its own too (the report); `inventory check` is its CI form.
   expect(program.commands.find((c) => c.name() === 'inventory')?.commands).toHaveLength(1);
 });
@@ -102,6 +104,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     connectRefused: 20,
     doctorProblems: 21,
     httpSettingsRefused: 22,
+    credentialUnavailable: 23,
     shipFailed: 24,
     consoleRefused: 25,
   });
@@ -112,6 +115,7 @@ test('exit codes and reason codes are stable (documented in README and docs/requ
     'identity_mismatch',
     'transport_mismatch',
     'pin_mismatch',
+    'credential_model_mismatch',
     'deny_all',
     'requirements_invalid',
   ]);

@@ -87,6 +87,12 @@ export interface CallRequest extends ThreadRef {
   decision: Decision;
   /** Approval evidence, once approvals exist (issue 5). */
   approval: unknown;
+  /**
+   * Whose credential reached the upstream: the server's credential model and the principal
+   * whose credential it is (`gatehouse` for a service credential, the caller for `user` and
+   * `exchange`, null for `none`). Never the value. Absent in records before issue 18.
+   */
+  credential?: { model: string; principal: string | null };
 }
 
 export type AuditEventBody =

@@ -13,7 +13,7 @@ import type { StateLine } from '../gateway/state-line.js';
 import { maskArgs, maskTokens, maskUrl } from '../masking/mask-text.js';
 import { auditStages } from '../pipeline/stages/audit.js';
 import { approvalStage } from '../pipeline/stages/approval.js';
-import { policyStage } from '../pipeline/stages/policy.js';
+import { policyStage, scopeCallerOf } from '../pipeline/stages/policy.js';
 import { maskingStage } from '../pipeline/stages/masking.js';
 import { Masker } from '../masking/engine.js';
 import { maskForAudit, maskOutgoingMessage } from '../masking/mask-mcp.js';
@@ -29,6 +29,7 @@ import { policySettingsFor } from './policy-settings.js';
 import type { World } from './world.js';
 import { gatehouseVersion } from '../version.js';
 import type { Telemetry } from '../telemetry/telemetry.js';
+import { credentialUse } from '../credentials/server-model.js';
 
 export interface AuditRuntime {
   /** Each session's governance stages: audit, masking, policy, approval, detokenize. */
@@ -180,6 +181,11 @@ export async function startAudit(
     failOpen,
     serverRef: (name) => refs.get(name) ?? { name, identity: null },
     onProblem: problem,
+    credentialOf: (name, caller) => {
+      const server = world.decisions.find((d) => d.server.name === name)?.server;
+      const principal = scopeCallerOf(caller).principal;
+      return server ? credentialUse(server, principal) : { model: 'none', principal: null };
+    },
   });
   const policy = world.requirements.requirements.policy;
   const settings = policySettingsFor(world, (message) =>

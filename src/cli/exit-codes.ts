@@ -26,6 +26,8 @@ export const ExitCode = {
   doctorProblems: 21,
   /** run/serve --http cannot start: an HTTP setting is invalid or refused by requirements, or a TLS file is unusable. */
   httpSettingsRefused: 22,
+  /** An upstream credential is unavailable: login required, a secret reference unreadable, the AS refused. */
+  credentialUnavailable: 23,
   /** audit ship: the sink is unreachable or did not take a batch (the position stays where it was). */
   shipFailed: 24,
   /** console cannot start: a non-loopback --host without --allow-remote, or the port is taken. */
@@ -72,6 +74,8 @@ const EXIT_CODE_HELP: Readonly<Record<keyof typeof ExitCode, string>> = {
     'doctor: at least one problem (a server bypassing Gatehouse, a setting that cannot arrive, …)',
   httpSettingsRefused:
     'run/serve --http cannot start: an HTTP setting is invalid or refused by [gatehouse_http], a TLS file is unusable, or --approvals-key is not a listed gateway key',
+  credentialUnavailable:
+    'upstream credential unavailable: login required (gatehouse login NAME), a secret reference unreadable,\nor the authorization server refused',
   shipFailed:
     'audit ship: the sink is unreachable or did not acknowledge a batch (nothing after the last acknowledged record counts as shipped)',
   consoleRefused:

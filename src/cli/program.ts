@@ -7,6 +7,7 @@ import type { RunStreams } from './commands/run.js';
 import type { GlobalOptions } from './world.js';
 import { addApprovalsCommands } from './program/approvals.js';
 import { addTokensCommands } from './program/tokens.js';
+import { addCredentialsCommands } from './program/credentials.js';
 import { addAuditCommands } from './program/audit.js';
 import { addClientWiringCommands } from './program/client-wiring.js';
 import { addConsoleCommand } from './program/console.js';
@@ -77,6 +78,7 @@ export function buildProgram(
   addPolicyCommands(program, cli);
   addApprovalsCommands(program, cli);
   addTokensCommands(program, cli);
+  addCredentialsCommands(program, cli);
   addInventoryCommands(program, cli);
   addEvidenceCommands(program, cli);
   addSchemaCommands(program, cli);

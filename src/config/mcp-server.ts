@@ -1,4 +1,5 @@
 import type { SourceLocation } from '../diagnostics/diagnostic.js';
+import type { ServerCredentials } from '../credentials/model.js';
 
 /** Codex's `env_vars` entry: a bare name, or a name with where its value comes from. */
 export type EnvVarRef = string | { name: string; source: 'local' | 'remote' };
@@ -73,6 +74,8 @@ export interface McpServerConfig {
   disabledByConfig: string | null;
   /** Set for servers bundled in a plugin: `<plugin>@<marketplace>`. */
   pluginId: string | null;
+  /** Gatehouse's `[mcp_servers.NAME.gatehouse_credentials]`: whose credential reaches the server. */
+  credentials?: ServerCredentials | null;
   /** Every file that contributed to this definition, lowest precedence first. */
   origins: ConfigOrigin[];
   /** Client entries (e.g. Codex's) that start this server as `gatehouse run NAME`. */

@@ -8,6 +8,7 @@ import type {
   OAuthClientConfig,
 } from './mcp-server.js';
 import { APPROVAL_MODES } from './mcp-server.js';
+import { CREDENTIALS_KEY, parseServerCredentials } from '../credentials/parse-credentials.js';
 
 /** Fields that only make sense for a spawned process. */
 const STDIO_ONLY = ['args', 'env', 'env_vars', 'cwd'] as const;
@@ -74,7 +75,7 @@ export function parseMcpServer(
     );
   }
   for (const key of reader.keys()) {
-    if (!MCP_SERVER_KEYS.includes(key)) {
+    if (key !== CREDENTIALS_KEY && !MCP_SERVER_KEYS.includes(key)) {
       const guess = suggestKey(key, MCP_SERVER_KEYS);
       reader.warn(
         [key],
@@ -104,6 +105,7 @@ export function parseMcpServer(
   }
   const environmentId = reader.string('environment_id');
   reader.string('name');
+  const credentials = parseServerCredentials(reader, transport);
 
   const after = reader.diagnostics.filter((d) => d.severity === 'error').length;
   if (after > before || !transport) return null;
@@ -134,6 +136,7 @@ export function parseMcpServer(
     environmentId: environmentId ?? null,
     disabledByConfig,
     pluginId: null,
+    ...(credentials ? { credentials } : {}),
     origins,
   };
 }

@@ -14,6 +14,7 @@ import {
   UpstreamTimeout,
 } from './upstream/connect.js';
 import { networkErrorText } from './upstream/network-errors.js';
+import { CredentialUnavailable } from '../credentials/token-endpoint.js';
 import { gatehouseVersion } from '../version.js';
 
 /** What starting a server showed, kept apart rather than collapsed into "failed". */
@@ -197,6 +198,14 @@ async function startFailure(
   if (err instanceof UpstreamTimeout)
     return result('failed', `timed out after ${timeoutMs / 1000}s waiting for initialize`, started);
   const state = startFailureState(err);
+  // An upstream credential Gatehouse could not produce: nothing was sent; say why and what to do.
+  if (err instanceof CredentialUnavailable)
+    return result(
+      state,
+      maskTokens(err.message),
+      started,
+      err.reason === 'login_required' ? { oauth: true } : {},
+    );
   if (state === 'missing')
     return result(
       'missing',

@@ -34,6 +34,7 @@ import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 
 import type { SchemaGuardFactory } from './schema-guard.js';
 import { gatehouseVersion } from '../version.js';
+import { CredentialUnavailable } from '../credentials/token-endpoint.js';
 
 export type { StateLine } from './state-line.js';
 
@@ -130,6 +131,8 @@ export interface SessionContext extends SessionStageSource {
   /** Masks what servers send the client outside results (logs, progress, sampling, elicitation). */
   shapeOutgoing?: OutgoingShaper;
   selfPath?: string;
+  /** Whose upstream credentials this session uses (HTTP: the caller; absent: the local OS user). */
+  credentials?: { caller: string | null; subjectToken?: string | null };
 }
 
 /**
@@ -185,6 +188,7 @@ export async function openSingleServerSession(
     {
       env: ctx.env,
       pin: pinOf(decision.allowedBy?.identity),
+      ...(ctx.credentials ? { credentials: ctx.credentials } : {}),
       capabilities: init.capabilities,
       clientInfo: init.clientInfo ?? { name: 'gatehouse', version: gatehouseVersion() },
       prepare: (client) => {
@@ -212,7 +216,10 @@ export async function openSingleServerSession(
   } catch (err) {
     const detail = describeStartFailure(err);
     state(startFailureState(err), detail);
-    return { refusal: `server '${server.name}' failed to start: ${detail}` };
+    return {
+      refusal: `server '${server.name}' failed to start: ${detail}`,
+      ...(err instanceof CredentialUnavailable ? { credentialUnavailable: true } : {}),
+    };
   }
   guard?.connected(server, upstream);
   await catalog.recheck(server.name, 'started');
@@ -333,7 +340,9 @@ export async function tellClient(
  * `gatehouse run NAME` on stdio: one governed server, tools under their original names.
  * Resolves when the client hangs up (stdin closes); the upstream's whole tree is gone by then.
  */
-export async function runGateway(options: RunGatewayOptions): Promise<'served' | 'unavailable'> {
+export async function runGateway(
+  options: RunGatewayOptions,
+): Promise<'served' | 'unavailable' | 'credential_unavailable'> {
   const server = options.decision.server;
   const session = await openStdioSession(options.stdin, options.stdout, {
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),

@@ -129,6 +129,7 @@ export async function openAggregateSession(
         {
           env: ctx.env,
           pin: pinOf(decision.allowedBy?.identity),
+          ...(ctx.credentials ? { credentials: ctx.credentials } : {}),
           capabilities: init.capabilities,
           clientInfo: init.clientInfo ?? { name: 'gatehouse', version: gatehouseVersion() },
           prepare: (client) => {
@@ -229,7 +230,7 @@ export async function openAggregateSession(
 /** `gatehouse serve` on stdio. Resolves when the client hangs up, after every upstream tree is gone. */
 export async function serveGateway(
   options: ServeGatewayOptions,
-): Promise<'served' | 'unavailable'> {
+): Promise<'served' | 'unavailable' | 'credential_unavailable'> {
   const session = await openStdioSession(options.stdin, options.stdout, {
     ...(options.maxLineBytes ? { maxLineBytes: options.maxLineBytes } : {}),
     onProblem: (p) =>

@@ -9,6 +9,7 @@ import { inspectExecutable } from '../requirements/executable.js';
 import type { ExecutableFacts } from '../requirements/match-server-identity.js';
 import type { RequirementSource, Requirements } from '../requirements/model.js';
 import { describeSource } from '../requirements/model.js';
+import { credentialModelOf } from '../credentials/server-model.js';
 import type { CliPlugin } from './codex-cli-json.js';
 import type { CollectedPlugins } from './collect.js';
 import { readMarketplaceManifest, readPluginContents } from './manifests.js';
@@ -71,6 +72,13 @@ function inventoryServer(d: ServerDecision, requirements: Requirements): Invento
     status: formatStatus(d.enabled, d.disabledReason),
     disabled_reason_code: d.disabledReason?.code ?? null,
     allowed_by: allowedBy(d, requirements),
+    // Only when declared or refused, so the inventory hash of other machines stays as it was.
+    ...(d.server.credentials || d.disabledReason?.code === 'credential_model_mismatch'
+      ? { credential_model: credentialModelOf(d.server).model }
+      : {}),
+    ...(d.disabledReason?.code === 'credential_model_mismatch'
+      ? { credential_violation: d.disabledReason.detail }
+      : {}),
     // Only when present, so the inventory hash of a machine without connect stays as it was.
     ...(d.server.wrappedBy?.length
       ? {

@@ -28,6 +28,10 @@ export interface InventoryServer {
   allowed_by: string | null;
   /** Client entries that start it through the gateway (`gatehouse run NAME`); absent: none. */
   wrapped_by?: { kind: string; file: string; line: number | null }[];
+  /** Whose credential reaches it (`service`, `user`, `exchange`, `none`): when declared or refused. */
+  credential_model?: string;
+  /** Why its credential model breaks `[gatehouse_credentials]` (a violation), when it does. */
+  credential_violation?: string;
 }
 
 export interface InventoryHook {

@@ -33,6 +33,7 @@ export const FINDING_RULES = [
   'plugin_contents_unknown',
   'manifest_path_escapes_root',
   'manifest_unreadable',
+  'credential_model_not_allowed',
 ] as const;
 export type FindingRule = (typeof FINDING_RULES)[number];
 
@@ -273,6 +274,17 @@ export function evaluateInventory(
   }
   for (const m of inventory.marketplaces) out.push(...marketplaceFindings(m, policy));
   for (const p of inventory.plugins) out.push(...pluginFindings(p, policy));
+  for (const s of inventory.servers)
+    if (s.credential_violation)
+      out.push(
+        finding(
+          'credential_model_not_allowed',
+          'error',
+          { kind: 'server', id: s.name },
+          `${s.name}: ${s.credential_violation}`,
+          `declare the required model in [mcp_servers.${s.name}.gatehouse_credentials], or change [gatehouse_credentials] in the requirements`,
+        ),
+      );
   return out.sort(
     (a, b) =>
       SEVERITY_ORDER[a.severity] - SEVERITY_ORDER[b.severity] ||

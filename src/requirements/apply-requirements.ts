@@ -6,6 +6,8 @@ import type { ExecutableFacts, MatchMode } from './match-server-identity.js';
 import { matchServerIdentity } from './match-server-identity.js';
 import type { RequirementSource, Requirements, ServerRule, ServerRuleSet } from './model.js';
 import { describeSource } from './model.js';
+import { credentialModelOf } from '../credentials/server-model.js';
+import { credentialRulesFor, restrictsCredentials } from './parse-credentials-table.js';
 
 /** A server after requirements were applied: still listed, possibly disabled, always with why. */
 export interface ServerDecision {
@@ -120,13 +122,31 @@ function definitionReason(server: McpServerConfig): DisabledReason | null {
   return null;
 }
 
+/**
+ * The admin's `[gatehouse_credentials]` rules against the server's credential model (declared,
+ * or implied by its Codex keys): the first rule it breaks, named, with the fix.
+ */
+function credentialReason(
+  server: McpServerConfig,
+  requirements: Requirements,
+): DisabledReason | null {
+  const { model, from } = credentialModelOf(server);
+  for (const rule of credentialRulesFor(requirements.credentials, server.name)) {
+    if (rule.allowed.includes(model)) continue;
+    const allowed = rule.allowed.map((m) => `"${m}"`).join(' or ');
+    const detail = `credential model "${model}" (from ${from}) is not allowed: ${rule.key} = ${rule.allowed.length === 1 ? allowed : `[${rule.allowed.map((m) => `"${m}"`).join(', ')}]`} in ${describeSource(rule.source)}; set [mcp_servers.${server.name}.gatehouse_credentials] model = ${allowed}`;
+    return requirementsReason('credential_model_mismatch', [rule.source], detail);
+  }
+  return null;
+}
+
 function decide(
   server: McpServerConfig,
   requirements: Requirements,
   options: ApplyOptions,
 ): ServerDecision {
   const { governedBy, allowedBy, refusal } = judge(server, requirements, options);
-  const reason = refusal ?? definitionReason(server);
+  const reason = refusal ?? credentialReason(server, requirements) ?? definitionReason(server);
   return { server, governedBy, allowedBy, enabled: reason === null, disabledReason: reason };
 }
 
@@ -148,7 +168,10 @@ export function constrainServers(
     governedBy: null,
   }));
   const unrestricted =
-    requirements.mcpServers === null && requirements.plugins.size === 0 && !options.invalidSources;
+    requirements.mcpServers === null &&
+    requirements.plugins.size === 0 &&
+    !restrictsCredentials(requirements.credentials) &&
+    !options.invalidSources;
   if (unrestricted) {
     return Constrained.allowAny(initial.map((d) => decide(d.server, requirements, options)));
   }

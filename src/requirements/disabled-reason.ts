@@ -12,6 +12,7 @@ export type DisabledReasonCode =
   | 'identity_mismatch'
   | 'transport_mismatch'
   | 'pin_mismatch'
+  | 'credential_model_mismatch'
   | 'deny_all'
   | 'requirements_invalid';
 
@@ -22,6 +23,7 @@ export const DISABLED_REASON_CODES: readonly DisabledReasonCode[] = [
   'identity_mismatch',
   'transport_mismatch',
   'pin_mismatch',
+  'credential_model_mismatch',
   'deny_all',
   'requirements_invalid',
 ];

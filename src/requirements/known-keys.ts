@@ -59,6 +59,7 @@ export const GATEHOUSE_REQUIREMENT_KEYS: readonly string[] = [
   'gatehouse_identity',
   'gatehouse_scopes',
   'gatehouse_telemetry',
+  'gatehouse_credentials',
 ];
 
 export const KNOWN_REQUIREMENT_KEYS: readonly string[] = [

@@ -27,6 +27,7 @@ import { composeMaskingPolicy } from './parse-masking-table.js';
 import { composeApprovals } from './parse-approvals-table.js';
 import { composeIdentity } from './parse-identity-table.js';
 import { composeScopes } from './parse-scopes-table.js';
+import { composeCredentials } from './parse-credentials-table.js';
 
 /**
  * Requirement layers, lowest precedence first:
@@ -313,6 +314,7 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     http: composeHttpLayers(layers),
     identity: composeIdentity(layers),
     telemetry: composeTelemetry(layers),
+    credentials: composeCredentials(layers),
   };
 }
 

@@ -15,6 +15,8 @@ import type { HttpRequirements } from './parse-http-table.js';
 import { NO_HTTP_REQUIREMENTS } from './parse-http-table.js';
 import type { IdentitySettings } from '../identity/settings.js';
 import { NO_IDENTITY } from '../identity/settings.js';
+import type { CredentialRequirements } from './parse-credentials-table.js';
+import { NO_CREDENTIAL_REQUIREMENTS } from './parse-credentials-table.js';
 
 /** Where a requirement came from. Its display string is the contract users see (as in Codex). */
 export type RequirementSource =
@@ -148,6 +150,8 @@ export interface Requirements {
   identity: IdentitySettings;
   /** `[gatehouse_telemetry]`: OpenTelemetry export (admin-owned layers; `OTEL_*` variables win). */
   telemetry?: TelemetryRequirements;
+  /** `[gatehouse_credentials]`: which credential models each server may use. */
+  credentials: CredentialRequirements;
 }
 
 export const NO_REQUIREMENTS: Requirements = {
@@ -161,4 +165,5 @@ export const NO_REQUIREMENTS: Requirements = {
   approvals: NO_APPROVAL_REQUIREMENTS,
   http: NO_HTTP_REQUIREMENTS,
   identity: NO_IDENTITY,
+  credentials: NO_CREDENTIAL_REQUIREMENTS,
 };

@@ -31,6 +31,8 @@ import type { GatehouseScopesLayer } from './parse-scopes-table.js';
 import { parseScopesTable } from './parse-scopes-table.js';
 import type { GatehouseTelemetryLayer } from './parse-telemetry-table.js';
 import { parseTelemetryTable } from './parse-telemetry-table.js';
+import type { GatehouseCredentialsLayer } from './parse-credentials-table.js';
+import { parseCredentialsTable } from './parse-credentials-table.js';
 
 /** What one requirements file (or the env channel) says, before layers are combined. */
 export interface RequirementsLayer {
@@ -50,6 +52,8 @@ export interface RequirementsLayer {
   scopes: GatehouseScopesLayer;
   /** `[gatehouse_telemetry]`: OpenTelemetry export for every gateway. */
   telemetry?: GatehouseTelemetryLayer;
+  /** `[gatehouse_credentials]`: which credential models servers may use. */
+  credentials: GatehouseCredentialsLayer;
 }
 
 const IDENTITY_KEYS = ['command', 'url', 'sha256', 'interpreter_sha256', 'allow_env'];
@@ -181,6 +185,7 @@ class LayerParser implements TableReporter, PluginsTableReporter {
       identity: parseIdentityTable(root.gatehouse_identity, this),
       scopes: parseScopesTable(root.gatehouse_scopes, this, this.source),
       telemetry: parseTelemetryTable(root.gatehouse_telemetry, this),
+      credentials: parseCredentialsTable(root.gatehouse_credentials, this, this.source),
     };
   }
 

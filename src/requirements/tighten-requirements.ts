@@ -6,6 +6,7 @@ import type { DriftAction } from '../schema/enforce.js';
 import { DEFAULT_SCHEMA_POLICY, DRIFT_ACTIONS } from '../schema/enforce.js';
 import { tightenHttp } from './parse-http-table.js';
 import { tightenScopes } from './parse-scopes-table.js';
+import { tightenCredentials } from './parse-credentials-table.js';
 import { NO_SCOPES } from '../policy/scope.js';
 
 /**
@@ -250,6 +251,8 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
       http: tightenHttp(base.http, layer.http, source, ignore),
       identity: base.identity,
       ...(base.telemetry ? { telemetry: base.telemetry } : {}),
+      // [gatehouse_credentials]: a user layer's rules only narrow (a server must satisfy both).
+      credentials: tightenCredentials(base.credentials, layer.credentials),
     },
     ignored,
   };

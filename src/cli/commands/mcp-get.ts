@@ -1,4 +1,4 @@
-import { MASK, maskArgs, maskUrl } from '../../masking/mask-text.js';
+import { MASK, maskArgs, maskTokens, maskUrl } from '../../masking/mask-text.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
 import { describeSource } from '../../requirements/model.js';
 import type { ExitCodeValue } from '../exit-codes.js';
@@ -6,6 +6,7 @@ import { serverGetJson } from '../format/server-view.js';
 import type { CliIo } from '../io.js';
 import { loadOneServer } from '../report.js';
 import type { GlobalOptions } from '../world.js';
+import { localCredentialStates } from '../../credentials/credential-state.js';
 
 const list = (items: readonly string[] | null | undefined) =>
   items && items.length > 0 ? items.join(', ') : '-';
@@ -24,9 +25,12 @@ export function runMcpGet(
 ): ExitCodeValue {
   const loaded = loadOneServer(global, name, io);
   if ('exit' in loaded) return loaded.exit;
-  const { decision: d, codex, code } = loaded;
+  const { decision: d, codex, code, world } = loaded;
+  const credential = localCredentialStates([d.server], io.env, world.gatehouseHome).get(
+    d.server.name,
+  );
   if (opts.json) {
-    io.stdout(`${JSON.stringify(serverGetJson(d, codex), null, 2)}\n`);
+    io.stdout(`${JSON.stringify(serverGetJson(d, codex, credential), null, 2)}\n`);
     return code;
   }
   const s = d.server;
@@ -79,6 +83,11 @@ export function runMcpGet(
       `  allowed_by: ${d.allowedBy ? `${d.allowedBy.location.file}:${d.allowedBy.location.line}` : 'no requirements restrict this server'}`,
     );
   }
+  // Gatehouse's additions after Codex's lines: whose credential reaches it.
+  if (credential && d.enabled)
+    lines.push(
+      `  credentials: ${credential.model} (${credential.from}): ${credential.state}${credential.detail ? ` — ${maskTokens(credential.detail)}` : ''}`,
+    );
   lines.push(`  defined_in: ${s.origins.map((o) => `${o.file}:${o.location.line}`).join(', ')}`);
   if (codex) lines.push(`  codex: ${formatStatus(codex.enabled, codex.disabledReason)}`);
   io.stdout(`${lines.join('\n')}\n`);

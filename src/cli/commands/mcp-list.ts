@@ -13,6 +13,7 @@ import type { CliIo } from '../io.js';
 import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions } from '../world.js';
 import { loadWorld } from '../world.js';
+import { localCredentialStates } from '../../credentials/credential-state.js';
 
 export interface McpListOptions {
   json?: boolean;
@@ -87,10 +88,20 @@ export async function runMcpList(
     }
   }
   const codexByName = new Map(world.codex?.decisions.map((d) => [d.server.name, d]));
+  const credentials = localCredentialStates(
+    decisions.map((d) => d.server),
+    io.env,
+    world.gatehouseHome,
+  );
 
   if (opts.json) {
     const out = decisions.map((d) =>
-      serverListJson(d, probes.get(d.server.name), codexByName.get(d.server.name)),
+      serverListJson(
+        d,
+        probes.get(d.server.name),
+        codexByName.get(d.server.name),
+        credentials.get(d.server.name),
+      ),
     );
     io.stdout(`${JSON.stringify(out, null, 2)}\n`);
     return code;
@@ -146,6 +157,18 @@ export async function runMcpList(
     );
   }
   io.stdout(blocks.join('\n'));
+  // Whose credential reaches each server: shown once any server declares its model.
+  if (decisions.some((d) => d.server.credentials)) {
+    io.stdout(`\nCredentials (whose credential reaches each server):\n`);
+    const width = Math.max(...decisions.map((d) => d.server.name.length));
+    for (const d of decisions) {
+      const c = credentials.get(d.server.name);
+      if (!c) continue;
+      io.stdout(
+        `  ${d.server.name.padEnd(width)}  ${c.model.padEnd(8)} ${c.state}${c.detail ? `: ${maskTokens(c.detail)}` : ''}\n`,
+      );
+    }
+  }
   const disabled = decisions.filter((d) => d.disabledReason);
   if (disabled.length > 0) {
     io.stdout(`\nWhy disabled:\n`);

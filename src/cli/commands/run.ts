@@ -2,6 +2,7 @@ import type { Readable, Writable } from 'node:stream';
 import { ExitCode } from '../exit-codes.js';
 import { parseHttpListen } from '../../config/listen-address.js';
 import type { HttpEndpointOptions } from '../../gateway/downstream/http-endpoint.js';
+import type { HttpCaller } from '../../gateway/downstream/http-session-open.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { describeInjections, runtimeInjections } from '../runtime-guard.js';
@@ -51,6 +52,20 @@ export interface HttpOptions extends HttpFlags {
 const REPLICA_ID = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 type OpenSession = HttpEndpointOptions['open'];
+
+/**
+ * Whose upstream credentials an HTTP session uses: its verified caller (never the gateway's own
+ * OS user; an unauthenticated caller is nobody, so `user` servers refuse it).
+ */
+export function httpCredentialCaller(caller: HttpCaller | undefined): {
+  caller: string | null;
+  subjectToken: string | null;
+} {
+  return {
+    caller: caller?.authenticated ? caller.principal : null,
+    subjectToken: caller?.subjectToken ?? null,
+  };
+}
 
 /** What the HTTP server needs besides the session factory. */
 export interface HttpServing {
@@ -346,7 +361,12 @@ export async function runRun(
       ...sessionContext(io, streams, audit, telemetry.telemetry),
       schema: schemaGuards(world, io, global, audit),
     };
-    return serveHttp(opts, io, (init) => gateway.openSingleServerSession(decision, init, ctx), {
+    const open: OpenSession = (init, _connection, caller) =>
+      gateway.openSingleServerSession(decision, init, {
+        ...ctx,
+        credentials: httpCredentialCaller(caller),
+      });
+    return serveHttp(opts, io, open, {
       requirements: world.requirements.requirements.http,
       identity: world.requirements.requirements.identity,
       audit,
@@ -364,5 +384,6 @@ export async function runRun(
   });
   await audit.close('client disconnected');
   await telemetry.close();
+  if (outcome === 'credential_unavailable') return ExitCode.credentialUnavailable;
   return outcome === 'served' ? ExitCode.ok : ExitCode.serverUnavailable;
 }

@@ -6,6 +6,7 @@ import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
 import type { HttpOptions, RunStreams } from './run.js';
 import {
+  httpCredentialCaller,
   loadForGateway,
   serveHttp,
   sessionContext,
@@ -53,7 +54,12 @@ export async function runServe(
     schema: schemaGuards(world, io, global, audit),
   };
   if (opts.http !== undefined) {
-    return serveHttp(opts, io, (init) => gateway.openAggregateSession(world.decisions, init, ctx), {
+    const open: Parameters<typeof serveHttp>[2] = (init, _connection, caller) =>
+      gateway.openAggregateSession(world.decisions, init, {
+        ...ctx,
+        credentials: httpCredentialCaller(caller),
+      });
+    return serveHttp(opts, io, open, {
       requirements: world.requirements.requirements.http,
       identity: world.requirements.requirements.identity,
       audit,

@@ -4,6 +4,7 @@ import type { ServerDecision } from '../../requirements/apply-requirements.js';
 import { describeSource, describeSources } from '../../requirements/model.js';
 import type { ServerIdentityRule, StringMatcher } from '../../requirements/model.js';
 import type { ProbeResult } from '../../gateway/probe.js';
+import type { CredentialState } from '../../credentials/credential-state.js';
 
 /**
  * Everything here is what a user may see: every literal secret (env values, header values,
@@ -104,6 +105,7 @@ export function serverListJson(
   d: ServerDecision,
   probe?: ProbeResult,
   codex?: ServerDecision,
+  credential?: CredentialState,
 ): Record<string, unknown> {
   const s = d.server;
   const reason = d.disabledReason;
@@ -128,6 +130,7 @@ export function serverListJson(
     plugin_id: s.pluginId,
     origins: originsJson(s),
   };
+  if (credential) out.credentials = credential;
   if (probe) out.runtime = probeJson(probe);
   if (codex)
     out.codex = { enabled: codex.enabled, disabled_reason: codex.disabledReason?.display ?? null };
@@ -140,8 +143,12 @@ function ruleLocation(d: ServerDecision): string | null {
 }
 
 /** `mcp get --json`: the list element minus `auth_status`, plus tool filters (as Codex). */
-export function serverGetJson(d: ServerDecision, codex?: ServerDecision): Record<string, unknown> {
-  const out = serverListJson(d, undefined, codex);
+export function serverGetJson(
+  d: ServerDecision,
+  codex?: ServerDecision,
+  credential?: CredentialState,
+): Record<string, unknown> {
+  const out = serverListJson(d, undefined, codex, credential);
   delete out.auth_status;
   return {
     ...out,

@@ -5,6 +5,7 @@ import type { ConnectionInfo } from '../../pipeline/context.js';
 import type { RequestAuthenticator } from '../../identity/authenticate.js';
 import type { Identity } from '../../identity/identity.js';
 import { principalOf } from '../../identity/identity.js';
+import { subjectTokenOf } from './http-session-open.js';
 import { checkHttpRequest, policyFor } from './http-checks.js';
 import {
   BodyTooLarge,
@@ -50,7 +51,7 @@ export interface HttpEndpointOptions {
   /** Largest request body accepted (default 16 MiB, as on stdio). */
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
-  open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
+  open(init: InitInfo, connection: ConnectionInfo, caller?: HttpCaller): Promise<OpenedSession>;
   /**
    * This replica's name (`--replica-id`): every session id starts with `NAME.`, so a reverse
    * proxy in front of several replicas sends each session's requests to the one that holds it.
@@ -333,7 +334,13 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       return options.approvals(req, res, who.identity);
     }
     const caller: HttpCaller = who.identity
-      ? { principal: principalOf(who.identity), identity: who.identity, authenticated: true }
+      ? {
+          principal: principalOf(who.identity),
+          identity: who.identity,
+          authenticated: true,
+          // Kept only for an `exchange` upstream's token exchange at the IdP; never forwarded.
+          subjectToken: subjectTokenOf(who.identity, req.headers.authorization),
+        }
       : { principal: sharedSubject, identity: null, authenticated: options.token !== null };
     if (metrics) return answerMetrics(req.method, res, metrics);
     return handleMcp(req, res, seen.viaProxy, caller);

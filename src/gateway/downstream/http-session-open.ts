@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage, Server } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
 import type { Identity } from '../../identity/identity.js';
+import { bearerToken } from '../../identity/challenge.js';
 import { lowerHeaders, rpcError, sendJson } from './http-messages.js';
 import { HttpSessionTransport } from './http-session-transport.js';
 import type { SessionRegistry } from './session-registry.js';
@@ -31,6 +32,21 @@ export interface HttpCaller {
   identity: Identity | null;
   /** Whether a token was checked at all (the pipeline's `authSubject` is set only then). */
   authenticated: boolean;
+  /**
+   * The caller's verified identity-provider token: sent only to the IdP to exchange it for an
+   * upstream-audience token (`exchange` servers), never to an upstream.
+   */
+  subjectToken?: string | null;
+}
+
+/** The bearer of a person's IdP-verified token (OIDC or introspection), else null. */
+export function subjectTokenOf(
+  identity: Identity,
+  authorization: string | string[] | undefined,
+): string | null {
+  if (identity.via !== 'oidc' && identity.via !== 'introspection') return null;
+  const token = bearerToken(authorization);
+  return typeof token === 'string' ? token : null;
 }
 
 /** What opening a session needs from the endpoint. */
@@ -39,7 +55,7 @@ export interface SessionOpening {
   /** Upstream processes the new session starts. */
   perSession: number;
   options: {
-    open(init: InitInfo, connection: ConnectionInfo): Promise<OpenedSession>;
+    open(init: InitInfo, connection: ConnectionInfo, caller?: HttpCaller): Promise<OpenedSession>;
     onLost?(sessionId: string, reason: string): void;
     /** Prefixes session ids (`ID.uuid`) so a proxy can route each session to its replica. */
     replicaId?: string;
@@ -104,7 +120,7 @@ export async function openHttpSession(
       clientInfo: init.clientInfo,
       identity: caller.identity,
     };
-    const opened = await ctx.options.open(init, connection);
+    const opened = await ctx.options.open(init, connection, caller);
     if ('refusal' in opened) {
       sendJson(res, 200, {
         jsonrpc: '2.0',

@@ -245,16 +245,22 @@ export interface GatewaySession {
   close(): Promise<void>;
 }
 
-export type OpenedSession = GatewaySession | { refusal: string };
+export type OpenedSession =
+  | GatewaySession
+  | {
+      refusal: string;
+      /** The refusal is an upstream credential Gatehouse could not produce (login, secret). */
+      credentialUnavailable?: boolean;
+    };
 
 /** Runs an opened session on a stdio client until either side goes away. */
 export async function runOnStdio(
   session: StdioSession,
   opened: OpenedSession,
-): Promise<'served' | 'unavailable'> {
+): Promise<'served' | 'unavailable' | 'credential_unavailable'> {
   if ('refusal' in opened) {
     await refuseInitialize(session, opened.refusal);
-    return 'unavailable';
+    return opened.credentialUnavailable ? 'credential_unavailable' : 'unavailable';
   }
   const mcp = await opened.serve(session.downstream, stdioConnection(session.init));
   const lost = await Promise.race([session.closed.then(() => null), opened.lost]);

@@ -11,7 +11,10 @@ import type {
 } from '@modelcontextprotocol/client';
 import type { McpServerConfig } from '../../config/mcp-server.js';
 import { DEFAULT_STARTUP_TIMEOUT_SEC } from '../../config/mcp-server.js';
-import { upstreamHeaders } from './http-headers.js';
+import { defaultGatehouseHome } from '../../config/load-config.js';
+import { GrantVault } from '../../credentials/grant-vault.js';
+import { localPrincipal } from '../../credentials/server-model.js';
+import { CredentialUnavailable, resolveUpstreamAuth } from '../../credentials/upstream-auth.js';
 import { passThroughSchema } from '../wire.js';
 import { networkErrorText } from './network-errors.js';
 import { PinRefusal, ProcessGroupStdioTransport } from './stdio-process-transport.js';
@@ -38,6 +41,12 @@ export interface ConnectOptions {
   prepare?(client: Client): void;
   /** A stdio server's sha256 pin (from the rule that allowed it): re-checked at every start. */
   pin?: ExecutablePin | null;
+  /**
+   * Whose upstream credential to use (`user` / `exchange` servers): the session's caller. Absent:
+   * the local OS user (`os:NAME`, stdio and probes); `caller: null`: nobody (an HTTP caller
+   * without a verified identity) — never the gateway's own user.
+   */
+  credentials?: { caller: string | null; subjectToken?: string | null };
 }
 
 export class UpstreamTimeout extends Error {}
@@ -80,19 +89,38 @@ export async function connectUpstream(
       budgetMs,
     );
   const url = new URL(t.url);
-  const requestInit = { headers: upstreamHeaders(t, options.env) };
+  // The upstream's credential comes from Gatehouse's config and vault only (MCP forbids token
+  // passthrough): the client's own token is never a header here; for `exchange` it goes to the
+  // IdP's token endpoint alone, which answers with a token for this upstream.
+  const auth = await resolveUpstreamAuth(server, t, {
+    env: options.env,
+    caller: options.credentials ? options.credentials.caller : localPrincipal(),
+    subjectToken: options.credentials?.subjectToken ?? null,
+    vault: new GrantVault(defaultGatehouseHome(options.env)),
+  });
+  const requestInit = { headers: auth.headers };
+  const token = auth.token;
+  const authProvider = token ? { token: () => token() } : undefined;
   try {
     return await handshake(
       server,
       options,
-      new StreamableHTTPClientTransport(url, { requestInit }),
+      new StreamableHTTPClientTransport(url, {
+        requestInit,
+        ...(authProvider ? { authProvider } : {}),
+      }),
       budgetMs,
     );
   } catch (err) {
     const status = httpStatus(err);
     if (status !== 400 && status !== 404 && status !== 405) throw err;
     const left = Math.max(1000, budgetMs - (performance.now() - started));
-    return handshake(server, options, new SSEClientTransport(url, { requestInit }), left);
+    return handshake(
+      server,
+      options,
+      new SSEClientTransport(url, { requestInit, ...(authProvider ? { authProvider } : {}) }),
+      left,
+    );
   }
 }
 
@@ -157,6 +185,8 @@ async function handshake(
 /** The runtime state a start failure means (the same names `mcp list --probe` uses). */
 export function startFailureState(err: unknown): 'missing' | 'auth_required' | 'failed' {
   if (err instanceof UpstreamStartError) return startFailureState(err.cause);
+  if (err instanceof CredentialUnavailable)
+    return err.reason === 'login_required' ? 'auth_required' : 'failed';
   if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
   const status = httpStatus(err);
   const code = (err as { code?: unknown } | null)?.code;
@@ -189,7 +219,7 @@ export function describeStartFailure(err: unknown): string {
       return `the server ${exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`} during startup${tail ? `: ${tail}` : ''}`;
     return describeStartFailure(err.cause) + (tail ? ` (stderr: ${tail})` : '');
   }
-  if (err instanceof UpstreamTimeout) return err.message;
+  if (err instanceof UpstreamTimeout || err instanceof CredentialUnavailable) return err.message;
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return 'executable not found';
   const network = networkErrorText(err);

@@ -13,7 +13,7 @@ import type { AuditSink } from '../../audit/writer.js';
 import type { Masker } from '../../masking/engine.js';
 import { maskForAuditTrail, maskUriForAudit } from '../../audit/audit-mask.js';
 import { maskUrl } from '../../masking/mask-text.js';
-import type { PipelineContext } from '../context.js';
+import type { Caller, PipelineContext } from '../context.js';
 import { gatehouseError, outcomeOfCode } from '../error-table.js';
 import type { Stage } from '../stage.js';
 
@@ -42,6 +42,8 @@ export interface AuditStageOptions {
   onProblem(message: string): void;
   /** Masks arguments, results and errors before they are stored (always, exemptions or not). */
   masker: Masker;
+  /** Whose credential a call to this server uses for this caller (model, principal). */
+  credentialOf?(server: string, caller: Caller | null): NonNullable<CallRequest['credential']>;
 }
 
 /** Masked results larger than this are not stored (their keyed hash and size still are). */
@@ -114,6 +116,9 @@ function callRequest(
         : {}),
     },
     approval: ctx.approval,
+    ...(ctx.target && options.credentialOf
+      ? { credential: options.credentialOf(ctx.target.server, ctx.caller) }
+      : {}),
   };
 }
 

@@ -1,0 +1,565 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { join } from 'node:path';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import {
+  createRemoteJWKSet,
+  decodeJwt,
+  exportJWK,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
+import type { JWK } from 'jose';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import type { TestProvider } from '../support/oidc.js';
+import { startTestProvider } from '../support/oidc.js';
+import type { UpstreamProvider } from '../support/oidc-upstream.js';
+import { startUpstreamProvider, UPSTREAM_CLIENT_ID } from '../support/oidc-upstream.js';
+
+/**
+ * Upstream credentials end to end, with real parts: an OpenID provider (oidc-provider) as the
+ * upstream's authorization server (code + PKCE, refresh, revocation, resource indicators), a
+ * second one as the team gateway's identity provider, an OAuth-protected MCP server that
+ * records every request, and the built CLI.
+ */
+const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
+const SERVICE_TOKEN = 'svc-token-0123456789abcdef';
+const children: ChildProcess[] = [];
+const clients: Client[] = [];
+let idp: TestProvider;
+let as: UpstreamProvider;
+let upstream: Upstream;
+
+interface Upstream {
+  url: string;
+  child: ChildProcess;
+  /** Every request the upstream received, unmasked, as it recorded them. */
+  requests(): { headers: Record<string, string>; sub?: string }[];
+}
+
+async function startProtected(issuer: string): Promise<Upstream> {
+  const file = join(tempDir(), 'requests.jsonl');
+  const child = spawn(process.execPath, [join(FIXTURES, 'protected-http.mjs'), issuer], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, SERVICE_TOKEN, RECORD_FILE: file },
+  });
+  children.push(child);
+  const port = await new Promise<string>((resolve) =>
+    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim())),
+  );
+  return {
+    url: `http://127.0.0.1:${port}/mcp`,
+    child,
+    requests: () =>
+      existsSync(file)
+        ? readFileSync(file, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as { headers: Record<string, string>; sub?: string })
+        : [],
+  };
+}
+
+/** No request the upstream received carried any of these client tokens (nor a piece of one). */
+function neverForwarded(up: Upstream, tokens: string[]): void {
+  const all = JSON.stringify(up.requests());
+  expect(up.requests().length).toBeGreaterThan(0);
+  for (const token of tokens) {
+    expect(all).not.toContain(token);
+    expect(all).not.toContain(token.split('.')[2] ?? token);
+  }
+}
+
+beforeAll(async () => {
+  idp = await startTestProvider({ alice: {}, bob: {} });
+  as = await startUpstreamProvider({ accessTokenTtl: 30 });
+  upstream = await startProtected(as.issuer);
+});
+afterAll(async () => {
+  for (const c of children.splice(0)) c.kill('SIGTERM');
+  await Promise.all([idp.close(), as.close()]);
+});
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  for (const c of children.filter((c) => c !== upstream.child)) c.kill('SIGTERM');
+});
+
+/**
+ * The built CLI, run without blocking this process: the authorization servers live in it, so a
+ * synchronous spawn would leave them unable to answer.
+ */
+function cli(
+  args: string[],
+  home: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, GATEHOUSE_HOME: home },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) =>
+    child.once('close', (status) => resolve({ status, stdout, stderr })),
+  );
+}
+
+/** `gatehouse login` as a child; the test's "browser" signs in as `user` at the AS. */
+async function login(
+  config: string,
+  home: string,
+  user: string,
+  more: string[] = [],
+  browser: (url: string) => Promise<void> = async (url) => {
+    const back = await as.authorize(url);
+    await fetch(back);
+  },
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(
+    process.execPath,
+    [BIN, '--config', config, 'login', 'rec', '--timeout', '20', ...more],
+    { env: { ...process.env, GATEHOUSE_HOME: home }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  children.push(child);
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  const url = await new Promise<string | null>((resolve) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /^ {2}(http\S+)$/m.exec(stderr);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', () => resolve(null));
+  });
+  if (url) {
+    as.nextUser = user;
+    await browser(url);
+  }
+  const code = await new Promise<number | null>((resolve) =>
+    child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', (c) => resolve(c)),
+  );
+  return { code, stdout, stderr };
+}
+
+interface Gateway {
+  url: string;
+  home: string;
+  stderr: () => string;
+}
+
+/** `gatehouse run rec --http` (or `serve`), callers authenticated by the identity provider. */
+function startGateway(
+  config: string,
+  home: string,
+  mode: 'run' | 'serve' = 'run',
+  env: Record<string, string> = {},
+): Promise<Gateway> {
+  const dir = writeFiles({
+    'r.toml': `[gatehouse_identity]\nissuer = "${idp.issuer}"\nrequired_scopes = ["mcp:tools"]\n`,
+  });
+  const child = spawn(
+    process.execPath,
+    [
+      BIN,
+      '--config',
+      config,
+      '--requirements',
+      join(dir, 'r.toml'),
+      ...(mode === 'run' ? ['run', 'rec'] : ['serve']),
+      '--http',
+      '127.0.0.1:0',
+    ],
+    { env: { ...process.env, GATEHOUSE_HOME: home, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  children.push(child);
+  let err = '';
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /"event":"listening","url":"([^"]+)"/.exec(err);
+      if (m?.[1]) resolve({ url: m[1], home, stderr: () => err });
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+  });
+}
+
+async function callerToken(g: Gateway, who: string): Promise<string> {
+  return idp.token(who, { resource: g.url, scope: 'mcp:tools' });
+}
+
+async function connect(g: Gateway, token: string): Promise<Client> {
+  const client = new Client({ name: 'creds-test', version: '1.0.0' }, { capabilities: {} });
+  await client.connect(
+    new StreamableHTTPClientTransport(new URL(g.url), {
+      requestInit: { headers: { authorization: `Bearer ${token}` } },
+    }),
+  );
+  clients.push(client);
+  return client;
+}
+
+async function text(client: Client, name: string): Promise<string> {
+  const r = await client.callTool({ name, arguments: {} });
+  return (r.content as { text: string }[])[0]?.text ?? '';
+}
+
+function configFile(table: string, url = upstream.url): string {
+  const dir = writeFiles({ 'c.toml': `[mcp_servers.rec]\nurl = "${url}"\n${table}` });
+  return join(dir, 'c.toml');
+}
+
+const USER_MODEL = `[mcp_servers.rec.gatehouse_credentials]
+model = "user"
+client_id = "${UPSTREAM_CLIENT_ID}"
+scopes = ["openid", "offline_access", "mcp:tools"]
+`;
+
+async function auditCredentials(home: string): Promise<unknown[]> {
+  const audit = await cli(['audit', 'query', '--json', '--type', 'call.intent'], home);
+  return (JSON.parse(audit.stdout) as { event: { credential?: unknown } }[]).map(
+    (r) => r.event.credential,
+  );
+}
+
+describe.skipIf(!existsSync(BIN))('upstream credentials', () => {
+  test('service: every caller reaches the upstream as the one service identity; no client token is forwarded; the audit names model and principal', async () => {
+    const secretDir = tempDir();
+    const file = join(secretDir, 'token');
+    writeFileSync(file, `${SERVICE_TOKEN}\n`, { mode: 0o600 });
+    const config = configFile(`[mcp_servers.rec.gatehouse_credentials]
+model = "service"
+bearer = { file = "${file}" }
+headers = { "X-Tenant" = { command = ["${process.execPath}", "-e", "process.stdout.write('tenant-7')"] } }
+`);
+    const g = await startGateway(config, tempDir(), 'serve');
+    const tokens = await Promise.all(['alice', 'bob'].map((u) => callerToken(g, u)));
+    for (const token of tokens) {
+      const client = await connect(g, token);
+      expect(await text(client, 'rec__whoami')).toBe('service-static');
+    }
+    neverForwarded(upstream, tokens);
+    const requests = upstream.requests().filter((r) => r.headers['x-tenant']);
+    expect(requests.length).toBeGreaterThan(3);
+    for (const r of requests) {
+      expect(r.headers.authorization).toBe(`Bearer ${SERVICE_TOKEN}`);
+      expect(r.sub).toBe('service-static');
+    }
+    expect(await auditCredentials(g.home)).toContainEqual({
+      model: 'service',
+      principal: 'gatehouse',
+    });
+    // The secret never appears in what the gateway printed or stored.
+    expect(g.stderr()).not.toContain(SERVICE_TOKEN);
+    expect((await cli(['audit', 'export'], g.home)).stdout).not.toContain(SERVICE_TOKEN);
+    expect(
+      (await cli(['--config', config, 'mcp', 'get', 'rec', '--json'], g.home)).stdout,
+    ).not.toContain(SERVICE_TOKEN);
+  });
+
+  test('service with OAuth client credentials: one service token from the AS for every caller (resource = the upstream)', async () => {
+    const own = await startProtected(idp.issuer);
+    const config = configFile(
+      `[mcp_servers.rec.gatehouse_credentials]
+model = "service"
+grant = "client_credentials"
+client_id = "bob"
+client_secret = { env = "CC_SECRET" }
+issuer = "${idp.issuer}"
+scopes = ["mcp:tools"]
+`,
+      own.url,
+    );
+    const g = await startGateway(config, tempDir(), 'run', { CC_SECRET: 'bob-secret-0123456789' });
+    const tokens = await Promise.all(['alice', 'bob'].map((u) => callerToken(g, u)));
+    for (const token of tokens) expect(await text(await connect(g, token), 'whoami')).toBe('bob');
+    neverForwarded(own, tokens);
+    for (const r of own.requests()) expect(r.sub).toBe('bob');
+    expect(g.stderr()).not.toContain('bob-secret-0123456789');
+    own.child.kill('SIGTERM');
+  });
+
+  test('none: the upstream gets no credential at all, never the caller’s', async () => {
+    const own = await startProtected(as.issuer);
+    const g = await startGateway(configFile('', own.url), tempDir(), 'serve');
+    const token = await callerToken(g, 'alice');
+    // The protected upstream refuses a gateway without a credential: the server is left out.
+    expect((await (await connect(g, token)).listTools()).tools).toEqual([]);
+    expect(g.stderr()).toMatch(/"server":"rec","state":"auth_required"/);
+    neverForwarded(own, [token]);
+    for (const r of own.requests()) expect(r.headers.authorization).toBeUndefined();
+    own.child.kill('SIGTERM');
+  });
+
+  test('a secret file other users can read is refused with the fix, and nothing is sent', async () => {
+    const file = join(tempDir(), 'token');
+    writeFileSync(file, SERVICE_TOKEN, { mode: 0o644 });
+    chmodSync(file, 0o644);
+    const config = configFile(`[mcp_servers.rec.gatehouse_credentials]
+model = "service"
+bearer = { file = "${file}" }
+`);
+    const home = tempDir();
+    const get = JSON.parse(
+      (await cli(['--config', config, 'mcp', 'get', 'rec', '--json'], home)).stdout,
+    );
+    expect(get.credentials).toMatchObject({ model: 'service', state: 'unreadable' });
+    expect(get.credentials.detail).toContain(`Fix: chmod 600 '${file}'`);
+    const probe = await cli(['--config', config, 'mcp', 'list', '--probe', '--json'], home);
+    const [rec] = JSON.parse(probe.stdout) as { runtime: { state: string; detail: string } }[];
+    expect(rec?.runtime.state).toBe('failed');
+    expect(rec?.runtime.detail).toContain('can be read by other users (mode 0644)');
+    expect(probe.stdout + probe.stderr).not.toContain(SERVICE_TOKEN);
+  });
+
+  test('user: auth_required → gatehouse login → ready; refreshed across a restart; revoked asks again', async () => {
+    const config = configFile(USER_MODEL);
+    const home = tempDir();
+    const before = JSON.parse(
+      (await cli(['--config', config, 'mcp', 'list', '--probe', '--json'], home)).stdout,
+    )[0];
+    expect(before.runtime.state).toBe('auth_required');
+    expect(before.runtime.detail).toContain('run `gatehouse login rec`');
+    expect(before.credentials).toMatchObject({ model: 'user', state: 'login_required' });
+
+    const done = await login(config, home, 'carol');
+    expect(done.stderr).toContain('Open this URL in a browser');
+    expect(done.code).toBe(0);
+    expect(done.stdout).toMatch(/^logged in: os:\S+ → rec at http:\/\/127\.0\.0\.1:\d+/);
+
+    const listed = JSON.parse((await cli(['credentials', 'list', '--json'], home)).stdout);
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject({ server: 'rec', issuer: as.issuer, resource: upstream.url });
+    expect(JSON.stringify(listed)).not.toMatch(/eyJ/); // no token in the listing
+    const firstUpdate = listed[0].updated_at as string;
+
+    // The access token lives 30 s, inside the 60 s refresh margin: every new start refreshes it.
+    const after = JSON.parse(
+      (await cli(['--config', config, 'mcp', 'list', '--probe', '--json'], home)).stdout,
+    )[0];
+    expect(after.runtime.state, after.runtime.detail).toBe('ready');
+    const refreshed = JSON.parse((await cli(['credentials', 'list', '--json'], home)).stdout)[0];
+    expect(refreshed.updated_at > firstUpdate).toBe(true);
+    const again = JSON.parse(
+      (await cli(['--config', config, 'mcp', 'list', '--probe', '--json'], home)).stdout,
+    )[0];
+    expect(again.runtime.state).toBe('ready');
+
+    const revoked = await cli(['credentials', 'revoke', 'rec'], home);
+    expect(revoked.status).toBe(0);
+    expect(revoked.stdout).toContain('revoked at the authorization server');
+    const asked = JSON.parse(
+      (await cli(['--config', config, 'mcp', 'list', '--probe', '--json'], home)).stdout,
+    )[0];
+    expect(asked.runtime.state).toBe('auth_required');
+    expect(asked.runtime.detail).toContain('gatehouse login rec');
+  });
+
+  test('run on stdio without a grant: the initialize error names the login command, exit 23', async () => {
+    const config = configFile(USER_MODEL);
+    const child = spawn(process.execPath, [BIN, '--config', config, 'run', 'rec'], {
+      env: { ...process.env, GATEHOUSE_HOME: tempDir() },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdin?.write(
+      `${JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-11-25', capabilities: {}, clientInfo: { name: 't', version: '1' } } })}\n`,
+    );
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout?.on('data', () => {
+        if (out.includes('\n')) child.stdin?.end();
+      });
+      child.once('exit', resolve);
+    });
+    expect(JSON.parse(out.split('\n')[0] ?? '{}').error.message).toMatch(
+      /has no grant for rec yet: run `gatehouse login rec`/,
+    );
+    expect(code).toBe(23);
+  });
+
+  test('team gateway, user model: alice and bob reach the upstream with their own grants; neither token is forwarded', async () => {
+    const config = configFile(USER_MODEL);
+    const home = tempDir();
+    expect((await login(config, home, 'alice', ['--for', 'user:alice'])).code).toBe(0);
+    const g = await startGateway(config, home);
+    const bobToken = await callerToken(g, 'bob');
+    // bob has no grant yet: the session is refused, naming the login command.
+    await expect(connect(g, bobToken)).rejects.toThrow(/gatehouse login rec/);
+    expect((await login(config, home, 'bob', ['--for', 'user:bob'])).code).toBe(0);
+    const aliceToken = await callerToken(g, 'alice');
+    const alice = await connect(g, aliceToken);
+    const bob = await connect(g, bobToken);
+    expect(await text(alice, 'whoami')).toBe('alice');
+    expect(await text(bob, 'whoami')).toBe('bob');
+    neverForwarded(upstream, [aliceToken, bobToken]);
+    const subjects = new Set(upstream.requests().map((r) => r.sub));
+    expect(subjects).toContain('alice');
+    expect(subjects).toContain('bob');
+    expect(await auditCredentials(home)).toEqual(
+      expect.arrayContaining([
+        { model: 'user', principal: 'user:alice' },
+        { model: 'user', principal: 'user:bob' },
+      ]),
+    );
+  });
+
+  test('login refuses a forged redirect (state) and a code the token endpoint rejects; nothing is stored', async () => {
+    const config = configFile(USER_MODEL);
+    const home = tempDir();
+    const forged = await login(config, home, 'alice', [], async (url) => {
+      const back = await as.authorize(url);
+      back.searchParams.set('state', 'forged');
+      await fetch(back);
+    });
+    expect(forged.code).toBe(23);
+    expect(forged.stderr).toContain("the redirect's state does not match this login");
+    const badCode = await login(config, home, 'alice', [], async (url) => {
+      const state = new URL(url).searchParams.get('state') ?? '';
+      const redirect = new URL(new URL(url).searchParams.get('redirect_uri') ?? '');
+      redirect.searchParams.set('code', 'not-a-code');
+      redirect.searchParams.set('state', state);
+      await fetch(redirect);
+    });
+    expect(badCode.code).toBe(23);
+    expect(badCode.stderr).toContain('the token endpoint refused the code');
+    expect(JSON.parse((await cli(['credentials', 'list', '--json'], home)).stdout)).toEqual([]);
+  });
+
+  test('a refresh that fails asks for a new login, naming the command', async () => {
+    const ownAs = await startUpstreamProvider({ accessTokenTtl: 30 });
+    const own = await startProtected(ownAs.issuer);
+    const config = configFile(USER_MODEL, own.url);
+    const home = tempDir();
+    const saved = as;
+    as = ownAs;
+    try {
+      expect((await login(config, home, 'alice')).code).toBe(0);
+    } finally {
+      as = saved;
+    }
+    await ownAs.close(); // the authorization server is gone: the refresh cannot succeed
+    const probe = JSON.parse(
+      (await cli(['--config', config, 'mcp', 'list', '--probe', '--json'], home)).stdout,
+    )[0];
+    expect(probe.runtime.state).toBe('auth_required');
+    expect(probe.runtime.detail).toMatch(
+      /refreshing the grant of os:\S+ for rec failed .*gatehouse login rec/,
+    );
+    own.child.kill('SIGTERM');
+  });
+});
+
+/**
+ * RFC 8693 at the IdP. oidc-provider 9 has no token-exchange grant, so this is a minimal
+ * standards-following token endpoint: it verifies the subject token against the identity
+ * provider's keys and issues a JWT for the requested resource, signed with its own key.
+ */
+async function startExchangeServer(): Promise<{
+  issuer: string;
+  close(): void;
+  requests: URLSearchParams[];
+}> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'x1', alg: 'RS256', use: 'sig' };
+  const idpKeys = createRemoteJWKSet(new URL(`${idp.issuer}/jwks`));
+  const requests: URLSearchParams[] = [];
+  let issuer = '';
+  const http: Server = createServer((req, res) => {
+    const json = (status: number, body: object) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.url === '/jwks') return json(200, { keys: [jwk] });
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      void (async () => {
+        const form = new URLSearchParams(body);
+        requests.push(form);
+        const basic = Buffer.from('gatehouse:exchange-secret').toString('base64');
+        if (req.headers.authorization !== `Basic ${basic}`)
+          return json(401, { error: 'invalid_client' });
+        if (form.get('grant_type') !== 'urn:ietf:params:oauth:grant-type:token-exchange')
+          return json(400, { error: 'unsupported_grant_type' });
+        try {
+          const { payload } = await jwtVerify(form.get('subject_token') ?? '', idpKeys, {
+            issuer: idp.issuer,
+          });
+          const token = await new SignJWT({ sub: payload.sub, act: { sub: 'gatehouse' } })
+            .setProtectedHeader({ alg: 'RS256', kid: 'x1' })
+            .setIssuer(issuer)
+            .setAudience(form.get('resource') ?? '')
+            .setIssuedAt()
+            .setExpirationTime('10m')
+            .sign(privateKey);
+          return json(200, {
+            access_token: token,
+            issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+            token_type: 'Bearer',
+            expires_in: 600,
+          });
+        } catch {
+          return json(400, { error: 'invalid_grant' });
+        }
+      })();
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  issuer = `http://127.0.0.1:${(http.address() as { port: number }).port}`;
+  return {
+    issuer,
+    requests,
+    close: () => {
+      http.closeAllConnections();
+      http.close();
+    },
+  };
+}
+
+describe.skipIf(!existsSync(BIN))('exchange (RFC 8693)', () => {
+  test('each caller’s identity is exchanged at the IdP for an upstream-audience token; the caller’s own token never reaches the upstream', async () => {
+    const xs = await startExchangeServer();
+    const own = await startProtected(xs.issuer);
+    const secretFile = join(tempDir(), 'secret');
+    writeFileSync(secretFile, 'exchange-secret', { mode: 0o600 });
+    const config = configFile(
+      `[mcp_servers.rec.gatehouse_credentials]
+model = "exchange"
+client_id = "gatehouse"
+client_secret = { file = "${secretFile}" }
+token_endpoint = "${xs.issuer}/token"
+`,
+      own.url,
+    );
+    const g = await startGateway(config, tempDir());
+    const aliceToken = await callerToken(g, 'alice');
+    const bobToken = await callerToken(g, 'bob');
+    const alice = await connect(g, aliceToken);
+    const bob = await connect(g, bobToken);
+    expect(await text(alice, 'whoami')).toBe('alice');
+    expect(await text(bob, 'whoami')).toBe('bob');
+    neverForwarded(own, [aliceToken, bobToken]);
+    for (const r of own.requests()) {
+      const sent = r.headers.authorization?.replace('Bearer ', '') ?? '';
+      expect(sent).not.toBe(aliceToken);
+      expect(sent).not.toBe(bobToken);
+      expect(decodeJwt(sent)).toMatchObject({ iss: xs.issuer, aud: own.url });
+    }
+    // The exchange asked for the upstream as the resource, with the caller's token as subject.
+    expect(xs.requests[0]?.get('resource')).toBe(own.url);
+    expect(xs.requests.map((r) => r.get('subject_token'))).toContain(aliceToken);
+    expect(await auditCredentials(g.home)).toEqual(
+      expect.arrayContaining([{ model: 'exchange', principal: 'user:alice' }]),
+    );
+    xs.close();
+    own.child.kill('SIGTERM');
+  });
+});
