@@ -299,20 +299,29 @@ describe('shared appender: the wire edge (fuzzed)', () => {
       },
       body: JSON.stringify({ id }),
     });
-    /** Sends `bytes` in the given pieces; resolves with what came back before the host went quiet. */
-    const exchange = (pieces: Buffer[]) =>
+    /**
+     * Sends `bytes` in the given pieces; resolves with what came back: the first whole reply line
+     * when one is expected (however long a loaded machine takes), else what arrived before the host
+     * went quiet.
+     */
+    const exchange = (pieces: Buffer[], replyExpected = false) =>
       new Promise<string>((resolve) => {
         const socket = net.connect(path);
         let got = '';
-        socket.on('data', (d: Buffer) => (got += d.toString()));
+        const done = () => {
+          socket.destroy();
+          resolve(got);
+        };
+        socket.on('data', (d: Buffer) => {
+          got += d.toString();
+          if (replyExpected && got.includes('\n')) done();
+        });
         socket.on('error', () => undefined);
+        socket.on('close', done);
         socket.on('connect', () => {
           for (const p of pieces) socket.write(p);
         });
-        setTimeout(() => {
-          socket.destroy();
-          resolve(got);
-        }, 40);
+        setTimeout(done, replyExpected ? 30_000 : 40);
       });
     let written = 0;
     await fc.assert(
@@ -337,7 +346,7 @@ describe('shared appender: the wire edge (fuzzed)', () => {
           `${JSON.stringify({ id: 1, events: [valid(`v${written}`), valid(`w${written}`)] })}\n`,
         );
         const at = Math.min(cut, frame.length - 1);
-        const reply = await exchange([frame.subarray(0, at), frame.subarray(at)]);
+        const reply = await exchange([frame.subarray(0, at), frame.subarray(at)], true);
         written += 2;
         expect(JSON.parse(reply)).toMatchObject({
           id: 1,
