@@ -8,6 +8,7 @@ import { effectFromAnnotations } from '../policy/decide-tool-call.js';
 import { stricterAnnotations } from '../policy/model.js';
 import type { ToolAnnotations } from '../policy/model.js';
 import { Catalog } from './catalog.js';
+import { catalogRouter } from './catalog-router.js';
 import type { ServedUpstream } from './catalog.js';
 
 /** A real SDK server and client on a linked in-memory pair; counts the tools/list it answers. */
@@ -165,4 +166,37 @@ test('stricterAnnotations never classifies a tool as safer than either declarati
       expect(stricterAnnotations(a, b)).toEqual(stricterAnnotations(b, a));
     }),
   );
+});
+
+test('serve: a name in the namespace of a server waiting for a login is answered with how to log in; others stay unknown', async () => {
+  const a = await upstream('docs', undefined, ['file:///a']);
+  const catalog = new Catalog(() => [a.served], { ...options(), naming: 'namespaced' });
+  const waiting = new Map([['crm', 'crm needs your login: run `gatehouse login crm`']]);
+  const router = catalogRouter(catalog, null, waiting);
+  expect(await router.resolveTool('docs__echo')).toEqual({ server: 'docs', tool: 'echo' });
+  expect(await router.resolveTool('crm__find')).toEqual({
+    server: 'crm',
+    refusal: 'crm needs your login: run `gatehouse login crm`',
+    kind: 'login_required',
+    rule: 'login_required',
+  });
+  expect(await router.resolveTool('crmx__find')).toBeNull();
+  expect(await router.resolveTool('docs__nope')).toBeNull();
+  expect(await router.resolveRequest?.('prompts/get', { name: 'crm__brief' })).toEqual({
+    refusal: {
+      kind: 'login_required',
+      rule: 'login_required',
+      message: 'crm needs your login: run `gatehouse login crm`',
+    },
+  });
+  expect(await router.resolveRequest?.('prompts/get', { name: 'docs__brief' })).toMatchObject({
+    refusal: { kind: 'unknown_target' },
+  });
+  // A URI names no server: not found, the message naming who is waiting for a login.
+  const unknownUri = await router.resolveRequest?.('resources/read', { uri: 'crm://x' });
+  expect(unknownUri).toMatchObject({ refusal: { kind: 'unknown_target' } });
+  expect(JSON.stringify(unknownUri)).toContain('not listed until you log in: crm');
+  expect(await router.resolveRequest?.('resources/read', { uri: 'file:///a' })).toEqual({
+    target: { server: 'docs', tool: null },
+  });
 });

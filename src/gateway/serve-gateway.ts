@@ -25,7 +25,12 @@ import type { GovernanceFactory, SessionContext } from './run-gateway.js';
 import type { SchemaGuardFactory } from './schema-guard.js';
 import { serveForwarder } from './serve-forwarder.js';
 import type { StateLine } from './state-line.js';
-import { describeStartFailure, readiness, startFailureState } from './upstream/connect.js';
+import {
+  describeStartFailure,
+  needsCallerLogin,
+  readiness,
+  startFailureState,
+} from './upstream/connect.js';
 import { SupervisedUpstream } from './upstream/supervisor.js';
 import type { Server } from '@modelcontextprotocol/server';
 import { gatehouseVersion } from '../version.js';
@@ -86,6 +91,8 @@ export async function openAggregateSession(
     });
   const relay = new Relay(ctx.shapeOutgoing);
   const failedRequired: string[] = [];
+  /** Servers left out until this caller logs in (their names still answer with how). */
+  const waiting = new Map<string, string>();
   let downstream: Server | null = null;
   // Filled once every server has started; the catalog asks before that too (list_changed at start).
   let supervisors: SupervisedUpstream[] = [];
@@ -168,6 +175,8 @@ export async function openAggregateSession(
         return supervisor;
       } catch (err) {
         state(name, startFailureState(err), describeStartFailure(err));
+        if (needsCallerLogin(err))
+          waiting.set(name, loginRequiredMessage(name, describeStartFailure(err), ctx));
         if (decision.server.required) failedRequired.push(name);
         return null;
       }
@@ -184,11 +193,13 @@ export async function openAggregateSession(
   }
   // Every server's tools are checked before the first call (calls wait for it, bounded).
   await Promise.all(supervisors.map((s) => catalog.recheck(s.config.name, 'started')));
-  const router = catalogRouter(catalog, null);
-  const instructions = live()
-    .filter((u) => u.upstream.instructions)
-    .map((u) => `## ${u.config.name}\n${u.upstream.instructions}`)
-    .join('\n\n');
+  const router = catalogRouter(catalog, null, waiting);
+  const instructions = [
+    ...live()
+      .filter((u) => u.upstream.instructions)
+      .map((u) => `## ${u.config.name}\n${u.upstream.instructions}`),
+    ...(waiting.size > 0 ? [waitingInstructions(waiting)] : []),
+  ].join('\n\n');
   return {
     // One server stopping does not end an aggregate session: the others keep serving.
     lost: new Promise<string>(() => undefined),
@@ -221,10 +232,42 @@ export async function openAggregateSession(
           parentThreadId = parent;
         },
       });
+      // Logging may be sent before `initialized` (MCP lifecycle); over HTTP it reaches a client
+      // only on an open stream, so the instructions say it too.
+      for (const [server, message] of waiting)
+        await downstream
+          .sendLoggingMessage({
+            level: 'warning',
+            logger: 'gatehouse',
+            data: { event: 'server_state', server, state: 'login_required', detail: message },
+          })
+          .catch(() => undefined);
       return downstream;
     },
     close,
   };
+}
+
+/**
+ * What a call to a server waiting for this caller's login is answered with: the start failure
+ * (which names the caller and `gatehouse login NAME`), and for a team gateway's caller who cannot
+ * run the command on the gateway's host, who can.
+ */
+function loginRequiredMessage(server: string, detail: string, ctx: SessionContext): string {
+  const caller = ctx.credentials?.caller;
+  const remote = caller
+    ? ` On a team gateway, its operator runs \`gatehouse login ${server} --for ${caller}\` while you sign in at the link it prints.`
+    : '';
+  return maskTokens(
+    `Gatehouse refused the call: server '${server}' needs your own login before its tools can be used: ${detail}.${remote} Then start a new session.`,
+  );
+}
+
+function waitingInstructions(waiting: ReadonlyMap<string, string>): string {
+  return [
+    '## Servers waiting for your login',
+    ...[...waiting.values()].map((message) => `- ${message}`),
+  ].join('\n');
 }
 
 /** `gatehouse serve` on stdio. Resolves when the client hangs up, after every upstream tree is gone. */

@@ -109,6 +109,18 @@ export const ERROR_TABLE = {
     outcome: 'unavailable',
     meaning: 'the server is disabled, failed, restarting, or its tools could not be checked',
   },
+  /**
+   * The server takes each caller's own upstream grant (credential model `user`) and this caller
+   * has none yet: the message names how to log in. Its own code, so a client can tell "log in"
+   * from "try again later".
+   */
+  login_required: {
+    code: -32011,
+    httpStatus: 401,
+    outcome: 'denied',
+    meaning:
+      "the server needs the caller's own upstream login first; the message says how (`gatehouse login NAME`)",
+  },
   /** The tool changed since it was locked (`gatehouse schema`), and the lock blocks it. */
   schema_blocked: {
     code: -32013,

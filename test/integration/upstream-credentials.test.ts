@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import {
   createRemoteJWKSet,
   decodeJwt,
@@ -221,6 +222,44 @@ client_id = "${UPSTREAM_CLIENT_ID}"
 scopes = ["openid", "offline_access", "mcp:tools"]
 `;
 
+/** `gatehouse serve` on stdio as a client sees it, with the log lines it was sent. */
+async function serveStdio(
+  config: string,
+  home: string,
+): Promise<{ client: Client; logs: unknown[] }> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, '--config', config, 'serve'],
+    stderr: 'pipe',
+    env: { ...(process.env as Record<string, string>), GATEHOUSE_HOME: home },
+  });
+  const logs: unknown[] = [];
+  const client = new Client({ name: 'creds-test', version: '1.0.0' }, { capabilities: {} });
+  client.setNotificationHandler('notifications/message', (n) => void logs.push(n.params.data));
+  await client.connect(transport);
+  clients.push(client);
+  return { client, logs };
+}
+
+/** The JSON-RPC error a tools/call ended with (null: it succeeded). */
+async function callError(
+  client: Client,
+  name: string,
+): Promise<{ code: number; message: string } | null> {
+  try {
+    await client.callTool({ name, arguments: {} });
+    return null;
+  } catch (err) {
+    return err as { code: number; message: string };
+  }
+}
+
+/** The call results the audit trail recorded. */
+async function auditRefusals(home: string): Promise<unknown[]> {
+  const audit = await cli(['audit', 'query', '--json', '--type', 'call.result'], home);
+  return (JSON.parse(audit.stdout) as { event: Record<string, unknown> }[]).map((r) => r.event);
+}
+
 async function auditCredentials(home: string): Promise<unknown[]> {
   const audit = await cli(['audit', 'query', '--json', '--type', 'call.intent'], home);
   return (JSON.parse(audit.stdout) as { event: { credential?: unknown } }[]).map(
@@ -409,6 +448,57 @@ bearer = { file = "${file}" }
         { model: 'user', principal: 'user:bob' },
       ]),
     );
+  });
+
+  test('serve on stdio without a grant: a call to the server says to log in (-32011, audited), the session says so at start; after login a new session calls it', async () => {
+    const config = configFile(USER_MODEL);
+    const home = tempDir();
+    const first = await serveStdio(config, home);
+    expect(first.client.getInstructions()).toContain("server 'rec' needs your own login");
+    const refused = await callError(first.client, 'rec__whoami');
+    expect(refused?.code).toBe(-32011);
+    expect(refused?.message).toMatch(/server 'rec' needs your own login/);
+    expect(refused?.message).toContain('run `gatehouse login rec`');
+    // A name in no waiting server's namespace is still just unknown.
+    expect((await callError(first.client, 'other__whoami'))?.code).toBe(-32602);
+    await expect
+      .poll(() => first.logs)
+      .toContainEqual(expect.objectContaining({ server: 'rec', state: 'login_required' }));
+    await first.client.close();
+    expect(await auditRefusals(home)).toContainEqual(
+      expect.objectContaining({
+        type: 'call.result',
+        server: 'rec',
+        outcome: 'denied',
+        error: expect.objectContaining({ code: -32011, by: 'gatehouse' }),
+      }),
+    );
+
+    expect((await login(config, home, 'carol')).code).toBe(0);
+    const second = await serveStdio(config, home);
+    expect(second.client.getInstructions() ?? '').not.toContain('needs your own login');
+    expect(await text(second.client, 'rec__whoami')).toBe('carol');
+  });
+
+  test('serve --http: bob without a grant is told to log in (with the operator command for his principal); after his login a new session works; alice is unaffected', async () => {
+    const config = configFile(USER_MODEL);
+    const home = tempDir();
+    expect((await login(config, home, 'alice', ['--for', 'user:alice'])).code).toBe(0);
+    const g = await startGateway(config, home, 'serve');
+    const bobToken = await callerToken(g, 'bob');
+    const bob = await connect(g, bobToken);
+    expect(bob.getInstructions()).toContain('gatehouse login rec --for user:bob');
+    const refused = await callError(bob, 'rec__whoami');
+    expect(refused?.code).toBe(-32011);
+    expect(refused?.message).toContain('user:bob has no grant for rec yet');
+    expect(refused?.message).toContain('gatehouse login rec --for user:bob');
+    const alice = await connect(g, await callerToken(g, 'alice'));
+    expect(alice.getInstructions() ?? '').not.toContain('needs your own login');
+    expect(await text(alice, 'rec__whoami')).toBe('alice');
+
+    expect((await login(config, home, 'bob', ['--for', 'user:bob'])).code).toBe(0);
+    const again = await connect(g, bobToken);
+    expect(await text(again, 'rec__whoami')).toBe('bob');
   });
 
   test('login refuses a forged redirect (state) and a code the token endpoint rejects; nothing is stored', async () => {

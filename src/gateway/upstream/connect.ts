@@ -182,6 +182,15 @@ async function handshake(
   };
 }
 
+/**
+ * Whether a start failed only because this caller has no grant of their own yet (a `user`-model
+ * server): a login fixes it, so `serve` keeps the server named instead of making it unknown.
+ */
+export function needsCallerLogin(err: unknown): boolean {
+  const cause = err instanceof UpstreamStartError ? err.cause : err;
+  return cause instanceof CredentialUnavailable && cause.reason === 'login_required';
+}
+
 /** The runtime state a start failure means (the same names `mcp list --probe` uses). */
 export function startFailureState(err: unknown): 'missing' | 'auth_required' | 'failed' {
   if (err instanceof UpstreamStartError) return startFailureState(err.cause);

@@ -7,7 +7,10 @@ import { gatehouseError } from '../error-table.js';
 
 /** Where a tool name the client used goes, or why it goes nowhere (null: unknown or hidden). */
 export type ToolRoute =
-  { server: string; tool: string } | { server: string; refusal: string } | null;
+  | { server: string; tool: string }
+  /** Refused with why; `kind`/`rule` default to a server whose tools are not checked yet. */
+  | { server: string; refusal: string; kind?: ErrorKind; rule?: string }
+  | null;
 
 /**
  * Where a request other than tools/call goes: one server (`target`), no single server (`null`:
@@ -96,8 +99,8 @@ async function route(ctx: PipelineContext, router: Router): Promise<Refusal | nu
     if ('refusal' in found) {
       ctx.target = { server: found.server, tool: null };
       return {
-        kind: 'server_unavailable',
-        rule: 'tools_not_checked',
+        kind: found.kind ?? 'server_unavailable',
+        rule: found.rule ?? 'tools_not_checked',
         reason: found.refusal,
         message: found.refusal,
       };
