@@ -60,6 +60,12 @@ export interface ToolPolicy {
   approvalTtlSeconds: number;
   /** Where to POST a JSON notice when a call starts waiting for approval, or null. */
   approvalWebhook: string | null;
+  /** The webhook's shape (default `json`), from the same layer as the webhook. */
+  approvalWebhookFormat?: 'json' | 'slack' | 'teams';
+  /** Where the secret the webhook is signed with is (absent: unsigned). */
+  approvalWebhookSecret?: SecretReference;
+  /** The console's address, for links to an approval (`…/#approvals`). */
+  approvalConsoleUrl?: string;
   /** `[gatehouse_scopes]`: who may see and use each server (absent: no scopes). */
   scopes?: ScopeSettings;
 }
@@ -74,6 +80,9 @@ export const NO_TOOL_POLICY: ToolPolicy = {
   approvalTtlSeconds: 3600,
   approvalWebhook: null,
 };
+
+/** A secret named by where it is (an environment variable or a private file), never by value. */
+export type SecretReference = { env: string } | { file: string };
 
 /** Codex's per-tool approval modes (user config), as Codex defines them. */
 export type UserApprovalMode = 'auto' | 'prompt' | 'writes' | 'approve';

@@ -7,6 +7,9 @@ import type { ApprovalLevel, Effect, ToolRule } from '../policy/model.js';
 import { APPROVAL_LEVELS, EFFECTS, HUMAN_APPROVAL_CATEGORIES } from '../policy/model.js';
 import type { RequirementSource } from './model.js';
 import { readAudienceList } from './parse-scopes-table.js';
+import type { WebhookFormat } from '../approval/webhook.js';
+import { WEBHOOK_FORMATS } from '../approval/webhook.js';
+import type { SecretReference } from '../policy/model.js';
 
 /**
  * The Gatehouse-only tables of requirements.toml (`[gatehouse_policy]`, `[gatehouse_audit]`),
@@ -53,8 +56,32 @@ export interface GatehousePolicyLayer {
   approvalWaitSeconds?: number;
   approvalTtlSeconds?: number;
   approvalWebhook?: string;
+  /** The webhook's shape, secret reference and console link (they go with the webhook). */
+  approvalWebhookFormat?: WebhookFormat;
+  approvalWebhookSecret?: SecretReference;
+  approvalConsoleUrl?: string;
   categories: string[];
   tools: Map<string, ToolRule>;
+}
+
+function isHttpUrl(value: unknown): value is string {
+  try {
+    return typeof value === 'string' && ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * `env:NAME` or `file:/absolute/path`: where a secret is, so the requirements file (readable by
+ * everyone it governs) never holds it. Null for anything else, a literal secret included.
+ */
+export function parseSecretReference(value: unknown): SecretReference | null {
+  if (typeof value !== 'string') return null;
+  const env = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
+  if (env?.[1]) return { env: env[1] };
+  if (value.startsWith('file:') && isAbsolute(value.slice(5))) return { file: value.slice(5) };
+  return null;
 }
 
 /** `[gatehouse_audit]` keys one layer sets. */
@@ -73,6 +100,9 @@ const POLICY_KEYS = [
   'approval_wait_seconds',
   'approval_ttl_seconds',
   'approval_webhook',
+  'approval_webhook_format',
+  'approval_webhook_secret',
+  'approval_console_url',
   'categories',
   'tools',
 ];
@@ -145,20 +175,34 @@ export function parsePolicyTable(
         'invalid_value',
       );
   }
-  if (raw.approval_webhook !== undefined) {
-    const hook = raw.approval_webhook;
-    let ok = false;
-    try {
-      ok = typeof hook === 'string' && ['http:', 'https:'].includes(new URL(hook).protocol);
-    } catch {
-      ok = false;
-    }
-    if (ok) out.approvalWebhook = hook as string;
+  for (const [key, field] of [
+    ['approval_webhook', 'approvalWebhook'],
+    ['approval_console_url', 'approvalConsoleUrl'],
+  ] as const) {
+    if (raw[key] === undefined) continue;
+    if (isHttpUrl(raw[key])) out[field] = raw[key];
+    else r.error([...path, key], 'expected an http:// or https:// URL', undefined, 'invalid_value');
+  }
+  const format = raw.approval_webhook_format;
+  if (format !== undefined) {
+    if ((WEBHOOK_FORMATS as readonly unknown[]).includes(format))
+      out.approvalWebhookFormat = format as WebhookFormat;
     else
       r.error(
-        [...path, 'approval_webhook'],
-        'expected an http:// or https:// URL',
+        [...path, 'approval_webhook_format'],
+        `expected ${WEBHOOK_FORMATS.map((f) => `"${f}"`).join(', ')}, got ${JSON.stringify(format)}`,
         undefined,
+        'invalid_value',
+      );
+  }
+  if (raw.approval_webhook_secret !== undefined) {
+    const secret = parseSecretReference(raw.approval_webhook_secret);
+    if (secret) out.approvalWebhookSecret = secret;
+    else
+      r.error(
+        [...path, 'approval_webhook_secret'],
+        'expected a reference to the secret, "env:VARIABLE" or "file:/absolute/path" (never the secret itself)',
+        'e.g. approval_webhook_secret = "env:GATEHOUSE_WEBHOOK_SECRET", or a file of mode 0600: "file:/etc/gatehouse/webhook-secret"',
         'invalid_value',
       );
   }
