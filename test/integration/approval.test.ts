@@ -418,6 +418,15 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     expect(verifySignature(HOOK_SECRET, sent.signature, sent.body, t + 301)).toBe(false);
     const seen = JSON.stringify([hooks[0], row]);
     expect(seen).not.toContain(HOOK_SECRET);
+    // `requirements check` names where the secret is, never the secret.
+    const check = await cli([...args, 'requirements', 'check', '--json'], { GATEHOUSE_HOME: home });
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      gatehouse_policy: {
+        approval_webhook_secret: `file:${secretFile}`,
+        approval_webhook_format: 'json',
+      },
+    });
+    expect(check.stdout + check.stderr).not.toContain(HOOK_SECRET);
     expect(seen).not.toContain('dave.smith@example.com');
     expect(seen).not.toContain('4111 1111 1111 1111');
     const shown = await cli([...args, 'approvals', 'show', row.id], { GATEHOUSE_HOME: home });
