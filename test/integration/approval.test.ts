@@ -528,7 +528,7 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       'config.toml': CONFIG,
       'requirements.toml': `${REQUIREMENTS}\n${approversToml([bob])}`.replace(
         'approval_wait_seconds = 4',
-        'approval_wait_seconds = 1\napproval_webhook = "http://127.0.0.1:1/hook"',
+        'approval_wait_seconds = 1\napproval_ttl_seconds = 2\napproval_webhook = "http://127.0.0.1:1/hook"',
       ),
     });
     const args = [
@@ -567,6 +567,32 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     expect(approvals).toEqual(['approval.requested', 'approval.timed_out']);
     const result = events.find((e) => e.type === 'call.result' && e.target === 'refund');
     expect(result).toMatchObject({ outcome: 'approval_timed_out' });
+    // Once it expired (valid 2 s), a decision is refused as expired, and nothing is decided.
+    const row = JSON.parse(
+      (await cli([...args, 'approvals', 'list', '--all', '--json'], { GATEHOUSE_HOME: home }))
+        .stdout,
+    ) as { id: string; expires_at: string }[];
+    const id = row[0]?.id ?? '';
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, Date.parse(row[0]?.expires_at ?? '') - Date.now() + 50)),
+    );
+    for (const decision of [['approve', '--key', bob.file], ['deny']])
+      expect(
+        await cli([...args, 'approvals', ...decision, id, '--reason', 'late'], {
+          GATEHOUSE_HOME: home,
+        }),
+      ).toMatchObject({
+        code: 12,
+        stderr: expect.stringMatching(
+          new RegExp(
+            `approval ${id} expired at \\S+ and can no longer be decided; nothing was changed`,
+          ),
+        ) as unknown,
+      });
+    const after = await auditTypes(home, args);
+    expect(
+      after.filter((e) => e.type === 'approval.granted' || e.type === 'approval.denied'),
+    ).toEqual([]);
   }, 30_000);
 
   test('bad approver input: each refused with the reason and an audit record, nothing forwarded', async () => {
