@@ -74,7 +74,16 @@ test('CLI commands are exactly these', () => {
     'schema approve',
     'schema log',
   ]);
-  expect(top).toEqual(['run', 'serve', 'mask', 'login', 'connect', 'disconnect', 'doctor', 'console']);
+  expect(top).toEqual([
+    'run',
+    'serve',
+    'mask',
+    'login',
+    'connect',
+    'disconnect',
+    'doctor',
+    'console',
+  ]);
   // `inventory` runs on its own too (the report); `inventory check` is its CI form.
   expect(program.commands.find((c) => c.name() === 'inventory')?.commands).toHaveLength(1);
 });

@@ -6,15 +6,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { tempDir } from '../../test/support/fixtures.js';
+import type { SecretRef } from '../credentials/model.js';
 import type { ApprovalRow } from './queue.js';
 import type { WebhookFormat } from './webhook.js';
-import {
-  readWebhookSecret,
-  sendWebhook,
-  slackEscape,
-  webhookNotifier,
-  webhookPayload,
-} from './webhook.js';
+import { sendWebhook, slackEscape, webhookNotifier, webhookPayload } from './webhook.js';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'webhook');
 const NOW = new Date('2026-01-01T12:00:00Z');
@@ -222,44 +217,51 @@ describe('signed delivery to a real receiver', () => {
     expect(unsigned?.signature).toBeUndefined();
   });
 
-  test('a secret that cannot be read: reported (named, never shown) and nothing is sent unsigned', async () => {
+  async function notifyOnce(secret: SecretRef, env: NodeJS.ProcessEnv) {
     const r = await receiver();
     const reports: string[] = [];
-    const notify = webhookNotifier(
-      { url: r.url, format: 'teams', secret: { env: 'HOOK_SECRET_MISSING' } },
-      {},
+    webhookNotifier(
+      { url: r.url, format: 'teams', secret },
+      env,
       (id) => `gatehouse approvals approve ${id}`,
       () => null,
       (m) => reports.push(m),
-    );
-    notify(row());
-    await new Promise((done) => setTimeout(done, 100));
+    )(row());
+    await new Promise((done) => setTimeout(done, 150));
     r.close();
-    expect(r.got).toEqual([]);
-    expect(reports).toEqual([
+    return { got: r.got, reports };
+  }
+
+  test('a secret that cannot be read: reported (named, never shown) and nothing is sent unsigned', async () => {
+    const missing = await notifyOnce({ kind: 'env', name: 'HOOK_SECRET_MISSING' }, {});
+    expect(missing.got).toEqual([]);
+    expect(missing.reports).toEqual([
       expect.stringContaining(
-        'approval_webhook_secret: the environment variable HOOK_SECRET_MISSING is not set or empty',
+        'approval_webhook_secret: environment variable HOOK_SECRET_MISSING is not set',
       ),
       expect.stringMatching(/^approval ab12cd34: webhook not sent/),
     ]);
-  });
-
-  test('secret files: first line of a 0600 file; one others can read is refused with the fix', () => {
+    // A secret file others can read is refused with the fix, and its content never shown.
     const dir = tempDir();
-    const file = join(dir, 'secret');
-    writeFileSync(file, 'file-secret-value\n', { mode: 0o600 });
-    expect(readWebhookSecret({ file }, {})).toEqual({ secret: 'file-secret-value' });
     const open = join(dir, 'open');
     writeFileSync(open, 'file-secret-value\n', { mode: 0o644 });
-    const refused = readWebhookSecret({ file: open }, {});
-    expect(refused).toEqual({ error: expect.stringContaining(`chmod 600 '${open}'`) as unknown });
-    expect(JSON.stringify(refused)).not.toContain('file-secret-value');
-    expect(readWebhookSecret({ file: join(dir, 'none') }, {})).toEqual({
-      error: expect.stringContaining('does not exist') as unknown,
-    });
-    expect(readWebhookSecret({ env: 'S' }, { S: ' env-secret ' })).toEqual({
-      secret: 'env-secret',
-    });
+    const refused = await notifyOnce({ kind: 'file', path: open }, {});
+    expect(refused.got).toEqual([]);
+    expect(refused.reports[0]).toContain(`chmod 600 '${open}'`);
+    expect(JSON.stringify(refused.reports)).not.toContain('file-secret-value');
+  });
+
+  test('a 0600 secret file signs the notice with its line', async () => {
+    const file = join(tempDir(), 'secret');
+    writeFileSync(file, 'file-secret-value\n', { mode: 0o600 });
+    const { got, reports } = await notifyOnce({ kind: 'file', path: file }, {});
+    expect(reports).toEqual([]);
+    const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(got[0]?.signature ?? '');
+    expect(m?.[2]).toBe(
+      createHmac('sha256', 'file-secret-value')
+        .update(`${m?.[1]}.${got[0]?.body ?? ''}`)
+        .digest('hex'),
+    );
   });
 
   test('the link: the console when its URL is known, else the team gateway’s /approvals', async () => {

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { checkPrivateFile } from '../audit/file-permissions.js';
-import type { SecretReference } from '../policy/model.js';
+import type { SecretRef } from '../credentials/model.js';
+import { readSecret } from '../credentials/secret-ref.js';
 import type { ApprovalRow } from './queue.js';
 
 /** The shapes an approval webhook can be sent in (`approval_webhook_format`). */
@@ -243,47 +242,20 @@ export async function sendWebhook(
   }
 }
 
-/**
- * The webhook secret a reference names: the variable's value, or the file's first line (the file
- * must be the gateway user's alone, mode 0600: anyone who can read it can forge notices). The
- * error names the reference and the fix, never the secret.
- */
-export function readWebhookSecret(
-  ref: SecretReference,
-  env: NodeJS.ProcessEnv,
-): { secret: string } | { error: string } {
-  const where = 'gatehouse_policy.approval_webhook_secret';
-  if ('env' in ref) {
-    const value = env[ref.env]?.trim();
-    return value
-      ? { secret: value }
-      : { error: `${where}: the environment variable ${ref.env} is not set or empty` };
-  }
-  try {
-    checkPrivateFile(ref.file, 'webhook secret file');
-    const value = readFileSync(ref.file, 'utf8').split(/\r?\n/)[0]?.trim();
-    return value ? { secret: value } : { error: `${where}: ${ref.file} is empty` };
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    return {
-      error: `${where}: ${code === 'ENOENT' ? `${ref.file} does not exist` : (err as Error).message}`,
-    };
-  }
-}
-
 /** The admin's webhook settings (`[gatehouse_policy] approval_webhook*`, `approval_console_url`). */
 export interface WebhookSettings {
   url: string;
   format?: WebhookFormat;
-  secret?: SecretReference;
+  secret?: SecretRef;
   consoleUrl?: string;
 }
 
 /**
  * The approval stage's `notify`: each waiting call is POSTed in the admin's format, signed when
- * a secret is named. A secret that cannot be read is reported now and at every notice, and
- * nothing is sent (receivers that verify would reject an unsigned notice anyway).
- * `approvalsUrl` is read per notice: the team gateway knows its public URL only once serving.
+ * a secret is named (read once, at start, like every secret reference). A secret that cannot be
+ * read is reported then and at every notice, and nothing is sent (receivers that verify would
+ * reject an unsigned notice anyway). `approvalsUrl` is read per notice: the team gateway knows
+ * its public URL only once serving.
  */
 export function webhookNotifier(
   settings: WebhookSettings,
@@ -292,13 +264,17 @@ export function webhookNotifier(
   approvalsUrl: () => string | null,
   report: (message: string) => void,
 ): (row: ApprovalRow) => void {
-  const secret = settings.secret ? readWebhookSecret(settings.secret, env) : null;
-  if (secret && 'error' in secret) report(`${secret.error}; approval webhooks are not sent`);
+  const where = 'gatehouse_policy.approval_webhook_secret';
+  const secret: Promise<{ value: string | null } | { error: string }> = settings.secret
+    ? readSecret(settings.secret, env).then(
+        (value) => ({ value }),
+        (err: Error) => ({ error: `${where}: ${err.message}` }),
+      )
+    : Promise.resolve({ value: null });
+  void secret.then((s) => {
+    if ('error' in s) report(`${s.error}; approval webhooks are not sent`);
+  });
   return (row) => {
-    if (secret && 'error' in secret) {
-      report(`approval ${row.id}: webhook not sent: ${secret.error}`);
-      return;
-    }
     const api = approvalsUrl();
     const link = settings.consoleUrl
       ? `${settings.consoleUrl.replace(/\/+$/, '')}/?approval=${encodeURIComponent(row.id)}#approvals`
@@ -310,6 +286,10 @@ export function webhookNotifier(
       link,
       now: new Date(),
     });
-    void sendWebhook(settings.url, payload, secret?.secret ?? null, report);
+    void secret.then((s) =>
+      'error' in s
+        ? report(`approval ${row.id}: webhook not sent: ${s.error}`)
+        : sendWebhook(settings.url, payload, s.value, report),
+    );
   };
 }

@@ -1,3 +1,4 @@
+import type { SecretRef } from '../credentials/model.js';
 import type { RequirementSource } from '../requirements/model.js';
 import type { Audience, ScopeSettings } from './scope.js';
 
@@ -63,7 +64,7 @@ export interface ToolPolicy {
   /** The webhook's shape (default `json`), from the same layer as the webhook. */
   approvalWebhookFormat?: 'json' | 'slack' | 'teams';
   /** Where the secret the webhook is signed with is (absent: unsigned). */
-  approvalWebhookSecret?: SecretReference;
+  approvalWebhookSecret?: SecretRef;
   /** The console's address, for links to an approval (`…/#approvals`). */
   approvalConsoleUrl?: string;
   /** `[gatehouse_scopes]`: who may see and use each server (absent: no scopes). */
@@ -80,9 +81,6 @@ export const NO_TOOL_POLICY: ToolPolicy = {
   approvalTtlSeconds: 3600,
   approvalWebhook: null,
 };
-
-/** A secret named by where it is (an environment variable or a private file), never by value. */
-export type SecretReference = { env: string } | { file: string };
 
 /** Codex's per-tool approval modes (user config), as Codex defines them. */
 export type UserApprovalMode = 'auto' | 'prompt' | 'writes' | 'approve';

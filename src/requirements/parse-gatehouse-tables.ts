@@ -9,7 +9,8 @@ import type { RequirementSource } from './model.js';
 import { readAudienceList } from './parse-scopes-table.js';
 import type { WebhookFormat } from '../approval/webhook.js';
 import { WEBHOOK_FORMATS } from '../approval/webhook.js';
-import type { SecretReference } from '../policy/model.js';
+import type { SecretRef } from '../credentials/model.js';
+import { readSecretRef } from '../credentials/parse-credentials.js';
 
 /**
  * The Gatehouse-only tables of requirements.toml (`[gatehouse_policy]`, `[gatehouse_audit]`),
@@ -58,7 +59,7 @@ export interface GatehousePolicyLayer {
   approvalWebhook?: string;
   /** The webhook's shape, secret reference and console link (they go with the webhook). */
   approvalWebhookFormat?: WebhookFormat;
-  approvalWebhookSecret?: SecretReference;
+  approvalWebhookSecret?: SecretRef;
   approvalConsoleUrl?: string;
   categories: string[];
   tools: Map<string, ToolRule>;
@@ -70,18 +71,6 @@ function isHttpUrl(value: unknown): value is string {
   } catch {
     return false;
   }
-}
-
-/**
- * `env:NAME` or `file:/absolute/path`: where a secret is, so the requirements file (readable by
- * everyone it governs) never holds it. Null for anything else, a literal secret included.
- */
-export function parseSecretReference(value: unknown): SecretReference | null {
-  if (typeof value !== 'string') return null;
-  const env = /^env:([A-Za-z_][A-Za-z0-9_]*)$/.exec(value);
-  if (env?.[1]) return { env: env[1] };
-  if (value.startsWith('file:') && isAbsolute(value.slice(5))) return { file: value.slice(5) };
-  return null;
 }
 
 /** `[gatehouse_audit]` keys one layer sets. */
@@ -196,15 +185,12 @@ export function parsePolicyTable(
       );
   }
   if (raw.approval_webhook_secret !== undefined) {
-    const secret = parseSecretReference(raw.approval_webhook_secret);
+    const secret = readSecretRef(
+      r,
+      [...path, 'approval_webhook_secret'],
+      raw.approval_webhook_secret,
+    );
     if (secret) out.approvalWebhookSecret = secret;
-    else
-      r.error(
-        [...path, 'approval_webhook_secret'],
-        'expected a reference to the secret, "env:VARIABLE" or "file:/absolute/path" (never the secret itself)',
-        'e.g. approval_webhook_secret = "env:GATEHOUSE_WEBHOOK_SECRET", or a file of mode 0600: "file:/etc/gatehouse/webhook-secret"',
-        'invalid_value',
-      );
   }
   if (raw.categories !== undefined) {
     const list = raw.categories;

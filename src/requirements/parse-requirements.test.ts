@@ -356,20 +356,20 @@ describe('[gatehouse_policy] approval webhook settings', () => {
     const { layer, diagnostics } = parse(`[gatehouse_policy]
 approval_webhook = "https://hooks.slack.com/services/T0/B0/x"
 approval_webhook_format = "slack"
-approval_webhook_secret = "env:GATEHOUSE_WEBHOOK_SECRET"
+approval_webhook_secret = { env = "GATEHOUSE_WEBHOOK_SECRET" }
 approval_console_url = "https://gatehouse.example/console/"
 `);
     expect(diagnostics).toEqual([]);
     const policy = composeRequirementLayers([layer]).policy;
     expect(policy).toMatchObject({
       approvalWebhookFormat: 'slack',
-      approvalWebhookSecret: { env: 'GATEHOUSE_WEBHOOK_SECRET' },
+      approvalWebhookSecret: { kind: 'env', name: 'GATEHOUSE_WEBHOOK_SECRET' },
       approvalConsoleUrl: 'https://gatehouse.example/console/',
     });
     expect(
-      parse('[gatehouse_policy]\napproval_webhook_secret = "file:/etc/gatehouse/hook"').layer.policy
-        .approvalWebhookSecret,
-    ).toEqual({ file: '/etc/gatehouse/hook' });
+      parse('[gatehouse_policy]\napproval_webhook_secret = { file = "/etc/gatehouse/hook" }').layer
+        .policy.approvalWebhookSecret,
+    ).toEqual({ kind: 'file', path: '/etc/gatehouse/hook' });
   });
 
   test.each([
@@ -381,12 +381,12 @@ approval_console_url = "https://gatehouse.example/console/"
     [
       'approval_webhook_secret = "hunter2-literal"',
       'approval_webhook_secret',
-      'never the secret itself',
+      'a literal secret is not accepted here',
     ],
     [
-      'approval_webhook_secret = "file:relative/path"',
+      'approval_webhook_secret = { file = "relative/path" }',
       'approval_webhook_secret',
-      '"file:/absolute/path"',
+      'must be an absolute path',
     ],
     [
       'approval_console_url = "javascript:alert(1)"',

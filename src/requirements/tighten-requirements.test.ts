@@ -73,14 +73,14 @@ describe('tightenRequirements: key by key', () => {
     ],
     [
       "policy: the admin's webhook stays unsigned/shaped as the admin set it",
-      '[gatehouse_policy]\napproval_webhook = "https://a.example/h"\napproval_webhook_secret = "env:S"\n',
-      '[gatehouse_policy]\napproval_webhook_format = "slack"\napproval_webhook_secret = "env:MINE"\napproval_console_url = "https://evil.example/"\n',
+      '[gatehouse_policy]\napproval_webhook = "https://a.example/h"\napproval_webhook_secret = { env = "S" }\n',
+      '[gatehouse_policy]\napproval_webhook_format = "slack"\napproval_webhook_secret = { env = "MINE" }\napproval_console_url = "https://evil.example/"\n',
       (r) => [
         r.policy.approvalWebhookFormat,
         r.policy.approvalWebhookSecret,
         r.policy.approvalConsoleUrl,
       ],
-      [undefined, { env: 'S' }, undefined],
+      [undefined, { kind: 'env', name: 'S' }, undefined],
       true,
     ],
     [

@@ -385,7 +385,7 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       'config.toml': CONFIG,
       'requirements.toml': `${REQUIREMENTS}\n${approversToml([carol])}`.replace(
         'approval_wait_seconds = 4',
-        `approval_wait_seconds = 8\napproval_webhook = "${hookUrl}"\napproval_webhook_secret = "file:${secretFile}"`,
+        `approval_wait_seconds = 8\napproval_webhook = "${hookUrl}"\napproval_webhook_secret = { file = "${secretFile}" }`,
       ),
     });
     const args = [
@@ -422,7 +422,7 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     const check = await cli([...args, 'requirements', 'check', '--json'], { GATEHOUSE_HOME: home });
     expect(JSON.parse(check.stdout)).toMatchObject({
       gatehouse_policy: {
-        approval_webhook_secret: `file:${secretFile}`,
+        approval_webhook_secret: `file ${secretFile}`,
         approval_webhook_format: 'json',
       },
     });

@@ -1,4 +1,4 @@
-import type { SecretReference } from '../../policy/model.js';
+import { describeSecretRef } from '../../credentials/model.js';
 import { maskUrl } from '../../masking/mask-text.js';
 import { diagnosticToJson } from '../../diagnostics/diagnostic.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
@@ -144,12 +144,6 @@ export async function runRequirementsCheck(
       : ExitCode.ok;
 }
 
-/** Where a secret is (`env:NAME`, `file:PATH`): a reference, safe to show; never the value. */
-function secretReferenceText(ref: SecretReference | undefined): string | null {
-  if (!ref) return null;
-  return 'env' in ref ? `env:${ref.env}` : `file:${ref.file}`;
-}
-
 function policyJson(f: CheckFacts) {
   const policy = f.world.requirements.requirements.policy;
   return {
@@ -160,7 +154,9 @@ function policyJson(f: CheckFacts) {
     approval_ttl_seconds: policy.approvalTtlSeconds,
     approval_webhook: policy.approvalWebhook ? maskUrl(policy.approvalWebhook) : null,
     approval_webhook_format: policy.approvalWebhookFormat ?? 'json',
-    approval_webhook_secret: secretReferenceText(policy.approvalWebhookSecret),
+    approval_webhook_secret: policy.approvalWebhookSecret
+      ? describeSecretRef(policy.approvalWebhookSecret)
+      : null,
     approval_console_url: policy.approvalConsoleUrl ? maskUrl(policy.approvalConsoleUrl) : null,
     categories: policy.categories,
     tools: policy.rules.map((r) => ({
@@ -284,7 +280,7 @@ function checkText(f: CheckFacts): string[] {
   const out = [...layerLines(f), ...serverRuleLines(f)];
   out.push(
     '',
-    `gatehouse_policy: revision ${policyRevision(policy)}; read_only = ${policy.readOnly}; default_approval = "${policy.defaultApproval}"; approvals wait ${policy.approvalWaitSeconds}s, valid ${policy.approvalTtlSeconds}s${policy.approvalWebhook ? `; webhook ${maskUrl(policy.approvalWebhook)} (${policy.approvalWebhookFormat ?? 'json'}, ${policy.approvalWebhookSecret ? `signed with the secret in ${secretReferenceText(policy.approvalWebhookSecret)}` : 'unsigned'})` : ''}`,
+    `gatehouse_policy: revision ${policyRevision(policy)}; read_only = ${policy.readOnly}; default_approval = "${policy.defaultApproval}"; approvals wait ${policy.approvalWaitSeconds}s, valid ${policy.approvalTtlSeconds}s${policy.approvalWebhook ? `; webhook ${maskUrl(policy.approvalWebhook)} (${policy.approvalWebhookFormat ?? 'json'}, ${policy.approvalWebhookSecret ? `signed with the secret in ${describeSecretRef(policy.approvalWebhookSecret)}` : 'unsigned'})` : ''}`,
   );
   if (policy.rules.length > 0)
     out.push(
