@@ -18,7 +18,8 @@ export function approvalsTablePostgres(schema: string): string {
     reason TEXT, used_at TEXT);
   CREATE INDEX IF NOT EXISTS approvals_binding ON ${schema}.approvals (binding, status);
   ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS level TEXT;
-  ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS "grant" TEXT;`;
+  ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS "grant" TEXT;
+  ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS category TEXT;`;
 }
 
 /** The channel every replica listens on; the payload is `SCHEMA:ID` of the decided approval. */
@@ -56,9 +57,10 @@ export class PostgresApprovalQueue implements ApprovalQueue {
         `UPDATE ${this.schema}.approvals SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_at <= $1 RETURNING *`,
         [new Date().toISOString()],
       );
-      this.expired.push(...due.rows.map(fromDbRow));
       const out = await fn(client);
       await client.query('COMMIT');
+      // Reported only once committed: a refused decision (rolled back) reports nothing twice.
+      this.expired.push(...due.rows.map(fromDbRow));
       return out;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -82,8 +84,8 @@ export class PostgresApprovalQueue implements ApprovalQueue {
       const now = new Date().toISOString();
       const row = newDbRow(a, now);
       await c.query(
-        `INSERT INTO ${s}.approvals (id, status, binding, requester, two_person, server, tool, arguments_masked, policy_revision, rule, created_at, expires_at, level)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        `INSERT INTO ${s}.approvals (id, status, binding, requester, two_person, server, tool, arguments_masked, policy_revision, rule, created_at, expires_at, level, category)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
         [
           row.id,
           row.status,
@@ -98,6 +100,7 @@ export class PostgresApprovalQueue implements ApprovalQueue {
           row.created_at,
           row.expires_at,
           row.level,
+          row.category,
         ],
       );
       return { ...fromDbRow(row), fresh: true };

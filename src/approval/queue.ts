@@ -23,6 +23,8 @@ export interface ApprovalRow {
   grant: unknown;
   server: string;
   tool: string;
+  /** The call's category (`money`, …) when a rule gave it one; null for rows stored before. */
+  category: string | null;
   argumentsMasked: unknown;
   policyRevision: string;
   rule: string;
@@ -43,6 +45,8 @@ export interface NewApproval {
   level: QueuedLevel;
   server: string;
   tool: string;
+  /** The rule's category, if any (shown to approvers). */
+  category?: string | null;
   argumentsMasked: unknown;
   policyRevision: string;
   rule: string;
@@ -131,15 +135,15 @@ export function checkDecision(
       `no approval with id ${id} (see \`gatehouse approvals list --all\`)`,
       'not_found',
     );
+  if (row.status === 'expired' || (row.status === 'pending' && row.expiresAt <= now))
+    throw new ApprovalError(
+      `approval ${id} expired at ${row.expiresAt} and can no longer be decided; nothing was changed (the caller asks anew by making the call again)`,
+      'expired',
+    );
   if (row.status !== 'pending')
     throw new ApprovalError(
       `approval ${id} is already ${row.status}${row.approver ? ` (by ${row.approver})` : ''}`,
       'not_pending',
-    );
-  if (row.expiresAt <= now)
-    throw new ApprovalError(
-      `approval ${id} expired at ${row.expiresAt}; the caller must make the call again`,
-      'expired',
     );
   if (decision === 'approved' && row.twoPerson && row.requester === null)
     throw new ApprovalError(
@@ -165,6 +169,8 @@ export interface ApprovalDbRow {
   grant: string | null;
   server: string;
   tool: string;
+  /** Absent in stores made before categories were kept. */
+  category?: string | null;
   arguments_masked: string;
   policy_revision: string;
   rule: string;
@@ -187,6 +193,7 @@ export function fromDbRow(r: ApprovalDbRow): ApprovalRow {
     grant: parseGrant(r.grant),
     server: r.server,
     tool: r.tool,
+    category: r.category ?? null,
     argumentsMasked: JSON.parse(r.arguments_masked) as unknown,
     policyRevision: r.policy_revision,
     rule: r.rule,
@@ -220,6 +227,7 @@ export function newDbRow(a: NewApproval, now: string): ApprovalDbRow {
     grant: null,
     server: a.server,
     tool: a.tool,
+    category: a.category ?? null,
     arguments_masked: JSON.stringify(a.argumentsMasked ?? {}),
     policy_revision: a.policyRevision,
     rule: a.rule,

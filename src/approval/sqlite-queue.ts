@@ -31,23 +31,40 @@ export class SqliteApprovalQueue implements ApprovalQueue {
     // Stores made before levels and signed grants: add the columns (older rows read as unsigned).
     if (!columns.has('level')) db.exec('ALTER TABLE approvals ADD COLUMN level TEXT');
     if (!columns.has('grant')) db.exec('ALTER TABLE approvals ADD COLUMN "grant" TEXT');
+    // Stores made before categories were kept: older rows read as having none.
+    if (!columns.has('category')) db.exec('ALTER TABLE approvals ADD COLUMN category TEXT');
   }
 
   private expired: ApprovalRow[] = [];
 
-  private expire(now: string): void {
+  /**
+   * A write that first marks what has expired; the expired rows are reported (`takeExpired`)
+   * only once it commits, so a refused decision (rolled back) does not report them twice.
+   */
+  private async writeAfterExpiry<T>(fn: (now: string) => T): Promise<T> {
+    let due: ApprovalRow[] = [];
+    const out = await this.write(() => {
+      const now = new Date().toISOString();
+      due = this.expire(now);
+      return fn(now);
+    });
+    this.expired.push(...due);
+    return out;
+  }
+
+  private expire(now: string): ApprovalRow[] {
     const due = this.db
       .prepare(
         "SELECT * FROM approvals WHERE status IN ('pending', 'approved') AND expires_at <= ?",
       )
       .all(now) as ApprovalDbRow[];
-    if (due.length === 0) return;
+    if (due.length === 0) return [];
     this.db
       .prepare(
         "UPDATE approvals SET status = 'expired' WHERE status IN ('pending', 'approved') AND expires_at <= ?",
       )
       .run(now);
-    this.expired.push(...due.map((r) => fromDbRow({ ...r, status: 'expired' })));
+    return due.map((r) => fromDbRow({ ...r, status: 'expired' }));
   }
 
   takeExpired(): ApprovalRow[] {
@@ -55,9 +72,7 @@ export class SqliteApprovalQueue implements ApprovalQueue {
   }
 
   request(a: NewApproval): Promise<ApprovalRow> {
-    return this.write(() => {
-      const now = new Date().toISOString();
-      this.expire(now);
+    return this.writeAfterExpiry((now) => {
       const pending = this.db
         .prepare(
           "SELECT * FROM approvals WHERE binding = ? AND status = 'pending' ORDER BY created_at LIMIT 1",
@@ -67,8 +82,8 @@ export class SqliteApprovalQueue implements ApprovalQueue {
       const row = { ...newDbRow(a, now), two_person: a.twoPerson ? 1 : 0 };
       this.db
         .prepare(
-          `INSERT INTO approvals (id, status, binding, requester, two_person, level, server, tool, arguments_masked, policy_revision, rule, created_at, expires_at)
-           VALUES (@id, @status, @binding, @requester, @two_person, @level, @server, @tool, @arguments_masked, @policy_revision, @rule, @created_at, @expires_at)`,
+          `INSERT INTO approvals (id, status, binding, requester, two_person, level, server, tool, category, arguments_masked, policy_revision, rule, created_at, expires_at)
+           VALUES (@id, @status, @binding, @requester, @two_person, @level, @server, @tool, @category, @arguments_masked, @policy_revision, @rule, @created_at, @expires_at)`,
         )
         .run(row);
       return { ...fromDbRow(row), fresh: true };
@@ -76,9 +91,7 @@ export class SqliteApprovalQueue implements ApprovalQueue {
   }
 
   consume(binding: string, check: GrantCheck): Promise<ConsumeResult> {
-    return this.write(() => {
-      const now = new Date().toISOString();
-      this.expire(now);
+    return this.writeAfterExpiry((now) => {
       const rows = this.db
         .prepare(
           "SELECT * FROM approvals WHERE binding = ? AND status = 'approved' ORDER BY decided_at",
@@ -120,7 +133,7 @@ export class SqliteApprovalQueue implements ApprovalQueue {
   }
 
   async list(options: { all?: boolean } = {}): Promise<ApprovalRow[]> {
-    await this.write(() => this.expire(new Date().toISOString()));
+    await this.writeAfterExpiry(() => undefined);
     const rows = this.db
       .prepare(
         `SELECT * FROM approvals ${options.all ? '' : "WHERE status = 'pending'"} ORDER BY created_at`,
@@ -137,9 +150,7 @@ export class SqliteApprovalQueue implements ApprovalQueue {
     grant: unknown = null,
   ): Promise<ApprovalRow> {
     const grantText = grant === null || grant === undefined ? null : JSON.stringify(grant);
-    return this.write(() => {
-      const now = new Date().toISOString();
-      this.expire(now);
+    return this.writeAfterExpiry((now) => {
       const row = this.db.prepare('SELECT * FROM approvals WHERE id = ?').get(id) as
         ApprovalDbRow | undefined;
       checkDecision(row ? fromDbRow(row) : null, id, approver, decision, now);

@@ -304,13 +304,20 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
         level: twoPerson ? 'two_person' : 'always',
         server: 'pay',
         tool: 'refund',
+        category: 'money',
         argumentsMasked: { amount: 1 },
         policyRevision: 'pol-1',
         rule: 'r',
         ttlMs,
       });
     const first = await ask('b1');
-    expect(first).toMatchObject({ status: 'pending', fresh: true, requester: 'alice' });
+    expect(first).toMatchObject({
+      status: 'pending',
+      fresh: true,
+      requester: 'alice',
+      category: 'money',
+    });
+    expect(await q.get(first.id)).toMatchObject({ category: 'money' });
     expect(await ask('b1')).toMatchObject({ id: first.id, fresh: false });
     const any = () => null;
     expect((await q.consume('b1', any)).used).toBeNull();
@@ -338,9 +345,19 @@ describe.each([sqlite, ...(pgUp ? [postgres] : [])])('audit store: $name', (back
     expect((await q.consume('b3', any)).used).toBeNull();
     const short = await ask('b2', false, 1);
     await new Promise((r) => setTimeout(r, 20));
-    await expect(q.decide(short.id, 'approved', 'bob', null)).rejects.toMatchObject({
-      code: 'not_pending',
-    });
+    // Deciding an expired approval says so (not "already decided"), and changes nothing.
+    for (const decision of ['approved', 'denied'] as const)
+      await expect(q.decide(short.id, decision, 'bob', 'late')).rejects.toMatchObject({
+        code: 'expired',
+        message: expect.stringMatching(
+          new RegExp(`^approval ${short.id} expired at .* and can no longer be decided`),
+        ) as unknown,
+      });
+    expect(await q.get(short.id)).toMatchObject({ approver: null, decidedAt: null, reason: null });
+    // The refused decisions were rolled back: the expiry is reported once, by the next write.
+    expect(q.takeExpired()).toEqual([]);
+    await q.list();
+    expect(await q.get(short.id)).toMatchObject({ status: 'expired', approver: null });
     expect(q.takeExpired().map((a) => a.id)).toEqual([short.id]);
     expect(q.takeExpired()).toEqual([]);
     // A denial is remembered for exactly that call until it expires.

@@ -20,8 +20,8 @@ import { maskForAudit, maskOutgoingMessage } from '../masking/mask-mcp.js';
 import { bindingIdentities } from '../approval/binding-identity.js';
 import { maskingExemption } from '../masking/policy.js';
 import type { OutgoingShaper } from '../gateway/downstream/session.js';
-import type { ApprovalQueue, ApprovalRow } from '../approval/queue.js';
-import { sendWebhook, webhookPayload } from '../approval/webhook.js';
+import type { ApprovalQueue } from '../approval/queue.js';
+import { webhookNotifier } from '../approval/webhook.js';
 import type { GovernanceFactory } from '../gateway/run-gateway.js';
 import type { CliIo } from './io.js';
 import { onShutdown } from './shutdown.js';
@@ -248,18 +248,22 @@ export async function startAudit(
       approveHint,
       ...(policy.approvalWebhook
         ? {
-            notify: (row: ApprovalRow) =>
-              void sendWebhook(
-                policy.approvalWebhook as string,
-                webhookPayload(
-                  row,
-                  approvalsUrl
-                    ? `POST ${approvalsUrl}/${row.id}/approve`
-                    : `gatehouse${storeFlag} approvals approve ${row.id}`,
-                ),
-                (message) =>
-                  io.stderr(`${JSON.stringify({ event: 'webhook_error', detail: message })}\n`),
-              ),
+            notify: webhookNotifier(
+              {
+                url: policy.approvalWebhook,
+                ...(policy.approvalWebhookFormat ? { format: policy.approvalWebhookFormat } : {}),
+                ...(policy.approvalWebhookSecret ? { secret: policy.approvalWebhookSecret } : {}),
+                ...(policy.approvalConsoleUrl ? { consoleUrl: policy.approvalConsoleUrl } : {}),
+              },
+              io.env,
+              (id) =>
+                approvalsUrl
+                  ? `POST ${approvalsUrl}/${id}/approve`
+                  : `gatehouse${storeFlag} approvals approve ${id}`,
+              () => approvalsUrl,
+              (message) =>
+                io.stderr(`${JSON.stringify({ event: 'webhook_error', detail: message })}\n`),
+            ),
           }
         : {}),
     }),

@@ -37,7 +37,7 @@ const STATIC_KEYS = [
  * others may read). `at` is the path under the credentials table, for located diagnostics.
  */
 export function readSecretRef(
-  r: FieldReader,
+  r: Pick<FieldReader, 'error'>,
   at: (string | number)[],
   raw: unknown,
 ): SecretRef | null {

@@ -1,3 +1,4 @@
+import type { SecretRef } from '../credentials/model.js';
 import type { RequirementSource } from '../requirements/model.js';
 import type { Audience, ScopeSettings } from './scope.js';
 
@@ -60,6 +61,12 @@ export interface ToolPolicy {
   approvalTtlSeconds: number;
   /** Where to POST a JSON notice when a call starts waiting for approval, or null. */
   approvalWebhook: string | null;
+  /** The webhook's shape (default `json`), from the same layer as the webhook. */
+  approvalWebhookFormat?: 'json' | 'slack' | 'teams';
+  /** Where the secret the webhook is signed with is (absent: unsigned). */
+  approvalWebhookSecret?: SecretRef;
+  /** The console's address, for links to an approval (`…/#approvals`). */
+  approvalConsoleUrl?: string;
   /** `[gatehouse_scopes]`: who may see and use each server (absent: no scopes). */
   scopes?: ScopeSettings;
 }

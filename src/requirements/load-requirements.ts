@@ -293,6 +293,11 @@ export function composeRequirementLayers(layers: readonly RequirementsLayer[]): 
     if (p.approvalWaitSeconds !== undefined) policy.approvalWaitSeconds = p.approvalWaitSeconds;
     if (p.approvalTtlSeconds !== undefined) policy.approvalTtlSeconds = p.approvalTtlSeconds;
     if (p.approvalWebhook !== undefined) policy.approvalWebhook = p.approvalWebhook;
+    if (p.approvalWebhookFormat !== undefined)
+      policy.approvalWebhookFormat = p.approvalWebhookFormat;
+    if (p.approvalWebhookSecret !== undefined)
+      policy.approvalWebhookSecret = p.approvalWebhookSecret;
+    if (p.approvalConsoleUrl !== undefined) policy.approvalConsoleUrl = p.approvalConsoleUrl;
     for (const c of p.categories) if (!policy.categories.includes(c)) policy.categories.push(c);
     for (const [key, rule] of p.tools) rules.set(key, rule); // same key: the higher layer's rule, whole
   }

@@ -7,6 +7,10 @@ import type { ApprovalLevel, Effect, ToolRule } from '../policy/model.js';
 import { APPROVAL_LEVELS, EFFECTS, HUMAN_APPROVAL_CATEGORIES } from '../policy/model.js';
 import type { RequirementSource } from './model.js';
 import { readAudienceList } from './parse-scopes-table.js';
+import type { WebhookFormat } from '../approval/webhook.js';
+import { WEBHOOK_FORMATS } from '../approval/webhook.js';
+import type { SecretRef } from '../credentials/model.js';
+import { readSecretRef } from '../credentials/parse-credentials.js';
 
 /**
  * The Gatehouse-only tables of requirements.toml (`[gatehouse_policy]`, `[gatehouse_audit]`),
@@ -53,8 +57,20 @@ export interface GatehousePolicyLayer {
   approvalWaitSeconds?: number;
   approvalTtlSeconds?: number;
   approvalWebhook?: string;
+  /** The webhook's shape, secret reference and console link (they go with the webhook). */
+  approvalWebhookFormat?: WebhookFormat;
+  approvalWebhookSecret?: SecretRef;
+  approvalConsoleUrl?: string;
   categories: string[];
   tools: Map<string, ToolRule>;
+}
+
+function isHttpUrl(value: unknown): value is string {
+  try {
+    return typeof value === 'string' && ['http:', 'https:'].includes(new URL(value).protocol);
+  } catch {
+    return false;
+  }
 }
 
 /** `[gatehouse_audit]` keys one layer sets. */
@@ -73,6 +89,9 @@ const POLICY_KEYS = [
   'approval_wait_seconds',
   'approval_ttl_seconds',
   'approval_webhook',
+  'approval_webhook_format',
+  'approval_webhook_secret',
+  'approval_console_url',
   'categories',
   'tools',
 ];
@@ -145,22 +164,33 @@ export function parsePolicyTable(
         'invalid_value',
       );
   }
-  if (raw.approval_webhook !== undefined) {
-    const hook = raw.approval_webhook;
-    let ok = false;
-    try {
-      ok = typeof hook === 'string' && ['http:', 'https:'].includes(new URL(hook).protocol);
-    } catch {
-      ok = false;
-    }
-    if (ok) out.approvalWebhook = hook as string;
+  for (const [key, field] of [
+    ['approval_webhook', 'approvalWebhook'],
+    ['approval_console_url', 'approvalConsoleUrl'],
+  ] as const) {
+    if (raw[key] === undefined) continue;
+    if (isHttpUrl(raw[key])) out[field] = raw[key];
+    else r.error([...path, key], 'expected an http:// or https:// URL', undefined, 'invalid_value');
+  }
+  const format = raw.approval_webhook_format;
+  if (format !== undefined) {
+    if ((WEBHOOK_FORMATS as readonly unknown[]).includes(format))
+      out.approvalWebhookFormat = format as WebhookFormat;
     else
       r.error(
-        [...path, 'approval_webhook'],
-        'expected an http:// or https:// URL',
+        [...path, 'approval_webhook_format'],
+        `expected ${WEBHOOK_FORMATS.map((f) => `"${f}"`).join(', ')}, got ${JSON.stringify(format)}`,
         undefined,
         'invalid_value',
       );
+  }
+  if (raw.approval_webhook_secret !== undefined) {
+    const secret = readSecretRef(
+      r,
+      [...path, 'approval_webhook_secret'],
+      raw.approval_webhook_secret,
+    );
+    if (secret) out.approvalWebhookSecret = secret;
   }
   if (raw.categories !== undefined) {
     const list = raw.categories;

@@ -350,3 +350,54 @@ describe('[gatehouse_masking]', () => {
     if (hint) expect(found[0]?.hint).toMatch(hint);
   });
 });
+
+describe('[gatehouse_policy] approval webhook settings', () => {
+  test('format, secret reference and console URL, as the docs show them', () => {
+    const { layer, diagnostics } = parse(`[gatehouse_policy]
+approval_webhook = "https://hooks.slack.com/services/T0/B0/x"
+approval_webhook_format = "slack"
+approval_webhook_secret = { env = "GATEHOUSE_WEBHOOK_SECRET" }
+approval_console_url = "https://gatehouse.example/console/"
+`);
+    expect(diagnostics).toEqual([]);
+    const policy = composeRequirementLayers([layer]).policy;
+    expect(policy).toMatchObject({
+      approvalWebhookFormat: 'slack',
+      approvalWebhookSecret: { kind: 'env', name: 'GATEHOUSE_WEBHOOK_SECRET' },
+      approvalConsoleUrl: 'https://gatehouse.example/console/',
+    });
+    expect(
+      parse('[gatehouse_policy]\napproval_webhook_secret = { file = "/etc/gatehouse/hook" }').layer
+        .policy.approvalWebhookSecret,
+    ).toEqual({ kind: 'file', path: '/etc/gatehouse/hook' });
+  });
+
+  test.each([
+    [
+      'approval_webhook_format = "discord"',
+      'approval_webhook_format',
+      'expected "json", "slack", "teams"',
+    ],
+    [
+      'approval_webhook_secret = "hunter2-literal"',
+      'approval_webhook_secret',
+      'a literal secret is not accepted here',
+    ],
+    [
+      'approval_webhook_secret = { file = "relative/path" }',
+      'approval_webhook_secret',
+      'must be an absolute path',
+    ],
+    [
+      'approval_console_url = "javascript:alert(1)"',
+      'approval_console_url',
+      'http:// or https:// URL',
+    ],
+  ])('%s is an error naming the key', (line, key, message) => {
+    const found = errors(`[gatehouse_policy]\n${line}\n`);
+    expect(found).toHaveLength(1);
+    expect(found[0]?.message).toContain(message);
+    expect(JSON.stringify(found[0])).toContain(key);
+    expect(JSON.stringify(found)).not.toContain('hunter2-literal');
+  });
+});

@@ -72,6 +72,26 @@ describe('tightenRequirements: key by key', () => {
       true,
     ],
     [
+      "policy: the admin's webhook stays unsigned/shaped as the admin set it",
+      '[gatehouse_policy]\napproval_webhook = "https://a.example/h"\napproval_webhook_secret = { env = "S" }\n',
+      '[gatehouse_policy]\napproval_webhook_format = "slack"\napproval_webhook_secret = { env = "MINE" }\napproval_console_url = "https://evil.example/"\n',
+      (r) => [
+        r.policy.approvalWebhookFormat,
+        r.policy.approvalWebhookSecret,
+        r.policy.approvalConsoleUrl,
+      ],
+      [undefined, { kind: 'env', name: 'S' }, undefined],
+      true,
+    ],
+    [
+      'policy: without an admin webhook, the user’s webhook settings apply',
+      '',
+      '[gatehouse_policy]\napproval_webhook = "https://u.example/h"\napproval_webhook_format = "teams"\n',
+      (r) => [r.policy.approvalWebhook, r.policy.approvalWebhookFormat],
+      ['https://u.example/h', 'teams'],
+      false,
+    ],
+    [
       'audit: a longer checkpoint interval is ignored',
       '',
       '[gatehouse_audit]\ncheckpoint_every_seconds = 3600\n',

@@ -159,10 +159,22 @@ export function tightenRequirements(base: Requirements, layer: RequirementsLayer
         `only a value ≤ ${policy.approvalTtlSeconds} is a tightening`,
       );
   }
+  // The webhook's format, secret and console link go with it: the user's apply only where the
+  // admin set no webhook (so a user cannot unsign or reshape the admin's notices).
+  const adminHook = base.policy.approvalWebhook !== null;
   if (p.approvalWebhook !== undefined) {
-    if (policy.approvalWebhook === null) policy.approvalWebhook = p.approvalWebhook;
+    if (!adminHook) policy.approvalWebhook = p.approvalWebhook;
     else if (policy.approvalWebhook !== p.approvalWebhook)
       ignore('gatehouse_policy.approval_webhook', "the admin's webhook stays");
+  }
+  for (const [key, field] of [
+    ['approval_webhook_format', 'approvalWebhookFormat'],
+    ['approval_webhook_secret', 'approvalWebhookSecret'],
+    ['approval_console_url', 'approvalConsoleUrl'],
+  ] as const) {
+    if (p[field] === undefined) continue;
+    if (!adminHook) Object.assign(policy, { [field]: p[field] });
+    else ignore(`gatehouse_policy.${key}`, "it goes with the admin's webhook, which stays");
   }
   for (const c of p.categories) if (!policy.categories.includes(c)) policy.categories.push(c);
   policy.tighteningRules.push(...p.tools.values());

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync, timingSafeEqual } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import Database from 'better-sqlite3';
@@ -50,6 +50,25 @@ function setup(extraRequirements = '') {
 interface Elicitation {
   message: string;
   _meta?: Record<string, unknown>;
+}
+
+const HOOK_SECRET = 'whk-test-secret-5b0c1f7e';
+
+/**
+ * A webhook receiver's check, as docs/requirements.md describes it: HMAC-SHA256 of `t.body` with
+ * the shared secret, compared in constant time, and refused when `t` is over 5 minutes from now.
+ */
+function verifySignature(
+  secret: string,
+  header: string,
+  body: string,
+  now = Math.floor(Date.now() / 1000),
+): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header);
+  if (!m?.[1] || !m[2]) return false;
+  if (Math.abs(now - Number(m[1])) > 300) return false;
+  const expected = createHmac('sha256', secret).update(`${m[1]}.${body}`).digest();
+  return timingSafeEqual(expected, Buffer.from(m[2], 'hex'));
 }
 
 async function stdioClient(
@@ -343,10 +362,15 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
 
   test('a webhook hears of a waiting call (personal data masked); the HTTP API approves only with a signed grant', async () => {
     const hooks: Record<string, unknown>[] = [];
+    const received: { body: string; signature: string }[] = [];
     const hook = createServer((req, res) => {
       let body = '';
       req.on('data', (d: Buffer) => (body += d.toString()));
       req.on('end', () => {
+        const signature = String(req.headers['x-gatehouse-signature'] ?? '');
+        received.push({ body, signature });
+        // The receiver of docs/requirements.md: verify, then trust the body.
+        if (!verifySignature(HOOK_SECRET, signature, body)) return res.writeHead(401).end();
         hooks.push(JSON.parse(body) as Record<string, unknown>);
         res.writeHead(204).end();
       });
@@ -355,11 +379,13 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
     const keys = tempDir();
     const carol = await keygen(keys, 'carol');
+    const secretFile = join(keys, 'webhook-secret');
+    writeFileSync(secretFile, `${HOOK_SECRET}\n`, { mode: 0o600 });
     const dir = writeFiles({
       'config.toml': CONFIG,
       'requirements.toml': `${REQUIREMENTS}\n${approversToml([carol])}`.replace(
         'approval_wait_seconds = 4',
-        `approval_wait_seconds = 8\napproval_webhook = "${hookUrl}"`,
+        `approval_wait_seconds = 8\napproval_webhook = "${hookUrl}"\napproval_webhook_secret = { file = "${secretFile}" }`,
       ),
     });
     const args = [
@@ -378,9 +404,29 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       event: 'approval.requested',
       id: row.id,
       tool: 'refund',
+      category: 'money',
       approval: 'two_person',
     });
+    // Signed over `t.body`: the exact body verifies; a changed body or an old timestamp does not.
+    const sent = received[0] as { body: string; signature: string };
+    expect(sent.signature).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(
+      verifySignature(HOOK_SECRET, sent.signature, sent.body.replace('refund', 'refunx')),
+    ).toBe(false);
+    expect(verifySignature('another-secret', sent.signature, sent.body)).toBe(false);
+    const t = Number(/t=(\d+)/.exec(sent.signature)?.[1]);
+    expect(verifySignature(HOOK_SECRET, sent.signature, sent.body, t + 301)).toBe(false);
     const seen = JSON.stringify([hooks[0], row]);
+    expect(seen).not.toContain(HOOK_SECRET);
+    // `requirements check` names where the secret is, never the secret.
+    const check = await cli([...args, 'requirements', 'check', '--json'], { GATEHOUSE_HOME: home });
+    expect(JSON.parse(check.stdout)).toMatchObject({
+      gatehouse_policy: {
+        approval_webhook_secret: `file ${secretFile}`,
+        approval_webhook_format: 'json',
+      },
+    });
+    expect(check.stdout + check.stderr).not.toContain(HOOK_SECRET);
     expect(seen).not.toContain('dave.smith@example.com');
     expect(seen).not.toContain('4111 1111 1111 1111');
     const shown = await cli([...args, 'approvals', 'show', row.id], { GATEHOUSE_HOME: home });
@@ -482,7 +528,7 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
       'config.toml': CONFIG,
       'requirements.toml': `${REQUIREMENTS}\n${approversToml([bob])}`.replace(
         'approval_wait_seconds = 4',
-        'approval_wait_seconds = 1\napproval_webhook = "http://127.0.0.1:1/hook"',
+        'approval_wait_seconds = 1\napproval_ttl_seconds = 2\napproval_webhook = "http://127.0.0.1:1/hook"',
       ),
     });
     const args = [
@@ -521,6 +567,32 @@ describe.skipIf(!existsSync(BIN))('tool policy and human approval, end to end', 
     expect(approvals).toEqual(['approval.requested', 'approval.timed_out']);
     const result = events.find((e) => e.type === 'call.result' && e.target === 'refund');
     expect(result).toMatchObject({ outcome: 'approval_timed_out' });
+    // Once it expired (valid 2 s), a decision is refused as expired, and nothing is decided.
+    const row = JSON.parse(
+      (await cli([...args, 'approvals', 'list', '--all', '--json'], { GATEHOUSE_HOME: home }))
+        .stdout,
+    ) as { id: string; expires_at: string }[];
+    const id = row[0]?.id ?? '';
+    await new Promise((r) =>
+      setTimeout(r, Math.max(0, Date.parse(row[0]?.expires_at ?? '') - Date.now() + 50)),
+    );
+    for (const decision of [['approve', '--key', bob.file], ['deny']])
+      expect(
+        await cli([...args, 'approvals', ...decision, id, '--reason', 'late'], {
+          GATEHOUSE_HOME: home,
+        }),
+      ).toMatchObject({
+        code: 12,
+        stderr: expect.stringMatching(
+          new RegExp(
+            `approval ${id} expired at \\S+ and can no longer be decided; nothing was changed`,
+          ),
+        ) as unknown,
+      });
+    const after = await auditTypes(home, args);
+    expect(
+      after.filter((e) => e.type === 'approval.granted' || e.type === 'approval.denied'),
+    ).toEqual([]);
   }, 30_000);
 
   test('bad approver input: each refused with the reason and an audit record, nothing forwarded', async () => {

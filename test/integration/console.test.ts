@@ -227,6 +227,7 @@ describe.skipIf(!hasChromium() || !existsSync(BIN))('the governance console in C
     const refund = await card(page, 'refund');
     expect(await refund.getByRole('button', { name: 'Approve' }).isDisabled()).toBe(true);
     await shows(refund, 'You requested this call');
+    await shows(refund.locator('dl'), 'Categorymoney');
     const id = (await refund.getAttribute('data-id')) ?? '';
     const forced = await page.evaluate(async (approvalId) => {
       const s = (await (await fetch('api/session')).json()) as { csrf: string };

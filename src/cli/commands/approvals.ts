@@ -102,6 +102,7 @@ export function rowJson(
     status: r.status,
     server: r.server,
     tool: r.tool,
+    category: r.category,
     requester: r.requester,
     approval: r.twoPerson ? 'two_person' : 'user',
     level: r.level,

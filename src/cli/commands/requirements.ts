@@ -1,3 +1,4 @@
+import { describeSecretRef } from '../../credentials/model.js';
 import { maskUrl } from '../../masking/mask-text.js';
 import { diagnosticToJson } from '../../diagnostics/diagnostic.js';
 import { formatStatus } from '../../requirements/disabled-reason.js';
@@ -152,6 +153,11 @@ function policyJson(f: CheckFacts) {
     approval_wait_seconds: policy.approvalWaitSeconds,
     approval_ttl_seconds: policy.approvalTtlSeconds,
     approval_webhook: policy.approvalWebhook ? maskUrl(policy.approvalWebhook) : null,
+    approval_webhook_format: policy.approvalWebhookFormat ?? 'json',
+    approval_webhook_secret: policy.approvalWebhookSecret
+      ? describeSecretRef(policy.approvalWebhookSecret)
+      : null,
+    approval_console_url: policy.approvalConsoleUrl ? maskUrl(policy.approvalConsoleUrl) : null,
     categories: policy.categories,
     tools: policy.rules.map((r) => ({
       key: r.key,
@@ -274,7 +280,7 @@ function checkText(f: CheckFacts): string[] {
   const out = [...layerLines(f), ...serverRuleLines(f)];
   out.push(
     '',
-    `gatehouse_policy: revision ${policyRevision(policy)}; read_only = ${policy.readOnly}; default_approval = "${policy.defaultApproval}"; approvals wait ${policy.approvalWaitSeconds}s, valid ${policy.approvalTtlSeconds}s${policy.approvalWebhook ? `; webhook ${maskUrl(policy.approvalWebhook)}` : ''}`,
+    `gatehouse_policy: revision ${policyRevision(policy)}; read_only = ${policy.readOnly}; default_approval = "${policy.defaultApproval}"; approvals wait ${policy.approvalWaitSeconds}s, valid ${policy.approvalTtlSeconds}s${policy.approvalWebhook ? `; webhook ${maskUrl(policy.approvalWebhook)} (${policy.approvalWebhookFormat ?? 'json'}, ${policy.approvalWebhookSecret ? `signed with the secret in ${describeSecretRef(policy.approvalWebhookSecret)}` : 'unsigned'})` : ''}`,
   );
   if (policy.rules.length > 0)
     out.push(

@@ -7,6 +7,7 @@ interface Approval {
   status: string;
   server: string;
   tool: string;
+  category: string | null;
   requester: string | null;
   approval: string;
   level: string;
@@ -89,6 +90,7 @@ function card(row: Approval, main: HTMLElement): HTMLElement {
     h('p', { class: `badge ${row.level}` }, LEVEL_TEXT[row.level] ?? row.level),
     facts([
       ['Requester', `${row.requester ?? 'unknown'}${row.own ? ' (you)' : ''}`],
+      ['Category', row.category ?? 'none'],
       ['Rule', row.rule],
       ['Policy revision', row.policy_revision],
       [

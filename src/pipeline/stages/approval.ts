@@ -440,6 +440,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         level,
         server,
         tool,
+        category: ctx.policy.category,
         argumentsMasked: forPeople(args ?? {}),
         policyRevision: ctx.policy.policyRevision,
         rule: ctx.decision.rule,
