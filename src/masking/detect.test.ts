@@ -219,6 +219,36 @@ describe('characterRuns', () => {
   });
 });
 
+describe('rule prechecks', () => {
+  test('property: a precheck never rejects an offset where its rule matches', () => {
+    const checked = SECRET_RULES.filter((r) => r.precheck);
+    expect(checked.length).toBeGreaterThan(0);
+    const piece = fc.oneof(
+      fc.constantFrom('password', 'passwd', 'pass', 'pwd', 'secret', 'token', 'api_key'),
+      fc.constantFrom('access-key', 'private.key', 'credential', 'auth_key', 'PASSWORD', 'Token'),
+      fc.constantFrom(':', '=', ':=', '=>', '::', '==', ' ', '\t', '"', "'", '\\', '\n', ','),
+      fc.string({
+        unit: fc.constantFrom('a', 'Z', '9', '_', '.', '-', '!', '/', 'é'),
+        maxLength: 14,
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+        const text = parts.join('');
+        for (const rule of checked) {
+          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
+          for (let at = 0; at < text.length; at += 1) {
+            sticky.lastIndex = at;
+            if (sticky.test(text))
+              expect(rule.precheck?.(text, at), `${rule.id} at ${at}`).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 describe('every rule, from its own pattern', () => {
   const rules = builtInRules({ ipAddresses: true }).filter((r) => !r.find);
 

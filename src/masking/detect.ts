@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { DetectorRule } from './rules.js';
-import { normalizeForDetection } from './normalize.js';
+import { normalizeCompact, originalOffset } from './normalize.js';
 import { hasControlCharacters } from './secret-rules.js';
 import { KeywordScanner, characterRuns } from './keywords.js';
 import { IP_RULES, PII_RULES, SECRET_RULES, passesGates } from './rules.js';
@@ -92,7 +92,7 @@ export function collectFindings(
 ): RankedFinding[] {
   // Normalisation decodes only characters found inside values (normalize.ts), so the normalised
   // text keeps every match of the original: one pass over it, findings mapped back.
-  const norm = normalizeForDetection(text);
+  const norm = normalizeCompact(text);
   const scanned = norm ? norm.text : text;
   const found = collectPlain(scanned, options);
   if (depth < MAX_DECODE_DEPTH) {
@@ -101,8 +101,8 @@ export function collectFindings(
   }
   if (norm) {
     for (const f of found) {
-      f.start = norm.starts[f.start] ?? 0;
-      f.end = norm.starts[f.end] ?? 0;
+      f.start = originalOffset(norm, f.start);
+      f.end = originalOffset(norm, f.end);
     }
   }
   return found;
@@ -206,8 +206,9 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
       // Tried only where a keyword starts: a sticky match at each offset, no scan of the text.
       const sticky = stickyOf(rule.pattern);
       let next = 0;
+      const precheck = rule.precheck;
       for (const at of starts) {
-        if (at < next) continue;
+        if (at < next || (precheck && !precheck(text, at))) continue;
         sticky.lastIndex = at;
         const m = sticky.exec(text);
         // As the global scan would: a match taken, or one of a capture-group rule, is skipped

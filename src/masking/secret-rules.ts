@@ -569,6 +569,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     keywords: ['pass', 'pwd', 'secret'],
     keywordStarts: true,
     pattern: assignment('password|passwd|passphrase|pass(?![a-z])|pwd|secret(?!ar)'),
+    precheck: assignmentAhead,
     group: 1,
     anyGroup: true,
     extend: extendValue,
@@ -582,6 +583,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     keywords: ['token', 'api', 'access', 'private', 'cred', 'auth'],
     keywordStarts: true,
     pattern: assignment('token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key'),
+    precheck: assignmentAhead,
     group: 1,
     anyGroup: true,
     extend: extendValue,
@@ -598,6 +600,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     keywordStarts: true,
     pattern:
       /(?:password|passwd|passphrase|pass(?![a-z])|pwd|secret|token)[ \t]{1,3}([^\s"'\\,;`/()[\]{}<>]{10,128})(?=[\s.,;)]|$)/gi,
+    precheck: spokenAhead,
     group: 1,
     entropy: 3,
     validate: (s, match) =>
@@ -620,6 +623,70 @@ function assignment(keys: string): RegExp {
     'gid',
   );
 }
+
+/** The longest key an `assignment` pattern allows: an 11-letter name and 20 more characters. */
+const MAX_ASSIGNMENT_KEY = 31;
+
+/**
+ * What every `assignment` match at `at` starts with: a run of key characters no longer than a
+ * key, an optional backslash and quote, up to three blanks, then `:` or `=`. (The key part
+ * cannot stop early: none of the characters that may follow it is a key character.)
+ */
+function assignmentAhead(text: string, at: number): boolean {
+  const n = text.length;
+  let i = at;
+  while (i < n && isKeyCharacter(text.charCodeAt(i))) {
+    i += 1;
+    if (i - at > MAX_ASSIGNMENT_KEY) return false;
+  }
+  if (text.charCodeAt(i) === 0x5c) i += 1;
+  if (text.charCodeAt(i) === 0x22 || text.charCodeAt(i) === 0x27) i += 1;
+  for (let blanks = 0; blanks < 3 && isBlank(text.charCodeAt(i)); blanks += 1) i += 1;
+  const c = text.charCodeAt(i);
+  return c === 0x3a || c === 0x3d;
+}
+
+/**
+ * What every `generic-secret-spoken` match at `at` starts with: a word of at most ten letters,
+ * one to three blanks, then ten characters a spoken value may hold.
+ */
+function spokenAhead(text: string, at: number): boolean {
+  const n = text.length;
+  let i = at;
+  while (i < n && isLetter(text.charCodeAt(i))) {
+    i += 1;
+    if (i - at > 10) return false;
+  }
+  let blanks = 0;
+  while (blanks < 3 && isBlank(text.charCodeAt(i))) {
+    i += 1;
+    blanks += 1;
+  }
+  if (blanks === 0 || i + 10 > n) return false;
+  for (let k = i; k < i + 10; k += 1) if (!spokenValueCharacter(text.charCodeAt(k))) return false;
+  return true;
+}
+
+/** `[A-Za-z0-9_.-]` */
+function isKeyCharacter(c: number): boolean {
+  return isLetter(c) || (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x2d;
+}
+
+function isLetter(c: number): boolean {
+  return (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
+}
+
+function isBlank(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+/** Not ASCII whitespace nor one of `"'\\,;\`/()[]{}<>` (every non-ASCII character passes). */
+function spokenValueCharacter(c: number): boolean {
+  if (c >= 0x80) return true;
+  if (c === 0x20 || (c >= 0x09 && c <= 0x0d)) return false;
+  return !SPOKEN_STOPS.includes(String.fromCharCode(c));
+}
+const SPOKEN_STOPS = '"\'\\,;`/()[]{}<>';
 
 const BARE_TAIL = /[^\s"'\\,;`&]*/y;
 const DOUBLE_TAIL = /(?:[^"\\\r\n]|\\[^\r\n])*/y;
