@@ -143,7 +143,8 @@ const CANDIDATE = new RegExp(`[\\\\%&]|${INVISIBLE.source}`, 'g');
  * The text with invisible characters removed and escapes decoded, or null when there is
  * nothing to undo. An escaped backslash (`\\`) stays two characters, so `\\u0041` is not an
  * escape; a decoded quote or backslash is left encoded. Only the escapes are visited (a native
- * search finds them); the text between them is copied as slices.
+ * search finds them; where they are dense, a plain loop, cheaper than a search per escape); the
+ * text between them is copied as slices.
  */
 export function normalizeCompact(text: string): CompactNormalizedText | null {
   if (!needsNormalizing(text)) return null;
@@ -152,34 +153,51 @@ export function normalizeCompact(text: string): CompactNormalizedText | null {
   const orig: number[] = [0];
   let copied = 0; // original offset up to which `parts` holds the text
   let length = 0; // normalised length so far
-  const re = CANDIDATE;
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const i = m.index;
-    if (text.charCodeAt(i) === 0x5c && text.charCodeAt(i + 1) === 0x5c) {
-      re.lastIndex = i + 2; // an escaped backslash: both stay
-      continue;
-    }
-    const decoded = decodeAt(text, i);
-    if (!decoded) continue;
-    const [code, size] = decoded;
-    parts.push(text.slice(copied, i));
-    length += i - copied;
-    if (code >= 0) {
-      // The decoded character is a segment of its own: it starts where its escape starts.
+  let units = 0;
+  for (let i = nextCandidate(text, 0, false); i >= 0;) {
+    // An escaped backslash stays two characters; anything else is decoded if it is a unit.
+    const escapedBackslash = isEscapedBackslash(text, i);
+    const decoded = escapedBackslash ? null : decodeAt(text, i);
+    let next = escapedBackslash ? i + 2 : i + 1;
+    if (decoded) {
+      const [code, size] = decoded;
+      parts.push(text.slice(copied, i));
+      length += i - copied;
+      if (code >= 0) {
+        // The decoded character is a segment of its own: it starts where its escape starts.
+        norm.push(length);
+        orig.push(i);
+        parts.push(String.fromCharCode(code));
+        length += 1;
+      }
+      copied = i + size;
       norm.push(length);
-      orig.push(i);
-      parts.push(String.fromCharCode(code));
-      length += 1;
+      orig.push(copied);
+      next = copied;
+      units += 1;
     }
-    copied = i + size;
-    norm.push(length);
-    orig.push(copied);
-    re.lastIndex = copied;
+    i = nextCandidate(text, next, units > 64 && units * 32 > i);
   }
   if (norm.length === 1) return null;
   parts.push(text.slice(copied));
   return { text: parts.join(''), norm, orig };
+}
+
+function isEscapedBackslash(text: string, i: number): boolean {
+  return text.charCodeAt(i) === 0x5c && text.charCodeAt(i + 1) === 0x5c;
+}
+
+/** The next offset from `from` where an escape or invisible character may start, or -1. */
+function nextCandidate(text: string, from: number, dense: boolean): number {
+  if (!dense) {
+    CANDIDATE.lastIndex = from;
+    return CANDIDATE.exec(text)?.index ?? -1;
+  }
+  for (let i = from; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c || c === 0x25 || c === 0x26 || (c >= 0xad && isInvisible(c))) return i;
+  }
+  return -1;
 }
 
 /** The original offset of a normalised one (an end offset maps past what its character covers). */
