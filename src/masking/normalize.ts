@@ -139,14 +139,17 @@ export interface CompactNormalizedText {
 // eslint-disable-next-line no-misleading-character-class
 const CANDIDATE = new RegExp(`[\\\\%&]|${INVISIBLE.source}`, 'g');
 
+/** Escapes denser than one in this many characters are undone by the per-character loop. */
+const DENSE_ESCAPES = 32;
+
 /**
  * The text with invisible characters removed and escapes decoded, or null when there is
  * nothing to undo. An escaped backslash (`\\`) stays two characters, so `\\u0041` is not an
  * escape; a decoded quote or backslash is left encoded. Only the escapes are visited (a native
- * search finds them; where they are dense, a plain loop, cheaper than a search per escape); the
- * text between them is copied as slices.
+ * search finds them) and the text between them is copied as slices; where escapes turn out to be
+ * dense (hostile input), `normalizeForDetection`'s per-character loop is cheaper and is used.
  */
-export function normalizeCompact(text: string): CompactNormalizedText | null {
+export function normalizeCompact(text: string): CompactNormalizedText | NormalizedText | null {
   if (!needsNormalizing(text)) return null;
   const parts: string[] = [];
   const norm: number[] = [0];
@@ -154,54 +157,44 @@ export function normalizeCompact(text: string): CompactNormalizedText | null {
   let copied = 0; // original offset up to which `parts` holds the text
   let length = 0; // normalised length so far
   let units = 0;
-  for (let i = nextCandidate(text, 0, false); i >= 0;) {
-    // An escaped backslash stays two characters; anything else is decoded if it is a unit.
-    const escapedBackslash = isEscapedBackslash(text, i);
-    const decoded = escapedBackslash ? null : decodeAt(text, i);
-    let next = escapedBackslash ? i + 2 : i + 1;
-    if (decoded) {
-      const [code, size] = decoded;
-      parts.push(text.slice(copied, i));
-      length += i - copied;
-      if (code >= 0) {
-        // The decoded character is a segment of its own: it starts where its escape starts.
-        norm.push(length);
-        orig.push(i);
-        parts.push(String.fromCharCode(code));
-        length += 1;
-      }
-      copied = i + size;
-      norm.push(length);
-      orig.push(copied);
-      next = copied;
-      units += 1;
+  const re = CANDIDATE;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const i = m.index;
+    if (text.charCodeAt(i) === 0x5c && text.charCodeAt(i + 1) === 0x5c) {
+      re.lastIndex = i + 2; // an escaped backslash: both stay
+      continue;
     }
-    i = nextCandidate(text, next, units > 64 && units * 32 > i);
+    const decoded = decodeAt(text, i);
+    if (!decoded) continue;
+    units += 1;
+    if (units > 64 && units * DENSE_ESCAPES > i) return normalizeForDetection(text);
+    const [code, size] = decoded;
+    parts.push(text.slice(copied, i));
+    length += i - copied;
+    if (code >= 0) {
+      // The decoded character is a segment of its own: it starts where its escape starts.
+      norm.push(length);
+      orig.push(i);
+      parts.push(String.fromCharCode(code));
+      length += 1;
+    }
+    copied = i + size;
+    norm.push(length);
+    orig.push(copied);
+    re.lastIndex = copied;
   }
   if (norm.length === 1) return null;
   parts.push(text.slice(copied));
   return { text: parts.join(''), norm, orig };
 }
 
-function isEscapedBackslash(text: string, i: number): boolean {
-  return text.charCodeAt(i) === 0x5c && text.charCodeAt(i + 1) === 0x5c;
-}
-
-/** The next offset from `from` where an escape or invisible character may start, or -1. */
-function nextCandidate(text: string, from: number, dense: boolean): number {
-  if (!dense) {
-    CANDIDATE.lastIndex = from;
-    return CANDIDATE.exec(text)?.index ?? -1;
-  }
-  for (let i = from; i < text.length; i += 1) {
-    const c = text.charCodeAt(i);
-    if (c === 0x5c || c === 0x25 || c === 0x26 || (c >= 0xad && isInvisible(c))) return i;
-  }
-  return -1;
-}
-
 /** The original offset of a normalised one (an end offset maps past what its character covers). */
-export function originalOffset(map: CompactNormalizedText, offset: number): number {
+export function originalOffset(
+  map: CompactNormalizedText | NormalizedText,
+  offset: number,
+): number {
+  if ('starts' in map) return map.starts[offset] ?? 0;
   const { norm, orig } = map;
   let lo = 0;
   let hi = norm.length - 1;
@@ -221,13 +214,45 @@ export interface NormalizedText {
   starts: Int32Array;
 }
 
-/** `normalizeCompact` with one original offset per character (tests and tools). */
+/**
+ * `normalizeCompact`'s result with one original offset per character, by one loop over every
+ * character: linear with a small constant even when every character is an escape.
+ */
 export function normalizeForDetection(text: string): NormalizedText | null {
-  const compact = normalizeCompact(text);
-  if (!compact) return null;
-  const starts = new Int32Array(compact.text.length + 1);
-  for (let i = 0; i <= compact.text.length; i += 1) starts[i] = originalOffset(compact, i);
-  return { text: compact.text, starts };
+  if (!needsNormalizing(text)) return null;
+  // Code units into a typed array and one native decode: linear with a small constant even
+  // when every character is an escape.
+  const out = new Uint16Array(text.length);
+  const starts = new Int32Array(text.length + 1);
+  let n = 0;
+  for (let i = 0; i < text.length;) {
+    const c = text.charCodeAt(i);
+    if (c === 0x5c && text.charCodeAt(i + 1) === 0x5c) {
+      // An escaped backslash: both stay.
+      out[n] = c;
+      starts[n++] = i;
+      out[n] = c;
+      starts[n++] = i + 1;
+      i += 2;
+      continue;
+    }
+    const decoded = c === 0x5c || c === 0x25 || c === 0x26 || c >= 0xad ? decodeAt(text, i) : null;
+    if (!decoded) {
+      out[n] = c;
+      starts[n++] = i;
+      i += 1;
+      continue;
+    }
+    const [code, length] = decoded;
+    if (code >= 0) {
+      out[n] = code;
+      starts[n++] = i;
+    }
+    i += length;
+  }
+  starts[n] = text.length;
+  const normalized = Buffer.from(out.buffer, out.byteOffset, n * 2).toString('utf16le');
+  return { text: normalized, starts: starts.subarray(0, n + 1) };
 }
 
 /** A span of the normalised text as a span of the original (covering every encoded character). */
