@@ -190,6 +190,65 @@ describe('KeywordScanner', () => {
   });
 });
 
+describe('characterRuns', () => {
+  test('property: exactly the maximal runs of at least `min` marked characters', async () => {
+    const { characterRuns } = await import('./keywords.js');
+    const member = new Uint8Array(128);
+    for (const ch of 'ab+') member[ch.charCodeAt(0)] = 1;
+    const naive = (text: string, min: number) => {
+      const out: number[] = [];
+      let start = 0;
+      for (let i = 0; i <= text.length; i += 1) {
+        const c = text.charCodeAt(i);
+        if (i < text.length && c < 128 && member[c] === 1) continue;
+        if (i - start >= min) out.push(start, i);
+        start = i + 1;
+      }
+      return out;
+    };
+    fc.assert(
+      fc.property(
+        fc.string({ unit: fc.constantFrom('a', 'b', '+', ' ', '.', 'é'), maxLength: 120 }),
+        fc.integer({ min: 1, max: 20 }),
+        (text, min) => {
+          expect(characterRuns(text, member, min)).toEqual(naive(text, min));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('rule prechecks', () => {
+  test('property: a precheck never rejects an offset where its rule matches', () => {
+    const checked = SECRET_RULES.filter((r) => r.precheck);
+    expect(checked.length).toBeGreaterThan(0);
+    const piece = fc.oneof(
+      fc.constantFrom('password', 'passwd', 'pass', 'pwd', 'secret', 'token', 'api_key'),
+      fc.constantFrom('access-key', 'private.key', 'credential', 'auth_key', 'PASSWORD', 'Token'),
+      fc.constantFrom(':', '=', ':=', '=>', '::', '==', ' ', '\t', '"', "'", '\\', '\n', ','),
+      fc.string({
+        unit: fc.constantFrom('a', 'Z', '9', '_', '.', '-', '!', '/', 'é'),
+        maxLength: 14,
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
+        const text = parts.join('');
+        for (const rule of checked) {
+          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
+          for (let at = 0; at < text.length; at += 1) {
+            sticky.lastIndex = at;
+            if (sticky.test(text))
+              expect(rule.precheck?.(text, at), `${rule.id} at ${at}`).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+});
+
 describe('every rule, from its own pattern', () => {
   const rules = builtInRules({ ipAddresses: true }).filter((r) => !r.find);
 

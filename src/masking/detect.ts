@@ -1,9 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import type { DetectorRule } from './rules.js';
-import { normalizeForDetection } from './normalize.js';
+import { normalizeCompact, originalOffset } from './normalize.js';
 import { hasControlCharacters } from './secret-rules.js';
-import type { CharacterRuns } from './keywords.js';
-import { KeywordScanner } from './keywords.js';
+import { KeywordScanner, characterRuns } from './keywords.js';
 import { IP_RULES, PII_RULES, SECRET_RULES, passesGates } from './rules.js';
 
 /** Where a value was found; never the value itself. */
@@ -93,17 +92,17 @@ export function collectFindings(
 ): RankedFinding[] {
   // Normalisation decodes only characters found inside values (normalize.ts), so the normalised
   // text keeps every match of the original: one pass over it, findings mapped back.
-  const norm = normalizeForDetection(text);
-  // The keyword pass also collects the base64 runs, so the text is walked once for both.
-  const runs: CharacterRuns | undefined =
-    depth < MAX_DECODE_DEPTH ? { member: BASE64_CHAR, min: MIN_BASE64, out: [] } : undefined;
+  const norm = normalizeCompact(text);
   const scanned = norm ? norm.text : text;
-  const found = collectPlain(scanned, options, runs);
-  if (runs) for (const f of base64Findings(scanned, runs.out, options, depth)) found.push(f);
+  const found = collectPlain(scanned, options);
+  if (depth < MAX_DECODE_DEPTH) {
+    const runs = characterRuns(scanned, BASE64_CHAR, MIN_BASE64);
+    for (const f of base64Findings(scanned, runs, options, depth)) found.push(f);
+  }
   if (norm) {
     for (const f of found) {
-      f.start = norm.starts[f.start] ?? 0;
-      f.end = norm.starts[f.end] ?? 0;
+      f.start = originalOffset(norm, f.start);
+      f.end = originalOffset(norm, f.end);
     }
   }
   return found;
@@ -122,8 +121,7 @@ function base64Findings(
 ): RankedFinding[] {
   const out: RankedFinding[] = [];
   const n = text.length;
-  // `runs`: every maximal run of base64 characters of at least MIN_BASE64, as start/end pairs
-  // (collected by the keyword pass).
+  // `runs`: every maximal run of base64 characters of at least MIN_BASE64, as start/end pairs.
   for (let r = 0; r < runs.length; r += 2) {
     const start = runs[r] as number;
     const end = runs[r + 1] as number;
@@ -185,11 +183,11 @@ function decodedFinding(body: string, options: DetectOptions, depth: number): Ra
   return best && { ...best, rule: `base64:${best.rule}` };
 }
 
-/** One pass of every rule over the text as it is (and the base64 runs into `runs`). */
-function collectPlain(text: string, options: DetectOptions, runs?: CharacterRuns): RankedFinding[] {
+/** One pass of every rule over the text as it is. */
+function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
   const rules = options.rules ?? DEFAULT_RULES;
   const { scanner, ruleKeywords } = scannerFor(rules);
-  const hits = scanner.scan(text, runs);
+  const hits = scanner.scan(text);
   const found: RankedFinding[] = [];
   for (const [priority, rule] of rules.entries()) {
     if (options.exempt && (options.exempt.has(rule.id) || options.exempt.has(rule.kind))) continue;
@@ -208,8 +206,9 @@ function collectPlain(text: string, options: DetectOptions, runs?: CharacterRuns
       // Tried only where a keyword starts: a sticky match at each offset, no scan of the text.
       const sticky = stickyOf(rule.pattern);
       let next = 0;
+      const precheck = rule.precheck;
       for (const at of starts) {
-        if (at < next) continue;
+        if (at < next || (precheck && !precheck(text, at))) continue;
         sticky.lastIndex = at;
         const m = sticky.exec(text);
         // As the global scan would: a match taken, or one of a capture-group rule, is skipped

@@ -7,13 +7,6 @@
  * on tool output full of `token`, `secret` and `api`. Single-character keywords are looked up
  * with `includes`.
  */
-/** Runs of at least `min` characters whose ASCII code is marked in `member`, as start/end pairs. */
-export interface CharacterRuns {
-  member: Uint8Array;
-  min: number;
-  out: number[];
-}
-
 export class KeywordScanner {
   private readonly singles: { index: number; lower: string; upper: string }[] = [];
   /** Character class of each ASCII code unit (0: in no keyword). */
@@ -127,30 +120,21 @@ export class KeywordScanner {
   /**
    * Every keyword that occurs, with the offsets where it starts in increasing order
    * (multi-character keywords), or null (single characters: present, offsets not collected).
-   * With `runs`, the same pass also collects the long runs of a character class (base64 runs
-   * for the decoder), so the text is walked once for both.
    */
-  scan(text: string, runs?: CharacterRuns): Map<number, number[] | null> {
+  scan(text: string): Map<number, number[] | null> {
     const found = new Map<number, number[] | null>();
     for (const s of this.singles) {
       if (text.includes(s.lower) || (s.upper !== s.lower && text.includes(s.upper)))
         found.set(s.index, null);
     }
-    if (this.words.length === 0 && !runs) return found;
+    if (this.words.length === 0) return found;
     const { asciiClass, otherClass, delta, outputs, words } = this;
     const hasOther = otherClass.size > 0;
     const starts: (number[] | undefined)[] = new Array<number[] | undefined>(words.length);
-    const member = runs?.member;
-    const minRun = runs?.min ?? 0;
-    let runStart = 0;
     let row = 0;
     const n = text.length;
     for (let i = 0; i < n; i += 1) {
       const c = text.charCodeAt(i);
-      if (member !== undefined && (c >= 128 || member[c] !== 1)) {
-        if (i - runStart >= minRun) runs?.out.push(runStart, i);
-        runStart = i + 1;
-      }
       const cls = c < 128 ? (asciiClass[c] as number) : hasOther ? (otherClass.get(c) ?? 0) : 0;
       row = delta[row + cls] as number;
       if (row >= 0) continue;
@@ -162,7 +146,6 @@ export class KeywordScanner {
         else starts[id] = [at];
       }
     }
-    if (runs && n - runStart >= minRun) runs.out.push(runStart, n);
     starts.forEach((list, id) => {
       if (!list) return;
       const indexes = (words[id] as { indexes: number[] }).indexes;
@@ -170,4 +153,34 @@ export class KeywordScanner {
     });
     return found;
   }
+}
+
+/**
+ * The maximal runs of at least `min` characters whose (ASCII) code is marked in `member`, as
+ * start/end pairs in increasing order. Such a run holds one of every `min`-th offsets, so only
+ * those are looked at, and a marked one is widened to its run: about `1/min` of the text is read
+ * outside runs (base64 runs for the decoder cost a fraction of a keyword scan). Linear.
+ */
+export function characterRuns(text: string, member: Uint8Array, min: number): number[] {
+  const out: number[] = [];
+  const n = text.length;
+  const step = Math.max(1, min);
+  for (let k = step - 1; k < n;) {
+    if (!isMember(member, text.charCodeAt(k))) {
+      k += step;
+      continue;
+    }
+    let start = k;
+    while (start > 0 && isMember(member, text.charCodeAt(start - 1))) start -= 1;
+    let end = k + 1;
+    while (end < n && isMember(member, text.charCodeAt(end))) end += 1;
+    if (end - start >= min) out.push(start, end);
+    // The next run starts after `end`; one that long holds `end + step` or a later sample.
+    k = end + step;
+  }
+  return out;
+}
+
+function isMember(member: Uint8Array, code: number): boolean {
+  return code < 128 && member[code] === 1;
 }

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { detectFindings, maskSecrets } from './detect.js';
 import { Masker } from './engine.js';
-import { normalizeForDetection } from './normalize.js';
+import { normalizeCompact, normalizeForDetection, originalOffset } from './normalize.js';
 import { DEFAULT_MASKING_POLICY } from './policy.js';
 
 // Values assembled at run time: this file holds no literal secrets.
@@ -51,6 +51,32 @@ describe('normalisation (issue 15, item 13)', () => {
         }
       }),
       { numRuns: 2000 },
+    );
+  });
+
+  test('property: the escape-visiting form maps every offset as the per-character form does', () => {
+    const pieces = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom('\\u0041', '\\x42', '%43', '&#68;', '&#x45;', '\\/', '\\\\u0041', '\u200b'),
+      fc.constantFrom('\u00ad', '\ufeff', '\\u200b', '%2', '\\u12', '&#;', '\\', '%'),
+    );
+    // Up to 400 pieces: sparse escapes take the escape-visiting path, dense ones fall back.
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 400 }), (parts) => {
+        const original = parts.join('');
+        const full = normalizeForDetection(original);
+        const compact = normalizeCompact(original);
+        if (!compact) {
+          // Nothing decoded: the per-character form, if any, is the text itself.
+          if (full) expect(full.text).toBe(original);
+          return;
+        }
+        expect(full).not.toBeNull();
+        expect(compact.text).toBe(full?.text);
+        for (let i = 0; i <= compact.text.length; i += 1)
+          expect(originalOffset(compact, i)).toBe(full?.starts[i]);
+      }),
+      { numRuns: 1000 },
     );
   });
 

@@ -6,13 +6,6 @@
  * encoded form. Pure and linear; nothing is allocated when a text holds none of these.
  */
 
-/** A normalised text and, for each of its characters, where it starts in the original. */
-export interface NormalizedText {
-  text: string;
-  /** `starts[i]` is the original offset of character `i`; `starts[text.length]` the original length. */
-  starts: Int32Array;
-}
-
 /**
  * Whether the text holds anything `normalizeForDetection` would change. Each test starts at a
  * literal or is a single character class, so V8 scans for it natively; one alternation of them
@@ -20,7 +13,8 @@ export interface NormalizedText {
  */
 function needsNormalizing(text: string): boolean {
   return (
-    INVISIBLE.test(text) ||
+    // Invisible characters are all non-ASCII: a native UTF-8 length says whether there are any.
+    (Buffer.byteLength(text, 'utf8') !== text.length && INVISIBLE.test(text)) ||
     (text.includes('\\') && BACKSLASH_ESCAPE.test(text)) ||
     (text.includes('%') && PERCENT_ESCAPE.test(text)) ||
     (text.includes('&#') && CHARACTER_REFERENCE.test(text))
@@ -130,9 +124,99 @@ function decodeAt(text: string, i: number): [number, number] | null {
 }
 
 /**
+ * A normalised text and where its characters come from, as breakpoints: from `norm[k]` on (up to
+ * the next breakpoint) the characters are the original's from `orig[k]` on, one for one. An
+ * encoded unit is a breakpoint of its own (one character for several), and a dropped invisible
+ * character moves the next breakpoint. A few entries per escape, not one per character.
+ */
+export interface CompactNormalizedText {
+  text: string;
+  norm: number[];
+  orig: number[];
+}
+
+/** Everything `decodeAt` may decode starts with one of these (the invisible class as above). */
+// eslint-disable-next-line no-misleading-character-class
+const CANDIDATE = new RegExp(`[\\\\%&]|${INVISIBLE.source}`, 'g');
+
+/** Escapes denser than one in this many characters are undone by the per-character loop. */
+const DENSE_ESCAPES = 32;
+
+/**
  * The text with invisible characters removed and escapes decoded, or null when there is
  * nothing to undo. An escaped backslash (`\\`) stays two characters, so `\\u0041` is not an
- * escape; a decoded quote or backslash is left encoded.
+ * escape; a decoded quote or backslash is left encoded. Only the escapes are visited (a native
+ * search finds them) and the text between them is copied as slices; where escapes turn out to be
+ * dense (hostile input), `normalizeForDetection`'s per-character loop is cheaper and is used.
+ */
+export function normalizeCompact(text: string): CompactNormalizedText | NormalizedText | null {
+  if (!needsNormalizing(text)) return null;
+  const parts: string[] = [];
+  const norm: number[] = [0];
+  const orig: number[] = [0];
+  let copied = 0; // original offset up to which `parts` holds the text
+  let length = 0; // normalised length so far
+  let units = 0;
+  const re = CANDIDATE;
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const i = m.index;
+    if (text.charCodeAt(i) === 0x5c && text.charCodeAt(i + 1) === 0x5c) {
+      re.lastIndex = i + 2; // an escaped backslash: both stay
+      continue;
+    }
+    const decoded = decodeAt(text, i);
+    if (!decoded) continue;
+    units += 1;
+    if (units > 64 && units * DENSE_ESCAPES > i) return normalizeForDetection(text);
+    const [code, size] = decoded;
+    parts.push(text.slice(copied, i));
+    length += i - copied;
+    if (code >= 0) {
+      // The decoded character is a segment of its own: it starts where its escape starts.
+      norm.push(length);
+      orig.push(i);
+      parts.push(String.fromCharCode(code));
+      length += 1;
+    }
+    copied = i + size;
+    norm.push(length);
+    orig.push(copied);
+    re.lastIndex = copied;
+  }
+  if (norm.length === 1) return null;
+  parts.push(text.slice(copied));
+  return { text: parts.join(''), norm, orig };
+}
+
+/** The original offset of a normalised one (an end offset maps past what its character covers). */
+export function originalOffset(
+  map: CompactNormalizedText | NormalizedText,
+  offset: number,
+): number {
+  if ('starts' in map) return map.starts[offset] ?? 0;
+  const { norm, orig } = map;
+  let lo = 0;
+  let hi = norm.length - 1;
+  // The last breakpoint at or before `offset` (of equal ones, the last: after a dropped character).
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if ((norm[mid] as number) <= offset) lo = mid;
+    else hi = mid - 1;
+  }
+  return (orig[lo] as number) + offset - (norm[lo] as number);
+}
+
+/** A normalised text and, for each of its characters, where it starts in the original. */
+export interface NormalizedText {
+  text: string;
+  /** `starts[i]` is the original offset of character `i`; `starts[text.length]` the original length. */
+  starts: Int32Array;
+}
+
+/**
+ * `normalizeCompact`'s result with one original offset per character, by one loop over every
+ * character: linear with a small constant even when every character is an escape.
  */
 export function normalizeForDetection(text: string): NormalizedText | null {
   if (!needsNormalizing(text)) return null;

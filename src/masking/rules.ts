@@ -46,6 +46,12 @@ export interface DetectorRule {
    * `ghp_`), so the pattern is tried only at those offsets instead of scanned over the text.
    */
   keywordStarts?: boolean;
+  /**
+   * With `keywordStarts`: a cheap test of the characters after a keyword's offset that every
+   * match starting there passes (the regex is not called where it fails). Words such as
+   * `token` and `secret` are everywhere in tool output; an assignment after them is not.
+   */
+  precheck?(text: string, at: number): boolean;
 }
 
 /** Where a match sits, for validators that look at what comes before it (the full key name). */
