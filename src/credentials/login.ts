@@ -32,17 +32,35 @@ export interface LoginResult {
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /**
- * Per-user upstream OAuth, authorization code + PKCE (the MCP authorization spec): the
- * upstream's authorization server is discovered from its RFC 9728 metadata (then RFC 8414 /
- * OIDC discovery), Gatehouse's pre-registered client id asks for a token for the upstream alone
- * (`resource`, RFC 8707), a loopback listener takes the redirect, `state` and the PKCE verifier
- * bind it to this login, and the tokens are stored encrypted, keyed by user AND issuer.
+ * A login between the authorization URL and the redirect: what the redirect must carry (its
+ * `state`) and what exchanging its code needs (the PKCE verifier, the redirect URI). Held in
+ * memory only, by the CLI while it waits and by the team gateway until the browser returns.
  */
-export async function loginToUpstream(
+export interface PendingLogin {
+  server: string;
+  /** Whose grant the code becomes: bound when the login starts, never taken from the redirect. */
+  principal: string;
+  state: string;
+  codeVerifier: string;
+  redirectUrl: string;
+  resource: string;
+  clientId: string;
+  discovered: Awaited<ReturnType<typeof discoverFor>>;
+}
+
+/**
+ * Per-user upstream OAuth, authorization code + PKCE (the MCP authorization spec), first half:
+ * the upstream's authorization server is discovered from its RFC 9728 metadata (then RFC 8414 /
+ * OIDC discovery), Gatehouse's pre-registered client id asks for a token for the upstream alone
+ * (`resource`, RFC 8707), and a fresh random `state` (192 bits) and PKCE verifier bind the
+ * redirect to this login and this principal.
+ */
+export async function beginLogin(
   server: McpServerConfig,
   t: StreamableHttpTransport,
-  opts: LoginOptions,
-): Promise<LoginResult> {
+  principal: string,
+  redirectUrl: string,
+): Promise<{ authorizationUrl: string; pending: PendingLogin }> {
   const c = server.credentials;
   if (!c?.clientId)
     throw new CredentialUnavailable(
@@ -50,61 +68,100 @@ export async function loginToUpstream(
       'refused',
     );
   const resource = server.oauthResource ?? t.url;
-  const { info, metadata, issuer } = await discoverFor(server, t.url);
+  const discovered = await discoverFor(server, t.url);
   const state = randomBytes(24).toString('base64url');
-  const listener = await listenLoopback(c.callbackPort ?? 0);
+  const { authorizationUrl, codeVerifier } = await startAuthorization(
+    discovered.info.authorizationServerUrl,
+    {
+      metadata: discovered.metadata,
+      clientInformation: { client_id: c.clientId },
+      redirectUrl,
+      ...(c.scopes?.length ? { scope: c.scopes.join(' ') } : {}),
+      state,
+      resource: new URL(resource),
+    },
+  );
+  return {
+    authorizationUrl: authorizationUrl.href,
+    pending: {
+      server: server.name,
+      principal,
+      state,
+      codeVerifier,
+      redirectUrl,
+      resource,
+      clientId: c.clientId,
+      discovered,
+    },
+  };
+}
+
+/**
+ * Second half, shared by `gatehouse login` and the team gateway's `/oauth/callback`: the
+ * redirect must carry this login's `state`; its code is exchanged with the PKCE verifier (the
+ * RFC 9207 `iss` checked by the SDK), a JWT token must name the upstream as audience, and the
+ * tokens are stored encrypted for the principal bound at the start, keyed by issuer too.
+ */
+export async function finishLogin(
+  pending: PendingLogin,
+  callback: URL,
+  vault: GrantVault,
+): Promise<LoginResult> {
+  const { server, resource, clientId } = pending;
+  const { info, metadata, issuer } = pending.discovered;
+  const code = codeFrom(server, callback, pending.state);
+  const iss = callback.searchParams.get('iss');
+  const tokens = await exchangeAuthorization(info.authorizationServerUrl, {
+    metadata,
+    clientInformation: { client_id: clientId },
+    authorizationCode: code,
+    ...(iss ? { iss } : {}),
+    codeVerifier: pending.codeVerifier,
+    redirectUri: pending.redirectUrl,
+    resource: new URL(resource),
+  }).catch((err: unknown) => {
+    throw new CredentialUnavailable(
+      `${server}: the token endpoint refused the code (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); nothing was stored`,
+      'refused',
+    );
+  });
+  checkAudience(server, tokens.access_token, resource);
+  const expiresAt = typeof tokens.expires_in === 'number' ? nowSeconds() + tokens.expires_in : null;
+  vault.put(
+    {
+      principal: pending.principal,
+      issuer,
+      resource,
+      server,
+      client_id: clientId,
+      token_endpoint: metadata.token_endpoint,
+    },
+    {
+      access_token: tokens.access_token,
+      refresh_token: tokens.refresh_token ?? null,
+      token_type: tokens.token_type,
+      expires_at: expiresAt,
+      scope: tokens.scope ?? null,
+    },
+  );
+  return { issuer, resource, expiresAt, refreshable: !!tokens.refresh_token };
+}
+
+/**
+ * `gatehouse login SERVER`: the whole code + PKCE login with a loopback listener taking the
+ * redirect (RFC 8252 §7.3).
+ */
+export async function loginToUpstream(
+  server: McpServerConfig,
+  t: StreamableHttpTransport,
+  opts: LoginOptions,
+): Promise<LoginResult> {
+  const listener = await listenLoopback(server.credentials?.callbackPort ?? 0);
   try {
     const redirectUrl = `http://127.0.0.1:${listener.port}/callback`;
-    const { authorizationUrl, codeVerifier } = await startAuthorization(
-      info.authorizationServerUrl,
-      {
-        metadata,
-        clientInformation: { client_id: c.clientId },
-        redirectUrl,
-        ...(c.scopes?.length ? { scope: c.scopes.join(' ') } : {}),
-        state,
-        resource: new URL(resource),
-      },
-    );
-    opts.showUrl(authorizationUrl.href);
-    const callback = await listener.next(opts.timeoutMs);
-    const code = codeFrom(server.name, callback, state);
-    const iss = callback.searchParams.get('iss');
-    const tokens = await exchangeAuthorization(info.authorizationServerUrl, {
-      metadata,
-      clientInformation: { client_id: c.clientId },
-      authorizationCode: code,
-      ...(iss ? { iss } : {}),
-      codeVerifier,
-      redirectUri: redirectUrl,
-      resource: new URL(resource),
-    }).catch((err: unknown) => {
-      throw new CredentialUnavailable(
-        `${server.name}: the token endpoint refused the code (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); nothing was stored`,
-        'refused',
-      );
-    });
-    checkAudience(server.name, tokens.access_token, resource);
-    const expiresAt =
-      typeof tokens.expires_in === 'number' ? nowSeconds() + tokens.expires_in : null;
-    opts.vault.put(
-      {
-        principal: opts.principal,
-        issuer,
-        resource,
-        server: server.name,
-        client_id: c.clientId,
-        token_endpoint: metadata.token_endpoint,
-      },
-      {
-        access_token: tokens.access_token,
-        refresh_token: tokens.refresh_token ?? null,
-        token_type: tokens.token_type,
-        expires_at: expiresAt,
-        scope: tokens.scope ?? null,
-      },
-    );
-    return { issuer, resource, expiresAt, refreshable: !!tokens.refresh_token };
+    const { authorizationUrl, pending } = await beginLogin(server, t, opts.principal, redirectUrl);
+    opts.showUrl(authorizationUrl);
+    return await finishLogin(pending, await listener.next(opts.timeoutMs), opts.vault);
   } finally {
     listener.close();
   }

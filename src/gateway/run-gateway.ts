@@ -132,7 +132,12 @@ export interface SessionContext extends SessionStageSource {
   shapeOutgoing?: OutgoingShaper;
   selfPath?: string;
   /** Whose upstream credentials this session uses (HTTP: the caller; absent: the local OS user). */
-  credentials?: { caller: string | null; subjectToken?: string | null };
+  credentials?: {
+    caller: string | null;
+    subjectToken?: string | null;
+    /** The team gateway's `…/login/` URL, named first when this caller must log in. */
+    loginUrl?: string | null;
+  };
 }
 
 /**

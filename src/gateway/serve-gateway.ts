@@ -251,13 +251,17 @@ export async function openAggregateSession(
 /**
  * What a call to a server waiting for this caller's login is answered with: the start failure
  * (which names the caller and `gatehouse login NAME`), and for a team gateway's caller who cannot
- * run the command on the gateway's host, who can.
+ * run the command on the gateway's host, the gateway's own `/login/SERVER` first, then who can.
  */
 function loginRequiredMessage(server: string, detail: string, ctx: SessionContext): string {
   const caller = ctx.credentials?.caller;
-  const remote = caller
-    ? ` On a team gateway, its operator runs \`gatehouse login ${server} --for ${caller}\` while you sign in at the link it prints.`
-    : '';
+  const loginUrl = ctx.credentials?.loginUrl;
+  const operator = `its operator runs \`gatehouse login ${server} --for ${caller}\` while you sign in at the link it prints`;
+  const remote = !caller
+    ? ''
+    : loginUrl
+      ? ` Log in through this gateway: GET ${loginUrl}${encodeURIComponent(server)} with your gateway token answers {"authorization_url": …}; open that URL in a browser and sign in. Or ${operator}.`
+      : ` On a team gateway, ${operator}.`;
   return maskTokens(
     `Gatehouse refused the call: server '${server}' needs your own login before its tools can be used: ${detail}.${remote} Then start a new session.`,
   );

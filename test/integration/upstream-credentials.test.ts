@@ -501,6 +501,69 @@ bearer = { file = "${file}" }
     expect(await text(again, 'rec__whoami')).toBe('bob');
   });
 
+  test('the team gateway serves the login: alice GETs /login/rec, signs in at the AS, the callback stores her grant; bob still must log in; a replayed or forged state and an unauthenticated /login are refused', async () => {
+    const config = configFile(USER_MODEL);
+    const home = tempDir();
+    const g = await startGateway(config, home, 'serve');
+    const loginUrl = new URL('/login/rec', g.url).href;
+    const callbackUrl = new URL('/oauth/callback', g.url).href;
+    const aliceToken = await callerToken(g, 'alice');
+    const bobToken = await callerToken(g, 'bob');
+    const startLogin = (token: string) =>
+      fetch(loginUrl, { headers: { authorization: `Bearer ${token}` } });
+
+    const anonymous = await fetch(loginUrl);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    expect((await startLogin('not-a-token')).status).toBe(401);
+
+    // bob's refusal names the gateway's login URL first, the operator's command after it.
+    const bob = await connect(g, bobToken);
+    const refused = await callError(bob, 'rec__whoami');
+    expect(refused?.code).toBe(-32011);
+    expect(refused?.message).toContain(`GET ${loginUrl}`);
+    expect(refused?.message).toContain('gatehouse login rec --for user:bob');
+
+    const started = await startLogin(aliceToken);
+    expect(started.status).toBe(200);
+    const body = (await started.json()) as { authorization_url: string; principal: string };
+    expect(body.principal).toBe('user:alice');
+    const authorization = new URL(body.authorization_url);
+    expect(authorization.origin).toBe(as.issuer);
+    expect(authorization.searchParams.get('redirect_uri')).toBe(callbackUrl);
+    expect(authorization.searchParams.get('code_challenge_method')).toBe('S256');
+    expect(authorization.searchParams.get('state')?.length).toBeGreaterThanOrEqual(22);
+    as.nextUser = 'alice';
+    const back = await as.authorize(body.authorization_url);
+    expect(`${back.origin}${back.pathname}`).toBe(callbackUrl);
+    const done = await fetch(back);
+    expect(done.status).toBe(200);
+    expect(done.headers.get('content-security-policy')).toBe("default-src 'none'");
+    expect(await done.text()).toContain('signed in to rec as user:alice');
+
+    // The same redirect again: its state is spent, so nothing happens.
+    const replayed = await fetch(back);
+    expect(replayed.status).toBe(400);
+    expect(await replayed.text()).toContain('unknown, expired or already used');
+    // bob's own real code under a state the gateway never issued: refused, his grant not stored.
+    const bobStarted = (await (await startLogin(bobToken)).json()) as { authorization_url: string };
+    as.nextUser = 'bob';
+    const bobBack = await as.authorize(bobStarted.authorization_url);
+    bobBack.searchParams.set('state', 'forged-state-0123456789abcdef');
+    const forged = await fetch(bobBack);
+    expect(forged.status).toBe(400);
+    expect(await forged.text()).not.toContain('forged-state');
+
+    const alice = await connect(g, aliceToken);
+    expect(await text(alice, 'rec__whoami')).toBe('alice');
+    const bobAgain = await connect(g, bobToken);
+    expect((await callError(bobAgain, 'rec__whoami'))?.code).toBe(-32011);
+    const grants = await cli(['credentials', 'list', '--json'], home);
+    expect((JSON.parse(grants.stdout) as { principal: string }[]).map((x) => x.principal)).toEqual([
+      'user:alice',
+    ]);
+  });
+
   test('login refuses a forged redirect (state) and a code the token endpoint rejects; nothing is stored', async () => {
     const config = configFile(USER_MODEL);
     const home = tempDir();

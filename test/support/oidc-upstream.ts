@@ -39,7 +39,7 @@ export async function startUpstreamProvider(
         token_endpoint_auth_method: 'none',
         grant_types: ['authorization_code', 'refresh_token'],
         response_types: ['code'],
-        redirect_uris: ['http://127.0.0.1/callback'],
+        redirect_uris: ['http://127.0.0.1/callback', 'http://127.0.0.1/oauth/callback'],
       },
     ],
     scopes: ['openid', 'offline_access', 'mcp:tools'],

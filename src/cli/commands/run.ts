@@ -3,6 +3,7 @@ import { ExitCode } from '../exit-codes.js';
 import { parseHttpListen } from '../../config/listen-address.js';
 import type { HttpEndpointOptions } from '../../gateway/downstream/http-endpoint.js';
 import type { HttpCaller } from '../../gateway/downstream/http-session-open.js';
+import type { UpstreamLoginRoutes } from '../../gateway/downstream/upstream-login-routes.js';
 import type { ExitCodeValue } from '../exit-codes.js';
 import type { CliIo } from '../io.js';
 import { describeInjections, runtimeInjections } from '../runtime-guard.js';
@@ -60,10 +61,12 @@ type OpenSession = HttpEndpointOptions['open'];
 export function httpCredentialCaller(caller: HttpCaller | undefined): {
   caller: string | null;
   subjectToken: string | null;
+  loginUrl: string | null;
 } {
   return {
     caller: caller?.authenticated ? caller.principal : null,
     subjectToken: caller?.subjectToken ?? null,
+    loginUrl: caller?.authenticated ? (caller.upstreamLoginUrl ?? null) : null,
   };
 }
 
@@ -78,6 +81,8 @@ export interface HttpServing {
   /** The requirements (approver keys, masking) for `--approvals-key`. */
   world: World;
   telemetry: GatewayTelemetry;
+  /** The servers this gateway serves (`/login/SERVER` takes only their enabled `user`-model ones). */
+  decisions: readonly ServerDecision[];
 }
 
 /** The stdio servers among `decisions` that a session would start (one process tree each). */
@@ -117,6 +122,8 @@ export async function serveHttp(
   const approvals = await approvalsFor(opts, serving, io);
   if ('exit' in approvals) return approvals.exit;
   const line = (l: object) => io.stderr(`${JSON.stringify(l)}\n`);
+  let listening = '';
+  const routes = await upstreamLoginFor(!!auth.authenticator, serving, () => listening, line, open);
   const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
   const { TlsFileError } = await import('../../gateway/downstream/tls-listener.js');
   let endpoint;
@@ -125,7 +132,7 @@ export async function serveHttp(
       ...listen,
       token: auth.authenticator ? null : token,
       ...(auth.authenticator ? { authenticator: auth.authenticator } : {}),
-      open,
+      ...routes,
       settings,
       processesPerSession: serving.processesPerSession,
       storeProblem: () => serving.audit.storeProblem(),
@@ -140,14 +147,11 @@ export async function serveHttp(
     return err instanceof TlsFileError ? ExitCode.httpSettingsRefused : ExitCode.usage;
   }
   const started = endpoint;
+  listening = started.url;
   const approvalsUrl = approvals.handler ? publicApprovalsUrl(started.url, serving) : null;
   if (approvalsUrl) serving.audit.approvalsServedAt(approvalsUrl);
   line({ event: 'listening', url: started.url, auth: auth.mode, approvals: approvalsUrl });
-  if ((listen.host === '0.0.0.0' || listen.host === '::') && settings.allowedHosts.length === 0)
-    line({
-      event: 'http_warning',
-      detail: `listening on ${listen.host} with no --allowed-host: every request is refused (403, DNS-rebinding protection) until the names clients use are listed`,
-    });
+  warnUnlistedHosts(listen.host, settings.allowedHosts, line);
   // Without TLS there is nothing to reload: SIGHUP stops the process as usual.
   const stopReload = !settings.tls
     ? () => undefined
@@ -172,6 +176,15 @@ export async function serveHttp(
   return ExitCode.ok;
 }
 
+/** Listening on every address with no configured name refuses everyone: say so at start. */
+function warnUnlistedHosts(host: string, allowed: readonly string[], line: (l: object) => void) {
+  if ((host === '0.0.0.0' || host === '::') && allowed.length === 0)
+    line({
+      event: 'http_warning',
+      detail: `listening on ${host} with no --allowed-host: every request is refused (403, DNS-rebinding protection) until the names clients use are listed`,
+    });
+}
+
 function replicaIdOk(opts: HttpOptions, io: CliIo): boolean {
   if (opts.replicaId === undefined || REPLICA_ID.test(opts.replicaId)) return true;
   io.stderr(
@@ -193,7 +206,46 @@ function sharedToken(opts: HttpOptions, io: CliIo): string | null | undefined {
 
 /** Where people reach `/approvals`: beside the resource URI clients use (behind a proxy), else the listener. */
 function publicApprovalsUrl(listening: string, serving: HttpServing): string {
-  return new URL('/approvals', serving.identity.resource ?? listening).toString();
+  return publicUrl('/approvals', listening, serving);
+}
+
+/** A gateway path as people and browsers reach it: beside the identity resource URI, else the listener. */
+function publicUrl(path: string, listening: string, serving: HttpServing): string {
+  return new URL(path, serving.identity.resource ?? listening).toString();
+}
+
+/**
+ * A team gateway's upstream logins (identity on): the `/login/SERVER` and `/oauth/callback`
+ * routes, and the session factory that tells each signed-in caller where to log in. Without
+ * identity there is no one to bind a login to: no routes.
+ */
+async function upstreamLoginFor(
+  identityOn: boolean,
+  serving: HttpServing,
+  listening: () => string,
+  onEvent: (line: Record<string, unknown>) => void,
+  open: OpenSession,
+): Promise<{ upstreamLogin?: UpstreamLoginRoutes; open: OpenSession }> {
+  if (!identityOn) return { open };
+  const [{ upstreamLoginRoutes, CALLBACK_PATH, LOGIN_PREFIX }, { GrantVault }] = await Promise.all([
+    import('../../gateway/downstream/upstream-login-routes.js'),
+    import('../../credentials/grant-vault.js'),
+  ]);
+  const upstreamLogin = upstreamLoginRoutes({
+    decisions: serving.decisions,
+    vault: new GrantVault(serving.world.gatehouseHome),
+    callbackUrl: () => publicUrl(CALLBACK_PATH, listening(), serving),
+    onEvent,
+  });
+  return {
+    upstreamLogin,
+    open: (init, connection, caller) =>
+      open(
+        init,
+        connection,
+        caller && { ...caller, upstreamLoginUrl: publicUrl(LOGIN_PREFIX, listening(), serving) },
+      ),
+  };
 }
 
 /** `--approvals-key`: the team gateway's approvals API, or the reason it cannot be served. */
@@ -371,6 +423,7 @@ export async function runRun(
       identity: world.requirements.requirements.identity,
       audit,
       processesPerSession: stdioProcesses([decision]),
+      decisions: [decision],
       world,
       telemetry,
     });

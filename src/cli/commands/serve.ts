@@ -64,6 +64,7 @@ export async function runServe(
       identity: world.requirements.requirements.identity,
       audit,
       processesPerSession: stdioProcesses(world.decisions),
+      decisions: world.decisions,
       world,
       telemetry,
     });

@@ -29,6 +29,8 @@ import { DEFAULT_MAX_LINE_BYTES, INVALID_REQUEST } from './stdio-line-transport.
 import { createListener } from './tls-listener.js';
 import { requestOrigin, trustedProxies } from './trusted-proxy.js';
 import { codeOf } from '../../pipeline/error-table.js';
+import { CALLBACK_PATH, LOGIN_PREFIX } from './upstream-login-routes.js';
+import type { UpstreamLoginRoutes } from './upstream-login-routes.js';
 
 /** A transport-level refusal (headers, session, media type, a limit): error-table.ts. */
 const HTTP_REFUSED = codeOf('http_refused');
@@ -66,6 +68,11 @@ export interface HttpEndpointOptions {
    * Origin and the caller's token are checked, with the caller's identity (never null).
    */
   approvals?(req: IncomingMessage, res: ServerResponse, approver: Identity): Promise<void>;
+  /**
+   * Logins to `user`-model upstreams through the gateway (identity on): `/login/SERVER` with the
+   * caller's token as on `/mcp`, `/oauth/callback` from the browser (no token: the state names the caller).
+   */
+  upstreamLogin?: UpstreamLoginRoutes;
 }
 
 export interface HttpEndpoint {
@@ -185,6 +192,29 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       retryAfter,
     );
 
+  /** `/login/SERVER` and `/oauth/callback` (identity on only): Host/Origin checked first. */
+  const answerUpstreamLogin = async (
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+    seen: ReturnType<typeof requestOrigin>,
+    routes: UpstreamLoginRoutes,
+  ): Promise<void> => {
+    const check = checkHttpRequest(req.headers, policy, seen);
+    if (!check.ok) return rpcError(res, check.status, HTTP_REFUSED, check.message);
+    if (!authenticator) return sendJson(res, 404, { error: 'not found: no identity provider' });
+    if (draining) return refuseDraining(res);
+    if (path === CALLBACK_PATH) return routes.callback(req, res);
+    const who = await authenticator.authenticate(req.headers);
+    if ('challenge' in who) {
+      const c = who.challenge;
+      return sendJson(res, c.status, { error: c.message }, { 'www-authenticate': c.header });
+    }
+    if (!who.identity) return sendJson(res, 401, { error: 'Unauthorized: sign in first' });
+    track(res, null);
+    return routes.start(req, res, who.identity);
+  };
+
   const handlePost = async (
     req: IncomingMessage,
     res: ServerResponse,
@@ -300,6 +330,9 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       sendJson(res, 200, wellKnown, { 'cache-control': 'max-age=300' });
       return;
     }
+    // Upstream logins: the browser's callback carries no token, `/login/SERVER` the caller's.
+    if (options.upstreamLogin && (path === CALLBACK_PATH || path.startsWith(LOGIN_PREFIX)))
+      return answerUpstreamLogin(req, res, path, seen, options.upstreamLogin);
     const approvalsPath = path === '/approvals' || path.startsWith('/approvals/');
     const metrics = path === METRICS_PATH ? (options.metrics ?? null) : null;
     if (path !== PATH && !metrics && !(approvalsPath && options.approvals && authenticator)) {

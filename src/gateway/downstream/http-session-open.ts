@@ -37,6 +37,8 @@ export interface HttpCaller {
    * upstream-audience token (`exchange` servers), never to an upstream.
    */
   subjectToken?: string | null;
+  /** Where this caller logs in to `user`-model upstreams through the gateway (`…/login/`), if served. */
+  upstreamLoginUrl?: string;
 }
 
 /** The bearer of a person's IdP-verified token (OIDC or introspection), else null. */
