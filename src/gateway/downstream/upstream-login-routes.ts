@@ -39,6 +39,15 @@ function page(res: ServerResponse, status: number, text: string): void {
   res.end(`${text}\n`);
 }
 
+/** A path segment as text; a malformed escape is just a name no server has. */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 function onlyGet(req: IncomingMessage, res: ServerResponse): boolean {
   if (req.method === 'GET') return true;
   sendJson(res, 405, { error: 'Method not allowed: use GET' }, { allow: 'GET' });
@@ -74,7 +83,7 @@ async function startLogin(
 ): Promise<void> {
   if (!onlyGet(req, res)) return;
   const path = new URL(req.url ?? '/', 'http://gatehouse').pathname;
-  const name = decodeURIComponent(path.slice(LOGIN_PREFIX.length));
+  const name = safeDecode(path.slice(LOGIN_PREFIX.length));
   const takesLogins = (d: ServerDecision) =>
     d.enabled &&
     d.server.transport.type === 'streamable_http' &&
