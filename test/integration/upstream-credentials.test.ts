@@ -554,6 +554,21 @@ bearer = { file = "${file}" }
     expect(forged.status).toBe(400);
     expect(await forged.text()).not.toContain('forged-state');
 
+    // The AS refusing (its error text is the caller's to choose): 400, nothing of it on the page.
+    const refusedStart = (await (await startLogin(bobToken)).json()) as {
+      authorization_url: string;
+    };
+    const denied = new URL(callbackUrl);
+    denied.searchParams.set(
+      'state',
+      new URL(refusedStart.authorization_url).searchParams.get('state') ?? '',
+    );
+    denied.searchParams.set('error', 'access_denied');
+    denied.searchParams.set('error_description', '<script>alert(1)</script>');
+    const deniedPage = await fetch(denied);
+    expect(deniedPage.status).toBe(400);
+    expect(await deniedPage.text()).not.toMatch(/script|access_denied/);
+
     const alice = await connect(g, aliceToken);
     expect(await text(alice, 'rec__whoami')).toBe('alice');
     const bobAgain = await connect(g, bobToken);
