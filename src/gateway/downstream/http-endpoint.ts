@@ -204,6 +204,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     if (!check.ok) return rpcError(res, check.status, HTTP_REFUSED, check.message);
     if (!authenticator) return sendJson(res, 404, { error: 'not found: no identity provider' });
     if (draining) return refuseDraining(res);
+    track(res, null); // drain waits for a code exchange in flight
     if (path === CALLBACK_PATH) return routes.callback(req, res);
     const who = await authenticator.authenticate(req.headers);
     if ('challenge' in who) {
@@ -211,7 +212,6 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       return sendJson(res, c.status, { error: c.message }, { 'www-authenticate': c.header });
     }
     if (!who.identity) return sendJson(res, 401, { error: 'Unauthorized: sign in first' });
-    track(res, null);
     return routes.start(req, res, who.identity);
   };
 
