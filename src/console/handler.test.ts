@@ -1,7 +1,7 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { policyFor } from '../gateway/downstream/http-checks.js';
+import { checkHttpRequest, policyFor } from '../gateway/downstream/http-checks.js';
 import type { ConsoleData } from './data.js';
 import { consoleHandler } from './handler.js';
 import { ConsoleLogin } from './login.js';
@@ -26,15 +26,16 @@ async function serve(basePath = '') {
   const login = new ConsoleLogin();
   let port = 0;
   const handler = consoleHandler({
-    data,
+    data: () => data,
     login,
     assets: { 'console.js': Buffer.from('/* js */'), 'console.css': Buffer.from('/* css */') },
-    access: () => policyFor('127.0.0.1', port, null),
-    secure: false,
     basePath,
   });
   const server = createServer((req, res) => {
-    void handler.handle(req, res).then((ok) => ok || res.writeHead(404).end());
+    const check = checkHttpRequest(req.headers, policyFor('127.0.0.1', port, null));
+    void handler
+      .handle(req, res, { check, secure: false })
+      .then((ok) => ok || res.writeHead(404).end());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Identity } from '../identity/identity.js';
 
 /**
  * Who may use the console. Locally the proof is a one-time login link the CLI prints to the
@@ -10,6 +11,8 @@ export interface ConsoleSession {
   /** The CSRF token the page must send with every state change (`x-csrf-token`). */
   csrf: string;
   expiresAt: number;
+  /** Under the team gateway: the person the identity provider vouched for; locally null. */
+  person: Identity | null;
 }
 
 export type LoginRefusal = { ok: false; message: string };
@@ -73,10 +76,15 @@ export class ConsoleLogin {
       };
     }
     this.links.set(key, 'used');
+    return { ok: true, ...this.open(null) };
+  }
+
+  /** A new session for `person` (the team gateway, once their identity-provider token checked out). */
+  open(person: Identity | null): { sessionId: string; session: ConsoleSession } {
     const sessionId = secret();
-    const session = { csrf: secret(), expiresAt: this.now() + SESSION_TTL_MS };
+    const session = { csrf: secret(), expiresAt: this.now() + SESSION_TTL_MS, person };
     this.sessions.set(digest(sessionId), session);
-    return { ok: true, sessionId, session };
+    return { sessionId, session };
   }
 
   /** The live session a cookie value names, or null (unknown or expired). */

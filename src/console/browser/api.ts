@@ -9,6 +9,8 @@ export const signedIn = () => viewer;
 export interface Viewer {
   name: string;
   signs: boolean;
+  /** One-time links may be issued (locally; never under the team gateway). */
+  links: boolean;
 }
 
 export class ApiError extends Error {
@@ -30,11 +32,12 @@ async function parse(res: Response): Promise<unknown> {
 export async function startSession(): Promise<Viewer> {
   const s = (await parse(await fetch('api/session', { credentials: 'same-origin' }))) as {
     csrf: string;
-    viewer: Viewer;
+    viewer: Omit<Viewer, 'links'>;
+    links: boolean;
   };
   csrf = s.csrf;
-  viewer = s.viewer;
-  return s.viewer;
+  viewer = { ...s.viewer, links: s.links };
+  return viewer;
 }
 
 export async function get<T>(path: string): Promise<T> {

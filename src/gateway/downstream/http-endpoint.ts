@@ -29,6 +29,7 @@ import { DEFAULT_MAX_LINE_BYTES, INVALID_REQUEST } from './stdio-line-transport.
 import { createListener } from './tls-listener.js';
 import { requestOrigin, trustedProxies } from './trusted-proxy.js';
 import { codeOf } from '../../pipeline/error-table.js';
+import type { ConsoleRequest } from '../../console/handler.js';
 
 /** A transport-level refusal (headers, session, media type, a limit): error-table.ts. */
 const HTTP_REFUSED = codeOf('http_refused');
@@ -66,6 +67,12 @@ export interface HttpEndpointOptions {
    * Origin and the caller's token are checked, with the caller's identity (never null).
    */
   approvals?(req: IncomingMessage, res: ServerResponse, approver: Identity): Promise<void>;
+  /**
+   * The console under `/console/` (a team gateway with approvals): it signs people in itself
+   * (their identity-provider token, once, for a session cookie), so it gets the request's Host and
+   * Origin check, whether it came over HTTPS, and the authenticator to call at sign-in.
+   */
+  console?(req: IncomingMessage, res: ServerResponse, request: ConsoleRequest): Promise<void>;
 }
 
 export interface HttpEndpoint {
@@ -299,6 +306,15 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     if (wellKnown && req.method === 'GET' && checkHttpRequest(req.headers, policy, seen).ok) {
       sendJson(res, 200, wellKnown, { 'cache-control': 'max-age=300' });
       return;
+    }
+    if (options.console && authenticator && (path === '/console' || path.startsWith('/console/'))) {
+      if (draining) return refuseDraining(res);
+      const identify = authenticator;
+      return options.console(req, res, {
+        check: checkHttpRequest(req.headers, { ...policy, token: null }, seen),
+        secure: seen.proto === 'https',
+        authenticate: () => identify.authenticate(req.headers),
+      });
     }
     const approvalsPath = path === '/approvals' || path.startsWith('/approvals/');
     const metrics = path === METRICS_PATH ? (options.metrics ?? null) : null;
