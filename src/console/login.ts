@@ -20,6 +20,11 @@ export type LoginRefusal = { ok: false; message: string };
 /** How long a printed link stays usable, and how long a session lasts. */
 export const LOGIN_LINK_TTL_MS = 60 * 60 * 1000;
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/**
+ * A session from an identity-provider token (team gateway): about an access token's life, so a
+ * person the IdP stops vouching for loses the console soon (their token is not checked again).
+ */
+export const PERSON_SESSION_TTL_MS = 60 * 60 * 1000;
 
 const digest = (value: string) => createHash('sha256').update(value).digest('hex');
 const secret = () => randomBytes(32).toString('base64url');
@@ -80,9 +85,12 @@ export class ConsoleLogin {
   }
 
   /** A new session for `person` (the team gateway, once their identity-provider token checked out). */
-  open(person: Identity | null): { sessionId: string; session: ConsoleSession } {
+  open(
+    person: Identity | null,
+    ttlMs = person ? PERSON_SESSION_TTL_MS : SESSION_TTL_MS,
+  ): { sessionId: string; session: ConsoleSession } {
     const sessionId = secret();
-    const session = { csrf: secret(), expiresAt: this.now() + SESSION_TTL_MS, person };
+    const session = { csrf: secret(), expiresAt: this.now() + ttlMs, person };
     this.sessions.set(digest(sessionId), session);
     return { sessionId, session };
   }
