@@ -149,7 +149,13 @@ async function signedIn(
   if (req.method !== 'GET') return json(res, 405, { error: 'method not allowed' });
   if (path === '/') return send(res, 200, 'text/html; charset=utf-8', consoleHtml());
   if (route[0] === 'session')
-    return json(res, 200, { csrf: session.csrf, viewer: data.viewer, links: !options.people });
+    return json(res, 200, {
+      csrf: session.csrf,
+      viewer: data.viewer,
+      links: !options.people,
+      // Team mode serves only the approvals page (the others read a local CLI's state).
+      pages: options.people ? ['approvals'] : null,
+    });
   if (route[0] === 'approvals' && route.length === 1)
     return json(res, 200, await data.approvals(url.searchParams.get('all') === '1'));
   if (route[0] === 'events') return live.watch(res);

@@ -64,6 +64,9 @@ issuer = "${provider.issuer}"
 resource = "${resource}"
 required_scopes = ["mcp:tools"]
 
+[gatehouse_http]
+trusted_proxies = ["127.0.0.1"]
+
 [gatehouse_policy]
 default_approval = "gatehouse"
 approval_wait_seconds = 90
@@ -153,7 +156,13 @@ describe.skipIf(!ready)('the console under the team gateway', () => {
     expect(cookie).toMatch(
       /^gatehouse_console=[\w-]+; Path=\/console\/; HttpOnly; SameSite=Strict/,
     );
-    expect(cookie).not.toContain('Secure'); // plain HTTP on loopback; Secure over HTTPS
+    expect(cookie).not.toContain('Secure'); // plain HTTP on loopback
+    // Behind a trusted proxy that terminates TLS, the cookie is Secure.
+    const viaHttps = await fetch(`${base}session`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bob}`, 'x-forwarded-proto': 'https' },
+    });
+    expect(viaHttps.headers.get('set-cookie')).toMatch(/; Secure$/);
 
     // alice sees her own call with Approve disabled; a forced approve is refused.
     const alicePage = await signIn(base, alice);
@@ -184,6 +193,7 @@ describe.skipIf(!ready)('the console under the team gateway', () => {
     const bobPage = await signIn(base, bob);
     await shows(bobPage.locator('#viewer'), 'signed in as user:bob');
     expect(await bobPage.getByRole('button', { name: 'Sign in another device' }).count()).toBe(0);
+    expect(await bobPage.locator('nav a').allTextContents()).toEqual(['Approvals']);
     const theirs = await refundCard(bobPage);
     await shows(theirs, 'user:alice');
     await theirs.getByRole('textbox').fill('ok by bob');

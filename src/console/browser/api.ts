@@ -11,6 +11,8 @@ export interface Viewer {
   signs: boolean;
   /** One-time links may be issued (locally; never under the team gateway). */
   links: boolean;
+  /** The pages this console serves (null: all of them). */
+  pages: string[] | null;
 }
 
 export class ApiError extends Error {
@@ -32,11 +34,12 @@ async function parse(res: Response): Promise<unknown> {
 export async function startSession(): Promise<Viewer> {
   const s = (await parse(await fetch('api/session', { credentials: 'same-origin' }))) as {
     csrf: string;
-    viewer: Omit<Viewer, 'links'>;
+    viewer: Omit<Viewer, 'links' | 'pages'>;
     links: boolean;
+    pages: string[] | null;
   };
   csrf = s.csrf;
-  viewer = { ...s.viewer, links: s.links };
+  viewer = { ...s.viewer, links: s.links, pages: s.pages };
   return viewer;
 }
 

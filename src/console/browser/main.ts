@@ -78,6 +78,13 @@ async function start(): Promise<void> {
       who.textContent = `signed in as ${viewer.name} `;
       if (viewer.links) who.appendChild(anotherDeviceButton());
     }
+    const served = viewer.pages;
+    if (served)
+      for (const name of Object.keys(PAGES))
+        if (!served.includes(name)) {
+          delete PAGES[name];
+          document.querySelector(`nav a[href="#${name}"]`)?.closest('li')?.remove();
+        }
   } catch (err) {
     const main = document.getElementById('main');
     if (main) fill(main, h('h1', {}, 'Sign in'), h('p', {}, (err as Error).message));
