@@ -60,7 +60,7 @@ function wireSignIn(form: HTMLFormElement): void {
       credentials: 'same-origin',
       headers: { authorization: `Bearer ${token}` },
     }).then(async (res) => {
-      if (res.ok) return location.reload();
+      if (res.ok) return location.replace('./');
       const body = (await res.json().catch(() => ({}))) as { error?: string };
       say(body.error ?? `the console answered ${res.status}`, 'error');
     });
