@@ -11,7 +11,6 @@ import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
 import type { AuditRuntime } from '../audit-runtime.js';
 import type { GatewayApprovalsHandler } from '../gateway-approvals.js';
-
 import { startAudit } from '../audit-runtime.js';
 import { schemaGuards } from '../schema-runtime.js';
 import { onSignal } from '../shutdown.js';
