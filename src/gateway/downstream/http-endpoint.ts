@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
+import type { ConsoleRequest } from '../../console/handler.js';
 import type { RequestAuthenticator } from '../../identity/authenticate.js';
 import type { Identity } from '../../identity/identity.js';
 import { principalOf } from '../../identity/identity.js';
@@ -29,7 +30,6 @@ import { DEFAULT_MAX_LINE_BYTES, INVALID_REQUEST } from './stdio-line-transport.
 import { createListener } from './tls-listener.js';
 import { requestOrigin, trustedProxies } from './trusted-proxy.js';
 import { codeOf } from '../../pipeline/error-table.js';
-import type { ConsoleRequest } from '../../console/handler.js';
 
 /** A transport-level refusal (headers, session, media type, a limit): error-table.ts. */
 const HTTP_REFUSED = codeOf('http_refused');
@@ -49,6 +49,12 @@ export interface HttpEndpointOptions {
   storeProblem?: () => Promise<string | null>;
   /** `/metrics` (Prometheus text), served with the same Host checks and authentication as `/mcp`. */
   metrics?: () => Promise<string>;
+  /**
+   * The console under `/console/` (a team gateway with approvals): it signs people in itself
+   * (their identity-provider token, once, for a session cookie), so it gets the request's Host and
+   * Origin check, whether it came over HTTPS, and the authenticator to call at sign-in.
+   */
+  console?(req: IncomingMessage, res: ServerResponse, request: ConsoleRequest): Promise<void>;
   /** Largest request body accepted (default 16 MiB, as on stdio). */
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
@@ -67,12 +73,6 @@ export interface HttpEndpointOptions {
    * Origin and the caller's token are checked, with the caller's identity (never null).
    */
   approvals?(req: IncomingMessage, res: ServerResponse, approver: Identity): Promise<void>;
-  /**
-   * The console under `/console/` (a team gateway with approvals): it signs people in itself
-   * (their identity-provider token, once, for a session cookie), so it gets the request's Host and
-   * Origin check, whether it came over HTTPS, and the authenticator to call at sign-in.
-   */
-  console?(req: IncomingMessage, res: ServerResponse, request: ConsoleRequest): Promise<void>;
 }
 
 export interface HttpEndpoint {
@@ -301,12 +301,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       });
     }
     const seen = requestOrigin(req.headers, req.socket.remoteAddress, proxies, listener.proto);
-    // RFC 9728 protected-resource metadata: no token needed, Host and Origin still checked.
-    const wellKnown = authenticator?.metadata(path) ?? null;
-    if (wellKnown && req.method === 'GET' && checkHttpRequest(req.headers, policy, seen).ok) {
-      sendJson(res, 200, wellKnown, { 'cache-control': 'max-age=300' });
-      return;
-    }
+    // The console signs people in itself (their IdP token once, then its session cookie).
     if (options.console && authenticator && (path === '/console' || path.startsWith('/console/'))) {
       if (draining) return refuseDraining(res);
       const identify = authenticator;
@@ -315,6 +310,12 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
         secure: seen.proto === 'https',
         authenticate: () => identify.authenticate(req.headers),
       });
+    }
+    // RFC 9728 protected-resource metadata: no token needed, Host and Origin still checked.
+    const wellKnown = authenticator?.metadata(path) ?? null;
+    if (wellKnown && req.method === 'GET' && checkHttpRequest(req.headers, policy, seen).ok) {
+      sendJson(res, 200, wellKnown, { 'cache-control': 'max-age=300' });
+      return;
     }
     const approvalsPath = path === '/approvals' || path.startsWith('/approvals/');
     const metrics = path === METRICS_PATH ? (options.metrics ?? null) : null;
