@@ -6,8 +6,18 @@ import { gatewayProblem } from '../approval/signed-grant.js';
 import type { ApprovalDecider } from '../approval/decide.js';
 import { answerApprovals } from '../approval/http-api.js';
 import type { Identity } from '../identity/identity.js';
+import { principalOf } from '../identity/identity.js';
+import { ApprovalError } from '../approval/queue.js';
+import type { ApprovalQueue } from '../approval/queue.js';
+import type { ConsoleData } from '../console/data.js';
+import type { ConsoleHandler } from '../console/handler.js';
+import { consoleHandler } from '../console/handler.js';
+import { ConsoleLogin } from '../console/login.js';
+import { loadConsoleAssets } from '../console/page.js';
+import { ExitCode } from './exit-codes.js';
 import type { AuditRuntime } from './audit-runtime.js';
 import { maskerForPeople, rowJson } from './commands/approvals.js';
+import { approveBlocked } from './commands/console.js';
 import type { World } from './world.js';
 
 /** The team gateway's `/approvals`: who decides is the caller the endpoint authenticated. */
@@ -27,7 +37,9 @@ export function gatewayApprovals(
   world: World,
   audit: AuditRuntime,
   cwd: string,
-): { handler: GatewayApprovalsHandler; decide: ApprovalDecider } | { error: string } {
+):
+  | { handler: GatewayApprovalsHandler; decide: ApprovalDecider; console: ConsoleHandler }
+  | { error: string } {
   const file = resolve(cwd, keyFile);
   let key;
   try {
@@ -54,16 +66,19 @@ export function gatewayApprovals(
     approverKeys,
     evidence: (event) => audit.recordDurable(event),
   });
+  // Only the people who may decide see the queue (its rows name others' calls).
+  const mayDecide = (approver: Identity): string | null => {
+    try {
+      return gatewayProblem(listed, approvedByOf(approver));
+    } catch (err) {
+      return (err as Error).message;
+    }
+  };
   return {
     decide,
+    console: teamConsole(queue, mask, decide, mayDecide),
     handler: async (req, res, approver) => {
-      // Only the people who may decide see the queue (its rows name others' calls).
-      let problem: string | null;
-      try {
-        problem = gatewayProblem(listed, approvedByOf(approver));
-      } catch (err) {
-        problem = (err as Error).message;
-      }
+      const problem = mayDecide(approver);
       if (problem) {
         res.writeHead(403, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: `Forbidden: ${problem}` }));
@@ -76,4 +91,61 @@ export function gatewayApprovals(
       });
     },
   };
+}
+
+/**
+ * The console under the team gateway (`/console/`): people sign in with their identity-provider
+ * token, only those who may decide through the gateway key; its approvals inbox is the gateway's
+ * queue and every decision goes through `decide` as the signed-in person (so two_person holds).
+ * The other pages read the CLI's local state and are not served here.
+ */
+function teamConsole(
+  queue: ApprovalQueue,
+  mask: (value: unknown) => unknown,
+  decide: ApprovalDecider,
+  mayDecide: (approver: Identity) => string | null,
+): ConsoleHandler {
+  const dataFor = (person: Identity | null): ConsoleData => {
+    const me = person ? principalOf(person) : null;
+    return {
+      viewer: { name: me ?? 'nobody', signs: true },
+      approvals: async (all) =>
+        (await queue.list({ all })).map((row) => {
+          const own = me !== null && row.requester === me;
+          return {
+            ...rowJson(row, mask),
+            id: row.id,
+            status: row.status,
+            own,
+            approve_blocked: approveBlocked(row, own, true, true),
+          };
+        }),
+      decide: async (id, decision, reason) => {
+        try {
+          const row = await decide(id, decision, reason, person);
+          return { code: ExitCode.ok, json: rowJson(row, mask), message: null };
+        } catch (err) {
+          if (!(err instanceof ApprovalError)) throw err;
+          const notFound = err.code === 'not_found';
+          const forbidden = ['not_allowed', 'not_a_person', 'unauthenticated'].includes(err.code);
+          return {
+            code: notFound ? ExitCode.notFound : ExitCode.approvalRefused,
+            json: null,
+            message: err.message,
+            ...(forbidden ? { status: 403 } : {}),
+          };
+        }
+      },
+      views: {},
+      actions: {},
+    };
+  };
+  return consoleHandler({
+    data: dataFor,
+    login: new ConsoleLogin(),
+    assets: loadConsoleAssets(),
+    basePath: '/console',
+    cookieName: () => 'gatehouse_console',
+    people: mayDecide,
+  });
 }

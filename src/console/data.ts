@@ -11,6 +11,8 @@ export interface CommandAnswer {
   json: unknown;
   /** What the command said on stderr (the reason it failed, or its warnings), or null. */
   message: string | null;
+  /** The HTTP status a failure is answered with, when its exit code does not say (403). */
+  status?: number;
 }
 
 /** An approval as the CLI shows it (`approvals list --json`), plus what this viewer may do. */

@@ -1,7 +1,9 @@
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, test } from 'vitest';
-import { policyFor } from '../gateway/downstream/http-checks.js';
+import { checkHttpRequest, policyFor } from '../gateway/downstream/http-checks.js';
+import type { AuthOutcome } from '../identity/authenticate.js';
+import type { Identity } from '../identity/identity.js';
 import type { ConsoleData } from './data.js';
 import { consoleHandler } from './handler.js';
 import { ConsoleLogin } from './login.js';
@@ -26,15 +28,16 @@ async function serve(basePath = '') {
   const login = new ConsoleLogin();
   let port = 0;
   const handler = consoleHandler({
-    data,
+    data: () => data,
     login,
     assets: { 'console.js': Buffer.from('/* js */'), 'console.css': Buffer.from('/* css */') },
-    access: () => policyFor('127.0.0.1', port, null),
-    secure: false,
     basePath,
   });
   const server = createServer((req, res) => {
-    void handler.handle(req, res).then((ok) => ok || res.writeHead(404).end());
+    const check = checkHttpRequest(req.headers, policyFor('127.0.0.1', port, null));
+    void handler
+      .handle(req, res, { check, secure: false })
+      .then((ok) => ok || res.writeHead(404).end());
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   port = (server.address() as AddressInfo).port;
@@ -120,5 +123,95 @@ describe('console handler: who may do what', () => {
     );
     expect(ok.status).toBe(200);
     expect(decided).toEqual(['a1 denied']);
+  });
+});
+
+/**
+ * Team mode as the gateway mounts it: the endpoint's authenticator is stood in for by a table of
+ * tokens (the real one, with a real OpenID provider, runs in test/integration/team-console.test.ts).
+ */
+async function serveTeam() {
+  const person = (subject: string, via: Identity['via']): Identity => ({
+    issuer: 'https://idp.example',
+    subject,
+    email: null,
+    groups: [],
+    via,
+  });
+  const tokens: Record<string, Identity> = {
+    'alice-token': person('alice', 'oidc'),
+    'bot-token': person('bot', 'service-token'),
+  };
+  const handler = consoleHandler({
+    data: (p) => ({ ...data, viewer: { name: p ? `user:${p.subject}` : 'nobody', signs: true } }),
+    login: new ConsoleLogin(),
+    assets: { 'console.js': Buffer.from(''), 'console.css': Buffer.from('') },
+    basePath: '/console',
+    people: (id) => (id.via === 'oidc' ? null : `${id.subject} is not a person`),
+  });
+  let port = 0;
+  const server = createServer((req, res) => {
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const authenticate = (): Promise<AuthOutcome> =>
+      Promise.resolve(
+        token === undefined
+          ? { identity: null }
+          : tokens[token]
+            ? { identity: tokens[token] }
+            : { challenge: { status: 401, header: 'Bearer', message: 'Unauthorized: bad token' } },
+      );
+    const check = checkHttpRequest(req.headers, policyFor('127.0.0.1', port, null));
+    void handler
+      .handle(req, res, { check, secure: true, authenticate })
+      .then((ok) => ok || res.writeHead(404).end());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+  closers.push(() => {
+    handler.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  return `http://127.0.0.1:${port}/console`;
+}
+
+describe('console handler under the team gateway', () => {
+  test('a person signs in with their token (Secure cookie on /console/); no login links; not a person: 403', async () => {
+    const base = await serveTeam();
+    const signIn = (token: string) =>
+      fetch(`${base}/session`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect((await signIn('forged')).status).toBe(401);
+    const bot = await signIn('bot-token');
+    expect([bot.status, ((await bot.json()) as { error: string }).error]).toEqual([
+      403,
+      'Forbidden: bot is not a person',
+    ]);
+    const alice = await signIn('alice-token');
+    expect(alice.status).toBe(200);
+    const setCookie = alice.headers.get('set-cookie') ?? '';
+    expect(setCookie).toMatch(
+      /; Path=\/console\/; HttpOnly; SameSite=Strict; Max-Age=3600; Secure$/,
+    );
+    const cookie = setCookie.split(';')[0] ?? '';
+    const session = (await (
+      await fetch(`${base}/api/session`, { headers: { cookie } })
+    ).json()) as {
+      csrf: string;
+      viewer: { name: string };
+      links: boolean;
+    };
+    expect([session.viewer.name, session.links]).toEqual(['user:alice', false]);
+    // The local one-time link does not exist here, neither to use nor to issue.
+    const linkPage = await fetch(`${base}/login?token=anything`, { redirect: 'manual' });
+    expect([linkPage.status, await linkPage.text()]).toEqual([
+      401,
+      expect.stringContaining('identity-provider access token'),
+    ]);
+    const issue = await fetch(`${base}/api/login-links`, {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': session.csrf, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect(issue.status).toBe(404);
   });
 });

@@ -1,23 +1,36 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ExitCode } from '../cli/exit-codes.js';
-import type { HttpAccessPolicy } from '../gateway/downstream/http-checks.js';
-import { checkHttpRequest } from '../gateway/downstream/http-checks.js';
+import type { HttpCheck } from '../gateway/downstream/http-checks.js';
+import type { AuthOutcome } from '../identity/authenticate.js';
+import type { Identity } from '../identity/identity.js';
 import { BodyTooLarge, readBody } from '../gateway/downstream/http-messages.js';
 import type { CommandAnswer, ConsoleData } from './data.js';
 import { LiveApprovals } from './live-updates.js';
 import type { ConsoleLogin, ConsoleSession } from './login.js';
 import { cookieValue, sameSecret } from './login.js';
 import type { ConsoleAssets } from './page.js';
-import { consoleHtml, messageHtml, SECURITY_HEADERS } from './page.js';
+import { consoleHtml, messageHtml, SECURITY_HEADERS, signInHtml } from './page.js';
+
+/** What the server the console is mounted on says about one request. */
+export interface ConsoleRequest {
+  /** Its Host and Origin checks (DNS rebinding). */
+  check: HttpCheck;
+  /** It reached the server over HTTPS (directly or via a trusted proxy): the cookie is Secure. */
+  secure: boolean;
+  /** Under the team gateway: who its bearer token identifies (src/identity, as for `/mcp`). */
+  authenticate?: () => Promise<AuthOutcome>;
+}
 
 export interface ConsoleHandlerOptions {
-  data: ConsoleData;
+  /** The data a session sees: locally one console for one person (null); per person in team mode. */
+  data: (person: Identity | null) => ConsoleData;
   login: ConsoleLogin;
   assets: ConsoleAssets;
-  /** Host and Origin checks (DNS rebinding): read per request, the port may be known late. */
-  access: () => HttpAccessPolicy;
-  /** The console is served over HTTPS: the session cookie is marked Secure. */
-  secure: boolean;
+  /**
+   * Team mode (under `serve --http`): people sign in with their identity-provider token
+   * (`POST session`), never with a one-time link. Says why an identity may not sign in, or null.
+   */
+  people?: (identity: Identity) => string | null;
   /**
    * The session cookie's name. Browsers send a host's cookies to every port of it, so a console
    * on another port must use another name (the port is in it) or the two would sign each other out.
@@ -31,7 +44,7 @@ export interface ConsoleHandlerOptions {
 
 export interface ConsoleHandler {
   /** Answers a request under the base path; false when the path is not the console's. */
-  handle(req: IncomingMessage, res: ServerResponse): Promise<boolean>;
+  handle(req: IncomingMessage, res: ServerResponse, request: ConsoleRequest): Promise<boolean>;
   close(): void;
 }
 
@@ -57,13 +70,14 @@ function answer(res: ServerResponse, a: CommandAnswer): void {
   if (a.code === 0 || (a.json !== null && a.json !== undefined))
     return json(res, 200, { code: a.code, data: a.json, message: a.message });
   const status =
-    a.code === ExitCode.notFound
+    a.status ??
+    (a.code === ExitCode.notFound
       ? 404
       : a.code === ExitCode.approvalRefused
         ? 409
         : a.code === ExitCode.usage
           ? 400
-          : 500;
+          : 500);
   json(res, status, { code: a.code, error: a.message ?? `failed with exit code ${a.code}` });
 }
 
@@ -105,17 +119,16 @@ async function change(
   if (route[0] === 'approvals' && route[1] && (route[2] === 'approve' || route[2] === 'deny')) {
     if (route[2] === 'deny' && !reason)
       return json(res, 400, { error: 'a denial needs a reason: the caller is told it' });
-    const decided = await options.data.decide(
-      route[1],
-      route[2] === 'approve' ? 'approved' : 'denied',
-      reason,
-    );
+    const decided = await options
+      .data(session.person)
+      .decide(route[1], route[2] === 'approve' ? 'approved' : 'denied', reason);
     await live.changed();
     return answer(res, decided);
   }
-  if (route[0] === 'login-links' && route.length === 1)
+  if (route[0] === 'login-links' && route.length === 1 && !options.people)
     return json(res, 200, { path: `${base}/login?token=${options.login.issueLink()}` });
-  const action = route[0] === 'action' && route[1] ? options.data.actions[route[1]] : undefined;
+  const actions = options.data(session.person).actions;
+  const action = route[0] === 'action' && route[1] ? actions[route[1]] : undefined;
   if (!action || route.length !== 2) return json(res, 404, { error: 'no such action' });
   return answer(res, await action(body));
 }
@@ -132,16 +145,51 @@ async function signedIn(
   const route = path.split('/').filter(Boolean).slice(1);
   if (req.method === 'POST') return change(ctx, req, res, session, route);
   const { options, live } = ctx;
+  const data = options.data(session.person);
   if (req.method !== 'GET') return json(res, 405, { error: 'method not allowed' });
   if (path === '/') return send(res, 200, 'text/html; charset=utf-8', consoleHtml());
   if (route[0] === 'session')
-    return json(res, 200, { csrf: session.csrf, viewer: options.data.viewer });
+    return json(res, 200, {
+      csrf: session.csrf,
+      viewer: data.viewer,
+      links: !options.people,
+      // Team mode serves only the approvals page (the others read a local CLI's state).
+      pages: options.people ? ['approvals'] : null,
+    });
   if (route[0] === 'approvals' && route.length === 1)
-    return json(res, 200, await options.data.approvals(url.searchParams.get('all') === '1'));
+    return json(res, 200, await data.approvals(url.searchParams.get('all') === '1'));
   if (route[0] === 'events') return live.watch(res);
-  const view = route[0] === 'view' && route[1] ? options.data.views[route[1]] : undefined;
+  const view = route[0] === 'view' && route[1] ? data.views[route[1]] : undefined;
   if (view && route.length === 2) return answer(res, await view(url.searchParams));
   return json(res, 404, { error: 'not found' });
+}
+
+/** Team mode: `POST session` with the person's identity-provider token starts a session. */
+async function signInPerson(
+  options: ConsoleHandlerOptions,
+  res: ServerResponse,
+  request: ConsoleRequest,
+  cookie: (value: string, expiresAt: number) => string,
+): Promise<void> {
+  const who = request.authenticate
+    ? await request.authenticate()
+    : { challenge: { status: 401 as const, header: '', message: 'no identity provider' } };
+  if ('challenge' in who) return json(res, who.challenge.status, { error: who.challenge.message });
+  if (!who.identity)
+    return json(res, 401, {
+      error:
+        'Unauthorized: sign in with `Authorization: Bearer <your identity-provider access token>`',
+    });
+  const refused = options.people?.(who.identity);
+  if (refused) return json(res, 403, { error: `Forbidden: ${refused}` });
+  const { sessionId, session } = options.login.open(who.identity);
+  send(
+    res,
+    200,
+    'application/json; charset=utf-8',
+    JSON.stringify({ signed_in: options.data(who.identity).viewer.name }),
+    { 'set-cookie': cookie(sessionId, session.expiresAt) },
+  );
 }
 
 /**
@@ -154,18 +202,22 @@ export function consoleHandler(options: ConsoleHandlerOptions): ConsoleHandler {
   const base = options.basePath ?? '';
   const cookieName = options.cookieName ?? (() => 'gatehouse_console');
   const live = new LiveApprovals(async () => {
-    const rows = await options.data.approvals(false);
+    const rows = await options.data(null).approvals(false);
     return rows.map((r) => `${r.id}:${r.status}`).join(',');
   }, options.liveEveryMs);
 
-  const setCookie = (value: string, maxAge: number) =>
-    `${cookieName()}=${value}; Path=${base || '/'}; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${options.secure ? '; Secure' : ''}`;
+  const cookie = (request: ConsoleRequest, value: string, expiresAt: number) =>
+    `${cookieName()}=${value}; Path=${base}/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((expiresAt - Date.now()) / 1000)}${request.secure ? '; Secure' : ''}`;
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+  async function handle(
+    req: IncomingMessage,
+    res: ServerResponse,
+    request: ConsoleRequest,
+  ): Promise<boolean> {
     const url = new URL(req.url ?? '/', 'http://console');
     if (base && url.pathname !== base && !url.pathname.startsWith(`${base}/`)) return false;
     const path = url.pathname.slice(base.length) || '';
-    const check = checkHttpRequest(req.headers, options.access());
+    const check = request.check;
     if (!check.ok) {
       json(res, check.status, { error: check.message });
       return true;
@@ -180,25 +232,28 @@ export function consoleHandler(options: ConsoleHandlerOptions): ConsoleHandler {
       return true;
     }
     const sessionId = cookieValue(req.headers.cookie, cookieName());
-    if (req.method === 'GET' && path === '/login') {
+    if (options.people && req.method === 'POST' && path === '/session') {
+      await signInPerson(options, res, request, (v, at) => cookie(request, v, at));
+      return true;
+    }
+    if (req.method === 'GET' && path === '/login' && !options.people) {
       const r = options.login.exchange(url.searchParams.get('token') ?? '');
       if (!r.ok)
         send(res, 403, 'text/html; charset=utf-8', messageHtml('Cannot sign in', r.message));
       else
         send(res, 303, 'text/plain', '', {
           location: `${base}/`,
-          'set-cookie': setCookie(
-            r.sessionId,
-            Math.floor((r.session.expiresAt - Date.now()) / 1000),
-          ),
+          'set-cookie': cookie(request, r.sessionId, r.session.expiresAt),
         });
       return true;
     }
     const session = options.login.session(sessionId);
     if (!session) {
-      const message =
-        'Sign in with the one-time link `gatehouse console` printed (your session is missing or has ended).';
+      const message = options.people
+        ? 'Sign in with your identity-provider access token (your session is missing or has ended).'
+        : 'Sign in with the one-time link `gatehouse console` printed (your session is missing or has ended).';
       if (path.startsWith('/api/')) json(res, 401, { error: `Unauthorized: ${message}` });
+      else if (options.people) send(res, 401, 'text/html; charset=utf-8', signInHtml(message));
       else send(res, 401, 'text/html; charset=utf-8', messageHtml('Sign in', message));
       return true;
     }

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Identity } from '../identity/identity.js';
 
 /**
  * Who may use the console. Locally the proof is a one-time login link the CLI prints to the
@@ -10,6 +11,8 @@ export interface ConsoleSession {
   /** The CSRF token the page must send with every state change (`x-csrf-token`). */
   csrf: string;
   expiresAt: number;
+  /** Under the team gateway: the person the identity provider vouched for; locally null. */
+  person: Identity | null;
 }
 
 export type LoginRefusal = { ok: false; message: string };
@@ -17,6 +20,11 @@ export type LoginRefusal = { ok: false; message: string };
 /** How long a printed link stays usable, and how long a session lasts. */
 export const LOGIN_LINK_TTL_MS = 60 * 60 * 1000;
 export const SESSION_TTL_MS = 12 * 60 * 60 * 1000;
+/**
+ * A session from an identity-provider token (team gateway): about an access token's life, so a
+ * person the IdP stops vouching for loses the console soon (their token is not checked again).
+ */
+export const PERSON_SESSION_TTL_MS = 60 * 60 * 1000;
 
 const digest = (value: string) => createHash('sha256').update(value).digest('hex');
 const secret = () => randomBytes(32).toString('base64url');
@@ -73,10 +81,18 @@ export class ConsoleLogin {
       };
     }
     this.links.set(key, 'used');
+    return { ok: true, ...this.open(null) };
+  }
+
+  /** A new session for `person` (the team gateway, once their identity-provider token checked out). */
+  open(
+    person: Identity | null,
+    ttlMs = person ? PERSON_SESSION_TTL_MS : SESSION_TTL_MS,
+  ): { sessionId: string; session: ConsoleSession } {
     const sessionId = secret();
-    const session = { csrf: secret(), expiresAt: this.now() + SESSION_TTL_MS };
+    const session = { csrf: secret(), expiresAt: this.now() + ttlMs, person };
     this.sessions.set(digest(sessionId), session);
-    return { ok: true, sessionId, session };
+    return { sessionId, session };
   }
 
   /** The live session a cookie value names, or null (unknown or expired). */

@@ -72,6 +72,25 @@ export function messageHtml(title: string, message: string): string {
 `;
 }
 
+/**
+ * The team gateway's sign-in page: a field for the person's identity-provider access token,
+ * which the bundled script sends once as `Authorization: Bearer` to `session` (the page never
+ * keeps it). No inline script: the form is wired by console.js.
+ */
+export function signInHtml(message: string): string {
+  const text = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Sign in · Gatehouse console</title><link rel="stylesheet" href="assets/console.css"><script type="module" src="assets/console.js"></script></head>
+<body><main class="message" id="main"><h1>Sign in</h1><p>${text(message)}</p>
+<form id="signin"><label for="idp-token">Access token from your identity provider</label>
+<input id="idp-token" name="token" type="password" autocomplete="off" required>
+<button type="submit">Sign in</button></form>
+<div id="status" class="status" role="status" aria-live="polite"></div></main></body>
+</html>
+`;
+}
+
 export interface ConsoleAssets {
   'console.js': Buffer;
   'console.css': Buffer;

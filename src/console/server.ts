@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
 import { isIP } from 'node:net';
-import { policyFor } from '../gateway/downstream/http-checks.js';
+import { checkHttpRequest, policyFor } from '../gateway/downstream/http-checks.js';
 import type { ConsoleData } from './data.js';
 import { consoleHandler } from './handler.js';
 import { ConsoleLogin } from './login.js';
@@ -34,15 +34,14 @@ export async function startConsoleServer(options: {
     allowedHosts: options.allowedHosts ?? [],
   });
   const handler = consoleHandler({
-    data: options.data,
+    data: () => options.data,
     login,
     assets: loadConsoleAssets(),
-    access: () => access,
     cookieName: () => `gatehouse_console_${port}`,
-    secure: false,
   });
   const server = createServer((req, res) => {
-    void handler.handle(req, res).then((handled) => {
+    const request = { check: checkHttpRequest(req.headers, access), secure: false };
+    void handler.handle(req, res, request).then((handled) => {
       if (!handled) res.writeHead(404).end();
     });
   });

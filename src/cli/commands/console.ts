@@ -84,7 +84,7 @@ function listedKey(world: World | null, file: string | undefined, io: CliIo): Ap
 }
 
 /** Why this console's person cannot approve a row (shown on a disabled button), or null. */
-function approveBlocked(
+export function approveBlocked(
   row: ApprovalRow,
   own: boolean,
   signs: boolean,

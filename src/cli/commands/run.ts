@@ -139,6 +139,7 @@ export async function serveHttp(
       ...metricsRoute(serving.telemetry),
       onEvent: line,
       ...(approvals.handler ? { approvals: approvals.handler } : {}),
+      ...(approvals.console ? { console: approvals.console } : {}),
       ...(opts.replicaId ? { replicaId: opts.replicaId } : {}),
     });
   } catch (err) {
@@ -248,12 +249,17 @@ async function upstreamLoginFor(
   };
 }
 
+/** The console under `/console/` of a team gateway (beside `/approvals`). */
+type GatewayConsole = NonNullable<HttpEndpointOptions['console']>;
+
 /** `--approvals-key`: the team gateway's approvals API, or the reason it cannot be served. */
 async function approvalsFor(
   opts: HttpOptions,
   serving: HttpServing,
   io: CliIo,
-): Promise<{ exit: ExitCodeValue } | { handler?: GatewayApprovalsHandler }> {
+): Promise<
+  { exit: ExitCodeValue } | { handler?: GatewayApprovalsHandler; console?: GatewayConsole }
+> {
   if (opts.approvalsKey === undefined) return {};
   const refuse = (why: string) => {
     io.stderr(`error: ${why}\n`);
@@ -265,7 +271,15 @@ async function approvalsFor(
     );
   const { gatewayApprovals } = await import('../gateway-approvals.js');
   const made = gatewayApprovals(opts.approvalsKey, serving.world, serving.audit, io.cwd);
-  return 'error' in made ? refuse(made.error) : { handler: made.handler };
+  if ('error' in made) return refuse(made.error);
+  const { console } = made;
+  return {
+    handler: made.handler,
+    // The console under `/console/`: people sign in with their identity-provider token.
+    console: async (req, res, request) => {
+      if (!(await console.handle(req, res, request))) res.writeHead(404).end();
+    },
+  };
 }
 
 /** OTEL_METRICS_EXPORTER=prometheus: `/metrics` beside `/mcp`, behind the same authentication. */

@@ -9,6 +9,10 @@ export const signedIn = () => viewer;
 export interface Viewer {
   name: string;
   signs: boolean;
+  /** One-time links may be issued (locally; never under the team gateway). */
+  links: boolean;
+  /** The pages this console serves (null: all of them). */
+  pages: string[] | null;
 }
 
 export class ApiError extends Error {
@@ -30,11 +34,13 @@ async function parse(res: Response): Promise<unknown> {
 export async function startSession(): Promise<Viewer> {
   const s = (await parse(await fetch('api/session', { credentials: 'same-origin' }))) as {
     csrf: string;
-    viewer: Viewer;
+    viewer: Omit<Viewer, 'links' | 'pages'>;
+    links: boolean;
+    pages: string[] | null;
   };
   csrf = s.csrf;
-  viewer = s.viewer;
-  return s.viewer;
+  viewer = { ...s.viewer, links: s.links, pages: s.pages };
+  return viewer;
 }
 
 export async function get<T>(path: string): Promise<T> {

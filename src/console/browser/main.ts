@@ -45,14 +45,46 @@ function anotherDeviceButton(): HTMLButtonElement {
   return b;
 }
 
+/**
+ * The team gateway's sign-in form: the pasted identity-provider token goes once, as a bearer
+ * token, to `session` (which sets the session cookie); then the console loads.
+ */
+function wireSignIn(form: HTMLFormElement): void {
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const field = form.elements.namedItem('token') as HTMLInputElement;
+    const token = field.value.trim();
+    field.value = '';
+    void fetch('session', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { authorization: `Bearer ${token}` },
+    }).then(async (res) => {
+      if (res.ok) return location.replace('./');
+      const body = (await res.json().catch(() => ({}))) as { error?: string };
+      say(body.error ?? `the console answered ${res.status}`, 'error');
+    });
+  });
+  document.documentElement.dataset.ready = 'signin';
+}
+
 async function start(): Promise<void> {
+  const signIn = document.getElementById('signin');
+  if (signIn instanceof HTMLFormElement) return wireSignIn(signIn);
   try {
     const viewer = await startSession();
     const who = document.getElementById('viewer');
     if (who) {
       who.textContent = `signed in as ${viewer.name} `;
-      who.appendChild(anotherDeviceButton());
+      if (viewer.links) who.appendChild(anotherDeviceButton());
     }
+    const served = viewer.pages;
+    if (served)
+      for (const name of Object.keys(PAGES))
+        if (!served.includes(name)) {
+          delete PAGES[name];
+          document.querySelector(`nav a[href="#${name}"]`)?.closest('li')?.remove();
+        }
   } catch (err) {
     const main = document.getElementById('main');
     if (main) fill(main, h('h1', {}, 'Sign in'), h('p', {}, (err as Error).message));

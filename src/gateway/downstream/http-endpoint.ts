@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
+import type { ConsoleRequest } from '../../console/handler.js';
 import type { RequestAuthenticator } from '../../identity/authenticate.js';
 import type { Identity } from '../../identity/identity.js';
 import { principalOf } from '../../identity/identity.js';
@@ -50,6 +51,12 @@ export interface HttpEndpointOptions {
   storeProblem?: () => Promise<string | null>;
   /** `/metrics` (Prometheus text), served with the same Host checks and authentication as `/mcp`. */
   metrics?: () => Promise<string>;
+  /**
+   * The console under `/console/` (a team gateway with approvals): it signs people in itself
+   * (their identity-provider token, once, for a session cookie), so it gets the request's Host and
+   * Origin check, whether it came over HTTPS, and the authenticator to call at sign-in.
+   */
+  console?(req: IncomingMessage, res: ServerResponse, request: ConsoleRequest): Promise<void>;
   /** Largest request body accepted (default 16 MiB, as on stdio). */
   maxBodyBytes?: number;
   /** Opens the upstream side of a new client session (a gateway mode's session factory). */
@@ -324,6 +331,16 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
       });
     }
     const seen = requestOrigin(req.headers, req.socket.remoteAddress, proxies, listener.proto);
+    // The console signs people in itself (their IdP token once, then its session cookie).
+    if (options.console && authenticator && (path === '/console' || path.startsWith('/console/'))) {
+      if (draining) return refuseDraining(res);
+      const identify = authenticator;
+      return options.console(req, res, {
+        check: checkHttpRequest(req.headers, { ...policy, token: null }, seen),
+        secure: seen.proto === 'https',
+        authenticate: () => identify.authenticate(req.headers),
+      });
+    }
     // RFC 9728 protected-resource metadata: no token needed, Host and Origin still checked.
     const wellKnown = authenticator?.metadata(path) ?? null;
     if (wellKnown && req.method === 'GET' && checkHttpRequest(req.headers, policy, seen).ok) {
