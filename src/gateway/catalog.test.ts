@@ -48,6 +48,7 @@ async function upstream(
       client,
       serverInfo: { name: 'counted', version: '1' },
       capabilities: { tools: {}, ...(resources.length ? { resources: {} } : {}) },
+      era: 'legacy',
       instructions: undefined,
       close: () => client.close(),
       stderr: () => '',

@@ -12,6 +12,25 @@ export interface RequestScope {
   /** Asks the client (an MCP elicitation tied to this request); null when the client cannot. */
   elicit:
     ((params: Record<string, unknown>) => Promise<{ action: string; content?: unknown }>) | null;
+  /**
+   * A modern (2026-07-28) client's multi-round-trip material for this request: what it answered
+   * (`inputResponses`) and the opaque `requestState` it echoed, both as received (untrusted).
+   * Null or absent for a legacy client, which is asked in-band instead (`elicit`, `ask`).
+   */
+  mrtr?: {
+    inputResponses: Record<string, unknown> | null;
+    requestState: string | null;
+  } | null;
+  /**
+   * Sends any server→client request (elicitation, sampling, roots) to a legacy client, tied to
+   * this request; null when the client is modern (it gets `input_required` results instead).
+   */
+  ask?:
+    | ((request: {
+        method: string;
+        params?: Record<string, unknown>;
+      }) => Promise<Record<string, unknown>>)
+    | null;
 }
 
 /** Other requests than tools/call (resources, prompts, …): long, and reset by progress. */

@@ -86,6 +86,12 @@ export interface ConnectionInfo {
   clientInfo: { name: string; version: string } | null;
   /** HTTP: the session's `Mcp-Session-Id`, once assigned (telemetry exports only a hash of it). */
   sessionId?: string;
+  /**
+   * The protocol era the client speaks: `legacy` (2025-11-25 family: initialize, sessions,
+   * server→client requests) or `modern` (2026-07-28: per-request `_meta` envelope, no session,
+   * input requests as `input_required` results). Absent means legacy.
+   */
+  era?: 'legacy' | 'modern';
 }
 
 export interface PipelineContext {

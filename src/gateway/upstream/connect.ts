@@ -26,6 +26,11 @@ export interface Upstream {
   serverInfo: Implementation;
   capabilities: ServerCapabilities;
   instructions: string | undefined;
+  /**
+   * The era the connection negotiated: `modern` (2026-07-28, `server/discover`, stateless
+   * requests) or `legacy` (`initialize` and a session).
+   */
+  era: 'legacy' | 'modern';
   /** Ends the session; for stdio, kills the whole process tree. */
   close(): Promise<void>;
   /** The last stderr lines of a stdio server (for failure messages). */
@@ -174,6 +179,7 @@ async function handshake(
     serverInfo: client.getServerVersion() ?? { name: server.name, version: '0' },
     capabilities: client.getServerCapabilities() ?? {},
     instructions: client.getInstructions(),
+    era: 'legacy',
     close: async () => {
       await client.close().catch(() => undefined);
       await stdio?.close();
