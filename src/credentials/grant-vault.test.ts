@@ -1,5 +1,7 @@
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/support/fixtures.js';
 import { GrantVault } from './grant-vault.js';
@@ -89,4 +91,46 @@ describe('token audience', () => {
     expect(() => checkAudience('crm', jwt({ aud: [META.resource] }), META.resource)).not.toThrow();
     expect(() => checkAudience('crm', 'opaque-token', META.resource)).not.toThrow();
   });
+});
+
+describe('grant vault shared by several processes', () => {
+  it('keeps every grant when processes store at the same time, all under one key', async () => {
+    // Each process stores its own principal's grants repeatedly; without a lock the later
+    // rename dropped the others' grants, and two processes creating the key wrote two keys.
+    const home = tempDir();
+    const vaultModule = pathToFileURL(join(process.cwd(), 'dist/credentials/grant-vault.js')).href;
+    const script = `
+      const { GrantVault } = await import(${JSON.stringify(vaultModule)});
+      const [home, who] = process.argv.slice(1);
+      const vault = new GrantVault(home);
+      for (let i = 0; i < 25; i++)
+        vault.put({ ...${JSON.stringify(META)}, principal: 'user:' + who, resource: 'https://r' + i + '.example.com/mcp' },
+          { ...${JSON.stringify(TOKENS)}, access_token: 'at-' + who + '-' + i });
+    `;
+    const workers = ['p0', 'p1', 'p2', 'p3', 'p4', 'p5'];
+    const exits = await Promise.all(
+      workers.map(
+        (who) =>
+          new Promise<number | null>((resolve) => {
+            const child = spawn(
+              process.execPath,
+              ['--input-type=module', '-e', script, home, who],
+              {
+                stdio: ['ignore', 'ignore', 'inherit'],
+              },
+            );
+            child.on('exit', (code) => resolve(code));
+          }),
+      ),
+    );
+    expect(exits).toEqual(workers.map(() => 0));
+    const vault = new GrantVault(home);
+    expect(vault.list()).toHaveLength(workers.length * 25);
+    for (const who of workers)
+      expect(
+        vault.tokens({ ...META, principal: `user:${who}`, resource: 'https://r7.example.com/mcp' })
+          ?.access_token,
+      ).toBe(`at-${who}-7`);
+    expect(existsSync(`${vault.paths.store}.lock`)).toBe(false);
+  }, 60_000);
 });

@@ -1,11 +1,12 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   checkPrivateFile,
   createPrivateFile,
   ensurePrivateDir,
 } from '../audit/file-permissions.js';
+import { withFileLock } from './file-lock.js';
 
 /** What an authorization server granted one principal for one upstream (secret: encrypted at rest). */
 export interface GrantTokens {
@@ -78,8 +79,18 @@ export class GrantVault {
     if (!existsSync(this.keyFile)) {
       if (!create) return null;
       ensurePrivateDir(join(this.keyFile, '..'), 'key directory');
-      createPrivateFile(this.keyFile);
-      writeFileSync(this.keyFile, randomBytes(32), { mode: 0o600 });
+      // Whole or not at all, and never replaced: a key written in place could be read half
+      // written, or overwritten by a second process after the first encrypted a grant with it.
+      const tmp = `${this.keyFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      createPrivateFile(tmp);
+      writeFileSync(tmp, randomBytes(32), { mode: 0o600 });
+      try {
+        linkSync(tmp, this.keyFile);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        rmSync(tmp, { force: true });
+      }
     }
     checkPrivateFile(this.keyFile, 'credentials key file');
     const key = readFileSync(this.keyFile);
@@ -107,8 +118,16 @@ export class GrantVault {
     return file;
   }
 
-  private write(file: VaultFile): void {
+  /**
+   * One read-modify-write at a time across processes (`serve` refreshing a token while `login`
+   * stores another): without it the later rename drops the other's grant.
+   */
+  private update<T>(change: (file: VaultFile) => T): T {
     ensurePrivateDir(join(this.storeFile, '..'), 'credentials directory');
+    return withFileLock(`${this.storeFile}.lock`, () => change(this.read()));
+  }
+
+  private write(file: VaultFile): void {
     const tmp = `${this.storeFile}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
     renameSync(tmp, this.storeFile);
@@ -164,30 +183,32 @@ export class GrantVault {
       cipher.update(JSON.stringify(tokens), 'utf8'),
       cipher.final(),
     ]);
-    const file = this.read();
-    const now = new Date().toISOString();
-    const old = file.grants.find((g) => same(g, meta));
-    const stored: StoredGrant = {
-      ...meta,
-      created_at: old?.created_at ?? now,
-      updated_at: now,
-      expires_at: tokens.expires_at,
-      has_refresh_token: tokens.refresh_token !== null,
-      iv: iv.toString('base64'),
-      tag: cipher.getAuthTag().toString('base64'),
-      ciphertext: ciphertext.toString('base64'),
-    };
-    file.grants = [...file.grants.filter((g) => !same(g, meta)), stored];
-    this.write(file);
+    this.update((file) => {
+      const now = new Date().toISOString();
+      const old = file.grants.find((g) => same(g, meta));
+      const stored: StoredGrant = {
+        ...meta,
+        created_at: old?.created_at ?? now,
+        updated_at: now,
+        expires_at: tokens.expires_at,
+        has_refresh_token: tokens.refresh_token !== null,
+        iv: iv.toString('base64'),
+        tag: cipher.getAuthTag().toString('base64'),
+        ciphertext: ciphertext.toString('base64'),
+      };
+      file.grants = [...file.grants.filter((g) => !same(g, meta)), stored];
+      this.write(file);
+    });
   }
 
   /** Removes matching grants; returns what was removed. */
   remove(match: (g: GrantSummary) => boolean): GrantSummary[] {
-    const file = this.read();
-    const removed = file.grants.filter(match);
-    if (removed.length === 0) return [];
-    file.grants = file.grants.filter((g) => !match(g));
-    this.write(file);
-    return removed.map(({ iv: _iv, tag: _tag, ciphertext: _c, ...s }) => s);
+    return this.update((file) => {
+      const removed = file.grants.filter(match);
+      if (removed.length === 0) return [];
+      file.grants = file.grants.filter((g) => !match(g));
+      this.write(file);
+      return removed.map(({ iv: _iv, tag: _tag, ciphertext: _c, ...s }) => s);
+    });
   }
 }
