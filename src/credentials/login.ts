@@ -46,6 +46,8 @@ export interface PendingLogin {
   resource: string;
   clientId: string;
   discovered: Awaited<ReturnType<typeof discoverFor>>;
+  /** How the person who started it is named to the browser that finishes it (team gateway). */
+  shownAs?: string;
 }
 
 /**

@@ -111,6 +111,12 @@ function cli(
   );
 }
 
+/** Whose grants the vault holds (`credentials list --json`). */
+async function grantsOf(home: string): Promise<string[]> {
+  const listed = await cli(['credentials', 'list', '--json'], home);
+  return (JSON.parse(listed.stdout) as { principal: string }[]).map((x) => x.principal);
+}
+
 /** `gatehouse login` as a child; the test's "browser" signs in as `user` at the AS. */
 async function login(
   config: string,
@@ -536,15 +542,47 @@ bearer = { file = "${file}" }
     as.nextUser = 'alice';
     const back = await as.authorize(body.authorization_url);
     expect(`${back.origin}${back.pathname}`).toBe(callbackUrl);
-    const done = await fetch(back);
+    // The redirect alone stores nothing: the page names whose grant it would become.
+    const asked = await fetch(back);
+    expect(asked.status).toBe(200);
+    expect(asked.headers.get('content-security-policy')).toContain("form-action 'self'");
+    expect(asked.headers.get('x-frame-options')).toBe('DENY');
+    const askedPage = await asked.text();
+    expect(askedPage).toContain('Gatehouse user user:alice');
+    expect(askedPage).not.toContain(back.searchParams.get('code') ?? 'no code');
+    expect(await grantsOf(home)).toEqual([]);
+    const confirmToken = /name="confirm" value="([^"]+)"/.exec(askedPage)?.[1] ?? '';
+    const post = (token: string, action: string, origin = new URL(g.url).origin) =>
+      fetch(callbackUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+        body: new URLSearchParams({ confirm: token, action }).toString(),
+      });
+    // A page on another site cannot post the confirmation.
+    expect((await post(confirmToken, 'connect', 'https://evil.example')).status).toBe(403);
+    const done = await post(confirmToken, 'connect');
     expect(done.status).toBe(200);
     expect(done.headers.get('content-security-policy')).toBe("default-src 'none'");
     expect(await done.text()).toContain('signed in to rec as user:alice');
+    // The confirmation is single use.
+    expect((await post(confirmToken, 'connect')).status).toBe(400);
 
     // The same redirect again: its state is spent, so nothing happens.
     const replayed = await fetch(back);
     expect(replayed.status).toBe(400);
     expect(await replayed.text()).toContain('unknown, expired or already used');
+
+    // Account linking: bob sends HIS login link to alice; alice signs in at the AS and lands on a
+    // page that names bob; she cancels, and nothing becomes bob's.
+    const lure = (await (await startLogin(bobToken)).json()) as { authorization_url: string };
+    as.nextUser = 'alice';
+    const lured = await fetch(await as.authorize(lure.authorization_url));
+    const luredPage = await lured.text();
+    expect(luredPage).toContain('Gatehouse user user:bob');
+    expect(luredPage).toContain('Only continue if you are user:bob');
+    const lureToken = /name="confirm" value="([^"]+)"/.exec(luredPage)?.[1] ?? '';
+    expect(await (await post(lureToken, 'cancel')).text()).toContain('nothing was stored');
+    expect((await post(lureToken, 'connect')).status).toBe(400);
     // bob's own real code under a state the gateway never issued: refused, his grant not stored.
     const bobStarted = (await (await startLogin(bobToken)).json()) as { authorization_url: string };
     as.nextUser = 'bob';
@@ -573,10 +611,7 @@ bearer = { file = "${file}" }
     expect(await text(alice, 'rec__whoami')).toBe('alice');
     const bobAgain = await connect(g, bobToken);
     expect((await callError(bobAgain, 'rec__whoami'))?.code).toBe(-32011);
-    const grants = await cli(['credentials', 'list', '--json'], home);
-    expect((JSON.parse(grants.stdout) as { principal: string }[]).map((x) => x.principal)).toEqual([
-      'user:alice',
-    ]);
+    expect(await grantsOf(home)).toEqual(['user:alice']);
   });
 
   test('login refuses a forged redirect (state) and a code the token endpoint rejects; nothing is stored', async () => {
