@@ -201,6 +201,23 @@ export type AuditEventBody =
       kinds: Record<string, number>;
     } & ThreadRef)
   | { type: 'release.evidence'; kind: string; subject: string; data: unknown }
+  | {
+      /** A person's upstream login through the team gateway (`/login/SERVER`, `/oauth/callback`). */
+      type: 'credential.login';
+      server: string | null;
+      /** Whose grant it is or would become (never a token). */
+      principal: string | null;
+      outcome:
+        | 'started'
+        | 'awaiting_confirmation'
+        | 'stored'
+        | 'cancelled'
+        | 'failed'
+        | 'unknown_state'
+        | 'unknown_confirmation';
+      /** Why a login failed (masked). */
+      detail: string | null;
+    }
   | ({
       /** A client notification the gateway did not forward (not one a client may send a server). */
       type: 'notification.dropped';
@@ -293,6 +310,8 @@ export function indexColumns(event: AuditEventBody): IndexColumns {
       return { ...none, server: event.server, target: event.name, decision: event.action };
     case 'notification.dropped':
       return { ...none, server: event.server, target: event.method, thread_id: event.thread_id };
+    case 'credential.login':
+      return { ...none, server: event.server, actor: event.principal };
     case 'call.intent':
       return {
         ...none,

@@ -28,6 +28,7 @@ const EVENT_TYPES: Record<AuditEventBody['type'], true> = {
   'release.evidence': true,
   'schema.drift': true,
   'notification.dropped': true,
+  'credential.login': true,
 };
 
 type ApprovalEventType = Extract<AuditEventBody['type'], `approval.${string}`>;

@@ -612,6 +612,27 @@ bearer = { file = "${file}" }
     const bobAgain = await connect(g, bobToken);
     expect((await callError(bobAgain, 'rec__whoami'))?.code).toBe(-32011);
     expect(await grantsOf(home)).toEqual(['user:alice']);
+    // Every step of those logins is in the audit trail, whose account and what became of it.
+    const loginRecords = async () => {
+      const q = await cli(['audit', 'query', '--type', 'credential.login', '--json'], home);
+      return (
+        JSON.parse(q.stdout || '[]') as { event: { principal: string; outcome: string } }[]
+      ).map((r) => `${r.event.principal} ${r.event.outcome}`);
+    };
+    let outcomes = await loginRecords();
+    for (let i = 0; i < 50 && !outcomes.includes('user:bob cancelled'); i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      outcomes = await loginRecords();
+    }
+    expect(outcomes).toEqual(
+      expect.arrayContaining([
+        'user:alice started',
+        'user:alice awaiting_confirmation',
+        'user:alice stored',
+        'user:bob awaiting_confirmation',
+        'user:bob cancelled',
+      ]),
+    );
   });
 
   test('login refuses a forged redirect (state) and a code the token endpoint rejects; nothing is stored', async () => {

@@ -10,6 +10,7 @@ import { describeInjections, runtimeInjections } from '../runtime-guard.js';
 import { configFailure, reportLoadProblems } from '../report.js';
 import type { GlobalOptions, World } from '../world.js';
 import { loadWorld } from '../world.js';
+import type { AuditEventBody } from '../../audit/event.js';
 import type { AuditRuntime } from '../audit-runtime.js';
 import type { GatewayApprovalsHandler } from '../gateway-approvals.js';
 import { startAudit } from '../audit-runtime.js';
@@ -123,7 +124,24 @@ export async function serveHttp(
   if ('exit' in approvals) return approvals.exit;
   const line = (l: object) => io.stderr(`${JSON.stringify(l)}\n`);
   let listening = '';
-  const routes = await upstreamLoginFor(!!auth.authenticator, serving, () => listening, line, open);
+  // Logins are decisions about whose account an upstream sees: on stderr and in the audit.
+  const loginEvent = (l: Record<string, unknown>) => {
+    line(l);
+    serving.audit.evidence({
+      type: 'credential.login',
+      server: typeof l.server === 'string' ? l.server : null,
+      principal: typeof l.principal === 'string' ? l.principal : null,
+      outcome: l.outcome as Extract<AuditEventBody, { type: 'credential.login' }>['outcome'],
+      detail: typeof l.detail === 'string' ? l.detail : null,
+    });
+  };
+  const routes = await upstreamLoginFor(
+    !!auth.authenticator,
+    serving,
+    () => listening,
+    loginEvent,
+    open,
+  );
   const { startHttpEndpoint } = await import('../../gateway/downstream/http-endpoint.js');
   const { TlsFileError } = await import('../../gateway/downstream/tls-listener.js');
   let endpoint;

@@ -63,6 +63,10 @@ export function auditDetail(type: string, body: Body): string {
       return oneLine(text(body.reason) ?? '');
     case 'schema.drift':
       return oneLine(`${text(body.action) ?? '?'}: ${text(body.reason) ?? ''}`);
+    case 'credential.login': {
+      const detail = text(body.detail);
+      return oneLine(`login ${text(body.outcome) ?? '?'}${detail ? `: ${detail}` : ''}`);
+    }
     case 'audit.pruned':
       return oneLine(`removed ${String(body.removed)} before ${text(body.before) ?? '?'}`);
     case 'audit.fail_open':
