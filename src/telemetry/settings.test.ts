@@ -119,6 +119,23 @@ metric_export_interval_seconds = 15
       'OTEL_SERVICE_NAME',
       'OTEL_TRACES_EXPORTER',
     ]);
+    // An endpoint alone: both signals on, whatever the exporter variables say.
+    const endpointOnly = { otlp_endpoint: composed!.otlp_endpoint };
+    const switchedOff = ok(
+      telemetrySettings(
+        { OTEL_TRACES_EXPORTER: 'none', OTEL_METRICS_EXPORTER: 'none' },
+        {},
+        endpointOnly as typeof composed,
+      ),
+    );
+    expect(switchedOff).toMatchObject({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      metricsUrl: 'http://collector:4318/v1/metrics',
+    });
+    expect(switchedOff.ignoredVariables.sort()).toEqual([
+      'OTEL_METRICS_EXPORTER',
+      'OTEL_TRACES_EXPORTER',
+    ]);
     // What the admin left unset, the variables still set.
     const { metric_export_interval_seconds: _unset, ...rest } = composed!;
     expect(ok(telemetrySettings({ OTEL_METRIC_EXPORT_INTERVAL: '5000' }, {}, rest))).toMatchObject({

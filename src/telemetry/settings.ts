@@ -69,9 +69,21 @@ function withConfig(
   const endpoint = config.otlp_endpoint?.value;
   const fromConfig: Record<string, string | undefined> = {
     OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
+    // With the admin's endpoint, a signal the admin did not switch off is on (the documented
+    // defaults), so OTEL_TRACES_EXPORTER=none / OTEL_METRICS_EXPORTER=none cannot switch it off.
     OTEL_TRACES_EXPORTER:
-      config.traces === undefined ? undefined : config.traces.value ? 'otlp' : 'none',
-    OTEL_METRICS_EXPORTER: config.metrics ? config.metrics.value.join(',') || 'none' : undefined,
+      config.traces !== undefined
+        ? config.traces.value
+          ? 'otlp'
+          : 'none'
+        : endpoint !== undefined
+          ? 'otlp'
+          : undefined,
+    OTEL_METRICS_EXPORTER: config.metrics
+      ? config.metrics.value.join(',') || 'none'
+      : endpoint !== undefined
+        ? 'otlp'
+        : undefined,
     OTEL_SERVICE_NAME: config.service_name?.value,
     OTEL_METRIC_EXPORT_INTERVAL: config.metric_export_interval_seconds
       ? String(config.metric_export_interval_seconds.value * 1000)

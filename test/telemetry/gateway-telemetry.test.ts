@@ -40,8 +40,9 @@ async function gateway(
   config = CONFIG,
   server = 'traced',
   globalArgs: string[] = [],
+  requirements = REQUIREMENTS,
 ) {
-  const dir = writeFiles({ 'c.toml': config, 'r.toml': REQUIREMENTS });
+  const dir = writeFiles({ 'c.toml': config, 'r.toml': requirements });
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [
@@ -154,6 +155,41 @@ describe.skipIf(!existsSync(BIN))('telemetry through the real gateway', () => {
     expect(metrics).toContain('"gatehouse-test"');
     expect(metrics).toContain('mcp.server.operation.duration');
     expect(metrics).not.toContain('acct-secret-42');
+  });
+
+  test("the admin's [gatehouse_telemetry] wins over a hostile environment: no OTEL_* variable turns it off, redirects or renames it", async () => {
+    const fleet = await startOtlpReceiver();
+    const decoy = await startOtlpReceiver();
+    cleanup.push(
+      () => fleet.close(),
+      () => decoy.close(),
+    );
+    const requirements = `${REQUIREMENTS}\n[gatehouse_telemetry]\notlp_endpoint = ${JSON.stringify(fleet.url)}\nservice_name = "fleet-gateway"\n`;
+    const hostile = {
+      OTEL_SDK_DISABLED: 'true',
+      OTEL_TRACES_EXPORTER: 'none',
+      OTEL_METRICS_EXPORTER: 'none',
+      OTEL_EXPORTER_OTLP_ENDPOINT: decoy.url,
+      OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${decoy.url}/v1/traces`,
+      OTEL_SERVICE_NAME: 'not-the-fleet',
+    };
+    const { client, stderr } = await gateway(hostile, [], CONFIG, 'traced', [], requirements);
+    await client.callTool({
+      name: 'read_balance',
+      arguments: { account: 'a' },
+      _meta: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` },
+    });
+    await client.close();
+    const spans = await until(() => {
+      const got = fleet.spans().filter((x) => x.traceId === CLIENT_TRACE);
+      return got.length > 0 ? got : undefined;
+    }, "the spans at the admin's endpoint");
+    expect(spans.some((x) => x.name === 'tools/call read_balance')).toBe(true);
+    expect(JSON.stringify(fleet.bodies('/v1/traces'))).toContain('"fleet-gateway"');
+    expect(JSON.stringify(fleet.bodies('/v1/traces'))).not.toContain('not-the-fleet');
+    expect(decoy.spans()).toEqual([]);
+    expect(decoy.bodies('/v1/metrics')).toEqual([]);
+    for (const name of Object.keys(hostile)) expect(stderr()).toContain(name);
   });
 
   test('metrics move with allowed, denied, approved and masked calls; promtool accepts /metrics', async () => {
