@@ -635,6 +635,46 @@ bearer = { file = "${file}" }
     );
   });
 
+  test('the team gateway refuses a token its AS made for another resource: nothing is stored and the audit says why', async () => {
+    const home = tempDir();
+    const g = await startGateway(configFile(USER_MODEL), home, 'serve');
+    const aliceToken = await callerToken(g, 'alice');
+    const started = (await (
+      await fetch(new URL('/login/rec', g.url), {
+        headers: { authorization: `Bearer ${aliceToken}` },
+      })
+    ).json()) as { authorization_url: string };
+    as.nextUser = 'alice';
+    as.audience = 'https://payroll.example.com/mcp';
+    try {
+      const asked = await (await fetch(await as.authorize(started.authorization_url))).text();
+      const token = /name="confirm" value="([^"]+)"/.exec(asked)?.[1] ?? '';
+      const done = await fetch(new URL('/oauth/callback', g.url), {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: new URL(g.url).origin,
+        },
+        body: new URLSearchParams({ confirm: token, action: 'connect' }).toString(),
+      });
+      expect(done.status).toBe(400);
+      expect(await done.text()).toContain('nothing was stored');
+    } finally {
+      as.audience = null;
+    }
+    expect(await grantsOf(home)).toEqual([]);
+    let failed: { detail: string } | undefined;
+    for (let i = 0; i < 50 && !failed; i++) {
+      const q = await cli(['audit', 'query', '--type', 'credential.login', '--json'], home);
+      failed = (
+        JSON.parse(q.stdout || '[]') as { event: { outcome: string; detail: string } }[]
+      ).find((r) => r.event.outcome === 'failed')?.event;
+      if (!failed) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(failed?.detail).toMatch(/audience|aud/i);
+    expect(failed?.detail).not.toMatch(/eyJ[\w-]{20,}/); // no token in the record
+  });
+
   test('login refuses a forged redirect (state) and a code the token endpoint rejects; nothing is stored', async () => {
     const config = configFile(USER_MODEL);
     const home = tempDir();

@@ -14,6 +14,11 @@ export interface UpstreamProvider {
   issuer: string;
   /** Who the next login signs in as. */
   nextUser: string;
+  /**
+   * A malicious or misconfigured AS: access tokens name this audience instead of the resource
+   * asked for (null: the resource, as RFC 8707 says).
+   */
+  audience: string | null;
   /** Follows an authorization URL as a browser would (cookies, redirects) up to the redirect_uri. */
   authorize(url: string): Promise<URL>;
   close(): Promise<void>;
@@ -56,7 +61,7 @@ export async function startUpstreamProvider(
         useGrantedResource: () => true,
         getResourceServerInfo: (_ctx, resource) => ({
           scope: 'mcp:tools',
-          audience: resource,
+          audience: state.audience ?? resource,
           accessTokenFormat: 'jwt',
           jwt: { sign: { alg: 'RS256' } },
         }),
@@ -64,7 +69,10 @@ export async function startUpstreamProvider(
     },
   });
   const callback = provider.callback();
-  const state = { nextUser: 'alice' };
+  const state: { nextUser: string; audience: string | null } = {
+    nextUser: 'alice',
+    audience: null,
+  };
   handler = (req, res) => {
     if (!req.url?.startsWith('/interaction/')) return callback(req, res);
     void (async () => {
@@ -98,6 +106,12 @@ export async function startUpstreamProvider(
     },
     set nextUser(v: string) {
       state.nextUser = v;
+    },
+    get audience() {
+      return state.audience;
+    },
+    set audience(v: string | null) {
+      state.audience = v;
     },
     async authorize(url: string): Promise<URL> {
       const jar = new Map<string, string>();
