@@ -40,7 +40,24 @@ function parseEras(argv) {
   process.exit(2);
 }
 
+/**
+ * `--upstream-era auto|legacy|modern`: the fixture's `gatehouse_protocol_era` behind the gateway
+ * (default: unset, i.e. auto — the dual-era fixture is then spoken to in 2026-07-28). Pinning
+ * it separates what the gateway translates between eras from what it passes through.
+ */
+function parseUpstreamEra(argv) {
+  const at = argv.indexOf('--upstream-era');
+  if (at === -1) return undefined;
+  const era = argv[at + 1];
+  if (['auto', 'legacy', 'modern'].includes(era)) return era;
+  process.stderr.write(
+    `conformance: --upstream-era must be auto, legacy or modern (got ${String(era)})\n`,
+  );
+  process.exit(2);
+}
+
 const eras = parseEras(process.argv.slice(2));
+const upstreamEra = parseUpstreamEra(process.argv.slice(2));
 const work = mkdtempSync(join(tmpdir(), 'gatehouse-conformance-'));
 
 /** Starts a process and resolves with the first match of `pattern` in its output. */
@@ -165,7 +182,7 @@ function compare(era, direct, through) {
     ]);
   }
   const w = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
-  console.log(`\n== ${era} (${ERAS[era]}) ==`);
+  console.log(`\n== ${era} (${ERAS[era]})${upstreamEra ? `, upstream era ${upstreamEra}` : ''} ==`);
   for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  '));
   const [td, tg] = [totals(direct), totals(through)];
   console.log(
@@ -192,7 +209,8 @@ fixture.child.kill();
 
 writeFileSync(
   join(work, 'config.toml'),
-  `[mcp_servers.conformance]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(FIXTURE)}]\n`,
+  `[mcp_servers.conformance]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(FIXTURE)}]\n` +
+    (upstreamEra ? `gatehouse_protocol_era = "${upstreamEra}"\n` : ''),
 );
 const gateway = await startAndWait(
   process.execPath,
