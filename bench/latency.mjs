@@ -336,6 +336,13 @@ for (const [label, cmd, args, runEnv = env, era = 'legacy'] of [
     env,
     'modern',
   ],
+  [
+    'gatehouse run (stdio), audit on tmpfs, 2026-07-28 client',
+    process.execPath,
+    [BIN, '--config', join(dir, 'config.toml'), '--audit', SHM_AUDIT, 'run', 'echo_dual'],
+    env,
+    'modern',
+  ],
 ]) {
   const c = client(cmd, args, runEnv, era);
   try {
@@ -405,6 +412,22 @@ const peers = [
     'gatehouse run --http, 2026-07-28 client',
     [BIN, '--config', join(dir, 'config.toml'), 'run', 'echo_dual', '--http', '127.0.0.1:18096'],
     'http://127.0.0.1:18096/mcp',
+    'modern',
+  ],
+  [
+    'gatehouse run --http, audit on tmpfs, 2026-07-28 client',
+    [
+      BIN,
+      '--config',
+      join(dir, 'config.toml'),
+      '--audit',
+      SHM_AUDIT,
+      'run',
+      'echo_dual',
+      '--http',
+      '127.0.0.1:18097',
+    ],
+    'http://127.0.0.1:18097/mcp',
     'modern',
   ],
 ];
