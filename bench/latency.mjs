@@ -499,3 +499,24 @@ if (off && on) {
     `telemetry (stdio, sequential p50): off +${added(off).toFixed(3)} ms over direct, on +${added(on).toFixed(3)} ms (on/off ${(pct(on.seq, 50) / pct(off.seq, 50)).toFixed(2)}×, 32× p50 on/off ${(pct(on.conc, 50) / pct(off.conc, 50)).toFixed(2)}×)`,
   );
 }
+
+// The 2026-07-28 era's own cost: the same gateway path with a modern and a legacy client, each
+// as added latency over its own era's direct path (audit on tmpfs, so the disk does not hide it).
+for (const [legacyRow, modernRow] of [
+  [
+    'gatehouse run (stdio), audit on tmpfs',
+    'gatehouse run (stdio), audit on tmpfs, 2026-07-28 client',
+  ],
+  [
+    'gatehouse run --http, audit on tmpfs',
+    'gatehouse run --http, audit on tmpfs, 2026-07-28 client',
+  ],
+]) {
+  const [l, m] = [results[legacyRow], results[modernRow]];
+  const modernBase = results[DIRECT_MODERN];
+  if (!l || !m || !modernBase) continue;
+  const added = (r, b, key) => pct(r[key], 50) - pct(b[key], 50);
+  console.log(
+    `${modernRow} vs 2025-11-25: sequential p50 added ${added(m, modernBase, 'seq').toFixed(3)} ms vs ${added(l, base, 'seq').toFixed(3)} ms, 32× p50 added ${added(m, modernBase, 'conc').toFixed(3)} ms vs ${added(l, base, 'conc').toFixed(3)} ms, req/s ${m.rps.toFixed(0)} vs ${l.rps.toFixed(0)}`,
+  );
+}
