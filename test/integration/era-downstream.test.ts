@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -326,4 +326,29 @@ describe.skipIf(!existsSync(BIN))('a 2026-07-28 client through Gatehouse', () =>
     // Nothing modern carries a session id.
     expect(served.body).not.toContain('mcp-session-id');
   });
+
+  test.each(['stdio', 'http'] as const)(
+    'subscriptions/listen (%s): the session’s tools/list_changed reaches the open stream',
+    async (via) => {
+      const description = join(tempDir(), 'description.txt');
+      writeFileSync(description, 'Reads the notes.');
+      const dir = writeFiles({
+        'c.toml': `[mcp_servers.contract]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'contract.mjs'))}]\nenv = { CONTRACT_NOTES_DESCRIPTION_FILE = ${JSON.stringify(description)} }\n`,
+      });
+      const home = tempDir();
+      const flags = ['--config', join(dir, 'c.toml')];
+      const client =
+        via === 'stdio'
+          ? await overStdio(MODERN, flags, home, ['serve'])
+          : await overHttp(MODERN, await startHttp(flags, home, ['serve']));
+      let heard!: () => void;
+      const changed = new Promise<void>((resolve) => (heard = resolve));
+      client.setNotificationHandler('notifications/tools/list_changed', () => heard());
+      const subscription = await client.listen({ toolsListChanged: true });
+      expect(subscription.honoredFilter).toMatchObject({ toolsListChanged: true });
+      writeFileSync(description, 'Reads the notes, and now more.');
+      await changed;
+      await subscription.close();
+    },
+  );
 });
