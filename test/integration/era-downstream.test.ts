@@ -351,4 +351,33 @@ describe.skipIf(!existsSync(BIN))('a 2026-07-28 client through Gatehouse', () =>
       await subscription.close();
     },
   );
+
+  test('replicas: any replica serves a modern request (no session id to route by)', async () => {
+    const { flags } = files();
+    const urls = await Promise.all(
+      ['gw-1', 'gw-2'].map((id) =>
+        startHttp(flags, tempDir(), ['run', 'governed', '--replica-id', id]),
+      ),
+    );
+    const call = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'read_balance', arguments: { account: 'a1' }, _meta: ENVELOPE },
+    });
+    const headers = {
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'read_balance',
+    };
+    // One client's consecutive requests, each to another replica, as a plain load balancer would.
+    for (const [i, url] of [...urls, ...urls].entries()) {
+      const answer = await post(url, headers, call(i));
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body).result).toMatchObject({
+        resultType: 'complete',
+        content: [{ type: 'text', text: 'balance of a1: 100' }],
+      });
+    }
+  });
 });
