@@ -174,6 +174,15 @@ export async function serveOn(
       elicit: mcp.getClientCapabilities()?.elicitation
         ? (params) => ctx.mcpReq.elicitInput(params as never) as never
         : null,
+      // A legacy client is asked in-band, tied to this request (a modern server's input requests).
+      ask: (asked) =>
+        ctx.mcpReq.send(
+          { method: asked.method, params: asked.params } as never,
+          passThroughSchema,
+          {
+            signal: ctx.mcpReq.signal,
+          },
+        ) as Promise<Record<string, unknown>>,
     });
     try {
       const done = await pipeline.handle(

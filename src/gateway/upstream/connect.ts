@@ -7,6 +7,7 @@ import {
 import type {
   ClientCapabilities,
   Implementation,
+  McpSubscription,
   PriorDiscovery,
   ServerCapabilities,
   Transport,
@@ -270,6 +271,7 @@ async function handshake(
   }
   deliverResponsesAfterNotifications(transport);
   const era: Era = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
+  const listening = era === 'modern' ? listenForListChanges(client) : null;
   return {
     client,
     serverInfo: client.getServerVersion() ?? { name: server.name, version: '0' },
@@ -277,11 +279,37 @@ async function handshake(
     instructions: client.getInstructions(),
     era,
     close: async () => {
+      await (await listening)?.close().catch(() => undefined);
       await client.close().catch(() => undefined);
       await stdio?.close();
     },
     stderr: () => stdio?.stderr ?? '',
   };
+}
+
+/**
+ * A modern server announces list changes only on a `subscriptions/listen` stream (no
+ * unsolicited notifications): open one for every list it says can change, so the catalog
+ * rechecks and the client hears of it as it does from a legacy server. The notifications reach
+ * the same handlers (`prepare`'s fallbackNotificationHandler). Not part of starting: a server
+ * that refuses it still serves, its failure is reported through `client.onerror`.
+ */
+function listenForListChanges(client: Client): Promise<McpSubscription | null> {
+  const caps = client.getServerCapabilities() ?? {};
+  const filter = {
+    ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+    ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+    ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+  };
+  if (Object.keys(filter).length === 0) return Promise.resolve(null);
+  return client.listen(filter).catch((err: unknown) => {
+    client.onerror?.(
+      new Error(
+        `subscriptions/listen failed, list changes will not be seen: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
+    return null;
+  });
 }
 
 /**
