@@ -218,3 +218,35 @@ describe.skipIf(!existsSync(BIN))('gatehouse serve in front of servers of each e
     expect(textOf(await call(confirm!, { what: 'x' }))).toBe('confirmed x');
   });
 });
+
+describe('mcp list --probe and mcp get say the era', () => {
+  test('--json: runtime.era per server, protocol_era the setting; the table says it too', async () => {
+    const dir = writeFiles({
+      'c.toml': `${config()}\n${stdioEntry('pinned', 'modern-stdio.mjs', '--dual')}gatehouse_protocol_era = "legacy"\n`,
+    });
+    const args = ['--config', join(dir, 'c.toml'), 'mcp', 'list', '--probe'];
+    const json = await cli([...args, '--json'], { GATEHOUSE_HOME: tempDir() });
+    const servers = JSON.parse(json.stdout) as {
+      name: string;
+      protocol_era: string;
+      runtime: { state: string; era?: string };
+    }[];
+    const eras = Object.fromEntries(
+      servers.map((s) => [s.name, [s.protocol_era, s.runtime.state, s.runtime.era]]),
+    );
+    expect(eras).toEqual({
+      modern: ['auto', 'ready', 'modern'],
+      dual: ['auto', 'ready', 'modern'],
+      legacy: ['auto', 'ready', 'legacy'],
+      modernhttp: ['auto', 'ready', 'modern'],
+      pinned: ['legacy', 'ready', 'legacy'],
+    });
+    const table = await cli(args, { GATEHOUSE_HOME: tempDir() });
+    expect(table.stdout).toMatch(/modern\b.*ready \(\d+ tools\), MCP 2026-07-28/);
+    expect(table.stdout).toMatch(/legacy\b.*ready \(1 tools\), MCP 2025-11-25/);
+    const get = await cli(['--config', join(dir, 'c.toml'), 'mcp', 'get', 'pinned'], {
+      GATEHOUSE_HOME: tempDir(),
+    });
+    expect(get.stdout).toContain('  protocol_era: legacy');
+  });
+});

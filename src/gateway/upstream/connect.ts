@@ -242,6 +242,12 @@ async function handshake(
   });
   options.prepare?.(client);
   const stdio = transport instanceof ProcessGroupStdioTransport ? transport : null;
+  // During the server/discover probe the SDK holds the transport without the client's handlers:
+  // what the server says that is not JSON-RPC (a stray log line) is still reported, once.
+  let connected = false;
+  transport.onerror = (error) => {
+    if (!connected) client.onerror?.(error);
+  };
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -269,6 +275,7 @@ async function handshake(
   } finally {
     clearTimeout(timer);
   }
+  connected = true;
   deliverResponsesAfterNotifications(transport);
   const era: Era = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
   const listening = era === 'modern' ? listenForListChanges(client) : null;
