@@ -47,8 +47,8 @@ allow = false
 type Answer = (params: Record<string, unknown>) => Record<string, unknown>;
 
 /** A legacy SDK client through `gatehouse …`, answering elicitations with `answer`. */
-async function through(mode: string[], answer: Answer | null = null) {
-  const dir = writeFiles({ 'c.toml': config(), 'r.toml': REQUIREMENTS });
+async function through(mode: string[], answer: Answer | null = null, requirements = REQUIREMENTS) {
+  const dir = writeFiles({ 'c.toml': config(), 'r.toml': requirements });
   const home = tempDir();
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -151,6 +151,22 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of eac
     // The modern server itself refuses (the client's capabilities ride each request's envelope).
     expect(err.code).toBe(-32021);
     expect(err.message).toContain('elicitation');
+  });
+
+  test('modern: a list change announced on subscriptions/listen reaches the catalog and the client', async () => {
+    const { client, call } = await through(['run', 'modern'], null, '');
+    let changed = 0;
+    client.setNotificationHandler('notifications/tools/list_changed', () => {
+      changed++;
+    });
+    expect(textOf(await call('add_tool'))).toBe('added a tool');
+    await expect.poll(() => changed, { timeout: 10_000 }).toBeGreaterThan(0);
+    const { tools } = (await client.request(
+      { method: 'tools/list', params: {} } as never,
+      passThroughSchema,
+    )) as { tools: { name: string }[] };
+    expect(tools.map((t) => t.name)).toContain('added');
+    expect(textOf(await call('added'))).toBe('added');
   });
 
   test('modern: a server that keeps asking is stopped after 8 rounds, with a clear error', async () => {
