@@ -246,6 +246,10 @@ export async function openSingleServerSession(
         server.name,
         (why) => supervisor.reconnect(why),
         reconnectCheck(catalog),
+        {
+          ...(ctx.shapeOutgoing ? { shape: ctx.shapeOutgoing } : {}),
+          clientCapabilities: () => init.capabilities,
+        },
       );
       // tools/list is the catalog's checked listing: the names calls are routed by.
       const forwarder = {

@@ -213,6 +213,10 @@ export async function openAggregateSession(
           live,
           scopes,
           (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
+          {
+            ...(ctx.shapeOutgoing ? { shape: ctx.shapeOutgoing } : {}),
+            clientCapabilities: () => init.capabilities,
+          },
         ),
         scopes,
       ),

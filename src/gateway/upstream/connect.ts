@@ -7,6 +7,7 @@ import {
 import type {
   ClientCapabilities,
   Implementation,
+  McpSubscription,
   PriorDiscovery,
   ServerCapabilities,
   Transport,
@@ -241,6 +242,12 @@ async function handshake(
   });
   options.prepare?.(client);
   const stdio = transport instanceof ProcessGroupStdioTransport ? transport : null;
+  // During the server/discover probe the SDK holds the transport without the client's handlers:
+  // what the server says that is not JSON-RPC (a stray log line) is still reported, once.
+  let connected = false;
+  transport.onerror = (error) => {
+    if (!connected) client.onerror?.(error);
+  };
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -268,8 +275,10 @@ async function handshake(
   } finally {
     clearTimeout(timer);
   }
+  connected = true;
   deliverResponsesAfterNotifications(transport);
   const era: Era = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
+  const listening = era === 'modern' ? listenForListChanges(client) : null;
   return {
     client,
     serverInfo: client.getServerVersion() ?? { name: server.name, version: '0' },
@@ -277,11 +286,37 @@ async function handshake(
     instructions: client.getInstructions(),
     era,
     close: async () => {
+      await (await listening)?.close().catch(() => undefined);
       await client.close().catch(() => undefined);
       await stdio?.close();
     },
     stderr: () => stdio?.stderr ?? '',
   };
+}
+
+/**
+ * A modern server announces list changes only on a `subscriptions/listen` stream (no
+ * unsolicited notifications): open one for every list it says can change, so the catalog
+ * rechecks and the client hears of it as it does from a legacy server. The notifications reach
+ * the same handlers (`prepare`'s fallbackNotificationHandler). Not part of starting: a server
+ * that refuses it still serves, its failure is reported through `client.onerror`.
+ */
+function listenForListChanges(client: Client): Promise<McpSubscription | null> {
+  const caps = client.getServerCapabilities() ?? {};
+  const filter = {
+    ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+    ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+    ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+  };
+  if (Object.keys(filter).length === 0) return Promise.resolve(null);
+  return client.listen(filter).catch((err: unknown) => {
+    client.onerror?.(
+      new Error(
+        `subscriptions/listen failed, list changes will not be seen: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
+    return null;
+  });
 }
 
 /**
