@@ -1,7 +1,10 @@
 // `npm run bench:latency`: tools/call latency against one stdio echo server — directly, through
 // `gatehouse run` (stdio and streamable HTTP; its audit store on disk as by default, and on tmpfs),
 // and through mcp-proxy and supergateway --stateful (HTTP) — sequential and 32-concurrent,
-// p50/p99 and the ratio to direct, all in one run.
+// p50/p99 and the ratio to direct, all in one run. The "2026-07-28 client" rows repeat direct,
+// `run` and `run --http` with a modern-era client (no initialize; each request carries the
+// `_meta` envelope) in front of an SDK v2 dual-era echo server; their ratio is to that server
+// measured directly with the same client.
 // HTTP paths are driven by the same raw client, so their differences are the proxies'.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
@@ -9,16 +12,46 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { clearTimeout, setTimeout } from 'node:timers';
 import { startOtlpSink } from './otlp-sink.mjs';
 
 const root = join(import.meta.dirname, '..');
 const ECHO = join(root, 'bench', 'echo-server.mjs');
+const ECHO_DUAL = join(root, 'bench', 'echo-server-dual.mjs');
+const MODERN = '2026-07-28';
+/** The per-request envelope a 2026-07-28 client sends instead of `initialize`. */
+const envelope = {
+  'io.modelcontextprotocol/protocolVersion': MODERN,
+  'io.modelcontextprotocol/clientCapabilities': {},
+  'io.modelcontextprotocol/clientInfo': { name: 'bench', version: '1' },
+};
+const echoParams = (era) => ({
+  name: 'echo',
+  arguments: { text: 'hello' },
+  ...(era === 'modern' ? { _meta: envelope } : {}),
+});
+/** Bounds a row's opening: a gateway that does not answer an era skips the row, not the run. */
+function within(promise, what, ms = 15_000) {
+  let timer;
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+/** A JSON-RPC error where a result was expected ends that row (it is reported, not timed). */
+function expectResult(message, what) {
+  if (!message || message.error)
+    throw new Error(`${what}: ${JSON.stringify(message?.error ?? message)}`);
+  return message;
+}
 const BIN = join(root, 'dist', 'bin', 'gatehouse.js');
 const SEQUENTIAL = Number(process.env.BENCH_SEQUENTIAL ?? 3000);
 const CONCURRENT = Number(process.env.BENCH_CONCURRENT ?? 6000);
 const IN_FLIGHT = 32;
 
-function client(command, args, env) {
+function client(command, args, env, era = 'legacy') {
   const child = spawn(command, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
   const waiting = new Map();
   let buffer = '';
@@ -41,6 +74,14 @@ function client(command, args, env) {
     });
   return {
     async init() {
+      if (era === 'modern') {
+        // A modern client's opening: server/discover, then enveloped requests.
+        const discover = request('server/discover', { _meta: envelope });
+        expectResult(await within(discover, 'server/discover'), 'server/discover');
+        const call = request('tools/call', echoParams(era));
+        expectResult(await within(call, 'tools/call'), 'tools/call');
+        return;
+      }
       await request('initialize', {
         protocolVersion: '2025-11-25',
         capabilities: {},
@@ -50,7 +91,7 @@ function client(command, args, env) {
         `${JSON.stringify({ jsonrpc: '2.0', method: 'notifications/initialized' })}\n`,
       );
     },
-    call: () => request('tools/call', { name: 'echo', arguments: { text: 'hello' } }),
+    call: () => request('tools/call', echoParams(era)),
     close: () => child.stdin.end(),
   };
 }
@@ -123,7 +164,7 @@ function connection(host, port) {
 }
 
 /** A streamable HTTP client: initialize, then POSTs on keep-alive connections (JSON or SSE answers). */
-async function httpClient(url) {
+async function httpClient(url, era = 'legacy') {
   const u = new URL(url);
   const idle = [];
   const all = [];
@@ -135,8 +176,13 @@ async function httpClient(url) {
     const headers = {
       'content-type': 'application/json',
       accept: 'application/json, text/event-stream',
-      'mcp-protocol-version': '2025-11-25',
+      'mcp-protocol-version': era === 'modern' ? MODERN : '2025-11-25',
     };
+    // 2026-07-28 (SEP-2243): the method and the tool's name mirrored in headers.
+    if (era === 'modern') {
+      headers['mcp-method'] = message.method;
+      if (message.params?.name) headers['mcp-name'] = message.params.name;
+    }
     if (session) headers['mcp-session-id'] = session;
     try {
       const res = await conn.send(u.pathname, headers, JSON.stringify(message));
@@ -159,6 +205,11 @@ async function httpClient(url) {
   };
   return {
     async init() {
+      if (era === 'modern') {
+        const discover = { jsonrpc: '2.0', id: ++id, method: 'server/discover' };
+        expectResult(await post({ ...discover, params: { _meta: envelope } }), 'server/discover');
+        return;
+      }
       await post({
         jsonrpc: '2.0',
         id: ++id,
@@ -171,23 +222,17 @@ async function httpClient(url) {
       });
       await post({ jsonrpc: '2.0', method: 'notifications/initialized' });
     },
-    call: () =>
-      post({
-        jsonrpc: '2.0',
-        id: ++id,
-        method: 'tools/call',
-        params: { name: 'echo', arguments: { text: 'hello' } },
-      }),
+    call: () => post({ jsonrpc: '2.0', id: ++id, method: 'tools/call', params: echoParams(era) }),
     close: () => all.forEach((c) => c.close()),
   };
 }
 
 /** Starts an HTTP front; resolves once `url` answers (bounded). */
-async function startHttp(args, url, env) {
+async function startHttp(args, url, env, era) {
   const child = spawn(process.execPath, args, { env, stdio: ['ignore', 'ignore', 'ignore'] });
   for (let i = 0; i < 200; i++) {
     try {
-      const c = await httpClient(url);
+      const c = await httpClient(url, era);
       await c.init();
       c.close();
       return child;
@@ -205,6 +250,7 @@ const pct = (xs, p) => {
 };
 
 async function measure(c) {
+  expectResult(await c.call(), 'tools/call');
   for (let i = 0; i < 300; i++) await c.call(); // warm-up
   const seq = [];
   for (let i = 0; i < SEQUENTIAL; i++) {
@@ -231,7 +277,8 @@ async function measure(c) {
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-latency-'));
 writeFileSync(
   join(dir, 'config.toml'),
-  `[mcp_servers.echo]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(ECHO)}]\n`,
+  `[mcp_servers.echo]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(ECHO)}]\n` +
+    `[mcp_servers.echo_dual]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(ECHO_DUAL)}]\n`,
 );
 const env = { ...process.env, GATEHOUSE_HOME: join(dir, 'home') };
 // Every call through Gatehouse waits for its audit record to be durable (an fsync on the disk of
@@ -249,9 +296,11 @@ const telemetryEnv = {
   OTEL_METRIC_EXPORT_INTERVAL: '1000',
 };
 const TELEMETRY_ON = 'gatehouse run (stdio), audit on tmpfs, telemetry on (OTLP traces + metrics)';
+/** The modern rows' baseline: the dual-era echo server with the same 2026-07-28 client. */
+const DIRECT_MODERN = 'direct (stdio), 2026-07-28 client';
 
 const results = {};
-for (const [label, cmd, args, runEnv = env] of [
+for (const [label, cmd, args, runEnv = env, era = 'legacy'] of [
   ['direct (stdio)', process.execPath, [ECHO]],
   [
     'gatehouse run (stdio)',
@@ -279,11 +328,31 @@ for (const [label, cmd, args, runEnv = env] of [
     ],
     telemetryEnv,
   ],
+  [DIRECT_MODERN, process.execPath, [ECHO_DUAL], env, 'modern'],
+  [
+    'gatehouse run (stdio), 2026-07-28 client',
+    process.execPath,
+    [BIN, '--config', join(dir, 'config.toml'), 'run', 'echo_dual'],
+    env,
+    'modern',
+  ],
+  [
+    'gatehouse run (stdio), audit on tmpfs, 2026-07-28 client',
+    process.execPath,
+    [BIN, '--config', join(dir, 'config.toml'), '--audit', SHM_AUDIT, 'run', 'echo_dual'],
+    env,
+    'modern',
+  ],
 ]) {
-  const c = client(cmd, args, runEnv);
-  await c.init();
-  results[label] = await measure(c);
-  c.close();
+  const c = client(cmd, args, runEnv, era);
+  try {
+    await c.init();
+    results[label] = await measure(c);
+  } catch (err) {
+    console.error(`${label}: skipped (${err.message})`);
+  } finally {
+    c.close();
+  }
 }
 
 const LOOPBACK = join(root, 'bench', 'loopback-only.cjs');
@@ -339,12 +408,34 @@ const peers = [
     ],
     'http://127.0.0.1:18093/mcp',
   ],
+  [
+    'gatehouse run --http, 2026-07-28 client',
+    [BIN, '--config', join(dir, 'config.toml'), 'run', 'echo_dual', '--http', '127.0.0.1:18096'],
+    'http://127.0.0.1:18096/mcp',
+    'modern',
+  ],
+  [
+    'gatehouse run --http, audit on tmpfs, 2026-07-28 client',
+    [
+      BIN,
+      '--config',
+      join(dir, 'config.toml'),
+      '--audit',
+      SHM_AUDIT,
+      'run',
+      'echo_dual',
+      '--http',
+      '127.0.0.1:18097',
+    ],
+    'http://127.0.0.1:18097/mcp',
+    'modern',
+  ],
 ];
-for (const [label, args, url] of peers) {
+for (const [label, args, url, era = 'legacy'] of peers) {
   let child;
   try {
-    child = await startHttp(args, url, env);
-    const c = await httpClient(url);
+    child = await startHttp(args, url, env, era);
+    const c = await httpClient(url, era);
     await c.init();
     results[label] = await measure(c);
     c.close();
@@ -357,7 +448,10 @@ for (const [label, args, url] of peers) {
 
 receiver.stop();
 
-const base = results['direct (stdio)'];
+const legacyBase = results['direct (stdio)'];
+/** Each row's ratio is to the direct path of its own era. */
+const baseOf = (label) => (label.includes('2026-07-28') ? results[DIRECT_MODERN] : legacyBase);
+const base = legacyBase;
 const rows = [
   ['path', 'seq p50 ms', 'seq p99 ms', '32× p50 ms', '32× p99 ms', 'req/s (32×)', 'p50 vs direct'],
 ];
@@ -369,9 +463,9 @@ for (const [label, r] of Object.entries(results)) {
     pct(r.conc, 50).toFixed(3),
     pct(r.conc, 99).toFixed(3),
     r.rps.toFixed(0),
-    label === 'direct'
-      ? '1.00'
-      : `${(pct(r.seq, 50) / pct(base.seq, 50)).toFixed(2)}× (+${(pct(r.seq, 50) - pct(base.seq, 50)).toFixed(3)} ms)`,
+    !baseOf(label)
+      ? '–'
+      : `${(pct(r.seq, 50) / pct(baseOf(label).seq, 50)).toFixed(2)}× (+${(pct(r.seq, 50) - pct(baseOf(label).seq, 50)).toFixed(3)} ms)`,
   ]);
 }
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
@@ -403,5 +497,26 @@ if (off && on) {
   const added = (r) => pct(r.seq, 50) - pct(base.seq, 50);
   console.log(
     `telemetry (stdio, sequential p50): off +${added(off).toFixed(3)} ms over direct, on +${added(on).toFixed(3)} ms (on/off ${(pct(on.seq, 50) / pct(off.seq, 50)).toFixed(2)}×, 32× p50 on/off ${(pct(on.conc, 50) / pct(off.conc, 50)).toFixed(2)}×)`,
+  );
+}
+
+// The 2026-07-28 era's own cost: the same gateway path with a modern and a legacy client, each
+// as added latency over its own era's direct path (audit on tmpfs, so the disk does not hide it).
+for (const [legacyRow, modernRow] of [
+  [
+    'gatehouse run (stdio), audit on tmpfs',
+    'gatehouse run (stdio), audit on tmpfs, 2026-07-28 client',
+  ],
+  [
+    'gatehouse run --http, audit on tmpfs',
+    'gatehouse run --http, audit on tmpfs, 2026-07-28 client',
+  ],
+]) {
+  const [l, m] = [results[legacyRow], results[modernRow]];
+  const modernBase = results[DIRECT_MODERN];
+  if (!l || !m || !modernBase) continue;
+  const added = (r, b, key) => pct(r[key], 50) - pct(b[key], 50);
+  console.log(
+    `${modernRow} vs 2025-11-25: sequential p50 added ${added(m, modernBase, 'seq').toFixed(3)} ms vs ${added(l, base, 'seq').toFixed(3)} ms, 32× p50 added ${added(m, modernBase, 'conc').toFixed(3)} ms vs ${added(l, base, 'conc').toFixed(3)} ms, req/s ${m.rps.toFixed(0)} vs ${l.rps.toFixed(0)}`,
   );
 }

@@ -114,6 +114,22 @@ name = "legacy display name"
     });
   });
 
+  test('gatehouse_protocol_era: auto | legacy | modern; a wrong value is an error at its line', () => {
+    const ok = load('[mcp_servers.x]\ncommand = "npx"\ngatehouse_protocol_era = "modern"\n');
+    expect(ok.diagnostics).toEqual([]);
+    expect(ok.servers[0]?.protocolEra).toBe('modern');
+    expect(load('[mcp_servers.x]\ncommand = "npx"\n').servers[0]?.protocolEra).toBeUndefined();
+    const bad = load('[mcp_servers.x]\ncommand = "npx"\ngatehouse_protocol_era = "2026"\n');
+    expect(bad.diagnostics[0]).toMatchObject({
+      severity: 'error',
+      key: 'mcp_servers.x.gatehouse_protocol_era',
+      location: { line: 3 },
+    });
+    expect(bad.diagnostics[0]?.message).toContain('`auto`, `legacy`, `modern`');
+    const typo = load('[mcp_servers.x]\ncommand = "npx"\ngatehouse_protocol_eras = "auto"\n');
+    expect(typo.diagnostics[0]?.hint).toBe('did you mean `gatehouse_protocol_era`?');
+  });
+
   test('unknown fields warn with a suggestion', () => {
     const r = load('[mcp_servers.x]\ncommand = "npx"\nenv_var = ["A"]\n');
     expect(r.diagnostics[0]).toMatchObject({

@@ -1,3 +1,4 @@
+import type { EraSetting } from '../gateway/upstream/era.js';
 import type { SourceLocation } from '../diagnostics/diagnostic.js';
 import type { ServerCredentials } from '../credentials/model.js';
 
@@ -76,6 +77,8 @@ export interface McpServerConfig {
   pluginId: string | null;
   /** Gatehouse's `[mcp_servers.NAME.gatehouse_credentials]`: whose credential reaches the server. */
   credentials?: ServerCredentials | null;
+  /** Gatehouse's `gatehouse_protocol_era`: absent means `auto` (probe, then fall back). */
+  protocolEra?: EraSetting;
   /** Every file that contributed to this definition, lowest precedence first. */
   origins: ConfigOrigin[];
   /** Client entries (e.g. Codex's) that start this server as `gatehouse run NAME`. */

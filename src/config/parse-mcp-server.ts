@@ -9,6 +9,14 @@ import type {
 } from './mcp-server.js';
 import { APPROVAL_MODES } from './mcp-server.js';
 import { CREDENTIALS_KEY, parseServerCredentials } from '../credentials/parse-credentials.js';
+import { ERA_SETTINGS } from '../gateway/upstream/era.js';
+
+/**
+ * Gatehouse-only: which MCP protocol era to speak to the server (`auto` probes with
+ * `server/discover`, `legacy` = 2025-11-25 `initialize`, `modern` = 2026-07-28). Prefixed like
+ * `gatehouse_credentials`, so Codex, which ignores unknown fields, reads the same table.
+ */
+export const PROTOCOL_ERA_KEY = 'gatehouse_protocol_era';
 
 /** Fields that only make sense for a spawned process. */
 const STDIO_ONLY = ['args', 'env', 'env_vars', 'cwd'] as const;
@@ -75,8 +83,8 @@ export function parseMcpServer(
     );
   }
   for (const key of reader.keys()) {
-    if (key !== CREDENTIALS_KEY && !MCP_SERVER_KEYS.includes(key)) {
-      const guess = suggestKey(key, MCP_SERVER_KEYS);
+    if (key !== CREDENTIALS_KEY && key !== PROTOCOL_ERA_KEY && !MCP_SERVER_KEYS.includes(key)) {
+      const guess = suggestKey(key, [...MCP_SERVER_KEYS, CREDENTIALS_KEY, PROTOCOL_ERA_KEY]);
       reader.warn(
         [key],
         `unknown configuration field '${reader.keyPrefix}.${key}'`,
@@ -106,6 +114,7 @@ export function parseMcpServer(
   const environmentId = reader.string('environment_id');
   reader.string('name');
   const credentials = parseServerCredentials(reader, transport);
+  const protocolEra = reader.oneOf(PROTOCOL_ERA_KEY, ERA_SETTINGS);
 
   const after = reader.diagnostics.filter((d) => d.severity === 'error').length;
   if (after > before || !transport) return null;
@@ -137,6 +146,7 @@ export function parseMcpServer(
     disabledByConfig,
     pluginId: null,
     ...(credentials ? { credentials } : {}),
+    ...(protocolEra ? { protocolEra } : {}),
     origins,
   };
 }

@@ -30,6 +30,8 @@ export interface ProbeResult {
   /** One line, secrets masked. */
   detail: string;
   serverInfo: { name: string; version: string } | null;
+  /** The protocol era the server was spoken to in, once it answered (`modern` = 2026-07-28). */
+  era?: 'legacy' | 'modern';
   /** For auth_required: the server published OAuth protected-resource metadata. */
   oauth: boolean;
   elapsedMs: number;
@@ -108,6 +110,7 @@ export async function probeServer(
   }
   try {
     const serverInfo = { name: upstream.serverInfo.name, version: upstream.serverInfo.version };
+    const era = upstream.era;
     const inspect = async () => {
       if (!options.inspect) return;
       const remaining = Math.max(1, timeoutMs - (performance.now() - started));
@@ -117,6 +120,7 @@ export async function probeServer(
       await inspect();
       return result('no_tools', 'the server does not offer tools', started, {
         serverInfo,
+        era,
         toolCount: 0,
       });
     }
@@ -134,9 +138,14 @@ export async function probeServer(
     await inspect();
     const count = tools.length;
     return count === 0
-      ? result('no_tools', 'tools/list returned no tools', started, { serverInfo, toolCount: 0 })
+      ? result('no_tools', 'tools/list returned no tools', started, {
+          serverInfo,
+          era,
+          toolCount: 0,
+        })
       : result('ready', `${count} tool${count === 1 ? '' : 's'}`, started, {
           serverInfo,
+          era,
           toolCount: count,
           tools,
         });

@@ -3,7 +3,7 @@ import type { Forwarder } from '../pipeline/stages/index.js';
 import { gatehouseError } from '../pipeline/error-table.js';
 import type { Catalog, ServedUpstream } from './catalog.js';
 import { reconnectCheck } from './catalog.js';
-import type { RequestScope } from './upstream-forwarder.js';
+import type { InputRelayOptions, RequestScope } from './upstream-forwarder.js';
 import { upstreamForwarder } from './upstream-forwarder.js';
 import { toWireError } from './wire.js';
 
@@ -18,6 +18,8 @@ export function serveForwarder(
   upstreams: () => readonly ServedUpstream[],
   scopes: ReadonlyMap<string | number, RequestScope>,
   toolTimeoutMs: (u: ServedUpstream) => number,
+  /** How modern servers' input requests reach a legacy client (masked like the Relay's). */
+  input: InputRelayOptions = {},
 ): Forwarder {
   const to = (
     server: string,
@@ -36,6 +38,7 @@ export function serveForwarder(
       server,
       u.reinitialize,
       reconnectCheck(catalog),
+      input,
     ).forward({
       ...ctx,
       request: { ...ctx.request, params },

@@ -4,6 +4,14 @@ import type { Upstream } from './upstream/connect.js';
 import { isUpstreamTimeout, passThroughSchema, toWireError } from './wire.js';
 import { gatehouseError } from '../pipeline/error-table.js';
 import { httpStatus } from './upstream/connect.js';
+import type { OutgoingShaper } from './downstream/session.js';
+import {
+  INPUT_REQUEST_CAPABILITY,
+  isInputRequired,
+  MAX_INPUT_ROUNDS,
+  readInputRequired,
+  retryParams,
+} from './input-requests.js';
 
 /** What the downstream connection offers one in-flight request: its cancellation and a way to notify. */
 export interface RequestScope {
@@ -53,6 +61,8 @@ export function upstreamForwarder(
    * why it may not be (the new session's tools could not be checked, or the tool changed), or null.
    */
   reconnectCheck?: (ctx: PipelineContext) => () => Promise<string | null>,
+  /** How a modern upstream's input requests reach a legacy client (see relayInputRequired). */
+  input: InputRelayOptions = {},
 ): Forwarder {
   return {
     async forward(ctx: PipelineContext): Promise<GatewayResponse> {
@@ -60,6 +70,19 @@ export function upstreamForwarder(
       const upstream = currentUpstream();
       if (method === 'logging/setLevel' && upstream && !upstream.capabilities.logging) {
         return { result: {} }; // the server has no logs of its own; Gatehouse's are always sent
+      }
+      if (upstream?.era === 'modern') {
+        // 2026-07-28 removed logging/setLevel (the level rides each request's _meta).
+        if (method === 'logging/setLevel') return { result: {} };
+        // …and resources/subscribe: changes come on a subscriptions/listen stream, which a
+        // legacy client's per-URI subscription is not translated to (refused, never faked).
+        if (method === 'resources/subscribe' || method === 'resources/unsubscribe')
+          return {
+            error: gatehouseError(
+              'method_not_found',
+              `server '${serverName}' speaks MCP 2026-07-28, which has no ${method}; read the resource again instead`,
+            ),
+          };
       }
       if (!upstream) {
         // Not a timeout: nothing was sent, and the audit says the server was unavailable.
@@ -84,12 +107,31 @@ export function upstreamForwarder(
               progressSent.push(scope.notify(notification).catch(() => undefined));
             }
           : undefined;
-      const send = (target: Upstream) =>
-        target.client.request({ method, params } as never, passThroughSchema, {
+      const sendOnce = (target: Upstream, sent: Record<string, unknown> | undefined) =>
+        target.client.request({ method, params: sent } as never, passThroughSchema, {
           ...(scope ? { signal: scope.signal } : {}),
           timeout: method === 'tools/call' ? toolTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS,
           ...(onprogress ? { onprogress, resetTimeoutOnProgress: method !== 'tools/call' } : {}),
+          // A modern server's input_required comes back to us, never auto-fulfilled by the SDK.
+          ...(target.era === 'modern' ? { allowInputRequired: true } : {}),
         });
+      const send = async (target: Upstream): Promise<unknown> => {
+        // A legacy client cannot have been asked anything: answers and state it sends itself
+        // would let it skip the questions a modern server asks (and their masking).
+        const legacyClient = target.era === 'modern' && !scope?.mrtr;
+        const first = await sendOnce(
+          target,
+          legacyClient ? retryParams(params, {}, undefined) : params,
+        );
+        // A modern client gets the input_required result itself (the mrtr stage wraps its state).
+        if (!isInputRequired(first) || scope?.mrtr) return first;
+        return relayInputRequired(first as Record<string, unknown>, {
+          serverName,
+          scope: scope ?? null,
+          options: input,
+          retry: (sent) => sendOnce(target, retryParams(params, sent.responses, sent.state)),
+        });
+      };
       const afterReconnect = reconnectCheck?.(ctx);
       try {
         let result: unknown;
@@ -109,6 +151,7 @@ export function upstreamForwarder(
         return { result: result as Record<string, unknown> };
       } catch (err) {
         await Promise.all(progressSent);
+        if (err instanceof InputRelayError) return { error: gatehouseError(err.kind, err.message) };
         const wire = toWireError(err);
         if (isUpstreamTimeout(err) && method === 'tools/call') {
           const tool = typeof params?.name === 'string' ? ` '${params.name}'` : '';
@@ -123,4 +166,84 @@ export function upstreamForwarder(
       }
     },
   };
+}
+
+export interface InputRelayOptions {
+  /** Masks what the server asks on its way to the client (the Relay's shaper for server→client requests). */
+  shape?: OutgoingShaper;
+  /** The downstream client's declared capabilities: an input it cannot answer fails the call. */
+  clientCapabilities?: () => Record<string, unknown> | null;
+}
+
+/** Why a modern upstream's input_required could not be relayed to a legacy client. */
+export class InputRelayError extends Error {
+  constructor(
+    readonly kind: 'input_unavailable',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * A modern upstream answered `input_required` and the client is legacy: ask the client each
+ * question in-band (`scope.ask`, tied to this request), masked exactly like a legacy server's
+ * elicitation, and call the server again with the answers and its `requestState` byte for
+ * byte, until it answers for good or MAX_INPUT_ROUNDS rounds pass.
+ */
+async function relayInputRequired(
+  first: Record<string, unknown>,
+  flow: {
+    serverName: string;
+    scope: RequestScope | null;
+    options: InputRelayOptions;
+    retry(sent: {
+      responses: Record<string, unknown>;
+      state: string | undefined;
+    }): Promise<unknown>;
+  },
+): Promise<unknown> {
+  const { serverName, scope, options } = flow;
+  const ask = scope?.ask;
+  let current: Record<string, unknown> = first;
+  for (let round = 1; round <= MAX_INPUT_ROUNDS; round++) {
+    const read = readInputRequired(current, options.clientCapabilities?.() ?? null);
+    if ('refusal' in read)
+      throw new InputRelayError(
+        'input_unavailable',
+        `server '${serverName}' needs input this client cannot give: ${read.refusal}`,
+      );
+    const keys = Object.keys(read.inputRequests);
+    if (keys.length > 0 && !ask)
+      throw new InputRelayError(
+        'input_unavailable',
+        `server '${serverName}' needs input from the client (${keys.map((k) => read.inputRequests[k]?.method).join(', ')}), but this client cannot be asked`,
+      );
+    const responses: Record<string, unknown> = {};
+    for (const key of keys) {
+      const request = read.inputRequests[key]!;
+      const shaped = options.shape
+        ? options.shape(serverName, { method: request.method, params: request.params })
+        : request;
+      try {
+        responses[key] = await ask!({
+          method: shaped.method,
+          ...(shaped.params ? { params: shaped.params as Record<string, unknown> } : {}),
+        });
+      } catch (err) {
+        const capability = INPUT_REQUEST_CAPABILITY[request.method];
+        throw new InputRelayError(
+          'input_unavailable',
+          `server '${serverName}' asked the client for input '${key}' (${request.method}) and the client did not answer: ${err instanceof Error ? err.message : String(err)}${capability ? ` (does it declare '${capability}'?)` : ''}`,
+        );
+      }
+    }
+    const next = await flow.retry({ responses, state: read.requestState });
+    if (!isInputRequired(next)) return next;
+    current = next as Record<string, unknown>;
+  }
+  throw new InputRelayError(
+    'input_unavailable',
+    `server '${serverName}' still needed input after ${MAX_INPUT_ROUNDS} rounds; the call was stopped`,
+  );
 }

@@ -121,12 +121,34 @@ export const ERROR_TABLE = {
     meaning:
       "the server needs the caller's own upstream login first; the message says how (`gatehouse login NAME`)",
   },
+  /**
+   * A 2026-07-28 server answered `input_required` and the (legacy) client cannot give that input:
+   * a method it declared no capability for, no answer, or more than 8 rounds of questions.
+   */
+  input_unavailable: {
+    code: -32016,
+    httpStatus: 400,
+    outcome: 'protocol_error',
+    meaning:
+      'a server needs input (elicitation, sampling, roots) the client cannot or did not give, or asked for more than 8 rounds',
+  },
   /** The tool changed since it was locked (`gatehouse schema`), and the lock blocks it. */
   schema_blocked: {
     code: -32013,
     httpStatus: 409,
     outcome: 'denied',
     meaning: 'the tool changed since it was locked; `gatehouse schema approve` accepts it',
+  },
+  /**
+   * A 2026-07-28 request whose standard headers are missing or disagree with its body: the
+   * SDK's HeaderMismatch code (SEP-2243), answered before any upstream or pipeline work.
+   */
+  header_mismatch: {
+    code: -32020,
+    httpStatus: 400,
+    outcome: 'protocol_error',
+    meaning:
+      'a 2026-07-28 request whose MCP-Protocol-Version, Mcp-Method or Mcp-Name header is missing or disagrees with its body',
   },
 } as const satisfies Record<string, ErrorKindInfo>;
 

@@ -71,3 +71,15 @@ export async function startHttpFixture(): Promise<{ base: string; child: ChildPr
   });
   return { base: `http://127.0.0.1:${port}`, child };
 }
+
+/** Starts the SDK v2 HTTP fixtures (modern-only and dual-era endpoints); resolves with the base URL. */
+export async function startEraHttpFixture(): Promise<{ base: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [join(FIXTURES, 'modern-http.mjs')], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', () => reject(new Error('era http fixture exited')));
+  });
+  return { base: `http://127.0.0.1:${port}`, child };
+}

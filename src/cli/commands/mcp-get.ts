@@ -88,6 +88,8 @@ export function runMcpGet(
     lines.push(
       `  credentials: ${credential.model} (${credential.from}): ${credential.state}${credential.detail ? ` — ${maskTokens(credential.detail)}` : ''}`,
     );
+  // Which MCP era Gatehouse speaks to it (auto: probed with server/discover at start).
+  if (d.enabled) lines.push(`  protocol_era: ${s.protocolEra ?? 'auto'}`);
   lines.push(`  defined_in: ${s.origins.map((o) => `${o.file}:${o.location.line}`).join(', ')}`);
   if (codex) lines.push(`  codex: ${formatStatus(codex.enabled, codex.disabledReason)}`);
   io.stdout(`${lines.join('\n')}\n`);

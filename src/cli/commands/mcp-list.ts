@@ -34,10 +34,11 @@ function runtimeColumn(p: ProbeResult | undefined, d: ServerDecision): string {
   if (!d.enabled) return '-';
   if (!p) return 'not probed';
   if (p.state !== 'ready') return `${p.state}: ${p.detail}`;
+  const era = p.era ? `, ${p.era === 'modern' ? 'MCP 2026-07-28' : 'MCP 2025-11-25'}` : '';
   // What the agent will be offered, not what the server lists.
   if (p.exposed && p.exposed.count !== p.toolCount)
-    return `ready (${p.exposed.count} of ${p.toolCount} tools exposed)`;
-  return `ready (${p.toolCount} tools)`;
+    return `ready (${p.exposed.count} of ${p.toolCount} tools exposed)${era}`;
+  return `ready (${p.toolCount} tools)${era}`;
 }
 
 export async function runMcpList(

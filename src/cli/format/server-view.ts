@@ -95,6 +95,7 @@ export function probeJson(p: ProbeResult | undefined): Record<string, unknown> |
     tools: p.toolCount,
     ...(p.exposed ? { tools_exposed: p.exposed.count, tools_hidden: p.exposed.hidden } : {}),
     detail: p.detail,
+    ...(p.era ? { era: p.era } : {}),
     server_info: p.serverInfo,
     elapsed_ms: p.elapsedMs,
   };
@@ -129,6 +130,8 @@ export function serverListJson(
     rule_location: ruleLocation(d),
     plugin_id: s.pluginId,
     origins: originsJson(s),
+    // Gatehouse-only: the era setting (`gatehouse_protocol_era`); `runtime.era` is what was spoken.
+    protocol_era: s.protocolEra ?? 'auto',
   };
   if (credential) out.credentials = credential;
   if (probe) out.runtime = probeJson(probe);

@@ -1,11 +1,14 @@
 import {
   Client,
+  ProtocolErrorCode,
   SSEClientTransport,
   StreamableHTTPClientTransport,
 } from '@modelcontextprotocol/client';
 import type {
   ClientCapabilities,
   Implementation,
+  McpSubscription,
+  PriorDiscovery,
   ServerCapabilities,
   Transport,
 } from '@modelcontextprotocol/client';
@@ -19,6 +22,8 @@ import { passThroughSchema } from '../wire.js';
 import { networkErrorText } from './network-errors.js';
 import { PinRefusal, ProcessGroupStdioTransport } from './stdio-process-transport.js';
 import type { ExecutablePin } from '../../requirements/executable-pin.js';
+import type { AttemptFailure, AttemptMode, Era, EraSetting } from './era.js';
+import { afterFailure, firstAttempt, stdioProbeTimeoutMs } from './era.js';
 
 /** A connected upstream MCP server, with what it declared at `initialize`. */
 export interface Upstream {
@@ -63,6 +68,8 @@ export class UpstreamStartError extends Error {
     readonly exit: { code: number | null; signal: NodeJS.Signals | null } | null,
     readonly stderrTail: string,
     readonly wwwAuthenticate: string | null,
+    /** What to change so it starts (e.g. the era setting), when Gatehouse knows. */
+    public hint: string | null = null,
   ) {
     super(cause instanceof Error ? cause.message : String(cause));
   }
@@ -75,9 +82,35 @@ export function httpStatus(err: unknown): number | undefined {
 }
 
 /**
- * Starts (stdio) or connects to (HTTP) a server and completes `initialize` within its startup
- * budget. An HTTP server that rejects a streamable POST (400/404/405) is tried again as a legacy
- * HTTP+SSE (2024-11-05) server.
+ * Era verdicts for the life of the process, by server identity (and, for HTTP, the caller whose
+ * credential is used: a discover result is valid within one authorization context). A restart
+ * adopts the verdict (`connect({prior})`): a modern one with zero round trips, a legacy one
+ * without the probe. Forgotten when an attempt that used it fails, so the next start probes.
+ */
+const eraVerdicts = new Map<string, PriorDiscovery>();
+
+function verdictKey(server: McpServerConfig, caller: string | null): string {
+  const t = server.transport;
+  return JSON.stringify(
+    t.type === 'stdio'
+      ? [server.name, 'stdio', t.command, t.args, t.cwd ?? null]
+      : [server.name, 'http', t.url, caller],
+  );
+}
+
+/** Test seam: forget every remembered era verdict (a fresh process). */
+export function forgetEraVerdicts(): void {
+  eraVerdicts.clear();
+}
+
+/** UnsupportedProtocolVersion: the answer of a modern-only server to a legacy `initialize`. */
+const UNSUPPORTED_PROTOCOL_VERSION: number = ProtocolErrorCode.UnsupportedProtocolVersion;
+
+/**
+ * Starts (stdio) or connects to (HTTP) a server within its startup budget, in the era its
+ * `gatehouse_protocol_era` says (default `auto`: probe with `server/discover`, fall back to
+ * `initialize`). Recovery steps (a respawn after a probe exit, the HTTP+SSE fallback, a modern
+ * retry) are decided by era.ts; there are at most two attempts.
  */
 export async function connectUpstream(
   server: McpServerConfig,
@@ -85,48 +118,77 @@ export async function connectUpstream(
 ): Promise<Upstream> {
   const budgetMs = (server.startupTimeoutSec ?? DEFAULT_STARTUP_TIMEOUT_SEC) * 1000;
   const started = performance.now();
+  const setting: EraSetting = server.protocolEra ?? 'auto';
   const t = server.transport;
-  if (t.type === 'stdio')
-    return handshake(
-      server,
-      options,
-      new ProcessGroupStdioTransport(t, options.env, options.pin ?? null),
-      budgetMs,
-    );
-  const url = new URL(t.url);
-  // The upstream's credential comes from Gatehouse's config and vault only (MCP forbids token
-  // passthrough): the client's own token is never a header here; for `exchange` it goes to the
-  // IdP's token endpoint alone, which answers with a token for this upstream.
-  const auth = await resolveUpstreamAuth(server, t, {
-    env: options.env,
-    caller: options.credentials ? options.credentials.caller : localPrincipal(),
-    subjectToken: options.credentials?.subjectToken ?? null,
-    vault: new GrantVault(defaultGatehouseHome(options.env)),
-  });
-  const requestInit = { headers: auth.headers };
-  const token = auth.token;
-  const authProvider = token ? { token: () => token() } : undefined;
-  try {
-    return await handshake(
-      server,
-      options,
-      new StreamableHTTPClientTransport(url, {
-        requestInit,
-        ...(authProvider ? { authProvider } : {}),
-      }),
-      budgetMs,
-    );
-  } catch (err) {
-    const status = httpStatus(err);
-    if (status !== 400 && status !== 404 && status !== 405) throw err;
-    const left = Math.max(1000, budgetMs - (performance.now() - started));
-    return handshake(
-      server,
-      options,
-      new SSEClientTransport(url, { requestInit, ...(authProvider ? { authProvider } : {}) }),
-      left,
-    );
+  const caller = options.credentials ? options.credentials.caller : localPrincipal();
+  const key = verdictKey(server, t.type === 'stdio' ? null : caller);
+  const remembered = eraVerdicts.get(key) ?? null;
+  let mode = firstAttempt(setting, remembered?.kind ?? null);
+  let transportFor: (mode: AttemptMode) => Transport;
+  if (t.type === 'stdio') {
+    transportFor = () => new ProcessGroupStdioTransport(t, options.env, options.pin ?? null);
+  } else {
+    const url = new URL(t.url);
+    // The upstream's credential comes from Gatehouse's config and vault only (MCP forbids token
+    // passthrough): the client's own token is never a header here; for `exchange` it goes to the
+    // IdP's token endpoint alone, which answers with a token for this upstream.
+    const auth = await resolveUpstreamAuth(server, t, {
+      env: options.env,
+      caller,
+      subjectToken: options.credentials?.subjectToken ?? null,
+      vault: new GrantVault(defaultGatehouseHome(options.env)),
+    });
+    const requestInit = { headers: auth.headers };
+    const token = auth.token;
+    const authProvider = token ? { token: () => token() } : undefined;
+    transportFor = (m) =>
+      m === 'sse'
+        ? new SSEClientTransport(url, { requestInit, ...(authProvider ? { authProvider } : {}) })
+        : new StreamableHTTPClientTransport(url, {
+            requestInit,
+            ...(authProvider ? { authProvider } : {}),
+          });
   }
+  for (let attempts = 1; ; attempts++) {
+    const left = Math.max(1000, budgetMs - (performance.now() - started));
+    const prior = mode === 'auto' || mode === 'sse' || !remembered ? undefined : remembered;
+    const transport = transportFor(mode);
+    try {
+      const upstream = await handshake(server, options, transport, left, mode, prior);
+      if (upstream.era === 'modern') {
+        const discover = upstream.client.getDiscoverResult();
+        if (discover) eraVerdicts.set(key, { kind: 'modern', discover });
+      } else if (setting === 'auto') eraVerdicts.set(key, { kind: 'legacy' });
+      return upstream;
+    } catch (err) {
+      if (prior) eraVerdicts.delete(key);
+      const step = afterFailure(
+        setting,
+        t.type === 'stdio' ? 'stdio' : 'http',
+        mode,
+        attemptFailure(err, transport),
+        attempts,
+      );
+      if (step.kind === 'fail') {
+        if (step.hint && err instanceof UpstreamStartError) err.hint = step.hint;
+        else if (step.hint) throw new UpstreamStartError(err, null, '', null, step.hint);
+        throw err;
+      }
+      mode = step.mode;
+    }
+  }
+}
+
+/** What a failed attempt showed, for era.ts. */
+function attemptFailure(err: unknown, transport: Transport): AttemptFailure {
+  const cause = err instanceof UpstreamStartError ? err.cause : err;
+  if ((cause as { code?: unknown } | null)?.code === UNSUPPORTED_PROTOCOL_VERSION)
+    return 'legacy_refused';
+  if (transport instanceof ProcessGroupStdioTransport)
+    return err instanceof UpstreamStartError && err.exit ? 'process_exited' : 'other';
+  const status = httpStatus(cause);
+  if (status === 400 || status === 404 || status === 405) return 'http_rejected';
+  return 'other';
 }
 
 /**
@@ -144,48 +206,117 @@ function deliverResponsesAfterNotifications(transport: Transport): void {
   };
 }
 
+/** The SDK's negotiation for one attempt (`sse` is 2024-11-05, always legacy). */
+function negotiationFor(mode: AttemptMode, transport: Transport, budgetMs: number) {
+  if (mode === 'auto')
+    return {
+      mode: 'auto' as const,
+      probe: {
+        timeoutMs:
+          transport instanceof ProcessGroupStdioTransport
+            ? stdioProbeTimeoutMs(budgetMs)
+            : budgetMs,
+      },
+    };
+  if (mode === 'modern') return { mode: { pin: MODERN_PROTOCOL_VERSION } };
+  return { mode: 'legacy' as const };
+}
+
+/** The one 2026-07-28-era revision this SDK speaks (what `modern` pins). */
+const MODERN_PROTOCOL_VERSION = '2026-07-28';
+
 async function handshake(
   server: McpServerConfig,
   options: ConnectOptions,
   transport: Transport,
   budgetMs: number,
+  mode: AttemptMode,
+  prior: PriorDiscovery | undefined,
 ): Promise<Upstream> {
-  const client = new Client(options.clientInfo, { capabilities: options.capabilities });
+  const client = new Client(options.clientInfo, {
+    capabilities: options.capabilities,
+    versionNegotiation: negotiationFor(mode, transport, budgetMs),
+    // A modern server's input requests are the forwarder's to answer (the downstream client is
+    // asked, through the same masking as a legacy server's elicitation), never the SDK's.
+    inputRequired: { autoFulfill: false },
+  });
   options.prepare?.(client);
   const stdio = transport instanceof ProcessGroupStdioTransport ? transport : null;
+  // During the server/discover probe the SDK holds the transport without the client's handlers:
+  // what the server says that is not JSON-RPC (a stray log line) is still reported, once.
+  let connected = false;
+  transport.onerror = (error) => {
+    if (!connected) client.onerror?.(error);
+  };
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
-      client.connect(transport),
+      client.connect(transport, prior ? { prior } : undefined),
       new Promise<never>((_, reject) => {
         timer = setTimeout(
-          () => reject(new UpstreamTimeout(`no answer to initialize within ${budgetMs / 1000}s`)),
+          () =>
+            reject(
+              new UpstreamTimeout(
+                `no answer to ${mode === 'modern' ? 'server/discover' : mode === 'auto' ? 'server/discover or initialize' : 'initialize'} within ${budgetMs / 1000}s`,
+              ),
+            ),
           budgetMs,
         );
       }),
     ]);
   } catch (err) {
+    // Whether the server had exited by itself, before our close below ends it anyway.
+    const exited = stdio?.exitedByItself ?? null;
     await client.close().catch(() => undefined);
     await stdio?.close();
     if (stdio && !(err instanceof UpstreamTimeout))
-      throw new UpstreamStartError(err, stdio.exitStatus, stdio.stderr, null);
+      throw new UpstreamStartError(err, exited, stdio.stderr, null);
     throw err;
   } finally {
     clearTimeout(timer);
   }
+  connected = true;
   deliverResponsesAfterNotifications(transport);
+  const era: Era = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
+  const listening = era === 'modern' ? listenForListChanges(client) : null;
   return {
     client,
     serverInfo: client.getServerVersion() ?? { name: server.name, version: '0' },
     capabilities: client.getServerCapabilities() ?? {},
     instructions: client.getInstructions(),
-    era: 'legacy',
+    era,
     close: async () => {
+      await (await listening)?.close().catch(() => undefined);
       await client.close().catch(() => undefined);
       await stdio?.close();
     },
     stderr: () => stdio?.stderr ?? '',
   };
+}
+
+/**
+ * A modern server announces list changes only on a `subscriptions/listen` stream (no
+ * unsolicited notifications): open one for every list it says can change, so the catalog
+ * rechecks and the client hears of it as it does from a legacy server. The notifications reach
+ * the same handlers (`prepare`'s fallbackNotificationHandler). Not part of starting: a server
+ * that refuses it still serves, its failure is reported through `client.onerror`.
+ */
+function listenForListChanges(client: Client): Promise<McpSubscription | null> {
+  const caps = client.getServerCapabilities() ?? {};
+  const filter = {
+    ...(caps.tools?.listChanged ? { toolsListChanged: true } : {}),
+    ...(caps.prompts?.listChanged ? { promptsListChanged: true } : {}),
+    ...(caps.resources?.listChanged ? { resourcesListChanged: true } : {}),
+  };
+  if (Object.keys(filter).length === 0) return Promise.resolve(null);
+  return client.listen(filter).catch((err: unknown) => {
+    client.onerror?.(
+      new Error(
+        `subscriptions/listen failed, list changes will not be seen: ${err instanceof Error ? err.message : String(err)}`,
+      ),
+    );
+    return null;
+  });
 }
 
 /**
@@ -221,6 +352,10 @@ export function describeStartFailure(err: unknown): string {
   if (err instanceof UpstreamStartError && err.cause instanceof PinRefusal)
     return err.cause.message;
   if (err instanceof PinRefusal) return err.message;
+  if (err instanceof UpstreamStartError && err.hint) {
+    const plain = describeStartFailure(new UpstreamStartError(err.cause, err.exit, '', null));
+    return `${plain}; ${err.hint}`;
+  }
   if (err instanceof UpstreamStartError) {
     const exit = err.exit;
     const tail = (

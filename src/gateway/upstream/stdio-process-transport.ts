@@ -47,6 +47,8 @@ export class ProcessGroupStdioTransport implements Transport {
   private stdoutBuffer = '';
   private stderrTail = '';
   private exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private exitBeforeClose: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private closing = false;
   private exited: Promise<void> = Promise.resolve();
 
   constructor(
@@ -63,6 +65,11 @@ export class ProcessGroupStdioTransport implements Transport {
 
   get exitStatus(): { code: number | null; signal: NodeJS.Signals | null } | null {
     return this.exit;
+  }
+
+  /** The exit status when the server exited by itself, before anyone called close(). */
+  get exitedByItself(): { code: number | null; signal: NodeJS.Signals | null } | null {
+    return this.exitBeforeClose;
   }
 
   get pid(): number | undefined {
@@ -120,6 +127,7 @@ export class ProcessGroupStdioTransport implements Transport {
       });
       child.once('exit', (code, signal) => {
         this.exit = { code, signal };
+        if (!this.closing) this.exitBeforeClose = this.exit;
       });
       child.once('close', () => this.onclose?.());
       child.stdout?.on('data', (chunk: Buffer) => this.readStdout(chunk));
@@ -173,6 +181,7 @@ export class ProcessGroupStdioTransport implements Transport {
 
   /** stdin EOF → grace → SIGTERM to the group → grace → SIGKILL to the group. */
   async close(): Promise<void> {
+    this.closing = true;
     const child = this.child;
     if (!child?.pid) return;
     const group = -child.pid;
