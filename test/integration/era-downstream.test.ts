@@ -323,6 +323,15 @@ describe.skipIf(!existsSync(BIN))('a 2026-07-28 client through Gatehouse', () =>
       future,
     );
     expect(JSON.parse(unsupported.body).error.code).toBe(-32022);
+    // 2026-07-28 has no ping or logging/setLevel (a request's _meta log level replaces it).
+    for (const method of ['ping', 'logging/setLevel']) {
+      const gone = await post(
+        url,
+        { ...bearer, 'mcp-method': method },
+        { jsonrpc: '2.0', id: 9, method, params: { level: 'debug', _meta: ENVELOPE } },
+      );
+      expect(JSON.parse(gone.body).error.code, method).toBe(-32601);
+    }
     // Nothing modern carries a session id.
     expect(served.body).not.toContain('mcp-session-id');
   });
