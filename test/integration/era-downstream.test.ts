@@ -89,6 +89,9 @@ async function overHttp(mode: Mode, url: string, token?: string) {
   return client;
 }
 
+/** What the gateway printed on stderr so far, by URL (state lines: servers starting, …). */
+const stderrOf = new Map<string, () => string>();
+
 function startHttp(flags: string[], home: string, command: string[]): Promise<string> {
   const child = spawn(process.execPath, [BIN, ...flags, ...command, '--http', '127.0.0.1:0'], {
     env: { ...process.env, GATEHOUSE_HOME: home },
@@ -100,7 +103,10 @@ function startHttp(flags: string[], home: string, command: string[]): Promise<st
     child.stderr?.on('data', (d: Buffer) => {
       err += d.toString();
       const m = /"event":"listening","url":"([^"]+)"/.exec(err);
-      if (m?.[1]) resolve(m[1]);
+      if (m?.[1]) {
+        stderrOf.set(m[1], () => err);
+        resolve(m[1]);
+      }
     });
     child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
   });
@@ -323,6 +329,15 @@ describe.skipIf(!existsSync(BIN))('a 2026-07-28 client through Gatehouse', () =>
       future,
     );
     expect(JSON.parse(unsupported.body).error.code).toBe(-32022);
+    // 2026-07-28 has no ping or logging/setLevel (a request's _meta log level replaces it).
+    for (const method of ['ping', 'logging/setLevel']) {
+      const gone = await post(
+        url,
+        { ...bearer, 'mcp-method': method },
+        { jsonrpc: '2.0', id: 9, method, params: { level: 'debug', _meta: ENVELOPE } },
+      );
+      expect(JSON.parse(gone.body).error.code, method).toBe(-32601);
+    }
     // Nothing modern carries a session id.
     expect(served.body).not.toContain('mcp-session-id');
   });
@@ -379,5 +394,57 @@ describe.skipIf(!existsSync(BIN))('a 2026-07-28 client through Gatehouse', () =>
         content: [{ type: 'text', text: 'balance of a1: 100' }],
       });
     }
+  });
+
+  test('a caller’s first modern requests, in parallel, share one pooled gateway session', async () => {
+    const { flags } = files();
+    const url = await startHttp(flags, tempDir(), ['run', 'governed']);
+    const headers = {
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'read_balance',
+    };
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, id) =>
+        post(url, headers, {
+          jsonrpc: '2.0',
+          id,
+          method: 'tools/call',
+          params: { name: 'read_balance', arguments: { account: 'a1' }, _meta: ENVELOPE },
+        }),
+      ),
+    );
+    for (const a of answers) expect(a.status).toBe(200);
+    const started = (stderrOf.get(url)?.() ?? '').match(/"state":"starting"/g) ?? [];
+    expect(started).toHaveLength(1);
+  });
+
+  test('an idle pooled session is ended with its upstreams; the caller’s next request opens another', async () => {
+    const { flags } = files();
+    const url = await startHttp(flags, tempDir(), [
+      'run',
+      'governed',
+      '--idle-session-seconds',
+      '1',
+    ]);
+    const stderr = () => stderrOf.get(url)?.() ?? '';
+    const headers = {
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'read_balance',
+    };
+    const call = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'tools/call',
+      params: { name: 'read_balance', arguments: { account: 'a1' }, _meta: ENVELOPE },
+    };
+    expect((await post(url, headers, call)).status).toBe(200);
+    for (let i = 0; i < 200 && !/"state":"stopped"/.test(stderr()); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(stderr()).toMatch(/"event":"session_expired"[^\n]*"era":"modern"/);
+    expect(stderr()).toMatch(/"state":"stopped"/);
+    expect((await post(url, headers, call)).status).toBe(200);
+    expect(stderr().match(/"state":"starting"/g)).toHaveLength(2);
   });
 });
