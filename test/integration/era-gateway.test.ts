@@ -36,6 +36,7 @@ function config(): string {
     stdioEntry('dual', 'modern-stdio.mjs', '--dual'),
     stdioEntry('legacy', 'legacy-strict.mjs', '--exit'),
     `[mcp_servers.modernhttp]\nurl = "${eraHttp.base}/modern/mcp"\n`,
+    stdioEntry('raw', 'modern-raw.mjs'),
   ].join('\n');
 }
 
@@ -95,6 +96,33 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of eac
       expect(textOf(await call('echo', { text: 'hi' }))).toBe(echoed);
     },
   );
+
+  test('modern: unknown keys pass through both ways (listing, params, result, content blocks)', async () => {
+    const { client } = await through(['run', 'raw']);
+    const list = (await client.request(
+      { method: 'tools/list', params: {} } as never,
+      passThroughSchema,
+    )) as { tools: Record<string, unknown>[] };
+    expect(list.tools[0]).toMatchObject({
+      name: 'raw',
+      'x-extra': { a: 1 },
+      annotations: { readOnlyHint: true, customHint: 'kept' },
+    });
+    const result = (await client.request(
+      {
+        method: 'tools/call',
+        params: { name: 'raw', arguments: { q: 'x' }, 'x-param': 1 },
+      } as never,
+      passThroughSchema,
+    )) as { content: Record<string, unknown>[]; 'x-result'?: unknown };
+    expect(result['x-result']).toBe(3);
+    expect(result.content[0]?.['x-block']).toBe(2);
+    expect(JSON.parse(String(result.content[0]?.text))).toEqual({
+      name: 'raw',
+      arguments: { q: 'x' },
+      'x-param': 1,
+    });
+  });
 
   test('legacy: a stdio server that exits on the probe still serves (started once more)', async () => {
     const { call } = await through(['run', 'legacy']);
@@ -255,6 +283,7 @@ describe('mcp list --probe and mcp get say the era', () => {
       dual: ['auto', 'ready', 'modern'],
       legacy: ['auto', 'ready', 'legacy'],
       modernhttp: ['auto', 'ready', 'modern'],
+      raw: ['auto', 'ready', 'modern'],
       pinned: ['legacy', 'ready', 'legacy'],
     });
     const table = await cli(args, { GATEHOUSE_HOME: tempDir() });

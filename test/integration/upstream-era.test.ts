@@ -141,6 +141,20 @@ describe('gatehouse_protocol_era pins', () => {
     expect(describeStartFailure(err)).toContain('gatehouse_protocol_era = "auto"');
   });
 
+  test('a remembered verdict never overrides the setting', async () => {
+    const dual = node('modern-stdio.mjs', '--dual');
+    expect((await connectAndEcho(server('d', dual))).era).toBe('modern');
+    const pinned = await connectAndEcho(server('d', dual, { protocolEra: 'legacy' }));
+    expect(pinned).toMatchObject({ era: 'legacy', text: 'dual-stdio: hi (no envelope)' });
+    const legacy = stdio(process.execPath, [EVERYTHING, 'stdio']);
+    await (await connectUpstream(server('e', legacy), options)).close();
+    const err = await connectUpstream(
+      server('e', legacy, { protocolEra: 'modern' }),
+      options,
+    ).catch((e: unknown) => e);
+    expect(describeStartFailure(err)).toMatch(/2026-07-28/);
+  });
+
   test('modern on a legacy server: a start failure naming server/discover', async () => {
     const err = await connectUpstream(
       server('e', stdio(process.execPath, [EVERYTHING, 'stdio']), { protocolEra: 'modern' }),

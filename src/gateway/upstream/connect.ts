@@ -151,7 +151,8 @@ export async function connectUpstream(
   }
   for (let attempts = 1; ; attempts++) {
     const left = Math.max(1000, budgetMs - (performance.now() - started));
-    const prior = mode === 'auto' || mode === 'sse' || !remembered ? undefined : remembered;
+    // A remembered verdict is used only for the era this attempt speaks: never over a pin.
+    const prior = remembered?.kind === mode ? remembered : undefined;
     const transport = transportFor(mode);
     try {
       const upstream = await handshake(server, options, transport, left, mode, prior);
