@@ -90,7 +90,8 @@ export function maskingStage(options: MaskingStageOptions): {
       };
       return false;
     }
-    ctx.forwardParams = { ...ctx.request.params, arguments: restored };
+    // On top of what an earlier stage already changed (the approval stage's MCP round material).
+    ctx.forwardParams = { ...(ctx.forwardParams ?? ctx.request.params), arguments: restored };
     ctx.masking = { counts: {}, exempt: null, withheld: null, detokenized: kinds };
     return true;
   };
