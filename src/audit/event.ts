@@ -18,6 +18,12 @@ export interface ActorRef {
   os_user: string | null;
   token_subject: string | null;
   client: { name: string; version: string } | null;
+  /**
+   * The protocol era the client spoke for this call: `legacy` (2025-11-25, initialize and a
+   * session) or `modern` (2026-07-28, a per-request envelope). Added within v1: absent in
+   * records written before it (read as legacy).
+   */
+  era?: 'legacy' | 'modern';
   /** Who the HTTP caller's token identifies (absent without an authenticated identity). */
   identity?: {
     issuer: string;

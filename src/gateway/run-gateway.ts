@@ -16,8 +16,9 @@ import {
   type OutgoingShaper,
   runOnStdio,
   serveOn,
+  buildServer,
 } from './downstream/session.js';
-import type { InitInfo, OpenedSession } from './downstream/session.js';
+import type { InitInfo, OpenedSession, ServeSessionOptions } from './downstream/session.js';
 import { Catalog, reconnectCheck } from './catalog.js';
 import { clientNotificationHandler } from './client-notifications.js';
 import type { NotifiableServer } from './client-notifications.js';
@@ -231,52 +232,59 @@ export async function openSingleServerSession(
   const ready = await readiness(upstream);
   state(ready.state, ready.detail);
   const toolTimeoutMs = (server.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000;
+  const serving: ServeSessionOptions = {
+    info: upstream.serverInfo,
+    // Gatehouse reports state changes as log notifications, so it always declares logging.
+    capabilities: { ...upstream.capabilities, logging: upstream.capabilities.logging ?? {} },
+    ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
+    pipeline: (scopes) => {
+      const router = catalogRouter(catalog, server.name);
+      const upstreamSide = upstreamForwarder(
+        () => supervisor.current,
+        scopes,
+        toolTimeoutMs,
+        server.name,
+        (why) => supervisor.reconnect(why),
+        reconnectCheck(catalog),
+      );
+      // tools/list is the catalog's checked listing: the names calls are routed by.
+      const forwarder = {
+        forward: async (pctx: PipelineContext): Promise<GatewayResponse> => {
+          if (pctx.request.method !== 'tools/list') return upstreamSide.forward(pctx);
+          try {
+            return { result: { tools: await catalog.listTools() } };
+          } catch (err) {
+            return { error: toWireError(err) };
+          }
+        },
+      };
+      return assembleSession(ctx, router, forwarder, scopes);
+    },
+    onNotification: clientNotificationHandler({
+      servers: () => (supervisor.current ? [notifiable(server.name, supervisor.current)] : []),
+      askedForRoots: (name) => relay.askedForRoots(name),
+      dropped: reportDroppedNotification(ctx.stateLine, server.name, () => threadId),
+    }),
+    relay,
+    ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
+    onThread: (id, parent) => {
+      threadId = id;
+      parentThreadId = parent;
+    },
+  };
   return {
     // A crash is not the end of the session: the supervisor restarts the server.
     lost: new Promise<string>(() => undefined),
     serve: async (transport, connection) => {
-      downstream = await serveOn(transport, connection, {
-        info: upstream.serverInfo,
-        // Gatehouse reports state changes as log notifications, so it always declares logging.
-        capabilities: { ...upstream.capabilities, logging: upstream.capabilities.logging ?? {} },
-        ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
-        pipeline: (scopes) => {
-          const router = catalogRouter(catalog, server.name);
-          const upstreamSide = upstreamForwarder(
-            () => supervisor.current,
-            scopes,
-            toolTimeoutMs,
-            server.name,
-            (why) => supervisor.reconnect(why),
-            reconnectCheck(catalog),
-          );
-          // tools/list is the catalog's checked listing: the names calls are routed by.
-          const forwarder = {
-            forward: async (pctx: PipelineContext): Promise<GatewayResponse> => {
-              if (pctx.request.method !== 'tools/list') return upstreamSide.forward(pctx);
-              try {
-                return { result: { tools: await catalog.listTools() } };
-              } catch (err) {
-                return { error: toWireError(err) };
-              }
-            },
-          };
-          return assembleSession(ctx, router, forwarder, scopes);
-        },
-        onNotification: clientNotificationHandler({
-          servers: () => (supervisor.current ? [notifiable(server.name, supervisor.current)] : []),
-          askedForRoots: (name) => relay.askedForRoots(name),
-          dropped: reportDroppedNotification(ctx.stateLine, server.name, () => threadId),
-        }),
-        relay,
-        ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
-        onThread: (id, parent) => {
-          threadId = id;
-          parentThreadId = parent;
-        },
-      });
+      downstream = await serveOn(transport, connection, serving);
       return downstream;
     },
+    build: (connection, attach) => {
+      const built = buildServer(connection, serving, attach);
+      if (attach) downstream = built;
+      return built;
+    },
+    listen: (listener) => relay.listen(listener),
     close: async () => {
       await supervisor.stop();
       state('stopped');

@@ -9,8 +9,8 @@ import { Catalog } from './catalog.js';
 import { catalogRouter } from './catalog-router.js';
 import { clientNotificationHandler } from './client-notifications.js';
 import type { ServedUpstream } from './catalog.js';
-import { openStdioSession, Relay, runOnStdio, serveOn } from './downstream/session.js';
-import type { InitInfo, OpenedSession } from './downstream/session.js';
+import { buildServer, openStdioSession, Relay, runOnStdio, serveOn } from './downstream/session.js';
+import type { InitInfo, OpenedSession, ServeSessionOptions } from './downstream/session.js';
 import {
   DEFAULT_TOOL_TIMEOUT_SEC,
   notifiable,
@@ -162,7 +162,7 @@ export async function openAggregateSession(
             }
             if (s === 'ready' || s === 'failed') {
               catalog.invalidate();
-              void listsChanged(downstream);
+              void listsChanged(relay);
             }
           },
         },
@@ -200,38 +200,39 @@ export async function openAggregateSession(
       .map((u) => `## ${u.config.name}\n${u.upstream.instructions}`),
     ...(waiting.size > 0 ? [waitingInstructions(waiting)] : []),
   ].join('\n\n');
+  const serving: ServeSessionOptions = {
+    info: { name: 'gatehouse', version: gatehouseVersion() },
+    capabilities: unionCapabilities(live()),
+    ...(instructions ? { instructions } : {}),
+    pipeline: (scopes) =>
+      assembleSession(
+        ctx,
+        router,
+        serveForwarder(
+          catalog,
+          live,
+          scopes,
+          (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
+        ),
+        scopes,
+      ),
+    onNotification: clientNotificationHandler({
+      servers: () => live().map((u) => notifiable(u.config.name, u.upstream)),
+      askedForRoots: (name) => relay.askedForRoots(name),
+      dropped: reportDroppedNotification(ctx.stateLine, '*', () => threadId),
+    }),
+    relay,
+    ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
+    onThread: (id, parent) => {
+      threadId = id;
+      parentThreadId = parent;
+    },
+  };
   return {
     // One server stopping does not end an aggregate session: the others keep serving.
     lost: new Promise<string>(() => undefined),
     serve: async (transport, connection) => {
-      downstream = await serveOn(transport, connection, {
-        info: { name: 'gatehouse', version: gatehouseVersion() },
-        capabilities: unionCapabilities(live()),
-        ...(instructions ? { instructions } : {}),
-        pipeline: (scopes) =>
-          assembleSession(
-            ctx,
-            router,
-            serveForwarder(
-              catalog,
-              live,
-              scopes,
-              (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
-            ),
-            scopes,
-          ),
-        onNotification: clientNotificationHandler({
-          servers: () => live().map((u) => notifiable(u.config.name, u.upstream)),
-          askedForRoots: (name) => relay.askedForRoots(name),
-          dropped: reportDroppedNotification(ctx.stateLine, '*', () => threadId),
-        }),
-        relay,
-        ...(ctx.shapeOutgoing ? { shapeOutgoing: ctx.shapeOutgoing } : {}),
-        onThread: (id, parent) => {
-          threadId = id;
-          parentThreadId = parent;
-        },
-      });
+      downstream = await serveOn(transport, connection, serving);
       // Logging may be sent before `initialized` (MCP lifecycle); over HTTP it reaches a client
       // only on an open stream, so the instructions say it too.
       for (const [server, message] of waiting)
@@ -244,6 +245,12 @@ export async function openAggregateSession(
           .catch(() => undefined);
       return downstream;
     },
+    build: (connection, attach) => {
+      const built = buildServer(connection, serving, attach);
+      if (attach) downstream = built;
+      return built;
+    },
+    listen: (listener) => relay.listen(listener),
     close,
   };
 }
@@ -293,12 +300,13 @@ export async function serveGateway(
   return runOnStdio(session, await openAggregateSession(options.decisions, session.init, options));
 }
 
-async function listsChanged(downstream: Server | null): Promise<void> {
+/** Through the relay: a legacy client's Server and any modern client's listen streams hear it. */
+async function listsChanged(relay: Relay): Promise<void> {
   for (const method of [
     'notifications/tools/list_changed',
     'notifications/prompts/list_changed',
     'notifications/resources/list_changed',
   ]) {
-    await downstream?.notification({ method } as never).catch(() => undefined);
+    await relay.toClient({ method });
   }
 }

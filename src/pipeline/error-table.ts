@@ -131,6 +131,17 @@ export const ERROR_TABLE = {
     outcome: 'denied',
     meaning: 'the tool changed since it was locked; `gatehouse schema approve` accepts it',
   },
+  /**
+   * A 2026-07-28 request whose standard headers are missing or disagree with its body: the
+   * SDK's HeaderMismatch code (SEP-2243), answered before any upstream or pipeline work.
+   */
+  header_mismatch: {
+    code: -32020,
+    httpStatus: 400,
+    outcome: 'protocol_error',
+    meaning:
+      'a 2026-07-28 request whose MCP-Protocol-Version, Mcp-Method or Mcp-Name header is missing or disagrees with its body',
+  },
 } as const satisfies Record<string, ErrorKindInfo>;
 
 export type ErrorKind = keyof typeof ERROR_TABLE;

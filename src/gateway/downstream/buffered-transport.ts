@@ -11,17 +11,27 @@ export class BufferedTransport implements Transport {
   private consumer?: (message: JSONRPCMessage) => void;
   private readonly queue: JSONRPCMessage[] = [];
   private opened = false;
-  private closed = false;
+  private ended = false;
   private waiting: { resolve: (m: JSONRPCMessage) => void; reject: (e: Error) => void } | null =
     null;
+  /**
+   * Resolves when the client hangs up. Kept apart from `onclose`, which whoever serves the
+   * connection owns (the SDK's `serveStdio` installs its own on a modern connection).
+   */
+  readonly closed: Promise<void>;
+  private markClosed!: () => void;
 
   constructor(private readonly inner: Transport) {
+    this.closed = new Promise<void>((resolve) => {
+      this.markClosed = resolve;
+    });
     inner.onmessage = (message) => this.deliver(message);
     inner.onerror = (error) => this.onerror?.(error);
     inner.onclose = () => {
-      this.closed = true;
+      this.ended = true;
       this.waiting?.reject(new Error('the client closed the connection before initializing'));
       this.waiting = null;
+      this.markClosed();
       this.onclose?.();
     };
   }
@@ -75,8 +85,8 @@ export class BufferedTransport implements Transport {
   }
 
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
-    this.closed = true;
+    if (this.ended) return Promise.resolve();
+    this.ended = true;
     return this.inner.close();
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { classifyInboundRequest } from '@modelcontextprotocol/server';
 import type { JSONRPCMessage } from '@modelcontextprotocol/server';
 import type { ConnectionInfo } from '../../pipeline/context.js';
 import type { ConsoleRequest } from '../../console/handler.js';
@@ -18,6 +19,7 @@ import {
   sendJson,
 } from './http-messages.js';
 import { openHttpSession } from './http-session-open.js';
+import { ModernHttp } from './http-modern.js';
 import type { HttpCaller, HttpSessionEntry, SessionOpening } from './http-session-open.js';
 import { answerHealth, HEALTH_PATHS } from './health.js';
 import { answerMetrics } from '../../telemetry/metrics-listener.js';
@@ -97,6 +99,28 @@ export interface HttpEndpoint {
 const PATH = '/mcp';
 const METRICS_PATH = '/metrics';
 
+/**
+ * Which era a POST belongs to, by the SDK's own classifier (the spec's compatibility rules: a
+ * body carrying the `_meta` envelope claim is modern, `initialize` and claim-less traffic are
+ * legacy), or the SDK's ladder rejection (a batch holding a modern request, a bad claim, …).
+ */
+function classifyPost(req: IncomingMessage, body: unknown) {
+  const header = (name: string) => {
+    const v = req.headers[name];
+    return typeof v === 'string' ? v : undefined;
+  };
+  const version = header('mcp-protocol-version');
+  const method = header('mcp-method');
+  const name = header('mcp-name');
+  return classifyInboundRequest({
+    httpMethod: 'POST',
+    body,
+    ...(version !== undefined ? { protocolVersionHeader: version } : {}),
+    ...(method !== undefined ? { mcpMethodHeader: method } : {}),
+    ...(name !== undefined ? { mcpNameHeader: name } : {}),
+  });
+}
+
 /** Who a bearer token identifies: a short hash of it (never the token itself). */
 export function tokenSubject(token: string): string {
   return `token:${createHash('sha256').update(token).digest('hex').slice(0, 12)}`;
@@ -156,6 +180,18 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   };
 
   const sessions: SessionOpening = { registry, perSession, options, drop };
+  // 2026-07-28 clients: no session; their gateway sessions are pooled per caller (http-modern.ts).
+  const modern = new ModernHttp({
+    open: (init, connection, caller) => options.open(init, connection, caller),
+    perSession,
+    limits: {
+      maxSessionsPerUser: settings.maxSessionsPerUser,
+      maxProcessesPerUser: settings.maxProcessesPerUser,
+      idleMs: settings.idleSessionSeconds * 1000,
+    },
+    maxBodyBytes: limit,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  });
   const openSession = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -261,6 +297,12 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
     const firstId = batch ? null : idOf(messages[0]);
     // Draining: replies and notifications still reach the requests in flight; new work does not.
     if (draining && carriesRequest(messages)) return refuseDraining(res, firstId);
+    const era = classifyPost(req, batch ? messages : messages[0]);
+    if (era.kind === 'reject') return rpcError(res, era.httpStatus, era.code, era.message, firstId);
+    if (era.kind === 'modern') {
+      track(res, null);
+      return modern.handle(req, res, messages[0] as JSONRPCMessage, caller, forwarded);
+    }
     if (req.headers['mcp-session-id'] === undefined) {
       track(res, null);
       return openSession(req, res, messages, forwarded, caller);
@@ -425,6 +467,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const idleMs = settings.idleSessionSeconds * 1000;
   const sweeper = setInterval(
     () => {
+      modern.sweep(settings.idleSessionSeconds);
       for (const id of registry.idle()) {
         options.onEvent?.({
           event: 'session_expired',
@@ -441,7 +484,7 @@ export async function startHttpEndpoint(options: HttpEndpointOptions): Promise<H
   const close = async () => {
     clearInterval(sweeper);
     const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-    await Promise.all(registry.ids().map(drop));
+    await Promise.all([...registry.ids().map(drop), modern.close()]);
     server.closeAllConnections(); // open SSE streams would otherwise hold close() forever
     await stopped;
   };

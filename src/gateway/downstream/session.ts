@@ -1,5 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
-import { ProtocolError, Server } from '@modelcontextprotocol/server';
+import { LOG_LEVEL_META_KEY, ProtocolError, Server } from '@modelcontextprotocol/server';
+import { serveStdio } from '@modelcontextprotocol/server/stdio';
 import type {
   Implementation,
   JSONRPCMessage,
@@ -16,6 +17,8 @@ import type { EdgeProblem } from './stdio-line-transport.js';
 import { StdioLineTransport } from './stdio-line-transport.js';
 import { codeOf } from '../../pipeline/error-table.js';
 import { gatehouseVersion } from '../../version.js';
+import type { Era } from './era.js';
+import { envelopeOf, initFromEnvelope, logLevelAdmits, openingEra } from './era.js';
 
 /** What the client said in `initialize`. */
 export interface InitInfo {
@@ -27,6 +30,14 @@ export interface InitInfo {
 export interface StdioSession {
   downstream: BufferedTransport;
   first: JSONRPCMessage;
+  /** The era the first message opened (era.ts `openingEra`). */
+  era: Era;
+  /**
+   * What the upstream side is opened with: `initialize`'s capabilities (legacy), or the first
+   * request's `_meta` envelope (modern). A modern client's later requests may declare other
+   * capabilities; the upstream keeps the first ones for the life of the process (it is not
+   * re-initialised per request), while each request's own envelope reaches the pipeline.
+   */
   init: InitInfo;
   /** Resolves when the client hangs up. */
   closed: Promise<void>;
@@ -38,12 +49,11 @@ export async function openStdioSession(
   options: { maxLineBytes?: number; onProblem?: (p: EdgeProblem) => void } = {},
 ): Promise<StdioSession | null> {
   const downstream = new BufferedTransport(new StdioLineTransport(stdin, stdout, options));
-  const closed = new Promise<void>((resolve) => {
-    downstream.onclose = () => resolve();
-  });
   const first = await downstream.firstMessage().catch(() => null);
   if (!first) return null;
-  return { downstream, first, init: asInitialize(first), closed };
+  const era = openingEra(first);
+  const init = era === 'modern' ? initFromEnvelope(envelopeOf(first)) : asInitialize(first);
+  return { downstream, first, era, init, closed: downstream.closed };
 }
 
 function asInitialize(message: JSONRPCMessage): InitInfo {
@@ -87,6 +97,8 @@ export class Relay {
   private downstream: Server | null = null;
   /** Servers that asked the client for its roots: the ones told when the roots change. */
   private readonly rootsAskedBy = new Set<string | null>();
+  /** Modern HTTP clients' `subscriptions/listen` streams (no one Server holds them). */
+  private readonly listeners = new Set<(notification: ClientNotice) => void>();
 
   /** `shape` masks what a server sends (logs, sampling and elicitation text) on its way. */
   constructor(private readonly shape: OutgoingShaper = (_server, m) => m) {}
@@ -106,9 +118,20 @@ export class Relay {
       )) as never;
     };
     client.fallbackNotificationHandler = async (notification) => {
-      const shaped = this.shape(server, notification);
-      await this.downstream?.notification(shaped as never).catch(() => undefined);
+      await this.toClient(this.shape(server, notification));
     };
+  }
+
+  /** Tells the client something unasked (list_changed, logs): its Server and any listen streams. */
+  async toClient(notification: ClientNotice): Promise<void> {
+    for (const listener of this.listeners) listener(notification);
+    await this.downstream?.notification(notification as never).catch(() => undefined);
+  }
+
+  /** Receives what the session tells its client unasked; returns the way to stop. */
+  listen(listener: (notification: ClientNotice) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Whether `server` has asked the client for its roots (roots/list) in this session. */
@@ -120,6 +143,9 @@ export class Relay {
     this.downstream = server;
   }
 }
+
+/** A notification on its way to the client. */
+export type ClientNotice = { method: string; params?: unknown };
 
 /** Rewrites a message a server sends toward the client (masking); `server` when known. */
 export type OutgoingShaper = (
@@ -146,8 +172,8 @@ export interface ServeSessionOptions {
 }
 
 /** The connection facts of a stdio client (the OS user is read by identify-caller). */
-export function stdioConnection(init: InitInfo): ConnectionInfo {
-  return { transport: 'stdio', headers: {}, authSubject: null, clientInfo: init.clientInfo };
+export function stdioConnection(init: InitInfo, era: Era = 'legacy'): ConnectionInfo {
+  return { transport: 'stdio', headers: {}, authSubject: null, clientInfo: init.clientInfo, era };
 }
 
 /** Answers `initialize` on `transport` and serves every later request through the pipeline. */
@@ -156,6 +182,25 @@ export async function serveOn(
   connection: ConnectionInfo,
   options: ServeSessionOptions,
 ): Promise<Server> {
+  const mcp = buildServer(connection, options, true);
+  await mcp.connect(transport);
+  return mcp;
+}
+
+/**
+ * The one MCP server builder for both eras: the answer to `initialize` / `server/discover`
+ * (masked), and a fallback handler that sends every request through the pipeline. A legacy
+ * connection gets one for its session; a modern client gets one per connection (stdio, pinned by
+ * `serveStdio`) or per HTTP request (the SDK connects it to a per-request transport). `attach`
+ * makes it the Relay's downstream (the one that receives what upstreams send unasked); an HTTP
+ * modern request's server is never attached (its notifications go to listen streams instead).
+ */
+export function buildServer(
+  connection: ConnectionInfo,
+  options: ServeSessionOptions,
+  attach: boolean,
+): Server {
+  const era: Era = connection.era ?? 'legacy';
   // The initialize answer is server-authored text too (instructions, serverInfo): masked like the rest.
   const init = shapeInitialize(options);
   const mcp = new Server(init.info, {
@@ -167,22 +212,61 @@ export async function serveOn(
   const scopes = new Map<string | number, RequestScope>();
   const pipeline = options.pipeline(scopes);
   mcp.fallbackRequestHandler = async (request, ctx) => {
-    scopes.set(request.id, {
-      signal: ctx.mcpReq.signal,
-      notify: (n) =>
-        ctx.mcpReq.notify((options.shapeOutgoing ? options.shapeOutgoing(null, n) : n) as never),
-      elicit: mcp.getClientCapabilities()?.elicitation
-        ? (params) => ctx.mcpReq.elicitInput(params as never) as never
-        : null,
-    });
+    const envelope = era === 'modern' ? modernEnvelope(ctx.mcpReq.envelope) : null;
+    const shape = (n: ClientNotice) => (options.shapeOutgoing ? options.shapeOutgoing(null, n) : n);
+    scopes.set(
+      request.id,
+      era === 'modern'
+        ? {
+            signal: ctx.mcpReq.signal,
+            // 2026-07-28 has no logging/setLevel: a request's `_meta` log level filters logs.
+            notify: async (n) => {
+              const level = (n.params as { level?: unknown } | undefined)?.level;
+              if (
+                n.method === 'notifications/message' &&
+                !logLevelAdmits(envelope?.logLevel ?? null, level)
+              )
+                return;
+              await ctx.mcpReq.notify(shape(n) as never);
+            },
+            elicit: null,
+            ask: null,
+            // Raw, as received: Gatehouse's own sealed state is verified in the pipeline
+            // (no ServerOptions.requestState.verify hook, so the SDK hands over the wire string).
+            mrtr: {
+              inputResponses: ctx.mcpReq.inputResponses ?? null,
+              requestState: rawRequestState(ctx.mcpReq.requestState()),
+            },
+          }
+        : {
+            signal: ctx.mcpReq.signal,
+            notify: (n) => ctx.mcpReq.notify(shape(n) as never),
+            elicit: mcp.getClientCapabilities()?.elicitation
+              ? (params) => ctx.mcpReq.elicitInput(params as never) as never
+              : null,
+            ask: (r) =>
+              ctx.mcpReq.send(
+                { method: r.method, ...(r.params ? { params: r.params } : {}) } as never,
+                passThroughSchema,
+                { signal: ctx.mcpReq.signal },
+              ) as Promise<Record<string, unknown>>,
+            mrtr: null,
+          },
+    );
     try {
       const done = await pipeline.handle(
         {
           id: request.id,
           method: request.method,
-          params: request.params as Record<string, unknown> | undefined,
+          params: withLogLevel(
+            request.params as Record<string, unknown> | undefined,
+            envelope?.logLevel ?? null,
+          ),
         },
-        connection,
+        // A modern client names itself on every request; the envelope's identity is this request's.
+        era === 'modern'
+          ? { ...connection, era, clientInfo: envelope?.clientInfo ?? connection.clientInfo }
+          : connection,
       );
       if (done.caller?.threadId)
         options.onThread?.(done.caller.threadId, done.caller.parentThreadId);
@@ -197,9 +281,31 @@ export async function serveOn(
     }
   };
   mcp.fallbackNotificationHandler = (notification) => options.onNotification(notification as never);
-  options.relay.attach(mcp);
-  await mcp.connect(transport);
+  if (attach) options.relay.attach(mcp);
   return mcp;
+}
+
+/** The SDK's lifted envelope (`ctx.mcpReq.envelope`) read like a wire `_meta`. */
+function modernEnvelope(lifted: unknown) {
+  return envelopeOf({ params: { _meta: lifted ?? {} } });
+}
+
+/** `requestState` as the client echoed it (a string), else null. */
+function rawRequestState(state: unknown): string | null {
+  return typeof state === 'string' ? state : null;
+}
+
+/**
+ * Puts a modern request's log level back in the `_meta` it is forwarded with (the SDK lifts the
+ * envelope keys out): a modern upstream gets it as the client asked, a legacy one ignores it.
+ */
+function withLogLevel(
+  params: Record<string, unknown> | undefined,
+  level: string | null,
+): Record<string, unknown> | undefined {
+  if (level === null) return params;
+  const meta = (params?._meta as Record<string, unknown> | undefined) ?? {};
+  return { ...params, _meta: { ...meta, [LOG_LEVEL_META_KEY]: level } };
 }
 
 /** What the client's `initialize` is answered with, after the shaper (masking) saw it. */
@@ -238,7 +344,16 @@ function shapeInitialize(options: ServeSessionOptions): {
  * (or the session is refused), and it can be served on stdio or on an HTTP session.
  */
 export interface GatewaySession {
+  /** Serves a legacy session (initialize, then its requests) on `transport`. */
   serve(transport: Transport, connection: ConnectionInfo): Promise<Server>;
+  /**
+   * A server from the same builder for modern requests, not connected: `serveStdio` pins one
+   * per stdio connection (`attach`: it receives what upstreams send), the HTTP endpoint makes
+   * one per request (not attached: its session's notices reach `listen` streams).
+   */
+  build(connection: ConnectionInfo, attach: boolean): Server;
+  /** What the session tells its client unasked (list_changed, resources/updated, logs). */
+  listen(listener: (notification: ClientNotice) => void): () => void;
   /** Resolves if the session cannot go on without the client hanging up (its upstream stopped). */
   readonly lost: Promise<string>;
   /** Ends the upstream side: every process tree it started is gone when this resolves. */
@@ -262,6 +377,7 @@ export async function runOnStdio(
     await refuseInitialize(session, opened.refusal);
     return opened.credentialUnavailable ? 'credential_unavailable' : 'unavailable';
   }
+  if (session.era === 'modern') return runModernOnStdio(session, opened);
   const mcp = await opened.serve(session.downstream, stdioConnection(session.init));
   const lost = await Promise.race([session.closed.then(() => null), opened.lost]);
   if (lost)
@@ -270,5 +386,21 @@ export async function runOnStdio(
       .catch(() => undefined);
   await opened.close();
   await mcp.close().catch(() => undefined);
+  return 'served';
+}
+
+/**
+ * A modern stdio client: the SDK's `serveStdio` owns the era machinery (server/discover, envelope
+ * validation, -32022 for an unserved revision, `resultType`, subscriptions/listen) over our
+ * transport, and pins ONE server from the same builder (same pipeline) for the connection. A
+ * client that probes and then falls back to `initialize` gets a legacy server from that builder.
+ */
+async function runModernOnStdio(session: StdioSession, opened: GatewaySession): Promise<'served'> {
+  const handle = serveStdio((ctx) => opened.build(stdioConnection(session.init, ctx.era), true), {
+    transport: session.downstream,
+  });
+  await Promise.race([session.closed, opened.lost]);
+  await opened.close();
+  await handle.close().catch(() => undefined);
   return 'served';
 }

@@ -65,6 +65,7 @@ function who(ctx: PipelineContext): { actor: ActorRef } & ThreadRef {
       os_user: ctx.caller?.osUser ?? null,
       token_subject: ctx.caller?.tokenSubject ?? null,
       client: ctx.caller?.client ?? ctx.connection.clientInfo,
+      era: ctx.connection.era ?? 'legacy',
       ...(ctx.caller?.identity ? { identity: { ...ctx.caller.identity } } : {}),
     },
     thread_id: ctx.caller?.threadId ?? null,
