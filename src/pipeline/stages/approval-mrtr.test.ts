@@ -19,7 +19,7 @@ import type { Stage } from '../stage.js';
 import { approvalStage } from './approval.js';
 import { auditStages } from './audit.js';
 import { defaultStages } from './index.js';
-import { APPROVAL_INPUT_KEY } from './input-required.js';
+import { APPROVAL_INPUT_KEY, sealedResult } from './input-required.js';
 import { maskingStage } from './masking.js';
 import type { Router } from './resolve-target.js';
 
@@ -552,5 +552,56 @@ describe("an upstream's input_required for a modern client", () => {
       inputResponses: { color: { action: 'accept' } },
     });
     expect(h.sent[1]?.params?.inputResponses).not.toHaveProperty(APPROVAL_INPUT_KEY);
+  });
+});
+
+describe('masking and the sealed requestState', () => {
+  // A real sealed state in which a detector (beamer_key, `b_…`) matches a run of characters by
+  // chance: about 1 state in 10 000 looks like this.
+  const UNLUCKY =
+    'ghrs1.BHubqMKc1S7cmo8KowqW9nDW10amMki0iJOWCjCPgALEnXOWUw-4wsz0H9vwlCUkJsHG84PT2VJboCYuGT3e4U0UgEdmTSS_bkjcs5zX2ONXq-b_NtiGYoiJeHu3Bix28YLRjccYWtypcm6bdOjQNTUluGPNwMTHfvpGmNcyJXqgxPNkk-g9ezQKkpxubF0_FacxfARVrEvMrov3HfTu0NxHHC7W2IwwUSoEsy5J8DXr6rJC4AEACiF5YiWmQkcSXMgq9E5R0njhp8k65HNRnySEpXti2MdhTSInA-9mg1N7h7ChWdJI-hMri3IQAHb9mGHNStj8gCIDj_dpoH6Slw6dtmUvrkXx3Mi8SloYdBmN1vR44XcHw9F-m4JHKjvAHAkhxpLC3ckfiiTy-qEjq2kkKGvdiwhQSNwoynmB-b_5mNF1u1epjS2wifF61II75-60gs8lsCj-I4ZCrvXP_88';
+
+  async function through(result: () => Record<string, unknown>) {
+    const { masking } = maskingStage({ policy: DEFAULT_MASKING_POLICY, router });
+    const answer: Stage = {
+      name: 'approval',
+      handle: async (ctx) => {
+        ctx.response = { result: result() };
+      },
+    };
+    const pipeline = createPipeline(
+      defaultStages(
+        router,
+        { forward: async () => ({ result: {} }) },
+        { masking, approval: answer },
+      ),
+    );
+    const ctx = await pipeline.handle(
+      { id: 1, method: 'tools/call', params: { name: 'x', arguments: {} } },
+      modern(),
+    );
+    return resultOf(ctx);
+  }
+  const question = (requestState: string) => ({
+    resultType: 'input_required',
+    inputRequests: {
+      ask: {
+        method: 'elicitation/create',
+        params: { message: `token ${GITHUB_TOKEN}`, requestedSchema: { type: 'object' } },
+      },
+    },
+    requestState,
+  });
+
+  test("Gatehouse's own state passes masking untouched; the rest of the result is masked", async () => {
+    const out = await through(() => sealedResult(question(UNLUCKY)));
+    expect(out.requestState).toBe(UNLUCKY);
+    expect(JSON.stringify(out.inputRequests)).not.toContain(GITHUB_TOKEN);
+  });
+
+  test('the same string in a result Gatehouse did not seal (an upstream forging it) is masked', async () => {
+    const out = await through(() => question(UNLUCKY));
+    expect(out.requestState).not.toBe(UNLUCKY);
+    expect(out.requestState).toContain('REDACTED');
   });
 });

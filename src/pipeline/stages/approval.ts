@@ -20,6 +20,7 @@ import {
   openRound,
   refuseState,
   sealFor,
+  sealedResult,
   setUpstreamParams,
   upstreamAnswers,
   wrapUpstreamInputRequired,
@@ -518,7 +519,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         ...base,
       });
       ctx.response = {
-        result: {
+        result: sealedResult({
           resultType: 'input_required',
           inputRequests: {
             [APPROVAL_INPUT_KEY]: {
@@ -527,7 +528,7 @@ export function approvalStage(settings: ApprovalSettings): Stage {
             },
           },
           requestState: sealed.state,
-        },
+        }),
       };
       return;
     }

@@ -66,6 +66,27 @@ export interface RoundRefusal {
   approvalId?: string;
 }
 
+/**
+ * The `input_required` results whose `requestState` Gatehouse sealed, by identity (an upstream
+ * cannot make an object that is in this set). The masking stage leaves that one string alone:
+ * it is ciphertext Gatehouse minted, holds nothing readable, and a detector matching a run of
+ * its characters by chance (about 1 in 10 000 states) would break the client's retry.
+ */
+const SEALED_RESULTS = new WeakSet<object>();
+
+/** An input_required result carrying Gatehouse's own sealed state (see SEALED_RESULTS). */
+export function sealedResult(result: Record<string, unknown>): Record<string, unknown> {
+  SEALED_RESULTS.add(result);
+  return result;
+}
+
+/** Gatehouse's sealed state in this result, if Gatehouse made the result; else undefined. */
+export function gatehouseSealedState(result: object): string | undefined {
+  if (!SEALED_RESULTS.has(result)) return undefined;
+  const state = (result as { requestState?: unknown }).requestState;
+  return typeof state === 'string' ? state : undefined;
+}
+
 /** Whether this request is a modern client's request that takes part in multi-round trips. */
 export function isModernRound(ctx: PipelineContext): boolean {
   return ctx.connection.era === 'modern' && MRTR_METHODS.has(ctx.request.method);
@@ -279,11 +300,11 @@ export function wrapUpstreamInputRequired(
     return;
   }
   ctx.response = {
-    result: {
+    result: sealedResult({
       ...result,
       inputRequests: Object.fromEntries(renamed),
       requestState: sealed.state,
-    },
+    }),
   };
 }
 
