@@ -1,6 +1,8 @@
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { passThroughSchema } from '../../src/gateway/wire.js';
@@ -22,8 +24,10 @@ const REQUIREMENTS = `
 default_approval = "gatehouse"
 `;
 const clients: Client[] = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  for (const c of children.splice(0)) c.kill('SIGTERM');
 });
 
 function setup() {
@@ -39,6 +43,7 @@ async function modernClient(
   args: string[],
   autoFulfill: boolean,
   answer: (message: string) => 'accept' | 'decline',
+  http?: { url: string; token: string },
 ) {
   const client = new Client(
     { name: 'modern-approval-test', version: '1.0.0' },
@@ -55,12 +60,16 @@ async function modernClient(
     return { action: answer(message), content: {} } as never;
   });
   await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [BIN, ...args, 'run', 'governed'],
-      env: { ...process.env, GATEHOUSE_HOME: home } as Record<string, string>,
-      stderr: 'pipe',
-    }),
+    http
+      ? new StreamableHTTPClientTransport(new URL(http.url), {
+          requestInit: { headers: { authorization: `Bearer ${http.token}` } },
+        })
+      : new StdioClientTransport({
+          command: process.execPath,
+          args: [BIN, ...args, 'run', 'governed'],
+          env: { ...process.env, GATEHOUSE_HOME: home } as Record<string, string>,
+          stderr: 'pipe',
+        }),
   );
   clients.push(client);
   return { client, asked };
@@ -191,5 +200,70 @@ describe.skipIf(!existsSync(BIN))('approvals for a 2026-07-28 client (input_requ
       'approval.requested',
       'approval.denied',
     ]);
+  });
+
+  test('over HTTP with identities: a state is bound to the caller who was asked', async () => {
+    const home = tempDir();
+    const store = join(tempDir(), 'service-tokens.json');
+    const token = (subject: string) => {
+      const r = spawnSync(
+        process.execPath,
+        [BIN, 'tokens', 'create', subject, '--subject', subject, '--store', store, '--json'],
+        { env: { ...process.env, GATEHOUSE_HOME: home }, encoding: 'utf8' },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as { token: string }).token;
+    };
+    const alice = token('alice-bot');
+    const mallory = token('mallory-bot');
+    const dir = writeFiles({
+      'config.toml': CONFIG,
+      'requirements.toml': `${REQUIREMENTS}\n[gatehouse_identity]\nservice_tokens = ${JSON.stringify(store)}\n`,
+    });
+    const args = [
+      '--config',
+      join(dir, 'config.toml'),
+      '--requirements',
+      join(dir, 'requirements.toml'),
+    ];
+    const child = spawn(
+      process.execPath,
+      [BIN, ...args, 'run', 'governed', '--http', '127.0.0.1:0'],
+      {
+        env: { ...process.env, GATEHOUSE_HOME: home },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    children.push(child);
+    let err = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stderr?.on('data', (d: Buffer) => {
+        err += d.toString();
+        const m = /"event":"listening","url":"([^"]+)"/.exec(err);
+        if (m?.[1]) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+    });
+    const a = await modernClient(home, args, false, () => 'accept', { url, token: alice });
+    const m = await modernClient(home, args, false, () => 'accept', { url, token: mallory });
+    const call = { name: 'refund', arguments: { amount: 9, to: 'mallory' } };
+    const asked = await rawCall(a.client, call);
+    const state = String(asked.result?.requestState);
+    const accept = { 'gatehouse.approval': { action: 'accept', content: {} } };
+    const stolen = await rawCall(m.client, {
+      ...call,
+      inputResponses: accept,
+      requestState: state,
+    });
+    expect(stolen.error).toMatchObject({ code: -32602, data: { reason: 'other_caller' } });
+    const own = await rawCall(a.client, { ...call, inputResponses: accept, requestState: state });
+    expect(text(own.result)).toBe('refunded 9 to mallory');
+
+    // The SDK's own multi-round driver over HTTP.
+    const auto = await modernClient(home, args, true, () => 'accept', { url, token: alice });
+    expect(
+      text(await auto.client.callTool({ name: 'refund', arguments: { amount: 1, to: 'x' } })),
+    ).toBe('refunded 1 to x');
+    expect(auto.asked).toHaveLength(1);
   });
 });
