@@ -10,7 +10,10 @@ import type { ApprovalDbRow } from './queue.js';
 import { checkDecision, fromDbRow, newDbRow } from './queue.js';
 
 export function approvalsTablePostgres(schema: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${schema}.approvals (
+  // One statement list is one transaction: the lock keeps replicas that start together from
+  // racing on CREATE TABLE IF NOT EXISTS (which can fail on the type catalogue's unique key).
+  return `SELECT pg_advisory_xact_lock(hashtext('gatehouse approvals ddl ${schema}'));
+  CREATE TABLE IF NOT EXISTS ${schema}.approvals (
     id TEXT PRIMARY KEY, status TEXT NOT NULL, binding TEXT NOT NULL, requester TEXT,
     two_person BOOLEAN NOT NULL, server TEXT NOT NULL, tool TEXT NOT NULL,
     arguments_masked TEXT NOT NULL, policy_revision TEXT NOT NULL, rule TEXT NOT NULL,
@@ -19,7 +22,11 @@ export function approvalsTablePostgres(schema: string): string {
   CREATE INDEX IF NOT EXISTS approvals_binding ON ${schema}.approvals (binding, status);
   ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS level TEXT;
   ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS "grant" TEXT;
-  ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS category TEXT;`;
+  ALTER TABLE ${schema}.approvals ADD COLUMN IF NOT EXISTS category TEXT;
+  CREATE TABLE IF NOT EXISTS ${schema}.approval_state_claims (
+    id TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+  CREATE INDEX IF NOT EXISTS approval_state_claims_expiry
+    ON ${schema}.approval_state_claims (expires_at);`;
 }
 
 /** The channel every replica listens on; the payload is `SCHEMA:ID` of the decided approval. */
@@ -200,6 +207,20 @@ export class PostgresApprovalQueue implements ApprovalQueue {
     this.closed = true;
     void this.listener?.then((c) => c?.end().catch(() => undefined));
     this.listener = null;
+  }
+
+  /** One INSERT: the primary key decides which replica's claim is first. */
+  async claimState(id: string, expiresAt: string): Promise<boolean> {
+    await this.ready;
+    const s = this.schema;
+    await this.pool.query(`DELETE FROM ${s}.approval_state_claims WHERE expires_at <= $1`, [
+      new Date().toISOString(),
+    ]);
+    const inserted = await this.pool.query(
+      `INSERT INTO ${s}.approval_state_claims (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+      [id, expiresAt],
+    );
+    return inserted.rowCount === 1;
   }
 
   async get(id: string): Promise<ApprovalRow | null> {

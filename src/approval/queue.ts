@@ -99,6 +99,12 @@ export interface ApprovalQueue {
    * delays a waiter until its next poll; it never decides anything.
    */
   waitForChange?(id: string, ms: number): Promise<'changed' | 'timeout'>;
+  /**
+   * Single use of a sealed MCP `requestState` (approval/request-state.ts) across every process
+   * sharing the store: true for the first claim of `id`, false ever after (until `expiresAt`,
+   * an ISO time after which the state is refused as expired anyway and the claim is forgotten).
+   */
+  claimState?(id: string, expiresAt: string): Promise<boolean>;
   decide(
     id: string,
     decision: 'approved' | 'denied',

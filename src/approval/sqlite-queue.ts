@@ -16,7 +16,9 @@ CREATE TABLE IF NOT EXISTS approvals (
   arguments_masked TEXT NOT NULL, policy_revision TEXT NOT NULL, rule TEXT NOT NULL,
   created_at TEXT NOT NULL, expires_at TEXT NOT NULL, approver TEXT, decided_at TEXT,
   reason TEXT, used_at TEXT);
-CREATE INDEX IF NOT EXISTS approvals_binding ON approvals (binding, status);`;
+CREATE INDEX IF NOT EXISTS approvals_binding ON approvals (binding, status);
+CREATE TABLE IF NOT EXISTS approval_state_claims (id TEXT PRIMARY KEY, expires_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS approval_state_claims_expiry ON approval_state_claims (expires_at);`;
 
 /** The queue in the audit store's SQLite file. Every change is one IMMEDIATE transaction. */
 export class SqliteApprovalQueue implements ApprovalQueue {
@@ -114,6 +116,18 @@ export class SqliteApprovalQueue implements ApprovalQueue {
         out.rejected.push({ row: { ...row, status: 'rejected', reason: why }, reason: why });
       }
       return out;
+    });
+  }
+
+  claimState(id: string, expiresAt: string): Promise<boolean> {
+    return this.write(() => {
+      this.db
+        .prepare('DELETE FROM approval_state_claims WHERE expires_at <= ?')
+        .run(new Date().toISOString());
+      const inserted = this.db
+        .prepare('INSERT OR IGNORE INTO approval_state_claims (id, expires_at) VALUES (?, ?)')
+        .run(id, expiresAt);
+      return inserted.changes === 1;
     });
   }
 

@@ -73,7 +73,12 @@ export type CallOutcome =
   /** Refused before forwarding while waiting for an approval: not a person's denial. */
   | 'approval_timed_out'
   | 'approval_expired'
-  | 'approval_withdrawn';
+  | 'approval_withdrawn'
+  /**
+   * Answered with an MCP 2026-07-28 `input_required` result (Gatehouse's approval question or an
+   * upstream's input request): the call waits for the client's retry, which is its own record.
+   */
+  | 'input_required';
 
 export type AuditedMethod = 'tools/call' | 'resources/read' | 'prompts/get' | 'tasks/result';
 
@@ -185,7 +190,7 @@ export type AuditEventBody =
         /** The call can never be approved as asked (e.g. its requester is unknown). */
         | 'approval.refused';
       approval_id: string;
-      channel: 'elicitation' | 'session_grant' | 'queue' | 'cli' | 'http';
+      channel: 'elicitation' | 'input_required' | 'session_grant' | 'queue' | 'cli' | 'http';
       server: string;
       tool: string;
       requester: string | null;

@@ -64,6 +64,7 @@ const OUTCOMES: Record<CallOutcome, true> = {
   approval_timed_out: true,
   approval_expired: true,
   approval_withdrawn: true,
+  input_required: true,
 };
 
 export const AUDIT_EVENT_TYPES: readonly string[] = Object.keys(EVENT_TYPES);

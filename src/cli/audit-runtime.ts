@@ -1,3 +1,5 @@
+import type { RequestStateKey, StateClaims } from '../approval/request-state.js';
+import { deriveRequestStateKey, memoryStateClaims } from '../approval/request-state.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { StoredRecord } from '../audit/chain.js';
@@ -131,9 +133,12 @@ export async function startAudit(
   let writer: AuditWriter | null = null;
   let shared: 'host' | 'client' | 'direct' | 'off' = 'off';
   let hmacKey: Buffer = Buffer.alloc(32);
+  /** Sealed MCP requestStates: a sub-key of the HMAC key; none when the keys did not load. */
+  let requestStateKey: RequestStateKey | null = null;
   try {
     const keys = loadOrCreateAuditKeys(world.gatehouseHome);
     hmacKey = keys.hmac;
+    requestStateKey = deriveRequestStateKey(keys.hmac);
     const store = await openAuditStore(spec, world.gatehouseHome);
     const socketDir = (audit.sharedAppender?.value ?? true) ? sharedAppenderDir(io.env) : null;
     writer = new AuditWriter(store, {
@@ -208,6 +213,12 @@ export async function startAudit(
     io.env,
   );
   const peopleMasker = new Masker(maskingPolicy);
+  // One for the process: every replica sharing the store sees a state's use (claimState);
+  // without a store, this process alone (a state could be replayed once on another process).
+  const claimState = queue?.claimState?.bind(queue);
+  const stateClaims: StateClaims = claimState
+    ? { claim: (id, expiresAt) => claimState(id, new Date(expiresAt).toISOString()) }
+    : memoryStateClaims();
   const governance: GovernanceFactory = (router, scopes) => ({
     'audit-intent': stages.intent,
     'audit-result': stages.result,
@@ -245,6 +256,11 @@ export async function startAudit(
       approvers: world.requirements.requirements.approvals.approvers,
       inBandCategories: world.requirements.requirements.approvals.inBandCategories,
       maskForPeople: (value) => maskForAudit(peopleMasker, value),
+      rounds: {
+        key: requestStateKey,
+        claims: stateClaims,
+        ttlMs: policy.approvalTtlSeconds * 1000,
+      },
       approveHint,
       ...(policy.approvalWebhook
         ? {

@@ -64,7 +64,8 @@ export interface PolicyFacts {
 /** Evidence of the approval a call went through with. */
 export interface ApprovalEvidence {
   id: string;
-  channel: 'elicitation' | 'session_grant' | 'queue';
+  /** `input_required`: a modern (2026-07-28) client answered Gatehouse's embedded elicitation. */
+  channel: 'elicitation' | 'input_required' | 'session_grant' | 'queue';
   approver: string | null;
   decided_at: string;
   binding_sha256: string;

@@ -46,12 +46,15 @@ export const ERROR_TABLE = {
   /**
    * JSON-RPC 2.0: invalid params. MCP servers answer an unknown tool, prompt or resource with it
    * (the 2026-07-28 spec: resource not found is −32602 too), so a hidden tool looks the same.
+   * A `requestState` that fails verification is invalid params too (as the SDK answers it), with
+   * `data.reason` saying which check failed.
    */
   unknown_target: {
     code: -32602,
     httpStatus: 400,
     outcome: 'protocol_error',
-    meaning: 'unknown (or hidden) tool, prompt, resource or task',
+    meaning:
+      'unknown (or hidden) tool, prompt, resource or task; or a `requestState` Gatehouse refuses (`data.reason`: malformed, tampered, expired, other_caller, other_call, replayed)',
   },
   /** JSON-RPC 2.0: a failure inside Gatehouse, never the client's fault. */
   internal_error: {

@@ -308,8 +308,10 @@ function watchRequest(ctx: PipelineContext, tracer: Tracer | null, m: Instrument
   };
 }
 
-function approvalResult(ctx: PipelineContext): 'granted' | 'denied' | 'expired' {
+function approvalResult(ctx: PipelineContext): 'granted' | 'denied' | 'expired' | 'asked' {
   if (ctx.approval) return 'granted';
+  // A 2026-07-28 client was asked (input_required): its retry decides.
+  if (ctx.answeredBy === 'approval' && outcomeOf(ctx) === 'input_required') return 'asked';
   if (ctx.approvalOutcome === 'approval_expired' || ctx.approvalOutcome === 'approval_timed_out')
     return 'expired';
   return 'denied';

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { canonicalJson } from '../../audit/canonical-json.js';
 import type { AuditEventBody } from '../../audit/event.js';
 import { timeOrderedId } from '../../audit/ids.js';
@@ -11,6 +11,20 @@ import { APPROVAL_LEVELS, HUMAN_APPROVAL_CATEGORIES } from '../../policy/model.j
 import type { PipelineContext } from '../context.js';
 import { gatehouseError } from '../error-table.js';
 import type { Stage } from '../stage.js';
+import { memoryStateClaims } from '../../approval/request-state.js';
+import type { RequestStatePayload } from '../../approval/request-state.js';
+import type { Round, RoundRefusal, RoundSettings } from './input-required.js';
+import {
+  APPROVAL_INPUT_KEY,
+  isModernRound,
+  openRound,
+  refuseState,
+  sealFor,
+  sealedResult,
+  setUpstreamParams,
+  upstreamAnswers,
+  wrapUpstreamInputRequired,
+} from './input-required.js';
 
 export interface ApprovalSettings {
   /** Per-request client channels (elicitation), by JSON-RPC id. */
@@ -40,6 +54,13 @@ export interface ApprovalSettings {
   inBandCategories?: readonly string[];
   /** Masks what goes into the queue row and the webhook (the audit's masking). */
   maskForPeople?(value: unknown): unknown;
+  /**
+   * MCP 2026-07-28 clients (multi-round trips): the sealed requestState's key (null: none, so
+   * modern clients are never asked in-band and no upstream input is passed on), single-use
+   * claims (shared through the store when there is one) and how long a state is valid.
+   * Absent: no key, claims in this process.
+   */
+  rounds?: RoundSettings;
 }
 
 /**
@@ -152,17 +173,35 @@ export function approvalStage(settings: ApprovalSettings): Stage {
   const approvers = settings.approvers ?? [];
   const inBand = new Set(settings.inBandCategories ?? []);
   const forPeople = settings.maskForPeople ?? ((v: unknown) => maskJsonValue(v));
+  const rounds: RoundSettings = settings.rounds ?? {
+    key: null,
+    claims: memoryStateClaims(),
+    ttlMs: settings.ttlMs,
+  };
+  /** The approval a call went on with, for the next round's state (modern clients). */
+  const grants = new WeakMap<PipelineContext, NonNullable<RequestStateApproval>>();
   return {
     name: 'approval',
     handle: async function approval(ctx, next) {
-      await decide(ctx);
-      // Answered: refused, waiting, or denied (the response says which); else it may go on.
-      if (!ctx.response) await next();
+      if (!isModernRound(ctx)) {
+        await decide(ctx, null);
+        // Answered: refused, waiting, or denied (the response says which); else it may go on.
+        if (!ctx.response) await next();
+        return;
+      }
+      // A modern client's round: its state verified and claimed first (single use).
+      const round = await openRound(ctx, settings.scopes.get(ctx.request.id), rounds);
+      await decide(ctx, round);
+      if (!ctx.response && 'problem' in round) refuseState(ctx, round);
+      if (ctx.response) return;
+      setUpstreamParams(ctx, round as Round);
+      await next();
+      wrapUpstreamInputRequired(ctx, round as Round, rounds, grants.get(ctx) ?? null);
     },
   };
 
   /** Grants the call (evidence in ctx.approval) or answers it with why not. */
-  async function decide(ctx: PipelineContext): Promise<void> {
+  async function decide(ctx: PipelineContext, round: Round | RoundRefusal | null): Promise<void> {
     if (ctx.decision.kind !== 'needs_approval' || !ctx.target?.tool || !ctx.policy) return;
     const { server, tool } = ctx.target;
     const args = ctx.request.params?.arguments;
@@ -213,15 +252,20 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         });
       }
     };
-    const granted = (evidence: NonNullable<PipelineContext['approval']>, grant: unknown) => {
+    const granted = (
+      evidence: NonNullable<PipelineContext['approval']>,
+      grant: unknown,
+      reason: string | null = null,
+    ) => {
       recordExpired();
       ctx.approval = evidence;
+      grants.set(ctx, { id: evidence.id, binding, level, granted: true });
       settings.evidence({
         type: 'approval.used',
         approval_id: evidence.id,
         channel: evidence.channel,
         approver: evidence.approver,
-        reason: null,
+        reason,
         ...base,
         ...(grant ? { grant } : {}),
       });
@@ -241,6 +285,20 @@ export function approvalStage(settings: ApprovalSettings): Stage {
       });
       refuse(`Gatehouse refuses ${server}/${tool}: ${message}; the call was not made`);
     };
+
+    // A modern client's state that failed its checks: refused, with the approval it named if any.
+    if (round && 'problem' in round) {
+      settings.evidence({
+        type: 'approval.refused',
+        approval_id: round.approvalId ?? timeOrderedId(),
+        channel: 'input_required',
+        approver: null,
+        reason: round.message,
+        ...base,
+      });
+      refuseState(ctx, round);
+      return;
+    }
 
     // A second person (or a person at all) cannot be told apart from an unknown requester.
     if ((twoPerson || (level === 'always' && human)) && !isPersonPrincipal(requester)) {
@@ -270,6 +328,86 @@ export function approvalStage(settings: ApprovalSettings): Stage {
         null,
       );
       return;
+    }
+
+    // A modern client's round that carries Gatehouse's own approval question or grant.
+    const asked = round?.payload.approval;
+    if (round && asked) {
+      const sameCall = sameBinding(asked.binding, binding);
+      const answer = round.responses[APPROVAL_INPUT_KEY];
+      const answered = Object.hasOwn(round.responses, APPROVAL_INPUT_KEY);
+      if (!sameCall) {
+        // Same arguments (the state's own binding says so), but another policy revision or level.
+        settings.evidence({
+          type: 'approval.refused',
+          approval_id: asked.id,
+          channel: 'input_required',
+          approver: null,
+          reason: 'the approval in the requestState is for another policy revision or level',
+          ...base,
+        });
+        refuse(
+          `Gatehouse refuses ${server}/${tool}: the approval in the requestState was given under another policy (revision or level changed); make the call again without it to be asked anew`,
+        );
+        return;
+      }
+      if (asked.granted) {
+        granted(
+          {
+            id: asked.id,
+            channel: 'input_required',
+            approver: requester,
+            decided_at: new Date().toISOString(),
+            binding_sha256: binding,
+            scope: 'call',
+          },
+          null,
+          'granted in an earlier round of this call',
+        );
+        return;
+      }
+      if (answered) {
+        const action = elicitAction(answer);
+        if (action !== 'accept') {
+          const declined = action === 'decline';
+          settings.evidence({
+            type: declined ? 'approval.denied' : 'approval.withdrawn',
+            approval_id: asked.id,
+            channel: 'input_required',
+            approver: declined ? requester : null,
+            reason: action
+              ? `the user chose ${action}`
+              : 'the answer was not an elicitation result',
+            ...base,
+          });
+          if (!declined) ctx.approvalOutcome = 'approval_withdrawn';
+          refuse(
+            `The user did not approve ${server}/${tool} (${action ?? 'no valid answer'}); the call was not made`,
+          );
+          return;
+        }
+        settings.evidence({
+          type: 'approval.granted',
+          approval_id: asked.id,
+          channel: 'input_required',
+          approver: requester,
+          reason: null,
+          ...base,
+        });
+        granted(
+          {
+            id: asked.id,
+            channel: 'input_required',
+            approver: requester,
+            decided_at: new Date().toISOString(),
+            binding_sha256: binding,
+            scope: 'call',
+          },
+          null,
+        );
+        return;
+      }
+      // Retried without an answer: the question is asked again below, under a new state.
     }
 
     /** Whether a stored approval counts for this call: null, or why not. */
@@ -352,12 +490,50 @@ export function approvalStage(settings: ApprovalSettings): Stage {
 
     const scope = settings.scopes.get(ctx.request.id);
     const outOfBandOnly = level === 'always' && human && !inBand.has(category as string);
+    const channelNote =
+      human && level === 'always'
+        ? `in-band: category '${category}' is allowed in-band by [gatehouse_approvals] in_band_categories`
+        : null;
+    if (!twoPerson && !outOfBandOnly && round && rounds.key && canElicit(ctx)) {
+      // A modern client: the question is an `input_required` result; the retry answers it.
+      const id = timeOrderedId();
+      const pendingUpstream = round.payload.upstream
+        ? { state: round.payload.upstream.state, keys: {}, responses: upstreamAnswers(round) }
+        : null;
+      const sealed = sealFor(round, rounds, {
+        approval: { id, binding, level, granted: false },
+        ...(pendingUpstream ? { upstream: pendingUpstream } : {}),
+      });
+      if ('error' in sealed) {
+        refuse(
+          `Gatehouse cannot ask for approval of ${server}/${tool}: ${sealed.error}; the call was not made`,
+        );
+        return;
+      }
+      settings.evidence({
+        type: 'approval.requested',
+        approval_id: id,
+        channel: 'input_required',
+        approver: null,
+        reason: channelNote,
+        ...base,
+      });
+      ctx.response = {
+        result: sealedResult({
+          resultType: 'input_required',
+          inputRequests: {
+            [APPROVAL_INPUT_KEY]: {
+              method: 'elicitation/create',
+              params: approvalElicitation(ctx, server, tool, args, false),
+            },
+          },
+          requestState: sealed.state,
+        }),
+      };
+      return;
+    }
     if (!twoPerson && !outOfBandOnly && scope?.elicit) {
       const id = timeOrderedId();
-      const channelNote =
-        human && level === 'always'
-          ? `in-band: category '${category}' is allowed in-band by [gatehouse_approvals] in_band_categories`
-          : null;
       settings.evidence({
         type: 'approval.requested',
         approval_id: id,
@@ -510,6 +686,33 @@ export function approvalStage(settings: ApprovalSettings): Stage {
       `${server}/${tool} is waiting for ${twoPerson ? `a second person's signed approval (not ${requester ?? 'the requester'})` : 'approval'}: ${settings.approveHint(row.id)}; then make the same call again (approval ${row.id}, valid until ${row.expiresAt})`,
     );
   }
+}
+
+type RequestStateApproval = RequestStatePayload['approval'];
+
+/** The action of an elicitation result, or null when the answer is not one. */
+function elicitAction(answer: unknown): 'accept' | 'decline' | 'cancel' | null {
+  const action = (answer as { action?: unknown } | null)?.action;
+  return action === 'accept' || action === 'decline' || action === 'cancel' ? action : null;
+}
+
+/** Equal bindings, compared in constant time (both are hex HMACs of one length). */
+function sameBinding(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/**
+ * Whether a modern client can show a form elicitation: its per-request capabilities say so
+ * (`_meta` `io.modelcontextprotocol/clientCapabilities`); when the transport lifted them off the
+ * request, the question is asked (a client that cannot answer fails its own call, nothing more).
+ */
+function canElicit(ctx: PipelineContext): boolean {
+  const meta = ctx.request.params?._meta as Record<string, unknown> | undefined;
+  const caps = meta?.['io.modelcontextprotocol/clientCapabilities'];
+  if (!caps || typeof caps !== 'object') return true;
+  return Boolean((caps as { elicitation?: unknown }).elicitation);
 }
 
 function evidenceFrom(

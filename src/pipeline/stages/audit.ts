@@ -126,6 +126,9 @@ function callRequest(
 /** How a call ended, as the audit trail (and telemetry) names it. */
 export function outcomeOf(ctx: PipelineContext): CallOutcome {
   const response = ctx.response;
+  // Waiting for the client's input (approval or an upstream's question): not a result yet.
+  if (response && 'result' in response && response.result.resultType === 'input_required')
+    return 'input_required';
   if (ctx.answeredBy === 'approval' && ctx.approvalOutcome) return ctx.approvalOutcome;
   if (ctx.answeredBy === 'resolve-target' && response && 'error' in response) {
     // Nothing was sent: a server that cannot be used is not a denial.

@@ -1,3 +1,4 @@
+import { gatehouseSealedState } from './input-required.js';
 import type { MaskCounts } from '../../masking/engine.js';
 import { Masker } from '../../masking/engine.js';
 import type { BudgetReport } from '../../masking/mask-mcp.js';
@@ -90,7 +91,8 @@ export function maskingStage(options: MaskingStageOptions): {
       };
       return false;
     }
-    ctx.forwardParams = { ...ctx.request.params, arguments: restored };
+    // On top of what an earlier stage already changed (the approval stage's MCP round material).
+    ctx.forwardParams = { ...(ctx.forwardParams ?? ctx.request.params), arguments: restored };
     ctx.masking = { counts: {}, exempt: null, withheld: null, detokenized: kinds };
     return true;
   };
@@ -200,8 +202,16 @@ async function maskResponse(
   const schema = tool?.tool
     ? await options.router.toolOutputSchema(tool.server, tool.tool)
     : undefined;
-  const result = maskResult(masker, response.result, schema, counts);
-  return { result: withRedactionMeta(result, counts) };
+  // Gatehouse's own sealed requestState is not server output: kept out of the walk, put back.
+  const sealed = gatehouseSealedState(response.result);
+  const { requestState: _sealed, ...rest } = response.result;
+  const result = maskResult(masker, sealed === undefined ? response.result : rest, schema, counts);
+  return {
+    result: withRedactionMeta(
+      sealed === undefined ? result : { ...result, requestState: sealed },
+      counts,
+    ),
+  };
 }
 
 /** For tools/list: each listed name → the server's own name and its server, when they differ. */
