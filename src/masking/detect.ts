@@ -27,13 +27,22 @@ export function builtInRules(options: { ipAddresses?: boolean } = {}): DetectorR
 
 const DEFAULT_RULES = builtInRules();
 
-const scanners = new WeakMap<
-  readonly DetectorRule[],
-  { scanner: KeywordScanner; ruleKeywords: number[][] }
->();
+/**
+ * A rule list's keyword automaton, each rule's keyword indexes, and each keyword's rules (so
+ * the rules to run are found from the keywords that occur, not by asking every rule).
+ */
+interface ScannerEntry {
+  scanner: KeywordScanner;
+  ruleKeywords: number[][];
+  rulesByKeyword: number[][];
+  /** Scratch: which rules have a keyword in the text being scanned. */
+  active: Uint8Array;
+}
+
+const scanners = new WeakMap<readonly DetectorRule[], ScannerEntry>();
 
 /** The same automata by keyword lists, for callers that build a new rule array per call. */
-const scannersByKeywords = new Map<string, { scanner: KeywordScanner; ruleKeywords: number[][] }>();
+const scannersByKeywords = new Map<string, ScannerEntry>();
 const SCANNERS_BY_KEYWORDS_MAX = 64;
 
 /** One keyword automaton per rule list (built once; rule lists with the same keywords share one). */
@@ -52,7 +61,16 @@ function scannerFor(rules: readonly DetectorRule[]) {
         return words.length - 1;
       }),
     );
-    entry = { scanner: new KeywordScanner(words), ruleKeywords };
+    const rulesByKeyword = words.map(() => [] as number[]);
+    ruleKeywords.forEach((keywords, rule) => {
+      for (const k of keywords) rulesByKeyword[k]?.push(rule);
+    });
+    entry = {
+      scanner: new KeywordScanner(words),
+      ruleKeywords,
+      rulesByKeyword,
+      active: new Uint8Array(rules.length),
+    };
     if (scannersByKeywords.size >= SCANNERS_BY_KEYWORDS_MAX) scannersByKeywords.clear();
     scannersByKeywords.set(signature, entry);
   }
@@ -186,13 +204,20 @@ function decodedFinding(body: string, options: DetectOptions, depth: number): Ra
 /** One pass of every rule over the text as it is. */
 function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
   const rules = options.rules ?? DEFAULT_RULES;
-  const { scanner, ruleKeywords } = scannerFor(rules);
+  const entry = scannerFor(rules);
+  const { scanner, ruleKeywords, rulesByKeyword } = entry;
   const hits = scanner.scan(text);
   const found: RankedFinding[] = [];
-  for (const [priority, rule] of rules.entries()) {
+  // Reused, not allocated per call (a typed array costs more than a short text's whole scan);
+  // nothing in this loop calls back into detection.
+  const active = entry.active;
+  active.fill(0);
+  for (const k of hits.keys()) for (const r of rulesByKeyword[k] ?? []) active[r] = 1;
+  for (let priority = 0; priority < rules.length; priority += 1) {
+    if (active[priority] === 0) continue;
+    const rule = rules[priority] as DetectorRule;
     if (options.exempt && (options.exempt.has(rule.id) || options.exempt.has(rule.kind))) continue;
     const keywords = ruleKeywords[priority] ?? [];
-    if (!keywords.some((k) => hits.has(k))) continue;
     if (rule.find) {
       for (const span of rule.find(text)) {
         const secret = text.slice(span.start, span.end);

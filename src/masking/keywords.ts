@@ -8,7 +8,16 @@
  * with `includes`.
  */
 export class KeywordScanner {
-  private readonly singles: { index: number; lower: string; upper: string }[] = [];
+  private readonly singles: {
+    index: number;
+    lower: string;
+    upper: string;
+    /** Char codes of both cases (-1 when not ASCII: only `includes` finds those). */
+    lowerCode: number;
+    upperCode: number;
+  }[] = [];
+  /** Scratch for short texts: which ASCII characters occur. */
+  private readonly seen = new Uint8Array(128);
   /** Character class of each ASCII code unit (0: in no keyword). */
   private readonly asciiClass = new Uint8Array(128);
   /** Character class of the non-ASCII characters keywords hold (both cases). */
@@ -19,8 +28,8 @@ export class KeywordScanner {
    * a word ends in that state.
    */
   private readonly delta: Int32Array;
-  /** Per state row, the words (ids into `words`) that end there, suffixes included. */
-  private readonly outputs = new Map<number, readonly number[]>();
+  /** Per state (row / classes), the words (ids into `words`) that end there, suffixes included. */
+  private readonly outputs: (readonly number[] | null)[];
   /** Distinct lower-cased multi-character words, each with its length and keyword indexes. */
   private readonly words: { length: number; indexes: number[] }[] = [];
 
@@ -29,7 +38,14 @@ export class KeywordScanner {
     keywords.forEach((raw, index) => {
       const word = raw.toLowerCase();
       if (word.length === 1) {
-        this.singles.push({ index, lower: word, upper: word.toUpperCase() });
+        const upper = word.toUpperCase();
+        this.singles.push({
+          index,
+          lower: word,
+          upper,
+          lowerCode: asciiCode(word),
+          upperCode: asciiCode(upper),
+        });
         return;
       }
       if (word.length === 0) return;
@@ -106,9 +122,7 @@ export class KeywordScanner {
       const target = delta[k] as number;
       delta[k] = outputs[target] ? -target * classes : target * classes;
     }
-    outputs.forEach((out, state) => {
-      if (out) this.outputs.set(state * classes, out);
-    });
+    this.outputs = outputs;
     this.delta = delta;
   }
 
@@ -123,14 +137,30 @@ export class KeywordScanner {
    */
   scan(text: string): Map<number, number[] | null> {
     const found = new Map<number, number[] | null>();
-    for (const s of this.singles) {
-      if (text.includes(s.lower) || (s.upper !== s.lower && text.includes(s.upper)))
-        found.set(s.index, null);
+    if (text.length < SHORT_TEXT) {
+      // One look at each character beats ~70 `includes` calls that mostly fail.
+      const seen = this.seen;
+      seen.fill(0);
+      for (let i = 0; i < text.length; i += 1) {
+        const c = text.charCodeAt(i);
+        if (c < 128) seen[c] = 1;
+      }
+      for (const s of this.singles) {
+        const present =
+          s.lowerCode >= 0 && s.upperCode >= 0
+            ? seen[s.lowerCode] === 1 || seen[s.upperCode] === 1
+            : occurs(text, s);
+        if (present) found.set(s.index, null);
+      }
+    } else {
+      for (const s of this.singles) if (occurs(text, s)) found.set(s.index, null);
     }
     if (this.words.length === 0) return found;
-    const { asciiClass, otherClass, delta, outputs, words } = this;
+    const { asciiClass, otherClass, delta, outputs, words, classes } = this;
     const hasOther = otherClass.size > 0;
-    const starts: (number[] | undefined)[] = new Array<number[] | undefined>(words.length);
+    // Offsets per word that occurs: a text holds few of the ~200 words, and nothing is allocated
+    // or visited for the others (a short decoded text is scanned in a few microseconds).
+    const starts = new Map<number, number[]>();
     let row = 0;
     const n = text.length;
     for (let i = 0; i < n; i += 1) {
@@ -139,18 +169,19 @@ export class KeywordScanner {
       row = delta[row + cls] as number;
       if (row >= 0) continue;
       row = -row;
-      for (const id of outputs.get(row) ?? []) {
+      // `| 0`: an integer index (V8 looks a float one up on a slow path).
+      for (const id of outputs[(row / classes) | 0] as readonly number[]) {
         const at = i + 1 - (words[id] as { length: number }).length;
-        const list = starts[id];
+        const list = starts.get(id);
         if (list) list.push(at);
-        else starts[id] = [at];
+        else starts.set(id, [at]);
       }
     }
-    starts.forEach((list, id) => {
-      if (!list) return;
+    for (const [id, list] of starts) {
       const indexes = (words[id] as { indexes: number[] }).indexes;
-      indexes.forEach((index, k) => found.set(index, k === 0 ? list : [...list]));
-    });
+      for (let k = 0; k < indexes.length; k += 1)
+        found.set(indexes[k] as number, k === 0 ? list : [...list]);
+    }
     return found;
   }
 }
@@ -179,6 +210,20 @@ export function characterRuns(text: string, member: Uint8Array, min: number): nu
     k = end + step;
   }
   return out;
+}
+
+/** Texts shorter than this find single-character keywords by one pass over their characters. */
+const SHORT_TEXT = 512;
+
+/** Whether a single-character keyword occurs in either case. */
+function occurs(text: string, s: { lower: string; upper: string }): boolean {
+  return text.includes(s.lower) || (s.upper !== s.lower && text.includes(s.upper));
+}
+
+/** The code of a one-character ASCII string, else -1 (never marked as seen). */
+function asciiCode(ch: string): number {
+  const c = ch.length === 1 ? ch.charCodeAt(0) : -1;
+  return c < 128 ? c : -1;
 }
 
 function isMember(member: Uint8Array, code: number): boolean {

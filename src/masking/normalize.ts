@@ -12,9 +12,16 @@
  * all would be tried at every position (ten times slower).
  */
 function needsNormalizing(text: string): boolean {
+  return hasInvisible(text) || hasEscapes(text);
+}
+
+/** Invisible characters are all non-ASCII: a native UTF-8 length says whether there are any. */
+function hasInvisible(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') !== text.length && INVISIBLE.test(text);
+}
+
+function hasEscapes(text: string): boolean {
   return (
-    // Invisible characters are all non-ASCII: a native UTF-8 length says whether there are any.
-    (Buffer.byteLength(text, 'utf8') !== text.length && INVISIBLE.test(text)) ||
     (text.includes('\\') && BACKSLASH_ESCAPE.test(text)) ||
     (text.includes('%') && PERCENT_ESCAPE.test(text)) ||
     (text.includes('&#') && CHARACTER_REFERENCE.test(text))
@@ -79,10 +86,12 @@ function hexValue(text: string, at: number, digits: number): number {
 function decodable(code: number): boolean {
   if (code >= 0x30 && code <= 0x39) return true;
   if ((code | 0x20) >= 0x61 && (code | 0x20) <= 0x7a) return true;
-  if (code < 0x80) return TOKEN_PUNCTUATION.includes(String.fromCharCode(code));
+  if (code < 0x80) return TOKEN_PUNCTUATION[code] === 1;
   return code >= 0xc0 && !isInvisible(code) && (code < 0x2000 || code > 0x206f);
 }
-const TOKEN_PUNCTUATION = '!#$%*+-./:=?@^_|~';
+/** `!#$%*+-./:=?@^_|~` as a table. */
+const TOKEN_PUNCTUATION = new Uint8Array(128);
+for (const ch of '!#$%*+-./:=?@^_|~') TOKEN_PUNCTUATION[ch.charCodeAt(0)] = 1;
 
 /**
  * What one encoded unit at `i` stands for: `[code, length]` (code -1: an invisible character,
@@ -135,9 +144,36 @@ export interface CompactNormalizedText {
   orig: number[];
 }
 
-/** Everything `decodeAt` may decode starts with one of these (the invisible class as above). */
+/** The invisible class as a search (global: `lastIndex` says where it starts). */
 // eslint-disable-next-line no-misleading-character-class
-const CANDIDATE = new RegExp(`[\\\\%&]|${INVISIBLE.source}`, 'g');
+const INVISIBLE_SEARCH = new RegExp(INVISIBLE.source, 'g');
+
+/**
+ * Where the next character `decodeAt` may decode is, at or after `from` (-1: none): a `\\`,
+ * `%`, `&` or, when the text has any, an invisible character. Each kind has a search of its
+ * own, kept ahead of `from`: `indexOf` skips natively, while one class holding them all would be
+ * tried at every character.
+ */
+function candidates(text: string, invisible: boolean): (from: number) => number {
+  let backslash = -2; // -2: not searched yet; -1: none left
+  let percent = -2;
+  let ampersand = -2;
+  let hidden = invisible ? -2 : -1;
+  return (from) => {
+    if (backslash !== -1 && backslash < from) backslash = text.indexOf('\\', from);
+    if (percent !== -1 && percent < from) percent = text.indexOf('%', from);
+    if (ampersand !== -1 && ampersand < from) ampersand = text.indexOf('&', from);
+    if (hidden !== -1 && hidden < from) {
+      INVISIBLE_SEARCH.lastIndex = from;
+      hidden = INVISIBLE_SEARCH.exec(text)?.index ?? -1;
+    }
+    let at = backslash;
+    if (percent >= 0 && (at < 0 || percent < at)) at = percent;
+    if (ampersand >= 0 && (at < 0 || ampersand < at)) at = ampersand;
+    if (hidden >= 0 && (at < 0 || hidden < at)) at = hidden;
+    return at;
+  };
+}
 
 /** Escapes denser than one in this many characters are undone by the per-character loop. */
 const DENSE_ESCAPES = 32;
@@ -150,19 +186,18 @@ const DENSE_ESCAPES = 32;
  * dense (hostile input), `normalizeForDetection`'s per-character loop is cheaper and is used.
  */
 export function normalizeCompact(text: string): CompactNormalizedText | NormalizedText | null {
-  if (!needsNormalizing(text)) return null;
+  const invisible = hasInvisible(text);
+  if (!invisible && !hasEscapes(text)) return null;
+  const next = candidates(text, invisible);
   const parts: string[] = [];
   const norm: number[] = [0];
   const orig: number[] = [0];
   let copied = 0; // original offset up to which `parts` holds the text
   let length = 0; // normalised length so far
   let units = 0;
-  const re = CANDIDATE;
-  re.lastIndex = 0;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const i = m.index;
+  for (let i = next(0); i >= 0; i = next(i + 1)) {
     if (text.charCodeAt(i) === 0x5c && text.charCodeAt(i + 1) === 0x5c) {
-      re.lastIndex = i + 2; // an escaped backslash: both stay
+      i += 1; // an escaped backslash: both stay
       continue;
     }
     const decoded = decodeAt(text, i);
@@ -182,7 +217,7 @@ export function normalizeCompact(text: string): CompactNormalizedText | Normaliz
     copied = i + size;
     norm.push(length);
     orig.push(copied);
-    re.lastIndex = copied;
+    i = copied - 1;
   }
   if (norm.length === 1) return null;
   parts.push(text.slice(copied));

@@ -122,6 +122,7 @@ export const PII_RULES: readonly DetectorRule[] = [
     pattern:
       /\b(?:tel(?:ephone|efon)?|phone|mobile?|fax|call(?:ed)?|whatsapp)(?![a-z])[^0-9\n]{0,20}?(?<![0-9])(\(?0[0-9]{1,4}\)?(?:[ ./-]?[0-9]{2,4}){2,5})(?![0-9])/gi,
     group: 1,
+    precheck: trunkZeroAhead,
     validate: (s) => {
       const digits = s.replace(/[^0-9]/g, '').length;
       return digits >= 9 && digits <= 12 && !/^0[0-9]{3}-[0-9]{2}-[0-9]{2}$/.test(s);
@@ -147,6 +148,21 @@ export const IP_RULES: readonly DetectorRule[] = [
     find: findPublicIpv6,
   },
 ];
+
+/**
+ * What every `phone-national` match at `at` holds: the first digit after the phone word (at
+ * most 9 letters, then at most 20 other characters and a `(`) is the trunk `0`, on the same
+ * line. Most `tel`/`call` words in a text (`hotel`, `called by`) have no number after them.
+ */
+function trunkZeroAhead(text: string, at: number): boolean {
+  const last = Math.min(text.length, at + 32);
+  for (let i = at; i < last; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 0x0a) return false;
+    if (c >= 0x30 && c <= 0x39) return c === 0x30;
+  }
+  return false;
+}
 
 /**
  * IPv6 addresses (full and `::`-compressed) that can point at a person: found from each `:`

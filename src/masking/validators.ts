@@ -141,28 +141,56 @@ export function publicIpv4(text: string): boolean {
 }
 
 const COUNTS = new Uint32Array(128);
+/** Scratch: the distinct ASCII codes of the text being measured, in order of first occurrence. */
+const DISTINCT = new Uint8Array(128);
+
+/** Texts up to this long have their entropy terms remembered (most secrets and values are). */
+const TERM_MAX = 128;
+/** `p·log2(p)` for `p = k/n`, at `n·(TERM_MAX+1) + k`; NaN until first needed. */
+const TERMS = new Float64Array((TERM_MAX + 1) * (TERM_MAX + 1)).fill(NaN);
+
+/**
+ * `p·log2(p)` for `p = k/n`. A logarithm costs more than counting a whole short string; each
+ * term is computed once and then looked up: the same values summed in the same order, so the
+ * entropy is the same to the last bit (gates compare it with thresholds).
+ */
+function entropyTerm(k: number, n: number): number {
+  if (n > TERM_MAX) {
+    const p = k / n;
+    return p * Math.log2(p);
+  }
+  const at = n * (TERM_MAX + 1) + k;
+  let t = TERMS[at] as number;
+  if (Number.isNaN(t)) {
+    const p = k / n;
+    t = TERMS[at] = p * Math.log2(p);
+  }
+  return t;
+}
 
 /** Shannon entropy in bits per character (ASCII counted in a table; other text in a Map). */
 export function shannonEntropy(text: string): number {
   const n = text.length;
   if (n === 0) return 0;
   let ascii = true;
+  let distinct = 0;
   for (let i = 0; i < n; i += 1) {
     const c = text.charCodeAt(i);
     if (c >= 128) {
       ascii = false;
       break;
     }
-    COUNTS[c] = (COUNTS[c] ?? 0) + 1;
+    const k = COUNTS[c] as number;
+    if (k === 0) DISTINCT[distinct++] = c;
+    COUNTS[c] = k + 1;
   }
   let h = 0;
   if (ascii) {
-    for (let i = 0; i < n; i += 1) {
-      const c = text.charCodeAt(i);
-      const k = COUNTS[c] ?? 0;
-      if (k === 0) continue;
-      const p = k / n;
-      h -= p * Math.log2(p);
+    // Summed in order of first occurrence, as a second pass over the text would (same result
+    // to the last bit), but visiting each distinct character once.
+    for (let d = 0; d < distinct; d += 1) {
+      const c = DISTINCT[d] as number;
+      h -= entropyTerm(COUNTS[c] as number, n);
       COUNTS[c] = 0;
     }
     return h;
