@@ -145,7 +145,8 @@ async function runSuite(label, url, revision) {
     process.stderr.write(`conformance (${label}): no results; the suite said:\n${r.output}\n`);
     process.exit(1);
   }
-  return scenarios;
+  // With --requirements the suite exits 1 when a scenario the revision scores fails.
+  return { scenarios, scoredPass: r.code === 0 };
 }
 
 const count = (checks, status) => [...checks.values()].filter((c) => c.status === status).length;
@@ -203,8 +204,18 @@ const fixture = await startAndWait(
   /^(\d+)\n/,
 );
 const direct = {};
-for (const era of eras)
-  direct[era] = await runSuite(`${era} direct`, `http://127.0.0.1:${fixture.value}/mcp`, ERAS[era]);
+for (const era of eras) {
+  const run = await runSuite(`${era} direct`, `http://127.0.0.1:${fixture.value}/mcp`, ERAS[era]);
+  // The baseline must not erode: the fixture passes every scenario each revision scores.
+  if (!run.scoredPass) {
+    fixture.child.kill();
+    process.stderr.write(
+      `conformance: the fixture itself fails a scenario ${ERAS[era]} requires (results: ${work})\n`,
+    );
+    process.exit(1);
+  }
+  direct[era] = run.scenarios;
+}
 fixture.child.kill();
 
 writeFileSync(
@@ -235,7 +246,7 @@ const gateway = await startAndWait(
 );
 const through = {};
 for (const era of eras)
-  through[era] = await runSuite(`${era} through gatehouse`, gateway.value, ERAS[era]);
+  through[era] = (await runSuite(`${era} through gatehouse`, gateway.value, ERAS[era])).scenarios;
 gateway.child.kill('SIGTERM');
 
 const lost = eras.flatMap((era) =>

@@ -1,7 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startGatehouse } from '../support/gatehouse-http.js';
@@ -85,8 +84,8 @@ function inspector(home: string, era: string, target: string[], args: string[]):
     inspectorNode,
     [inspectorScript, '--cli', '-q', '--format', 'json', '--protocol-era', era, ...target, ...args],
     {
-      // npm's cache stays where it was: the scratch HOME is for the Inspector's own state.
-      env: { ...process.env, HOME: home, npm_config_cache: join(homedir(), '.npm') },
+      // The scratch HOME holds the Inspector's own state (~/.mcp-inspector) and Gatehouse's config.
+      env: { ...process.env, HOME: home },
       encoding: 'utf8',
       timeout: 90_000,
     },
