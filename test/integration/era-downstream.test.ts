@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
@@ -153,7 +153,7 @@ function post(
   url: string,
   headers: Record<string, string>,
   body: unknown,
-): Promise<{ status: number; body: string }> {
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -171,7 +171,9 @@ function post(
       (res) => {
         let text = '';
         res.on('data', (d: Buffer) => (text += d.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }),
+        );
       },
     );
     req.on('error', reject);
@@ -339,7 +341,7 @@ describe.skipIf(!existsSync(BIN))('a 2026-07-28 client through Gatehouse', () =>
       expect(JSON.parse(gone.body).error.code, method).toBe(-32601);
     }
     // Nothing modern carries a session id.
-    expect(served.body).not.toContain('mcp-session-id');
+    expect(served.headers).not.toHaveProperty('mcp-session-id');
   });
 
   test.each(['stdio', 'http'] as const)(
@@ -446,5 +448,48 @@ describe.skipIf(!existsSync(BIN))('a 2026-07-28 client through Gatehouse', () =>
     expect(stderr()).toMatch(/"state":"stopped"/);
     expect((await post(url, headers, call)).status).toBe(200);
     expect(stderr().match(/"state":"starting"/g)).toHaveLength(2);
+  });
+
+  test('HTTP: a modern client that hangs up cancels its call at the upstream', async () => {
+    const log = join(tempDir(), 'adversary.jsonl');
+    const dir = writeFiles({
+      'c.toml': `[mcp_servers.adv]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'adversary.mjs'))}]\nenv = { ADVERSARY_LOG = ${JSON.stringify(log)} }\n`,
+    });
+    const url = await startHttp(['--config', join(dir, 'c.toml')], tempDir(), ['run', 'adv']);
+    const entries = () =>
+      existsSync(log)
+        ? readFileSync(log, 'utf8')
+            .trim()
+            .split('\n')
+            .map((l) => JSON.parse(l) as { kind: string; tool?: string })
+        : [];
+    const until = async (ok: () => boolean) => {
+      for (let i = 0; i < 200 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+      return ok();
+    };
+    const hangUp = new AbortController();
+    const call = fetch(url, {
+      method: 'POST',
+      signal: hangUp.signal,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+        'mcp-protocol-version': '2026-07-28',
+        'mcp-method': 'tools/call',
+        'mcp-name': 'hang',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'hang', arguments: {}, _meta: ENVELOPE },
+      }),
+    }).catch(() => 'aborted');
+    expect(await until(() => entries().some((e) => e.kind === 'call' && e.tool === 'hang'))).toBe(
+      true,
+    );
+    hangUp.abort();
+    expect(await call).toBe('aborted');
+    expect(await until(() => entries().some((e) => e.kind === 'cancelled'))).toBe(true);
   });
 });

@@ -106,7 +106,12 @@ export class Relay {
   wireUpstream(client: Client, server: string | null = null): void {
     client.fallbackRequestHandler = async (request, ctx) => {
       if (!this.downstream)
-        throw new ProtocolError(codeOf('internal_error'), 'client not connected yet');
+        throw new ProtocolError(
+          codeOf('internal_error'),
+          this.listeners.size > 0
+            ? `the client speaks MCP 2026-07-28, which has no server→client requests: '${request.method}' cannot be sent to it`
+            : 'client not connected yet',
+        );
       if (request.method === 'roots/list') this.rootsAskedBy.add(server);
       const shaped = this.shape(server, { method: request.method, params: request.params });
       return (await this.downstream.request(
