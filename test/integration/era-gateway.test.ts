@@ -124,6 +124,24 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of eac
     });
   });
 
+  test('modern: resources are read; resources/subscribe is refused clearly and not offered', async () => {
+    const { client } = await through(['run', 'modern']);
+    expect(client.getServerCapabilities()?.resources?.subscribe).toBeUndefined();
+    const read = (await client.request(
+      { method: 'resources/read', params: { uri: 'note://one' } } as never,
+      passThroughSchema,
+    )) as { contents: { text: string }[] };
+    expect(read.contents[0]?.text).toBe('a note');
+    const refused = (await client
+      .request(
+        { method: 'resources/subscribe', params: { uri: 'note://one' } } as never,
+        passThroughSchema,
+      )
+      .catch((e: unknown) => e)) as { code: number; message: string };
+    expect(refused.code).toBe(-32601);
+    expect(refused.message).toContain('2026-07-28, which has no resources/subscribe');
+  });
+
   test('legacy: a stdio server that exits on the probe still serves (started once more)', async () => {
     const { call } = await through(['run', 'legacy']);
     expect(textOf(await call('echo', { text: 'hi' }))).toBe('legacy-exit: hi');
