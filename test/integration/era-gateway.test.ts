@@ -4,13 +4,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { Client } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { passThroughSchema } from '../../src/gateway/wire.js';
 import { FAKE_SECRET } from '../fixtures/servers/era-tools.mjs';
 import { FIXTURES, startEraHttpFixture, tempDir, writeFiles } from '../support/fixtures.js';
 import { cli } from '../support/run-cli.js';
+import { startGatehouse } from '../support/gatehouse-http.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const node = JSON.stringify(process.execPath);
@@ -311,5 +312,40 @@ describe('mcp list --probe and mcp get say the era', () => {
       GATEHOUSE_HOME: tempDir(),
     });
     expect(get.stdout).toContain('  protocol_era: legacy');
+  });
+});
+
+describe.skipIf(!existsSync(BIN))('gatehouse run NAME --http in front of a modern server', () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) c.kill();
+  });
+
+  test('a legacy streamable-HTTP client is asked the modern server’s question on its request', async () => {
+    const running = await startGatehouse(children, config(), [
+      'run',
+      'modern',
+      '--http',
+      '127.0.0.1:0',
+    ]);
+    expect(running.url).not.toBe('');
+    const client = new Client(
+      { name: 'legacy-http-client', version: '1' },
+      { capabilities: { elicitation: { form: {} } } },
+    );
+    const asked: unknown[] = [];
+    client.setRequestHandler('elicitation/create', (request) => {
+      asked.push(request.params);
+      return { action: 'accept', content: { ok: true } } as never;
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(running.url)));
+    open.push(client);
+    const result = (await client.request(
+      { method: 'tools/call', params: { name: 'confirm', arguments: { what: 'ship' } } } as never,
+      passThroughSchema,
+    )) as { content: { text: string }[] };
+    expect(textOf(result)).toBe('confirmed ship');
+    expect(asked).toHaveLength(1);
+    expect(JSON.stringify(asked)).not.toContain(FAKE_SECRET);
   });
 });
