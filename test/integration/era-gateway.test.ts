@@ -89,6 +89,10 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of eac
     '%s: tools/list and tools/call, the call carrying the 2026-07-28 envelope',
     async (name, echoed) => {
       const { client, call } = await through(['run', name]);
+      // serverInfo and instructions come from server/discover.
+      const serverName = echoed.split(':')[0];
+      expect(client.getServerVersion()?.name).toBe(serverName);
+      expect(client.getInstructions()).toBe(`Use ${serverName} with care.`);
       const { tools } = (await client.request(
         { method: 'tools/list', params: {} } as never,
         passThroughSchema,
