@@ -4,13 +4,14 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { Client } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { passThroughSchema } from '../../src/gateway/wire.js';
 import { FAKE_SECRET } from '../fixtures/servers/era-tools.mjs';
 import { FIXTURES, startEraHttpFixture, tempDir, writeFiles } from '../support/fixtures.js';
 import { cli } from '../support/run-cli.js';
+import { startGatehouse } from '../support/gatehouse-http.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const node = JSON.stringify(process.execPath);
@@ -88,6 +89,10 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of eac
     '%s: tools/list and tools/call, the call carrying the 2026-07-28 envelope',
     async (name, echoed) => {
       const { client, call } = await through(['run', name]);
+      // serverInfo and instructions come from server/discover.
+      const serverName = echoed.split(':')[0];
+      expect(client.getServerVersion()?.name).toBe(serverName);
+      expect(client.getInstructions()).toBe(`Use ${serverName} with care.`);
       const { tools } = (await client.request(
         { method: 'tools/list', params: {} } as never,
         passThroughSchema,
@@ -122,6 +127,24 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of eac
       arguments: { q: 'x' },
       'x-param': 1,
     });
+  });
+
+  test('modern: resources are read; resources/subscribe is refused clearly and not offered', async () => {
+    const { client } = await through(['run', 'modern']);
+    expect(client.getServerCapabilities()?.resources?.subscribe).toBeUndefined();
+    const read = (await client.request(
+      { method: 'resources/read', params: { uri: 'note://one' } } as never,
+      passThroughSchema,
+    )) as { contents: { text: string }[] };
+    expect(read.contents[0]?.text).toBe('a note');
+    const refused = (await client
+      .request(
+        { method: 'resources/subscribe', params: { uri: 'note://one' } } as never,
+        passThroughSchema,
+      )
+      .catch((e: unknown) => e)) as { code: number; message: string };
+    expect(refused.code).toBe(-32601);
+    expect(refused.message).toContain('2026-07-28, which has no resources/subscribe');
   });
 
   test('legacy: a stdio server that exits on the probe still serves (started once more)', async () => {
@@ -293,5 +316,40 @@ describe('mcp list --probe and mcp get say the era', () => {
       GATEHOUSE_HOME: tempDir(),
     });
     expect(get.stdout).toContain('  protocol_era: legacy');
+  });
+});
+
+describe.skipIf(!existsSync(BIN))('gatehouse run NAME --http in front of a modern server', () => {
+  const children: ChildProcess[] = [];
+  afterAll(() => {
+    for (const c of children) c.kill();
+  });
+
+  test('a legacy streamable-HTTP client is asked the modern server’s question on its request', async () => {
+    const running = await startGatehouse(children, config(), [
+      'run',
+      'modern',
+      '--http',
+      '127.0.0.1:0',
+    ]);
+    expect(running.url).not.toBe('');
+    const client = new Client(
+      { name: 'legacy-http-client', version: '1' },
+      { capabilities: { elicitation: { form: {} } } },
+    );
+    const asked: unknown[] = [];
+    client.setRequestHandler('elicitation/create', (request) => {
+      asked.push(request.params);
+      return { action: 'accept', content: { ok: true } } as never;
+    });
+    await client.connect(new StreamableHTTPClientTransport(new URL(running.url)));
+    open.push(client);
+    const result = (await client.request(
+      { method: 'tools/call', params: { name: 'confirm', arguments: { what: 'ship' } } } as never,
+      passThroughSchema,
+    )) as { content: { text: string }[] };
+    expect(textOf(result)).toBe('confirmed ship');
+    expect(asked).toHaveLength(1);
+    expect(JSON.stringify(asked)).not.toContain(FAKE_SECRET);
   });
 });

@@ -283,7 +283,7 @@ async function handshake(
   return {
     client,
     serverInfo: client.getServerVersion() ?? { name: server.name, version: '0' },
-    capabilities: client.getServerCapabilities() ?? {},
+    capabilities: offeredCapabilities(client.getServerCapabilities() ?? {}, era),
     instructions: client.getInstructions(),
     era,
     close: async () => {
@@ -293,6 +293,17 @@ async function handshake(
     },
     stderr: () => stdio?.stderr ?? '',
   };
+}
+
+/**
+ * What Gatehouse can offer of a server's capabilities: a modern server's `resources.subscribe`
+ * means subscriptions on `subscriptions/listen`, which a legacy client's `resources/subscribe` is
+ * not translated to (the forwarder refuses it), so clients are not told it exists.
+ */
+function offeredCapabilities(caps: ServerCapabilities, era: Era): ServerCapabilities {
+  if (era !== 'modern' || !caps.resources?.subscribe) return caps;
+  const { subscribe: _listenOnly, ...resources } = caps.resources;
+  return { ...caps, resources };
 }
 
 /**
