@@ -24,7 +24,18 @@ const children: ChildProcess[] = [];
 const clients: Client[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
-  for (const c of children.splice(0)) c.kill('SIGKILL');
+  // SIGTERM first: the gateway drains and kills the process trees it started (a SIGKILL would
+  // leave the fixture's SIGTERM-proof grandchildren behind); SIGKILL only if it does not exit.
+  await Promise.all(
+    children.splice(0).map(async (c) => {
+      if (c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise((resolve) => c.once('exit', resolve));
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
 });
 
 const start = (config: string, args: string[], env: Record<string, string> = {}) =>
