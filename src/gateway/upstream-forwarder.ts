@@ -5,6 +5,7 @@ import { isUpstreamTimeout, passThroughSchema, toWireError } from './wire.js';
 import { gatehouseError } from '../pipeline/error-table.js';
 import { httpStatus } from './upstream/connect.js';
 import type { OutgoingShaper } from './downstream/session.js';
+import { ResourceSubscriptionError } from './upstream/resource-subscriptions.js';
 import {
   INPUT_REQUEST_CAPABILITY,
   isInputRequired,
@@ -74,15 +75,10 @@ export function upstreamForwarder(
       if (upstream?.era === 'modern') {
         // 2026-07-28 removed logging/setLevel (the level rides each request's _meta).
         if (method === 'logging/setLevel') return { result: {} };
-        // …and resources/subscribe: changes come on a subscriptions/listen stream, which a
-        // legacy client's per-URI subscription is not translated to (refused, never faked).
+        // …and resources/(un)subscribe: a legacy client's subscription becomes a
+        // subscriptions/listen stream for that URI, held for the session (never faked).
         if (method === 'resources/subscribe' || method === 'resources/unsubscribe')
-          return {
-            error: gatehouseError(
-              'method_not_found',
-              `server '${serverName}' speaks MCP 2026-07-28, which has no ${method}; read the resource again instead`,
-            ),
-          };
+          return bridgeSubscription(upstream, method, params?.uri, serverName);
       }
       if (!upstream) {
         // Not a timeout: nothing was sent, and the audit says the server was unavailable.
@@ -246,4 +242,32 @@ async function relayInputRequired(
     'input_unavailable',
     `server '${serverName}' still needed input after ${MAX_INPUT_ROUNDS} rounds; the call was stopped`,
   );
+}
+
+/** A legacy `resources/subscribe` / `unsubscribe` toward a modern server (resource-subscriptions.ts). */
+async function bridgeSubscription(
+  upstream: Upstream,
+  method: 'resources/subscribe' | 'resources/unsubscribe',
+  uri: unknown,
+  serverName: string,
+): Promise<GatewayResponse> {
+  if (typeof uri !== 'string')
+    return { error: gatehouseError('unknown_target', `${method} needs params.uri (a string)`) };
+  const subscriptions = upstream.resourceSubscriptions;
+  if (!subscriptions)
+    return {
+      error: gatehouseError(
+        'method_not_found',
+        `server '${serverName}' speaks MCP 2026-07-28, which has no ${method}; read the resource again instead`,
+      ),
+    };
+  try {
+    if (method === 'resources/subscribe') await subscriptions.subscribe(uri);
+    else await subscriptions.unsubscribe(uri);
+    return { result: {} };
+  } catch (err) {
+    if (err instanceof ResourceSubscriptionError)
+      return { error: gatehouseError(err.kind, err.message) };
+    return { error: toWireError(err) };
+  }
 }

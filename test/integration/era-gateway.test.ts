@@ -49,8 +49,13 @@ allow = false
 type Answer = (params: Record<string, unknown>) => Record<string, unknown>;
 
 /** A legacy SDK client through `gatehouse …`, answering elicitations with `answer`. */
-async function through(mode: string[], answer: Answer | null = null, requirements = REQUIREMENTS) {
-  const dir = writeFiles({ 'c.toml': config(), 'r.toml': requirements });
+async function through(
+  mode: string[],
+  answer: Answer | null = null,
+  requirements = REQUIREMENTS,
+  servers = config(),
+) {
+  const dir = writeFiles({ 'c.toml': servers, 'r.toml': requirements });
   const home = tempDir();
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -79,6 +84,38 @@ async function through(mode: string[], answer: Answer | null = null, requirement
 }
 
 const textOf = (r: { content: { text: string }[] }) => r.content.map((c) => c.text).join('');
+
+/**
+ * A legacy client subscribes to note://one and note://two through the gateway; the server says
+ * note://one changed (`touch`) and the client hears it; after unsubscribing note://one, a change
+ * to it is not heard while one to note://two still is (one upstream pipe: the order is the
+ * server's, so note://two's arrival proves note://one's update was dropped, with no waiting).
+ */
+async function expectSubscriptionsBridged(
+  client: Client,
+  touch: (uri: string) => Promise<unknown>,
+): Promise<void> {
+  const heard: string[] = [];
+  const waiting = new Map<string, () => void>();
+  client.setNotificationHandler('notifications/resources/updated', (n) => {
+    heard.push(n.params.uri);
+    waiting.get(n.params.uri)?.();
+  });
+  const next = (uri: string) => new Promise<void>((resolve) => waiting.set(uri, resolve));
+  const request = (method: string, uri: string) =>
+    client.request({ method, params: { uri } } as never, passThroughSchema);
+  expect(await request('resources/subscribe', 'note://one')).toEqual({});
+  expect(await request('resources/subscribe', 'note://two')).toEqual({});
+  const first = next('note://one');
+  await touch('note://one');
+  await first;
+  expect(await request('resources/unsubscribe', 'note://one')).toEqual({});
+  await touch('note://one');
+  const second = next('note://two');
+  await touch('note://two');
+  await second;
+  expect(heard).toEqual(['note://one', 'note://two']);
+}
 
 describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of each era', () => {
   test.each([
@@ -129,23 +166,19 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of eac
     });
   });
 
-  test('modern: resources are read; resources/subscribe is refused clearly and not offered', async () => {
-    const { client } = await through(['run', 'modern']);
-    expect(client.getServerCapabilities()?.resources?.subscribe).toBeUndefined();
-    const read = (await client.request(
-      { method: 'resources/read', params: { uri: 'note://one' } } as never,
-      passThroughSchema,
-    )) as { contents: { text: string }[] };
-    expect(read.contents[0]?.text).toBe('a note');
-    const refused = (await client
-      .request(
-        { method: 'resources/subscribe', params: { uri: 'note://one' } } as never,
+  test.each(['modern', 'modernhttp'])(
+    '%s: resources are read; a legacy client subscribes (subscriptions/listen upstream), hears the update, unsubscribes',
+    async (name) => {
+      const { client, call } = await through(['run', name]);
+      expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+      const read = (await client.request(
+        { method: 'resources/read', params: { uri: 'note://one' } } as never,
         passThroughSchema,
-      )
-      .catch((e: unknown) => e)) as { code: number; message: string };
-    expect(refused.code).toBe(-32601);
-    expect(refused.message).toContain('2026-07-28, which has no resources/subscribe');
-  });
+      )) as { contents: { text: string }[] };
+      expect(read.contents[0]?.text).toBe('a note');
+      await expectSubscriptionsBridged(client, (uri) => call('touch', { uri }));
+    },
+  );
 
   test('legacy: a stdio server that exits on the probe still serves (started once more)', async () => {
     const { call } = await through(['run', 'legacy']);
@@ -283,6 +316,17 @@ describe.skipIf(!existsSync(BIN))('gatehouse serve in front of servers of each e
     expect(textOf(await call(echo!, { text: 'hi' }))).toBe('modern-stdio: hi (envelope)');
     const confirm = names.find((n) => n.startsWith('dual') && n.endsWith('confirm'));
     expect(textOf(await call(confirm!, { what: 'x' }))).toBe('confirmed x');
+  });
+
+  test('a legacy client subscribes to a modern server’s resource, routed to its owner', async () => {
+    // One owner per URI (several servers offering note://one would be refused as ambiguous).
+    const servers = [
+      stdioEntry('modern', 'modern-stdio.mjs'),
+      stdioEntry('legacy', 'legacy-strict.mjs', '--exit'),
+    ].join('\n');
+    const { client, call } = await through(['serve'], null, REQUIREMENTS, servers);
+    expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+    await expectSubscriptionsBridged(client, (uri) => call('modern__touch', { uri }));
   });
 });
 

@@ -209,7 +209,8 @@ export function buildServer(
   // The initialize answer is server-authored text too (instructions, serverInfo): masked like the rest.
   const init = shapeInitialize(options);
   const mcp = new Server(init.info, {
-    capabilities: init.capabilities,
+    capabilities:
+      era === 'modern' ? withoutResourceSubscribe(init.capabilities) : init.capabilities,
     ...(init.instructions ? { instructions: init.instructions } : {}),
   });
   // Forward logging/setLevel instead of answering it locally (SDK pitfall: the Server installs its own).
@@ -288,6 +289,18 @@ export function buildServer(
   mcp.fallbackNotificationHandler = (notification) => options.onNotification(notification as never);
   if (attach) options.relay.attach(mcp);
   return mcp;
+}
+
+/**
+ * What a modern client is offered: `resources.subscribe` would let the SDK acknowledge the
+ * resource URIs of its `subscriptions/listen`, which Gatehouse never sees (the SDK's listen router
+ * holds the filter), so no upstream would be asked for them: not offered rather than faked. A
+ * legacy client's `resources/subscribe` is forwarded, or bridged onto a modern server's listen.
+ */
+function withoutResourceSubscribe(capabilities: ServerCapabilities): ServerCapabilities {
+  if (!capabilities.resources?.subscribe) return capabilities;
+  const { subscribe: _notBridged, ...resources } = capabilities.resources;
+  return { ...capabilities, resources };
 }
 
 /** The SDK's lifted envelope (`ctx.mcpReq.envelope`) read like a wire `_meta`. */

@@ -24,6 +24,7 @@ import { PinRefusal, ProcessGroupStdioTransport } from './stdio-process-transpor
 import type { ExecutablePin } from '../../requirements/executable-pin.js';
 import type { AttemptFailure, AttemptMode, Era, EraSetting } from './era.js';
 import { afterFailure, firstAttempt, stdioProbeTimeoutMs } from './era.js';
+import { ResourceSubscriptions } from './resource-subscriptions.js';
 
 /** A connected upstream MCP server, with what it declared at `initialize`. */
 export interface Upstream {
@@ -36,6 +37,12 @@ export interface Upstream {
    * requests) or `legacy` (`initialize` and a session).
    */
   era: 'legacy' | 'modern';
+  /**
+   * A modern server only: the `subscriptions/listen` streams that stand in for a legacy client's
+   * `resources/subscribe` (closed with the connection). Absent on a legacy connection, where
+   * `resources/subscribe` is forwarded as it is.
+   */
+  resourceSubscriptions?: ResourceSubscriptions;
   /** Ends the session; for stdio, kills the whole process tree. */
   close(): Promise<void>;
   /** The last stderr lines of a stdio server (for failure messages). */
@@ -280,30 +287,25 @@ async function handshake(
   deliverResponsesAfterNotifications(transport);
   const era: Era = client.getProtocolEra() === 'modern' ? 'modern' : 'legacy';
   const listening = era === 'modern' ? listenForListChanges(client) : null;
+  const resourceSubscriptions =
+    era === 'modern' ? new ResourceSubscriptions(client, server.name) : null;
   return {
     client,
     serverInfo: client.getServerVersion() ?? { name: server.name, version: '0' },
-    capabilities: offeredCapabilities(client.getServerCapabilities() ?? {}, era),
+    // A modern server's `resources.subscribe` (from server/discover) is offered as it is: a
+    // legacy client's resources/subscribe is bridged onto subscriptions/listen (resource-subscriptions.ts).
+    capabilities: client.getServerCapabilities() ?? {},
     instructions: client.getInstructions(),
     era,
+    ...(resourceSubscriptions ? { resourceSubscriptions } : {}),
     close: async () => {
+      await resourceSubscriptions?.closeAll();
       await (await listening)?.close().catch(() => undefined);
       await client.close().catch(() => undefined);
       await stdio?.close();
     },
     stderr: () => stdio?.stderr ?? '',
   };
-}
-
-/**
- * What Gatehouse can offer of a server's capabilities: a modern server's `resources.subscribe`
- * means subscriptions on `subscriptions/listen`, which a legacy client's `resources/subscribe` is
- * not translated to (the forwarder refuses it), so clients are not told it exists.
- */
-function offeredCapabilities(caps: ServerCapabilities, era: Era): ServerCapabilities {
-  if (era !== 'modern' || !caps.resources?.subscribe) return caps;
-  const { subscribe: _listenOnly, ...resources } = caps.resources;
-  return { ...caps, resources };
 }
 
 /**
