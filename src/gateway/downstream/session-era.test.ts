@@ -149,3 +149,20 @@ describe('the pipeline’s view of each era', () => {
     await server.close();
   });
 });
+
+describe('resources.subscribe per era', () => {
+  const subscribable = (seen: Seen[]): ServeSessionOptions => ({
+    ...options(seen),
+    capabilities: { tools: {}, resources: { subscribe: true, listChanged: true } },
+  });
+
+  test('a legacy client is offered it (its resources/subscribe is forwarded or bridged)', () => {
+    const legacy = buildServer({ ...HTTP, era: 'legacy' }, subscribable([]), false);
+    expect(legacy.getCapabilities().resources).toEqual({ subscribe: true, listChanged: true });
+  });
+
+  test('a modern client is not: its listen filter stays in the SDK, no server would be asked', () => {
+    const modern = buildServer(HTTP, subscribable([]), false);
+    expect(modern.getCapabilities().resources).toEqual({ listChanged: true });
+  });
+});

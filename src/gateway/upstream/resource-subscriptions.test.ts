@@ -79,6 +79,9 @@ describe('ResourceSubscriptions (a legacy subscribe onto subscriptions/listen)',
     await subs.closeAll();
     expect(subs.uris()).toEqual([]);
     await expect(subs.subscribe('test://a')).rejects.toMatchObject({ kind: 'server_unavailable' });
+    // The server dropped the closed streams: only a new one (the marker's) still hears anything.
+    await new ResourceSubscriptions(pair.client, 'watched').subscribe('test://marker');
+    expect(await updates(pair, ['test://b'])).toEqual([]);
   });
 
   test('bounded: past the limit a subscribe is refused, naming the limit', async () => {
