@@ -177,6 +177,19 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME in front of servers of eac
       )) as { contents: { text: string }[] };
       expect(read.contents[0]?.text).toBe('a note');
       await expectSubscriptionsBridged(client, (uri) => call('touch', { uri }));
+      // The update is a server notification like any other: masked on its way to the client.
+      const secretUri = `note://${FAKE_SECRET}`;
+      const masked = new Promise<string>((resolve) =>
+        client.setNotificationHandler('notifications/resources/updated', (n) =>
+          resolve(n.params.uri),
+        ),
+      );
+      await client.request(
+        { method: 'resources/subscribe', params: { uri: secretUri } } as never,
+        passThroughSchema,
+      );
+      await call('touch', { uri: secretUri });
+      expect(await masked).not.toContain(FAKE_SECRET);
     },
   );
 
@@ -395,5 +408,24 @@ describe.skipIf(!existsSync(BIN))('gatehouse run NAME --http in front of a moder
     expect(textOf(result)).toBe('confirmed ship');
     expect(asked).toHaveLength(1);
     expect(JSON.stringify(asked)).not.toContain(FAKE_SECRET);
+  });
+
+  test('a legacy streamable-HTTP client hears a modern server’s resource update on its session', async () => {
+    const running = await startGatehouse(children, config(), [
+      'run',
+      'modern',
+      '--http',
+      '127.0.0.1:0',
+    ]);
+    const client = new Client({ name: 'legacy-http-client', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(running.url)));
+    open.push(client);
+    expect(client.getServerCapabilities()?.resources?.subscribe).toBe(true);
+    await expectSubscriptionsBridged(client, (uri) =>
+      client.request(
+        { method: 'tools/call', params: { name: 'touch', arguments: { uri } } } as never,
+        passThroughSchema,
+      ),
+    );
   });
 });
