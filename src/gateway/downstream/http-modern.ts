@@ -249,6 +249,8 @@ async function writeResponse(response: Response, res: ServerResponse): Promise<v
   response.headers.forEach((value, key) => {
     headers[key] = value;
   });
+  // A stream (progress, a listen subscription) must not sit in a reverse proxy's buffer.
+  if (headers['content-type']?.startsWith('text/event-stream')) headers['x-accel-buffering'] = 'no';
   res.writeHead(response.status, headers);
   if (!response.body) {
     res.end();
