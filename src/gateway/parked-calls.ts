@@ -202,13 +202,10 @@ export function parkingForwarder(
         const answers = params?.inputResponses as Record<string, unknown> | undefined;
         return parked.resume(id, caller, answers?.[PARKED_INPUT_KEY]);
       }
-      // Sent under an id of its own: the call outlives this round's request (the client's answer
-      // comes in another request), so this round's cancellation and stream are not its own.
-      const detached = {
-        ...ctx,
-        request: { ...ctx.request, id: `parked.${randomBytes(8).toString('hex')}` },
-      };
-      return parked.start(server, caller, inner.forward(detached));
+      // Sent as this round's request: a client that hangs up on it cancels the upstream call. A
+      // request that completed (answered input_required) is never aborted afterwards, so the
+      // parked call lives on; later rounds only answer its questions.
+      return parked.start(server, caller, inner.forward(ctx));
     },
   };
 }
