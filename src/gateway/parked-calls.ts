@@ -14,6 +14,7 @@ import { randomBytes } from 'node:crypto';
 import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
 import type { Forwarder } from '../pipeline/stages/forward.js';
 import { gatehouseError } from '../pipeline/error-table.js';
+import type { RequestScope } from './upstream-forwarder.js';
 import { isModernRound, stateCallerOf } from '../pipeline/stages/input-required.js';
 
 /** The `requestState` the forwarder hands the approval stage to seal: never seen by a client. */
@@ -48,6 +49,14 @@ interface Flight {
   /** Wakes whoever waits for the next event of this flight. */
   wake: (() => void) | null;
   timer: NodeJS.Timeout | null;
+  /** Ties the upstream call to the round now open (its cancellation, its progress). */
+  tether: Tether | null;
+}
+
+/** The upstream call's link to the client's round that is open now, if any. */
+export interface Tether {
+  use(scope: RequestScope | undefined): void;
+  release(): void;
 }
 
 export class ParkedCalls {
@@ -85,13 +94,27 @@ export class ParkedCalls {
     server: string,
     caller: string,
     response: Promise<GatewayResponse>,
+    tether: Tether | null = null,
   ): Promise<GatewayResponse> {
-    const flight: Flight = { server, caller, response, waiting: null, wake: null, timer: null };
+    const flight: Flight = {
+      server,
+      caller,
+      response,
+      waiting: null,
+      wake: null,
+      timer: null,
+      tether,
+    };
     return this.follow(flight);
   }
 
   /** The forwarder's side, a retry: the parked call gets the client's answer and goes on. */
-  resume(id: string, caller: string, answer: unknown): Promise<GatewayResponse> {
+  resume(
+    id: string,
+    caller: string,
+    answer: unknown,
+    round?: RequestScope,
+  ): Promise<GatewayResponse> {
     const flight = this.parked.get(id);
     if (!flight || flight.caller !== caller || !flight.waiting) {
       return Promise.resolve({
@@ -106,6 +129,7 @@ export class ParkedCalls {
     if (flight.timer) clearTimeout(flight.timer);
     const waiting = flight.waiting;
     flight.waiting = null;
+    flight.tether?.use(round);
     if (isRecord(answer)) waiting.answer(answer);
     else waiting.fail('the client gave no answer');
     return this.follow(flight);
@@ -126,6 +150,8 @@ export class ParkedCalls {
       };
     } finally {
       this.flying.delete(flight);
+      // The round is answered: whatever happens to its request now is not the call's business.
+      flight.tether?.release();
     }
   }
 
@@ -188,6 +214,8 @@ function parkedIdOf(params: Record<string, unknown> | undefined): string | null 
 export function parkingForwarder(
   inner: Forwarder,
   parked: ParkedCalls,
+  /** The session's request scopes: the held call gets one of its own, tied to the open round. */
+  scopes: ReadonlyMap<string | number, RequestScope>,
   /** Whether the request's server speaks the legacy era (only those send server→client requests). */
   isLegacyUpstream: (ctx: PipelineContext) => boolean,
 ): Forwarder {
@@ -198,14 +226,57 @@ export function parkingForwarder(
       const server = ctx.target?.server ?? '';
       const params = ctx.request.params;
       const id = parkedIdOf(params);
+      const round = scopes.get(ctx.request.id);
       if (id !== null) {
         const answers = params?.inputResponses as Record<string, unknown> | undefined;
-        return parked.resume(id, caller, answers?.[PARKED_INPUT_KEY]);
+        return parked.resume(id, caller, answers?.[PARKED_INPUT_KEY], round);
       }
-      // Sent as this round's request: a client that hangs up on it cancels the upstream call. A
-      // request that completed (answered input_required) is never aborted afterwards, so the
-      // parked call lives on; later rounds only answer its questions.
-      return parked.start(server, caller, inner.forward(ctx));
+      // The call outlives this round (a transport may abort a request once it is answered), so
+      // it goes under an id and scope of its own, tied to whichever round is open: a client that
+      // hangs up on an open round cancels it; an answered round no longer can.
+      const own = `parked.${randomBytes(8).toString('hex')}`;
+      const tether = tetherTo(round);
+      const registry = scopes as Map<string | number, RequestScope>;
+      registry.set(own, tether.scope);
+      tether.use(round);
+      const response = inner
+        .forward({ ...ctx, request: { ...ctx.request, id: own } })
+        .finally(() => registry.delete(own));
+      return parked.start(server, caller, response, tether);
+    },
+  };
+}
+
+/** A scope of the held call's own whose cancellation and progress follow the open round. */
+function tetherTo(first: RequestScope | undefined): Tether & { scope: RequestScope } {
+  const controller = new AbortController();
+  let round: RequestScope | undefined;
+  let unlink: () => void = () => undefined;
+  return {
+    scope: {
+      signal: controller.signal,
+      notify: (n) => round?.notify(n) ?? Promise.resolve(),
+      elicit: null,
+      ask: null,
+      mrtr: first?.mrtr ?? null,
+    },
+    use(scope) {
+      unlink();
+      unlink = () => undefined;
+      round = scope;
+      if (!scope) return;
+      if (scope.signal.aborted) {
+        controller.abort(scope.signal.reason);
+        return;
+      }
+      const abort = () => controller.abort(scope.signal.reason);
+      scope.signal.addEventListener('abort', abort, { once: true });
+      unlink = () => scope.signal.removeEventListener('abort', abort);
+    },
+    release() {
+      unlink();
+      unlink = () => undefined;
+      round = undefined;
     },
   };
 }

@@ -253,6 +253,7 @@ export async function openSingleServerSession(
           reconnectCheck(catalog),
         ),
         parking,
+        scopes,
         () => supervisor.current?.era !== 'modern',
       );
       // tools/list is the catalog's checked listing: the names calls are routed by.

@@ -220,6 +220,7 @@ export async function openAggregateSession(
             (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
           ),
           parking,
+          scopes,
           (pctx) =>
             live().find((u) => u.config.name === pctx.target?.server)?.upstream.era !== 'modern',
         ),

@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
+import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { passThroughSchema } from '../../src/gateway/wire.js';
@@ -15,12 +17,19 @@ import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
 const CONFIG = `[mcp_servers.conf]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'conformance-server.mjs'))}]\n`;
 const clients: Client[] = [];
+const children: ChildProcess[] = [];
 afterEach(async () => {
   await Promise.all(clients.splice(0).map((c) => c.close().catch(() => undefined)));
+  for (const c of children.splice(0)) c.kill('SIGTERM');
 });
 
-async function modernClient(autoFulfill: boolean, command: string[] = ['run', 'conf']) {
+async function modernClient(
+  autoFulfill: boolean,
+  command: string[] = ['run', 'conf'],
+  http = false,
+) {
   const dir = writeFiles({ 'config.toml': CONFIG });
+  const home = tempDir();
   const client = new Client(
     { name: 'modern-parked-test', version: '1.0.0' },
     {
@@ -34,16 +43,37 @@ async function modernClient(autoFulfill: boolean, command: string[] = ['run', 'c
     asked.push(String((request.params as { message?: unknown }).message));
     return { action: 'accept', content: { username: 'ann', email: 'ann@example.org' } } as never;
   });
+  const args = [BIN, '--config', join(dir, 'config.toml'), ...command];
   await client.connect(
-    new StdioClientTransport({
-      command: process.execPath,
-      args: [BIN, '--config', join(dir, 'config.toml'), ...command],
-      env: { ...process.env, GATEHOUSE_HOME: tempDir() } as Record<string, string>,
-      stderr: 'pipe',
-    }),
+    http
+      ? new StreamableHTTPClientTransport(new URL(await listening(args, home)))
+      : new StdioClientTransport({
+          command: process.execPath,
+          args,
+          env: { ...process.env, GATEHOUSE_HOME: home } as Record<string, string>,
+          stderr: 'pipe',
+        }),
   );
   clients.push(client);
   return { client, asked };
+}
+
+/** Starts the gateway with `--http` on a free loopback port; its URL. */
+function listening(args: string[], home: string): Promise<string> {
+  const child = spawn(process.execPath, [...args, '--http', '127.0.0.1:0'], {
+    env: { ...process.env, GATEHOUSE_HOME: home },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  let err = '';
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /"event":"listening","url":"([^"]+)"/.exec(err);
+      if (m?.[1]) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+  });
 }
 
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]?.text;
@@ -97,6 +127,16 @@ describe.skipIf(!existsSync(BIN))('a legacy upstream asking during a modern call
       arguments: { message: 'and you?' },
     });
     expect(asked).toEqual(['and you?']);
+    expect(text(result)).toContain('User response: action=accept');
+  });
+
+  test('over HTTP: the held call outlives the round answered input_required (its request ends)', async () => {
+    const { client, asked } = await modernClient(true, ['run', 'conf'], true);
+    const result = await client.callTool({
+      name: 'test_elicitation',
+      arguments: { message: 'over http?' },
+    });
+    expect(asked).toEqual(['over http?']);
     expect(text(result)).toContain('User response: action=accept');
   });
 });
