@@ -15,7 +15,9 @@ import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
  * answer on the retry.
  */
 const BIN = join(import.meta.dirname, '..', '..', 'dist', 'bin', 'gatehouse.js');
-const CONFIG = `[mcp_servers.conf]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'conformance-server.mjs'))}]\n`;
+// Pinned to 2025-11-25: the dual-era fixture asks in-band (elicitation/create) only on a legacy
+// connection; on a 2026-07-28 one it answers input_required itself and nothing is parked.
+const CONFIG = `[mcp_servers.conf]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(join(FIXTURES, 'conformance-server.mjs'))}]\ngatehouse_protocol_era = "legacy"\n`;
 const clients: Client[] = [];
 const children: ChildProcess[] = [];
 afterEach(async () => {
