@@ -1,3 +1,4 @@
+import { ParkedCalls, parkingForwarder } from './parked-calls.js';
 import { realpathSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
@@ -171,6 +172,9 @@ export async function openSingleServerSession(
   }
   state('starting');
   const relay = new Relay(ctx.shapeOutgoing);
+  // A legacy upstream's question during a modern client's call is held and asked in a round.
+  const parking = new ParkedCalls();
+  relay.parking = parking;
   let downstream: Server | null = null;
   const guard = ctx.schema?.();
   const catalog = new Catalog(
@@ -239,17 +243,22 @@ export async function openSingleServerSession(
     ...(upstream.instructions ? { instructions: upstream.instructions } : {}),
     pipeline: (scopes) => {
       const router = catalogRouter(catalog, server.name);
-      const upstreamSide = upstreamForwarder(
-        () => supervisor.current,
+      const upstreamSide = parkingForwarder(
+        upstreamForwarder(
+          () => supervisor.current,
+          scopes,
+          toolTimeoutMs,
+          server.name,
+          (why) => supervisor.reconnect(why),
+          reconnectCheck(catalog),
+          {
+            ...(ctx.shapeOutgoing ? { shape: ctx.shapeOutgoing } : {}),
+            clientCapabilities: () => init.capabilities,
+          },
+        ),
+        parking,
         scopes,
-        toolTimeoutMs,
-        server.name,
-        (why) => supervisor.reconnect(why),
-        reconnectCheck(catalog),
-        {
-          ...(ctx.shapeOutgoing ? { shape: ctx.shapeOutgoing } : {}),
-          clientCapabilities: () => init.capabilities,
-        },
+        () => supervisor.current?.era !== 'modern',
       );
       // tools/list is the catalog's checked listing: the names calls are routed by.
       const forwarder = {

@@ -1,3 +1,4 @@
+import { ParkedCalls, parkingForwarder } from './parked-calls.js';
 import type { Readable, Writable } from 'node:stream';
 import type { ServerCapabilities } from '@modelcontextprotocol/server';
 import { maskTokens } from '../masking/mask-text.js';
@@ -90,6 +91,9 @@ export async function openAggregateSession(
       parent_thread_id: parentThreadId,
     });
   const relay = new Relay(ctx.shapeOutgoing);
+  // A legacy upstream's question during a modern client's call is held and asked in a round.
+  const parking = new ParkedCalls();
+  relay.parking = parking;
   const failedRequired: string[] = [];
   /** Servers left out until this caller logs in (their names still answer with how). */
   const waiting = new Map<string, string>();
@@ -208,15 +212,21 @@ export async function openAggregateSession(
       assembleSession(
         ctx,
         router,
-        serveForwarder(
-          catalog,
-          live,
+        parkingForwarder(
+          serveForwarder(
+            catalog,
+            live,
+            scopes,
+            (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
+            {
+              ...(ctx.shapeOutgoing ? { shape: ctx.shapeOutgoing } : {}),
+              clientCapabilities: () => init.capabilities,
+            },
+          ),
+          parking,
           scopes,
-          (u) => (u.config.toolTimeoutSec ?? DEFAULT_TOOL_TIMEOUT_SEC) * 1000,
-          {
-            ...(ctx.shapeOutgoing ? { shape: ctx.shapeOutgoing } : {}),
-            clientCapabilities: () => init.capabilities,
-          },
+          (pctx) =>
+            live().find((u) => u.config.name === pctx.target?.server)?.upstream.era !== 'modern',
         ),
         scopes,
       ),

@@ -1,3 +1,4 @@
+import type { ParkedCalls } from '../parked-calls.js';
 import type { Readable, Writable } from 'node:stream';
 import { LOG_LEVEL_META_KEY, ProtocolError, Server } from '@modelcontextprotocol/server';
 import { serveStdio } from '@modelcontextprotocol/server/stdio';
@@ -100,11 +101,22 @@ export class Relay {
   /** Modern HTTP clients' `subscriptions/listen` streams (no one Server holds them). */
   private readonly listeners = new Set<(notification: ClientNotice) => void>();
 
+  /**
+   * Where a legacy upstream's question goes while it works on a modern client's call (which
+   * cannot be sent server→client requests): held there and asked as `input_required`.
+   */
+  parking: ParkedCalls | null = null;
+
   /** `shape` masks what a server sends (logs, sampling and elicitation text) on its way. */
   constructor(private readonly shape: OutgoingShaper = (_server, m) => m) {}
 
   wireUpstream(client: Client, server: string | null = null): void {
     client.fallbackRequestHandler = async (request, ctx) => {
+      const held =
+        server === null
+          ? null
+          : this.parking?.hold(server, { method: request.method, params: request.params });
+      if (held) return (await held) as never;
       if (!this.downstream)
         throw new ProtocolError(
           codeOf('internal_error'),

@@ -460,6 +460,16 @@ describe("an upstream's input_required for a modern client", () => {
     expect(h.sent).toHaveLength(2);
   });
 
+  test("without a state key the upstream's question is withheld, never passed on unsealed", async () => {
+    const h = harness({ key: null });
+    const ctx = await h.send('survey', {});
+    expect(errorOf(ctx)).toMatchObject({
+      code: ERROR_TABLE.internal_error.code,
+      message: expect.stringContaining('no key to seal'),
+    });
+    expect(JSON.stringify(ctx.response)).not.toContain('upstream-state-1');
+  });
+
   test('a client cannot hand an upstream a state of its own making', async () => {
     const h = harness();
     const ctx = await h.send(
