@@ -562,6 +562,24 @@ describe.skipIf(!existsSync(BIN))('a modern caller’s capabilities, request by 
     ]);
   });
 
+  test('run (stdio): a modern client’s per-request capabilities reach the modern upstream too', async () => {
+    const dir = writeFiles({
+      'c.toml': `[mcp_servers.conf]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'conformance-server.mjs'))}]\n`,
+    });
+    // The client connects declaring nothing; one request declares sampling in its own _meta.
+    const client = await overStdio(MODERN, ['--config', join(dir, 'c.toml')], tempDir(), [
+      'run',
+      'conf',
+    ]);
+    const call = (_meta: Record<string, unknown>) =>
+      outcome(client, 'tools/call', { name: 'test_missing_capability', arguments: {}, _meta });
+    expect((await call({})).code).toBe(-32021);
+    const served = await call({ 'io.modelcontextprotocol/clientCapabilities': { sampling: {} } });
+    expect(served.result?.content).toEqual([
+      { type: 'text', text: 'the client declared sampling' },
+    ]);
+  });
+
   test('run --http: a method nobody serves is HTTP 404 with -32601 for a modern request, in-band for a legacy session', async () => {
     const url = await conformanceGateway();
     const unknown = await post(url, modernHeaders('unknown/method'), {
