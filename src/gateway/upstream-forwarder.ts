@@ -1,4 +1,5 @@
-import type { GatewayResponse, PipelineContext } from '../pipeline/context.js';
+import { CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY } from '@modelcontextprotocol/client';
+import type { ConnectionInfo, GatewayResponse, PipelineContext } from '../pipeline/context.js';
 import type { Forwarder } from '../pipeline/stages/index.js';
 import type { Upstream } from './upstream/connect.js';
 import { isUpstreamTimeout, passThroughSchema, toWireError } from './wire.js';
@@ -104,13 +105,20 @@ export function upstreamForwarder(
             }
           : undefined;
       const sendOnce = (target: Upstream, sent: Record<string, unknown> | undefined) =>
-        target.client.request({ method, params: sent } as never, passThroughSchema, {
-          ...(scope ? { signal: scope.signal } : {}),
-          timeout: method === 'tools/call' ? toolTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS,
-          ...(onprogress ? { onprogress, resetTimeoutOnProgress: method !== 'tools/call' } : {}),
-          // A modern server's input_required comes back to us, never auto-fulfilled by the SDK.
-          ...(target.era === 'modern' ? { allowInputRequired: true } : {}),
-        });
+        target.client.request(
+          {
+            method,
+            params: target.era === 'modern' ? withCallerEnvelope(sent, ctx.connection) : sent,
+          } as never,
+          passThroughSchema,
+          {
+            ...(scope ? { signal: scope.signal } : {}),
+            timeout: method === 'tools/call' ? toolTimeoutMs : DEFAULT_REQUEST_TIMEOUT_MS,
+            ...(onprogress ? { onprogress, resetTimeoutOnProgress: method !== 'tools/call' } : {}),
+            // A modern server's input_required comes back to us, never auto-fulfilled by the SDK.
+            ...(target.era === 'modern' ? { allowInputRequired: true } : {}),
+          },
+        );
       const send = async (target: Upstream): Promise<unknown> => {
         // A legacy client cannot have been asked anything: answers and state it sends itself
         // would let it skip the questions a modern server asks (and their masking).
@@ -160,6 +168,32 @@ export function upstreamForwarder(
         }
         return { error: wire };
       }
+    },
+  };
+}
+
+/**
+ * A modern client's request to a modern upstream, carrying THAT request's envelope claims: the
+ * capabilities and clientInfo it declared. The upstream connection was opened with the caller's
+ * first request's (one pooled connection serves all their requests), and the SDK client stamps
+ * those on every request unless `_meta` names the keys itself (user keys win), so without this
+ * an upstream would judge each request by what the FIRST one declared: refuse a later request
+ * that declares sampling (-32021), or ask a client that stopped declaring elicitation. A legacy
+ * client has no per-request claims (the connection's `initialize` ones stand), and a legacy
+ * upstream has no per-request envelope at all: it keeps what it was initialised with.
+ */
+export function withCallerEnvelope(
+  params: Record<string, unknown> | undefined,
+  connection: ConnectionInfo,
+): Record<string, unknown> | undefined {
+  if (connection.era !== 'modern' || !connection.clientCapabilities) return params;
+  const own = params?._meta;
+  return {
+    ...params,
+    _meta: {
+      ...(own && typeof own === 'object' ? own : {}),
+      [CLIENT_CAPABILITIES_META_KEY]: connection.clientCapabilities,
+      ...(connection.clientInfo ? { [CLIENT_INFO_META_KEY]: connection.clientInfo } : {}),
     },
   };
 }

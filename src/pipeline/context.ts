@@ -93,6 +93,13 @@ export interface ConnectionInfo {
    * input requests as `input_required` results). Absent means legacy.
    */
   era?: 'legacy' | 'modern';
+  /**
+   * Modern only: the capabilities THIS request's `_meta` envelope declares (2026-07-28 sends
+   * them with every request, and one client may declare different ones per request). What
+   * Gatehouse may ask the client, and what an upstream is told it may ask, follow them. Absent
+   * for a legacy client (its capabilities are fixed at `initialize`).
+   */
+  clientCapabilities?: Record<string, unknown>;
 }
 
 export interface PipelineContext {

@@ -493,3 +493,152 @@ describe.skipIf(!existsSync(BIN))('a 2026-07-28 client through Gatehouse', () =>
     expect(await until(() => entries().some((e) => e.kind === 'cancelled'))).toBe(true);
   });
 });
+
+/** A modern POST's standard headers for `method` (and the tool it names). */
+const modernHeaders = (method: string, name?: string) => ({
+  'mcp-protocol-version': '2026-07-28',
+  'mcp-method': method,
+  ...(name ? { 'mcp-name': name } : {}),
+});
+
+/** A modern tools/call whose envelope declares `capabilities`. */
+const callDeclaring = (
+  id: number,
+  name: string,
+  capabilities: Record<string, unknown>,
+  args: Record<string, unknown> = {},
+) => ({
+  jsonrpc: '2.0',
+  id,
+  method: 'tools/call',
+  params: {
+    name,
+    arguments: args,
+    _meta: { ...ENVELOPE, 'io.modelcontextprotocol/clientCapabilities': capabilities },
+  },
+});
+
+describe.skipIf(!existsSync(BIN))('a modern caller’s capabilities, request by request', () => {
+  /** `gatehouse run --http` in front of the dual-era conformance fixture (a modern upstream). */
+  async function conformanceGateway() {
+    const dir = writeFiles({
+      'c.toml': `[mcp_servers.conf]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'conformance-server.mjs'))}]\n`,
+    });
+    return startHttp(['--config', join(dir, 'c.toml')], tempDir(), ['run', 'conf']);
+  }
+
+  test('run --http: each request reaches the modern upstream with the capabilities IT declared, not the first request’s', async () => {
+    const url = await conformanceGateway();
+    const missing = (id: number, capabilities: Record<string, unknown>) =>
+      post(
+        url,
+        modernHeaders('tools/call', 'test_missing_capability'),
+        callDeclaring(id, 'test_missing_capability', capabilities),
+      );
+    // The pooled upstream connection is opened by this first request, which declares nothing.
+    const refused = await missing(1, {});
+    expect(JSON.parse(refused.body).error.code).toBe(-32021);
+    const served = await missing(2, { sampling: {} });
+    expect(served.status).toBe(200);
+    expect(JSON.parse(served.body).result.content).toEqual([
+      { type: 'text', text: 'the client declared sampling' },
+    ]);
+    // …and declaring less again counts as well (nothing sticks from an earlier request).
+    expect(JSON.parse((await missing(3, {})).body).error.code).toBe(-32021);
+
+    // The upstream asks only for what this request can answer.
+    const asked = await post(
+      url,
+      modernHeaders('tools/call', 'test_input_required_result_capabilities'),
+      callDeclaring(4, 'test_input_required_result_capabilities', { sampling: {} }),
+    );
+    const result = JSON.parse(asked.body).result as {
+      resultType: string;
+      inputRequests: Record<string, { method: string }>;
+    };
+    expect(result.resultType).toBe('input_required');
+    expect(Object.values(result.inputRequests).map((r) => r.method)).toEqual([
+      'sampling/createMessage',
+    ]);
+  });
+
+  test('run (stdio): a modern client’s per-request capabilities reach the modern upstream too', async () => {
+    const dir = writeFiles({
+      'c.toml': `[mcp_servers.conf]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'conformance-server.mjs'))}]\n`,
+    });
+    // The client connects declaring nothing; one request declares sampling in its own _meta.
+    const client = await overStdio(MODERN, ['--config', join(dir, 'c.toml')], tempDir(), [
+      'run',
+      'conf',
+    ]);
+    const call = (_meta: Record<string, unknown>) =>
+      outcome(client, 'tools/call', { name: 'test_missing_capability', arguments: {}, _meta });
+    expect((await call({})).code).toBe(-32021);
+    const served = await call({ 'io.modelcontextprotocol/clientCapabilities': { sampling: {} } });
+    expect(served.result?.content).toEqual([
+      { type: 'text', text: 'the client declared sampling' },
+    ]);
+  });
+
+  test('run --http: a method nobody serves is HTTP 404 with -32601 for a modern request, in-band for a legacy session', async () => {
+    const url = await conformanceGateway();
+    const unknown = await post(url, modernHeaders('unknown/method'), {
+      jsonrpc: '2.0',
+      id: 601,
+      method: 'unknown/method',
+      params: { _meta: ENVELOPE },
+    });
+    expect(unknown.status).toBe(404);
+    expect(JSON.parse(unknown.body)).toMatchObject({ id: 601, error: { code: -32601 } });
+    // A served method's errors stay in-band, and results are untouched.
+    const served = await post(url, modernHeaders('tools/list'), {
+      jsonrpc: '2.0',
+      id: 602,
+      method: 'tools/list',
+      params: { _meta: ENVELOPE },
+    });
+    expect(served.status).toBe(200);
+    expect(JSON.parse(served.body).result.tools.length).toBeGreaterThan(0);
+
+    // 2025-11-25 answers every JSON-RPC error on 200, as before.
+    const statuses: number[] = [];
+    const legacy = newClient('legacy');
+    await legacy.connect(
+      new StreamableHTTPClientTransport(new URL(url), {
+        fetch: async (input, init) => {
+          const response = await fetch(input, init);
+          if (typeof init?.body === 'string' && init.body.includes('unknown/method'))
+            statuses.push(response.status);
+          return response;
+        },
+      }),
+    );
+    expect((await outcome(legacy, 'unknown/method', {})).code).toBe(-32601);
+    expect(statuses).toEqual([200]);
+  });
+
+  test('run --http: Gatehouse asks for approval in-band only when THIS request declares elicitation', async () => {
+    const dir = writeFiles({
+      'c.toml': `[mcp_servers.governed]\ncommand = ${node}\nargs = [${JSON.stringify(join(FIXTURES, 'governed.mjs'))}]\n`,
+      'r.toml': '[gatehouse_policy]\ndefault_approval = "gatehouse"\napproval_wait_seconds = 1\n',
+    });
+    const url = await startHttp(
+      ['--config', join(dir, 'c.toml'), '--requirements', join(dir, 'r.toml')],
+      tempDir(),
+      ['run', 'governed'],
+    );
+    const refund = (id: number, capabilities: Record<string, unknown>) =>
+      post(
+        url,
+        modernHeaders('tools/call', 'refund'),
+        callDeclaring(id, 'refund', capabilities, { amount: 5, to: 'bob' }),
+      );
+    // The first request (which opens the caller's pooled session) can answer a form…
+    const asked = JSON.parse((await refund(1, { elicitation: { form: {} } })).body);
+    expect(asked.result).toMatchObject({ resultType: 'input_required' });
+    // …a later one from the same caller cannot: it waits out of band instead of being asked.
+    const notAsked = JSON.parse((await refund(2, {})).body);
+    expect(notAsked.result).toBeUndefined();
+    expect(notAsked.error.message).toContain('waiting for approval');
+  });
+});

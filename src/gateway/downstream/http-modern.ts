@@ -117,7 +117,7 @@ export class ModernHttp {
     });
     this.connections.set(request, connection);
     const response = await pooled.handler.fetch(request, { parsedBody: message });
-    await writeResponse(response, res);
+    await writeResponse(await methodNotFoundAs404(response), res);
   }
 
   /** The caller's pooled session, opened on their first modern request. */
@@ -240,6 +240,33 @@ function webHeaders(req: IncomingMessage): Headers {
     headers.set(k, v);
   }
   return headers;
+}
+
+/** JSON-RPC "Method not found" (-32601). */
+const METHOD_NOT_FOUND = codeOf('method_not_found');
+
+/**
+ * SEP-2575 (2026-07-28 over HTTP): a request for a method the server does not implement MUST be
+ * answered 404 Not Found with -32601. The SDK gives that status only to errors its own ladder
+ * raises before dispatch; Gatehouse learns that nobody serves a method after dispatch (its
+ * catch-all handler asks the upstream, or `serve` routes it nowhere), so that -32601 arrives
+ * in-band on 200. A JSON answer that is exactly that error gets the SDK's status for it. A
+ * streamed answer (SSE) has sent its 200 already and stays as it is; legacy sessions never come
+ * here (2025-11-25 answers every JSON-RPC error on 200).
+ */
+async function methodNotFoundAs404(response: Response): Promise<Response> {
+  if (response.status !== 200) return response;
+  if (!response.headers.get('content-type')?.startsWith('application/json')) return response;
+  const text = await response.text();
+  const rebuilt = (status: number) => new Response(text, { status, headers: response.headers });
+  // Only an answer that mentions the code is parsed (results can be large; errors are small).
+  if (!text.includes(String(METHOD_NOT_FOUND))) return rebuilt(200);
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown }; result?: unknown };
+    return rebuilt(body.result === undefined && body.error?.code === METHOD_NOT_FOUND ? 404 : 200);
+  } catch {
+    return rebuilt(200);
+  }
 }
 
 /** Writes a web Response (JSON, or an SSE stream for as long as it runs) to the Node response. */

@@ -36,8 +36,9 @@ export interface StdioSession {
   /**
    * What the upstream side is opened with: `initialize`'s capabilities (legacy), or the first
    * request's `_meta` envelope (modern). A modern client's later requests may declare other
-   * capabilities; the upstream keeps the first ones for the life of the process (it is not
-   * re-initialised per request), while each request's own envelope reaches the pipeline.
+   * capabilities: each request's own envelope reaches the pipeline and, for a modern upstream,
+   * rides the forwarded request (upstream-forwarder.ts); a legacy upstream keeps the ones it
+   * was initialised with for the life of the process.
    */
   init: InitInfo;
   /** Resolves when the client hangs up. */
@@ -281,9 +282,15 @@ export function buildServer(
             envelope?.logLevel ?? null,
           ),
         },
-        // A modern client names itself on every request; the envelope's identity is this request's.
+        // A modern client names itself and what it can do on every request: this request's
+        // envelope is the one that counts (the pipeline's questions, the upstream's envelope).
         era === 'modern'
-          ? { ...connection, era, clientInfo: envelope?.clientInfo ?? connection.clientInfo }
+          ? {
+              ...connection,
+              era,
+              clientInfo: envelope?.clientInfo ?? connection.clientInfo,
+              clientCapabilities: envelope?.clientCapabilities ?? {},
+            }
           : connection,
       );
       if (done.caller?.threadId)

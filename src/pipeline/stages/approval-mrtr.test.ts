@@ -46,6 +46,7 @@ const modern = (subject = 'alice'): ConnectionInfo => ({
   identity: identity(subject),
   clientInfo: { name: 'modern-client', version: '1.0.0' },
   era: 'modern',
+  clientCapabilities: { elicitation: { form: {} } },
 });
 
 const router: Router = {
@@ -217,6 +218,19 @@ const errorOf = (ctx: PipelineContext) => {
 const answer = (action: string) => ({ [APPROVAL_INPUT_KEY]: { action, content: {} } });
 
 describe('approval for a modern client: input_required and a sealed requestState', () => {
+  test('a request whose own envelope declares no elicitation is never asked in-band', async () => {
+    const h = harness();
+    // The same caller, who declared elicitation before: only THIS request's capabilities count.
+    const { clientCapabilities: _declared, ...undeclared } = modern();
+    for (const connection of [{ ...modern(), clientCapabilities: {} }, undeclared]) {
+      const ctx = await h.send('refund', { amount: 5 }, null, connection);
+      expect(ctx.response && 'result' in ctx.response ? ctx.response.result : null).toBeNull();
+      expect(errorOf(ctx).message).toContain('refund');
+    }
+    expect(h.sent).toEqual([]);
+    expect(h.approvals().filter((e) => e.channel === 'input_required')).toEqual([]);
+  });
+
   test('round 1 asks with input_required (audited as such); round 2 accepted is forwarded exactly once', async () => {
     const h = harness();
     const round1 = await h.send('refund', { amount: 5 });

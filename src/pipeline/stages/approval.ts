@@ -704,14 +704,18 @@ function sameBinding(a: string, b: string): boolean {
 }
 
 /**
- * Whether a modern client can show a form elicitation: its per-request capabilities say so
- * (`_meta` `io.modelcontextprotocol/clientCapabilities`); when the transport lifted them off the
- * request, the question is asked (a client that cannot answer fails its own call, nothing more).
+ * Whether a modern client can show a form elicitation: THIS request's envelope declares it (the
+ * transport puts the lifted `io.modelcontextprotocol/clientCapabilities` on the connection facts;
+ * a client may declare other capabilities per request). A request that declares none is not
+ * asked in-band: the approval goes out of band instead, as for any client that cannot answer.
  */
 function canElicit(ctx: PipelineContext): boolean {
-  const meta = ctx.request.params?._meta as Record<string, unknown> | undefined;
-  const caps = meta?.['io.modelcontextprotocol/clientCapabilities'];
-  if (!caps || typeof caps !== 'object') return true;
+  const caps =
+    ctx.connection.clientCapabilities ??
+    (ctx.request.params?._meta as Record<string, unknown> | undefined)?.[
+      'io.modelcontextprotocol/clientCapabilities'
+    ];
+  if (!caps || typeof caps !== 'object') return false;
   return Boolean((caps as { elicitation?: unknown }).elicitation);
 }
 
