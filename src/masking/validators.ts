@@ -92,10 +92,11 @@ export function ibanValid(text: string): boolean {
   if (expected !== undefined && iban.length !== expected) return false;
   const rearranged = iban.slice(4) + iban.slice(0, 4);
   let remainder = 0;
-  for (const ch of rearranged) {
-    const code = ch.charCodeAt(0);
-    const value = code >= 65 ? String(code - 55) : ch;
-    for (const d of value) remainder = (remainder * 10 + (d.charCodeAt(0) - 48)) % 97;
+  for (let i = 0; i < rearranged.length; i += 1) {
+    const code = rearranged.charCodeAt(i);
+    // A letter stands for its two digits (A = 10 … Z = 35): the same remainder as appending them
+    // one at a time, without a string per letter.
+    remainder = code >= 65 ? (remainder * 100 + code - 55) % 97 : (remainder * 10 + code - 48) % 97;
   }
   return remainder === 1;
 }
