@@ -253,15 +253,33 @@ describe('rule prechecks', () => {
       (r) => r.precheck && !r.id.includes('assignment') && r.id !== 'generic-secret-spoken',
     );
     expect(checked.map((r) => r.id)).toEqual(
-      expect.arrayContaining(['github-pat', 'beamer-key', 'bare-bearer', 'phone-national']),
+      expect.arrayContaining([
+        'github-pat',
+        'beamer-key',
+        'bare-bearer',
+        'phone-national',
+        'twilio-key',
+        'jwt',
+      ]),
     );
     const piece = fc.oneof(
-      fc.constantFrom('ghp_', 'b_', 'sk_live_', 'xoxb-', 'glpat-', 'AKIA', 'npm_', 'hf_', 'x'),
+      fc.constantFrom(
+        'ghp_',
+        'b_',
+        'sk_live_',
+        'xoxb-',
+        'glpat-',
+        'AKIA',
+        'npm_',
+        'hf_',
+        'x',
+        'SK',
+      ),
       fc.constantFrom('bearer', 'Bearer', 'BEARER', 'tel', 'phone', 'Call', 'whatsapp', 'fax'),
       fc.constantFrom(' ', '  ', '\t', '\n', '\u00a0', '\u2028', ':', '(', ')', '-', '.', '/'),
       fc.constantFrom('0', '(0', '020 7946 0958', '030 12345678', '06 12 34 56 78', '5'),
       fc.string({
-        unit: fc.constantFrom('a', 'Z', '9', '0', '_', '-', '.', '~', '+', '/', '='),
+        unit: fc.constantFrom('a', 'f', 'Z', '9', '0', '_', '-', '.', '~', '+', '/', '='),
         maxLength: 40,
       }),
     );

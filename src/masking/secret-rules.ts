@@ -75,6 +75,8 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     id: 'url-credentials',
     kind: 'url_password',
     keywords: ['://'],
+    // Tried at each `://` (where every match starts), not scanned for over the whole text.
+    keywordStarts: true,
     pattern: /:\/\/[^\s:/@"'<>]{1,256}:([^\s@/"'<>]{3,2048})@[A-Za-z0-9.-]{1,256}/g,
     group: 1,
     validate: (s) => !looksLikePlaceholder(s),
