@@ -37,6 +37,11 @@ interface ScannerEntry {
   rulesByKeyword: number[][];
   /** Scratch: which rules have a keyword in the text being scanned. */
   active: Uint8Array;
+  /**
+   * Each rule's sticky pattern once needed (no map look-up per rule and text), with the pattern
+   * it is for: rule lists with the same keywords share this entry.
+   */
+  stickies: ({ pattern: RegExp; sticky: RegExp } | undefined)[];
 }
 
 const scanners = new WeakMap<readonly DetectorRule[], ScannerEntry>();
@@ -70,6 +75,7 @@ function scannerFor(rules: readonly DetectorRule[]) {
       ruleKeywords,
       rulesByKeyword,
       active: new Uint8Array(rules.length),
+      stickies: [],
     };
     if (scannersByKeywords.size >= SCANNERS_BY_KEYWORDS_MAX) scannersByKeywords.clear();
     scannersByKeywords.set(signature, entry);
@@ -229,7 +235,13 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
     const starts = rule.keywordStarts ? keywordOffsets(keywords, hits) : null;
     if (starts) {
       // Tried only where a keyword starts: a sticky match at each offset, no scan of the text.
-      const sticky = stickyOf(rule.pattern);
+      let cached = entry.stickies[priority];
+      if (cached?.pattern !== rule.pattern)
+        cached = entry.stickies[priority] = {
+          pattern: rule.pattern,
+          sticky: stickyOf(rule.pattern),
+        };
+      const sticky = cached.sticky;
       let next = 0;
       const precheck = rule.precheck;
       for (const at of starts) {
