@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { builtInRules, detectFindings, maskSecrets } from './detect.js';
-import { SECRET_RULES } from './rules.js';
+import { PII_RULES, SECRET_RULES } from './rules.js';
 import { ibanValid, luhnValid, ssnValid } from './validators.js';
 import { stripLookarounds } from '../../test/support/regex-sample.mjs';
 
@@ -245,6 +245,57 @@ describe('rule prechecks', () => {
         }
       }),
       { numRuns: 3000 },
+    );
+  });
+
+  test('property: token, bearer and phone prechecks never reject an offset where their rule matches', () => {
+    const checked = [...SECRET_RULES, ...PII_RULES].filter(
+      (r) => r.precheck && !r.id.includes('assignment') && r.id !== 'generic-secret-spoken',
+    );
+    expect(checked.map((r) => r.id)).toEqual(
+      expect.arrayContaining([
+        'github-pat',
+        'beamer-key',
+        'bare-bearer',
+        'phone-national',
+        'twilio-key',
+        'jwt',
+      ]),
+    );
+    const piece = fc.oneof(
+      fc.constantFrom(
+        'ghp_',
+        'b_',
+        'sk_live_',
+        'xoxb-',
+        'glpat-',
+        'AKIA',
+        'npm_',
+        'hf_',
+        'x',
+        'SK',
+      ),
+      fc.constantFrom('bearer', 'Bearer', 'BEARER', 'tel', 'phone', 'Call', 'whatsapp', 'fax'),
+      fc.constantFrom(' ', '  ', '\t', '\n', '\u00a0', '\u2028', ':', '(', ')', '-', '.', '/'),
+      fc.constantFrom('0', '(0', '020 7946 0958', '030 12345678', '06 12 34 56 78', '5'),
+      fc.string({
+        unit: fc.constantFrom('a', 'f', 'Z', '9', '0', '_', '-', '.', '~', '+', '/', '='),
+        maxLength: 40,
+      }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 10 }), (parts) => {
+        const text = parts.join('');
+        for (const rule of checked) {
+          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
+          for (let at = 0; at < text.length; at += 1) {
+            sticky.lastIndex = at;
+            if (sticky.test(text))
+              expect(rule.precheck?.(text, at), `${rule.id} at ${at}`).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });

@@ -37,6 +37,11 @@ interface ScannerEntry {
   rulesByKeyword: number[][];
   /** Scratch: which rules have a keyword in the text being scanned. */
   active: Uint8Array;
+  /**
+   * Each rule's sticky pattern once needed (no map look-up per rule and text), with the pattern
+   * it is for: rule lists with the same keywords share this entry.
+   */
+  stickies: ({ pattern: RegExp; sticky: RegExp } | undefined)[];
 }
 
 const scanners = new WeakMap<readonly DetectorRule[], ScannerEntry>();
@@ -70,6 +75,7 @@ function scannerFor(rules: readonly DetectorRule[]) {
       ruleKeywords,
       rulesByKeyword,
       active: new Uint8Array(rules.length),
+      stickies: [],
     };
     if (scannersByKeywords.size >= SCANNERS_BY_KEYWORDS_MAX) scannersByKeywords.clear();
     scannersByKeywords.set(signature, entry);
@@ -229,7 +235,13 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
     const starts = rule.keywordStarts ? keywordOffsets(keywords, hits) : null;
     if (starts) {
       // Tried only where a keyword starts: a sticky match at each offset, no scan of the text.
-      const sticky = stickyOf(rule.pattern);
+      let cached = entry.stickies[priority];
+      if (cached?.pattern !== rule.pattern)
+        cached = entry.stickies[priority] = {
+          pattern: rule.pattern,
+          sticky: stickyOf(rule.pattern),
+        };
+      const sticky = cached.sticky;
       let next = 0;
       const precheck = rule.precheck;
       for (const at of starts) {
@@ -270,9 +282,9 @@ function take(
   const back = rule.back;
   if (back) {
     let start = m.index;
-    while (start > 0 && m.index - start < back.max && back.chars.test(text[start - 1] ?? ''))
+    while (start > 0 && m.index - start < back.max && inClass(back.chars, text, start - 1))
       start -= 1;
-    if (m.index - start < back.min || (start > 0 && back.boundary.test(text[start - 1] ?? '')))
+    if (m.index - start < back.min || (start > 0 && inClass(back.boundary, text, start - 1)))
       return false;
     const secret = text.slice(start, m.index + m[0].length);
     if (!passesGates(rule, secret, secret)) return false;
@@ -288,7 +300,7 @@ function take(
   if (!secret) return false;
   let start = m.index;
   if (group !== undefined) {
-    const at = m.indices?.[group]?.[0];
+    const at = rule.groupAtEnd ? m.index + full.length - secret.length : m.indices?.[group]?.[0];
     start = at ?? m.index + Math.max(0, full.indexOf(secret));
   }
   const trim =
@@ -311,6 +323,25 @@ function take(
     return false;
   found.push({ kind: rule.kind, rule: rule.id, start, end, priority });
   return true;
+}
+
+/** Per one-character class (a rule's `back` regexes), its answer for each ASCII code. */
+const asciiAnswers = new WeakMap<RegExp, Uint8Array>();
+
+/**
+ * `cls.test(text[at])`, from a table for ASCII characters: an email's local part is walked back
+ * one character at a time, and a regex call per character costs more than the rest of it.
+ */
+function inClass(cls: RegExp, text: string, at: number): boolean {
+  const code = text.charCodeAt(at);
+  if (code >= 128) return cls.test(text[at] ?? '');
+  let answers = asciiAnswers.get(cls);
+  if (!answers) {
+    answers = new Uint8Array(128);
+    for (let c = 0; c < 128; c += 1) answers[c] = cls.test(String.fromCharCode(c)) ? 1 : 0;
+    asciiAnswers.set(cls, answers);
+  }
+  return answers[code] === 1;
 }
 
 /**

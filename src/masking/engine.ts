@@ -323,7 +323,11 @@ const JSON_SCALAR = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$|^(?:
  * replaced by a quoted string: an unquoted `[REDACTED:kind]` would leave invalid JSON.
  */
 function quoteBareJsonScalar(text: string, f: PlacedFinding): void {
-  if (!JSON_SCALAR.test(text.slice(f.start, f.end))) return;
+  // Most findings start with a character no JSON number or boolean starts with: no slice needed.
+  const first = text.charCodeAt(f.start);
+  const scalarStart =
+    first === 0x2d || (first >= 0x30 && first <= 0x39) || first === 0x74 || first === 0x66;
+  if (!scalarStart || !JSON_SCALAR.test(text.slice(f.start, f.end))) return;
   let before = f.start - 1;
   while (before >= 0 && WHITESPACE.has(text.charCodeAt(before))) before -= 1;
   let after = f.end;

@@ -14,9 +14,14 @@ export interface DetectorRule {
   group?: number;
   /**
    * With `group`: the secret is the first capture group from `group` on that matched (one
-   * pattern, several value shapes: double-quoted, single-quoted, bare). Needs the `d` flag.
+   * pattern, several value shapes: double-quoted, single-quoted, bare). Needs the `d` flag or `groupAtEnd`.
    */
   anyGroup?: boolean;
+  /**
+   * With `group`: the group holding the secret always ends where the match ends, so its start
+   * is known without the `d` flag (whose offsets make every match cost more).
+   */
+  groupAtEnd?: boolean;
   /**
    * Where a secret that ran to the end of the match really ends (`group` = the capture group
    * that held it): a value longer than the pattern's bounded repeat is masked whole instead of

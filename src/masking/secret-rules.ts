@@ -75,6 +75,8 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     id: 'url-credentials',
     kind: 'url_password',
     keywords: ['://'],
+    // Tried at each `://` (where every match starts), not scanned for over the whole text.
+    keywordStarts: true,
     pattern: /:\/\/[^\s:/@"'<>]{1,256}:([^\s@/"'<>]{3,2048})@[A-Za-z0-9.-]{1,256}/g,
     group: 1,
     validate: (s) => !looksLikePlaceholder(s),
@@ -125,6 +127,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     precheck: assignmentAhead,
     group: 1,
     anyGroup: true,
+    groupAtEnd: true,
     extend: extendValue,
     trimClosers: 4,
     validate: passwordValue,
@@ -139,6 +142,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     precheck: assignmentAhead,
     group: 1,
     anyGroup: true,
+    groupAtEnd: true,
     extend: extendValue,
     trimClosers: 4,
     entropy: 3,
@@ -168,12 +172,13 @@ export const SECRET_RULES: readonly DetectorRule[] = [
  * `KEY[suffix] <sep> value`: the value double-quoted (group 1), inside escaped quotes in JSON
  * carried in a JSON string (2), single-quoted (3) or bare (4). Quoted values end at their quote
  * (spaces included); bare ones at whitespace, quotes, `,;&` and backticks. Same line only.
+ * Whichever group matched ends the match (`groupAtEnd`).
  */
 function assignment(keys: string): RegExp {
   return new RegExp(
     `(?:${keys})[A-Za-z0-9_.-]{0,20}\\\\?["']?[ \\t]{0,3}(?::=|=>|=(?!=)|:(?!:))[ \\t]{0,3}` +
       `(?:"((?:[^"\\\\\\r\\n]|\\\\[^\\r\\n]){1,4096})|\\\\"([^"\\\\\\r\\n]{1,4096})|'([^'\\r\\n]{1,4096})|([^\\s"'\\\\,;\`&[{(][^\\s"'\\\\,;\`&]{0,255}))`,
-    'gid',
+    'gi',
   );
 }
 
@@ -413,8 +418,10 @@ function tokenValue(
   context?: { text: string; index: number; groupIndex?: number },
 ): boolean {
   if (s.length < 8 || /\s/.test(s) || /^[0-9.]+$/.test(s)) return false;
-  if (!genericSecretValue(s) || notAValue(s) || looksLikeCode(s) || namesMetadata(match))
-    return false;
+  // genericSecretValue and notAValue, with the placeholder test (the costliest) run once.
+  if (looksLikePlaceholder(s) || /^[a-z]+$/.test(s) || /^[A-Z][A-Z0-9_]+$/.test(s)) return false;
+  if (NOT_A_VALUE.has(s.toLowerCase()) || looksLikePath(s)) return false;
+  if (looksLikeCode(s) || namesMetadata(match)) return false;
   const key = fullKey(match, context);
   // `tokenizer`, `tokenize`, `tokens`, `tokenization`: language-model vocabulary, not credentials.
   return !/token(?:i[sz]|s(?![a-z]))/i.test(key);

@@ -35,6 +35,16 @@ function atWordStart(text: string, at: number): boolean {
   return !((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f);
 }
 
+/** `[A-Za-z0-9_-]` */
+function isTokenCharacter(c: number): boolean {
+  return isAlphanumeric(c) || c === 0x5f || c === 0x2d;
+}
+
+/** `[A-Za-z0-9]` */
+function isAlphanumeric(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+}
+
 /** Secrets recognisable by their own shape, wherever they stand. */
 export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
   {
@@ -227,6 +237,10 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     keywords: ['eyj'],
     pattern:
       /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{14,4096}\.ey[A-Za-z0-9_-]{15,8192}\.[A-Za-z0-9_-]{10,4096}(?![A-Za-z0-9_-])/g,
+    // Every match starts at an `eyj` hit: tried there (exact case, at a boundary) only.
+    keywordStarts: true,
+    precheck: (text, at) =>
+      text.startsWith('eyJ', at) && !(at > 0 && isTokenCharacter(text.charCodeAt(at - 1))),
     entropy: 3,
   },
   token('npm-token', 'npm_token', ['npm_'], 'npm_[A-Za-z0-9]{36}', 2),
@@ -260,6 +274,13 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     kind: 'twilio_key',
     keywords: ['twilio', 'sk'],
     pattern: /(?<![A-Za-z0-9])SK[0-9a-f]{32}(?![A-Za-z0-9])/g,
+    // Every match starts at an `sk` hit; `sk` is in every other text (`task`, `disk`), so a
+    // cheap test of the upper-case `SK` and its boundary comes before the regex.
+    keywordStarts: true,
+    precheck: (text, at) =>
+      text.charCodeAt(at) === 0x53 &&
+      text.charCodeAt(at + 1) === 0x4b &&
+      !(at > 0 && isAlphanumeric(text.charCodeAt(at - 1))),
     entropy: 3,
   },
   {

@@ -92,10 +92,11 @@ export function ibanValid(text: string): boolean {
   if (expected !== undefined && iban.length !== expected) return false;
   const rearranged = iban.slice(4) + iban.slice(0, 4);
   let remainder = 0;
-  for (const ch of rearranged) {
-    const code = ch.charCodeAt(0);
-    const value = code >= 65 ? String(code - 55) : ch;
-    for (const d of value) remainder = (remainder * 10 + (d.charCodeAt(0) - 48)) % 97;
+  for (let i = 0; i < rearranged.length; i += 1) {
+    const code = rearranged.charCodeAt(i);
+    // A letter stands for its two digits (A = 10 … Z = 35): the same remainder as appending them
+    // one at a time, without a string per letter.
+    remainder = code >= 65 ? (remainder * 100 + code - 55) % 97 : (remainder * 10 + code - 48) % 97;
   }
   return remainder === 1;
 }
@@ -115,11 +116,34 @@ export function ssnValid(text: string): boolean {
 }
 
 export function ipv4Valid(text: string): boolean {
-  const parts = text.split('.');
-  return (
-    parts.length === 4 &&
-    parts.every((p) => /^\d{1,3}$/.test(p) && Number(p) <= 255 && (p === '0' || !p.startsWith('0')))
-  );
+  return ipv4Octets(text) !== null;
+}
+
+/**
+ * The four numbers of a dotted quad (each 1–3 digits, at most 255, no leading zero but in `0`),
+ * or null: one pass, no split or regex per part (an IPv4 match is checked per dotted quad found).
+ */
+function ipv4Octets(text: string): number[] | null {
+  const octets: number[] = [];
+  let value = 0;
+  let digits = 0;
+  let leadingZero = false;
+  for (let i = 0; i <= text.length; i += 1) {
+    const c = i < text.length ? text.charCodeAt(i) : 0x2e; // the end closes the last part
+    if (c === 0x2e) {
+      if (digits === 0 || value > 255 || (leadingZero && digits > 1) || octets.length === 4)
+        return null;
+      octets.push(value);
+      value = 0;
+      digits = 0;
+      continue;
+    }
+    if (c < 0x30 || c > 0x39 || digits === 3) return null;
+    if (digits === 0) leadingZero = c === 0x30;
+    value = value * 10 + (c - 0x30);
+    digits += 1;
+  }
+  return octets.length === 4 ? octets : null;
 }
 
 /**
@@ -128,8 +152,9 @@ export function ipv4Valid(text: string): boolean {
  * infrastructure and stay visible.
  */
 export function publicIpv4(text: string): boolean {
-  if (!ipv4Valid(text)) return false;
-  const [a = 0, b = 0, c = 0] = text.split('.').map(Number);
+  const octets = ipv4Octets(text);
+  if (!octets) return false;
+  const [a = 0, b = 0, c = 0] = octets;
   if (a === 0 || a === 10 || a === 127 || a >= 224) return false;
   if (a === 169 && b === 254) return false;
   if (a === 172 && b >= 16 && b <= 31) return false;
