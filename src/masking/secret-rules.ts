@@ -164,6 +164,9 @@ export const SECRET_RULES: readonly DetectorRule[] = [
       genericSecretValue(s) &&
       /[A-Za-z]/.test(s) &&
       (/[0-9]/.test(s) || /[^A-Za-z0-9._-]/.test(s)) &&
+      // A word that ends in `:` or `=` is a key being named ("pass allowInputRequired: true"),
+      // not the secret: a value after it is matched by the assignment rules.
+      !/[:=]$/.test(s) &&
       !namesMetadata(match),
   },
 ];
