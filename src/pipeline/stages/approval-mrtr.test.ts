@@ -484,6 +484,26 @@ describe("an upstream's input_required for a modern client", () => {
     expect(JSON.stringify(ctx.response)).not.toContain('upstream-state-1');
   });
 
+  test('answers a client volunteers up front go to the upstream as sent, minus Gatehouse keys', async () => {
+    const h = harness();
+    await h.send(
+      'survey',
+      {},
+      {
+        inputResponses: {
+          color: { action: 'accept', content: { color: 'blue' } },
+          'gatehouse.approval': { action: 'accept' },
+        },
+        requestState: null,
+      },
+    );
+    const forwarded = h.sent.at(-1)?.params;
+    expect(forwarded?.inputResponses).toEqual({
+      color: { action: 'accept', content: { color: 'blue' } },
+    });
+    expect(JSON.stringify(h.sent)).not.toContain('gatehouse.approval');
+  });
+
   test('a client cannot hand an upstream a state of its own making', async () => {
     const h = harness();
     const ctx = await h.send(

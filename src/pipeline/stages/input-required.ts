@@ -159,7 +159,13 @@ export async function openRound(
   if (!key) {
     if (requestState === null) {
       const call = { method: ctx.request.method, server: '', target: null, arguments: '' };
-      return { stateId: null, payload: {}, responses: {}, caller, call };
+      return {
+        stateId: null,
+        payload: {},
+        responses: volunteeredAnswers(inputResponses),
+        caller,
+        call,
+      };
     }
     return {
       problem: 'tampered',
@@ -168,8 +174,16 @@ export async function openRound(
     };
   }
   const call = stateCallOf(ctx, key);
-  // Answers without a state were asked by nobody Gatehouse knows of: none of them go anywhere.
-  if (requestState === null) return { stateId: null, payload: {}, responses: {}, caller, call };
+  // Answers without a state were asked by nobody Gatehouse knows of: they are the client's to
+  // volunteer to the server (SEP-2322), never an answer to Gatehouse's own question.
+  if (requestState === null)
+    return {
+      stateId: null,
+      payload: {},
+      responses: volunteeredAnswers(inputResponses),
+      caller,
+      call,
+    };
   const opened = openRequestState(key, requestState, { caller, call });
   if (!opened.ok) return { problem: opened.problem, message: opened.message };
   let first: boolean;
@@ -199,10 +213,19 @@ export function refuseState(ctx: PipelineContext, refusal: RoundRefusal): void {
   };
 }
 
+/** A client's answers with no state behind them: Gatehouse's own keys dropped, the rest kept. */
+function volunteeredAnswers(responses: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(responses).filter(([key]) => !key.startsWith(RESERVED_PREFIX)),
+  );
+}
+
 /**
- * What goes upstream: never the client's `requestState` or `inputResponses` as received; when
- * an upstream asked for input in an earlier round, its own state and the client's answers to
- * exactly the keys it asked for, under its own key names (Gatehouse's own key never goes).
+ * What goes upstream: never the client's `requestState` as received; when an upstream asked for
+ * input in an earlier round, its own state and the client's answers to exactly the keys it asked
+ * for, under its own key names (Gatehouse's own key never goes). Answers a client volunteers with
+ * no upstream round behind them (SEP-2322 lets a client answer up front) go as sent, minus
+ * Gatehouse's own keys: the server sees what it would see directly, and decides.
  */
 export function setUpstreamParams(ctx: PipelineContext, round: Round): void {
   const params = ctx.forwardParams ?? ctx.request.params;
@@ -210,7 +233,17 @@ export function setUpstreamParams(ctx: PipelineContext, round: Round): void {
   const { inputResponses: _r, requestState: _s, ...rest } = params;
   const upstream = round.payload.upstream;
   if (!upstream) {
-    if ('inputResponses' in params || 'requestState' in params) ctx.forwardParams = rest;
+    const volunteered = volunteeredAnswers(round.responses);
+    if (
+      Object.keys(volunteered).length === 0 &&
+      !('inputResponses' in params) &&
+      !('requestState' in params)
+    )
+      return;
+    ctx.forwardParams = {
+      ...rest,
+      ...(Object.keys(volunteered).length > 0 ? { inputResponses: volunteered } : {}),
+    };
     return;
   }
   const answers = upstreamAnswers(round);
