@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { listeningGatehouse } from '../support/gatehouse-http.js';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -92,24 +93,11 @@ async function overHttp(mode: Mode, url: string, token?: string) {
 /** What the gateway printed on stderr so far, by URL (state lines: servers starting, …). */
 const stderrOf = new Map<string, () => string>();
 
-function startHttp(flags: string[], home: string, command: string[]): Promise<string> {
-  const child = spawn(process.execPath, [BIN, ...flags, ...command, '--http', '127.0.0.1:0'], {
-    env: { ...process.env, GATEHOUSE_HOME: home },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"event":"listening","url":"([^"]+)"/.exec(err);
-      if (m?.[1]) {
-        stderrOf.set(m[1], () => err);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
-  });
+async function startHttp(flags: string[], home: string, command: string[]): Promise<string> {
+  const argv = [...flags, ...command, '--http', '127.0.0.1:0'];
+  const { url, stderr } = await listeningGatehouse(children, argv, home);
+  stderrOf.set(url, stderr);
+  return url;
 }
 
 /** A request as sent, its error (code) if refused. */

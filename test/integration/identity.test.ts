@@ -1,3 +1,4 @@
+import { listeningGatehouse } from '../support/gatehouse-http.js';
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -62,10 +63,9 @@ function startGateway(
     'r.toml': `[gatehouse_identity]\n${identity}\n${more.requirements ?? ''}`,
   });
   const home = tempDir();
-  const child = spawn(
-    process.execPath,
+  return listeningGatehouse(
+    children,
     [
-      BIN,
       '--config',
       join(dir, 'c.toml'),
       '--requirements',
@@ -75,18 +75,9 @@ function startGateway(
       '127.0.0.1:0',
       ...(more.args ?? []),
     ],
-    { env: { ...process.env, GATEHOUSE_HOME: home, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  children.push(child);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"event":"listening","url":"([^"]+)"/.exec(err);
-      if (m?.[1]) resolve({ url: m[1], home, dir, stderr: () => err });
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
-  });
+    home,
+    env,
+  ).then(({ url, stderr }) => ({ url, home, dir, stderr }));
 }
 
 async function connect(url: string, token: string): Promise<Client> {

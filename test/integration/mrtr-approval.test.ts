@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { listeningGatehouse } from '../support/gatehouse-http.js';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -226,24 +227,11 @@ describe.skipIf(!existsSync(BIN))('approvals for a 2026-07-28 client (input_requ
       '--requirements',
       join(dir, 'requirements.toml'),
     ];
-    const child = spawn(
-      process.execPath,
-      [BIN, ...args, 'run', 'governed', '--http', '127.0.0.1:0'],
-      {
-        env: { ...process.env, GATEHOUSE_HOME: home },
-        stdio: ['ignore', 'ignore', 'pipe'],
-      },
+    const { url } = await listeningGatehouse(
+      children,
+      [...args, 'run', 'governed', '--http', '127.0.0.1:0'],
+      home,
     );
-    children.push(child);
-    let err = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stderr?.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = /"event":"listening","url":"([^"]+)"/.exec(err);
-        if (m?.[1]) resolve(m[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
-    });
     const a = await modernClient(home, args, false, () => 'accept', { url, token: alice });
     const m = await modernClient(home, args, false, () => 'accept', { url, token: mallory });
     const call = { name: 'refund', arguments: { amount: 9, to: 'mallory' } };

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { listeningGatehouse } from '../support/gatehouse-http.js';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -61,21 +61,9 @@ async function modernClient(
 }
 
 /** Starts the gateway with `--http` on a free loopback port; its URL. */
-function listening(args: string[], home: string): Promise<string> {
-  const child = spawn(process.execPath, [...args, '--http', '127.0.0.1:0'], {
-    env: { ...process.env, GATEHOUSE_HOME: home },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  children.push(child);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"event":"listening","url":"([^"]+)"/.exec(err);
-      if (m?.[1]) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
-  });
+async function listening(args: string[], home: string): Promise<string> {
+  const argv = args[0] === BIN ? args.slice(1) : args;
+  return (await listeningGatehouse(children, [...argv, '--http', '127.0.0.1:0'], home)).url;
 }
 
 const text = (r: unknown) => (r as { content: { text: string }[] }).content[0]?.text;

@@ -1,4 +1,5 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { listeningGatehouse } from '../support/gatehouse-http.js';
+import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,30 +29,8 @@ function gatehouse(
 
 /** `gatehouse serve --http` with two servers and the given requirements. */
 function startGateway(dir: string, home: string): Promise<{ url: string; stderr: () => string }> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      '--config',
-      join(dir, 'c.toml'),
-      '--requirements',
-      join(dir, 'r.toml'),
-      'serve',
-      '--http',
-      '127.0.0.1:0',
-    ],
-    { env: { ...process.env, GATEHOUSE_HOME: home }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  children.push(child);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"event":"listening","url":"([^"]+)"/.exec(err);
-      if (m?.[1]) resolve({ url: m[1], stderr: () => err });
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
-  });
+  const config = ['--config', join(dir, 'c.toml'), '--requirements', join(dir, 'r.toml')];
+  return listeningGatehouse(children, [...config, 'serve', '--http', '127.0.0.1:0'], home);
 }
 
 async function connect(url: string, token: string): Promise<Client> {

@@ -1,3 +1,4 @@
+import { listeningGatehouse } from '../support/gatehouse-http.js';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -171,10 +172,9 @@ function startGateway(
   const dir = writeFiles({
     'r.toml': `[gatehouse_identity]\nissuer = "${idp.issuer}"\nrequired_scopes = ["mcp:tools"]\n`,
   });
-  const child = spawn(
-    process.execPath,
+  return listeningGatehouse(
+    children,
     [
-      BIN,
       '--config',
       config,
       '--requirements',
@@ -183,18 +183,9 @@ function startGateway(
       '--http',
       '127.0.0.1:0',
     ],
-    { env: { ...process.env, GATEHOUSE_HOME: home, ...env }, stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  children.push(child);
-  let err = '';
-  return new Promise((resolve, reject) => {
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = /"event":"listening","url":"([^"]+)"/.exec(err);
-      if (m?.[1]) resolve({ url: m[1], home, stderr: () => err });
-    });
-    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
-  });
+    home,
+    env,
+  ).then(({ url, stderr }) => ({ url, home, stderr }));
 }
 
 async function callerToken(g: Gateway, who: string): Promise<string> {

@@ -48,6 +48,32 @@ export function startGatehouse(
   });
 }
 
+/**
+ * Spawns `gatehouse ARGV` (a `--http 127.0.0.1:0` command) with `GATEHOUSE_HOME=home`; resolves
+ * once it prints its listening line, rejects with everything it said if it exits first.
+ */
+export function listeningGatehouse(
+  children: ChildProcess[],
+  argv: string[],
+  home: string,
+  env: Record<string, string> = {},
+): Promise<{ url: string; stderr: () => string }> {
+  const child = spawn(process.execPath, [BIN, ...argv], {
+    env: { ...process.env, GATEHOUSE_HOME: home, ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  children.push(child);
+  let err = '';
+  return new Promise((resolve, reject) => {
+    child.stderr?.on('data', (d: Buffer) => {
+      err += d.toString();
+      const m = /"event":"listening","url":"([^"]+)"/.exec(err);
+      if (m?.[1]) resolve({ url: m[1], stderr: () => err });
+    });
+    child.once('exit', (code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+  });
+}
+
 export interface RawAnswer {
   status: number;
   body: string;
