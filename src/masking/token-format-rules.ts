@@ -64,6 +64,8 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     keywords: ['aws', 'secret_access', 'secretaccess'],
     pattern:
       /(?:aws)?[_ ]?secret[_ ]?(?:access)?[_ ]?key\\?["']?(?:\s{0,5}[:=]\s{0,5}|\s{1,5})\\?["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
+    // `secret` is everywhere in tool output, `secret key` and `secret_access_key` are not.
+    anchored: { anchor: 'secret', starts: awsSecretKeyStarts },
     group: 1,
     entropy: 3.5,
   },
@@ -498,3 +500,25 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     3,
   ),
 ];
+
+/**
+ * Where an `aws-secret-access-key` match holding `secret` at `at` can start: at `secret`, or
+ * after `aws` and/or one `_`/space before it; none unless `[_ ]?(access)?[_ ]?key` follows
+ * (`secret` alone, as in `1 secret was revoked`, is the common case).
+ */
+function awsSecretKeyStarts(text: string, at: number, out: number[]): void {
+  let p = at + 6;
+  if (isUnderscoreOrSpace(text.charCodeAt(p))) p += 1;
+  if (text.slice(p, p + 6).toLowerCase() === 'access') p += 6;
+  if (isUnderscoreOrSpace(text.charCodeAt(p))) p += 1;
+  if (text.slice(p, p + 3).toLowerCase() !== 'key') return;
+  const separated = isUnderscoreOrSpace(text.charCodeAt(at - 1));
+  if (separated && at >= 4 && text.slice(at - 4, at - 1).toLowerCase() === 'aws') out.push(at - 4);
+  if (at >= 3 && text.slice(at - 3, at).toLowerCase() === 'aws') out.push(at - 3);
+  if (separated) out.push(at - 1);
+  out.push(at);
+}
+
+function isUnderscoreOrSpace(c: number): boolean {
+  return c === 0x5f || c === 0x20;
+}
