@@ -319,7 +319,12 @@ describe('anchored rules', () => {
   test('property: `starts` never leaves out an offset where the rule matches', () => {
     const checked = builtInRules({ ipAddresses: true }).filter((r) => r.anchored);
     expect(checked.map((r) => r.id)).toEqual(
-      expect.arrayContaining(['aws-secret-access-key', 'phone-e164']),
+      expect.arrayContaining([
+        'aws-secret-access-key',
+        'phone-e164',
+        'email',
+        'telegram-bot-token',
+      ]),
     );
     for (const rule of checked) {
       const a = rule.anchored?.anchor ?? '';
@@ -350,6 +355,8 @@ describe('anchored rules', () => {
       awsKey,
       phone,
       oneOf('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', '+1 415 555 2671', '+44 (20) 7946'),
+      oneOf('@', 'a@b.co', 'zoë@correo.es', '@x.example.org', '.', ':AA', ':aa', '123456789:AA'),
+      fc.string({ unit: oneOf('a', 'B', '0', '.', '-', '_', '@', 'é'), maxLength: 36 }),
       oneOf('_', ' ', '=', '"', '\n', '+', '-', '.'),
       fc.string({ unit: oneOf('a', 'Z', '0', '1', '9', '_', '/', '+', '='), maxLength: 44 }),
     );

@@ -268,7 +268,7 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
         // whole (so hostile repeats cost one match each, not one per offset).
         if (m && take(rule, m, text, priority, found))
           next = Math.max(at + m[0].length, found[found.length - 1]?.end ?? 0);
-        else if (m && rule.group !== undefined) next = at + m[0].length;
+        else if (m && (rule.group !== undefined || rule.back)) next = at + m[0].length;
       }
       continue;
     }

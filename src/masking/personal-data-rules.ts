@@ -20,6 +20,13 @@ export const PII_RULES: readonly DetectorRule[] = [
     // `u` flag: V8 scans a plain class faster).
     pattern:
       /@(?:[A-Za-z0-9\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-]{1,63}\.){1,8}(?:[A-Za-z]{2,24}|[\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF]{2,24})(?![A-Za-z0-9\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-])/g,
+    // V8 tries the pattern at every position even though it starts with `@`: tried at each `@`.
+    anchored: {
+      anchor: '@',
+      starts: (_text, at, out) => {
+        out.push(at);
+      },
+    },
     back: {
       chars: /[A-Za-z0-9._%+\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-]/,
       min: 1,

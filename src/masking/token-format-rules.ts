@@ -157,6 +157,13 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     // From the `:AA` (V8 skips to a literal), the bot id's 8–10 digits taken backwards.
     pattern: /:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])/g,
     back: { chars: /[0-9]/, min: 8, max: 10, boundary: /[0-9]/ },
+    // `:aa` in either case is the anchor; the pattern wants `:AA`.
+    anchored: {
+      anchor: ':aa',
+      starts: (text, at, out) => {
+        if (text.startsWith(':AA', at)) out.push(at);
+      },
+    },
   },
   token(
     'openai-project-key',
