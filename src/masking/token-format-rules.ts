@@ -511,19 +511,28 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
 /**
  * Where an `aws-secret-access-key` match holding `secret` at `at` can start: at `secret`, or
  * after `aws` and/or one `_`/space before it; none unless `[_ ]?(access)?[_ ]?key` follows
- * (`secret` alone, as in `1 secret was revoked`, is the common case).
+ * (`secret` alone, as in `1 secret was revoked`, is the common case). Compared by character
+ * code: this runs at every `secret` in the text.
  */
 function awsSecretKeyStarts(text: string, at: number, out: number[]): void {
   let p = at + 6;
   if (isUnderscoreOrSpace(text.charCodeAt(p))) p += 1;
-  if (text.slice(p, p + 6).toLowerCase() === 'access') p += 6;
+  if (hasWordAt(text, p, 'access')) p += 6;
   if (isUnderscoreOrSpace(text.charCodeAt(p))) p += 1;
-  if (text.slice(p, p + 3).toLowerCase() !== 'key') return;
+  if (!hasWordAt(text, p, 'key')) return;
   const separated = isUnderscoreOrSpace(text.charCodeAt(at - 1));
-  if (separated && at >= 4 && text.slice(at - 4, at - 1).toLowerCase() === 'aws') out.push(at - 4);
-  if (at >= 3 && text.slice(at - 3, at).toLowerCase() === 'aws') out.push(at - 3);
+  if (separated && hasWordAt(text, at - 4, 'aws')) out.push(at - 4);
+  if (hasWordAt(text, at - 3, 'aws')) out.push(at - 3);
   if (separated) out.push(at - 1);
   out.push(at);
+}
+
+/** `word` (lower-case ASCII letters) at `at` in either case, as the `i` flag compares them. */
+function hasWordAt(text: string, at: number, word: string): boolean {
+  if (at < 0) return false;
+  for (let k = 0; k < word.length; k += 1)
+    if ((text.charCodeAt(at + k) | 0x20) !== word.charCodeAt(k)) return false;
+  return true;
 }
 
 function isUnderscoreOrSpace(c: number): boolean {
