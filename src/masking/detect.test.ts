@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, test } from 'vitest';
 import { builtInRules, detectFindings, maskSecrets } from './detect.js';
-import { PII_RULES, SECRET_RULES } from './rules.js';
+import { PII_RULES, SECRET_RULES, type DetectorRule } from './rules.js';
 import { ibanValid, luhnValid, ssnValid } from './validators.js';
 import { stripLookarounds } from '../../test/support/regex-sample.mjs';
 
@@ -297,6 +297,103 @@ describe('rule prechecks', () => {
       }),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('anchored rules', () => {
+  /** Every offset `starts` gives for the rule's anchor, found here independently (either case). */
+  function candidates(rule: DetectorRule, text: string): Set<number> {
+    const { anchor, starts } = rule.anchored as NonNullable<DetectorRule['anchored']>;
+    const out: number[] = [];
+    const lower = text.toLowerCase();
+    for (let at = lower.indexOf(anchor); at >= 0; at = lower.indexOf(anchor, at + 1))
+      starts(text, at, out);
+    expect(
+      [...out].sort((a, b) => a - b),
+      `${rule.id}: offsets in increasing order`,
+    ).toEqual(out);
+    return new Set(out);
+  }
+  const oneOf = (...xs: string[]) => fc.constantFrom(...xs);
+
+  test('property: `starts` never leaves out an offset where the rule matches', () => {
+    const checked = builtInRules({ ipAddresses: true }).filter((r) => r.anchored);
+    expect(checked.map((r) => r.id)).toEqual(
+      expect.arrayContaining([
+        'aws-secret-access-key',
+        'phone-e164',
+        'email',
+        'telegram-bot-token',
+      ]),
+    );
+    for (const rule of checked) {
+      const a = rule.anchored?.anchor ?? '';
+      expect(a.length > 1 || a.toUpperCase() === a.toLowerCase(), `${rule.id} anchor`).toBe(true);
+    }
+    // Key names as the pattern spells them (and near misses), then a separator and a value.
+    const awsKey = fc
+      .tuple(
+        oneOf('', 'aws', 'AWS', 'aw', 'x'),
+        oneOf('', '_', ' ', '-'),
+        oneOf('secret', 'SECRET', 'Secret', 'secre'),
+        oneOf('', '_', ' ', '__'),
+        oneOf('', 'access', 'ACCESS', 'acces'),
+        oneOf('', '_', ' '),
+        oneOf('key', 'KEY', 'Key', 'ke'),
+        oneOf('=', ' = ', ': ', ' ', '\\"', '"', "'", ':\t'),
+      )
+      .map((p) => p.join(''));
+    const phone = fc
+      .tuple(
+        oneOf('', 'a', '_', '+', ' ', '1', '('),
+        oneOf('+', '+0', '+1', '+44'),
+        oneOf('', ' ', '-', '.', '('),
+        fc.string({ unit: oneOf('0', '5', '9', ' ', '-', '.', '(', ')'), maxLength: 16 }),
+      )
+      .map((p) => p.join(''));
+    const piece = fc.oneof(
+      awsKey,
+      phone,
+      oneOf('wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', '+1 415 555 2671', '+44 (20) 7946'),
+      oneOf('@', 'a@b.co', 'zoë@correo.es', '@x.example.org', '.', ':AA', ':aa', '123456789:AA'),
+      fc.string({ unit: oneOf('a', 'B', '0', '.', '-', '_', '@', 'é'), maxLength: 36 }),
+      oneOf('_', ' ', '=', '"', '\n', '+', '-', '.'),
+      fc.string({ unit: oneOf('a', 'Z', '0', '1', '9', '_', '/', '+', '='), maxLength: 44 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 8 }), (parts) => {
+        const text = parts.join('');
+        for (const rule of checked) {
+          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
+          const starts = candidates(rule, text);
+          for (let at = 0; at < text.length; at += 1) {
+            sticky.lastIndex = at;
+            if (sticky.test(text)) expect(starts.has(at), `${rule.id} at ${at}`).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('findings are those of a scan of the whole text', () => {
+    const value = 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0';
+    const texts = [
+      `aws_secret_access_key = ${value}`,
+      `AWS Secret Key: ${value}; x_secret key ${value}`,
+      'call +1 415 555 2671 or +44 (20) 7946 0958; not a+1 415 555 2671 or ++1 415 555 2671',
+      `the secret was revoked; secretkey=x; secret_access-key ${value}`,
+    ];
+    let found = 0;
+    for (const rule of builtInRules({ ipAddresses: true }).filter((r) => r.anchored)) {
+      const scanned = { ...rule, anchored: undefined };
+      for (const text of texts) {
+        const findings = detectFindings(text, { rules: [rule] });
+        found += findings.length;
+        expect(findings, `${rule.id}: ${text}`).toEqual(detectFindings(text, { rules: [scanned] }));
+      }
+    }
+    expect(found).toBeGreaterThanOrEqual(5);
   });
 });
 

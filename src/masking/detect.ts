@@ -35,6 +35,8 @@ interface ScannerEntry {
   scanner: KeywordScanner;
   ruleKeywords: number[][];
   rulesByKeyword: number[][];
+  /** Per rule, the word index of its multi-character `anchored.anchor` (-1: none). */
+  anchorWords: number[];
   /** Scratch: which rules have a keyword in the text being scanned. */
   active: Uint8Array;
   /**
@@ -54,7 +56,9 @@ const SCANNERS_BY_KEYWORDS_MAX = 64;
 function scannerFor(rules: readonly DetectorRule[]) {
   let entry = scanners.get(rules);
   if (entry) return entry;
-  const signature = rules.map((r) => r.keywords.join('\u0001')).join('\u0000');
+  const signature = rules
+    .map((r) => [...r.keywords, r.anchored?.anchor ?? ''].join('\u0001'))
+    .join('\u0000');
   entry = scannersByKeywords.get(signature);
   if (!entry) {
     const words: string[] = [];
@@ -66,6 +70,13 @@ function scannerFor(rules: readonly DetectorRule[]) {
         return words.length - 1;
       }),
     );
+    // Anchors are scanned for with the keywords but gate nothing (no rules by their index).
+    const anchorWords = rules.map((r) => {
+      const anchor = r.anchored?.anchor;
+      if (anchor === undefined || anchor.length < 2) return -1;
+      if (!words.includes(anchor)) words.push(anchor);
+      return words.indexOf(anchor);
+    });
     const rulesByKeyword = words.map(() => [] as number[]);
     ruleKeywords.forEach((keywords, rule) => {
       for (const k of keywords) rulesByKeyword[k]?.push(rule);
@@ -74,6 +85,7 @@ function scannerFor(rules: readonly DetectorRule[]) {
       scanner: new KeywordScanner(words),
       ruleKeywords,
       rulesByKeyword,
+      anchorWords,
       active: new Uint8Array(rules.length),
       stickies: [],
     };
@@ -211,7 +223,7 @@ function decodedFinding(body: string, options: DetectOptions, depth: number): Ra
 function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
   const rules = options.rules ?? DEFAULT_RULES;
   const entry = scannerFor(rules);
-  const { scanner, ruleKeywords, rulesByKeyword } = entry;
+  const { scanner, ruleKeywords, rulesByKeyword, anchorWords } = entry;
   const hits = scanner.scan(text);
   const found: RankedFinding[] = [];
   // Reused, not allocated per call (a typed array costs more than a short text's whole scan);
@@ -232,9 +244,13 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
       }
       continue;
     }
-    const starts = rule.keywordStarts ? keywordOffsets(keywords, hits) : null;
+    const starts = rule.anchored
+      ? anchoredOffsets(rule.anchored, text, hits.get(anchorWords[priority] ?? -1))
+      : rule.keywordStarts
+        ? keywordOffsets(keywords, hits)
+        : null;
     if (starts) {
-      // Tried only where a keyword starts: a sticky match at each offset, no scan of the text.
+      // Tried only where a match can start: a sticky match at each offset, no scan of the text.
       let cached = entry.stickies[priority];
       if (cached?.pattern !== rule.pattern)
         cached = entry.stickies[priority] = {
@@ -252,7 +268,7 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
         // whole (so hostile repeats cost one match each, not one per offset).
         if (m && take(rule, m, text, priority, found))
           next = Math.max(at + m[0].length, found[found.length - 1]?.end ?? 0);
-        else if (m && rule.group !== undefined) next = at + m[0].length;
+        else if (m && (rule.group !== undefined || rule.back)) next = at + m[0].length;
       }
       continue;
     }
@@ -365,6 +381,27 @@ function count(s: string, ch: string): number {
   let n = 0;
   for (let i = s.indexOf(ch); i >= 0; i = s.indexOf(ch, i + 1)) n += 1;
   return n;
+}
+
+/**
+ * Where an `anchored` rule can match, in increasing order: `starts` at each offset of its
+ * anchor (`wordOffsets` from the keyword scan; a one-character anchor, which has no case, is
+ * looked up here).
+ */
+function anchoredOffsets(
+  anchored: NonNullable<DetectorRule['anchored']>,
+  text: string,
+  wordOffsets: readonly number[] | null | undefined,
+): number[] {
+  const out: number[] = [];
+  const { anchor, starts } = anchored;
+  if (anchor.length > 1) {
+    for (const at of wordOffsets ?? []) starts(text, at, out);
+  } else {
+    for (let at = text.indexOf(anchor); at >= 0; at = text.indexOf(anchor, at + 1))
+      starts(text, at, out);
+  }
+  return out;
 }
 
 /** The sorted offsets where a rule's keywords start, or null when one has no offsets. */

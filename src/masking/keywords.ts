@@ -22,6 +22,11 @@ export class KeywordScanner {
   private readonly asciiClass = new Uint8Array(128);
   /** Character class of the non-ASCII characters keywords hold (both cases). */
   private readonly otherClass = new Map<number, number>();
+  /**
+   * Every UTF-16 code unit's class (both of the above in one 64 KB table): the scan loop does
+   * one load per character, with no branch on ASCII.
+   */
+  private readonly charClass = new Uint8Array(0x10000);
   private readonly classes: number;
   /**
    * `delta[row + class]`: the next state's row (`state × classes`; 0 is the root), negated when
@@ -32,6 +37,13 @@ export class KeywordScanner {
   private readonly outputs: (readonly number[] | null)[];
   /** Distinct lower-cased multi-character words, each with its length and keyword indexes. */
   private readonly words: { length: number; indexes: number[] }[] = [];
+  /**
+   * Scratch for one scan: each word's offsets so far, by word id, and the ids that have some in
+   * order of first occurrence (an indexed slot per hit, not a map look-up; dense tool output has
+   * a keyword every ~50 characters). Emptied before `scan` returns; nothing in it calls back.
+   */
+  private readonly offsetsById: (number[] | undefined)[];
+  private readonly idsFound: number[] = [];
 
   constructor(readonly keywords: readonly string[]) {
     const wordIds = new Map<string, number>();
@@ -57,6 +69,7 @@ export class KeywordScanner {
       }
       this.words[id]?.indexes.push(index);
     });
+    this.offsetsById = this.words.map(() => undefined);
     let classes = 1;
     const classOf = (ch: string): number => {
       const code = ch.charCodeAt(0);
@@ -68,6 +81,7 @@ export class KeywordScanner {
         const c = variant.charCodeAt(0);
         if (c < 128) this.asciiClass[c] = cls;
         else this.otherClass.set(c, cls);
+        this.charClass[c] = cls;
       }
       return cls;
     };
@@ -156,32 +170,37 @@ export class KeywordScanner {
       for (const s of this.singles) if (occurs(text, s)) found.set(s.index, null);
     }
     if (this.words.length === 0) return found;
-    const { asciiClass, otherClass, delta, outputs, words, classes } = this;
-    const hasOther = otherClass.size > 0;
+    const { charClass, delta, outputs, words, classes } = this;
     // Offsets per word that occurs: a text holds few of the ~200 words, and nothing is allocated
     // or visited for the others (a short decoded text is scanned in a few microseconds).
-    const starts = new Map<number, number[]>();
+    const { offsetsById, idsFound } = this;
     let row = 0;
     const n = text.length;
     for (let i = 0; i < n; i += 1) {
       const c = text.charCodeAt(i);
-      const cls = c < 128 ? (asciiClass[c] as number) : hasOther ? (otherClass.get(c) ?? 0) : 0;
+      const cls = charClass[c] as number;
       row = delta[row + cls] as number;
       if (row >= 0) continue;
       row = -row;
       // `| 0`: an integer index (V8 looks a float one up on a slow path).
       for (const id of outputs[(row / classes) | 0] as readonly number[]) {
         const at = i + 1 - (words[id] as { length: number }).length;
-        const list = starts.get(id);
+        const list = offsetsById[id];
         if (list) list.push(at);
-        else starts.set(id, [at]);
+        else {
+          offsetsById[id] = [at];
+          idsFound.push(id);
+        }
       }
     }
-    for (const [id, list] of starts) {
+    for (const id of idsFound) {
+      const list = offsetsById[id] as number[];
+      offsetsById[id] = undefined;
       const indexes = (words[id] as { indexes: number[] }).indexes;
       for (let k = 0; k < indexes.length; k += 1)
         found.set(indexes[k] as number, k === 0 ? list : [...list]);
     }
+    idsFound.length = 0;
     return found;
   }
 }

@@ -20,6 +20,13 @@ export const PII_RULES: readonly DetectorRule[] = [
     // `u` flag: V8 scans a plain class faster).
     pattern:
       /@(?:[A-Za-z0-9\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-]{1,63}\.){1,8}(?:[A-Za-z]{2,24}|[\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF]{2,24})(?![A-Za-z0-9\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-])/g,
+    // V8 tries the pattern at every position even though it starts with `@`: tried at each `@`.
+    anchored: {
+      anchor: '@',
+      starts: (_text, at, out) => {
+        out.push(at);
+      },
+    },
     back: {
       chars: /[A-Za-z0-9._%+\u00C0-\u1FFF\u2070-\u2FFF\u3040-\uD7FF\uF900-\uFDFF\uFE70-\uFFEF-]/,
       min: 1,
@@ -101,6 +108,8 @@ export const PII_RULES: readonly DetectorRule[] = [
     keywords: ['+'],
     pattern:
       /(?<![0-9A-Za-z+])\+[1-9][0-9]{0,2}[ .-]?(?:\(?[0-9]{1,4}\)?[ .-]?){2,5}[0-9]{2,4}(?![0-9])/g,
+    // `+` is rare in text and digits are not: tried at each `+` instead of at every position.
+    anchored: { anchor: '+', starts: e164Start },
     validate: (s) => {
       const d = s.replace(/[^0-9]/g, '');
       return d.length >= 8 && d.length <= 15;
@@ -148,6 +157,14 @@ export const IP_RULES: readonly DetectorRule[] = [
     find: findPublicIpv6,
   },
 ];
+
+/** A `+` not after a letter, digit or `+`, before a digit 1–9: where `phone-e164` can start. */
+function e164Start(text: string, at: number, out: number[]): void {
+  const next = text.charCodeAt(at + 1);
+  const before = text.charCodeAt(at - 1);
+  const alphanumeric = isWordChar(before) && before !== 0x5f;
+  if (next >= 0x31 && next <= 0x39 && !alphanumeric && before !== 0x2b) out.push(at);
+}
 
 /**
  * What every `phone-national` match at `at` holds: the first digit after the phone word (at

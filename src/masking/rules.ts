@@ -52,6 +52,16 @@ export interface DetectorRule {
    */
   keywordStarts?: boolean;
   /**
+   * Every match holds `anchor` (a lower-case literal, matched in either case, or one character
+   * that has no case; it need not be a keyword: the keywords still decide whether the rule
+   * runs) near its start: given each offset
+   * where the anchor occurs, `starts` pushes where a match holding it there can start, in
+   * increasing order (none when the characters around it cannot be part of a match). The
+   * pattern is tried only at those offsets instead of scanned over the text, where a regex
+   * costs about the same per character whatever it looks for.
+   */
+  anchored?: { anchor: string; starts(text: string, at: number, out: number[]): void };
+  /**
    * With `keywordStarts`: a cheap test of the characters after a keyword's offset that every
    * match starting there passes (the regex is not called where it fails). Words such as
    * `token` and `secret` are everywhere in tool output; an assignment after them is not.

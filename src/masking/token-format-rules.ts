@@ -64,6 +64,8 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     keywords: ['aws', 'secret_access', 'secretaccess'],
     pattern:
       /(?:aws)?[_ ]?secret[_ ]?(?:access)?[_ ]?key\\?["']?(?:\s{0,5}[:=]\s{0,5}|\s{1,5})\\?["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi,
+    // `secret` is everywhere in tool output, `secret key` and `secret_access_key` are not.
+    anchored: { anchor: 'secret', starts: awsSecretKeyStarts },
     group: 1,
     entropy: 3.5,
   },
@@ -155,6 +157,13 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     // From the `:AA` (V8 skips to a literal), the bot id's 8–10 digits taken backwards.
     pattern: /:AA[A-Za-z0-9_-]{33}(?![A-Za-z0-9_-])/g,
     back: { chars: /[0-9]/, min: 8, max: 10, boundary: /[0-9]/ },
+    // `:aa` in either case is the anchor; the pattern wants `:AA`.
+    anchored: {
+      anchor: ':aa',
+      starts: (text, at, out) => {
+        if (text.startsWith(':AA', at)) out.push(at);
+      },
+    },
   },
   token(
     'openai-project-key',
@@ -498,3 +507,34 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     3,
   ),
 ];
+
+/**
+ * Where an `aws-secret-access-key` match holding `secret` at `at` can start: at `secret`, or
+ * after `aws` and/or one `_`/space before it; none unless `[_ ]?(access)?[_ ]?key` follows
+ * (`secret` alone, as in `1 secret was revoked`, is the common case). Compared by character
+ * code: this runs at every `secret` in the text.
+ */
+function awsSecretKeyStarts(text: string, at: number, out: number[]): void {
+  let p = at + 6;
+  if (isUnderscoreOrSpace(text.charCodeAt(p))) p += 1;
+  if (hasWordAt(text, p, 'access')) p += 6;
+  if (isUnderscoreOrSpace(text.charCodeAt(p))) p += 1;
+  if (!hasWordAt(text, p, 'key')) return;
+  const separated = isUnderscoreOrSpace(text.charCodeAt(at - 1));
+  if (separated && hasWordAt(text, at - 4, 'aws')) out.push(at - 4);
+  if (hasWordAt(text, at - 3, 'aws')) out.push(at - 3);
+  if (separated) out.push(at - 1);
+  out.push(at);
+}
+
+/** `word` (lower-case ASCII letters) at `at` in either case, as the `i` flag compares them. */
+function hasWordAt(text: string, at: number, word: string): boolean {
+  if (at < 0) return false;
+  for (let k = 0; k < word.length; k += 1)
+    if ((text.charCodeAt(at + k) | 0x20) !== word.charCodeAt(k)) return false;
+  return true;
+}
+
+function isUnderscoreOrSpace(c: number): boolean {
+  return c === 0x5f || c === 0x20;
+}
