@@ -206,8 +206,10 @@ export function consoleHandler(options: ConsoleHandlerOptions): ConsoleHandler {
     return rows.map((r) => `${r.id}:${r.status}`).join(',');
   }, options.liveEveryMs);
 
+  // Seconds left, rounded up: a session made a moment ago gets its whole lifetime (3600, not 3599
+  // because a millisecond passed); the server refuses it at its own expiry either way.
   const cookie = (request: ConsoleRequest, value: string, expiresAt: number) =>
-    `${cookieName()}=${value}; Path=${base}/; HttpOnly; SameSite=Strict; Max-Age=${Math.floor((expiresAt - Date.now()) / 1000)}${request.secure ? '; Secure' : ''}`;
+    `${cookieName()}=${value}; Path=${base}/; HttpOnly; SameSite=Strict; Max-Age=${Math.max(0, Math.ceil((expiresAt - Date.now()) / 1000))}${request.secure ? '; Secure' : ''}`;
 
   async function handle(
     req: IncomingMessage,
