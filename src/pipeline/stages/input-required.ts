@@ -156,27 +156,12 @@ export async function openRound(
   const { inputResponses, requestState } = materialOf(ctx, scope);
   const key = settings.key;
   const caller = stateCallerOf(ctx);
-  if (!key) {
-    if (requestState === null) {
-      const call = { method: ctx.request.method, server: '', target: null, arguments: '' };
-      return {
-        stateId: null,
-        payload: {},
-        responses: volunteeredAnswers(inputResponses),
-        caller,
-        call,
-      };
-    }
-    return {
-      problem: 'tampered',
-      message:
-        'Gatehouse cannot verify a requestState: it has no key (the audit keys could not be loaded); make the call again without it',
-    };
-  }
-  const call = stateCallOf(ctx, key);
   // Answers without a state were asked by nobody Gatehouse knows of: they are the client's to
   // volunteer to the server (SEP-2322), never an answer to Gatehouse's own question.
-  if (requestState === null)
+  if (requestState === null) {
+    const call = key
+      ? stateCallOf(ctx, key)
+      : { method: ctx.request.method, server: '', target: null, arguments: '' };
     return {
       stateId: null,
       payload: {},
@@ -184,6 +169,14 @@ export async function openRound(
       caller,
       call,
     };
+  }
+  if (!key)
+    return {
+      problem: 'tampered',
+      message:
+        'Gatehouse cannot verify a requestState: it has no key (the audit keys could not be loaded); make the call again without it',
+    };
+  const call = stateCallOf(ctx, key);
   const opened = openRequestState(key, requestState, { caller, call });
   if (!opened.ok) return { problem: opened.problem, message: opened.message };
   let first: boolean;
