@@ -188,6 +188,32 @@ describe('KeywordScanner', () => {
       { numRuns: 1000 },
     );
   });
+  test('property: digit runs are every maximal run of ASCII digits; keyword offsets do not change', async () => {
+    const { KeywordScanner } = await import('./keywords.js');
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.string({ unit: fc.constantFrom('a', '1', '2', '.', ':'), minLength: 1, maxLength: 4 }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        fc.string({
+          unit: fc.constantFrom('a', 'A', '0', '1', '2', '9', '.', ':', ' ', '٣'),
+          maxLength: 60,
+        }),
+        (words, text) => {
+          const runs: number[] = [];
+          const withDigits = new KeywordScanner(words, { digitRuns: true }).scan(text, runs);
+          const expected = [...text.matchAll(/[0-9]+/g)].flatMap((m) => [
+            m.index,
+            m.index + m[0].length,
+          ]);
+          expect(runs).toEqual(expected);
+          expect(withDigits).toEqual(new KeywordScanner(words).scan(text));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
 });
 
 describe('characterRuns', () => {
@@ -394,6 +420,138 @@ describe('anchored rules', () => {
       }
     }
     expect(found).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('digit-run rules', () => {
+  const oneOf = (...xs: string[]) => fc.constantFrom(...xs);
+  /** Digits, separators, letters of both cases and whole values of every digit-run rule's kind. */
+  const piece = fc.oneof(
+    fc.string({ unit: oneOf('0', '1', '2', '3', '5', '9'), minLength: 1, maxLength: 5 }),
+    oneOf(' ', '.', '-', '(', ')', ':', '::', '_', '+', '\n', 'a', 'Z', 'de', 'GB', 'x1', 'é'),
+    oneOf(
+      '4111 1111 1111 1111',
+      '4111.1111.1111.1111',
+      '5 4111 1111 1111 1111',
+      '123-45-6789',
+      '(415) 555-2671',
+      '415.555.2671',
+      '93.184.216.34',
+      '1.2.3.4.5',
+      'DE89 3704 0044 0532 0130 00',
+      'de89370400440532013000',
+      'iban gb82 west 1234 5698 7654 32',
+      '2001:db8::1',
+      '2a00:1450:4001:81b::200e',
+      '3fff:1:2::9',
+      'fe80::1',
+    ),
+  );
+  const rules = builtInRules({ ipAddresses: true });
+  const withDigitStarts = rules.filter((r) => r.digitStarts);
+
+  test('property: `digitStarts` never leaves out an offset where the rule matches', async () => {
+    const { KeywordScanner } = await import('./keywords.js');
+    expect(withDigitStarts.map((r) => r.id)).toEqual(
+      expect.arrayContaining(['payment-card', 'iban', 'us-ssn', 'phone-us', 'ipv4']),
+    );
+    const scanner = new KeywordScanner([], { digitRuns: true });
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 10 }), (parts) => {
+        const text = parts.join('');
+        const runs: number[] = [];
+        scanner.scan(text, runs);
+        for (const rule of withDigitStarts) {
+          const out: number[] = [];
+          rule.digitStarts?.(text, runs, out);
+          expect(
+            [...out].sort((a, b) => a - b),
+            `${rule.id}: increasing`,
+          ).toEqual(out);
+          const starts = new Set(out);
+          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
+          for (let at = 0; at < text.length; at += 1) {
+            sticky.lastIndex = at;
+            if (sticky.test(text))
+              expect(starts.has(at), `${rule.id} at ${at} in ${text}`).toBe(true);
+          }
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  /** The IPv6 finder as it was, from every colon (a reference for the digit-run one). */
+  function ipv6FromColons(text: string): { start: number; end: number }[] {
+    const hex = (c: number) => /[0-9A-Fa-f]/.test(String.fromCharCode(c));
+    const word = (c: number) => /[0-9A-Za-z_]/.test(String.fromCharCode(c));
+    const out: { start: number; end: number }[] = [];
+    const run = /[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}/y;
+    for (let at = text.indexOf(':'); at >= 0; at = text.indexOf(':', at + 1)) {
+      let second = at + 1;
+      while (second - at <= 4 && hex(text.charCodeAt(second))) second += 1;
+      if (text.charCodeAt(second) !== 0x3a) continue;
+      let start = at;
+      while (start > 0 && at - start < 4 && hex(text.charCodeAt(start - 1))) start -= 1;
+      const before = text.charCodeAt(start - 1);
+      if (word(before) || before === 0x2e || before === 0x3a) continue;
+      run.lastIndex = start;
+      const m = run.exec(text);
+      if (!m) continue;
+      const end = start + m[0].length;
+      at = end;
+      if (word(text.charCodeAt(end))) continue;
+      out.push({ start, end });
+    }
+    return out;
+  }
+
+  /** The lower-case IBAN heads as they were found, by a scan of the whole text. */
+  function lowercaseIbanHeads(text: string): number[] {
+    return [...text.matchAll(/(?<![A-Za-z0-9])[a-z]{2}[0-9]{2}/g)].map((m) => m.index);
+  }
+
+  test('property: the IPv6 and lower-case IBAN finders find what a scan of the whole text finds', async () => {
+    const { KeywordScanner } = await import('./keywords.js');
+    const scanner = new KeywordScanner([], { digitRuns: true });
+    const ipv6 = rules.find((r) => r.id === 'ipv6') as DetectorRule;
+    const ibanLower = rules.find((r) => r.id === 'iban-lowercase') as DetectorRule;
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 10 }), (parts) => {
+        const text = parts.join('');
+        const runs: number[] = [];
+        scanner.scan(text, runs);
+        // Every public address the colon scan finds (its candidates, filtered as the rule does).
+        const publicOnes = ipv6FromColons(text).filter(
+          (s) => detectFindings(text.slice(s.start, s.end), { rules: [ipv6] }).length > 0,
+        );
+        expect(ipv6.find?.(text, runs)).toEqual(publicOnes);
+        // Every lower-case IBAN found starts at a head the scan finds, and each such head whose
+        // country length fits is found.
+        const heads = new Set(lowercaseIbanHeads(text));
+        for (const f of ibanLower.find?.(text, runs) ?? []) expect(heads.has(f.start)).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('findings are those of a scan of the whole text', () => {
+    const texts = [
+      'card 4111 1111 1111 1111, 4111.1111.1111.1111 and 5 4111 1111 1111 1111; not 4111-1111',
+      'ssn 123-45-6789 a123-45-6789 1234-45-6789; call (415) 555-2671 or 415.555.2671 x(415) 555-2671',
+      'from 93.184.216.34 via 10.0.0.1, v1.2.3.4 and 1.2.3.4.5; DE89 3704 0044 0532 0130 00',
+      'IBAN de89 3704 0044 0532 0130 00; gb82west12345698765432; 2a00:1450:4001:81b::200e fe80::1',
+    ];
+    let found = 0;
+    for (const rule of withDigitStarts) {
+      const scanned = { ...rule, digitStarts: undefined };
+      for (const text of texts) {
+        const findings = detectFindings(text, { rules: [rule] });
+        found += findings.length;
+        expect(findings, `${rule.id}: ${text}`).toEqual(detectFindings(text, { rules: [scanned] }));
+      }
+    }
+    expect(found).toBeGreaterThanOrEqual(10);
   });
 });
 

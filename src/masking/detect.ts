@@ -56,9 +56,10 @@ const SCANNERS_BY_KEYWORDS_MAX = 64;
 function scannerFor(rules: readonly DetectorRule[]) {
   let entry = scanners.get(rules);
   if (entry) return entry;
-  const signature = rules
-    .map((r) => [...r.keywords, r.anchored?.anchor ?? ''].join('\u0001'))
-    .join('\u0000');
+  const digitRuns = rules.some((r) => r.digitStarts || r.find);
+  const signature =
+    (digitRuns ? 'd' : '') +
+    rules.map((r) => [...r.keywords, r.anchored?.anchor ?? ''].join('\u0001')).join('\u0000');
   entry = scannersByKeywords.get(signature);
   if (!entry) {
     const words: string[] = [];
@@ -82,7 +83,7 @@ function scannerFor(rules: readonly DetectorRule[]) {
       for (const k of keywords) rulesByKeyword[k]?.push(rule);
     });
     entry = {
-      scanner: new KeywordScanner(words),
+      scanner: new KeywordScanner(words, { digitRuns }),
       ruleKeywords,
       rulesByKeyword,
       anchorWords,
@@ -224,7 +225,9 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
   const rules = options.rules ?? DEFAULT_RULES;
   const entry = scannerFor(rules);
   const { scanner, ruleKeywords, rulesByKeyword, anchorWords } = entry;
-  const hits = scanner.scan(text);
+  // Maximal runs of ASCII digits, from the keyword scan (rules with `digitStarts` and `find`).
+  const digitRuns: number[] = [];
+  const hits = scanner.scan(text, digitRuns);
   const found: RankedFinding[] = [];
   // Reused, not allocated per call (a typed array costs more than a short text's whole scan);
   // nothing in this loop calls back into detection.
@@ -237,7 +240,7 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
     if (options.exempt && (options.exempt.has(rule.id) || options.exempt.has(rule.kind))) continue;
     const keywords = ruleKeywords[priority] ?? [];
     if (rule.find) {
-      for (const span of rule.find(text)) {
+      for (const span of rule.find(text, digitRuns)) {
         const secret = text.slice(span.start, span.end);
         if (passesGates(rule, secret, secret, { text, index: span.start }))
           found.push({ kind: rule.kind, rule: rule.id, ...span, priority });
@@ -246,9 +249,11 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
     }
     const starts = rule.anchored
       ? anchoredOffsets(rule.anchored, text, hits.get(anchorWords[priority] ?? -1))
-      : rule.keywordStarts
-        ? keywordOffsets(keywords, hits)
-        : null;
+      : rule.digitStarts
+        ? digitOffsets(rule.digitStarts, text, digitRuns)
+        : rule.keywordStarts
+          ? keywordOffsets(keywords, hits)
+          : null;
     if (starts) {
       // Tried only where a match can start: a sticky match at each offset, no scan of the text.
       let cached = entry.stickies[priority];
@@ -401,6 +406,17 @@ function anchoredOffsets(
     for (let at = text.indexOf(anchor); at >= 0; at = text.indexOf(anchor, at + 1))
       starts(text, at, out);
   }
+  return out;
+}
+
+/** Where a `digitStarts` rule can match, in increasing order. */
+function digitOffsets(
+  digitStarts: NonNullable<DetectorRule['digitStarts']>,
+  text: string,
+  runs: readonly number[],
+): number[] {
+  const out: number[] = [];
+  digitStarts(text, runs, out);
   return out;
 }
 

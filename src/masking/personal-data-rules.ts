@@ -41,6 +41,7 @@ export const PII_RULES: readonly DetectorRule[] = [
     // Not inside a word: digit runs in hex hashes, ids and base64 are not card numbers.
     // Separators: spaces, dashes, or dots in groups of four (`4111.1111.1111.1111`).
     pattern: /(?<![0-9A-Za-z_-])(?:[0-9][ .-]?){12,18}[0-9](?![0-9A-Za-z_])/g,
+    digitStarts: cardStarts,
     validate: (s) =>
       (!s.includes('.') ||
         /^[0-9]{4}(?:\.[0-9]{4}){2,3}(?:\.[0-9]{1,3})?$|^[0-9]{4}\.[0-9]{6}\.[0-9]{5}$/.test(s)) &&
@@ -72,6 +73,9 @@ export const PII_RULES: readonly DetectorRule[] = [
     ],
     pattern:
       /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g,
+    digitStarts: (text, runs, out) => {
+      for (const at of ibanHeads(text, runs).upper) out.push(at);
+    },
     validate: ibanValid,
   },
   {
@@ -89,6 +93,14 @@ export const PII_RULES: readonly DetectorRule[] = [
     kind: 'ssn',
     keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8'],
     pattern: /(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])/g,
+    // A run of exactly three digits, then `-`.
+    digitStarts: (text, runs, out) => {
+      for (let r = 0; r < runs.length; r += 2) {
+        const start = runs[r] as number;
+        const end = runs[r + 1] as number;
+        if (end - start === 3 && text.charCodeAt(end) === 0x2d) out.push(start);
+      }
+    },
     validate: ssnValid,
   },
   {
@@ -120,6 +132,7 @@ export const PII_RULES: readonly DetectorRule[] = [
     kind: 'phone',
     keywords: ['(', '-', '.'],
     pattern: /(?<![0-9A-Za-z])\(?[2-9][0-9]{2}\)?[ .-][2-9][0-9]{2}[.-][0-9]{4}(?![0-9])/g,
+    digitStarts: usPhoneStarts,
   },
   {
     // National formats with a trunk 0 (`020 7946 0958`, `030 12345678`, `06 12 34 56 78`):
@@ -146,6 +159,7 @@ export const IP_RULES: readonly DetectorRule[] = [
     keywords: ['.'],
     // Anchored on the first dot (digits are everywhere; dotted quads are not).
     pattern: /\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9.])/g,
+    digitStarts: ipv4Starts,
     back: { chars: /[0-9]/, min: 1, max: 3, boundary: /[0-9.]/ },
     validate: publicIpv4,
   },
@@ -157,6 +171,131 @@ export const IP_RULES: readonly DetectorRule[] = [
     find: findPublicIpv6,
   },
 ];
+
+/**
+ * Where a card number can start: at a digit run that starts a chain of runs joined by single
+ * separators (` `, `.`, `-`) holding at least 13 digits from there on (a match takes digits
+ * with at most one separator between two, so it lies inside one chain).
+ */
+function cardStarts(text: string, runs: readonly number[], out: number[]): void {
+  const n = runs.length;
+  for (let first = 0; first < n;) {
+    const firstEnd = runs[first + 1] as number;
+    // Most runs are short and stand alone (`v2`, `2026`, `:8080`): no chain, too few digits.
+    if (
+      firstEnd - (runs[first] as number) < 13 &&
+      (runs[first + 2] !== firstEnd + 1 || !isCardSeparator(text.charCodeAt(firstEnd)))
+    ) {
+      first += 2;
+      continue;
+    }
+    // The chain [first, last]: each next run one separator after the one before.
+    let last = first;
+    while (
+      last + 2 < n &&
+      (runs[last + 2] as number) === (runs[last + 1] as number) + 1 &&
+      isCardSeparator(text.charCodeAt(runs[last + 1] as number))
+    )
+      last += 2;
+    let digits = 0;
+    for (let r = first; r <= last; r += 2) digits += (runs[r + 1] as number) - (runs[r] as number);
+    for (let r = first; r <= last && digits >= 13; r += 2) {
+      out.push(runs[r] as number);
+      digits -= (runs[r + 1] as number) - (runs[r] as number);
+    }
+    first = last + 2;
+  }
+}
+
+function isCardSeparator(c: number): boolean {
+  return c === 0x20 || c === 0x2e || c === 0x2d;
+}
+
+/** Per digit-run list (one per text scanned), where IBANs can start: both rules read one pass. */
+const ibanHeadsByRuns = new WeakMap<readonly number[], { upper: number[]; lower: number[] }>();
+
+/**
+ * Where an IBAN can start: two letters of one case right before a run of at least two digits,
+ * not after a letter or digit (`upper`: `DE89…`; `lower`: `de89…`).
+ */
+function ibanHeads(text: string, runs: readonly number[]): { upper: number[]; lower: number[] } {
+  let heads = ibanHeadsByRuns.get(runs);
+  if (heads) return heads;
+  heads = { upper: [], lower: [] };
+  for (let r = 0; r < runs.length; r += 2) {
+    const start = runs[r] as number;
+    // The letter right before the digits first: most runs have none (`: 42`, ` 2026`).
+    const b = text.charCodeAt(start - 1);
+    if (!isLetter(b) || (runs[r + 1] as number) - start < 2) continue;
+    const a = text.charCodeAt(start - 2);
+    if (!isLetter(a) || isAlphanumeric(text.charCodeAt(start - 3))) continue;
+    const upper = a < 0x61;
+    if (upper === b < 0x61) (upper ? heads.upper : heads.lower).push(start - 2);
+  }
+  ibanHeadsByRuns.set(runs, heads);
+  return heads;
+}
+
+function isLetter(c: number): boolean {
+  return (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
+}
+
+/**
+ * Where a US phone number can start: a run of three digits from `2`, `)` or not, a separator,
+ * a run of three digits from `2`, `.` or `-`, and a run of four (the pattern's shape, read off
+ * the runs); at its `(` when there is one, and at the run itself (the `(` is optional).
+ */
+function usPhoneStarts(text: string, runs: readonly number[], out: number[]): void {
+  for (let r = 0; r + 5 < runs.length; r += 2) {
+    const start = runs[r] as number;
+    const end = runs[r + 1] as number;
+    if (end - start !== 3 || text.charCodeAt(start) < 0x32) continue;
+    let at = end;
+    if (text.charCodeAt(at) === 0x29) at += 1;
+    if (!isPhoneSeparator(text.charCodeAt(at), true) || runs[r + 2] !== at + 1) continue;
+    const exchange = at + 1;
+    if ((runs[r + 3] as number) - exchange !== 3 || text.charCodeAt(exchange) < 0x32) continue;
+    const dash = exchange + 3;
+    if (!isPhoneSeparator(text.charCodeAt(dash), false) || runs[r + 4] !== dash + 1) continue;
+    if ((runs[r + 5] as number) - (dash + 1) !== 4) continue;
+    if (text.charCodeAt(start - 1) === 0x28) out.push(start - 1);
+    out.push(start);
+  }
+}
+
+/** `[ .-]` (`[.-]` without `space`). */
+function isPhoneSeparator(c: number, space: boolean): boolean {
+  return c === 0x2e || c === 0x2d || (space && c === 0x20);
+}
+
+/**
+ * Where a dotted quad can match: at the dot after a digit run, when three more runs of one to
+ * three digits follow, joined by single dots, and no dot follows the last (exactly where the
+ * pattern matches; its `back` then takes the first run).
+ */
+function ipv4Starts(text: string, runs: readonly number[], out: number[]): void {
+  for (let r = 0; r + 7 < runs.length; r += 2) {
+    let dot = runs[r + 1] as number;
+    if (text.charCodeAt(dot) !== 0x2e) continue;
+    let quad = true;
+    for (let k = r + 2; k <= r + 6; k += 2) {
+      const start = runs[k] as number;
+      const end = runs[k + 1] as number;
+      const last = k === r + 6;
+      if (start !== dot + 1 || end - start > 3 || (text.charCodeAt(end) === 0x2e) !== !last) {
+        quad = false;
+        break;
+      }
+      dot = end;
+    }
+    if (quad) out.push(runs[r + 1] as number);
+  }
+}
+
+/** `[0-9A-Za-z]` (NaN, past either end of the text, is not). */
+function isAlphanumeric(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a);
+}
 
 /** A `+` not after a letter, digit or `+`, before a digit 1–9: where `phone-e164` can start. */
 function e164Start(text: string, at: number, out: number[]): void {
@@ -182,35 +321,38 @@ function trunkZeroAhead(text: string, at: number): boolean {
 }
 
 /**
- * IPv6 addresses (full and `::`-compressed) that can point at a person: found from each `:`
- * run, parsed by Node's own parser; loopback, unspecified, link-local, unique-local,
+ * IPv6 addresses (full and `::`-compressed) that can point at a person: found from the digit
+ * runs that can start one, parsed by Node's own parser; loopback, unspecified, link-local, unique-local,
  * documentation and IPv4-mapped private addresses stay visible. Linear: each character is
  * looked at a bounded number of times.
  */
-function findPublicIpv6(text: string): { start: number; end: number }[] {
+function findPublicIpv6(
+  text: string,
+  digitRuns: readonly number[],
+): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   const run = /[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}/y;
-  for (let at = text.indexOf(':'); at >= 0; at = text.indexOf(':', at + 1)) {
-    // A run needs its next `:` within five characters, hex digits between: most colons
-    // (`"key": value`, `level: info`) fail here, before any regex runs.
-    let second = at + 1;
-    while (second - at <= 4 && isHexDigit(text.charCodeAt(second))) second += 1;
-    if (text.charCodeAt(second) !== 0x3a) continue;
-    let start = at;
-    while (start > 0 && at - start < 4 && isHexDigit(text.charCodeAt(start - 1))) start -= 1;
+  let next = 0;
+  for (let r = 0; r < digitRuns.length; r += 2) {
+    // Only global unicast (2000::/3) is reported: the address starts with a four-digit group
+    // `2xxx` or `3xxx` and a `:`, so only digit runs from `2` or `3` are looked at, not every
+    // colon of a text full of `"key": value`.
+    const start = digitRuns[r] as number;
+    const first = text.charCodeAt(start);
+    if ((first !== 0x32 && first !== 0x33) || start < next) continue;
+    if (text.charCodeAt(start + 4) !== 0x3a) continue;
+    if (!isHexDigit(text.charCodeAt(start + 1)) || !isHexDigit(text.charCodeAt(start + 2)))
+      continue;
+    if (!isHexDigit(text.charCodeAt(start + 3))) continue;
     const before = text.charCodeAt(start - 1);
     if (isWordChar(before) || before === 0x2e || before === 0x3a) continue;
     run.lastIndex = start;
     const m = run.exec(text);
     if (!m) continue;
     const end = start + m[0].length;
-    if (isWordChar(text.charCodeAt(end))) {
-      at = end;
-      continue;
-    }
-    const candidate = m[0];
-    at = end;
-    if (publicIpv6(candidate)) out.push({ start, end });
+    next = end;
+    if (isWordChar(text.charCodeAt(end))) continue;
+    if (publicIpv6(m[0])) out.push({ start, end });
   }
   return out;
 }
@@ -239,13 +381,17 @@ function publicIpv6(candidate: string): boolean {
  * Lower-case IBANs: from each `cc00` start, exactly the country's length of letters and digits
  * (single spaces allowed between them), so the words after it are never taken along.
  */
-function findLowercaseIbans(text: string): { start: number; end: number }[] {
+function findLowercaseIbans(
+  text: string,
+  digitRuns: readonly number[],
+): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
-  const head = /(?<![A-Za-z0-9])[a-z]{2}[0-9]{2}/g;
-  for (let m = head.exec(text); m !== null; m = head.exec(text)) {
-    const length = ibanLength(m[0]);
+  let next = 0;
+  for (const start of ibanHeads(text, digitRuns).lower) {
+    if (start < next) continue;
+    const length = ibanLength(text.slice(start, start + 2));
     if (length === undefined) continue;
-    let end = m.index + 4;
+    let end = start + 4;
     let n = 4;
     while (n < length && end < text.length) {
       const c = text.charCodeAt(end);
@@ -254,9 +400,9 @@ function findLowercaseIbans(text: string): { start: number; end: number }[] {
       else if (c !== 0x20 || text.charCodeAt(end - 1) === 0x20) break;
       end += 1;
     }
-    if (n !== length || /[A-Za-z0-9]/.test(text[end] ?? '')) continue;
-    out.push({ start: m.index, end });
-    head.lastIndex = end;
+    if (n !== length || isAlphanumeric(text.charCodeAt(end))) continue;
+    out.push({ start, end });
+    next = end;
   }
   return out;
 }
