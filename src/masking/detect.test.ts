@@ -584,6 +584,70 @@ describe('digit-run rules', () => {
   });
 });
 
+describe('rules tried only at their keywords or anchors', () => {
+  test("every match of a value from the rule's own pattern, in any context, starts where the rule is tried", async () => {
+    const { default: RandExp } = await import('randexp');
+    const { KeywordScanner } = await import('./keywords.js');
+    const tried = builtInRules({ ipAddresses: true }).filter((r) => r.anchored || r.keywordStarts);
+    expect(tried.map((r) => r.id)).toEqual(
+      expect.arrayContaining([
+        'pem-private-key',
+        'teams-webhook',
+        'discord-webhook',
+        'docker-config-auth',
+        'gcp-service-account-key',
+        'openai-legacy-key',
+        'azure-entra-secret',
+        'npmrc-auth',
+      ]),
+    );
+    /** The offsets the engine tries the rule at (detect.ts does the same from one scan). */
+    const startsOf = (rule: DetectorRule, text: string): Set<number> => {
+      const out: number[] = [];
+      if (rule.anchored) {
+        const { anchor, starts } = rule.anchored;
+        const lower = text.toLowerCase();
+        for (let at = lower.indexOf(anchor); at >= 0; at = lower.indexOf(anchor, at + 1))
+          starts(text, at, out);
+        expect(
+          [...out].sort((a, b) => a - b),
+          `${rule.id}: increasing`,
+        ).toEqual(out);
+      } else {
+        for (const offsets of new KeywordScanner(rule.keywords).scan(text).values())
+          out.push(...(offsets ?? []));
+      }
+      return new Set(out);
+    };
+    const contexts = ['', ' ', 'x', '\\', '"', '\\"', '.', '?', '&', 'https://', 'AA', '1', '\n'];
+    let matched = 0;
+    for (const rule of tried) {
+      const source = stripLookarounds(rule.pattern.source).replace(
+        /\{(\d+),(\d+)\}/g,
+        (_, lo: string, hi: string) => `{${lo},${Math.min(Number(hi), Number(lo) + 64)}}`,
+      );
+      const gen = new RandExp(new RegExp(source, rule.pattern.flags.replace('g', '')));
+      gen.max = 6;
+      let seed = 3;
+      gen.randInt = (lo: number, hi: number) =>
+        lo + ((seed = (seed * 48271) % 2147483647) % (hi - lo + 1));
+      const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
+      for (let i = 0; i < 12; i += 1) {
+        const value = gen.gen();
+        const text = `${contexts[i % contexts.length]}${value}${contexts[(i * 5 + 3) % contexts.length]} ${value}`;
+        const starts = startsOf(rule, text);
+        for (let at = 0; at < text.length; at += 1) {
+          sticky.lastIndex = at;
+          if (!sticky.test(text)) continue;
+          matched += 1;
+          expect(starts.has(at), `${rule.id} at ${at} in ${JSON.stringify(text)}`).toBe(true);
+        }
+      }
+    }
+    expect(matched).toBeGreaterThan(tried.length * 5);
+  });
+});
+
 describe('every rule, from its own pattern', () => {
   const rules = builtInRules({ ipAddresses: true }).filter((r) => !r.find);
 

@@ -1,5 +1,5 @@
 import type { DetectorRule } from './rules.js';
-import { TOKEN_FORMAT_RULES } from './token-format-rules.js';
+import { TOKEN_FORMAT_RULES, atQuoteOrItsBackslash } from './token-format-rules.js';
 import { looksLikePlaceholder, shannonEntropy } from './validators.js';
 
 /**
@@ -13,6 +13,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     id: 'kubeconfig-client-key',
     kind: 'private_key',
     keywords: ['client-key-data'],
+    keywordStarts: true,
     pattern: /client-key-data\\?["']?[ \t]{0,3}:[ \t]{0,3}\\?["']?([A-Za-z0-9+/]{20,65536}={0,2})/g,
     group: 1,
   },
@@ -21,6 +22,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     kind: 'basic_auth',
     // `"auth": "<base64 of user:password>"` in ~/.docker/config.json (also inside a JSON string).
     keywords: ['"auth'],
+    anchored: { anchor: '"auth', starts: atQuoteOrItsBackslash },
     pattern: /\\?"auth\\?"[ \t]{0,3}:[ \t]{0,3}\\?"([A-Za-z0-9+/]{8,16384}={0,2})\\?"/g,
     group: 1,
     validate: (s) => decodesToText(s, true),
@@ -30,6 +32,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     kind: 'basic_auth',
     // `_auth=<base64 of user:password>` and `_password=<base64>` in .npmrc (not `_authToken`).
     keywords: ['_auth', '_password'],
+    keywordStarts: true,
     pattern:
       /(?<![A-Za-z0-9])_(auth|password)[ \t]{0,3}=[ \t]{0,3}["']?([A-Za-z0-9+/]{4,16384}={0,2})(?![A-Za-z0-9+/=])/g,
     group: 2,
@@ -108,7 +111,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
   {
     id: 'api-key-header',
     kind: 'api_key',
-    keywords: ['x-api-key', 'api-key', 'apikey'],
+    keywords: ['x-api-key', 'x-apikey', 'api-key', 'apikey'],
     keywordStarts: true,
     pattern: /\b(?:x-)?api-?key\\?["']?\s{0,3}[:=]\s{0,3}\\?["']?([A-Za-z0-9._~+/=-]{16,512})/gi,
     group: 1,

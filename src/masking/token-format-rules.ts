@@ -35,6 +35,52 @@ function atWordStart(text: string, at: number): boolean {
   return !((c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a) || c === 0x5f);
 }
 
+/** A start before the anchor, when the text has room for it. */
+function pushStart(out: number[], start: number): void {
+  if (start >= 0) out.push(start);
+}
+
+/** Where a pattern that starts at the anchor matches, as its only start. */
+function startsAtAnchor(_text: string, at: number, out: number[]): void {
+  out.push(at);
+}
+
+/**
+ * For a pattern that starts `\\?"` at a quoted key (the anchor's `"`): at the backslash before
+ * it when there is one (JSON inside a JSON string), and at the quote.
+ */
+export function atQuoteOrItsBackslash(text: string, at: number, out: number[]): void {
+  if (text.charCodeAt(at - 1) === 0x5c) out.push(at - 1);
+  out.push(at);
+}
+
+/** `https://canary.discord`, `https://ptb.discord` or `https://discord`: where each starts. */
+function discordWebhookStarts(text: string, at: number, out: number[]): void {
+  for (const prefix of ['https://canary.', 'https://ptb.', 'https://']) {
+    if (at >= prefix.length && text.startsWith(prefix, at - prefix.length))
+      out.push(at - prefix.length);
+  }
+}
+
+/** `https://hooks.slack.com` or `http://hooks.slack.com`. */
+function slackWebhookStarts(text: string, at: number, out: number[]): void {
+  if (at >= 8 && text.startsWith('https://', at - 8)) out.push(at - 8);
+  else if (at >= 7 && text.startsWith('http://', at - 7)) out.push(at - 7);
+}
+
+/** `https://` and one label of 1–60 `[a-z0-9-]` before `.webhook.office.com`. */
+function teamsWebhookStarts(text: string, at: number, out: number[]): void {
+  let start = at;
+  while (start > 0 && at - start <= 60 && isTeamsLabelCharacter(text.charCodeAt(start - 1)))
+    start -= 1;
+  if (start < at && at - start <= 60 && start >= 8 && text.startsWith('https://', start - 8))
+    out.push(start - 8);
+}
+
+function isTeamsLabelCharacter(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) || c === 0x2d;
+}
+
 /** `[A-Za-z0-9_-]` */
 function isTokenCharacter(c: number): boolean {
   return isAlphanumeric(c) || c === 0x5f || c === 0x2d;
@@ -123,12 +169,14 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'slack-webhook',
     kind: 'slack_webhook',
     keywords: ['hooks.slack.com'],
+    anchored: { anchor: 'hooks.slack.com', starts: slackWebhookStarts },
     pattern: /https?:\/\/hooks\.slack\.com\/(?:services|workflows|triggers)\/[A-Za-z0-9+/]{40,60}/g,
   },
   {
     id: 'teams-webhook',
     kind: 'teams_webhook',
     keywords: ['webhook.office.com'],
+    anchored: { anchor: '.webhook.office.com', starts: teamsWebhookStarts },
     pattern:
       /https:\/\/[a-z0-9-]{1,60}\.webhook\.office\.com\/webhookb2\/[a-z0-9-]{30,40}@[a-z0-9-]{30,40}\/IncomingWebhook\/[A-Za-z0-9]{32}\/[a-z0-9-]{36}/g,
   },
@@ -136,6 +184,7 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'discord-webhook',
     kind: 'discord_webhook',
     keywords: ['discord'],
+    anchored: { anchor: 'discord', starts: discordWebhookStarts },
     pattern:
       /https:\/\/(?:ptb\.|canary\.)?discord(?:app)?\.com\/api\/webhooks\/[0-9]{17,20}\/[A-Za-z0-9_-]{60,70}/g,
   },
@@ -182,6 +231,8 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
       3,
     ),
     keywordStarts: false,
+    // `sk-` and 20 characters before the marker.
+    anchored: { anchor: 't3blbkfj', starts: (_text, at, out) => pushStart(out, at - 23) },
   },
   token(
     'openai-key-generic',
@@ -214,6 +265,7 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'gcp-service-account-key',
     kind: 'gcp_service_account',
     keywords: ['private_key_id', 'service_account'],
+    anchored: { anchor: '"private_key_id', starts: atQuoteOrItsBackslash },
     pattern: /\\?"private_key_id\\?"\s{0,5}:\s{0,5}\\?"([0-9a-f]{40})\\?"/g,
     group: 1,
   },
@@ -221,6 +273,7 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'pem-private-key',
     kind: 'private_key',
     keywords: ['private key'],
+    anchored: { anchor: '-----begin ', starts: startsAtAnchor },
     // The body cannot run through another `-----` (a dash only when four more do not follow), so
     // each header scans only its own body: linear even on a page of headers with no END. A key
     // cut off before its END line (a truncated result) is still masked to the end of its body.
@@ -231,6 +284,7 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'pem-private-key-escaped',
     kind: 'private_key',
     keywords: ['private key'],
+    anchored: { anchor: '-----begin ', starts: startsAtAnchor },
     pattern:
       /-----BEGIN (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----(?:\\n|\\r\\n)(?:[A-Za-z0-9+/=\\]|-(?!----)){32,16384}(?:-----END (?:RSA |EC |DSA |OPENSSH )?PRIVATE KEY-----)?/g,
   },
@@ -296,6 +350,7 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'mailgun-key',
     kind: 'mailgun_key',
     keywords: ['mailgun'],
+    keywordStarts: true,
     pattern: /mailgun[\s\S]{0,40}?(key-[0-9a-f]{32})/gi,
     group: 1,
   },
@@ -303,6 +358,7 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'mailchimp-key',
     kind: 'mailchimp_key',
     keywords: ['-us'],
+    keywordStarts: true,
     pattern: /-us[0-9]{1,2}(?![A-Za-z0-9_])/g,
     back: { chars: /[0-9a-f]/, min: 32, max: 32, boundary: /[A-Za-z0-9_]/ },
     entropy: 3,
@@ -326,6 +382,7 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'terraform-cloud-token',
     kind: 'terraform_token',
     keywords: ['atlasv1'],
+    anchored: { anchor: '.atlasv1.', starts: startsAtAnchor },
     pattern: /\.atlasv1\.[A-Za-z0-9_=-]{60,70}(?![A-Za-z0-9_])/g,
     back: { chars: /[A-Za-z0-9]/, min: 14, max: 14, boundary: /[A-Za-z0-9_]/ },
     entropy: 3.5,
@@ -441,11 +498,14 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
       3,
     ),
     keywordStarts: false,
+    // Four characters before the `Q~`.
+    anchored: { anchor: 'q~', starts: (_text, at, out) => pushStart(out, at - 4) },
   },
   {
     id: 'azure-storage-key',
     kind: 'azure_storage_key',
     keywords: ['accountkey='],
+    keywordStarts: true,
     pattern: /AccountKey=([A-Za-z0-9+/]{86}==)/g,
     group: 1,
   },
@@ -453,6 +513,13 @@ export const TOKEN_FORMAT_RULES: readonly DetectorRule[] = [
     id: 'azure-sas-token',
     kind: 'azure_sas',
     keywords: ['sig='],
+    anchored: {
+      anchor: 'sig=',
+      starts: (text, at, out) => {
+        const before = text.charCodeAt(at - 1);
+        if (before === 0x3f || before === 0x26) out.push(at - 1);
+      },
+    },
     pattern: /[?&]sig=([A-Za-z0-9%+/]{40,100}(?:%3D|=){0,2})/g,
     group: 1,
   },
