@@ -250,7 +250,7 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
     const starts = rule.anchored
       ? anchoredOffsets(rule.anchored, text, hits.get(anchorWords[priority] ?? -1))
       : rule.digitStarts
-        ? digitOffsets(rule.digitStarts, text, digitRuns)
+        ? collected((out) => rule.digitStarts?.(text, digitRuns, out))
         : rule.keywordStarts
           ? keywordOffsets(keywords, hits)
           : null;
@@ -409,14 +409,9 @@ function anchoredOffsets(
   return out;
 }
 
-/** Where a `digitStarts` rule can match, in increasing order. */
-function digitOffsets(
-  digitStarts: NonNullable<DetectorRule['digitStarts']>,
-  text: string,
-  runs: readonly number[],
-): number[] {
+function collected(fill: (out: number[]) => void): number[] {
   const out: number[] = [];
-  digitStarts(text, runs, out);
+  fill(out);
   return out;
 }
 
