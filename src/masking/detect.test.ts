@@ -253,6 +253,8 @@ describe('rule prechecks', () => {
     const piece = fc.oneof(
       fc.constantFrom('password', 'passwd', 'pass', 'pwd', 'secret', 'token', 'api_key'),
       fc.constantFrom('access-key', 'private.key', 'credential', 'auth_key', 'PASSWORD', 'Token'),
+      fc.constantFrom('api', 'APIKEY', 'Api-Key', 'accessKEY', 'PrivateKey', 'AUTH-key', 'auth'),
+      fc.constantFrom('key', 'KEY', '_', '-', 'api_version', 'credentials', 'TOKEN_'),
       fc.constantFrom(':', '=', ':=', '=>', '::', '==', ' ', '\t', '"', "'", '\\', '\n', ','),
       fc.string({
         unit: fc.constantFrom('a', 'Z', '9', '_', '.', '-', '!', '/', 'é'),

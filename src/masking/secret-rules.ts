@@ -142,7 +142,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     keywords: ['token', 'api', 'access', 'private', 'cred', 'auth'],
     keywordStarts: true,
     pattern: assignment('token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key'),
-    precheck: assignmentAhead,
+    precheck: (text, at) => tokenKeyAhead(text, at) && assignmentAhead(text, at),
     group: 1,
     anyGroup: true,
     groupAtEnd: true,
@@ -208,6 +208,32 @@ function assignmentAhead(text: string, at: number): boolean {
   for (let blanks = 0; blanks < 3 && isBlank(text.charCodeAt(i)); blanks += 1) i += 1;
   const c = text.charCodeAt(i);
   return c === 0x3a || c === 0x3d;
+}
+
+/**
+ * What every `generic-secret-assignment` match at `at` starts with: one of its key names, in
+ * either case (`api`, `access`, `private` and `auth` only as `…key`: `api_version: 2` is not
+ * tried). ASCII case folding, as the pattern's `i` flag without `u`.
+ */
+function tokenKeyAhead(text: string, at: number): boolean {
+  if (wordAt(text, at, 'token') || wordAt(text, at, 'credential')) return true;
+  for (const stem of ['api', 'access', 'private', 'auth']) {
+    if (!wordAt(text, at, stem)) continue;
+    let i = at + stem.length;
+    const c = text.charCodeAt(i);
+    if (c === 0x5f || c === 0x2d) i += 1;
+    return wordAt(text, i, 'key');
+  }
+  return false;
+}
+
+/** `word` (lower-case letters) at `at`, in either case. */
+function wordAt(text: string, at: number, word: string): boolean {
+  for (let k = 0; k < word.length; k += 1) {
+    const c = text.charCodeAt(at + k);
+    if (c > 0x7a || (c | 0x20) !== word.charCodeAt(k)) return false;
+  }
+  return true;
 }
 
 /**
@@ -303,12 +329,30 @@ const SINGLE_TAIL = /[^'\r\n]*/y;
 
 /** A value longer than the pattern's bound: the rest of it, to its natural end. */
 function extendValue(text: string, end: number, group?: number): number {
+  // Nearly every value ended before the bound, at a character that ends it: no regex call.
+  if (endsValue(text.charCodeAt(end), group)) return end;
   const tail =
     group === 1 ? DOUBLE_TAIL : group === 2 ? ESCAPED_TAIL : group === 3 ? SINGLE_TAIL : BARE_TAIL;
   tail.lastIndex = end;
   const m = tail.exec(text);
   return end + (m ? m[0].length : 0);
 }
+
+/**
+ * The character after an assignment's value (group 1: double-quoted, 2: inside escaped quotes,
+ * 3: single-quoted, else bare) certainly ends it (none at all: past the end of the text). Only
+ * a quick answer: a false one leaves the decision to the tail's regex.
+ */
+function endsValue(c: number, group?: number): boolean {
+  if (Number.isNaN(c) || c === 0x0a || c === 0x0d) return true;
+  if (group === 1) return c === 0x22;
+  if (group === 2) return c === 0x22 || c === 0x5c;
+  if (group === 3) return c === 0x27;
+  return c < 0x80 && BARE_STOPS[c] === 1;
+}
+/** ASCII characters a bare value cannot hold (`\s"'\\,;\`&`). */
+const BARE_STOPS = new Uint8Array(128);
+for (const ch of ' \t\n\r\v\f"\'\\,;`&') BARE_STOPS[ch.charCodeAt(0)] = 1;
 
 /** Words that describe or stand for a value rather than being one (`password: required`). */
 const NOT_A_VALUE = new Set([
