@@ -142,7 +142,7 @@ export const SECRET_RULES: readonly DetectorRule[] = [
     keywords: ['token', 'api', 'access', 'private', 'cred', 'auth'],
     keywordStarts: true,
     pattern: assignment('token|api[_-]?key|access[_-]?key|private[_-]?key|credential|auth[_-]?key'),
-    precheck: (text, at) => tokenKeyAhead(text, at) && assignmentAhead(text, at),
+    precheck: (text, at) => assignmentAhead(text, at) && tokenKeyAhead(text, at),
     group: 1,
     anyGroup: true,
     groupAtEnd: true,
@@ -217,7 +217,7 @@ function assignmentAhead(text: string, at: number): boolean {
  */
 function tokenKeyAhead(text: string, at: number): boolean {
   if (wordAt(text, at, 'token') || wordAt(text, at, 'credential')) return true;
-  for (const stem of ['api', 'access', 'private', 'auth']) {
+  for (const stem of KEY_STEMS) {
     if (!wordAt(text, at, stem)) continue;
     let i = at + stem.length;
     const c = text.charCodeAt(i);
@@ -226,6 +226,8 @@ function tokenKeyAhead(text: string, at: number): boolean {
   }
   return false;
 }
+
+const KEY_STEMS = ['api', 'access', 'private', 'auth'] as const;
 
 /** `word` (lower-case letters) at `at`, in either case. */
 function wordAt(text: string, at: number, word: string): boolean {
