@@ -469,8 +469,7 @@ describe('digit-run rules', () => {
         const runs: number[] = [];
         scanner.scan(text, runs);
         for (const rule of withDigitStarts) {
-          const out: number[] = [];
-          rule.digitStarts?.(text, runs, out);
+          const out = [...(rule.digitStarts?.(text, runs) ?? [])];
           expect(
             [...out].sort((a, b) => a - b),
             `${rule.id}: increasing`,

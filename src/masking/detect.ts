@@ -250,7 +250,7 @@ function collectPlain(text: string, options: DetectOptions): RankedFinding[] {
     const starts = rule.anchored
       ? anchoredOffsets(rule.anchored, text, hits.get(anchorWords[priority] ?? -1))
       : rule.digitStarts
-        ? collected((out) => rule.digitStarts?.(text, digitRuns, out))
+        ? rule.digitStarts(text, digitRuns)
         : rule.keywordStarts
           ? keywordOffsets(keywords, hits)
           : null;
@@ -406,12 +406,6 @@ function anchoredOffsets(
     for (let at = text.indexOf(anchor); at >= 0; at = text.indexOf(anchor, at + 1))
       starts(text, at, out);
   }
-  return out;
-}
-
-function collected(fill: (out: number[]) => void): number[] {
-  const out: number[] = [];
-  fill(out);
   return out;
 }
 

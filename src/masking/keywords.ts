@@ -102,36 +102,12 @@ export class KeywordScanner {
     // The trie (goto function), then breadth-first failure links folded into a dense table.
     const next: Map<number, number>[] = [new Map()];
     const ends: number[][] = [[]];
-    for (const [word, id] of wordIds) {
-      let state = 0;
-      for (const ch of word) {
-        const cls = classOf(ch);
-        let child = next[state]?.get(cls);
-        if (child === undefined) {
-          child = next.length;
-          next.push(new Map());
-          ends.push([]);
-          next[state]?.set(cls, child);
-        }
-        state = child;
-      }
-      ends[state]?.push(id);
-    }
+    for (const [word, id] of wordIds) insertWord(next, ends, [...word].map(classOf), id);
     if (options.digitRuns) {
       this.digitId = this.words.length;
       this.words.push({ length: 1, indexes: [] });
       this.offsetsById.push(undefined);
-      for (let d = 0x30; d <= 0x39; d += 1) {
-        const cls = classOf(String.fromCharCode(d));
-        let child = next[0]?.get(cls);
-        if (child === undefined) {
-          child = next.length;
-          next.push(new Map());
-          ends.push([]);
-          next[0]?.set(cls, child);
-        }
-        ends[child]?.push(this.digitId);
-      }
+      for (const digit of '0123456789') insertWord(next, ends, [classOf(digit)], this.digitId);
     }
     if (classes > 255) throw new Error('too many distinct keyword characters');
     this.classes = classes;
@@ -261,6 +237,22 @@ export class KeywordScanner {
     idsFound.length = 0;
     return found;
   }
+}
+
+/** Adds a word (its characters' classes) to the trie: its last state outputs `id`. */
+function insertWord(next: Map<number, number>[], ends: number[][], classes: number[], id: number) {
+  let state = 0;
+  for (const cls of classes) {
+    let child = next[state]?.get(cls);
+    if (child === undefined) {
+      child = next.length;
+      next.push(new Map());
+      ends.push([]);
+      next[state]?.set(cls, child);
+    }
+    state = child;
+  }
+  ends[state]?.push(id);
 }
 
 /**

@@ -1,4 +1,5 @@
 import { isIPv6 } from 'node:net';
+import { digitShapes } from './digit-shapes.js';
 import type { DetectorRule } from './rules.js';
 import {
   ibanCountryKnown,
@@ -41,7 +42,7 @@ export const PII_RULES: readonly DetectorRule[] = [
     // Not inside a word: digit runs in hex hashes, ids and base64 are not card numbers.
     // Separators: spaces, dashes, or dots in groups of four (`4111.1111.1111.1111`).
     pattern: /(?<![0-9A-Za-z_-])(?:[0-9][ .-]?){12,18}[0-9](?![0-9A-Za-z_])/g,
-    digitStarts: cardStarts,
+    digitStarts: (text, runs) => digitShapes(text, runs).card,
     validate: (s) =>
       (!s.includes('.') ||
         /^[0-9]{4}(?:\.[0-9]{4}){2,3}(?:\.[0-9]{1,3})?$|^[0-9]{4}\.[0-9]{6}\.[0-9]{5}$/.test(s)) &&
@@ -73,9 +74,7 @@ export const PII_RULES: readonly DetectorRule[] = [
     ],
     pattern:
       /(?<![A-Za-z0-9])[A-Z]{2}[0-9]{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?(?![A-Za-z0-9])/g,
-    digitStarts: (text, runs, out) => {
-      for (const at of ibanHeads(text, runs).upper) out.push(at);
-    },
+    digitStarts: (text, runs) => digitShapes(text, runs).ibanUpper,
     validate: ibanValid,
   },
   {
@@ -93,14 +92,7 @@ export const PII_RULES: readonly DetectorRule[] = [
     kind: 'ssn',
     keywords: ['0', '1', '2', '3', '4', '5', '6', '7', '8'],
     pattern: /(?<![0-9-])[0-9]{3}-[0-9]{2}-[0-9]{4}(?![0-9-])/g,
-    // A run of exactly three digits, then `-`.
-    digitStarts: (text, runs, out) => {
-      for (let r = 0; r < runs.length; r += 2) {
-        const start = runs[r] as number;
-        const end = runs[r + 1] as number;
-        if (end - start === 3 && text.charCodeAt(end) === 0x2d) out.push(start);
-      }
-    },
+    digitStarts: (text, runs) => digitShapes(text, runs).ssn,
     validate: ssnValid,
   },
   {
@@ -132,7 +124,7 @@ export const PII_RULES: readonly DetectorRule[] = [
     kind: 'phone',
     keywords: ['(', '-', '.'],
     pattern: /(?<![0-9A-Za-z])\(?[2-9][0-9]{2}\)?[ .-][2-9][0-9]{2}[.-][0-9]{4}(?![0-9])/g,
-    digitStarts: usPhoneStarts,
+    digitStarts: (text, runs) => digitShapes(text, runs).usPhone,
   },
   {
     // National formats with a trunk 0 (`020 7946 0958`, `030 12345678`, `06 12 34 56 78`):
@@ -159,7 +151,7 @@ export const IP_RULES: readonly DetectorRule[] = [
     keywords: ['.'],
     // Anchored on the first dot (digits are everywhere; dotted quads are not).
     pattern: /\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}(?![0-9.])/g,
-    digitStarts: ipv4Starts,
+    digitStarts: (text, runs) => digitShapes(text, runs).ipv4,
     back: { chars: /[0-9]/, min: 1, max: 3, boundary: /[0-9.]/ },
     validate: publicIpv4,
   },
@@ -171,126 +163,6 @@ export const IP_RULES: readonly DetectorRule[] = [
     find: findPublicIpv6,
   },
 ];
-
-/**
- * Where a card number can start: at a digit run that starts a chain of runs joined by single
- * separators (` `, `.`, `-`) holding at least 13 digits from there on (a match takes digits
- * with at most one separator between two, so it lies inside one chain).
- */
-function cardStarts(text: string, runs: readonly number[], out: number[]): void {
-  const n = runs.length;
-  for (let first = 0; first < n;) {
-    const firstEnd = runs[first + 1] as number;
-    // Most runs are short and stand alone (`v2`, `2026`, `:8080`): no chain, too few digits.
-    if (
-      firstEnd - (runs[first] as number) < 13 &&
-      (runs[first + 2] !== firstEnd + 1 || !isCardSeparator(text.charCodeAt(firstEnd)))
-    ) {
-      first += 2;
-      continue;
-    }
-    // The chain [first, last]: each next run one separator after the one before.
-    let last = first;
-    while (
-      last + 2 < n &&
-      (runs[last + 2] as number) === (runs[last + 1] as number) + 1 &&
-      isCardSeparator(text.charCodeAt(runs[last + 1] as number))
-    )
-      last += 2;
-    let digits = 0;
-    for (let r = first; r <= last; r += 2) digits += (runs[r + 1] as number) - (runs[r] as number);
-    for (let r = first; r <= last && digits >= 13; r += 2) {
-      out.push(runs[r] as number);
-      digits -= (runs[r + 1] as number) - (runs[r] as number);
-    }
-    first = last + 2;
-  }
-}
-
-function isCardSeparator(c: number): boolean {
-  return c === 0x20 || c === 0x2e || c === 0x2d;
-}
-
-/** Per digit-run list (one per text scanned), where IBANs can start: both rules read one pass. */
-const ibanHeadsByRuns = new WeakMap<readonly number[], { upper: number[]; lower: number[] }>();
-
-/**
- * Where an IBAN can start: two letters of one case right before a run of at least two digits,
- * not after a letter or digit (`upper`: `DE89…`; `lower`: `de89…`).
- */
-function ibanHeads(text: string, runs: readonly number[]): { upper: number[]; lower: number[] } {
-  let heads = ibanHeadsByRuns.get(runs);
-  if (heads) return heads;
-  heads = { upper: [], lower: [] };
-  for (let r = 0; r < runs.length; r += 2) {
-    const start = runs[r] as number;
-    // The letter right before the digits first: most runs have none (`: 42`, ` 2026`).
-    const b = text.charCodeAt(start - 1);
-    if (!isLetter(b) || (runs[r + 1] as number) - start < 2) continue;
-    const a = text.charCodeAt(start - 2);
-    if (!isLetter(a) || isAlphanumeric(text.charCodeAt(start - 3))) continue;
-    const upper = a < 0x61;
-    if (upper === b < 0x61) (upper ? heads.upper : heads.lower).push(start - 2);
-  }
-  ibanHeadsByRuns.set(runs, heads);
-  return heads;
-}
-
-function isLetter(c: number): boolean {
-  return (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
-}
-
-/**
- * Where a US phone number can start: a run of three digits from `2`, `)` or not, a separator,
- * a run of three digits from `2`, `.` or `-`, and a run of four (the pattern's shape, read off
- * the runs); at its `(` when there is one, and at the run itself (the `(` is optional).
- */
-function usPhoneStarts(text: string, runs: readonly number[], out: number[]): void {
-  for (let r = 0; r + 5 < runs.length; r += 2) {
-    const start = runs[r] as number;
-    const end = runs[r + 1] as number;
-    if (end - start !== 3 || text.charCodeAt(start) < 0x32) continue;
-    let at = end;
-    if (text.charCodeAt(at) === 0x29) at += 1;
-    if (!isPhoneSeparator(text.charCodeAt(at), true) || runs[r + 2] !== at + 1) continue;
-    const exchange = at + 1;
-    if ((runs[r + 3] as number) - exchange !== 3 || text.charCodeAt(exchange) < 0x32) continue;
-    const dash = exchange + 3;
-    if (!isPhoneSeparator(text.charCodeAt(dash), false) || runs[r + 4] !== dash + 1) continue;
-    if ((runs[r + 5] as number) - (dash + 1) !== 4) continue;
-    if (text.charCodeAt(start - 1) === 0x28) out.push(start - 1);
-    out.push(start);
-  }
-}
-
-/** `[ .-]` (`[.-]` without `space`). */
-function isPhoneSeparator(c: number, space: boolean): boolean {
-  return c === 0x2e || c === 0x2d || (space && c === 0x20);
-}
-
-/**
- * Where a dotted quad can match: at the dot after a digit run, when three more runs of one to
- * three digits follow, joined by single dots, and no dot follows the last (exactly where the
- * pattern matches; its `back` then takes the first run).
- */
-function ipv4Starts(text: string, runs: readonly number[], out: number[]): void {
-  for (let r = 0; r + 7 < runs.length; r += 2) {
-    let dot = runs[r + 1] as number;
-    if (text.charCodeAt(dot) !== 0x2e) continue;
-    let quad = true;
-    for (let k = r + 2; k <= r + 6; k += 2) {
-      const start = runs[k] as number;
-      const end = runs[k + 1] as number;
-      const last = k === r + 6;
-      if (start !== dot + 1 || end - start > 3 || (text.charCodeAt(end) === 0x2e) !== !last) {
-        quad = false;
-        break;
-      }
-      dot = end;
-    }
-    if (quad) out.push(runs[r + 1] as number);
-  }
-}
 
 /** `[0-9A-Za-z]` (NaN, past either end of the text, is not). */
 function isAlphanumeric(c: number): boolean {
@@ -333,19 +205,11 @@ function findPublicIpv6(
   const out: { start: number; end: number }[] = [];
   const run = /[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,8}(?:\.[0-9]{1,3}){0,3}/y;
   let next = 0;
-  for (let r = 0; r < digitRuns.length; r += 2) {
-    // Only global unicast (2000::/3) is reported: the address starts with a four-digit group
-    // `2xxx` or `3xxx` and a `:`, so only digit runs from `2` or `3` are looked at, not every
-    // colon of a text full of `"key": value`.
-    const start = digitRuns[r] as number;
-    const first = text.charCodeAt(start);
-    if ((first !== 0x32 && first !== 0x33) || start < next) continue;
-    if (text.charCodeAt(start + 4) !== 0x3a) continue;
-    if (!isHexDigit(text.charCodeAt(start + 1)) || !isHexDigit(text.charCodeAt(start + 2)))
-      continue;
-    if (!isHexDigit(text.charCodeAt(start + 3))) continue;
-    const before = text.charCodeAt(start - 1);
-    if (isWordChar(before) || before === 0x2e || before === 0x3a) continue;
+  // Only global unicast (2000::/3) is reported: it starts with a four-digit group `2xxx` or
+  // `3xxx` and a `:`, so only digit runs of that shape are looked at, not every colon of a
+  // text full of `"key": value`.
+  for (const start of digitShapes(text, digitRuns).ipv6) {
+    if (start < next) continue;
     run.lastIndex = start;
     const m = run.exec(text);
     if (!m) continue;
@@ -355,10 +219,6 @@ function findPublicIpv6(
     if (publicIpv6(m[0])) out.push({ start, end });
   }
   return out;
-}
-
-function isHexDigit(c: number): boolean {
-  return (c >= 0x30 && c <= 0x39) || ((c | 0x20) >= 0x61 && (c | 0x20) <= 0x66);
 }
 
 /** `[0-9A-Za-z_]` (NaN, past either end of the text, is not). */
@@ -387,7 +247,7 @@ function findLowercaseIbans(
 ): { start: number; end: number }[] {
   const out: { start: number; end: number }[] = [];
   let next = 0;
-  for (const start of ibanHeads(text, digitRuns).lower) {
+  for (const start of digitShapes(text, digitRuns).ibanLower) {
     if (start < next) continue;
     const length = ibanLength(text.slice(start, start + 2));
     if (length === undefined) continue;

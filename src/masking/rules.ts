@@ -67,11 +67,12 @@ export interface DetectorRule {
   /**
    * Every match holds a run of ASCII digits at a place its start can be told from (a card
    * number starts a run, an IBAN's check digits follow two letters): given the text's maximal
-   * digit runs (start/end pairs, increasing; the keyword scan collects them on its way), pushes
-   * where a match can start, in increasing order. The pattern is tried only there: digits are a
-   * few percent of a text, and a regex scan for a digit shape costs ~1 ns per character.
+   * digit runs (start/end pairs, increasing; the keyword scan collects them on its way), where
+   * a match can start, in increasing order (digit-shapes.ts). The pattern is tried only there:
+   * digits are a few percent of a text, and a regex scan for a digit shape costs ~1 ns per
+   * character.
    */
-  digitStarts?(text: string, runs: readonly number[], out: number[]): void;
+  digitStarts?(text: string, runs: readonly number[]): readonly number[];
   /**
    * With `keywordStarts`: a cheap test of the characters after a keyword's offset that every
    * match starting there passes (the regex is not called where it fails). Words such as
