@@ -329,6 +329,28 @@ describe('rule prechecks', () => {
   });
 });
 
+/**
+ * Each rule finds in each text what the same rule without its start-finding (`scanned`, a
+ * whole-text scan) finds; returns how many findings there were.
+ */
+function expectFindingsOfWholeTextScan(
+  rules: readonly DetectorRule[],
+  texts: readonly string[],
+  scanned: (rule: DetectorRule) => DetectorRule,
+): number {
+  let found = 0;
+  for (const rule of rules) {
+    for (const text of texts) {
+      const findings = detectFindings(text, { rules: [rule] });
+      found += findings.length;
+      expect(findings, `${rule.id}: ${text}`).toEqual(
+        detectFindings(text, { rules: [scanned(rule)] }),
+      );
+    }
+  }
+  return found;
+}
+
 describe('anchored rules', () => {
   /** Every offset `starts` gives for the rule's anchor, found here independently (either case). */
   function candidates(rule: DetectorRule, text: string): Set<number> {
@@ -413,15 +435,11 @@ describe('anchored rules', () => {
       'call +1 415 555 2671 or +44 (20) 7946 0958; not a+1 415 555 2671 or ++1 415 555 2671',
       `the secret was revoked; secretkey=x; secret_access-key ${value}`,
     ];
-    let found = 0;
-    for (const rule of builtInRules({ ipAddresses: true }).filter((r) => r.anchored)) {
-      const scanned = { ...rule, anchored: undefined };
-      for (const text of texts) {
-        const findings = detectFindings(text, { rules: [rule] });
-        found += findings.length;
-        expect(findings, `${rule.id}: ${text}`).toEqual(detectFindings(text, { rules: [scanned] }));
-      }
-    }
+    const anchored = builtInRules({ ipAddresses: true }).filter((r) => r.anchored);
+    const found = expectFindingsOfWholeTextScan(anchored, texts, (r) => ({
+      ...r,
+      anchored: undefined,
+    }));
     expect(found).toBeGreaterThanOrEqual(5);
   });
 });
@@ -572,18 +590,35 @@ describe('digit-run rules', () => {
       'from 93.184.216.34 via 10.0.0.1, v1.2.3.4 and 1.2.3.4.5; DE89 3704 0044 0532 0130 00',
       'IBAN de89 3704 0044 0532 0130 00; gb82west12345698765432; 2a00:1450:4001:81b::200e fe80::1',
     ];
-    let found = 0;
-    for (const rule of withDigitStarts) {
-      const scanned = { ...rule, digitStarts: undefined };
-      for (const text of texts) {
-        const findings = detectFindings(text, { rules: [rule] });
-        found += findings.length;
-        expect(findings, `${rule.id}: ${text}`).toEqual(detectFindings(text, { rules: [scanned] }));
-      }
-    }
+    const found = expectFindingsOfWholeTextScan(withDigitStarts, texts, (r) => ({
+      ...r,
+      digitStarts: undefined,
+    }));
     expect(found).toBeGreaterThanOrEqual(10);
   });
 });
+
+/**
+ * Values from a rule's own pattern, the same on every run (lookarounds left out; long counted
+ * repeats such as `{100,8000}` cut to 64 above their minimum: the values stay ones the pattern
+ * accepts, and generating them does not take a minute).
+ */
+function patternValues(
+  RandExp: typeof import('randexp'),
+  rule: DetectorRule,
+  seed: number,
+): { gen(): string } {
+  const source = stripLookarounds(rule.pattern.source).replace(
+    /\{(\d+),(\d+)\}/g,
+    (_, lo: string, hi: string) => `{${lo},${Math.min(Number(hi), Number(lo) + 64)}}`,
+  );
+  const gen = new RandExp(new RegExp(source, rule.pattern.flags.replace('g', '')));
+  gen.max = 6;
+  let state = seed;
+  gen.randInt = (lo: number, hi: number) =>
+    lo + ((state = (state * 48271) % 2147483647) % (hi - lo + 1));
+  return gen;
+}
 
 describe('rules tried only at their keywords or anchors', () => {
   test("every match of a value from the rule's own pattern, in any context, starts where the rule is tried", async () => {
@@ -623,15 +658,7 @@ describe('rules tried only at their keywords or anchors', () => {
     const contexts = ['', ' ', 'x', '\\', '"', '\\"', '.', '?', '&', 'https://', 'AA', '1', '\n'];
     let matched = 0;
     for (const rule of tried) {
-      const source = stripLookarounds(rule.pattern.source).replace(
-        /\{(\d+),(\d+)\}/g,
-        (_, lo: string, hi: string) => `{${lo},${Math.min(Number(hi), Number(lo) + 64)}}`,
-      );
-      const gen = new RandExp(new RegExp(source, rule.pattern.flags.replace('g', '')));
-      gen.max = 6;
-      let seed = 3;
-      gen.randInt = (lo: number, hi: number) =>
-        lo + ((seed = (seed * 48271) % 2147483647) % (hi - lo + 1));
+      const gen = patternValues(RandExp, rule, 3);
       const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
       for (let i = 0; i < 12; i += 1) {
         const value = gen.gen();
@@ -656,17 +683,7 @@ describe('every rule, from its own pattern', () => {
     const { default: RandExp } = await import('randexp');
     const gaps: string[] = [];
     for (const rule of rules) {
-      // Long counted repeats (`{100,8000}`) cut to 64 above their minimum: the values stay ones
-      // the rule accepts, and generating them does not take a minute.
-      const source = stripLookarounds(rule.pattern.source).replace(
-        /\{(\d+),(\d+)\}/g,
-        (_, lo: string, hi: string) => `{${lo},${Math.min(Number(hi), Number(lo) + 64)}}`,
-      );
-      const gen = new RandExp(new RegExp(source, rule.pattern.flags.replace('g', '')));
-      gen.max = 6;
-      let seed = 1;
-      gen.randInt = (lo: number, hi: number) =>
-        lo + ((seed = (seed * 48271) % 2147483647) % (hi - lo + 1));
+      const gen = patternValues(RandExp, rule, 1);
       for (let i = 0; i < 30; i += 1) {
         let value = gen.gen();
         if (rule.back)
