@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { isIPv6 } from 'node:net';
+import type RandExpClass from 'randexp';
 import { describe, expect, test } from 'vitest';
 import { builtInRules, detectFindings, maskSecrets } from './detect.js';
 import { PII_RULES, SECRET_RULES, type DetectorRule } from './rules.js';
@@ -604,7 +605,7 @@ describe('digit-run rules', () => {
  * accepts, and generating them does not take a minute).
  */
 function patternValues(
-  RandExp: typeof import('randexp'),
+  RandExp: typeof RandExpClass,
   rule: DetectorRule,
   seed: number,
 ): { gen(): string } {
