@@ -31,6 +31,8 @@ export interface ModernHttpOptions {
   limits: RegistryLimits;
   maxBodyBytes: number;
   onEvent?(line: Record<string, unknown>): void;
+  /** Most callers pooled at once (default MODERN_POOL_SIZE; smaller in tests). */
+  poolSize?: number;
 }
 
 /**
@@ -126,18 +128,20 @@ export class ModernHttp {
     connection: ConnectionInfo,
     first: JSONRPCMessage,
   ): Promise<Pooled | { refusal: string } | { refusal: string; status: 429 }> {
-    const found = this.pool.get(caller.principal);
-    if (found) return found;
-    const pending = this.opening.get(caller.principal);
-    if (pending) return pending;
-    if (this.pool.size >= MODERN_POOL_SIZE) {
+    const size = this.options.poolSize ?? MODERN_POOL_SIZE;
+    for (;;) {
+      const found = this.pool.get(caller.principal) ?? this.opening.get(caller.principal);
+      if (found) return found;
+      // Sessions still opening count: a burst of new callers would otherwise all pass while
+      // none has registered yet, each starting its upstreams.
+      if (this.pool.size + this.opening.size < size) break;
       const idle = this.pool.idle()[0];
-      if (idle) await this.drop(idle);
-      else
+      if (!idle)
         return {
-          refusal: `Too many callers: the modern session pool holds ${MODERN_POOL_SIZE}, none idle; retry later`,
+          refusal: `Too many callers: the modern session pool holds ${size}, none idle; retry later`,
           status: 429,
         };
+      await this.drop(idle); // then look again: others may have come meanwhile
     }
     const admitted = this.pool.admit(caller.principal, this.options.perSession);
     if (!admitted.ok) return { refusal: admitted.message, status: 429 };
