@@ -12,6 +12,7 @@ import { describeSource } from '../requirements/model.js';
 import { credentialModelOf } from '../credentials/server-model.js';
 import type { CliPlugin } from './codex-cli-json.js';
 import type { CollectedPlugins } from './collect.js';
+import { byKey } from './digest.js';
 import { readMarketplaceManifest, readPluginContents } from './manifests.js';
 import type { MarketplaceEntry } from './manifests.js';
 import type {
@@ -138,11 +139,6 @@ function localPath(source: unknown): string | null {
   const kind = s.source ?? s.type;
   return kind === 'local' && typeof s.path === 'string' ? s.path : null;
 }
-
-const byKey =
-  <T>(key: (t: T) => string) =>
-  (a: T, b: T) =>
-    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
 
 /**
  * Puts the inventory together: config servers as decided, marketplaces and plugins with what

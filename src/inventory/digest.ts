@@ -2,17 +2,28 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../audit/canonical-json.js';
 import type { Inventory } from './model.js';
 
+/** Orders by a string key, by code unit (the same in every locale). */
+export const byKey =
+  <T>(key: (t: T) => string) =>
+  (a: T, b: T) =>
+    key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0;
+
 /**
  * The inventory's identity: sha256 over the canonical JSON (RFC 8785) of its servers,
- * marketplaces and plugins. How it was read and what could not be read are left out, so the
+ * marketplaces and plugins, each list in one order. How it was read and what could not be read are left out, so the
  * same machine state gives the same hash whether codex ran live or its output was saved.
  */
 export function inventoryDigest(inventory: Inventory): string {
+  // In one order whatever order the lists came in (an inventory file reordered by hand, or by
+  // another reader, is the same content): the order `buildInventory` writes, so its digests
+  // are unchanged.
   const content = {
     schema_version: inventory.schema_version,
-    servers: inventory.servers,
-    marketplaces: inventory.marketplaces,
-    plugins: inventory.plugins,
+    servers: [...inventory.servers].sort(byKey((s) => `${s.name}\0${s.plugin_id ?? ''}`)),
+    marketplaces: [...inventory.marketplaces].sort(byKey((m) => m.name)),
+    plugins: [...inventory.plugins]
+      .sort(byKey((p) => p.id))
+      .map((p) => ({ ...p, mcp_servers: [...p.mcp_servers].sort(byKey((s) => s.name)) })),
   };
   return createHash('sha256').update(canonicalJson(content)).digest('hex');
 }

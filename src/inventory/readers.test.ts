@@ -472,6 +472,15 @@ describe('digest and diff', () => {
         expect(ids(ab, 'changed')).toEqual(ids(ba, 'changed'));
         expect(ab.length === 0).toBe(inventoryDigest(A) === inventoryDigest(B));
       }),
+      // Once found: the same plugins in another order had another digest.
+      {
+        examples: [
+          [
+            [plugin('cb@m', '1.1'), plugin('c@m', '2.0')],
+            [plugin('c@m', '2.0'), plugin('cb@m', '1.1')],
+          ],
+        ],
+      },
     );
   });
 
