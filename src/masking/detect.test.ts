@@ -16,6 +16,17 @@ const rand = (alphabet: string, n: number, seed = 7) =>
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 const HEX = '0123456789abcdef';
 
+/** Every offset where the rule's own pattern matches (a sticky match tried at each). */
+function matchOffsets(rule: DetectorRule, text: string): number[] {
+  const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
+  const out: number[] = [];
+  for (let at = 0; at < text.length; at += 1) {
+    sticky.lastIndex = at;
+    if (sticky.test(text)) out.push(at);
+  }
+  return out;
+}
+
 describe('detectFindings: secrets in realistic contexts', () => {
   test.each([
     ['github pat in an env file', `GITHUB_TOKEN=ghp_${rand(ALNUM, 36)}`, 'github_token'],
@@ -266,12 +277,8 @@ describe('rule prechecks', () => {
       fc.property(fc.array(piece, { maxLength: 12 }), (parts) => {
         const text = parts.join('');
         for (const rule of checked) {
-          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
-          for (let at = 0; at < text.length; at += 1) {
-            sticky.lastIndex = at;
-            if (sticky.test(text))
-              expect(rule.precheck?.(text, at), `${rule.id} at ${at}`).toBe(true);
-          }
+          for (const at of matchOffsets(rule, text))
+            expect(rule.precheck?.(text, at), `${rule.id} at ${at}`).toBe(true);
         }
       }),
       { numRuns: 3000 },
@@ -317,12 +324,8 @@ describe('rule prechecks', () => {
       fc.property(fc.array(piece, { maxLength: 10 }), (parts) => {
         const text = parts.join('');
         for (const rule of checked) {
-          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
-          for (let at = 0; at < text.length; at += 1) {
-            sticky.lastIndex = at;
-            if (sticky.test(text))
-              expect(rule.precheck?.(text, at), `${rule.id} at ${at}`).toBe(true);
-          }
+          for (const at of matchOffsets(rule, text))
+            expect(rule.precheck?.(text, at), `${rule.id} at ${at}`).toBe(true);
         }
       }),
       { numRuns: 1000 },
@@ -416,12 +419,9 @@ describe('anchored rules', () => {
       fc.property(fc.array(piece, { maxLength: 8 }), (parts) => {
         const text = parts.join('');
         for (const rule of checked) {
-          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
           const starts = candidates(rule, text);
-          for (let at = 0; at < text.length; at += 1) {
-            sticky.lastIndex = at;
-            if (sticky.test(text)) expect(starts.has(at), `${rule.id} at ${at}`).toBe(true);
-          }
+          for (const at of matchOffsets(rule, text))
+            expect(starts.has(at), `${rule.id} at ${at}`).toBe(true);
         }
       }),
       { numRuns: 3000 },
@@ -494,12 +494,8 @@ describe('digit-run rules', () => {
             `${rule.id}: increasing`,
           ).toEqual(out);
           const starts = new Set(out);
-          const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
-          for (let at = 0; at < text.length; at += 1) {
-            sticky.lastIndex = at;
-            if (sticky.test(text))
-              expect(starts.has(at), `${rule.id} at ${at} in ${text}`).toBe(true);
-          }
+          for (const at of matchOffsets(rule, text))
+            expect(starts.has(at), `${rule.id} at ${at} in ${text}`).toBe(true);
         }
       }),
       { numRuns: 3000 },
@@ -660,14 +656,11 @@ describe('rules tried only at their keywords or anchors', () => {
     let matched = 0;
     for (const rule of tried) {
       const gen = patternValues(RandExp, rule, 3);
-      const sticky = new RegExp(rule.pattern.source, rule.pattern.flags.replace('g', '') + 'y');
       for (let i = 0; i < 12; i += 1) {
         const value = gen.gen();
         const text = `${contexts[i % contexts.length]}${value}${contexts[(i * 5 + 3) % contexts.length]} ${value}`;
         const starts = startsOf(rule, text);
-        for (let at = 0; at < text.length; at += 1) {
-          sticky.lastIndex = at;
-          if (!sticky.test(text)) continue;
+        for (const at of matchOffsets(rule, text)) {
           matched += 1;
           expect(starts.has(at), `${rule.id} at ${at} in ${JSON.stringify(text)}`).toBe(true);
         }

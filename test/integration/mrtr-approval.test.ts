@@ -3,11 +3,13 @@ import { spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { passThroughSchema } from '../../src/gateway/wire.js';
 import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { modernAskedClient } from '../support/modern-client.js';
 import { cli } from '../support/run-cli.js';
 
 /**
@@ -46,20 +48,10 @@ async function modernClient(
   answer: (message: string) => 'accept' | 'decline',
   http?: { url: string; token: string },
 ) {
-  const client = new Client(
-    { name: 'modern-approval-test', version: '1.0.0' },
-    {
-      capabilities: { elicitation: { form: {} } },
-      versionNegotiation: { mode: { pin: '2026-07-28' } },
-      inputRequired: { autoFulfill },
-    },
-  );
-  const asked: string[] = [];
-  client.setRequestHandler('elicitation/create', (request) => {
-    const message = String((request.params as { message?: unknown }).message);
-    asked.push(message);
-    return { action: answer(message), content: {} } as never;
-  });
+  const { client, asked } = modernAskedClient('modern-approval-test', autoFulfill, (message) => ({
+    action: answer(message),
+    content: {},
+  }));
   await client.connect(
     http
       ? new StreamableHTTPClientTransport(new URL(http.url), {

@@ -2,11 +2,13 @@ import { listeningGatehouse } from '../support/gatehouse-http.js';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client, StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { passThroughSchema } from '../../src/gateway/wire.js';
 import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { modernAskedClient } from '../support/modern-client.js';
 
 /**
  * A legacy (2025-11-25) upstream asks the client something in the middle of a call, and the
@@ -32,19 +34,10 @@ async function modernClient(
 ) {
   const dir = writeFiles({ 'config.toml': CONFIG });
   const home = tempDir();
-  const client = new Client(
-    { name: 'modern-parked-test', version: '1.0.0' },
-    {
-      capabilities: { elicitation: { form: {} } },
-      versionNegotiation: { mode: { pin: '2026-07-28' } },
-      inputRequired: { autoFulfill },
-    },
-  );
-  const asked: string[] = [];
-  client.setRequestHandler('elicitation/create', (request) => {
-    asked.push(String((request.params as { message?: unknown }).message));
-    return { action: 'accept', content: { username: 'ann', email: 'ann@example.org' } } as never;
-  });
+  const { client, asked } = modernAskedClient('modern-parked-test', autoFulfill, () => ({
+    action: 'accept',
+    content: { username: 'ann', email: 'ann@example.org' },
+  }));
   const args = [BIN, '--config', join(dir, 'config.toml'), ...command];
   await client.connect(
     http

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from '@modelcontextprotocol/client';
+import type { Client } from '@modelcontextprotocol/client';
 import { StdioClientTransport } from '@modelcontextprotocol/client/stdio';
 import { afterEach, describe, expect, test } from 'vitest';
 import { passThroughSchema } from '../../src/gateway/wire.js';
 import { FIXTURES, tempDir, writeFiles } from '../support/fixtures.js';
+import { modernAskedClient } from '../support/modern-client.js';
 
 /**
  * A 2026-07-28 client, Gatehouse, and a 2026-07-28 upstream that asks for input
@@ -22,19 +23,10 @@ afterEach(async () => {
 
 async function modernClient(autoFulfill: boolean, requirements = '') {
   const dir = writeFiles({ 'config.toml': CONFIG, 'requirements.toml': requirements });
-  const client = new Client(
-    { name: 'modern-upstream-test', version: '1.0.0' },
-    {
-      capabilities: { elicitation: { form: {} } },
-      versionNegotiation: { mode: { pin: '2026-07-28' } },
-      inputRequired: { autoFulfill },
-    },
-  );
-  const asked: string[] = [];
-  client.setRequestHandler('elicitation/create', (request) => {
-    asked.push(String((request.params as { message?: unknown }).message));
-    return { action: 'accept', content: { ok: true } } as never;
-  });
+  const { client, asked } = modernAskedClient('modern-upstream-test', autoFulfill, () => ({
+    action: 'accept',
+    content: { ok: true },
+  }));
   await client.connect(
     new StdioClientTransport({
       command: process.execPath,
